@@ -1,0 +1,44 @@
+"""DSNs SES itself sends to the envelope sender when an action cannot take the message.
+
+Sample dsn-samples/sisimai-lhost-receivingses-08.eml (SNS action, message over 150 KB) shows
+`552 5.2.3 Message length exceeds limit set by recipient` sent from the postmaster of the
+receiving domain; the same bounce is used for the S3 action's 40 MB limit (spec §3.3 says only
+"larger emails bounce"). Which address SES sends these from is UNCONFIRMED: we use
+`postmaster@<domain of the first matched recipient>`, as the anonymised sample suggests.
+"""
+
+from __future__ import annotations
+
+from inbound import dsn
+from inbound.actions import ActionContext
+
+TOO_LARGE = ("552", "5.2.3", "Message length exceeds limit set by recipient")
+
+
+async def bounce_to_sender(
+    ctx: ActionContext, reply: tuple[str, str | None, str], *, sender: str | None = None
+) -> dict[str, str]:
+    """Queue a DSN for this rule's recipients; returns the trace detail for it."""
+    code, status, text = reply
+    if sender is None:
+        sender = "postmaster@" + ctx.recipients[0].rpartition("@")[2]
+    try:
+        report = dsn.ses_receipt_bounce(
+            ctx.content(),
+            sender=sender,
+            envelope_sender=ctx.view.source,
+            recipients=ctx.recipients,
+            smtp_reply_code=code,
+            status_code=status,
+            message=text,
+            region=ctx.site.region,
+            reporting_mta=f"dns; {ctx.site.hostname}",
+            arrival_date=ctx.view.received_at,
+        )
+    except dsn.NullReversePath:
+        # Never bounce a bounce (RFC 5321 §6.1, spec dsn.md E3).
+        return {"dsn": "not sent: the message has a null reverse-path"}
+    outbox_id = await ctx.backends.mailer.send(
+        "", [ctx.view.source], dsn.as_bytes(report), ctx.message_id
+    )
+    return {"dsn": outbox_id}

@@ -1,0 +1,22 @@
+"""The HTTP side: the JSON inspection API now; the SES Query API and web UI mount here too."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from inbound.api import inspect
+
+if TYPE_CHECKING:
+    from inbound.app import InboundServer
+
+SERVER_KEY = web.AppKey("server", object)
+MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
+
+
+def make_app(server: InboundServer) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SERVER_KEY] = server
+    inspect.add_routes(app, server)
+    return app

@@ -1,0 +1,116 @@
+"""JSON inspection API: what happened to each message, and what each backend received.
+
+Routes (all JSON unless noted):
+  GET    /api/stats                      {"messages": n, "pending": n}
+  GET    /api/messages[?status=pending]  received messages, oldest first
+  DELETE /api/messages                   reset all state (between tests)
+  GET    /api/messages/{id}              the message and its trace
+  GET    /api/messages/{id}/raw          the message as received (message/rfc822)
+  GET    /api/s3                         stored objects;  GET /api/s3/{bucket}/{key} the bytes
+  GET    /api/notifications              SNS publications (actions and alerts)
+  GET    /api/lambda                     Lambda invocations with event and response
+  GET    /api/outbox                     queued DSNs;     GET /api/outbox/{id}/raw the bytes
+  GET    /api/workmail                   WorkMail deliveries
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from inbound.backends.sns_envelope import CERT_ROUTE
+
+if TYPE_CHECKING:
+    from inbound.app import InboundServer
+
+_JSON_COLUMNS = ("metadata", "deliveries", "payload", "response", "recipients")
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in record.items():
+        if key == "raw":
+            continue
+        if key in _JSON_COLUMNS and isinstance(value, str):
+            value = json.loads(value)
+        out[key] = value
+    return out
+
+
+def _not_found(what: str) -> web.Response:
+    return web.json_response({"error": f"{what} not found"}, status=404)
+
+
+def add_routes(app: web.Application, server: InboundServer) -> None:
+    store = server.store
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(store.counts())
+
+    async def messages(request: web.Request) -> web.Response:
+        status = request.query.get("status")
+        return web.json_response([m.to_json() for m in store.messages(status=status)])
+
+    async def reset(request: web.Request) -> web.Response:
+        assert server.engine is not None
+        await server.engine.drain()
+        await store.reset()
+        for folder in ("s3", "workmail"):
+            shutil.rmtree(server.settings.data_dir / folder, ignore_errors=True)
+        return web.json_response({"reset": True})
+
+    async def message(request: web.Request) -> web.Response:
+        record = store.message(request.match_info["id"])
+        if record is None:
+            return _not_found("message")
+        trace = [r.to_json() for r in store.trace(record.id)]
+        return web.json_response({**record.to_json(), "trace": trace})
+
+    async def raw(request: web.Request) -> web.Response:
+        body = store.raw(request.match_info["id"])
+        if body is None:
+            return _not_found("message")
+        return web.Response(body=body, content_type="message/rfc822")
+
+    def listing(table: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            return web.json_response([_row(r) for r in store.records(table)])
+
+        return handler
+
+    async def s3_object(request: web.Request) -> web.Response:
+        bucket, key = request.match_info["bucket"], request.match_info["key"]
+        rows = store.records("s3_objects", bucket=bucket, key=key)
+        if not rows:
+            return _not_found("object")
+        path = server.settings.data_dir / "s3" / bucket / key
+        metadata = json.loads(rows[0]["metadata"])
+        headers = {f"x-amz-meta-{k}": v for k, v in metadata.items()}
+        return web.Response(body=path.read_bytes(), headers=headers)
+
+    async def outbox_raw(request: web.Request) -> web.Response:
+        rows = store.records("outbox", id=request.match_info["id"])
+        if not rows:
+            return _not_found("outbox message")
+        return web.Response(body=rows[0]["raw"], content_type="message/rfc822")
+
+    async def signing_cert(request: web.Request) -> web.Response:
+        path = server.settings.data_dir / "sns" / "signing-cert.pem"
+        return web.Response(body=path.read_bytes(), content_type="application/x-pem-file")
+
+    app.router.add_get("/api/stats", stats)
+    app.router.add_get("/api/messages", messages)
+    app.router.add_delete("/api/messages", reset)
+    app.router.add_get("/api/messages/{id}", message)
+    app.router.add_get("/api/messages/{id}/raw", raw)
+    app.router.add_get("/api/s3", listing("s3_objects"))
+    app.router.add_get("/api/s3/{bucket}/{key:.+}", s3_object)
+    app.router.add_get("/api/notifications", listing("notifications"))
+    app.router.add_get("/api/lambda", listing("invocations"))
+    app.router.add_get("/api/outbox", listing("outbox"))
+    app.router.add_get("/api/outbox/{id}/raw", outbox_raw)
+    app.router.add_get("/api/workmail", listing("mailbox"))
+    app.router.add_get(CERT_ROUTE, signing_cert)

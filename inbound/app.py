@@ -1,0 +1,174 @@
+"""Composition root: store, backends, executors, engine, SMTP and HTTP on one event loop.
+
+Every component receives its dependencies here, as arguments; nothing else wires things up.
+Embedders and the pytest plugin use `InboundServer` directly:
+
+    server = InboundServer(settings, executors={"ConnectAction": my_execute})
+    await server.start()   # .smtp_address / .http_url are the bound addresses
+    ...
+    await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable, Mapping
+
+from aiohttp import web
+
+from inbound import smtp
+from inbound.actions import Executor, Site
+from inbound.actions.registry import with_overrides
+from inbound.api import make_app
+from inbound.backends import Backends
+from inbound.backends.local import (
+    LocalFunctions,
+    LocalMailbox,
+    LocalMailer,
+    LocalObjectStore,
+    LocalPublisher,
+)
+from inbound.backends.sns_envelope import SnsSigner
+from inbound.config import ConfigError, Settings
+from inbound.engine import Engine
+from inbound.pipeline import Pipeline
+from inbound.store import Store
+from inbound.tls import ensure_self_signed, server_context
+from inbound.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+
+log = logging.getLogger("inbound")
+
+
+def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> None:
+    """Every action in the rules needs an executor (ConnectAction has none built in)."""
+    for rule_set in settings.state.rule_sets:
+        for rule in rule_set.rules:
+            for action in rule.actions:
+                if action.WIRE not in executors:
+                    raise ConfigError(
+                        "rules",
+                        f"{rule_set.name}.{rule.name}.{action.WIRE}",
+                        f"no executor is registered for {action.WIRE}",
+                    )
+
+
+class InboundServer:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        executors: Mapping[str, Executor] | None = None,
+        backends: Callable[[Store, Settings, str], Backends] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.executors = with_overrides(executors)
+        check_executors(settings, self.executors)
+        self._make_backends = backends or local_backends
+        self.store = Store(settings.data_dir)
+        self.engine: Engine | None = None
+        self.backends: Backends | None = None
+        self._smtp_server: asyncio.Server | None = None
+        self._runner: web.AppRunner | None = None
+        self.smtp_address: tuple[str, int] = ("", 0)
+        self.http_url = ""
+
+    async def start(self, *, listen: bool = True) -> None:
+        """Open the store, resume unfinished work, and (with `listen`) serve SMTP and HTTP.
+
+        `listen=False` runs the engine alone, for `inbound replay`.
+        """
+        settings = self.settings
+        self.store.open()
+        if listen:
+            # HTTP first: the SNS envelope's certificate URL needs the bound address.
+            self._runner = web.AppRunner(make_app(self), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, settings.http.host, settings.http.port)
+            await site.start()
+            bound = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
+            self.http_url = f"http://{_url_host(bound[0])}:{bound[1]}"
+        else:
+            self.http_url = f"http://{settings.http}"
+
+        self.backends = self._make_backends(self.store, settings, self.http_url)
+        pipeline = Pipeline(
+            self.executors,
+            self.backends,
+            Site(
+                settings.region,
+                settings.account_id,
+                settings.smtp_hostname,
+                settings.lambda_timeout,
+            ),
+        )
+        self.engine = Engine(
+            self.store,
+            pipeline,
+            hostname=settings.smtp_hostname,
+            spam=GTUBE_SCANNER,
+            virus=EICAR_SCANNER,
+            authenticator=NoDnsAuthenticator(),
+        )
+        await self.engine.set_state(settings.state)
+        await self.engine.resume()
+        if not listen:
+            return
+        loop = asyncio.get_running_loop()
+        self._smtp_server = await loop.create_server(
+            smtp.protocol_factory(
+                self.engine,
+                hostname=settings.smtp_hostname,
+                max_message_size=settings.max_message_size,
+                tls_context=self._tls_context(),
+            ),
+            settings.smtp.host,
+            settings.smtp.port,
+        )
+        self.smtp_address = self._smtp_server.sockets[0].getsockname()[:2]
+
+    def _tls_context(self) -> ssl.SSLContext:
+        settings = self.settings
+        cert, key = settings.tls_certificate, settings.tls_private_key
+        if cert is None or key is None:
+            cert, key = (
+                settings.data_dir / "tls" / "cert.pem",
+                settings.data_dir / "tls" / "key.pem",
+            )
+            ensure_self_signed(cert, key, settings.smtp_hostname)
+        return server_context(cert, key)
+
+    async def stop(self) -> None:
+        if self._smtp_server is not None:
+            self._smtp_server.close()
+            await self._smtp_server.wait_closed()
+        if self.engine is not None:
+            await self.engine.close()
+        if self.backends is not None:
+            for backend in (self.backends.publisher, self.backends.functions):
+                close = getattr(backend, "close", None)
+                if close is not None:
+                    await close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.store.close()
+
+
+def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
+    data = settings.data_dir
+    signing_cert, signing_key = data / "sns" / "signing-cert.pem", data / "sns" / "signing-key.pem"
+    ensure_self_signed(signing_cert, signing_key, "sns.local.inbound")
+    return Backends(
+        objects=LocalObjectStore(data / "s3", store),
+        publisher=LocalPublisher(
+            store, settings.sns_subscribers, SnsSigner(signing_key, http_url), settings.region
+        ),
+        functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
+        mailer=LocalMailer(store),
+        mailbox=LocalMailbox(data / "workmail", store),
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,73 @@
+"""Where actions reach the outside world: five small interfaces, chosen by configuration.
+
+`local.py` implements them inside the data dir (the default: one command, no service);
+`dry.py` records what would have happened without doing it (`inbound replay --dry-run`).
+An AWS implementation through boto3 plugs in here too. Replace one by passing your own
+object to `inbound.app.InboundServer(backends=...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from inbound.model import InvocationType
+
+
+class BackendError(Exception):
+    """An action's target failed (missing bucket, topic, handler...): a PublishFailure."""
+
+
+class ObjectStore(Protocol):
+    async def put_object(
+        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+    ) -> None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
+        """Returns the SNS MessageId of the publication."""
+        ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    request_id: str
+    payload: Any  # the function's return value (RequestResponse), None for Event
+    error: str | None = None  # a function error or a timeout
+
+
+class FunctionInvoker(Protocol):
+    async def invoke(
+        self,
+        function_arn: str,
+        event: Mapping[str, Any],
+        invocation_type: InvocationType,
+        message_id: str,
+    ) -> Invocation: ...
+
+
+class Mailer(Protocol):
+    async def send(
+        self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
+    ) -> str:
+        """Queue `message` in the outbox; returns the outbox id."""
+        ...
+
+
+class Mailbox(Protocol):
+    async def deliver(
+        self, organization_arn: str, recipients: Sequence[str], message: bytes, message_id: str
+    ) -> str:
+        """Deliver into the organization's mail store; returns where it went."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backends:
+    objects: ObjectStore
+    publisher: Publisher
+    functions: FunctionInvoker
+    mailer: Mailer
+    mailbox: Mailbox

@@ -1,0 +1,281 @@
+"""Embedded backends: everything inside the data dir, no external service (DESIGN.md).
+
+* objects: `DATA/s3/<bucket>/<key>`, metadata in the store; buckets exist on first use;
+* publisher: the notification log in the store, plus HTTP(S) POSTs to the subscribers
+  configured per topic, in the JSON envelope SNS uses for HTTP subscriptions;
+* functions: a Python callable per function ARN (`handler(event, context)`), the only
+  configured code the engine ever runs;
+* mailer: the outbox (relaying it to a smarthost is a later feature);
+* mailbox: a Maildir per WorkMail organization, `DATA/workmail/<organization id>/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import mailbox
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import aiohttp
+
+from inbound.backends import BackendError, Invocation
+from inbound.backends.sns_envelope import SnsSigner, http_envelope
+from inbound.model import InvocationType
+from inbound.store import Store, now_iso
+
+Handler = Callable[[Any, Any], Any]
+
+
+def _safe_relative(*parts: str) -> PurePosixPath:
+    """A relative path that cannot leave its root (`..`, absolute keys and NULs refused)."""
+    path = PurePosixPath(*parts)
+    if path.is_absolute() or ".." in path.parts or any("\0" in p for p in parts):
+        raise BackendError(f"refusing unsafe path: {'/'.join(parts)!r}")
+    return path
+
+
+def _write_atomically(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(body)
+    os.replace(tmp, path)
+
+
+@dataclass
+class LocalObjectStore:
+    root: Path
+    store: Store
+
+    def path(self, bucket: str, key: str) -> Path:
+        return self.root / _safe_relative(bucket, key)
+
+    async def put_object(
+        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+    ) -> None:
+        path = self.path(bucket, key)
+        await asyncio.to_thread(_write_atomically, path, body)
+        await self.store.insert(
+            "s3_objects",
+            bucket=bucket,
+            key=key,
+            size=len(body),
+            metadata=json.dumps(dict(metadata)),
+            message_id=message_id,
+            created=now_iso(),
+        )
+
+
+class LocalPublisher:
+    """Notification log + HTTP subscribers. Publishing succeeds once logged, as with SNS:
+    deliveries to subscribers happen afterwards and their results are logged with it."""
+
+    def __init__(
+        self,
+        store: Store,
+        subscribers: Mapping[str, Sequence[str]],
+        signer: SnsSigner,
+        region: str,
+    ) -> None:
+        self.store = store
+        self.subscribers = subscribers
+        self.signer = signer
+        self.region = region
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
+        sns_id = str(uuid.uuid4())
+        timestamp = now_iso()
+        await self.store.insert(
+            "notifications",
+            id=sns_id,
+            topic_arn=topic_arn,
+            subject=subject,
+            message=message,
+            message_id=message_id,
+            created=timestamp,
+        )
+        urls = self.subscribers.get(topic_arn, ())
+        if urls:
+            envelope = http_envelope(
+                self.signer, sns_id, topic_arn, subject, message, timestamp, self.region
+            )
+            task = asyncio.create_task(self._deliver(sns_id, topic_arn, envelope, urls))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return sns_id
+
+    async def _deliver(
+        self, sns_id: str, topic_arn: str, envelope: dict[str, str], urls: Sequence[str]
+    ) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        body = json.dumps(envelope)
+        results = []
+        for url in urls:
+            headers = {
+                "Content-Type": "text/plain; charset=UTF-8",
+                "User-Agent": "Amazon Simple Notification Service Agent",
+                "x-amz-sns-message-type": "Notification",
+                "x-amz-sns-message-id": sns_id,
+                "x-amz-sns-topic-arn": topic_arn,
+                "x-amz-sns-subscription-arn": f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, url)}",
+            }
+            try:
+                async with self._session.post(url, data=body, headers=headers) as response:
+                    results.append({"url": url, "status": response.status})
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                results.append({"url": url, "error": f"{type(exc).__name__}: {exc}"})
+        await self.store.update("notifications", "id", sns_id, deliveries=json.dumps(results))
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of AWS's Python context object that handlers commonly read."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"inbound/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class LocalFunctions:
+    def __init__(self, handlers: Mapping[str, Handler], store: Store, timeout: float) -> None:
+        self.handlers = handlers
+        self.store = store
+        self.timeout = timeout
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def invoke(
+        self,
+        function_arn: str,
+        event: Mapping[str, Any],
+        invocation_type: InvocationType,
+        message_id: str,
+    ) -> Invocation:
+        handler = self.handlers.get(function_arn)
+        if handler is None:
+            raise BackendError(f"Function not found: {function_arn}")
+        request_id = str(uuid.uuid4())
+        await self.store.insert(
+            "invocations",
+            id=request_id,
+            function_arn=function_arn,
+            invocation_type=invocation_type.value,
+            payload=json.dumps(event),
+            message_id=message_id,
+            created=now_iso(),
+        )
+        context = LambdaContext(
+            function_name=function_arn.rsplit(":", 1)[-1],
+            invoked_function_arn=function_arn,
+            aws_request_id=request_id,
+            deadline=time.monotonic() + self.timeout,
+        )
+        call = self._call(handler, json.loads(json.dumps(event)), context, request_id)
+        if invocation_type is InvocationType.EVENT:
+            task = asyncio.create_task(call)  # SES does not wait for Event invocations
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return Invocation(request_id, None)
+        return await call
+
+    async def _call(
+        self, handler: Handler, event: Any, context: LambdaContext, request_id: str
+    ) -> Invocation:
+        try:
+            if inspect.iscoroutinefunction(handler):
+                payload = await asyncio.wait_for(handler(event, context), self.timeout)
+            else:
+                payload = await asyncio.wait_for(
+                    asyncio.to_thread(handler, event, context), self.timeout
+                )
+            json.dumps(payload)  # what a real function returns must serialise
+        except TimeoutError:
+            error = f"Task timed out after {self.timeout:.2f} seconds"
+            await self.store.update("invocations", "id", request_id, error=error)
+            return Invocation(request_id, None, error)
+        except Exception as exc:
+            error = f"Unhandled: {type(exc).__name__}: {exc}"
+            await self.store.update("invocations", "id", request_id, error=error)
+            return Invocation(request_id, None, error)
+        await self.store.update("invocations", "id", request_id, response=json.dumps(payload))
+        return Invocation(request_id, payload)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass
+class LocalMailer:
+    store: Store
+
+    async def send(
+        self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
+    ) -> str:
+        outbox_id = str(uuid.uuid4())
+        await self.store.insert(
+            "outbox",
+            id=outbox_id,
+            mail_from=mail_from,
+            recipients=json.dumps(list(recipients)),
+            raw=message,
+            message_id=message_id,
+            created=now_iso(),
+        )
+        return outbox_id
+
+
+@dataclass
+class LocalMailbox:
+    root: Path
+    store: Store
+
+    async def deliver(
+        self, organization_arn: str, recipients: Sequence[str], message: bytes, message_id: str
+    ) -> str:
+        organization = organization_arn.rsplit("/", 1)[-1]
+        folder = self.root / _safe_relative(organization)
+        key = await asyncio.to_thread(_maildir_add, folder, message)
+        path = str(folder / "new" / key)
+        await self.store.insert(
+            "mailbox",
+            id=key,
+            organization_arn=organization_arn,
+            recipients=json.dumps(list(recipients)),
+            path=path,
+            message_id=message_id,
+            created=now_iso(),
+        )
+        return path
+
+
+def _maildir_add(folder: Path, message: bytes) -> str:
+    return mailbox.Maildir(folder, create=True).add(message)

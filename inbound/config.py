@@ -1,0 +1,290 @@
+"""`inbound.toml` + `rules.json` → frozen `Settings`; every error names the file and the key.
+
+Settings are immutable and change by `clone(**changes)`, like `email.policy` objects, so the
+CLI's `--smtp/--http/--data` overrides and the pytest fixture derive variants without mutation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import ipaddress
+import json
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inbound import model, validate
+from inbound.errors import SesError
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_MAX_MESSAGE = 40 * 1024 * 1024  # SES's largest per-action limit (spec §9.1)
+
+
+class ConfigError(Exception):
+    """Bad configuration: `inbound serve` prints it and exits with status 2."""
+
+    def __init__(self, file: Path | str, key: str, message: str) -> None:
+        super().__init__(f"{file}: {key}: {message}")
+        self.file, self.key, self.message = str(file), key, message
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, *, file: Path | str = "<command line>", key: str = "") -> Address:
+        host, sep, port = text.rpartition(":")
+        try:
+            if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ValueError(text)
+            host = host.strip("[]") or "127.0.0.1"
+            ipaddress.ip_address(host) if host[0].isdigit() or ":" in host else None
+        except ValueError:
+            raise ConfigError(file, key, f"expected HOST:PORT, got {text!r}") from None
+        return cls(host, int(port))
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    smtp: Address = Address("127.0.0.1", 2525)
+    http: Address = Address("127.0.0.1", 4525)
+    hostname: str = ""  # empty: inbound-smtp.<region>.amazonaws.com
+    data_dir: Path = Path(".inbound")
+    max_message_size: int = DEFAULT_MAX_MESSAGE
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
+    tls_certificate: Path | None = None
+    tls_private_key: Path | None = None
+    lambda_timeout: float = 30.0
+    state: model.ReceiptState = model.ReceiptState()
+    lambda_handlers: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+    sns_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def smtp_hostname(self) -> str:
+        return self.hostname or f"inbound-smtp.{self.region}.amazonaws.com"
+
+    def clone(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+# ── inbound.toml ────────────────────────────────────────────────────────────────────────────
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "server": {
+        "smtp": str,
+        "http": str,
+        "hostname": str,
+        "data_dir": str,
+        "max_message_size": int,
+        "rules": str,
+    },
+    "account": {"region": str, "account_id": str},
+    "identities": {"verified": list},
+    "tls": {"certificate": str, "private_key": str},
+    "lambda": {"functions": dict, "timeout": (int, float)},
+    "sns": {"subscriptions": dict},
+}
+
+
+def load(path: Path) -> Settings:
+    """Read `inbound.toml` and the rules file it names (default `rules.json` beside it)."""
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "-", f"invalid TOML: {exc}") from None
+    _check_schema(path, raw)
+    base = path.parent
+    server = raw.get("server", {})
+    account = raw.get("account", {})
+    tls = raw.get("tls", {})
+    lambdas = raw.get("lambda", {})
+    region = account.get("region", DEFAULT_REGION)
+    account_id = account.get("account_id", DEFAULT_ACCOUNT)
+    if not (account_id.isdigit() and len(account_id) == 12):
+        raise ConfigError(path, "account.account_id", "must be 12 digits")
+    verified = frozenset(_identities(path, raw.get("identities", {}).get("verified", [])))
+    rules_path = base / server.get("rules", "rules.json")
+    state = load_rules(rules_path, verified)
+    settings = Settings(
+        smtp=Address.parse(server.get("smtp", "127.0.0.1:2525"), file=path, key="server.smtp"),
+        http=Address.parse(server.get("http", "127.0.0.1:4525"), file=path, key="server.http"),
+        hostname=server.get("hostname", ""),
+        data_dir=Path(server.get("data_dir", ".inbound")),
+        max_message_size=_positive(path, "server.max_message_size", server, DEFAULT_MAX_MESSAGE),
+        region=region,
+        account_id=account_id,
+        tls_certificate=base / tls["certificate"] if tls.get("certificate") else None,
+        tls_private_key=base / tls["private_key"] if tls.get("private_key") else None,
+        lambda_timeout=float(lambdas.get("timeout", 30.0)),
+        state=state,
+        lambda_handlers={
+            arn: load_handler(spec, base, path, f"lambda.functions.{arn}")
+            for arn, spec in lambdas.get("functions", {}).items()
+        },
+        sns_subscribers=_subscribers(path, raw.get("sns", {}).get("subscriptions", {})),
+    )
+    if bool(settings.tls_certificate) != bool(settings.tls_private_key):
+        raise ConfigError(path, "tls", "certificate and private_key go together")
+    check_targets(settings, rules_path)
+    return settings
+
+
+def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
+    for section, values in raw.items():
+        allowed = _SCHEMA.get(section)
+        if allowed is None:
+            raise ConfigError(path, section, "unknown section")
+        if not isinstance(values, dict):
+            raise ConfigError(path, section, "must be a table")
+        for key, value in values.items():
+            expected = allowed.get(key)
+            if expected is None:
+                raise ConfigError(path, f"{section}.{key}", "unknown key")
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigError(path, f"{section}.{key}", f"has the wrong type ({value!r})")
+
+
+def _positive(path: Path, key: str, table: Mapping[str, Any], default: int) -> int:
+    value = table.get(key.rpartition(".")[2], default)
+    if value <= 0:
+        raise ConfigError(path, key, "must be positive")
+    return int(value)
+
+
+def _identities(path: Path, values: list[Any]) -> list[str]:
+    for value in values:
+        if not isinstance(value, str) or not value or value.startswith(".") or " " in value:
+            raise ConfigError(
+                path, "identities.verified", f"not an email address or domain: {value!r}"
+            )
+    return [v.lower() for v in values]
+
+
+def _subscribers(path: Path, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    result = {}
+    for arn, urls in table.items():
+        key = f"sns.subscriptions.{arn}"
+        if not arn.startswith("arn:aws:sns:"):
+            raise ConfigError(path, key, "not an SNS topic ARN")
+        if not isinstance(urls, list) or not all(
+            isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
+        ):
+            raise ConfigError(path, key, "must be a list of http(s) URLs")
+        result[arn] = tuple(urls)
+    return result
+
+
+def load_handler(spec: Any, base: Path, path: Path, key: str) -> Callable[[Any, Any], Any]:
+    """`package.module:function` or `file.py:function` (relative to the config file).
+
+    This is the only configured code the engine runs: the Lambda handlers a user names.
+    """
+    if not isinstance(spec, str) or ":" not in spec:
+        raise ConfigError(path, key, "expected 'module:function' or 'file.py:function'")
+    target, _, name = spec.rpartition(":")
+    try:
+        if target.endswith(".py"):
+            file = (base / target).resolve()
+            module_name = f"inbound_handler_{abs(hash(str(file)))}"
+            loader_spec = importlib.util.spec_from_file_location(module_name, file)
+            if loader_spec is None or loader_spec.loader is None or not file.exists():
+                raise ImportError(f"no such file: {file}")
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+        handler = getattr(module, name)
+    except Exception as exc:
+        raise ConfigError(path, key, f"cannot load handler {spec!r}: {exc}") from None
+    if not callable(handler):
+        raise ConfigError(path, key, f"{spec!r} is not callable")
+    return handler  # type: ignore[no-any-return]
+
+
+# ── rules.json ──────────────────────────────────────────────────────────────────────────────
+def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
+    """rules.json: `{"Filters": [...], "ActiveRuleSet": name, "RuleSets": [{"Metadata":
+    {"Name": ...}, "Rules": [...]}]}` — the shapes of ListReceiptFilters and
+    DescribeReceiptRuleSet, so rules exported from AWS load unchanged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"invalid JSON: {exc}") from None
+    try:
+        return parse_rules(data, verified)
+    except SesError as exc:
+        raise ConfigError(path, getattr(exc, "path", exc.code), exc.message) from None
+
+
+def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
+    if not isinstance(data, dict):
+        raise validate.ValidationError("$", "must be an object")
+    unknown = set(data) - {"Filters", "ActiveRuleSet", "RuleSets"}
+    if unknown:
+        raise validate.ValidationError(sorted(unknown)[0], "is not a rules.json member")
+    filters = tuple(
+        model.filter_from_api(f, f"Filters.{i + 1}") for i, f in enumerate(data.get("Filters", []))
+    )
+    rule_sets = []
+    for i, entry in enumerate(data.get("RuleSets", [])):
+        where = f"RuleSets.{i + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("Metadata"), dict):
+            raise validate.ValidationError(where, "must have Metadata.Name and Rules")
+        name = entry["Metadata"].get("Name")
+        if not isinstance(name, str):
+            raise validate.ValidationError(f"{where}.Metadata.Name", "Member must not be null")
+        rules = tuple(
+            model.rule_from_api(r, f"{where}.Rules.{j + 1}")
+            for j, r in enumerate(entry.get("Rules", []))
+        )
+        rule_sets.append(model.RuleSet(name, rules))
+    active = data.get("ActiveRuleSet")
+    state = model.ReceiptState(filters, tuple(rule_sets), active, verified)
+    validate.check_state(state)
+    return state
+
+
+def rules_to_json(state: model.ReceiptState) -> dict[str, Any]:
+    """The inverse of `parse_rules` (what `inbound rules export` writes)."""
+    return {
+        "Filters": model.to_api(state.filters),
+        "ActiveRuleSet": state.active,
+        "RuleSets": [
+            {"Metadata": {"Name": s.name}, "Rules": model.to_api(s.rules)} for s in state.rule_sets
+        ],
+    }
+
+
+def check_targets(settings: Settings, rules_path: Path) -> None:
+    """Every Lambda ARN in any rule set needs a local handler (spec §3.5: the sandbox cannot
+    invoke a function it does not have)."""
+    for rule_set in settings.state.rule_sets:
+        for rule in rule_set.rules:
+            for i, action in enumerate(rule.actions, start=1):
+                if (
+                    isinstance(action, model.LambdaAction)
+                    and action.function_arn not in settings.lambda_handlers
+                ):
+                    raise ConfigError(
+                        rules_path,
+                        f"{rule_set.name}.{rule.name}.Actions.{i}.LambdaAction.FunctionArn",
+                        f"no local handler for {action.function_arn} "
+                        "(add it under [lambda.functions] in inbound.toml)",
+                    )

@@ -1,0 +1,193 @@
+"""The receiving engine: decides each RCPT, accepts mail durably, then runs the rules.
+
+`smtp.py` asks it three things: may this recipient be accepted (`check_rcpt`), take this
+message (`accept`, which returns only once the message is on disk), and the reply texts. After
+`250`, the message is processed in the background by `Pipeline` under the rule-set snapshot it
+was received with; `resume()` at start-up finishes whatever a previous process left pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+
+from inbound import config, replies
+from inbound.filters import FilterVerdict, IpFilterTable
+from inbound.message import MessageView
+from inbound.model import ReceiptState, TlsPolicy
+from inbound.pipeline import Pipeline, Plan
+from inbound.receipt import new_message_id
+from inbound.replies import SmtpReply
+from inbound.store import MessageRecord, Store, TraceRow, now_iso
+from inbound.verdicts import Authenticator, ContentScanner
+
+log = logging.getLogger("inbound.engine")
+
+MAX_CONCURRENT_PROCESSING = 16
+
+
+def state_id(state: ReceiptState) -> str:
+    return hashlib.sha256(_state_json(state).encode()).hexdigest()[:32]
+
+
+def _state_json(state: ReceiptState) -> str:
+    body = config.rules_to_json(state)
+    body["Verified"] = sorted(state.verified)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _state_from_json(text: str) -> ReceiptState:
+    data = json.loads(text)
+    verified = frozenset(data.pop("Verified"))
+    return config.parse_rules(data, verified)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        *,
+        hostname: str,
+        spam: ContentScanner,
+        virus: ContentScanner,
+        authenticator: Authenticator,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.hostname = hostname
+        self._scanners = {"spam": spam, "virus": virus, "authenticator": authenticator}
+        self._plans: dict[str, Plan] = {}
+        self._filters = IpFilterTable(())
+        self._current: tuple[str, Plan] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ── state ───────────────────────────────────────────────────────────────────────────────
+    async def set_state(self, state: ReceiptState) -> None:
+        """Install a new receipt state: effective from the very next RCPT."""
+        sid = state_id(state)
+        await self.store.save_state(sid, _state_json(state))
+        plan = self._plans.get(sid) or Plan.compile(state)
+        self._plans[sid] = plan
+        self._filters = IpFilterTable(state.filters)
+        self._current = (sid, plan)
+
+    @property
+    def state(self) -> ReceiptState:
+        assert self._current is not None, "no receipt state installed"
+        return self._current[1].state
+
+    def _plan(self, sid: str) -> Plan:
+        plan = self._plans.get(sid)
+        if plan is None:
+            plan = self._plans[sid] = Plan.compile(_state_from_json(self.store.load_state(sid)))
+        return plan
+
+    # ── SMTP decisions ──────────────────────────────────────────────────────────────────────
+    def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
+        """Per recipient, in SES's order: IP filters, a matching rule, its TLS policy (§2, §1.5,
+        §7). Any enabled matching rule that requires TLS rejects a plain-text session."""
+        if self._filters.verdict(client_ip) is FilterVerdict.BLOCKED:
+            return replies.S550_IP_BLACKLISTED
+        plan = self._current[1] if self._current else None
+        positions = plan.index.match(address) if plan else ()
+        if not positions or plan is None:
+            return replies.S550_MAILBOX_UNAVAILABLE
+        if not tls:
+            rules = plan.state.active_rule_set.rules  # type: ignore[union-attr]
+            if any(rules[p].tls_policy is TlsPolicy.REQUIRE for p in positions):
+                return replies.S550_TLS_REQUIRED
+        return replies.S250_OK
+
+    async def accept(
+        self,
+        *,
+        mail_from: str,
+        recipients: Iterable[str],
+        raw: bytes,
+        client_ip: str,
+        helo: str,
+        tls: bool,
+    ) -> str:
+        """Spool the message durably under the current snapshot; returns its SES message id."""
+        assert self._current is not None
+        record = MessageRecord(
+            id=new_message_id(),
+            received_at=now_iso(),
+            mail_from=mail_from,
+            recipients=tuple(recipients),
+            client_ip=client_ip,
+            helo=helo,
+            tls=tls,
+            state_id=self._current[0],
+            size=len(raw),
+            status="pending",
+            finished_at=None,
+        )
+        await self.store.spool(record, raw)
+        self._schedule(record, raw)
+        return record.id
+
+    # ── processing ──────────────────────────────────────────────────────────────────────────
+    def _schedule(self, record: MessageRecord, raw: bytes) -> None:
+        self._idle.clear()
+        task = asyncio.create_task(self._process(record, raw))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("processing failed", exc_info=task.exception())
+        if not self._tasks:
+            self._idle.set()
+
+    def view(self, record: MessageRecord, raw: bytes) -> MessageView:
+        return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
+
+    async def _process(self, record: MessageRecord, raw: bytes) -> None:
+        async with self._slots:
+            prior = self.store.trace(record.id)
+            done = {
+                (r.rule_position, r.action_index): r
+                for r in prior
+                if r.kind == "action" and r.rule_position is not None
+            }
+            seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
+
+            async def record_step(row: TraceRow) -> None:
+                await self.store.add_trace(record.id, row)
+
+            await self.pipeline.run(
+                self.view(record, raw),
+                self._plan(record.state_id),
+                record_step,
+                done,  # type: ignore[arg-type]
+                seen,  # type: ignore[arg-type]
+                next_seq=max((r.seq for r in prior), default=-1) + 1,
+            )
+            await self.store.finish(record.id)
+
+    async def resume(self) -> int:
+        """Finish every message a previous process accepted but did not finish (§ item 7)."""
+        pending = self.store.messages(status="pending", limit=1_000_000)
+        for record in pending:
+            raw = self.store.raw(record.id)
+            if raw is not None:
+                self._schedule(record, raw)
+        if pending:
+            log.info("resuming %d unfinished message(s)", len(pending))
+        return len(pending)
+
+    async def drain(self) -> None:
+        """Wait until every scheduled message has been processed."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        await self.drain()

@@ -1,0 +1,73 @@
+"""SES API errors, one class per SES error code (botocore `ses/2010-12-01` model).
+
+They live at the top level, not under `api/`, because the config loader and `validate.py`
+raise them too: a rules.json that SES would reject fails with the same code and text the API
+would return. Codes, HTTP status and fault are class attributes, as in aiohttp's
+`HTTPNotFound(HTTPClientError)`; `api/` maps them to XML by walking the MRO.
+"""
+
+from __future__ import annotations
+
+
+class SesError(Exception):
+    code = "InternalFailure"
+    status = 500
+    sender_fault = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SesClientError(SesError):
+    status = 400
+    sender_fault = True
+
+
+class ValidationError(SesClientError):
+    """Smithy-style constraint failure; `path` is the member path, e.g. `rule.actions.1.member`."""
+
+    code = "ValidationError"
+
+    def __init__(self, path: str, constraint: str) -> None:
+        self.path = path
+        super().__init__(
+            f"1 validation error detected: Value at '{path}' failed to satisfy constraint: "
+            f"{constraint}"
+        )
+
+
+class InvalidParameterValue(SesClientError):
+    code = "InvalidParameterValue"
+
+
+class AlreadyExists(SesClientError):
+    code = "AlreadyExists"
+
+
+class LimitExceeded(SesClientError):
+    code = "LimitExceeded"
+
+
+class RuleSetDoesNotExist(SesClientError):
+    code = "RuleSetDoesNotExist"
+
+
+class RuleDoesNotExist(SesClientError):
+    code = "RuleDoesNotExist"
+
+
+class CannotDelete(SesClientError):
+    code = "CannotDelete"
+
+
+class InvalidLambdaFunction(SesClientError):
+    code = "InvalidLambdaFunction"
+
+
+class InvalidSnsTopic(SesClientError):
+    code = "InvalidSnsTopic"
+
+
+class InvalidS3Configuration(SesClientError):
+    code = "InvalidS3Configuration"

@@ -1,0 +1,38 @@
+"""SMTP replies the product promises, by name (spec receiving.md §1.5, §2, §7, §11).
+
+Observed SES texts are used verbatim; where SES's text is unknown (end of DATA, oversize), the
+spec recommends Postfix's, since every observed SES string is Postfix's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SmtpReply:
+    code: int
+    enhanced: str | None
+    text: str
+
+    def __str__(self) -> str:
+        middle = f" {self.enhanced}" if self.enhanced else ""
+        return f"{self.code}{middle} {self.text}"
+
+
+class SmtpRejection(Exception):
+    """Raised by the decide stage; only `smtp.py` turns it into a reply line."""
+
+    def __init__(self, reply: SmtpReply) -> None:
+        super().__init__(str(reply))
+        self.reply = reply
+
+
+S250_OK = SmtpReply(250, None, "Ok")
+S550_MAILBOX_UNAVAILABLE = SmtpReply(
+    550, "5.1.1", "Requested action not taken: mailbox unavailable"
+)
+S550_IP_BLACKLISTED = SmtpReply(550, "5.7.1", "IP address blacklisted by recipient")
+S550_TLS_REQUIRED = SmtpReply(550, "5.7.1", "TLS required by recipient")
+S503_NEED_RCPT = SmtpReply(503, None, "Error: need RCPT command")
+S451_LOCAL_ERROR = SmtpReply(451, "4.3.0", "Error: queue file write error")

@@ -1,0 +1,389 @@
+"""SQLite state under the data dir: spool, traces, backend records. The only module with SQL.
+
+Durability: the spool *is* the `spool` table of `inbound.sqlite3` (WAL, synchronous=FULL), so a
+message is on disk once its transaction commits. Writes go through one writer thread that
+commits whatever is queued in one transaction (group commit): concurrent SMTP sessions share
+one fsync instead of paying one each (spec benchmarking.md). Reads use a second connection on
+the event-loop thread; WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL,
+    recipients TEXT NOT NULL, client_ip TEXT NOT NULL, helo TEXT NOT NULL, tls INTEGER NOT NULL,
+    state_id TEXT NOT NULL REFERENCES states(id), size INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', finished_at TEXT);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE TABLE IF NOT EXISTS spool (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS trace (
+    message_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, rule TEXT,
+    rule_position INTEGER, action_index INTEGER, action TEXT, outcome TEXT, ms REAL,
+    detail TEXT, error TEXT, PRIMARY KEY (message_id, seq));
+CREATE TABLE IF NOT EXISTS s3_objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, metadata TEXT NOT NULL,
+    message_id TEXT, created TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS notifications (
+    id TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
+    message_id TEXT, created TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS invocations (
+    id TEXT PRIMARY KEY, function_arn TEXT NOT NULL, invocation_type TEXT NOT NULL,
+    payload TEXT NOT NULL, response TEXT, error TEXT, message_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, recipients TEXT NOT NULL, raw BLOB NOT NULL,
+    message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mailbox (
+    id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
+    path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);
+"""
+
+# Tables that `reset()` empties (DELETE /api/messages), in dependency order.
+RESET_TABLES = (
+    "trace",
+    "spool",
+    "messages",
+    "s3_objects",
+    "notifications",
+    "invocations",
+    "outbox",
+    "mailbox",
+)
+_BATCH = 512
+
+
+def now_iso() -> str:
+    """ISO 8601 UTC with milliseconds and `Z`, SES's timestamp form."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: str
+    received_at: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    client_ip: str
+    helo: str
+    tls: bool
+    state_id: str
+    size: int
+    status: str
+    finished_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messageId": self.id,
+            "receivedAt": self.received_at,
+            "mailFrom": self.mail_from,
+            "recipients": list(self.recipients),
+            "clientIp": self.client_ip,
+            "helo": self.helo,
+            "tls": self.tls,
+            "size": self.size,
+            "status": self.status,
+            "finishedAt": self.finished_at,
+        }
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    seq: int
+    kind: str  # "rule" | "action"
+    rule: str | None
+    rule_position: int | None
+    action_index: int | None
+    action: str | None
+    outcome: str | None
+    ms: float | None
+    detail: dict[str, Any]
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "rule": self.rule,
+            "action": self.action,
+            "outcome": self.outcome,
+            "ms": self.ms,
+            "detail": self.detail,
+            "error": self.error,
+        }
+
+
+class _Job:
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], loop: Any, future: Any) -> None:
+        self.fn, self.loop, self.future = fn, loop, future
+
+
+class Store:
+    """All persistent state. Create, `open()`, use from one event loop, `close()`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / "inbound.sqlite3"
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    # ── lifecycle ──────────────────────────────────────────────────────────────────────
+    def open(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        writer = self._connect()
+        writer.executescript(SCHEMA)
+        self._thread = threading.Thread(
+            target=self._write_loop, args=(writer,), name="inbound-store", daemon=True
+        )
+        self._thread.start()
+        self._reader = self._connect()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    # ── group commit ──────────────────────────────────────────────────────────────────────
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        running = True
+        while running:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    running = False
+                    break
+                batch.append(job)
+            self._commit(conn, batch)
+        conn.close()
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for job in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                outcomes.append((True, job.fn(conn)))
+                conn.execute("RELEASE job")
+            except Exception as exc:  # handed to the caller, the rest of the batch commits
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((False, exc))
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            outcomes = [(False, exc)] * len(batch)
+        for job, (ok, value) in zip(batch, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in the writer's next transaction; returns once it is durably committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, loop, future))
+        return await future
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        assert self._reader is not None, "store is not open"
+        cursor = self._reader.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return cursor.fetchall()
+
+    # ── messages and spool ────────────────────────────────────────────────────────────────
+    async def save_state(self, state_id: str, body: str) -> None:
+        await self.write(
+            lambda c: c.execute(
+                "INSERT OR IGNORE INTO states (id, body) VALUES (?, ?)", (state_id, body)
+            )
+        )
+
+    def load_state(self, state_id: str) -> str:
+        return self._read("SELECT body FROM states WHERE id = ?", (state_id,))[0]["body"]
+
+    async def spool(self, record: MessageRecord, raw: bytes) -> None:
+        def insert(c: sqlite3.Connection) -> None:
+            c.execute("INSERT INTO spool (id, raw) VALUES (?, ?)", (record.id, raw))
+            c.execute(
+                "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo,"
+                " tls, state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.received_at,
+                    record.mail_from,
+                    json.dumps(record.recipients),
+                    record.client_ip,
+                    record.helo,
+                    int(record.tls),
+                    record.state_id,
+                    record.size,
+                ),
+            )
+
+        await self.write(insert)
+
+    def raw(self, message_id: str) -> bytes | None:
+        rows = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
+        return bytes(rows[0]["raw"]) if rows else None
+
+    def message(self, message_id: str) -> MessageRecord | None:
+        rows = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return _message(rows[0]) if rows else None
+
+    def messages(self, *, status: str | None = None, limit: int = 1000) -> list[MessageRecord]:
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        rows = self._read(
+            f"SELECT * FROM messages {where} ORDER BY received_at, rowid LIMIT ?",
+            (*params, limit),
+        )
+        return [_message(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._read("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
+        by_status = {r["status"]: r["n"] for r in rows}
+        return {"messages": sum(by_status.values()), "pending": by_status.get("pending", 0)}
+
+    async def finish(self, message_id: str) -> None:
+        await self.write(
+            lambda c: c.execute(
+                "UPDATE messages SET status = 'done', finished_at = ? WHERE id = ?",
+                (now_iso(), message_id),
+            )
+        )
+
+    # ── trace ──────────────────────────────────────────────────────────────────────────────
+    async def add_trace(self, message_id: str, row: TraceRow) -> None:
+        await self.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    row.seq,
+                    row.kind,
+                    row.rule,
+                    row.rule_position,
+                    row.action_index,
+                    row.action,
+                    row.outcome,
+                    row.ms,
+                    json.dumps(row.detail),
+                    row.error,
+                ),
+            )
+        )
+
+    def trace(self, message_id: str) -> list[TraceRow]:
+        rows = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))
+        return [
+            TraceRow(
+                seq=r["seq"],
+                kind=r["kind"],
+                rule=r["rule"],
+                rule_position=r["rule_position"],
+                action_index=r["action_index"],
+                action=r["action"],
+                outcome=r["outcome"],
+                ms=r["ms"],
+                detail=json.loads(r["detail"]),
+                error=r["error"],
+            )
+            for r in rows
+        ]
+
+    # ── records written by the embedded backends ─────────────────────────────────────────
+    async def insert(self, table: str, **values: Any) -> None:
+        """Insert one backend record (`table` is one of the schema's tables, never user input)."""
+        assert table in RESET_TABLES, table
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        await self.write(
+            lambda c: c.execute(
+                f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({marks})",
+                tuple(values.values()),
+            )
+        )
+
+    async def update(self, table: str, key: str, key_value: Any, **values: Any) -> None:
+        assert table in RESET_TABLES, table
+        sets = ", ".join(f"{k} = ?" for k in values)
+        await self.write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {sets} WHERE {key} = ?", (*values.values(), key_value)
+            )
+        )
+
+    def records(self, table: str, *, limit: int = 1000, **where: Any) -> list[dict[str, Any]]:
+        assert table in RESET_TABLES, table
+        clause = " AND ".join(f"{k} = ?" for k in where)
+        rows = self._read(
+            f"SELECT * FROM {table} {'WHERE ' + clause if clause else ''}"
+            f" ORDER BY created, rowid LIMIT ?",
+            (*where.values(), limit),
+        )
+        return [dict(r) for r in rows]
+
+    async def reset(self) -> None:
+        def wipe(c: sqlite3.Connection) -> None:
+            for table in RESET_TABLES:
+                c.execute(f"DELETE FROM {table}")
+
+        await self.write(wipe)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _message(row: sqlite3.Row) -> MessageRecord:
+    return MessageRecord(
+        id=row["id"],
+        received_at=row["received_at"],
+        mail_from=row["mail_from"],
+        recipients=tuple(json.loads(row["recipients"])),
+        client_ip=row["client_ip"],
+        helo=row["helo"],
+        tls=bool(row["tls"]),
+        state_id=row["state_id"],
+        size=row["size"],
+        status=row["status"],
+        finished_at=row["finished_at"],
+    )

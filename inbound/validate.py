@@ -1,0 +1,149 @@
+"""SES's semantic validation of receipt filters, rules and rule sets.
+
+Texts and codes follow spec receiving.md §9 and query-api.md §9.3 (probed against real SES by a
+third party; where they disagree with the API documentation the probed behaviour wins). The
+same checks run for `config/rules.json` at start-up and, later, for the API, so a rule set that
+SES would reject never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+from inbound import model
+from inbound.errors import (
+    AlreadyExists,
+    InvalidParameterValue,
+    LimitExceeded,
+    RuleSetDoesNotExist,
+    ValidationError,
+)
+
+# Quotas: spec receiving.md §9.1 (current values, none adjustable).
+MAX_RULES_PER_SET = 200
+MAX_RULE_SETS = 40
+MAX_ACTIONS_PER_RULE = 10
+MAX_RECIPIENTS_PER_RULE = 100
+MAX_FILTERS = 100
+MAX_NAME_LENGTH = 64
+
+_NAME_CHARS = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,50}$")
+MAX_HEADER_VALUE = 2048  # "up to 2048" in the API model (spec receiving.md §3.1)
+_REPLY_CODE = re.compile(r"^[245][0-9][0-9]$")
+_STATUS_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")
+
+
+def check_name(name: str, what: str, path: str) -> None:
+    """Rule-set, rule and filter names (spec receiving.md §9.2; query-api.md §9.3)."""
+    if not _NAME_CHARS.match(name):
+        raise ValidationError(
+            path, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$"
+        )
+    if len(name) > MAX_NAME_LENGTH or not (name[0].isalnum() and name[-1].isalnum()):
+        raise InvalidParameterValue(f"Not a valid {what}: {name}")
+
+
+def check_cidr(cidr: str) -> None:
+    """A single IPv4/IPv6 address or an in-range CIDR block; host bits may be set (§2).
+
+    Bracketed, zone-scoped, IPv4-mapped IPv6 and non-ASCII digits are rejected, as probed.
+    """
+    try:
+        if not cidr.isascii() or "%" in cidr or "[" in cidr:
+            raise ValueError(cidr)
+        network = ipaddress.ip_network(cidr, strict=False)
+        if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
+            raise ValueError(cidr)
+    except ValueError:
+        raise InvalidParameterValue("Invalid CIDR block") from None
+
+
+def check_filter(f: model.ReceiptFilter) -> None:
+    check_name(f.name, "filterName", "filter.name")
+    check_cidr(f.ip_filter.cidr)
+
+
+def check_filters(filters: Iterable[model.ReceiptFilter]) -> None:
+    seen: set[str] = set()
+    for count, f in enumerate(filters, start=1):
+        check_filter(f)
+        if f.name in seen:
+            raise AlreadyExists(f"Filter already exists: {f.name}")
+        if count > MAX_FILTERS:
+            raise LimitExceeded("Too many filters")
+        seen.add(f.name)
+
+
+def check_action(action: model.Action, path: str, verified: frozenset[str]) -> None:
+    if isinstance(action, model.AddHeaderAction):
+        if not _HEADER_NAME.match(action.header_name):
+            raise InvalidParameterValue(f"Invalid header name: {action.header_name}")
+        if len(action.header_value) > MAX_HEADER_VALUE or any(
+            c in action.header_value for c in "\r\n"
+        ):
+            raise InvalidParameterValue("Invalid header value")
+    elif isinstance(action, model.BounceAction):
+        if not _REPLY_CODE.match(action.smtp_reply_code):
+            raise ValidationError(f"{path}.smtpReplyCode", "Member must be an SMTP reply code")
+        if action.status_code is not None and not (
+            _STATUS_CODE.match(action.status_code)
+            and action.status_code[0] == action.smtp_reply_code[0]
+        ):
+            raise ValidationError(
+                f"{path}.statusCode", "Member must be an RFC 3463 status code of the reply's class"
+            )
+        # A Bounce sender must be a verified identity (query-api.md §9.3).
+        if not is_verified(action.sender, verified):
+            raise InvalidParameterValue(
+                f"Bounce sender is not a verified identity: {action.sender}"
+            )
+
+
+def check_rule(rule: model.ReceiptRule, verified: frozenset[str]) -> None:
+    check_name(rule.name, "ruleName", "rule.name")
+    if len(rule.actions) > MAX_ACTIONS_PER_RULE:
+        raise LimitExceeded("Too many actions")
+    if len(rule.recipients) > MAX_RECIPIENTS_PER_RULE:
+        raise LimitExceeded("Too many recipients")
+    for i, action in enumerate(rule.actions, start=1):
+        check_action(action, f"rule.actions.{i}.member", verified)
+
+
+def check_rule_set(rule_set: model.RuleSet, verified: frozenset[str]) -> None:
+    check_name(rule_set.name, "ruleSetName", "ruleSetName")
+    if len(rule_set.rules) > MAX_RULES_PER_SET:
+        raise LimitExceeded("Too many rules")
+    seen: set[str] = set()
+    for rule in rule_set.rules:
+        check_rule(rule, verified)
+        if rule.name in seen:
+            raise AlreadyExists(f"Rule already exists: {rule.name}")
+        seen.add(rule.name)
+
+
+def check_state(state: model.ReceiptState) -> None:
+    """Every rule of every set, the set count, names, and the active set's existence."""
+    check_filters(state.filters)
+    if len(state.rule_sets) > MAX_RULE_SETS:
+        raise LimitExceeded("Too many rule sets")
+    seen: set[str] = set()
+    for rule_set in state.rule_sets:
+        check_rule_set(rule_set, state.verified)
+        if rule_set.name in seen:
+            raise AlreadyExists(f"Rule set already exists: {rule_set.name}")
+        seen.add(rule_set.name)
+    if state.active is not None and state.active not in seen:
+        raise RuleSetDoesNotExist(f"Rule set does not exist: {state.active}")
+
+
+def is_verified(address: str, verified: frozenset[str]) -> bool:
+    """An address is verified as itself or through its domain (or a parent domain)."""
+    address = address.lower()
+    if address in verified:
+        return True
+    domain = address.rpartition("@")[2]
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in verified for i in range(len(labels)))
