@@ -15,6 +15,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from aiohttp import web
 
@@ -30,12 +31,12 @@ from inbound.backends.local import (
     LocalObjectStore,
     LocalPublisher,
 )
-from inbound.backends.sns_envelope import SnsSigner
+from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import ConfigError, Settings
 from inbound.engine import Engine
 from inbound.pipeline import Pipeline
 from inbound.store import Store
-from inbound.tls import ensure_self_signed, server_context
+from inbound.tls import ensure_self_signed, generated_paths, server_context
 from inbound.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
 
 log = logging.getLogger("inbound")
@@ -157,8 +158,8 @@ class InboundServer:
 
 def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     data = settings.data_dir
-    signing_cert, signing_key = data / "sns" / "signing-cert.pem", data / "sns" / "signing-key.pem"
-    ensure_self_signed(signing_cert, signing_key, "sns.local.inbound")
+    seed_keys(data, settings.smtp_hostname)
+    signing_key = signing_paths(data)[1]
     return Backends(
         objects=LocalObjectStore(data / "s3", store),
         publisher=LocalPublisher(
@@ -168,6 +169,12 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         mailer=LocalMailer(store),
         mailbox=LocalMailbox(data / "workmail", store),
     )
+
+
+def seed_keys(data_dir: Path, hostname: str = "inbound-smtp.us-east-1.amazonaws.com") -> None:
+    """Generate the STARTTLS and SNS signing keys a data dir needs (done on start otherwise)."""
+    ensure_self_signed(*generated_paths(data_dir), hostname)
+    ensure_self_signed(*signing_paths(data_dir), "sns.local.inbound")
 
 
 def _url_host(host: str) -> str:

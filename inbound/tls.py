@@ -16,6 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 
+def generated_paths(data_dir: Path) -> tuple[Path, Path]:
+    """Where the self-signed STARTTLS certificate and key live when the config sets none."""
+    return data_dir / "tls" / "cert.pem", data_dir / "tls" / "key.pem"
+
+
 def ensure_self_signed(cert_path: Path, key_path: Path, common_name: str) -> None:
     """Create a 2048-bit RSA key and a 10-year self-signed certificate unless both exist."""
     if cert_path.exists() and key_path.exists():

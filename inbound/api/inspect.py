@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from inbound.backends.sns_envelope import CERT_ROUTE
+from inbound.backends.sns_envelope import CERT_ROUTE, signing_paths
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
+
 
 _JSON_COLUMNS = ("metadata", "deliveries", "payload", "response", "recipients")
 
@@ -98,7 +99,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.Response(body=rows[0]["raw"], content_type="message/rfc822")
 
     async def signing_cert(request: web.Request) -> web.Response:
-        path = server.settings.data_dir / "sns" / "signing-cert.pem"
+        path = signing_paths(server.settings.data_dir)[0]
         return web.Response(body=path.read_bytes(), content_type="application/x-pem-file")
 
     app.router.add_get("/api/stats", stats)

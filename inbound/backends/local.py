@@ -278,4 +278,5 @@ class LocalMailbox:
 
 
 def _maildir_add(folder: Path, message: bytes) -> str:
+    folder.parent.mkdir(parents=True, exist_ok=True)
     return mailbox.Maildir(folder, create=True).add(message)

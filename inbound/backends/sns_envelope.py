@@ -19,6 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 CERT_ROUTE = "/sns/SimpleNotificationService.pem"
 
 
+def signing_paths(data_dir: Path) -> tuple[Path, Path]:
+    """The local SNS signing certificate and key, generated on first start."""
+    return data_dir / "sns" / "signing-cert.pem", data_dir / "sns" / "signing-key.pem"
+
+
 @dataclass(frozen=True)
 class SnsSigner:
     key_path: Path

@@ -1,0 +1,209 @@
+"""pytest plugin (entry point `pytest11`): a real engine per test, on ephemeral ports.
+
+    @pytest.mark.inbound_rules({"ActiveRuleSet": "s", "RuleSets": [...]}, verified=["example.com"])
+    def test_bounce(inbound_server):
+        inbound_server.send("me@sender.test", ["nobody@example.com"], "Subject: x\\r\\n\\r\\nhi")
+        inbound_server.wait_idle()
+        assert inbound_server.get("/api/outbox")
+
+`inbound_server` runs `InboundServer` on its own event loop in a background thread, with a
+temporary data dir, SMTP and HTTP on 127.0.0.1 port 0, and the rules of the test's
+`inbound_rules` marker (default: a catch-all rule with no actions for `example.com`).
+`inbound_factory(rules=..., verified=..., **settings)` makes more, e.g. to restart on the same
+data dir. Everything the fixtures start is stopped at teardown. Imports are lazy so that
+loading the plugin costs nothing in projects that do not use it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import smtplib
+import ssl
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from inbound.app import InboundServer
+    from inbound.config import Settings
+
+DEFAULT_RULES: dict[str, Any] = {
+    "ActiveRuleSet": "default",
+    "RuleSets": [
+        {
+            "Metadata": {"Name": "default"},
+            "Rules": [{"Name": "catch-all", "Enabled": True, "Recipients": [], "Actions": []}],
+        }
+    ],
+}
+
+
+class RunningInbound:
+    """A started server and helpers that speak to it through its real interfaces."""
+
+    def __init__(self, settings: Settings, executors: Mapping[str, Any] | None = None) -> None:
+        import asyncio
+
+        from inbound.app import InboundServer
+
+        self.settings = settings
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.server: InboundServer = InboundServer(settings, executors=executors)
+        self.call(self.server.start())
+        self.smtp_host, self.smtp_port = self.server.smtp_address
+        self.api_url = self.server.http_url
+
+    def call(self, coro: Any, timeout: float = 60) -> Any:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.call(self.server.stop())
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+
+    # ── SMTP ────────────────────────────────────────────────────────────────────────────────
+    def smtp(self) -> smtplib.SMTP:
+        return smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=30)
+
+    def send(
+        self,
+        mail_from: str,
+        recipients: Sequence[str],
+        message: bytes | str,
+        *,
+        starttls: bool = False,
+    ) -> dict[str, tuple[int, bytes]]:
+        """Send one message; returns smtplib's refused-recipients dict (empty if all taken).
+
+        Raises `smtplib.SMTPRecipientsRefused` when every recipient is refused.
+        """
+        body = message.encode() if isinstance(message, str) else message
+        with self.smtp() as client:
+            client.ehlo("client.test")
+            if starttls:
+                client.starttls(context=_trusting_context())
+                client.ehlo("client.test")
+            return client.sendmail(mail_from, list(recipients), body)
+
+    # ── JSON API ────────────────────────────────────────────────────────────────────────────
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.api_url + path, timeout=30) as response:
+            body = response.read()
+        content_type = response.headers.get("Content-Type", "")
+        return json.loads(body) if content_type.startswith("application/json") else body
+
+    def delete(self, path: str) -> Any:
+        request = urllib.request.Request(self.api_url + path, method="DELETE")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def wait_idle(self) -> None:
+        """Block until every accepted message has been processed."""
+        assert self.server.engine is not None
+        self.call(self.server.engine.drain())
+
+    def messages(self) -> list[dict[str, Any]]:
+        self.wait_idle()
+        return self.get("/api/messages")  # type: ignore[no-any-return]
+
+    def trace(self, message_id: str) -> list[dict[str, Any]]:
+        self.wait_idle()
+        return self.get(f"/api/messages/{message_id}")["trace"]  # type: ignore[no-any-return]
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """SNS publications with `message` decoded from JSON."""
+        self.wait_idle()
+        return [{**n, "message": json.loads(n["message"])} for n in self.get("/api/notifications")]
+
+    def reset(self) -> None:
+        self.delete("/api/messages")
+
+
+def _trusting_context() -> ssl.SSLContext:
+    """The server's certificate is self-signed: tests trust it as swaks --tls would."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def make_settings(
+    data_dir: Path,
+    rules: Mapping[str, Any] | None = None,
+    verified: Sequence[str] = ("example.com",),
+    **changes: Any,
+) -> Settings:
+    from inbound import config
+
+    state = config.parse_rules(
+        dict(rules if rules is not None else DEFAULT_RULES), frozenset(v.lower() for v in verified)
+    )
+    return config.Settings(
+        smtp=config.Address("127.0.0.1", 0),
+        http=config.Address("127.0.0.1", 0),
+        data_dir=data_dir,
+        state=state,
+    ).clone(**changes)
+
+
+@pytest.fixture(scope="session")
+def _inbound_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Certificates generated once per test session: RSA key generation dominates start-up."""
+    from inbound.app import seed_keys
+
+    folder = tmp_path_factory.mktemp("inbound-keys")
+    seed_keys(folder)
+    return folder
+
+
+@pytest.fixture
+def inbound_factory(tmp_path: Path, _inbound_keys: Path) -> Iterator[Callable[..., RunningInbound]]:
+    started: list[RunningInbound] = []
+
+    def make(
+        rules: Mapping[str, Any] | None = None,
+        verified: Sequence[str] = ("example.com",),
+        *,
+        data_dir: Path | None = None,
+        executors: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> RunningInbound:
+        settings = make_settings(data_dir or tmp_path / "data", rules, verified, **changes)
+        if not settings.data_dir.exists():
+            shutil.copytree(_inbound_keys, settings.data_dir)
+        running = RunningInbound(settings, executors)
+        started.append(running)
+        return running
+
+    yield make
+    for running in reversed(started):
+        running.stop()
+
+
+@pytest.fixture
+def inbound_server(
+    request: pytest.FixtureRequest, inbound_factory: Callable[..., RunningInbound]
+) -> RunningInbound:
+    marker = request.node.get_closest_marker("inbound_rules")
+    if marker is None:
+        return inbound_factory()
+    return inbound_factory(*marker.args, **marker.kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "inbound_rules(rules, verified=..., **settings): rules for inbound_server"
+    )
