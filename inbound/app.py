@@ -162,9 +162,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     signing_key = signing_paths(data)[1]
     return Backends(
         objects=LocalObjectStore(data / "s3", store),
-        publisher=LocalPublisher(
-            store, settings.sns_subscribers, SnsSigner(signing_key, http_url), settings.region
-        ),
+        publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
         functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
         mailer=LocalMailer(store),
         mailbox=LocalMailbox(data / "workmail", store),

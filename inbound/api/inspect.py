@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from inbound.backends.sns_envelope import CERT_ROUTE, signing_paths
+from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -114,4 +114,12 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
     app.router.add_get("/api/outbox", listing("outbox"))
     app.router.add_get("/api/outbox/{id}/raw", outbox_raw)
     app.router.add_get("/api/workmail", listing("mailbox"))
+
+    async def unsubscribe(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"error": "subscriptions are configured in inbound.toml under [sns.subscriptions]"},
+            status=400,
+        )
+
     app.router.add_get(CERT_ROUTE, signing_cert)
+    app.router.add_get(UNSUBSCRIBE_ROUTE, unsubscribe)

@@ -81,12 +81,10 @@ class LocalPublisher:
         store: Store,
         subscribers: Mapping[str, Sequence[str]],
         signer: SnsSigner,
-        region: str,
     ) -> None:
         self.store = store
         self.subscribers = subscribers
         self.signer = signer
-        self.region = region
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -104,9 +102,7 @@ class LocalPublisher:
         )
         urls = self.subscribers.get(topic_arn, ())
         if urls:
-            envelope = http_envelope(
-                self.signer, sns_id, topic_arn, subject, message, timestamp, self.region
-            )
+            envelope = http_envelope(self.signer, sns_id, topic_arn, subject, message, timestamp)
             task = asyncio.create_task(self._deliver(sns_id, topic_arn, envelope, urls))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 CERT_ROUTE = "/sns/SimpleNotificationService.pem"
+# Subscriptions come from inbound.toml; this route says so instead of unsubscribing.
+UNSUBSCRIBE_ROUTE = "/sns/unsubscribe"
 
 
 def signing_paths(data_dir: Path) -> tuple[Path, Path]:
@@ -43,7 +45,6 @@ def http_envelope(
     subject: str,
     message: str,
     timestamp: str,
-    region: str,
 ) -> dict[str, str]:
     fields = {
         "Message": message,
@@ -64,8 +65,5 @@ def http_envelope(
         "SignatureVersion": "1",
         "Signature": signer.sign(canonical),
         "SigningCertURL": signer.base_url + CERT_ROUTE,
-        "UnsubscribeURL": (
-            f"{signer.base_url}/sns/unsubscribe?SubscriptionArn={topic_arn}:{sns_id}"
-            f"&Region={region}"
-        ),
+        "UnsubscribeURL": f"{signer.base_url}{UNSUBSCRIBE_ROUTE}?TopicArn={topic_arn}",
     }

@@ -1,0 +1,69 @@
+"""`inbound replay`: the same pipeline without SMTP; `--dry-run` has no side effects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.rulesets import bounce, message, rule, rules, s3, stop
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    (tmp_path / "rules.json").write_text(
+        json.dumps(
+            rules(
+                rule("nobody", bounce(), stop(), recipients=["nobody@example.com"]),
+                rule("all", s3("b", "in/")),
+                filters=[{"Name": "lan", "IpFilter": {"Policy": "Block", "Cidr": "10.0.0.0/8"}}],
+            )
+        )
+    )
+    config = tmp_path / "inbound.toml"
+    config.write_text('[identities]\nverified = ["example.com"]\n')
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(message())
+    return config, eml, tmp_path / "data"
+
+
+def replay(config: Path, eml: Path, data: Path, *args: str) -> tuple[int, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "inbound", "replay", str(eml), "--config", str(config),
+         "--data", str(data), "--mail-from", "sender@sender.test", *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_replay_runs_the_rules_and_prints_the_trace(setup) -> None:
+    config, eml, data = setup
+    code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--rcpt", "x@nope.test")
+    assert code == 0
+    assert report["rcpt"] == {
+        "user@example.com": "250 Ok",
+        "x@nope.test": "550 5.1.1 Requested action not taken: mailbox unavailable",
+    }
+    [matched, stored] = report["trace"]
+    assert (matched["rule"], stored["action"]) == ("all", "S3")
+    key = stored["detail"]["action"]["objectKey"]
+    assert (data / "s3" / "b" / key).read_bytes().endswith(message())
+
+
+def test_dry_run_performs_no_side_effects(setup) -> None:
+    config, eml, data = setup
+    code, report = replay(config, eml, data, "--rcpt", "nobody@example.com", "--dry-run")
+    assert code == 0
+    assert [t["action"] for t in report["trace"] if t["kind"] == "action"] == ["Bounce", "Stop"]
+    assert [c["call"] for c in report["wouldHave"]] == ["outbox.send"]
+    assert not data.exists()
+
+
+def test_replay_applies_ip_filters(setup) -> None:
+    config, eml, data = setup
+    code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--ip", "10.1.2.3")
+    assert code == 1
+    assert report == {"rcpt": {"user@example.com": "550 5.7.1 IP address blacklisted by recipient"}}
