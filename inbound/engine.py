@@ -16,10 +16,10 @@ from collections.abc import Iterable
 
 from inbound import config, replies
 from inbound.filters import FilterVerdict, IpFilterTable
+from inbound.ids import new_message_id
 from inbound.message import MessageView
 from inbound.model import ReceiptState, TlsPolicy
 from inbound.pipeline import Pipeline, Plan
-from inbound.receipt import new_message_id
 from inbound.replies import SmtpReply
 from inbound.store import MessageRecord, Store, TraceRow, now_iso
 from inbound.verdicts import Authenticator, ContentScanner
@@ -131,13 +131,13 @@ class Engine:
             finished_at=None,
         )
         await self.store.spool(record, raw)
-        self._schedule(record, raw)
+        self._schedule(record, raw, resumed=False)
         return record.id
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
-    def _schedule(self, record: MessageRecord, raw: bytes) -> None:
+    def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:
         self._idle.clear()
-        task = asyncio.create_task(self._process(record, raw))
+        task = asyncio.create_task(self._process(record, raw, resumed))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -151,9 +151,9 @@ class Engine:
     def view(self, record: MessageRecord, raw: bytes) -> MessageView:
         return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
 
-    async def _process(self, record: MessageRecord, raw: bytes) -> None:
+    async def _process(self, record: MessageRecord, raw: bytes, resumed: bool) -> None:
         async with self._slots:
-            prior = self.store.trace(record.id)
+            prior = self.store.trace(record.id) if resumed else []
             done = {
                 (r.rule_position, r.action_index): r
                 for r in prior
@@ -180,7 +180,7 @@ class Engine:
         for record in pending:
             raw = self.store.raw(record.id)
             if raw is not None:
-                self._schedule(record, raw)
+                self._schedule(record, raw, resumed=True)
         if pending:
             log.info("resuming %d unfinished message(s)", len(pending))
         return len(pending)

@@ -7,11 +7,11 @@ when that rule has ScanEnabled, §5), then the original message as received.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from functools import cached_property
 
 from inbound import receipt
+from inbound.ids import random_bytes
 from inbound.receipt import Header, SplitMessage
 from inbound.store import MessageRecord
 from inbound.verdicts import (
@@ -22,6 +22,9 @@ from inbound.verdicts import (
     Status,
     auth_headers,
 )
+
+# Keys the placeholder X-SES-DKIM-SIGNATURE `b=` value; see receipt.ses_dkim_signature.
+_SECRET = random_bytes(16)
 
 
 class MessageView:
@@ -40,7 +43,6 @@ class MessageView:
         self.added: list[Header] = []
         self.hostname = hostname
         self._spam, self._virus, self._authenticator = spam, virus, authenticator
-        self._secret = os.urandom(16)
 
     @cached_property
     def received_at(self) -> datetime:
@@ -81,7 +83,7 @@ class MessageView:
             ("X-SES-RECEIPT", receipt.ses_receipt_blob()),
             (
                 "X-SES-DKIM-SIGNATURE",
-                receipt.ses_dkim_signature(self.split.body, self.received_at, self._secret),
+                receipt.ses_dkim_signature(self.split.body, self.received_at, _SECRET),
             ),
         ]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,17 +17,15 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import AddressHeader
 from email.utils import format_datetime
+from functools import lru_cache
+
+from inbound.ids import random_bytes
 
 Header = tuple[str, str]  # (name, value); a value may contain folding ("\r\n" + WSP)
 
 MAX_NOTIFICATION_HEADERS = 10 * 1024  # `headersTruncated` beyond this (spec §4.2)
 _BODY_SPLIT = re.compile(rb"\r?\n\r?\n")
 _LINE_SPLIT = re.compile(rb"\r?\n")
-
-
-def new_message_id() -> str:
-    """40 characters of base32hex, lower case: the form seen in 2019+ SES traffic (§4.2)."""
-    return base64.b32hexencode(os.urandom(25)).decode("ascii").lower()
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,7 @@ def received_header(
 
 def ses_receipt_blob() -> str:
     """X-SES-RECEIPT is opaque (§5 item 7); real ones are base64 of a NUL and base64 text."""
-    return base64.b64encode(b"\x00" + base64.b64encode(os.urandom(96))).decode("ascii")
+    return base64.b64encode(b"\x00" + base64.b64encode(random_bytes(96))).decode("ascii")
 
 
 def ses_dkim_signature(body: bytes, moment: datetime, secret: bytes) -> str:
@@ -139,7 +136,9 @@ _COMMON = {
 _LISTS = {"from", "to", "cc", "bcc", "replyTo"}
 
 
+@lru_cache(maxsize=4096)
 def _parse_field(name: str, value: str) -> object:
+    """Parsed once per distinct field: `commonHeaders` and `destination` both need To/Cc."""
     try:
         return policy.default.header_factory(name, value)
     except Exception:  # a broken field is reported as received, like a defect

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from inbound.backends import Backends, Invocation
+from inbound.ids import new_uuid
 from inbound.model import InvocationType
 
 
@@ -18,7 +18,7 @@ class DryRun:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def _note(self, call: str, **details: Any) -> str:
-        ref = str(uuid.uuid4())
+        ref = new_uuid()
         self.calls.append({"call": call, "ref": ref, **details})
         return ref
 

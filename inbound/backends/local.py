@@ -27,6 +27,7 @@ import aiohttp
 
 from inbound.backends import BackendError, Invocation
 from inbound.backends.sns_envelope import SnsSigner, http_envelope
+from inbound.ids import new_uuid
 from inbound.model import InvocationType
 from inbound.store import Store, now_iso
 
@@ -43,7 +44,7 @@ def _safe_relative(*parts: str) -> PurePosixPath:
 
 def _write_atomically(path: Path, body: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = path.with_name(f".{path.name}.{new_uuid()}.tmp")
     tmp.write_bytes(body)
     os.replace(tmp, path)
 
@@ -60,7 +61,7 @@ class LocalObjectStore:
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         path = self.path(bucket, key)
-        await asyncio.to_thread(_write_atomically, path, body)
+        await asyncio.to_thread(_write_atomically, path, body)  # file creation can block
         await self.store.insert(
             "s3_objects",
             bucket=bucket,
@@ -89,7 +90,7 @@ class LocalPublisher:
         self._session: aiohttp.ClientSession | None = None
 
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
-        sns_id = str(uuid.uuid4())
+        sns_id = new_uuid()
         timestamp = now_iso()
         await self.store.insert(
             "notifications",
@@ -178,7 +179,7 @@ class LocalFunctions:
         handler = self.handlers.get(function_arn)
         if handler is None:
             raise BackendError(f"Function not found: {function_arn}")
-        request_id = str(uuid.uuid4())
+        request_id = new_uuid()
         await self.store.insert(
             "invocations",
             id=request_id,
@@ -236,7 +237,7 @@ class LocalMailer:
     async def send(
         self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
     ) -> str:
-        outbox_id = str(uuid.uuid4())
+        outbox_id = new_uuid()
         await self.store.insert(
             "outbox",
             id=outbox_id,
