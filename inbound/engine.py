@@ -162,7 +162,7 @@ class Engine:
             seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
 
             async def record_step(row: TraceRow) -> None:
-                await self.store.add_trace(record.id, row)
+                self.store.add_trace(record.id, row)
 
             await self.pipeline.run(
                 self.view(record, raw),
@@ -172,7 +172,7 @@ class Engine:
                 seen,  # type: ignore[arg-type]
                 next_seq=max((r.seq for r in prior), default=-1) + 1,
             )
-            await self.store.finish(record.id)
+            self.store.finish(record.id)
 
     async def resume(self) -> int:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
@@ -186,8 +186,9 @@ class Engine:
         return len(pending)
 
     async def drain(self) -> None:
-        """Wait until every scheduled message has been processed."""
+        """Wait until every scheduled message has been processed and recorded."""
         await self._idle.wait()
+        await self.store.flush()
 
     async def close(self) -> None:
         await self.drain()

@@ -26,6 +26,13 @@ def split_address(address: str) -> tuple[str, str]:
     return local, domain.rstrip(".")
 
 
+def base_local(local: str) -> str:
+    """The local part without its `+label`; a `+` inside a quoted string is not a label."""
+    start = local.rindex('"') + 1 if local.startswith('"') and local.count('"') > 1 else 0
+    plus = local.find("+", start)
+    return local if plus < 0 else local[:plus]
+
+
 def parent_domains(domain: str) -> Iterable[str]:
     """`a.b.example.com` → `b.example.com`, `example.com`, `com`."""
     labels = domain.split(".")
@@ -50,9 +57,9 @@ class RecipientIndex:
                 if "@" in entry:
                     self._addresses["@".join(split_address(entry))].append(position)
                 elif entry.startswith("."):
-                    self._subdomains[entry[1:]].append(position)
+                    self._subdomains[entry[1:].rstrip(".")].append(position)
                 else:
-                    self._domains[entry].append(position)
+                    self._domains[entry.rstrip(".")].append(position)
 
     def match(self, address: str) -> tuple[int, ...]:
         """Positions (in rule-set order) of the enabled rules that match `address`."""
@@ -61,7 +68,7 @@ class RecipientIndex:
             return ()
         found: set[int] = set()
         found.update(self._addresses.get(f"{local}@{domain}", ()))
-        base = local.split("+", 1)[0]
+        base = base_local(local)
         if base != local:
             found.update(self._addresses.get(f"{base}@{domain}", ()))
         found.update(self._domains.get(domain, ()))
@@ -80,7 +87,7 @@ def explain(entries: tuple[str, ...], address: str) -> str:
     if not entries:
         return "catch-all rule: recipient in a verified domain"
     local, domain = split_address(address)
-    base = local.split("+", 1)[0]
+    base = base_local(local)
     for entry in (e.strip().lower() for e in entries):
         if "@" in entry:
             if entry == f"{local}@{domain}":
@@ -88,8 +95,8 @@ def explain(entries: tuple[str, ...], address: str) -> str:
             if entry == f"{base}@{domain}":
                 return f"address {entry} (+label form)"
         elif entry.startswith("."):
-            if domain.endswith(entry):
-                return f"subdomain of {entry[1:]}"
-        elif entry == domain:
+            if domain.endswith(entry.rstrip(".")):
+                return f"subdomain of {entry[1:].rstrip('.')}"
+        elif entry.rstrip(".") == domain:
             return f"domain {entry}"
     return "no entry matched"

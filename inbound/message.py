@@ -40,7 +40,9 @@ class MessageView:
     ) -> None:
         self.record = record
         self.split = SplitMessage.parse(raw)
-        self.added: list[Header] = []
+        self.added: list[Header] = []  # AddHeader only appends (pipeline order)
+        self._content_key: tuple[bool, int] | None = None
+        self._content = b""
         self.hostname = hostname
         self._spam, self._virus, self._authenticator = spam, virus, authenticator
 
@@ -87,9 +89,10 @@ class MessageView:
             ),
         ]
 
-    def trace_headers(self, scan: bool) -> list[Header]:
+    @cached_property
+    def _ses_head(self) -> list[Header]:
         record = self.record
-        head = [
+        return [
             ("Return-Path", f"<{record.mail_from}>"),
             receipt.received_header(
                 helo=record.helo,
@@ -100,9 +103,10 @@ class MessageView:
                 moment=self.received_at,
             ),
         ]
-        if scan:
-            head += [("X-SES-Spam-Verdict", self.spam), ("X-SES-Virus-Verdict", self.virus)]
-        return head + self._ses_tail
+
+    def trace_headers(self, scan: bool) -> list[Header]:
+        verdicts = [("X-SES-Spam-Verdict", self.spam), ("X-SES-Virus-Verdict", self.virus)]
+        return [*self._ses_head, *(verdicts if scan else ()), *self._ses_tail]
 
     def prepended(self, scan: bool) -> list[Header]:
         return [*reversed(self.added), *self.trace_headers(scan)]
@@ -111,7 +115,12 @@ class MessageView:
         return [*self.prepended(scan), *self.split.headers]
 
     def content(self, scan: bool) -> bytes:
-        return self.split.with_headers(self.prepended(scan))
+        """The whole message as a rule sees it; built once per (scan, added headers) state."""
+        key = (scan, len(self.added))
+        if self._content_key != key:
+            self._content = self.split.with_headers(self.prepended(scan))
+            self._content_key = key
+        return self._content
 
     def mail(self, scan: bool) -> dict[str, object]:
         return receipt.mail_object(

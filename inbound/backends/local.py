@@ -62,7 +62,7 @@ class LocalObjectStore:
     ) -> None:
         path = self.path(bucket, key)
         await asyncio.to_thread(_write_atomically, path, body)  # file creation can block
-        await self.store.insert(
+        self.store.insert(
             "s3_objects",
             bucket=bucket,
             key=key,
@@ -92,7 +92,7 @@ class LocalPublisher:
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         sns_id = new_uuid()
         timestamp = now_iso()
-        await self.store.insert(
+        self.store.insert(
             "notifications",
             id=sns_id,
             topic_arn=topic_arn,
@@ -130,7 +130,7 @@ class LocalPublisher:
                     results.append({"url": url, "status": response.status})
             except (aiohttp.ClientError, TimeoutError) as exc:
                 results.append({"url": url, "error": f"{type(exc).__name__}: {exc}"})
-        await self.store.update("notifications", "id", sns_id, deliveries=json.dumps(results))
+        self.store.update("notifications", "id", sns_id, deliveries=json.dumps(results))
 
     async def close(self) -> None:
         if self._tasks:
@@ -180,7 +180,7 @@ class LocalFunctions:
         if handler is None:
             raise BackendError(f"Function not found: {function_arn}")
         request_id = new_uuid()
-        await self.store.insert(
+        self.store.insert(
             "invocations",
             id=request_id,
             function_arn=function_arn,
@@ -216,13 +216,13 @@ class LocalFunctions:
             json.dumps(payload)  # what a real function returns must serialise
         except TimeoutError:
             error = f"Task timed out after {self.timeout:.2f} seconds"
-            await self.store.update("invocations", "id", request_id, error=error)
+            self.store.update("invocations", "id", request_id, error=error)
             return Invocation(request_id, None, error)
         except Exception as exc:
             error = f"Unhandled: {type(exc).__name__}: {exc}"
-            await self.store.update("invocations", "id", request_id, error=error)
+            self.store.update("invocations", "id", request_id, error=error)
             return Invocation(request_id, None, error)
-        await self.store.update("invocations", "id", request_id, response=json.dumps(payload))
+        self.store.update("invocations", "id", request_id, response=json.dumps(payload))
         return Invocation(request_id, payload)
 
     async def close(self) -> None:
@@ -238,7 +238,7 @@ class LocalMailer:
         self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
     ) -> str:
         outbox_id = new_uuid()
-        await self.store.insert(
+        self.store.insert(
             "outbox",
             id=outbox_id,
             mail_from=mail_from,
@@ -262,7 +262,7 @@ class LocalMailbox:
         folder = self.root / _safe_relative(organization)
         key = await asyncio.to_thread(_maildir_add, folder, message)
         path = str(folder / "new" / key)
-        await self.store.insert(
+        self.store.insert(
             "mailbox",
             id=key,
             organization_arn=organization_arn,
