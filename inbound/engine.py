@@ -130,9 +130,14 @@ class Engine:
             status="pending",
             finished_at=None,
         )
+        # Shielded: a client that hangs up right after CRLF.CRLF cancels the SMTP handler, but a
+        # message that reaches the spool must still be processed now, not at the next start.
+        await asyncio.shield(asyncio.create_task(self._spool(record, raw)))
+        return record.id
+
+    async def _spool(self, record: MessageRecord, raw: bytes) -> None:
         await self.store.spool(record, raw)
         self._schedule(record, raw, resumed=False)
-        return record.id
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:

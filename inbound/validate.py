@@ -34,6 +34,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,50}$")
 MAX_HEADER_VALUE = 2048  # "up to 2048" in the API model (spec receiving.md §3.1)
 _REPLY_CODE = re.compile(r"^[245][0-9][0-9]$")
 _STATUS_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")
+_PRINTABLE = re.compile(r"^[\x20-\x7e]{1,500}$")
 
 
 def check_name(name: str, what: str, path: str) -> None:
@@ -95,6 +96,10 @@ def check_action(action: model.Action, path: str, verified: frozenset[str]) -> N
             raise ValidationError(
                 f"{path}.statusCode", "Member must be an RFC 3463 status code of the reply's class"
             )
+        # The text goes into the DSN's 7-bit Diagnostic-Code (RFC 3464 §2.1); Mail Manager's
+        # BounceAction documents the same printable-ASCII pattern (spec dsn.md §2.1).
+        if not _PRINTABLE.match(action.message):
+            raise ValidationError(f"{path}.message", "Member must be printable ASCII text")
         # A Bounce sender must be a verified identity (query-api.md §9.3).
         if not is_verified(action.sender, verified):
             raise InvalidParameterValue(

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import threading
+import time
 
 from aiohttp import web
 from cryptography import x509
@@ -72,7 +73,11 @@ def test_http_subscriber_gets_a_signed_sns_envelope(inbound_factory) -> None:
     assert envelope["Subject"] == "Amazon SES Email Receipt Notification"
     notification = json.loads(envelope["Message"])
     assert notification["receipt"]["action"]["type"] == "SNS"
-    [logged] = server.get("/api/notifications")
+    for _ in range(100):  # the delivery result is logged after the POST returns
+        [logged] = server.get("/api/notifications")
+        if logged["deliveries"]:
+            break
+        time.sleep(0.05)
     assert logged["id"] == envelope["MessageId"] and logged["message"] == envelope["Message"]
     assert logged["deliveries"] == [{"url": subscriber.url, "status": 200}]
     # Verify as SNS's documentation says: SHA1withRSA over "Key\nValue\n" of the signed keys.
