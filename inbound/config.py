@@ -70,6 +70,8 @@ class Settings:
     state: model.ReceiptState = model.ReceiptState()
     lambda_handlers: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
     sns_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    api_auth: str = "off"  # "off" | "verify" (SigV4 checked against api_credentials)
+    api_credentials: Mapping[str, str] = field(default_factory=dict)  # access key id → secret
 
     @property
     def smtp_hostname(self) -> str:
@@ -94,6 +96,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "tls": {"certificate": str, "private_key": str},
     "lambda": {"functions": dict, "timeout": (int, float)},
     "sns": {"subscriptions": dict},
+    "api": {"auth": str, "credentials": dict},
 }
 
 
@@ -136,6 +139,8 @@ def load(path: Path) -> Settings:
             for arn, spec in lambdas.get("functions", {}).items()
         },
         sns_subscribers=_subscribers(path, raw.get("sns", {}).get("subscriptions", {})),
+        api_auth=_api_auth(path, raw.get("api", {})),
+        api_credentials=_credentials(path, raw.get("api", {}).get("credentials", {})),
     )
     if bool(settings.tls_certificate) != bool(settings.tls_private_key):
         raise ConfigError(path, "tls", "certificate and private_key go together")
@@ -172,6 +177,22 @@ def _identities(path: Path, values: list[Any]) -> list[str]:
                 path, "identities.verified", f"not an email address or domain: {value!r}"
             )
     return [v.lower() for v in values]
+
+
+def _api_auth(path: Path, table: Mapping[str, Any]) -> str:
+    mode = table.get("auth", "off")
+    if mode not in ("off", "verify"):
+        raise ConfigError(path, "api.auth", f"must be 'off' or 'verify', not {mode!r}")
+    if mode == "verify" and not table.get("credentials"):
+        raise ConfigError(path, "api.credentials", "auth = 'verify' needs at least one key")
+    return str(mode)
+
+
+def _credentials(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
+    for key, secret in table.items():
+        if not isinstance(secret, str) or not secret:
+            raise ConfigError(path, f"api.credentials.{key}", "must be the secret access key")
+    return dict(table)
 
 
 def _subscribers(path: Path, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:

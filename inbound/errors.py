@@ -10,13 +10,17 @@ from __future__ import annotations
 
 
 class SesError(Exception):
+    """`fields` are the error shape's modeled members (e.g. `Name` of RuleSetDoesNotExist),
+    which the Query codec writes inside `<Error>` (query-api.md §5)."""
+
     code = "InternalFailure"
     status = 500
     sender_fault = False
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **fields: object) -> None:
         super().__init__(message)
         self.message = message
+        self.fields = fields
 
 
 class SesClientError(SesError):

@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS invocations (
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, recipients TEXT NOT NULL, raw BLOB NOT NULL,
     message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, updated TEXT NOT NULL,
+    PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
     path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);
@@ -372,6 +375,31 @@ class Store:
             (*where.values(), limit),
         )
         return [dict(r) for r in rows]
+
+    # ── API state: JSON documents by kind and key (identities, configuration sets, ...) ─────
+    async def put_document(self, kind: str, key: str, body: Any) -> None:
+        """Store `body` (JSON-serialisable) durably before returning: API changes must survive
+        a restart once the response is sent."""
+        text = json.dumps(body, sort_keys=True)
+        await self.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso())
+            )
+        )
+
+    async def delete_document(self, kind: str, key: str) -> None:
+        await self.write(
+            lambda c: c.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
+        )
+
+    def document(self, kind: str, key: str) -> Any | None:
+        rows = self._read("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key))
+        return json.loads(rows[0]["body"]) if rows else None
+
+    def documents(self, kind: str) -> dict[str, Any]:
+        """Every document of `kind`, by key, in key order."""
+        rows = self._read("SELECT key, body FROM documents WHERE kind = ? ORDER BY key", (kind,))
+        return {r["key"]: json.loads(r["body"]) for r in rows}
 
     async def reset(self) -> None:
         def wipe(c: sqlite3.Connection) -> None:

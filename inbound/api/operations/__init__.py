@@ -1,0 +1,32 @@
+"""SES operations: one plain async function per operation of the 2010-12-01 model.
+
+A handler receives the operation's input exactly as a boto3 caller passed it (the Query codec
+decodes it with botocore's service model) and returns a boto3-shaped output dict (or None
+for an empty result); it raises `inbound.errors.SesError` subclasses for SES errors. The
+registry is a literal dict keyed by the model's operation name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from inbound.api.operations import receipt
+
+if TYPE_CHECKING:
+    from inbound.app import InboundServer
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    server: InboundServer
+    region: str  # from the SigV4 credential scope when present, else the configured region
+    request_id: str
+
+
+Handler = Callable[[OperationContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+
+OPERATIONS: Mapping[str, Handler] = {
+    **receipt.OPERATIONS,
+}
