@@ -35,6 +35,8 @@ from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import ConfigError, Settings
 from inbound.engine import Engine
 from inbound.pipeline import Pipeline
+from inbound.relay import Relay
+from inbound.state import StateKeeper
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 from inbound.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
@@ -49,7 +51,7 @@ def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> No
             for action in rule.actions:
                 if action.WIRE not in executors:
                     raise ConfigError(
-                        "rules",
+                        settings.rules_file or "rules",
                         f"{rule_set.name}.{rule.name}.{action.WIRE}",
                         f"no executor is registered for {action.WIRE}",
                     )
@@ -69,8 +71,11 @@ class InboundServer:
         self._make_backends = backends or local_backends
         self.store = Store(settings.data_dir)
         self.engine: Engine | None = None
+        self.keeper: StateKeeper | None = None
         self.backends: Backends | None = None
+        self.relay: Relay | None = None  # runs when [relay] names a smarthost
         self._smtp_server: asyncio.Server | None = None
+        self._sessions: smtp.Sessions | None = None
         self._runner: web.AppRunner | None = None
         self.smtp_address: tuple[str, int] = ("", 0)
         self.http_url = ""
@@ -94,6 +99,11 @@ class InboundServer:
             self.http_url = f"http://{settings.http}"
 
         self.backends = self._make_backends(self.store, settings, self.http_url)
+        if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
+            self.relay = Relay(self.store, settings.relay, helo=settings.smtp_hostname)
+            if isinstance(self.backends.mailer, LocalMailer):
+                self.backends.mailer.on_queued = self.relay.wake
+            self.relay.start()
         pipeline = Pipeline(
             self.executors,
             self.backends,
@@ -112,20 +122,20 @@ class InboundServer:
             virus=EICAR_SCANNER,
             authenticator=NoDnsAuthenticator(),
         )
-        await self.engine.set_state(settings.state)
+        self.keeper = StateKeeper(self.store, self.engine, settings.state)
+        await self.keeper.load()
         await self.engine.resume()
         if not listen:
             return
         loop = asyncio.get_running_loop()
+        self._sessions = smtp.Sessions(
+            self.engine,
+            hostname=settings.smtp_hostname,
+            max_message_size=settings.max_message_size,
+            tls_context=self._tls_context(),
+        )
         self._smtp_server = await loop.create_server(
-            smtp.protocol_factory(
-                self.engine,
-                hostname=settings.smtp_hostname,
-                max_message_size=settings.max_message_size,
-                tls_context=self._tls_context(),
-            ),
-            settings.smtp.host,
-            settings.smtp.port,
+            self._sessions, settings.smtp.host, settings.smtp.port
         )
         self.smtp_address = self._smtp_server.sockets[0].getsockname()[:2]
 
@@ -143,9 +153,13 @@ class InboundServer:
     async def stop(self) -> None:
         if self._smtp_server is not None:
             self._smtp_server.close()
+            if self._sessions is not None:  # what they spooled is processed by engine.close()
+                self._sessions.close_all()
             await self._smtp_server.wait_closed()
         if self.engine is not None:
             await self.engine.close()
+        if self.relay is not None:
+            await self.relay.stop()
         if self.backends is not None:
             for backend in (self.backends.publisher, self.backends.functions):
                 close = getattr(backend, "close", None)

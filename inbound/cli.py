@@ -12,8 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from inbound import config
-from inbound.app import InboundServer
+from inbound import config, rules_command
+from inbound.actions.registry import REGISTRY
+from inbound.app import InboundServer, check_executors
 from inbound.backends.dry import DryRun
 from inbound.config import Address, ConfigError, Settings
 
@@ -42,10 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--dry-run", action="store_true", help="perform no side effects")
     replay.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
 
-    rules = commands.add_parser("rules", help="check or print the receipt rules")
+    rules = commands.add_parser("rules", help="check, print or load the receipt rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     _config_option(rules_commands.add_parser("validate", help="validate config and rules"))
-    _config_option(rules_commands.add_parser("export", help="print rules in rules.json form"))
+    export = rules_commands.add_parser("export", help="print the rules in use, as rules.json")
+    apply = rules_commands.add_parser("apply", help="load a rules.json (all-or-nothing)")
+    apply.add_argument("file", type=Path, metavar="FILE")
+    for sub in (export, apply):
+        _config_option(sub)
+        sub.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -59,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             return _replay(settings, args)
         if args.rules_command == "validate":
+            check_executors(settings, REGISTRY)
             print(f"{args.config}: OK")
             return 0
-        print(json.dumps(config.rules_to_json(settings.state), indent=2))
+        if args.data:
+            settings = settings.clone(data_dir=args.data)
+        if args.rules_command == "apply":
+            print(f"{args.file}: {rules_command.apply(settings, args.file)}")
+            return 0
+        print(json.dumps(rules_command.export(settings), indent=2))
         return 0
     except ConfigError as exc:
         print(f"inbound: configuration error: {exc}", file=sys.stderr)
@@ -86,9 +98,17 @@ def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _serve(settings: Settings) -> int:
-    async def run() -> None:
+    async def run() -> int:
         server = InboundServer(settings)
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:  # the address is taken, or does not exist here
+            print(
+                f"inbound: cannot listen on SMTP {settings.smtp} / HTTP {settings.http}: {exc}",
+                file=sys.stderr,
+            )
+            await server.stop()
+            return 2
         host, port = server.smtp_address
         domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
         print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
@@ -106,9 +126,9 @@ def _serve(settings: Settings) -> int:
         await stop.wait()
         print("inbound: stopping", flush=True)
         await server.stop()
+        return 0
 
-    asyncio.run(run())
-    return 0
+    return asyncio.run(run())
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,10 +11,12 @@ import importlib
 import importlib.util
 import ipaddress
 import json
+import re
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from inbound.errors import SesError
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_MAX_MESSAGE = 40 * 1024 * 1024  # SES's largest per-action limit (spec §9.1)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
 
 
 class ConfigError(Exception):
@@ -43,16 +47,37 @@ class Address:
     def parse(cls, text: str, *, file: Path | str = "<command line>", key: str = "") -> Address:
         host, sep, port = text.rpartition(":")
         try:
-            if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            if not sep or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
                 raise ValueError(text)
             host = host.strip("[]") or "127.0.0.1"
-            ipaddress.ip_address(host) if host[0].isdigit() or ":" in host else None
+            if host[0].isdigit() or ":" in host:
+                ipaddress.ip_address(host)
+            elif not _HOSTNAME.match(host):
+                raise ValueError(host)
         except ValueError:
             raise ConfigError(file, key, f"expected HOST:PORT, got {text!r}") from None
         return cls(host, int(port))
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """`[relay]`: deliver the outbox to a smarthost over SMTP (docs/relay.md)."""
+
+    smarthost: Address
+    starttls: str = "opportunistic"  # "off" | "opportunistic" | "required"
+    username: str | None = None
+    password: str | None = None
+    allow_plain_auth: bool = False  # AUTH without TLS
+    verify_certificate: bool = True
+    ca_file: Path | None = None
+    helo: str = ""  # empty: the server's hostname
+    retry_initial_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
+    max_age_seconds: float = 5 * 86400.0  # Postfix's maximal_queue_lifetime
+    timeout_seconds: float = 60.0  # connect and each SMTP command
 
 
 @dataclass(frozen=True)
@@ -72,6 +97,8 @@ class Settings:
     sns_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     api_auth: str = "off"  # "off" | "verify" (SigV4 checked against api_credentials)
     api_credentials: Mapping[str, str] = field(default_factory=dict)  # access key id → secret
+    rules_file: Path | None = None  # where `state` came from, for error messages
+    relay: RelaySettings | None = None  # None: the outbox is kept, never relayed
 
     @property
     def smtp_hostname(self) -> str:
@@ -97,6 +124,20 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lambda": {"functions": dict, "timeout": (int, float)},
     "sns": {"subscriptions": dict},
     "api": {"auth": str, "credentials": dict},
+    "relay": {
+        "smarthost": str,
+        "starttls": str,
+        "username": str,
+        "password": str,
+        "allow_plain_auth": bool,
+        "verify_certificate": bool,
+        "ca_file": str,
+        "helo": str,
+        "retry_initial_seconds": (int, float),
+        "retry_max_seconds": (int, float),
+        "max_age_seconds": (int, float),
+        "timeout_seconds": (int, float),
+    },
 }
 
 
@@ -117,7 +158,7 @@ def load(path: Path) -> Settings:
     lambdas = raw.get("lambda", {})
     region = account.get("region", DEFAULT_REGION)
     account_id = account.get("account_id", DEFAULT_ACCOUNT)
-    if not (account_id.isdigit() and len(account_id) == 12):
+    if not (account_id.isascii() and account_id.isdigit() and len(account_id) == 12):
         raise ConfigError(path, "account.account_id", "must be 12 digits")
     verified = frozenset(_identities(path, raw.get("identities", {}).get("verified", [])))
     rules_path = base / server.get("rules", "rules.json")
@@ -132,7 +173,7 @@ def load(path: Path) -> Settings:
         account_id=account_id,
         tls_certificate=base / tls["certificate"] if tls.get("certificate") else None,
         tls_private_key=base / tls["private_key"] if tls.get("private_key") else None,
-        lambda_timeout=float(lambdas.get("timeout", 30.0)),
+        lambda_timeout=_lambda_timeout(path, lambdas),
         state=state,
         lambda_handlers={
             arn: load_handler(spec, base, path, f"lambda.functions.{arn}")
@@ -141,6 +182,8 @@ def load(path: Path) -> Settings:
         sns_subscribers=_subscribers(path, raw.get("sns", {}).get("subscriptions", {})),
         api_auth=_api_auth(path, raw.get("api", {})),
         api_credentials=_credentials(path, raw.get("api", {}).get("credentials", {})),
+        relay=_relay(path, raw.get("relay", {})),
+        rules_file=rules_path,
     )
     if bool(settings.tls_certificate) != bool(settings.tls_private_key):
         raise ConfigError(path, "tls", "certificate and private_key go together")
@@ -159,7 +202,9 @@ def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
             expected = allowed.get(key)
             if expected is None:
                 raise ConfigError(path, f"{section}.{key}", "unknown key")
-            if not isinstance(value, expected) or isinstance(value, bool):
+            if not isinstance(value, expected) or (
+                isinstance(value, bool) and expected is not bool
+            ):
                 raise ConfigError(path, f"{section}.{key}", f"has the wrong type ({value!r})")
 
 
@@ -179,6 +224,14 @@ def _identities(path: Path, values: list[Any]) -> list[str]:
     return [v.lower() for v in values]
 
 
+def _lambda_timeout(path: Path, table: Mapping[str, Any]) -> float:
+    """At most SES's own 30 s RequestResponse limit (spec §3.5); shorter helps tests."""
+    timeout = float(table.get("timeout", 30.0))
+    if not 0 < timeout <= 30:
+        raise ConfigError(path, "lambda.timeout", "must be more than 0 and at most 30 seconds")
+    return timeout
+
+
 def _api_auth(path: Path, table: Mapping[str, Any]) -> str:
     mode = table.get("auth", "off")
     if mode not in ("off", "verify"):
@@ -193,6 +246,65 @@ def _credentials(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(secret, str) or not secret:
             raise ConfigError(path, f"api.credentials.{key}", "must be the secret access key")
     return dict(table)
+
+
+def _relay(path: Path, table: Mapping[str, Any]) -> RelaySettings | None:
+    """`[relay]`; without `smarthost` nothing is relayed (the other keys are still checked)."""
+    starttls = table.get("starttls", "opportunistic")
+    if starttls not in ("off", "opportunistic", "required"):
+        raise ConfigError(
+            path,
+            "relay.starttls",
+            f"must be 'off', 'opportunistic' or 'required', not {starttls!r}",
+        )
+    username, password = table.get("username"), table.get("password")
+    if password is not None and not username:
+        raise ConfigError(path, "relay.password", "a password needs relay.username")
+    if username and password is None:
+        raise ConfigError(path, "relay.username", "AUTH needs relay.password too")
+    allow_plain = table.get("allow_plain_auth", False)
+    if username and starttls == "off" and not allow_plain:
+        raise ConfigError(
+            path,
+            "relay.username",
+            "AUTH is only sent over TLS: set starttls, or allow_plain_auth = true",
+        )
+    seconds = {}
+    for key, default in (
+        ("retry_initial_seconds", 60.0),
+        ("retry_max_seconds", 3600.0),
+        ("max_age_seconds", 5 * 86400.0),
+        ("timeout_seconds", 60.0),
+    ):
+        seconds[key] = float(table.get(key, default))
+        if seconds[key] <= 0:
+            raise ConfigError(path, f"relay.{key}", "must be positive")
+    if seconds["retry_max_seconds"] < seconds["retry_initial_seconds"]:
+        raise ConfigError(path, "relay.retry_max_seconds", "is less than retry_initial_seconds")
+    ca_file = path.parent / table["ca_file"] if table.get("ca_file") else None
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(path, "relay.ca_file", f"file not found: {ca_file}")
+    helo = table.get("helo", "")
+    if any(c.isspace() for c in helo) or not helo.isascii():
+        raise ConfigError(path, "relay.helo", f"not a host name: {helo!r}")
+    if "smarthost" not in table:
+        return None
+    smarthost = Address.parse(table["smarthost"], file=path, key="relay.smarthost")
+    if not table["smarthost"].rpartition(":")[0].strip("[]") or smarthost.port == 0:
+        raise ConfigError(
+            path, "relay.smarthost", f"expected HOST:PORT, got {table['smarthost']!r}"
+        )
+    return RelaySettings(
+        smarthost=smarthost,
+        starttls=starttls,
+        username=username or None,
+        password=password,
+        allow_plain_auth=allow_plain,
+        verify_certificate=table.get("verify_certificate", True),
+        ca_file=ca_file,
+        helo=helo,
+        **seconds,
+    )
 
 
 def _subscribers(path: Path, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -251,7 +363,8 @@ def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
     try:
         return parse_rules(data, verified)
     except SesError as exc:
-        raise ConfigError(path, getattr(exc, "path", exc.code), exc.message) from None
+        where = getattr(exc, "location", None) or getattr(exc, "path", None)
+        raise ConfigError(path, where or "-", f"{exc.code}: {exc.message}") from None
 
 
 def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
@@ -261,10 +374,11 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
     if unknown:
         raise validate.ValidationError(sorted(unknown)[0], "is not a rules.json member")
     filters = tuple(
-        model.filter_from_api(f, f"Filters.{i + 1}") for i, f in enumerate(data.get("Filters", []))
+        model.filter_from_api(f, f"Filters.{i + 1}")
+        for i, f in enumerate(_list(data, "Filters", "Filters"))
     )
     rule_sets = []
-    for i, entry in enumerate(data.get("RuleSets", [])):
+    for i, entry in enumerate(_list(data, "RuleSets", "RuleSets")):
         where = f"RuleSets.{i + 1}"
         if not isinstance(entry, dict) or not isinstance(entry.get("Metadata"), dict):
             raise validate.ValidationError(where, "must have Metadata.Name and Rules")
@@ -273,13 +387,21 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
             raise validate.ValidationError(f"{where}.Metadata.Name", "Member must not be null")
         rules = tuple(
             model.rule_from_api(r, f"{where}.Rules.{j + 1}")
-            for j, r in enumerate(entry.get("Rules", []))
+            for j, r in enumerate(_list(entry, "Rules", f"{where}.Rules"))
         )
-        rule_sets.append(model.RuleSet(name, rules))
+        created = _timestamp(entry["Metadata"].get("CreatedTimestamp"), where)
+        rule_sets.append(model.RuleSet(name, rules, created))
     active = data.get("ActiveRuleSet")
     state = model.ReceiptState(filters, tuple(rule_sets), active, verified)
     validate.check_state(state)
     return state
+
+
+def _list(table: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = table.get(key, [])
+    if not isinstance(value, list):
+        raise validate.ValidationError(where, "Member must be a list", value)
+    return value
 
 
 def rules_to_json(state: model.ReceiptState) -> dict[str, Any]:
@@ -288,9 +410,32 @@ def rules_to_json(state: model.ReceiptState) -> dict[str, Any]:
         "Filters": model.to_api(state.filters),
         "ActiveRuleSet": state.active,
         "RuleSets": [
-            {"Metadata": {"Name": s.name}, "Rules": model.to_api(s.rules)} for s in state.rule_sets
+            {"Metadata": rule_set_metadata(s), "Rules": model.to_api(s.rules)}
+            for s in state.rule_sets
         ],
     }
+
+
+def rule_set_metadata(rule_set: model.RuleSet) -> dict[str, Any]:
+    """`ReceiptRuleSetMetadata` as the API and rules.json spell it."""
+    metadata: dict[str, Any] = {"Name": rule_set.name}
+    if rule_set.created is not None:
+        metadata["CreatedTimestamp"] = rule_set.created.isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z"
+        )
+    return metadata
+
+
+def _timestamp(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise validate.ValidationError(
+            f"{where}.Metadata.CreatedTimestamp", "Member must be an ISO 8601 timestamp"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def check_targets(settings: Settings, rules_path: Path) -> None:

@@ -12,7 +12,8 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from inbound import config, replies
 from inbound.filters import FilterVerdict, IpFilterTable
@@ -132,7 +133,7 @@ class Engine:
         )
         # Shielded: a client that hangs up right after CRLF.CRLF cancels the SMTP handler, but a
         # message that reaches the spool must still be processed now, not at the next start.
-        await asyncio.shield(asyncio.create_task(self._spool(record, raw)))
+        await asyncio.shield(self._track(self._spool(record, raw)))
         return record.id
 
     async def _spool(self, record: MessageRecord, raw: bytes) -> None:
@@ -141,10 +142,15 @@ class Engine:
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:
+        self._track(self._process(record, raw, resumed))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` as a task that `drain()` waits for."""
         self._idle.clear()
-        task = asyncio.create_task(self._process(record, raw, resumed))
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

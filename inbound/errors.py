@@ -28,16 +28,21 @@ class SesClientError(SesError):
     sender_fault = True
 
 
+_NO_VALUE = object()
+
+
 class ValidationError(SesClientError):
-    """Smithy-style constraint failure; `path` is the member path, e.g. `rule.actions.1.member`."""
+    """Coral-style constraint failure (query-api.md §5): `Value 'x' at 'rule.name' failed to
+    satisfy constraint: ...`; `path` is the member path, e.g. `rule.actions.1.member`."""
 
     code = "ValidationError"
 
-    def __init__(self, path: str, constraint: str) -> None:
+    def __init__(self, path: str, constraint: str, value: object = _NO_VALUE) -> None:
         self.path = path
+        shown = "" if value is _NO_VALUE else " null" if value is None else f" '{value}'"
         super().__init__(
-            f"1 validation error detected: Value at '{path}' failed to satisfy constraint: "
-            f"{constraint}"
+            f"1 validation error detected: Value{shown} at '{path}' failed to satisfy "
+            f"constraint: {constraint}"
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+import weakref
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
@@ -137,7 +137,9 @@ class SesSMTP(SMTP):
         data = found[:-3]  # keep the CRLF that precedes the final dot
         if too_much or (limit and len(data) > limit):
             return b"", "552 Error: Too much mail data"
-        if max(map(len, data.split(b"\r\n"))) > self.line_length_limit - 2:
+        # A bare LF ends a line here too, as in Postfix: mail from clients that send bare LFs
+        # is measured line by line rather than refused as one long line.
+        if max(map(len, data.split(b"\n"))) > self.line_length_limit - 1:
             return b"", "500 Line too long (see RFC5321 4.5.3.1.6)"
         if data.startswith(b"."):
             data = data[1:]
@@ -167,25 +169,35 @@ def _peer_ip(session: Session) -> str:
     return peer[0] if isinstance(peer, tuple) else str(peer or "")
 
 
-def protocol_factory(
-    engine: Engine,
-    *,
-    hostname: str,
-    max_message_size: int,
-    tls_context: ssl.SSLContext | None,
-) -> Callable[[], SMTP]:
-    handler = SesHandler(engine, hostname)
+class Sessions:
+    """Protocol factory for the listener that also knows the open sessions, so that shutting
+    down can close them instead of leaving their tasks pending."""
 
-    def make() -> SMTP:
-        return SesSMTP(
-            handler,
-            hostname=hostname,
-            ident="ESMTP Amazon SES",
-            data_size_limit=max_message_size,
-            tls_context=tls_context,
-            decode_data=False,
-            enable_SMTPUTF8=False,
-            loop=asyncio.get_running_loop(),
-        )
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hostname: str,
+        max_message_size: int,
+        tls_context: ssl.SSLContext | None,
+    ) -> None:
+        self._handler = SesHandler(engine, hostname)
+        self._options = {
+            "hostname": hostname,
+            "ident": "ESMTP Amazon SES",
+            "data_size_limit": max_message_size,
+            "tls_context": tls_context,
+            "decode_data": False,
+            "enable_SMTPUTF8": False,
+        }
+        self._live: weakref.WeakSet[SesSMTP] = weakref.WeakSet()
 
-    return make
+    def __call__(self) -> SMTP:
+        session = SesSMTP(self._handler, loop=asyncio.get_running_loop(), **self._options)
+        self._live.add(session)
+        return session
+
+    def close_all(self) -> None:
+        for session in list(self._live):
+            if session.transport is not None:
+                session.transport.close()

@@ -48,7 +48,10 @@ CREATE TABLE IF NOT EXISTS invocations (
     payload TEXT NOT NULL, response TEXT, error TEXT, message_id TEXT, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, recipients TEXT NOT NULL, raw BLOB NOT NULL,
-    message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL);
+    message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, last_attempt TEXT, next_attempt TEXT,
+    last_error TEXT, remote_reply TEXT);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);
 CREATE TABLE IF NOT EXISTS documents (
     kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, updated TEXT NOT NULL,
     PRIMARY KEY (kind, key));
@@ -375,6 +378,70 @@ class Store:
             (*where.values(), limit),
         )
         return [dict(r) for r in rows]
+
+    # ── outbox relay: queued → sending → sent | deferred (next_attempt) | failed ──────────
+    def outbox_due(self, now: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Outbox messages to attempt now, oldest first, without their bytes. `sending` ones
+        are left by a crash mid-attempt (the relay marks one at a time): try them again."""
+        rows = self._read(
+            "SELECT id, mail_from, recipients, created, attempts FROM outbox"
+            " WHERE status IN ('queued', 'sending') OR (status = 'deferred' AND next_attempt <= ?)"
+            " ORDER BY created, rowid LIMIT ?",
+            (now, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def outbox_next_attempt(self) -> str | None:
+        """The earliest `next_attempt` of a deferred message (ISO 8601 UTC), if any."""
+        rows = self._read("SELECT MIN(next_attempt) AS t FROM outbox WHERE status = 'deferred'")
+        return rows[0]["t"] if rows else None
+
+    def outbox_raw(self, outbox_id: str) -> bytes | None:
+        rows = self._read("SELECT raw FROM outbox WHERE id = ?", (outbox_id,))
+        return bytes(rows[0]["raw"]) if rows else None
+
+    async def outbox_sending(self, outbox_id: str, now: str) -> None:
+        """Durably mark an attempt as started before the first SMTP byte goes out."""
+        await self.write(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+                " last_attempt = ?, next_attempt = NULL WHERE id = ?",
+                (now, outbox_id),
+            )
+        )
+
+    async def outbox_result(
+        self,
+        outbox_id: str,
+        status: str,
+        *,
+        last_error: str | None,
+        remote_reply: str | None,
+        next_attempt: str | None = None,
+    ) -> None:
+        assert status in ("sent", "deferred", "failed"), status
+        await self.write(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, remote_reply = ?, next_attempt = ?"
+                " WHERE id = ?",
+                (status, last_error, remote_reply, next_attempt, outbox_id),
+            )
+        )
+
+    async def outbox_retry(self, outbox_id: str) -> str | None:
+        """Queue a deferred or failed message again; returns its status before, None if absent
+        (the status is unchanged unless it was deferred or failed)."""
+
+        def retry(c: sqlite3.Connection) -> str | None:
+            row = c.execute("SELECT status FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+            if row is not None and row[0] in ("deferred", "failed"):
+                c.execute(
+                    "UPDATE outbox SET status = 'queued', next_attempt = NULL WHERE id = ?",
+                    (outbox_id,),
+                )
+            return row[0] if row is not None else None
+
+        return await self.write(retry)
 
     # ── API state: JSON documents by kind and key (identities, configuration sets, ...) ─────
     async def put_document(self, kind: str, key: str, body: Any) -> None:

@@ -131,6 +131,18 @@ class RunningInbound:
     def reset(self) -> None:
         self.delete("/api/messages")
 
+    def ses(self, region: str | None = None) -> Any:
+        """A boto3 SES client for this server's Query API (fake credentials)."""
+        import boto3
+
+        return boto3.client(
+            "ses",
+            endpoint_url=self.api_url,
+            region_name=region or self.settings.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
 
 def _trusting_context() -> ssl.SSLContext:
     """The server's certificate is self-signed: tests trust it as swaks --tls would."""
@@ -201,6 +213,12 @@ def inbound_server(
     if marker is None:
         return inbound_factory()
     return inbound_factory(*marker.args, **marker.kwargs)
+
+
+@pytest.fixture
+def inbound_ses(inbound_server: RunningInbound) -> Any:
+    """A boto3 SES client pointed at `inbound_server`."""
+    return inbound_server.ses()
 
 
 def pytest_configure(config: pytest.Config) -> None:

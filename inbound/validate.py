@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from inbound import model
 from inbound.errors import (
@@ -18,6 +19,7 @@ from inbound.errors import (
     InvalidParameterValue,
     LimitExceeded,
     RuleSetDoesNotExist,
+    SesError,
     ValidationError,
 )
 
@@ -30,6 +32,9 @@ MAX_FILTERS = 100
 MAX_NAME_LENGTH = 64
 
 _NAME_CHARS = re.compile(r"^[a-zA-Z0-9_.-]+$")
+_CIDR = re.compile(
+    r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?:/[0-9]{1,3})?$"
+)
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,50}$")
 MAX_HEADER_VALUE = 2048  # "up to 2048" in the API model (spec receiving.md §3.1)
 _REPLY_CODE = re.compile(r"^[245][0-9][0-9]$")
@@ -41,7 +46,7 @@ def check_name(name: str, what: str, path: str) -> None:
     """Rule-set, rule and filter names (spec receiving.md §9.2; query-api.md §9.3)."""
     if not _NAME_CHARS.match(name):
         raise ValidationError(
-            path, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$"
+            path, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$", name
         )
     if len(name) > MAX_NAME_LENGTH or not (name[0].isalnum() and name[-1].isalnum()):
         raise InvalidParameterValue(f"Not a valid {what}: {name}")
@@ -53,11 +58,15 @@ def check_cidr(cidr: str) -> None:
     Bracketed, zone-scoped, IPv4-mapped IPv6 and non-ASCII digits are rejected, as probed.
     """
     try:
-        if not cidr.isascii() or "%" in cidr or "[" in cidr:
+        if not _CIDR.match(cidr):
+            raise ValueError(cidr)  # netmask notation, brackets, zones, non-ASCII digits
+        address, _, _ = cidr.partition("/")
+        if ":" in address and "." in address:
+            raise ValueError(cidr)  # IPv4-mapped / -compatible spellings
+        parsed = ipaddress.ip_address(address)
+        if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
             raise ValueError(cidr)
-        network = ipaddress.ip_network(cidr, strict=False)
-        if isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped:
-            raise ValueError(cidr)
+        ipaddress.ip_network(cidr, strict=False)  # the mask is in range
     except ValueError:
         raise InvalidParameterValue("Invalid CIDR block") from None
 
@@ -70,7 +79,8 @@ def check_filter(f: model.ReceiptFilter) -> None:
 def check_filters(filters: Iterable[model.ReceiptFilter]) -> None:
     seen: set[str] = set()
     for count, f in enumerate(filters, start=1):
-        check_filter(f)
+        with _located(f"Filters.{count} ({f.name})"):
+            check_filter(f)
         if f.name in seen:
             raise AlreadyExists(f"Filter already exists: {f.name}")
         if count > MAX_FILTERS:
@@ -88,18 +98,24 @@ def check_action(action: model.Action, path: str, verified: frozenset[str]) -> N
             raise InvalidParameterValue("Invalid header value")
     elif isinstance(action, model.BounceAction):
         if not _REPLY_CODE.match(action.smtp_reply_code):
-            raise ValidationError(f"{path}.smtpReplyCode", "Member must be an SMTP reply code")
+            raise ValidationError(
+                f"{path}.smtpReplyCode", "Member must be an SMTP reply code", action.smtp_reply_code
+            )
         if action.status_code is not None and not (
             _STATUS_CODE.match(action.status_code)
             and action.status_code[0] == action.smtp_reply_code[0]
         ):
             raise ValidationError(
-                f"{path}.statusCode", "Member must be an RFC 3463 status code of the reply's class"
+                f"{path}.statusCode",
+                "Member must be an RFC 3463 status code of the reply's class",
+                action.status_code,
             )
         # The text goes into the DSN's 7-bit Diagnostic-Code (RFC 3464 §2.1); Mail Manager's
         # BounceAction documents the same printable-ASCII pattern (spec dsn.md §2.1).
         if not _PRINTABLE.match(action.message):
-            raise ValidationError(f"{path}.message", "Member must be printable ASCII text")
+            raise ValidationError(
+                f"{path}.message", "Member must be printable ASCII text", action.message
+            )
         # A Bounce sender must be a verified identity (query-api.md §9.3).
         if not is_verified(action.sender, verified):
             raise InvalidParameterValue(
@@ -117,28 +133,42 @@ def check_rule(rule: model.ReceiptRule, verified: frozenset[str]) -> None:
         check_action(action, f"rule.actions.{i}.member", verified)
 
 
-def check_rule_set(rule_set: model.RuleSet, verified: frozenset[str]) -> None:
-    check_name(rule_set.name, "ruleSetName", "ruleSetName")
-    if len(rule_set.rules) > MAX_RULES_PER_SET:
-        raise LimitExceeded("Too many rules")
-    seen: set[str] = set()
-    for rule in rule_set.rules:
-        check_rule(rule, verified)
-        if rule.name in seen:
-            raise AlreadyExists(f"Rule already exists: {rule.name}")
-        seen.add(rule.name)
+@contextmanager
+def _located(where: str) -> Iterator[None]:
+    try:
+        yield
+    except SesError as exc:
+        if not hasattr(exc, "location"):
+            exc.location = where  # type: ignore[attr-defined]
+        raise
 
 
 def check_state(state: model.ReceiptState) -> None:
-    """Every rule of every set, the set count, names, and the active set's existence."""
-    check_filters(state.filters)
+    """Every rule of every set, the set count, names, and the active set's existence.
+
+    An error is tagged with `location` (e.g. `RuleSets.1 (default).Rules.2 (to-s3)`) so that
+    the config loader can say where in rules.json the offending item is.
+    """
+    with _located("Filters"):
+        check_filters(state.filters)
     if len(state.rule_sets) > MAX_RULE_SETS:
         raise LimitExceeded("Too many rule sets")
     seen: set[str] = set()
-    for rule_set in state.rule_sets:
-        check_rule_set(rule_set, state.verified)
-        if rule_set.name in seen:
-            raise AlreadyExists(f"Rule set already exists: {rule_set.name}")
+    for i, rule_set in enumerate(state.rule_sets, start=1):
+        where = f"RuleSets.{i} ({rule_set.name})"
+        with _located(where):
+            check_name(rule_set.name, "ruleSetName", "ruleSetName")
+            if rule_set.name in seen:
+                raise AlreadyExists(f"Rule set already exists: {rule_set.name}")
+            if len(rule_set.rules) > MAX_RULES_PER_SET:
+                raise LimitExceeded("Too many rules")
+        names: set[str] = set()
+        for j, rule in enumerate(rule_set.rules, start=1):
+            with _located(f"{where}.Rules.{j} ({rule.name})"):
+                check_rule(rule, state.verified)
+                if rule.name in names:
+                    raise AlreadyExists(f"Rule already exists: {rule.name}")
+            names.add(rule.name)
         seen.add(rule_set.name)
     if state.active is not None and state.active not in seen:
         raise RuleSetDoesNotExist(f"Rule set does not exist: {state.active}")

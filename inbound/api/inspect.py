@@ -9,7 +9,9 @@ Routes (all JSON unless noted):
   GET    /api/s3                         stored objects;  GET /api/s3/{bucket}/{key} the bytes
   GET    /api/notifications              SNS publications (actions and alerts)
   GET    /api/lambda                     Lambda invocations with event and response
-  GET    /api/outbox                     queued DSNs;     GET /api/outbox/{id}/raw the bytes
+  GET    /api/outbox                     outbox messages with relay status, attempts,
+                                         last_error, next_attempt; GET /api/outbox/{id}/raw
+  POST   /api/outbox/{id}/retry          relay a deferred or failed message now
   GET    /api/workmail                   WorkMail deliveries
 """
 
@@ -98,6 +100,21 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
             return _not_found("outbox message")
         return web.Response(body=rows[0]["raw"], content_type="message/rfc822")
 
+    async def outbox_retry(request: web.Request) -> web.Response:
+        if server.relay is None:
+            return web.json_response(
+                {"error": "no relay: [relay] smarthost is not configured"}, status=409
+            )
+        outbox_id = request.match_info["id"]
+        before = await server.relay.retry(outbox_id)
+        if before is None:
+            return _not_found("outbox message")
+        if before not in ("deferred", "failed"):
+            return web.json_response(
+                {"error": f"outbox message is {before}, not deferred or failed"}, status=409
+            )
+        return web.json_response({"id": outbox_id, "status": "queued", "was": before})
+
     async def signing_cert(request: web.Request) -> web.Response:
         path = signing_paths(server.settings.data_dir)[0]
         return web.Response(body=path.read_bytes(), content_type="application/x-pem-file")
@@ -113,6 +130,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
     app.router.add_get("/api/lambda", listing("invocations"))
     app.router.add_get("/api/outbox", listing("outbox"))
     app.router.add_get("/api/outbox/{id}/raw", outbox_raw)
+    app.router.add_post("/api/outbox/{id}/retry", outbox_retry)
     app.router.add_get("/api/workmail", listing("mailbox"))
 
     async def unsubscribe(request: web.Request) -> web.Response:

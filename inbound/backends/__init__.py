@@ -39,6 +39,10 @@ class Invocation:
 
 
 class FunctionInvoker(Protocol):
+    def exists(self, function_arn: str) -> bool:
+        """Whether the function can be invoked (checked when a rule is saved)."""
+        ...
+
     async def invoke(
         self,
         function_arn: str,

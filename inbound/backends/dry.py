@@ -30,6 +30,9 @@ class DryRun:
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         return self._note("sns.publish", topicArn=topic_arn, subject=subject, size=len(message))
 
+    def exists(self, function_arn: str) -> bool:
+        return True
+
     async def invoke(
         self,
         function_arn: str,

@@ -5,7 +5,7 @@
   configured per topic, in the JSON envelope SNS uses for HTTP subscriptions;
 * functions: a Python callable per function ARN (`handler(event, context)`), the only
   configured code the engine ever runs;
-* mailer: the outbox (relaying it to a smarthost is a later feature);
+* mailer: the outbox; `inbound.relay` delivers it to a smarthost when `[relay]` is set;
 * mailbox: a Maildir per WorkMail organization, `DATA/workmail/<organization id>/`.
 """
 
@@ -169,6 +169,9 @@ class LocalFunctions:
         self.timeout = timeout
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    def exists(self, function_arn: str) -> bool:
+        return function_arn in self.handlers
+
     async def invoke(
         self,
         function_arn: str,
@@ -233,6 +236,7 @@ class LocalFunctions:
 @dataclass
 class LocalMailer:
     store: Store
+    on_queued: Callable[[], None] | None = None  # the relay's wake(), when one runs
 
     async def send(
         self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
@@ -247,6 +251,8 @@ class LocalMailer:
             message_id=message_id,
             created=now_iso(),
         )
+        if self.on_queued is not None:
+            self.on_queued()
         return outbox_id
 
 

@@ -9,21 +9,12 @@ registry is a literal dict keyed by the model's operation name.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inbound.api.operations import receipt
+from inbound.api.operations.context import OperationContext
 
-if TYPE_CHECKING:
-    from inbound.app import InboundServer
-
-
-@dataclass(frozen=True)
-class OperationContext:
-    server: InboundServer
-    region: str  # from the SigV4 credential scope when present, else the configured region
-    request_id: str
-
+__all__ = ["OPERATIONS", "Handler", "OperationContext"]
 
 Handler = Callable[[OperationContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 

@@ -1,0 +1,284 @@
+"""Measure the engine against the bare aiosmtpd sink and write ``benchmarks/RESULTS.md``.
+
+    python -m benchmarks.run [--quick] [--runs N] [--only KEY,...] [--sink-only]
+
+Each scenario compares two targets (sink vs engine, or engine with 1 rule vs 200 rules). Within
+one run the targets of a scenario are measured back to back (A B), scenario after scenario, and
+the whole sequence is repeated ``--runs`` times (A B A B ...); figures are medians over runs, and
+ratios are medians of the per-run ratios. Every measurement starts a fresh server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.loadgen import Load, LoadResult, Mode, loop_name, make_message, new_event_loop_run
+from benchmarks.report import engine_revision, write_report
+from benchmarks.servers import ROOT, Server, engine_available, rule, rule_set, system_busy_seconds
+
+WORK = ROOT / "benchmarks" / ".work"
+KB, MB = 1024, 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    start: Callable[[Path], Server]
+    rcpt_code: int = 250  # expected RCPT reply
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    targets: tuple[Target, Target]  # (baseline, candidate)
+    size: int
+    rcpts: tuple[str, ...]
+    shape: tuple[int, int, int]  # concurrency, connections per worker (in turn), msgs/connection
+    quick: tuple[int, int]  # connections per worker, msgs/connection for --quick
+    mode: Mode = "send"
+
+    def load(self, port: int, quick: bool) -> Load:
+        concurrency, connections, per_connection = self.shape
+        if quick:
+            connections, per_connection = self.quick
+        return Load(
+            host="127.0.0.1",
+            port=port,
+            concurrency=concurrency,
+            connections=connections,
+            per_connection=per_connection,
+            message=message(self.size),
+            rcpts=self.rcpts,
+            mode=self.mode,
+        )
+
+
+@dataclass
+class Measurement:
+    target: str
+    n: int  # transactions (messages, or MAIL/RCPT/RSET rounds in reject mode)
+    rate: float  # accepted (or answered) per second, client clock
+    drained_rate: float | None  # n / time until the engine reported pending == 0
+    cpu_ms: float  # server CPU per transaction, load start to drained
+    peak_rss_mb: float  # VmHWM
+    idle_rss_mb: float  # VmRSS after warm-up, before the load
+    background_pct: float  # CPU used by other processes during the measurement, % of one CPU
+    p50_ms: float
+    p99_ms: float
+    client_cpu_us: float
+    codes: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+
+_messages: dict[int, bytes] = {}
+
+
+def message(size: int) -> bytes:
+    if size not in _messages:
+        _messages[size] = make_message(size)
+    return _messages[size]
+
+
+def sink_target(label: str = "sink") -> Target:
+    return Target(label, lambda d: Server.sink(d))
+
+
+def engine_target(label: str, rules: dict[str, Any], rcpt_code: int = 250) -> Target:
+    return Target(label, lambda d: Server.engine(d, rules), rcpt_code)
+
+
+def scenarios(with_engine: bool) -> list[Scenario]:
+    catch_all = rule_set([rule("catch-all", [])])
+    only_someone = rule_set([rule("catch-all", ["someone@example.com"])])
+    many = [
+        rule(f"r{r:03d}", [f"u{r:03d}-{i}@example.com" for i in range(100)]) for r in range(200)
+    ]
+    one, two_hundred = rule_set(many[-1:]), rule_set(many)
+    last = tuple(f"u199-{i}@example.com" for i in range(50))
+    sink, engine = sink_target(), engine_target("engine", catch_all)
+    rej = (sink, engine_target("engine", only_someone, 550))
+    one_rcpt, unverified = last[:1], ("other@unverified.test",)
+    out = [
+        Scenario("10k-c1", "10 KB messages, 1 connection", (sink, engine), 10 * KB, one_rcpt,
+                 shape=(1, 12, 100), quick=(6, 100)),
+        Scenario("10k-c10", "10 KB messages, 10 connections", (sink, engine), 10 * KB, one_rcpt,
+                 shape=(10, 3, 100), quick=(1, 100)),
+        Scenario("10k-c50", "10 KB messages, 50 connections", (sink, engine), 10 * KB, one_rcpt,
+                 shape=(50, 1, 60), quick=(1, 30)),
+        Scenario("1m-c10", "1 MB messages, 10 connections", (sink, engine), MB, one_rcpt,
+                 shape=(10, 1, 8), quick=(1, 4)),
+        Scenario("reject-c10", "Rejection at RCPT, 10 connections (MAIL / RCPT / RSET rounds;"
+                 " the engine answers RCPT with 550, the sink with 250)", rej, 10 * KB, unverified,
+                 shape=(10, 6, 100), quick=(3, 100), mode="reject"),
+    ]  # fmt: skip
+    if not with_engine:
+        return out
+    r1, r200 = engine_target("1 rule", one), engine_target("200 rules", two_hundred)
+    n1, n200 = engine_target("1 rule", one, 550), engine_target("200 rules", two_hundred, 550)
+    nobody = ("nobody@unverified.test",)
+    return [
+        *out,
+        Scenario("rules-1rcpt", "Rule matching, 1 recipient per message, 10 connections",
+                 (r1, r200), 10 * KB, one_rcpt, shape=(10, 3, 100), quick=(1, 100)),
+        Scenario("rules-50rcpt", "Rule matching, 50 recipients per message, 10 connections",
+                 (r1, r200), 10 * KB, last, shape=(10, 1, 20), quick=(1, 10)),
+        Scenario("rules-nomatch", "Rule matching, non-matching recipient (550), 10 connections",
+                 (n1, n200), 10 * KB, nobody, shape=(10, 6, 100), quick=(3, 100), mode="reject"),
+    ]  # fmt: skip
+
+
+async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool) -> Measurement:
+    workdir.mkdir(parents=True)
+    server = target.start(workdir)
+    await server.start()
+    notes: list[str] = []
+    try:
+        load = scenario.load(server.smtp_port, quick)
+        warm = replace(
+            load, concurrency=1, connections=1, per_connection=min(20, load.per_connection)
+        )
+        await run_load_checked(warm, notes)
+        baseline = (server.stats() or {}).get("messages", 0)
+        await server.drained(baseline)
+        baseline = (server.stats() or {}).get("messages", 0)
+        idle_rss = server.status_kb("VmRSS") / 1024
+        busy0, cpu0, client0 = system_busy_seconds(), server.cpu_seconds(), time.process_time()
+        t0 = time.perf_counter()
+        result = await run_load_checked(load, notes)
+        client_cpu = time.process_time() - client0
+        t_drained, note = await server.drained(baseline + result.accepted)
+        cpu = server.cpu_seconds() - cpu0
+        ours = cpu + time.process_time() - client0
+        wall = time.perf_counter() - t0
+        background = max(0.0, system_busy_seconds() - busy0 - ours) / wall * 100
+        peak_rss = server.status_kb("VmHWM") / 1024
+    finally:
+        server.stop()
+    if note:
+        notes.append(note)
+    n = result.transactions
+    check_codes(scenario, target, load, result, notes)
+    if notes:
+        shutil.copy(server.log, WORK / f"{scenario.key}-{target.label.replace(' ', '_')}.log")
+    shutil.rmtree(workdir, ignore_errors=True)
+    done = result.accepted if scenario.mode == "send" else n
+    return Measurement(
+        target=target.label,
+        n=n,
+        rate=done / result.elapsed,
+        drained_rate=done / (t_drained - t0) if t_drained is not None else None,
+        cpu_ms=cpu / max(n, 1) * 1e3,
+        peak_rss_mb=peak_rss,
+        idle_rss_mb=idle_rss,
+        background_pct=background,
+        p50_ms=result.percentile(50) * 1e3,
+        p99_ms=result.percentile(99) * 1e3,
+        client_cpu_us=client_cpu / max(n, 1) * 1e6,
+        codes=dict(result.codes),
+        notes=notes,
+    )
+
+
+async def run_load_checked(load: Load, notes: list[str]) -> LoadResult:
+    from benchmarks.loadgen import run_load
+
+    result = await run_load(load)
+    if result.errors:
+        notes.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
+    return result
+
+
+def check_codes(
+    scenario: Scenario, target: Target, load: Load, result: LoadResult, notes: list[str]
+) -> None:
+    want = load.total * len(load.rcpts)
+    got = result.codes.get(f"RCPT {target.rcpt_code}", 0)
+    if got != want:
+        notes.append(f"expected RCPT {target.rcpt_code} x{want}, got {dict(result.codes)}")
+    if scenario.mode == "send" and result.accepted != load.total:
+        notes.append(f"only {result.accepted}/{load.total} messages got 250 after DATA")
+
+
+async def client_ceiling(quick: bool) -> float:
+    """Messages/s of the load generator against the protocol-only responder (c=10, 10 KB)."""
+    workdir = WORK / "ceiling"
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = Server.sink(workdir, raw=True)
+    await server.start()
+    try:
+        from benchmarks.loadgen import run_load
+
+        conns = 2 if quick else 5
+        load = Load("127.0.0.1", server.smtp_port, 10, conns, 100, message(10 * KB), ("a@b.test",))
+        result = await run_load(load)
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result.accepted / result.elapsed
+
+
+async def main_async(args: argparse.Namespace, command: str) -> None:
+    ok, why = (False, "--sink-only") if args.sink_only else engine_available()
+    if not ok:
+        print(f"engine not runnable ({why}); measuring the sink only", file=sys.stderr)
+    selected = [s for s in scenarios(ok) if not args.only or s.key in args.only.split(",")]
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    started, revision = time.time(), engine_revision()
+    ceiling = await client_ceiling(args.quick)
+    print(f"client ceiling: {ceiling:.0f} msgs/s (protocol-only responder)", file=sys.stderr)
+    results: dict[str, list[tuple[Measurement, Measurement]]] = {s.key: [] for s in selected}
+    for run in range(args.runs):
+        for s in selected:
+            pair = []
+            for i, target in enumerate(s.targets if ok else s.targets[:1]):
+                m = await measure(s, target, WORK / f"run{run}-{s.key}-{i}", args.quick)
+                print(f"run {run + 1}/{args.runs} {s.key:14} {m.target:10} {m.n:6} txn "
+                      f"{m.rate:7.0f}/s drained {m.drained_rate or 0:7.0f}/s "
+                      f"cpu {m.cpu_ms:6.2f} ms  rss {m.peak_rss_mb:6.1f} MB "
+                      f"p50 {m.p50_ms:6.1f} p99 {m.p99_ms:6.1f} ms bg {m.background_pct:3.0f}% "
+                      f"{'; '.join(m.notes)}",
+                      file=sys.stderr)  # fmt: skip
+                pair.append(m)
+            results[s.key].append((pair[0], pair[-1]))
+    write_report(
+        args.output,
+        command=command,
+        scenarios=selected,
+        results=results,
+        engine=(ok, why),
+        client_loop=loop_name(),
+        client_ceiling=ceiling,
+        runs=args.runs,
+        elapsed=time.time() - started,
+        quick=args.quick,
+        engine_at_start=revision,
+    )
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Benchmark the engine against the bare sink.")
+    ap.add_argument("--quick", action="store_true", help="fewer messages, 1 run (~2 min)")
+    ap.add_argument("--runs", type=int, default=None, help="interleaved runs (default 3; quick 1)")
+    ap.add_argument("--only", default="", help="comma-separated scenario keys")
+    ap.add_argument("--sink-only", action="store_true", help="do not start the engine")
+    ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    args = ap.parse_args(argv)
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
+    command = " ".join(["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
+    new_event_loop_run(main_async(args, command))
+
+
+if __name__ == "__main__":
+    main()

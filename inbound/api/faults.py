@@ -1,0 +1,80 @@
+"""Protocol-level errors of the Query endpoint: HTTP, action lookup, parameters, SigV4.
+
+These are the unmodeled AWS "common errors" (query-api.md §5): they reach boto3 as a plain
+`ClientError` with `Error.Code` set. The SES operation errors live in `inbound.errors`.
+"""
+
+from __future__ import annotations
+
+from inbound.errors import SesClientError, SesError
+
+
+class MissingAction(SesClientError):
+    code = "MissingAction"
+
+
+class InvalidAction(SesClientError):
+    code = "InvalidAction"
+
+
+class NotImplementedOperation(SesError):
+    """An operation of the model that `inbound` has no handler for.
+
+    501 says "the server lacks this functionality" and, unlike 500/502/503/504, is not in
+    botocore's retry lists (standard and legacy), so a client fails once, fast, with
+    `Code=NotImplemented` and a message naming the operation (query-api.md §5, retries).
+    """
+
+    code = "NotImplemented"
+    status = 501
+
+
+class ValidationErrors(SesClientError):
+    """Coral constraint violations, all reported at once as AWS does (query-api.md §5)."""
+
+    code = "ValidationError"
+
+    def __init__(self, violations: list[str]) -> None:
+        count = len(violations)
+        noun = "error" if count == 1 else "errors"
+        super().__init__(f"{count} validation {noun} detected: " + "; ".join(violations))
+        self.violations = violations
+
+
+class NotFound(SesClientError):
+    code = "NotFound"
+    status = 404
+
+
+class MethodNotAllowed(SesClientError):
+    code = "MethodNotAllowed"
+    status = 405
+
+
+class RequestEntityTooLarge(SesClientError):
+    code = "RequestEntityTooLarge"
+    status = 413
+
+
+class InternalFailure(SesError):
+    code = "InternalFailure"
+    status = 500
+
+
+class MissingAuthenticationToken(SesClientError):
+    code = "MissingAuthenticationToken"
+    status = 403
+
+
+class InvalidClientTokenId(SesClientError):
+    code = "InvalidClientTokenId"
+    status = 403
+
+
+class SignatureDoesNotMatch(SesClientError):
+    code = "SignatureDoesNotMatch"
+    status = 403
+
+
+class IncompleteSignature(SesClientError):
+    code = "IncompleteSignature"

@@ -1,0 +1,43 @@
+"""Whole-state rules endpoints, for `inbound rules export/apply` against a running server.
+
+GET /api/rules   the current receipt state in rules.json form
+PUT /api/rules   replace it with a rules.json document: the API's validation, all-or-nothing
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from inbound import config
+from inbound.api.operations.receipt import check_targets
+from inbound.errors import SesError
+
+if TYPE_CHECKING:
+    from inbound.app import InboundServer
+
+
+def add_routes(app: web.Application, server: InboundServer) -> None:
+    async def export(request: web.Request) -> web.Response:
+        assert server.keeper is not None
+        return web.json_response(config.rules_to_json(server.keeper.current))
+
+    async def apply(request: web.Request) -> web.Response:
+        keeper = server.keeper
+        assert keeper is not None
+        try:
+            new = config.parse_rules(json.loads(await request.read()), keeper.configured.verified)
+            for rule_set in new.rule_sets:
+                for rule in rule_set.rules:
+                    await check_targets(server, server.settings.region, rule)
+        except json.JSONDecodeError as exc:
+            return web.json_response({"error": f"invalid JSON: {exc}"}, status=400)
+        except SesError as exc:
+            return web.json_response({"error": exc.message, "code": exc.code}, status=400)
+        await keeper.edit(lambda _: new)
+        return web.json_response(config.rules_to_json(new))
+
+    app.router.add_get("/api/rules", export)
+    app.router.add_put("/api/rules", apply)

@@ -1,0 +1,81 @@
+"""botocore's SES service model, loaded once, and the per-shape lookups the codec repeats.
+
+The Query codec (`query.py` in, `xml.py` out) is generic: everything it knows about SES comes
+from here, so a newer botocore model needs no code change (query-api.md §6). botocore's shapes
+are hashable by identity and cache their own members, so `functools.cache` over them is safe.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+
+
+@functools.cache
+def service_model() -> ServiceModel:
+    import botocore.session  # lazy: ~0.1 s, paid by the first request only
+
+    return botocore.session.get_session().get_service_model("ses")
+
+
+def api_version() -> str:
+    return str(service_model().metadata["apiVersion"])
+
+
+def namespace() -> str:
+    return str(service_model().metadata["xmlNamespace"])
+
+
+@functools.cache
+def operation_names() -> frozenset[str]:
+    return frozenset(service_model().operation_names)
+
+
+def operation_model(name: str) -> OperationModel | None:
+    """The model of `name`, or None when the model has no such operation."""
+    if name not in operation_names():
+        return None
+    return service_model().operation_model(name)
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # the boto3 key
+    wire: str  # the Query / XML element name
+    path: str  # Coral's lowerCamel name in validation messages (`ruleSetName`, `sNSAction`)
+    shape: Shape
+    required: bool
+
+
+@functools.cache
+def members(shape: StructureShape) -> tuple[Member, ...]:
+    required = set(shape.required_members)
+    return tuple(
+        Member(
+            name,
+            member.serialization.get("name", name),
+            name[:1].lower() + name[1:],
+            member,
+            name in required,
+        )
+        for name, member in shape.members.items()
+    )
+
+
+@functools.cache
+def _error_shapes() -> dict[str, StructureShape]:
+    """Wire code and shape name → error shape (handlers may raise either spelling)."""
+    table: dict[str, StructureShape] = {}
+    for shape in service_model().error_shapes:
+        table[shape.name] = shape
+    for shape in service_model().error_shapes:
+        table[shape.error_code] = shape  # the wire code wins over a colliding shape name
+    return table
+
+
+def error_shape(code: str) -> StructureShape | None:
+    return _error_shapes().get(code)

@@ -1,0 +1,337 @@
+"""The 16 receipt rule/filter operations through a real boto3 client (spec receiving.md §9)."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import subprocess
+import sys
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.rulesets import FUNCTION, TOPIC, add_header, bounce, lambda_, message, rule, s3, stop
+
+EMPTY = {"RuleSets": []}
+
+
+def error(call, *args, **kwargs) -> dict:
+    with pytest.raises(ClientError) as raised:
+        call(*args, **kwargs)
+    return raised.value.response
+
+
+@pytest.fixture
+def ses(inbound_factory):
+    server = inbound_factory(EMPTY, lambda_handlers={FUNCTION: lambda e, c: None})
+    client = server.ses()
+    client.server = server
+    return client
+
+
+def names(ses, set_name="s") -> list[str]:
+    return [r["Name"] for r in ses.describe_receipt_rule_set(RuleSetName=set_name)["Rules"]]
+
+
+def test_rule_set_lifecycle(ses) -> None:
+    assert ses.list_receipt_rule_sets()["RuleSets"] == []
+    ses.create_receipt_rule_set(RuleSetName="s")
+    described = ses.describe_receipt_rule_set(RuleSetName="s")
+    assert described["Metadata"]["Name"] == "s" and described["Rules"] == []
+    assert described["Metadata"]["CreatedTimestamp"].tzinfo is not None
+    err = error(ses.create_receipt_rule_set, RuleSetName="s")
+    assert err["Error"]["Code"] == "AlreadyExists"
+    assert err["Error"]["Message"] == "Rule set already exists: s"
+    ses.create_receipt_rule(RuleSetName="s", Rule=rule("r1", recipients=["a@example.com"]))
+    ses.clone_receipt_rule_set(RuleSetName="copy", OriginalRuleSetName="s")
+    assert names(ses, "copy") == ["r1"]
+    err = error(ses.clone_receipt_rule_set, RuleSetName="c2", OriginalRuleSetName="nope")
+    assert (err["Error"]["Code"], err["Name"]) == ("RuleSetDoesNotExist", "nope")
+    listed = [m["Name"] for m in ses.list_receipt_rule_sets()["RuleSets"]]
+    assert listed == ["s", "copy"]
+    ses.delete_receipt_rule_set(RuleSetName="copy")
+    ses.delete_receipt_rule_set(RuleSetName="copy")  # idempotent
+    err = error(ses.describe_receipt_rule_set, RuleSetName="copy")
+    assert err["Error"]["Message"] == "Rule set does not exist: copy"
+
+
+def test_active_rule_set(ses) -> None:
+    assert "Metadata" not in ses.describe_active_receipt_rule_set()
+    ses.create_receipt_rule_set(RuleSetName="s")
+    ses.set_active_receipt_rule_set(RuleSetName="s")
+    assert ses.describe_active_receipt_rule_set()["Metadata"]["Name"] == "s"
+    err = error(ses.delete_receipt_rule_set, RuleSetName="s")
+    assert (err["Error"]["Code"], err["Name"]) == ("CannotDelete", "s")
+    assert err["Error"]["Message"] == "Cannot delete active rule set: s"
+    assert error(ses.set_active_receipt_rule_set, RuleSetName="x")["Error"]["Code"] == (
+        "RuleSetDoesNotExist"
+    )
+    ses.set_active_receipt_rule_set()  # no name: deactivate
+    assert "Metadata" not in ses.describe_active_receipt_rule_set()
+    ses.delete_receipt_rule_set(RuleSetName="s")
+
+
+def test_list_receipt_rule_sets_pages_by_100(ses) -> None:
+    for i in range(40):
+        ses.create_receipt_rule_set(RuleSetName=f"set-{i:02d}")
+    err = error(ses.create_receipt_rule_set, RuleSetName="one-too-many")
+    assert err["Error"]["Code"] == "LimitExceeded"
+    pages = list(ses.get_paginator("list_receipt_rule_sets").paginate())
+    assert sum(len(p["RuleSets"]) for p in pages) == 40
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("has space", "ValidationError"),
+        ("-leading", "InvalidParameterValue"),
+        ("trailing_", "InvalidParameterValue"),
+        ("x" * 65, "InvalidParameterValue"),
+        ("dots.are.ok", None),
+    ],
+)
+def test_rule_set_names(ses, name, code) -> None:
+    if code is None:
+        ses.create_receipt_rule_set(RuleSetName=name)
+        return
+    err = error(ses.create_receipt_rule_set, RuleSetName=name)
+    assert err["Error"]["Code"] == code
+    if code == "InvalidParameterValue":
+        assert err["Error"]["Message"] == f"Not a valid ruleSetName: {name}"
+
+
+def test_rule_order_create_update_position_reorder_delete(ses) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    ses.create_receipt_rule(RuleSetName="s", Rule=rule("a"))
+    ses.create_receipt_rule(RuleSetName="s", Rule=rule("b"))  # no After: first
+    ses.create_receipt_rule(RuleSetName="s", Rule=rule("c"), After="b")
+    assert names(ses) == ["b", "c", "a"]
+    err = error(ses.create_receipt_rule, RuleSetName="s", Rule=rule("d"), After="zz")
+    assert (err["Error"]["Code"], err["Name"]) == ("RuleDoesNotExist", "zz")
+    assert error(ses.create_receipt_rule, RuleSetName="s", Rule=rule("a"))["Error"]["Code"] == (
+        "AlreadyExists"
+    )
+    ses.update_receipt_rule(RuleSetName="s", Rule={"Name": "c", "Recipients": ["x@example.com"]})
+    updated = ses.describe_receipt_rule(RuleSetName="s", RuleName="c")["Rule"]
+    assert updated == {
+        "Name": "c",
+        "Enabled": False,  # omitted members take their defaults
+        "TlsPolicy": "Optional",
+        "Recipients": ["x@example.com"],
+        "Actions": [],
+        "ScanEnabled": False,
+    }
+    assert names(ses) == ["b", "c", "a"]  # position kept
+    ses.set_receipt_rule_position(RuleSetName="s", RuleName="b", After="a")
+    assert names(ses) == ["c", "a", "b"]
+    ses.set_receipt_rule_position(RuleSetName="s", RuleName="a")
+    assert names(ses) == ["a", "c", "b"]
+    ses.set_receipt_rule_position(RuleSetName="s", RuleName="c", After="c")  # no-op
+    assert names(ses) == ["a", "c", "b"]
+    ses.reorder_receipt_rule_set(RuleSetName="s", RuleNames=["b", "a", "c"])
+    assert names(ses) == ["b", "a", "c"]
+    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "a"])
+    assert err["Error"]["Code"] == "InvalidParameterValue"
+    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "a", "q"])
+    assert err["Error"]["Code"] == "RuleDoesNotExist"
+    ses.delete_receipt_rule(RuleSetName="s", RuleName="a")
+    ses.delete_receipt_rule(RuleSetName="s", RuleName="a")  # idempotent
+    assert names(ses) == ["b", "c"]
+    err = error(ses.delete_receipt_rule, RuleSetName="nope", RuleName="a")
+    assert err["Error"]["Code"] == "RuleSetDoesNotExist"
+    err = error(ses.describe_receipt_rule, RuleSetName="s", RuleName="a")
+    assert err["Error"]["Message"] == "Rule does not exist: a"
+
+
+def test_every_action_round_trips(ses) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    everything = rule(
+        "all",
+        add_header("X-A", "b"),
+        s3("bucket", "p/", TopicArn=TOPIC),
+        {"SNSAction": {"TopicArn": TOPIC, "Encoding": "Base64"}},
+        lambda_("RequestResponse"),
+        bounce(sender="postmaster@example.com"),
+        {"WorkmailAction": {"OrganizationArn": "arn:aws:workmail:us-east-1:1:organization/m-1"}},
+        stop(TOPIC),
+        recipients=["example.com", ".example.com", "a@example.com"],
+        TlsPolicy="Require",
+        ScanEnabled=True,
+    )
+    ses.create_receipt_rule(RuleSetName="s", Rule=everything)
+    assert ses.describe_receipt_rule(RuleSetName="s", RuleName="all")["Rule"] == everything
+
+
+def test_limits(ses) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    too_many_actions = rule("r", *[add_header("X-A", "b")] * 11)
+    assert error(ses.create_receipt_rule, RuleSetName="s", Rule=too_many_actions)["Error"] == {
+        "Type": "Sender",
+        "Code": "LimitExceeded",
+        "Message": "Too many actions",
+    }
+    too_many_recipients = rule("r", recipients=[f"u{i}@example.com" for i in range(101)])
+    err = error(ses.create_receipt_rule, RuleSetName="s", Rule=too_many_recipients)
+    assert err["Error"]["Code"] == "LimitExceeded"
+
+
+def test_rule_limit_is_200(ses) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    previous = None
+    for i in range(200):
+        ses.create_receipt_rule(
+            RuleSetName="s", Rule=rule(f"r{i}"), **({"After": previous} if previous else {})
+        )
+        previous = f"r{i}"
+    err = error(ses.create_receipt_rule, RuleSetName="s", Rule=rule("r200"))
+    assert err["Error"] == {"Type": "Sender", "Code": "LimitExceeded", "Message": "Too many rules"}
+    assert names(ses)[:3] == ["r0", "r1", "r2"]
+
+
+@pytest.mark.parametrize(
+    ("action", "code", "member"),
+    [
+        (s3("../escape"), "InvalidS3Configuration", ("Bucket", "../escape")),
+        (
+            {"SNSAction": {"TopicArn": "arn:aws:sns:eu-west-1:123456789012:t"}},
+            "InvalidSnsTopic",
+            None,
+        ),
+        (
+            lambda_(function="arn:aws:lambda:us-east-1:123456789012:function:nope"),
+            "InvalidLambdaFunction",
+            None,
+        ),
+        (bounce(sender="someone@unverified.test"), "InvalidParameterValue", None),
+        (add_header("Bad Name", "x"), "InvalidParameterValue", None),
+        (stop("arn:aws:sns:us-east-1:123456789012"), "InvalidSnsTopic", None),
+    ],
+    ids=[
+        "s3-unwritable",
+        "sns-other-region",
+        "lambda-missing",
+        "bounce-unverified",
+        "header",
+        "alert-topic",
+    ],
+)
+def test_action_targets_are_checked(ses, action, code, member) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    err = error(ses.create_receipt_rule, RuleSetName="s", Rule=rule("r", action))
+    assert err["Error"]["Code"] == code
+    if member:
+        assert err[member[0]] == member[1]
+        assert err["Error"]["Message"] == f"Could not write to bucket: {member[1]}"
+    assert names(ses) == []  # nothing was saved
+
+
+def test_s3_rule_writes_the_setup_notification(ses) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    ses.create_receipt_rule(RuleSetName="s", Rule=rule("r", s3("mail", "emails")))
+    keys = [(o["bucket"], o["key"]) for o in ses.server.get("/api/s3")]
+    assert keys == [("mail", "emails/AMAZON_SES_SETUP_NOTIFICATION")]
+
+
+def test_receipt_filters(ses) -> None:
+    assert ses.list_receipt_filters()["Filters"] == []
+    for name, cidr in (("zeta", "10.0.0.1/24"), ("alpha", "2001:db8::/32")):
+        ses.create_receipt_filter(
+            Filter={"Name": name, "IpFilter": {"Policy": "Block", "Cidr": cidr}}
+        )
+    listed = ses.list_receipt_filters()["Filters"]
+    assert [f["Name"] for f in listed] == ["alpha", "zeta"]  # sorted by name
+    assert listed[1]["IpFilter"] == {"Policy": "Block", "Cidr": "10.0.0.1/24"}
+    dup = {"Name": "zeta", "IpFilter": {"Policy": "Allow", "Cidr": "10.0.0.1"}}
+    assert error(ses.create_receipt_filter, Filter=dup)["Error"]["Code"] == "AlreadyExists"
+    bad = {"Name": "bad", "IpFilter": {"Policy": "Allow", "Cidr": "10.0.0.1/33"}}
+    assert error(ses.create_receipt_filter, Filter=bad)["Error"]["Message"] == "Invalid CIDR block"
+    ses.delete_receipt_filter(FilterName="zeta")
+    ses.delete_receipt_filter(FilterName="zeta")  # idempotent
+    assert [f["Name"] for f in ses.list_receipt_filters()["Filters"]] == ["alpha"]
+
+
+def test_filter_limit_is_100(ses) -> None:
+    for i in range(100):
+        ses.create_receipt_filter(
+            Filter={"Name": f"f{i}", "IpFilter": {"Policy": "Block", "Cidr": f"10.0.{i}.0/24"}}
+        )
+    extra = {"Name": "f100", "IpFilter": {"Policy": "Block", "Cidr": "10.1.0.0/24"}}
+    assert error(ses.create_receipt_filter, Filter=extra)["Error"] == {
+        "Type": "Sender",
+        "Code": "LimitExceeded",
+        "Message": "Too many filters",
+    }
+
+
+def test_api_changes_drive_smtp_at_once_and_survive_a_restart(inbound_factory, tmp_path) -> None:
+    data = tmp_path / "shared-data"
+    server = inbound_factory(EMPTY, data_dir=data)
+    ses = server.ses()
+    ses.create_receipt_rule_set(RuleSetName="live")
+    ses.create_receipt_rule(RuleSetName="live", Rule=rule("r", s3("b", "one/")))
+    with pytest.raises(smtplib.SMTPRecipientsRefused):  # not active yet: rejected at RCPT
+        server.send("s@sender.test", ["user@example.com"], message())
+    ses.set_active_receipt_rule_set(RuleSetName="live")
+    server.send("s@sender.test", ["user@example.com"], message())
+    ses.update_receipt_rule(RuleSetName="live", Rule=rule("r", s3("b", "two/")))
+    server.send("s@sender.test", ["user@example.com"], message())
+    server.wait_idle()
+    keys = sorted(o["key"].split("/")[0] for o in server.get("/api/s3"))
+    assert keys == ["one", "one", "two", "two"]  # with each rule's setup notification
+    ses.create_receipt_filter(
+        Filter={"Name": "me", "IpFilter": {"Policy": "Block", "Cidr": "127.0.0.1"}}
+    )
+    with server.smtp() as client:
+        client.ehlo()
+        client.mail("s@sender.test")
+        assert client.rcpt("user@example.com")[0] == 550
+    server.stop()
+    again = inbound_factory(EMPTY, data_dir=data)
+    ses = again.ses()
+    assert ses.describe_active_receipt_rule_set()["Rules"][0]["Actions"] == [s3("b", "two/")]
+    assert [f["Name"] for f in ses.list_receipt_filters()["Filters"]] == ["me"]
+
+
+def test_rules_export_and_apply_commands(tmp_path) -> None:
+    config = tmp_path / "inbound.toml"
+    config.write_text('[identities]\nverified = ["example.com"]\n[server]\nhttp = "127.0.0.1:1"\n')
+    (tmp_path / "rules.json").write_text(json.dumps(EMPTY))
+    data = tmp_path / "data"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = ["rules", *args, "--config", str(config), "--data", str(data)]
+        return subprocess.run(
+            [sys.executable, "-m", "inbound", *command], capture_output=True, text=True, timeout=60
+        )
+
+    new = {
+        "ActiveRuleSet": "s",
+        "RuleSets": [{"Metadata": {"Name": "s"}, "Rules": [rule("r", s3("b"))]}],
+    }
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    applied = run("apply", str(tmp_path / "new.json"))
+    assert applied.returncode == 0, applied.stderr
+    assert "saved in" in applied.stdout
+    exported = json.loads(run("export").stdout)
+    assert exported["ActiveRuleSet"] == "s"
+    [exported_rule] = exported["RuleSets"][0]["Rules"]
+    assert exported_rule == {**rule("r", s3("b")), "TlsPolicy": "Optional", "ScanEnabled": False}
+    bad = dict(new, RuleSets=[{"Metadata": {"Name": "s"}, "Rules": [rule("bad name")]}])
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    refused = run("apply", str(tmp_path / "bad.json"))
+    assert refused.returncode == 2
+    assert "bad.json" in refused.stderr and "bad name" in refused.stderr
+    assert json.loads(run("export").stdout) == exported  # all-or-nothing
+
+
+def test_put_api_rules_applies_to_a_running_server(inbound_factory) -> None:
+    import urllib.request
+
+    server = inbound_factory(EMPTY)
+    new = {"ActiveRuleSet": "s", "RuleSets": [{"Metadata": {"Name": "s"}, "Rules": [rule("r")]}]}
+    request = urllib.request.Request(
+        server.api_url + "/api/rules", data=json.dumps(new).encode(), method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["ActiveRuleSet"] == "s"
+    assert server.send("s@sender.test", ["user@example.com"], message()) == {}
