@@ -23,6 +23,7 @@ from inbound import smtp
 from inbound.actions import Executor, Site
 from inbound.actions.registry import with_overrides
 from inbound.api import make_app
+from inbound.api.operations import OPERATIONS, Handler
 from inbound.backends import Backends
 from inbound.backends.local import (
     LocalFunctions,
@@ -67,6 +68,7 @@ class InboundServer:
     ) -> None:
         self.settings = settings
         self.executors = with_overrides(executors)
+        self.operations: dict[str, Handler] = dict(OPERATIONS)  # per server: tests may extend it
         check_executors(settings, self.executors)
         self._make_backends = backends or local_backends
         self.store = Store(settings.data_dir)

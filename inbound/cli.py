@@ -1,4 +1,4 @@
-"""`inbound` command line: serve | replay | rules validate/export."""
+"""`inbound` command line: serve | replay | rules validate/export/apply | dsn."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from inbound import config, rules_command
+from inbound import config, dsn_command, rules_command
 from inbound.actions.registry import REGISTRY
 from inbound.app import InboundServer, check_executors
 from inbound.backends.dry import DryRun
@@ -53,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         _config_option(sub)
         sub.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
 
+    dsn = commands.add_parser("dsn", help="write a DSN for a message file (no config needed)")
+    dsn_command.add_arguments(dsn)
+
     args = parser.parse_args(argv)
+    if args.command == "dsn":
+        return dsn_command.run(args)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

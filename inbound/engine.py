@@ -172,8 +172,15 @@ class Engine:
             }
             seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
 
+            pending: list[TraceRow] = []
+
             async def record_step(row: TraceRow) -> None:
-                self.store.add_trace(record.id, row)
+                # Steps without side effects (a rule match, AddHeader, which is re-applied on
+                # resume) wait for the next one that has them: one write per side effect.
+                pending.append(row)
+                if row.kind == "action" and row.action != "AddHeader":
+                    self.store.add_trace(record.id, pending)
+                    pending.clear()
 
             await self.pipeline.run(
                 self.view(record, raw),
@@ -183,7 +190,7 @@ class Engine:
                 seen,  # type: ignore[arg-type]
                 next_seq=max((r.seq for r in prior), default=-1) + 1,
             )
-            self.store.finish(record.id)
+            self.store.add_trace(record.id, pending, finished=True)
 
     async def resume(self) -> int:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""

@@ -63,40 +63,30 @@ class RecipientIndex:
 
     def match(self, address: str) -> tuple[int, ...]:
         """Positions (in rule-set order) of the enabled rules that match `address`."""
+        return tuple(sorted(self.explain(address)))
+
+    def explain(self, address: str) -> dict[int, str]:
+        """The matching rules' positions, each with the first reason it matched (for the
+        trace); every lookup is a dictionary probe, whatever the number of rules."""
         local, domain = split_address(address)
         if not local or not domain:
-            return ()
-        found: set[int] = set()
-        found.update(self._addresses.get(f"{local}@{domain}", ()))
+            return {}
+        found: dict[int, str] = {}
+
+        def note(positions: Iterable[int], reason: str) -> None:
+            for position in positions:
+                found.setdefault(position, reason)
+
+        note(self._addresses.get(f"{local}@{domain}", ()), f"address {local}@{domain}")
         base = base_local(local)
         if base != local:
-            found.update(self._addresses.get(f"{base}@{domain}", ()))
-        found.update(self._domains.get(domain, ()))
+            note(self._addresses.get(f"{base}@{domain}", ()), f"address {base}@{domain} (+label)")
+        note(self._domains.get(domain, ()), f"domain {domain}")
         parents = list(parent_domains(domain))
         for parent in parents:
-            found.update(self._subdomains.get(parent, ()))
+            note(self._subdomains.get(parent, ()), f"subdomain of {parent}")
         if self._catch_all and (
             domain in self._verified_domains or any(p in self._verified_domains for p in parents)
         ):
-            found.update(self._catch_all)
-        return tuple(sorted(found))
-
-
-def explain(entries: tuple[str, ...], address: str) -> str:
-    """Why a rule with these recipient entries matched `address`, for the trace."""
-    if not entries:
-        return "catch-all rule: recipient in a verified domain"
-    local, domain = split_address(address)
-    base = base_local(local)
-    for entry in (e.strip().lower() for e in entries):
-        if "@" in entry:
-            if entry == f"{local}@{domain}":
-                return f"address {entry}"
-            if entry == f"{base}@{domain}":
-                return f"address {entry} (+label form)"
-        elif entry.startswith("."):
-            if domain.endswith(entry.rstrip(".")):
-                return f"subdomain of {entry[1:].rstrip('.')}"
-        elif entry.rstrip(".") == domain:
-            return f"domain {entry}"
-    return "no entry matched"
+            note(self._catch_all, "catch-all rule: recipient in a verified domain")
+        return found

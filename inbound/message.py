@@ -105,8 +105,10 @@ class MessageView:
         ]
 
     def trace_headers(self, scan: bool) -> list[Header]:
+        if not scan:  # no scan, no verdict headers, and no scanning cost (§5)
+            return [*self._ses_head, *self._ses_tail]
         verdicts = [("X-SES-Spam-Verdict", self.spam), ("X-SES-Virus-Verdict", self.virus)]
-        return [*self._ses_head, *(verdicts if scan else ()), *self._ses_tail]
+        return [*self._ses_head, *verdicts, *self._ses_tail]
 
     def prepended(self, scan: bool) -> list[Header]:
         return [*reversed(self.added), *self.trace_headers(scan)]

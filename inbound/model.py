@@ -221,7 +221,7 @@ def _decode(tp: Any, value: Any, path: str) -> Any:
         return action_from_api(value, path)
     if origin is tuple:
         if not isinstance(value, list):
-            raise ValidationError(path, "must be a list")
+            raise ValidationError(path, "Member must be a list")
         return tuple(_decode(args[0], v, f"{path}.{i + 1}.member") for i, v in enumerate(value))
     if type(None) in args:  # Optional[X]
         return None if value is None else _decode(args[0], value, path)
@@ -230,16 +230,18 @@ def _decode(tp: Any, value: Any, path: str) -> Any:
             return tp(value)
         except ValueError:
             allowed = ", ".join(m.value for m in tp)
-            raise ValidationError(path, f"must satisfy enum value set: [{allowed}]") from None
+            raise ValidationError(
+                path, f"Member must satisfy enum value set: [{allowed}]", value
+            ) from None
     if dataclasses.is_dataclass(tp):
         return struct_from_api(tp, value, path)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ValidationError(path, "must be a boolean")
+            raise ValidationError(path, "Member must be a boolean", value)
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise ValidationError(path, "must be a string")
+            raise ValidationError(path, "Member must be a string", value)
         return value
     raise TypeError(f"no decoder for {tp!r}")  # a model bug, not bad input
 
@@ -247,7 +249,7 @@ def _decode(tp: Any, value: Any, path: str) -> Any:
 def struct_from_api(cls: type[T], data: Any, path: str) -> T:
     """Build dataclass `cls` from its SES wire dict; unknown or missing members are errors."""
     if not isinstance(data, Mapping):
-        raise ValidationError(path, "must be an object")
+        raise ValidationError(path, "Member must be a structure")
     fields = _wire_fields(cls)
     hints = _hints(cls)
     unknown = sorted(set(data) - set(fields))

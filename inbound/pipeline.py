@@ -17,7 +17,7 @@ from inbound.actions import ActionContext, Executor, Outcome, Result, Site
 from inbound.actions.fields import action_fields
 from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
-from inbound.matching import RecipientIndex, explain
+from inbound.matching import RecipientIndex
 from inbound.message import MessageView
 from inbound.model import AddHeaderAction, ReceiptState
 from inbound.store import TraceRow
@@ -56,14 +56,13 @@ class Pipeline:
         rule_set = plan.state.active_rule_set
         if rule_set is None:
             return
-        matches = {r: plan.index.match(r) for r in view.record.recipients}
+        matches = {r: plan.index.explain(r) for r in view.record.recipients}
         seq = next_seq
-        for position, rule in enumerate(rule_set.rules):
+        for position in sorted({p for found in matches.values() for p in found}):
+            rule = rule_set.rules[position]
             recipients = tuple(r for r in view.record.recipients if position in matches[r])
-            if not recipients:
-                continue
             if position not in seen_rules:
-                reasons = {r: explain(rule.recipients, r) for r in recipients}
+                reasons = {r: matches[r][position] for r in recipients}
                 await record(
                     TraceRow(
                         seq, "rule", rule.name, position, None, None, "MATCHED", None,

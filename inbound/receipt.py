@@ -136,7 +136,7 @@ _COMMON = {
 _LISTS = {"from", "to", "cc", "bcc", "replyTo"}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=64)
 def _parse_field(name: str, value: str) -> object:
     """Parsed once per distinct field: `commonHeaders` and `destination` both need To/Cc."""
     try:

@@ -300,34 +300,38 @@ class Store:
         by_status = {r["status"]: r["n"] for r in rows}
         return {"messages": sum(by_status.values()), "pending": by_status.get("pending", 0)}
 
-    def finish(self, message_id: str) -> None:
-        self.submit(
-            lambda c: c.execute(
-                "UPDATE messages SET status = 'done', finished_at = ? WHERE id = ?",
-                (now_iso(), message_id),
-            )
-        )
-
     # ── trace ──────────────────────────────────────────────────────────────────────────────
-    def add_trace(self, message_id: str, row: TraceRow) -> None:
-        self.submit(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message_id,
-                    row.seq,
-                    row.kind,
-                    row.rule,
-                    row.rule_position,
-                    row.action_index,
-                    row.action,
-                    row.outcome,
-                    row.ms,
-                    json.dumps(row.detail),
-                    row.error,
-                ),
+    def add_trace(self, message_id: str, rows: list[TraceRow], *, finished: bool = False) -> None:
+        """Record steps of a message in one write; `finished` also marks the message done."""
+        values = [
+            (
+                message_id,
+                row.seq,
+                row.kind,
+                row.rule,
+                row.rule_position,
+                row.action_index,
+                row.action,
+                row.outcome,
+                row.ms,
+                json.dumps(row.detail),
+                row.error,
             )
-        )
+            for row in rows
+        ]
+        done_at = now_iso() if finished else None
+
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany(
+                "INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+            if done_at is not None:
+                c.execute(
+                    "UPDATE messages SET status = 'done', finished_at = ? WHERE id = ?",
+                    (done_at, message_id),
+                )
+
+        self.submit(write)
 
     def trace(self, message_id: str) -> list[TraceRow]:
         rows = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from inbound.api import inspect, rules, ses_routes
-from inbound.api.operations import OPERATIONS, Handler
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -22,18 +20,5 @@ def make_app(server: InboundServer) -> web.Application:
     app[SERVER_KEY] = server
     inspect.add_routes(app, server)
     rules.add_routes(app, server)
-    ses_routes.add_routes(app, server, operations_of(server))
+    ses_routes.add_routes(app, server, server.operations)
     return app
-
-
-def operations_of(server: InboundServer) -> MutableMapping[str, Handler]:
-    """The server's own operation registry (a copy of `OPERATIONS`), which tests may extend.
-
-    `InboundServer.__init__` is meant to own it (`self.operations = dict(OPERATIONS)`); until
-    then it is attached here on first use.
-    """
-    operations: MutableMapping[str, Handler] | None = getattr(server, "operations", None)
-    if operations is None:
-        operations = dict(OPERATIONS)
-        server.operations = operations  # type: ignore[attr-defined]
-    return operations

@@ -6,7 +6,7 @@ These are the unmodeled AWS "common errors" (query-api.md §5): they reach boto3
 
 from __future__ import annotations
 
-from inbound.errors import SesClientError, SesError
+from inbound.errors import SesClientError, SesError, ValidationError
 
 
 class MissingAction(SesClientError):
@@ -29,16 +29,18 @@ class NotImplementedOperation(SesError):
     status = 501
 
 
-class ValidationErrors(SesClientError):
-    """Coral constraint violations, all reported at once as AWS does (query-api.md §5)."""
+class ValidationErrors(ValidationError):
+    """Coral constraint violations, all reported at once as AWS does (query-api.md §5):
+    `2 validation errors detected: Value null at 'a' failed …; Value 'x' at 'b' failed …`.
+    `paths` are the member paths in order; `path` (of `ValidationError`) is the first."""
 
-    code = "ValidationError"
-
-    def __init__(self, violations: list[str]) -> None:
+    def __init__(self, violations: list[tuple[str, str]]) -> None:
         count = len(violations)
         noun = "error" if count == 1 else "errors"
-        super().__init__(f"{count} validation {noun} detected: " + "; ".join(violations))
-        self.violations = violations
+        texts = "; ".join(text for _, text in violations)
+        SesClientError.__init__(self, f"{count} validation {noun} detected: {texts}")
+        self.paths = [path for path, _ in violations]
+        self.path = self.paths[0]
 
 
 class NotFound(SesClientError):

@@ -124,12 +124,12 @@ def _join(prefix: str, name: str) -> str:
 
 class _Decoder:
     def __init__(self) -> None:
-        self.violations: list[str] = []
+        self.violations: list[tuple[str, str]] = []
 
     def violate(self, value: object, path: str, constraint: str) -> None:
         shown = "null" if value is None else f"'{value}'"
         self.violations.append(
-            f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
+            (path, f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
         )
 
     def value(self, shape: Shape, node: _Node, path: str, key: str) -> Any:

@@ -20,8 +20,6 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.utils import parse_to_aware_datetime
-
 from inbound.api import service
 from inbound.api.query import ILLEGAL_XML
 
@@ -155,5 +153,7 @@ def timestamp(value: datetime | str | float) -> str:
     """`2016-03-02T01:02:03.456Z`: what AWS sends; naive datetimes are UTC (query-api.md §4)."""
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    from botocore.utils import parse_to_aware_datetime  # botocore loads with the first call
+
     moment: datetime = parse_to_aware_datetime(value).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"

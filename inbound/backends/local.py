@@ -43,9 +43,24 @@ def _safe_relative(*parts: str) -> PurePosixPath:
 
 
 def _write_atomically(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{new_uuid()}.tmp")
-    tmp.write_bytes(body)
+    """Readers never see a partial file: write beside it, then rename over it. Folders are
+    made only when missing (a stat per object was a measurable cost)."""
+    try:
+        _replace_with(path, body)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _replace_with(path, body)
+
+
+def _replace_with(path: Path, body: bytes) -> None:
+    tmp = f"{path.parent}/.{path.name}.{new_uuid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 
@@ -61,7 +76,9 @@ class LocalObjectStore:
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         path = self.path(bucket, key)
-        await asyncio.to_thread(_write_atomically, path, body)  # file creation can block
+        # Off the event loop: creating a file costs ~0.2-0.5 ms here, which the loop would
+        # otherwise spend instead of serving SMTP (the thread releases the GIL meanwhile).
+        await asyncio.to_thread(_write_atomically, path, body)
         self.store.insert(
             "s3_objects",
             bucket=bucket,

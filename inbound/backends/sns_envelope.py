@@ -13,9 +13,6 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
 CERT_ROUTE = "/sns/SimpleNotificationService.pem"
 # Subscriptions come from inbound.toml; this route says so instead of unsubscribing.
 UNSUBSCRIBE_ROUTE = "/sns/unsubscribe"
@@ -32,6 +29,9 @@ class SnsSigner:
     base_url: str  # where this server's HTTP side is reachable, e.g. http://127.0.0.1:4525
 
     def sign(self, canonical: str) -> str:
+        from cryptography.hazmat.primitives import hashes, serialization  # only with subscribers
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         signature = key.sign(canonical.encode(), padding.PKCS1v15(), hashes.SHA1())

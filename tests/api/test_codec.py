@@ -176,6 +176,7 @@ VIOLATIONS = (
 def test_validation_errors_in_coral_form(action: str, params: dict[str, str], needle: str) -> None:
     with pytest.raises(faults.ValidationErrors) as caught:
         decode(action, **params)
+    assert isinstance(caught.value, errors.ValidationError)
     assert caught.value.code == "ValidationError" and caught.value.status == 400
     assert needle in caught.value.message
 

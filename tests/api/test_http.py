@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -67,7 +68,9 @@ def test_unsigned_get_with_query_string(ses_open: Ses) -> None:
     assert status == 200
     root = ElementTree.fromstring(body)
     assert root.findtext(f"{NS}GetSendQuotaResult/{NS}Max24HourSend") == "1.0"
-    assert root.findtext(f"{NS}ResponseMetadata/{NS}RequestId") == headers["x-amzn-RequestId"]
+    request_id = headers["x-amzn-RequestId"]
+    assert root.findtext(f"{NS}ResponseMetadata/{NS}RequestId") == request_id
+    assert uuid.UUID(request_id).version == 4
 
 
 def test_signed_get_with_query_string(ses: Ses) -> None:
