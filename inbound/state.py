@@ -79,6 +79,14 @@ class StateKeeper:
     def current(self) -> ReceiptState:
         return self.engine.state
 
+    async def set_verified(self, verified_through_api: frozenset[str]) -> None:
+        """Identities verified through the API join the configured ones: they are what
+        recipient matching (catch-all rules) and Bounce senders check from the next RCPT on."""
+        verified = self.configured.verified | {v.lower() for v in verified_through_api}
+        await self.edit(
+            lambda s: s if s.verified == verified else dataclasses.replace(s, verified=verified)
+        )
+
     async def edit(self, change: Callable[[ReceiptState], ReceiptState]) -> ReceiptState:
         """Apply `change` (which raises SES errors) all-or-nothing."""
         async with self._lock:
