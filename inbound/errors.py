@@ -80,3 +80,7 @@ class InvalidSnsTopic(SesClientError):
 
 class InvalidS3Configuration(SesClientError):
     code = "InvalidS3Configuration"
+
+
+class MessageRejected(SesClientError):
+    code = "MessageRejected"

@@ -66,7 +66,9 @@ class SesHandler:
         raw = envelope.original_content or b""
         try:
             message_id = await self.engine.accept(
-                mail_from=envelope.mail_from or "",
+                # aiosmtpd keeps the null reverse-path as "<>" (its "MAIL was given" marker);
+                # SES's `mail.source` for it is "" (spec §4.2).
+                mail_from="" if envelope.mail_from == "<>" else envelope.mail_from or "",
                 recipients=envelope.rcpt_tos,
                 raw=raw,
                 client_ip=_peer_ip(session),

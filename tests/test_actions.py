@@ -236,6 +236,7 @@ def test_bounce_sends_a_dsn_to_the_envelope_sender(inbound_server) -> None:
 def test_a_bounce_is_never_bounced(inbound_server) -> None:
     inbound_server.send("", ["user@example.com"], message())
     [received] = inbound_server.messages()
+    assert received["mailFrom"] == ""  # SES's `mail.source` for the null sender (§4.2)
     [step] = actions(inbound_server, received["messageId"])
     assert step["detail"]["dsn"].startswith("not sent")
     assert inbound_server.get("/api/outbox") == []

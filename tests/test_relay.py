@@ -246,7 +246,7 @@ def test_session_problems_defer_the_message(
 def test_a_4xx_defers_and_the_next_attempt_delivers(inbound_factory, make_sink) -> None:
     sink = make_sink().start()
     sink.handler.data_replies = ["451 4.3.0 Try again later"]
-    relay = relay_to(sink.port, retry_initial_seconds=0.4, retry_max_seconds=0.4)
+    relay = relay_to(sink.port, retry_initial_seconds=0.8, retry_max_seconds=0.8)
     server = inbound_factory(BOUNCE_RULES, relay=relay)
     bounce_one(server)
     deferred = outbox_when(server, status_is("deferred", "sent"))

@@ -44,6 +44,8 @@ from .ses import (
     BounceType,
     SesTemplate,
     bounce_type_recipient,
+    ses_bounce,
+    ses_message_id,
     ses_receipt_bounce,
     ses_reporting_mta,
 )
@@ -79,6 +81,8 @@ __all__ = [
     "encode_xtext",
     "parse_dsn",
     "return_path",
+    "ses_bounce",
+    "ses_message_id",
     "ses_receipt_bounce",
     "ses_reporting_mta",
 ]

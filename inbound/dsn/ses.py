@@ -194,13 +194,41 @@ def ses_receipt_bounce(
         ),
         tuple(template.recipient(address) for address in recipients),
     )
+    return ses_bounce(
+        report,
+        original,
+        sender=sender,
+        envelope_sender=envelope_sender,
+        region=region,
+        date=date,
+        message_id=message_id,
+        boundary=boundary,
+    )
+
+
+def ses_bounce(
+    report: DeliveryReport,
+    original: bytes | None,
+    *,
+    sender: str,
+    envelope_sender: str,
+    region: str,
+    explanation: str = SES_EXPLANATION,
+    date: datetime | None = None,
+    message_id: str | None = None,
+    boundary: str | None = None,
+) -> EmailMessage:
+    """Any DSN in SES's layout: the receipt-rule Bounce action's and `SendBounce`'s (for which
+    no sample exists; spec dsn.md §2.3 recommends the same format). Headers-only return,
+    SES's subject, Message-ID and boundary forms, no Auto-Submitted."""
+    date = date or datetime.now(UTC).replace(microsecond=0)
     return build_dsn(
         report,
         original=original,
         envelope_sender=envelope_sender,
         sender=sender,
         subject=SES_SUBJECT,
-        explanation=SES_EXPLANATION,
+        explanation=explanation,
         ret=Ret.HDRS,
         date=date,
         message_id=message_id or ses_message_id(region, date),

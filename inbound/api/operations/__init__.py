@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from inbound.api.operations import identities, receipt, sending
+from inbound.api.operations import bounces, identities, receipt, sending
 from inbound.api.operations.context import OperationContext
 
 __all__ = ["OPERATIONS", "Handler", "OperationContext"]
@@ -20,6 +20,7 @@ Handler = Callable[[OperationContext, dict[str, Any]], Awaitable[dict[str, Any] 
 
 OPERATIONS: Mapping[str, Handler] = {
     **receipt.OPERATIONS,
+    **bounces.OPERATIONS,
     **identities.OPERATIONS,
     **sending.OPERATIONS,
 }
