@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from inbound.model import FilterPolicy, ReceiptFilter
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+CACHE_SIZE = 4096
 
 
 class FilterVerdict(enum.Enum):
@@ -28,6 +29,7 @@ class IpFilterTable:
     def __init__(self, filters: Iterable[ReceiptFilter]) -> None:
         self._allow: list[IpNetwork] = []
         self._block: list[IpNetwork] = []
+        self._cache: dict[str, FilterVerdict] = {}
         for f in filters:
             network = ipaddress.ip_network(f.ip_filter.cidr, strict=False)
             (self._allow if f.ip_filter.policy is FilterPolicy.ALLOW else self._block).append(
@@ -35,6 +37,16 @@ class IpFilterTable:
             )
 
     def verdict(self, ip: str) -> FilterVerdict:
+        """Cached per client address: a session asks once per RCPT (bounded, for many peers)."""
+        found = self._cache.get(ip)
+        if found is None:
+            found = self._verdict(ip)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[ip] = found
+        return found
+
+    def _verdict(self, ip: str) -> FilterVerdict:
         try:
             address = ipaddress.ip_address(ip.split("%", 1)[0])
         except ValueError:

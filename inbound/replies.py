@@ -7,6 +7,7 @@ spec recommends Postfix's, since every observed SES string is Postfix's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,14 @@ class SmtpReply:
     enhanced: str | None
     text: str
 
-    def __str__(self) -> str:
+    @cached_property
+    def line(self) -> str:
+        """The reply line as sent (built once: it is sent for every RCPT)."""
         middle = f" {self.enhanced}" if self.enhanced else ""
         return f"{self.code}{middle} {self.text}"
+
+    def __str__(self) -> str:
+        return self.line
 
 
 class SmtpRejection(Exception):
