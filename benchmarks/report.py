@@ -204,6 +204,7 @@ def write_report(
     elapsed: float,
     quick: bool,
     engine_at_start: str,
+    failures: Sequence[str] = (),
 ) -> None:
     revision = engine_revision()
     if engine[0] and revision != engine_at_start:
@@ -273,6 +274,15 @@ def write_report(
                 " which the sink accepts whole 10 KB messages at c=10.",
                 "",
             ]
+    if failures:
+        lines += [
+            "## Failed measurements",
+            "",
+            "These pairs are left out of the figures below (server logs in `benchmarks/.work/`):",
+            "",
+            *(f"- {f}" for f in failures),
+            "",
+        ]
     lines += ["## Scenarios", ""]
     for s in scenarios:
         if results.get(s.key):

@@ -138,9 +138,10 @@ def scenarios(with_engine: bool) -> list[Scenario]:
 async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool) -> Measurement:
     workdir.mkdir(parents=True)
     server = target.start(workdir)
-    await server.start()
+    log_copy = WORK / f"{scenario.key}-{target.label.replace(' ', '_')}.log"
     notes: list[str] = []
     try:
+        await server.start()
         load = scenario.load(server.smtp_port, quick)
         warm = replace(
             load, concurrency=1, connections=1, per_connection=min(20, load.per_connection)
@@ -160,14 +161,18 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         wall = time.perf_counter() - t0
         background = max(0.0, system_busy_seconds() - busy0 - ours) / wall * 100
         peak_rss = server.status_kb("VmHWM") / 1024
-    finally:
+    except BaseException:
         server.stop()
+        shutil.copy(server.log, log_copy)
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    server.stop()
     if note:
         notes.append(note)
     n = result.transactions
     check_codes(scenario, target, load, result, notes)
     if notes:
-        shutil.copy(server.log, WORK / f"{scenario.key}-{target.label.replace(' ', '_')}.log")
+        shutil.copy(server.log, log_copy)
     shutil.rmtree(workdir, ignore_errors=True)
     done = result.accepted if scenario.mode == "send" else n
     return Measurement(
@@ -237,11 +242,17 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
     ceiling = await client_ceiling(args.quick)
     print(f"client ceiling: {ceiling:.0f} msgs/s (protocol-only responder)", file=sys.stderr)
     results: dict[str, list[tuple[Measurement, Measurement]]] = {s.key: [] for s in selected}
+    failures: list[str] = []
     for run in range(args.runs):
         for s in selected:
             pair = []
             for i, target in enumerate(s.targets if ok else s.targets[:1]):
-                m = await measure(s, target, WORK / f"run{run}-{s.key}-{i}", args.quick)
+                try:
+                    m = await measure(s, target, WORK / f"run{run}-{s.key}-{i}", args.quick)
+                except Exception as exc:  # one broken measurement must not lose the others
+                    failures.append(f"run {run + 1}, `{s.key}`, {target.label}: {exc}")
+                    print(f"FAILED {failures[-1]}", file=sys.stderr)
+                    break
                 print(f"run {run + 1}/{args.runs} {s.key:14} {m.target:10} {m.n:6} txn "
                       f"{m.rate:7.0f}/s drained {m.drained_rate or 0:7.0f}/s "
                       f"cpu {m.cpu_ms:6.2f} ms  rss {m.peak_rss_mb:6.1f} MB "
@@ -249,7 +260,8 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
                       f"{'; '.join(m.notes)}",
                       file=sys.stderr)  # fmt: skip
                 pair.append(m)
-            results[s.key].append((pair[0], pair[-1]))
+            else:
+                results[s.key].append((pair[0], pair[-1]))
     write_report(
         args.output,
         command=command,
@@ -262,6 +274,7 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
         elapsed=time.time() - started,
         quick=args.quick,
         engine_at_start=revision,
+        failures=failures,
     )
     print(f"wrote {args.output}", file=sys.stderr)
 

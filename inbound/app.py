@@ -23,7 +23,7 @@ from inbound import smtp
 from inbound.actions import Executor, Site
 from inbound.actions.registry import with_overrides
 from inbound.api import make_app
-from inbound.api.operations import OPERATIONS, Handler
+from inbound.api.operations import OPERATIONS, Handler, identities
 from inbound.backends import Backends
 from inbound.backends.local import (
     LocalFunctions,
@@ -126,6 +126,7 @@ class InboundServer:
         )
         self.keeper = StateKeeper(self.store, self.engine, settings.state)
         await self.keeper.load()
+        await identities.restore(self)  # API-verified identities, DNS checks
         await self.engine.resume()
         if not listen:
             return
@@ -153,6 +154,7 @@ class InboundServer:
         return server_context(cert, key)
 
     async def stop(self) -> None:
+        await identities.stop(self)
         if self._smtp_server is not None:
             self._smtp_server.close()
             if self._sessions is not None:  # what they spooled is processed by engine.close()

@@ -99,6 +99,11 @@ class Settings:
     api_credentials: Mapping[str, str] = field(default_factory=dict)  # access key id → secret
     rules_file: Path | None = None  # where `state` came from, for error messages
     relay: RelaySettings | None = None  # None: the outbox is kept, never relayed
+    # `[identities]` (docs/identities.md): "auto" verifies API identities at once; "dns" asks
+    # `identity_resolver` for SES's TXT/CNAME/MX records, on demand and every check interval.
+    identity_verification: str = "auto"  # "auto" | "dns"
+    identity_resolver: Address | None = None
+    identity_check_interval: float = 60.0
 
     @property
     def smtp_hostname(self) -> str:
@@ -119,7 +124,12 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "rules": str,
     },
     "account": {"region": str, "account_id": str},
-    "identities": {"verified": list},
+    "identities": {
+        "verified": list,
+        "verification": str,
+        "resolver": str,
+        "check_interval": (int, float),
+    },
     "tls": {"certificate": str, "private_key": str},
     "lambda": {"functions": dict, "timeout": (int, float)},
     "sns": {"subscriptions": dict},
@@ -183,6 +193,7 @@ def load(path: Path) -> Settings:
         api_auth=_api_auth(path, raw.get("api", {})),
         api_credentials=_credentials(path, raw.get("api", {}).get("credentials", {})),
         relay=_relay(path, raw.get("relay", {})),
+        **_verification(path, raw.get("identities", {})),
         rules_file=rules_path,
     )
     if bool(settings.tls_certificate) != bool(settings.tls_private_key):
@@ -222,6 +233,32 @@ def _identities(path: Path, values: list[Any]) -> list[str]:
                 path, "identities.verified", f"not an email address or domain: {value!r}"
             )
     return [v.lower() for v in values]
+
+
+def _verification(path: Path, table: Mapping[str, Any]) -> dict[str, Any]:
+    """`[identities] verification / resolver / check_interval` as Settings fields."""
+    mode = table.get("verification", "auto")
+    if mode not in ("auto", "dns"):
+        raise ConfigError(path, "identities.verification", f"must be 'auto' or 'dns', not {mode!r}")
+    resolver = None
+    if "resolver" in table:
+        resolver = Address.parse(table["resolver"], file=path, key="identities.resolver")
+        try:  # dnspython sends to an address, never a name
+            ipaddress.ip_address(resolver.host)
+        except ValueError:
+            raise ConfigError(
+                path, "identities.resolver", f"must be IP:PORT, not {table['resolver']!r}"
+            ) from None
+    elif mode == "dns":
+        raise ConfigError(path, "identities.resolver", "verification = 'dns' needs a resolver")
+    interval = float(table.get("check_interval", 60.0))
+    if not interval > 0:
+        raise ConfigError(path, "identities.check_interval", "must be more than 0 seconds")
+    return {
+        "identity_verification": mode,
+        "identity_resolver": resolver,
+        "identity_check_interval": interval,
+    }
 
 
 def _lambda_timeout(path: Path, table: Mapping[str, Any]) -> float:

@@ -84,3 +84,84 @@ class InvalidS3Configuration(SesClientError):
 
 class MessageRejected(SesClientError):
     code = "MessageRejected"
+
+
+# ── sending-side state (configuration sets, templates, custom verification templates) ──────
+class ConfigurationSetAlreadyExists(SesClientError):
+    code = "ConfigurationSetAlreadyExists"
+
+
+class ConfigurationSetDoesNotExist(SesClientError):
+    code = "ConfigurationSetDoesNotExist"
+
+
+class InvalidConfigurationSet(SesClientError):
+    code = "InvalidConfigurationSet"
+
+
+class EventDestinationAlreadyExists(SesClientError):
+    code = "EventDestinationAlreadyExists"
+
+
+class EventDestinationDoesNotExist(SesClientError):
+    code = "EventDestinationDoesNotExist"
+
+
+class InvalidCloudWatchDestination(SesClientError):
+    code = "InvalidCloudWatchDestination"
+
+
+class InvalidFirehoseDestination(SesClientError):
+    code = "InvalidFirehoseDestination"
+
+
+class InvalidSNSDestination(SesClientError):
+    code = "InvalidSNSDestination"
+
+
+class TrackingOptionsAlreadyExists(SesClientError):
+    code = "TrackingOptionsAlreadyExistsException"
+
+
+class TrackingOptionsDoesNotExist(SesClientError):
+    code = "TrackingOptionsDoesNotExistException"
+
+
+class InvalidTrackingOptions(SesClientError):
+    code = "InvalidTrackingOptions"
+
+
+class InvalidDeliveryOptions(SesClientError):
+    code = "InvalidDeliveryOptions"
+
+
+class TemplateDoesNotExist(SesClientError):
+    code = "TemplateDoesNotExist"
+
+
+class InvalidTemplate(SesClientError):
+    code = "InvalidTemplate"
+
+
+class InvalidRenderingParameter(SesClientError):
+    code = "InvalidRenderingParameter"
+
+
+class MissingRenderingAttribute(SesClientError):
+    code = "MissingRenderingAttribute"
+
+
+class CustomVerificationEmailTemplateAlreadyExists(SesClientError):
+    code = "CustomVerificationEmailTemplateAlreadyExists"
+
+
+class CustomVerificationEmailTemplateDoesNotExist(SesClientError):
+    code = "CustomVerificationEmailTemplateDoesNotExist"
+
+
+class CustomVerificationEmailInvalidContent(SesClientError):
+    code = "CustomVerificationEmailInvalidContent"
+
+
+class FromEmailAddressNotVerified(SesClientError):
+    code = "FromEmailAddressNotVerified"

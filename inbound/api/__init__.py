@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from inbound.api import inspect, rules, ses_routes
+from inbound.api.operations import identities
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -20,5 +21,6 @@ def make_app(server: InboundServer) -> web.Application:
     app[SERVER_KEY] = server
     inspect.add_routes(app, server)
     rules.add_routes(app, server)
+    identities.add_routes(app, server)
     ses_routes.add_routes(app, server, server.operations)
     return app
