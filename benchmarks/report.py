@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks import servers
 from benchmarks.servers import ENGINE_MODULE, ROOT
 
 if TYPE_CHECKING:
@@ -88,19 +89,22 @@ def machine() -> str:
     )
 
 
-def engine_revision() -> str:
-    """The engine's commit, plus a digest of its source files as they are in the working tree."""
+def engine_revision(root: Path = ROOT) -> str:
+    """The engine's commit, plus a digest of the ``inbound`` sources under ``root``."""
     if ENGINE_MODULE != "inbound":
         return f"module `{ENGINE_MODULE}` (INBOUND_BENCH_ENGINE)"
     out = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
+    return f"commit {out.stdout.strip() or 'unknown'}, inbound/**/*.py sha1 {source_digest(root)}"
+
+
+def source_digest(root: Path = ROOT) -> str:
+    """A digest of ``root``/inbound/**/*.py: tells working-tree states apart."""
     digest = hashlib.sha1()
-    for path in sorted((ROOT / "inbound").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return (
-        f"commit {out.stdout.strip() or 'unknown'}, inbound/**/*.py sha1 {digest.hexdigest()[:12]}"
-    )
+    for path in sorted((root / "inbound").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def goal_rows(results: dict[str, list[Pair]]) -> list[str]:
@@ -206,12 +210,14 @@ def write_report(
     engine_at_start: str,
     failures: Sequence[str] = (),
 ) -> None:
-    revision = engine_revision()
-    if engine[0] and revision != engine_at_start:
-        revision = (
-            f"**changed during the run**: {engine_at_start} at the start, {revision} at the end"
-        )
-    bg = [m.background_pct for pairs in results.values() for p in pairs for m in p]
+    revision = engine_at_start
+    if engine[0] and ENGINE_MODULE == "inbound":
+        revision += ", run from a copy taken at the start"
+        if source_digest() != source_digest(servers.ENGINE_DIR):
+            revision += f" (inbound/ in the working tree has changed since: {source_digest()})"
+    measured = [m for ps in results.values() for p in ps for m in (p[:1] if p[0] is p[1] else p)]
+    bg = [m.background_pct for m in measured]
+    waited = sum(m.waited for m in measured)
     sink_c10 = results.get("10k-c10")
     sink_rate = med([p[0].rate for p in sink_c10]) if sink_c10 else float("nan")
     lines = [
@@ -237,7 +243,8 @@ def write_report(
         "- Drained throughput: messages / time from load start until `pending == 0` (all rule"
         " actions done). The sink stores nothing, so its drained figure is its accept figure.",
         f"- Other processes' CPU during the measurements: median {fmt(med(bg))}%, max"
-        f" {fmt(max(bg, default=float('nan')))}% of one CPU"
+        f" {fmt(max(bg, default=float('nan')))}% of one CPU (the run waited {fmt(waited)} s in"
+        " all for them to go quiet before measurements)"
         + (
             " -- **the machine was busy: throughput figures are unreliable; CPU per message"
             " holds up better.**"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,9 +79,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env() -> dict[str, str]:
+# Where the engine runs from (``python -m inbound`` finds the package in its working directory).
+# ``snapshot_engine`` points it at a copy, so that edits to inbound/ during a run do not mix
+# engine versions within one set of figures.
+ENGINE_DIR = ROOT
+
+
+def snapshot_engine(dest: Path) -> Path:
+    """Copy the ``inbound`` package to ``dest``/inbound and run the engine from there."""
+    global ENGINE_DIR
+    shutil.copytree(
+        ROOT / "inbound", dest / "inbound", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    ENGINE_DIR = dest
+    return dest
+
+
+def _env(first: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    paths = (str(first), str(ROOT), env.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
     return env
 
 
@@ -89,8 +107,8 @@ def engine_available() -> tuple[bool, str]:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", ENGINE_MODULE, "--help"],
-            cwd=ROOT,
-            env=_env(),
+            cwd=ENGINE_DIR,
+            env=_env(ENGINE_DIR),
             capture_output=True,
             text=True,
             timeout=60,
@@ -109,6 +127,7 @@ class Server:
     smtp_port: int
     log: Path
     http_port: int | None = None
+    cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
@@ -129,12 +148,12 @@ class Server:
             *("--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}"),
             *("--data", str(workdir / "data")),
         ]
-        return cls(argv, smtp, workdir / "server.log", http_port=http)
+        return cls(argv, smtp, workdir / "server.log", http_port=http, cwd=ENGINE_DIR)
 
     async def start(self, timeout: float = 30.0) -> None:
         with self.log.open("wb") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT
+                self.argv, cwd=self.cwd, env=_env(self.cwd), stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while True:

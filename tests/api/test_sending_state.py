@@ -814,3 +814,21 @@ def test_state_survives_restart(inbound_factory: Any, tmp_path: Any) -> None:
     assert got["TemplateContent"] == verification()["TemplateContent"]
     assert ses.get_account_sending_enabled()["Enabled"] is False
     assert ses.get_send_quota()["SentLast24Hours"] == 2.0
+
+
+def test_concurrent_creates_conflict_once(server: Any) -> None:
+    """Read-modify-write runs under one lock: of eight racing creates exactly one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [server.ses() for _ in range(8)]
+
+    def create(client: Any) -> str:
+        try:
+            client.create_configuration_set(ConfigurationSet={"Name": "race"})
+        except ClientError as raised:
+            return str(raised.response["Error"]["Code"])
+        return "ok"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(create, clients))
+    assert outcomes == ["ConfigurationSetAlreadyExists"] * 7 + ["ok"]
