@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import AddressHeader
-from email.utils import format_datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.utils import format_datetime, getaddresses
 from functools import lru_cache
 
 from inbound.ids import random_bytes
@@ -136,27 +136,37 @@ _COMMON = {
 _LISTS = {"from", "to", "cc", "bcc", "replyTo"}
 
 
+_SPECIALS = set('()<>@,;:\\".[]')
+
+
 @lru_cache(maxsize=64)
-def _parse_field(name: str, value: str) -> object:
-    """Parsed once per distinct field: `commonHeaders` and `destination` both need To/Cc."""
+def _address_list(value: str) -> tuple[tuple[str, str], ...]:
+    """(display name, address) pairs, RFC 2047 words decoded. `email.utils` rather than the
+    header registry, which builds a class per call and cost more than the rest of `mail`."""
+    return tuple((_decoded(name), address) for name, address in getaddresses([value]) if address)
+
+
+def _decoded(text: str) -> str:
+    if "=?" not in text:
+        return text
     try:
-        return policy.default.header_factory(name, value)
-    except Exception:  # a broken field is reported as received, like a defect
-        return value
+        return str(make_header(decode_header(text)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError):
+        return text  # a broken encoded word is reported as received
 
 
-def _addresses(name: str, value: str) -> list[str]:
-    header = _parse_field(name, value)
-    if isinstance(header, AddressHeader) and header.addresses:
-        return [str(a) for a in header.addresses]
-    return [value]
-
-
-def _bare_addresses(name: str, value: str) -> list[str]:
-    header = _parse_field(name, value)
-    if isinstance(header, AddressHeader):
-        return [a.addr_spec for a in header.addresses if a.addr_spec]
-    return []
+def _addresses(value: str) -> list[str]:
+    """As SES lists them: `"Doe, John" <john@example.com>`, quoting names with specials."""
+    found = []
+    for name, address in _address_list(value):
+        if not name:
+            found.append(address)
+        elif _SPECIALS.intersection(name):
+            escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+            found.append(f'"{escaped}" <{address}>')
+        else:
+            found.append(f"{name} <{address}>")
+    return found or [value]
 
 
 def common_headers(headers: Sequence[Header]) -> dict[str, object]:
@@ -168,11 +178,11 @@ def common_headers(headers: Sequence[Header]) -> dict[str, object]:
             continue
         value = unfolded(value)
         if key in _LISTS:
-            common[key] = _addresses(name, value)
+            common[key] = _addresses(value)
         elif key in ("returnPath", "sender"):
             common[key] = _strip_brackets(value)
         elif key == "subject":
-            common[key] = str(_parse_field(name, value))
+            common[key] = _decoded(value)
         else:
             common[key] = value
     return common
@@ -191,7 +201,7 @@ def destination(headers: Sequence[Header]) -> list[str]:
     for wanted in ("to", "cc"):
         for name, value in headers:
             if name.lower() == wanted:
-                found.extend(_bare_addresses(name, unfolded(value)))
+                found.extend(address for _, address in _address_list(unfolded(value)))
     return found
 
 
