@@ -50,12 +50,12 @@ from aiohttp import web
 from inbound import identities as ident
 from inbound.api.operations.context import OperationContext
 from inbound.config import ConfigError
-from inbound.dns_check import DnsChecker
 from inbound.errors import InvalidParameterValue
 from inbound.identities import DOMAIN, EMAIL, PENDING, SUCCESS, Identity
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
+    from inbound.dns_check import DnsChecker
 
 log = logging.getLogger("inbound.identities")
 
@@ -85,6 +85,9 @@ class IdentityBook:
             if settings.identity_resolver is None:
                 raise ConfigError("settings", "identities.resolver", "dns mode needs a resolver")
             resolver = settings.identity_resolver
+            # dnspython (~3.5 MB) is loaded only in dns mode.
+            from inbound.dns_check import DnsChecker
+
             self.dns = DnsChecker(resolver.host, resolver.port)
         self.interval = settings.identity_check_interval
         self._task: asyncio.Task[None] | None = None
