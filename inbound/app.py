@@ -15,7 +15,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from aiohttp import web
 
@@ -25,24 +24,19 @@ from inbound.actions.registry import with_overrides
 from inbound.api import make_app
 from inbound.api.operations import OPERATIONS, Handler, identities
 from inbound.backends import Backends
-from inbound.backends.local import (
-    LocalFunctions,
-    LocalMailbox,
-    LocalMailer,
-    LocalObjectStore,
-    LocalPublisher,
-)
-from inbound.backends.sns_envelope import SnsSigner, signing_paths
+from inbound.backends.factory import local_backends, make_backends, seed_keys
+from inbound.backends.local import LocalMailer
 from inbound.config import ConfigError, Settings
 from inbound.engine import Engine
 from inbound.pipeline import Pipeline
 from inbound.relay import Relay
 from inbound.state import StateKeeper
 from inbound.store import Store
-from inbound.tls import ensure_self_signed, generated_paths, server_context
+from inbound.tls import ensure_self_signed, server_context
 from inbound.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
 
 log = logging.getLogger("inbound")
+__all__ = ["InboundServer", "check_executors", "local_backends", "make_backends", "seed_keys"]
 
 
 def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> None:
@@ -70,7 +64,7 @@ class InboundServer:
         self.executors = with_overrides(executors)
         self.operations: dict[str, Handler] = dict(OPERATIONS)  # per server: tests may extend it
         check_executors(settings, self.executors)
-        self._make_backends = backends or local_backends
+        self._make_backends = backends or make_backends
         self.store = Store(settings.data_dir)
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
@@ -165,32 +159,15 @@ class InboundServer:
         if self.relay is not None:
             await self.relay.stop()
         if self.backends is not None:
-            for backend in (self.backends.publisher, self.backends.functions):
+            b = self.backends  # AWS ones share a thread pool; DryRun is all of them at once
+            parts = (b.objects, b.publisher, b.functions, b.kms)
+            for backend in {id(x): x for x in parts}.values():
                 close = getattr(backend, "close", None)
                 if close is not None:
                     await close()
         if self._runner is not None:
             await self._runner.cleanup()
         self.store.close()
-
-
-def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
-    data = settings.data_dir
-    seed_keys(data, settings.smtp_hostname)
-    signing_key = signing_paths(data)[1]
-    return Backends(
-        objects=LocalObjectStore(data / "s3", store),
-        publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
-        functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
-        mailer=LocalMailer(store),
-        mailbox=LocalMailbox(data / "workmail", store),
-    )
-
-
-def seed_keys(data_dir: Path, hostname: str = "inbound-smtp.us-east-1.amazonaws.com") -> None:
-    """Generate the STARTTLS and SNS signing keys a data dir needs (done on start otherwise)."""
-    ensure_self_signed(*generated_paths(data_dir), hostname)
-    ensure_self_signed(*signing_paths(data_dir), "sns.local.inbound")
 
 
 def _url_host(host: str) -> str:

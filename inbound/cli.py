@@ -1,4 +1,4 @@
-"""`inbound` command line: serve | replay | rules validate/export/apply | dsn."""
+"""`inbound` command line: serve | replay | rules validate/export/apply | s3 get | dsn."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from inbound import config, dsn_command, rules_command
+from inbound import config, dsn_command, rules_command, s3_command
 from inbound.actions.registry import REGISTRY
 from inbound.app import InboundServer, check_executors
 from inbound.backends.dry import DryRun
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         _config_option(sub)
         sub.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
 
+    s3 = commands.add_parser("s3", help="read objects from the configured S3 backend")
+    s3_command.add_arguments(s3, _config_option)
+
     dsn = commands.add_parser("dsn", help="write a DSN for a message file (no config needed)")
     dsn_command.add_arguments(dsn)
 
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(_overrides(settings, args))
         if args.command == "replay":
             return _replay(settings, args)
+        if args.command == "s3":
+            return s3_command.run(settings, args)
         if args.rules_command == "validate":
             check_executors(settings, REGISTRY)
             print(f"{args.config}: OK")

@@ -80,6 +80,29 @@ class RelaySettings:
     timeout_seconds: float = 60.0  # connect and each SMTP command
 
 
+BACKEND_SERVICES = ("s3", "sns", "lambda", "kms")
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """`[backends.<service>]`: the embedded backend, or AWS (or moto, LocalStack) via boto3.
+
+    Without explicit keys boto3's standard chain applies (environment, `profile`, instance
+    role); `region` defaults to `[account] region`.
+    """
+
+    kind: str = "local"  # "local" | "aws"
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 35.0  # above SES's 30 s RequestResponse limit (spec §3.5)
+    max_attempts: int = 3  # botocore "standard" retries (its max_attempts: after the first)
+
+
 @dataclass(frozen=True)
 class Settings:
     smtp: Address = Address("127.0.0.1", 2525)
@@ -104,6 +127,12 @@ class Settings:
     identity_verification: str = "auto"  # "auto" | "dns"
     identity_resolver: Address | None = None
     identity_check_interval: float = 60.0
+    # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
+    backends: Mapping[str, BackendSettings] = field(default_factory=dict)
+
+    def backend(self, service: str) -> BackendSettings:
+        """The settings of `service` (`s3`, `sns`, `lambda`, `kms`); local when unset."""
+        return self.backends.get(service) or BackendSettings()
 
     @property
     def smtp_hostname(self) -> str:
@@ -134,6 +163,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lambda": {"functions": dict, "timeout": (int, float)},
     "sns": {"subscriptions": dict},
     "api": {"auth": str, "credentials": dict},
+    "backends": {service: dict for service in BACKEND_SERVICES},
     "relay": {
         "smarthost": str,
         "starttls": str,
@@ -195,6 +225,7 @@ def load(path: Path) -> Settings:
         relay=_relay(path, raw.get("relay", {})),
         **_verification(path, raw.get("identities", {})),
         rules_file=rules_path,
+        backends=_backends(path, raw.get("backends", {})),
     )
     if bool(settings.tls_certificate) != bool(settings.tls_private_key):
         raise ConfigError(path, "tls", "certificate and private_key go together")
@@ -344,6 +375,58 @@ def _relay(path: Path, table: Mapping[str, Any]) -> RelaySettings | None:
     )
 
 
+_BACKEND_KEYS: dict[str, type | tuple[type, ...]] = {
+    "kind": str,
+    "endpoint_url": str,
+    "region": str,
+    "profile": str,
+    "access_key_id": str,
+    "secret_access_key": str,
+    "session_token": str,
+    "connect_timeout": (int, float),
+    "read_timeout": (int, float),
+    "max_attempts": int,
+}
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _backends(path: Path, tables: Mapping[str, Any]) -> dict[str, BackendSettings]:
+    """`[backends.s3]`, `[backends.sns]`, `[backends.lambda]`, `[backends.kms]`."""
+    result = {}
+    for service, table in tables.items():
+        where = f"backends.{service}"
+        for key, value in table.items():
+            expected = _BACKEND_KEYS.get(key)
+            if expected is None:
+                raise ConfigError(path, f"{where}.{key}", "unknown key")
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigError(path, f"{where}.{key}", f"has the wrong type ({value!r})")
+        kind = table.get("kind", "local")
+        if kind not in ("local", "aws"):
+            raise ConfigError(path, f"{where}.kind", f"must be 'local' or 'aws', not {kind!r}")
+        endpoint = table.get("endpoint_url")
+        if endpoint is not None and not re.match(r"^https?://[^/\s]+", endpoint):
+            raise ConfigError(path, f"{where}.endpoint_url", f"not an http(s) URL: {endpoint!r}")
+        region = table.get("region")
+        if region is not None and not _REGION.match(region):
+            raise ConfigError(path, f"{where}.region", f"not an AWS Region: {region!r}")
+        key_id, secret = table.get("access_key_id"), table.get("secret_access_key")
+        if bool(key_id) != bool(secret):
+            missing = "secret_access_key" if key_id else "access_key_id"
+            raise ConfigError(path, f"{where}.{missing}", "access keys go in pairs")
+        if table.get("session_token") and not key_id:
+            raise ConfigError(path, f"{where}.session_token", "needs access_key_id too")
+        if table.get("profile") and key_id:
+            raise ConfigError(path, f"{where}.profile", "give a profile or keys, not both")
+        for key in ("connect_timeout", "read_timeout", "max_attempts"):
+            if key in table and not table[key] > 0:
+                raise ConfigError(path, f"{where}.{key}", "must be positive")
+        result[service] = BackendSettings(
+            **{k: float(v) if k.endswith("timeout") else v for k, v in table.items()}
+        )
+    return result
+
+
 def _subscribers(path: Path, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     result = {}
     for arn, urls in table.items():
@@ -477,7 +560,10 @@ def _timestamp(value: Any, where: str) -> datetime | None:
 
 def check_targets(settings: Settings, rules_path: Path) -> None:
     """Every Lambda ARN in any rule set needs a local handler (spec §3.5: the sandbox cannot
-    invoke a function it does not have)."""
+    invoke a function it does not have). With `[backends.lambda] kind = "aws"` the function
+    is looked up when the rules are loaded through the API instead."""
+    if settings.backend("lambda").kind == "aws":
+        return
     for rule_set in settings.state.rule_sets:
         for rule in rule_set.rules:
             for i, action in enumerate(rule.actions, start=1):

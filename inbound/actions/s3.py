@@ -1,11 +1,15 @@
-"""S3: store the message, SES trace headers included, under prefix + message id (spec §3.3)."""
+"""S3: store the message, SES trace headers included, under prefix + message id (spec §3.3).
+
+With `KmsKeyArn` the object is encrypted client-side exactly as SES does it (s3_encryption.py).
+"""
 
 from __future__ import annotations
 
 from inbound.actions import ActionContext, Result
 from inbound.actions.fields import action_fields
-from inbound.actions.sender_bounce import TOO_LARGE, bounce_to_sender
+from inbound.actions.sender_bounce import over_limit
 from inbound.model import S3Action
+from inbound.s3_encryption import encrypt_with_kms, ses_context
 
 MAX_MESSAGE = 40 * 1024 * 1024  # including headers (spec §3.3, §9.1)
 
@@ -23,16 +27,19 @@ async def execute(ctx: ActionContext) -> Result:
     key = object_key(action.object_key_prefix, ctx.message_id)
     fields = action_fields(action, objectKey=key)
     content = ctx.content()
-    if len(content) > MAX_MESSAGE:
-        bounced = await bounce_to_sender(ctx, TOO_LARGE)
-        return Result(
-            detail={"action": fields, **bounced},
-            error=f"message of {len(content)} bytes exceeds the S3 action's 40 MB limit",
-        )
+    failed = await over_limit(ctx, fields, len(content), MAX_MESSAGE, "S3 action's 40 MB")
+    if failed is not None:
+        return failed
+    metadata: dict[str, str] = {}
     if action.kms_key_arn:
-        return Result(
-            detail={"action": fields},
-            error="KmsKeyArn: client-side KMS encryption is not available in this build",
+        context = ses_context(ctx.message_id, ctx.rule.name, ctx.site.account_id)
+        content, metadata = await encrypt_with_kms(
+            ctx.backends.kms, action.kms_key_arn, context, content
         )
-    await ctx.backends.objects.put_object(action.bucket_name, key, content, {}, ctx.message_id)
-    return Result(detail={"action": fields, "bucket": action.bucket_name, "key": key})
+    await ctx.backends.objects.put_object(
+        action.bucket_name, key, content, metadata, ctx.message_id
+    )
+    detail = {"action": fields, "bucket": action.bucket_name, "key": key}
+    if action.kms_key_arn:
+        detail["kmsKeyArn"] = action.kms_key_arn
+    return Result(detail=detail)

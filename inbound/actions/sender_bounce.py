@@ -10,9 +10,22 @@ receiving domain; the same bounce is used for the S3 action's 40 MB limit (spec 
 from __future__ import annotations
 
 from inbound import dsn
-from inbound.actions import ActionContext
+from inbound.actions import ActionContext, Result
 
 TOO_LARGE = ("552", "5.2.3", "Message length exceeds limit set by recipient")
+
+
+async def over_limit(
+    ctx: ActionContext, fields: dict[str, object], size: int, limit: int, what: str
+) -> Result | None:
+    """The failed Result (after bouncing) when the message is over an action's size limit."""
+    if size <= limit:
+        return None
+    bounced = await bounce_to_sender(ctx, TOO_LARGE)
+    return Result(
+        detail={"action": fields, **bounced},
+        error=f"message of {size} bytes exceeds the {what} limit",
+    )
 
 
 async def bounce_to_sender(

@@ -6,7 +6,7 @@ import base64
 
 from inbound.actions import ActionContext, Result
 from inbound.actions.fields import action_fields
-from inbound.actions.sender_bounce import TOO_LARGE, bounce_to_sender
+from inbound.actions.sender_bounce import over_limit
 from inbound.model import SNSAction, SnsEncoding
 
 SUBJECT = "Amazon SES Email Receipt Notification"
@@ -20,12 +20,9 @@ async def execute(ctx: ActionContext) -> Result:
     assert isinstance(action, SNSAction)
     fields = action_fields(action)
     content = ctx.content()
-    if len(content) > MAX_MESSAGE:
-        bounced = await bounce_to_sender(ctx, TOO_LARGE)
-        return Result(
-            detail={"action": fields, **bounced},
-            error=f"message of {len(content)} bytes exceeds the SNS action's 150 KB limit",
-        )
+    failed = await over_limit(ctx, fields, len(content), MAX_MESSAGE, "SNS action's 150 KB")
+    if failed is not None:
+        return failed
     if action.encoding is SnsEncoding.BASE64:
         text = base64.b64encode(content).decode("ascii")
     else:

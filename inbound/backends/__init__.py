@@ -1,15 +1,16 @@
-"""Where actions reach the outside world: five small interfaces, chosen by configuration.
+"""Where actions reach the outside world: six small interfaces, chosen by configuration.
 
-`local.py` implements them inside the data dir (the default: one command, no service);
-`dry.py` records what would have happened without doing it (`inbound replay --dry-run`).
-An AWS implementation through boto3 plugs in here too. Replace one by passing your own
-object to `inbound.app.InboundServer(backends=...)`.
+`local.py` (and `local_kms.py`) implement them inside the data dir (the default: one command,
+no service); `aws.py` through boto3 (AWS, moto, LocalStack); `dry.py` records what would have
+happened without doing it (`inbound replay --dry-run`). `factory.make_backends` picks per
+service from `[backends.<service>]`. Replace one by passing your own factory to
+`inbound.app.InboundServer(backends=...)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from inbound.model import InvocationType
@@ -39,7 +40,7 @@ class Invocation:
 
 
 class FunctionInvoker(Protocol):
-    def exists(self, function_arn: str) -> bool:
+    async def exists(self, function_arn: str) -> bool:
         """Whether the function can be invoked (checked when a rule is saved)."""
         ...
 
@@ -68,6 +69,26 @@ class Mailbox(Protocol):
         ...
 
 
+class KeyService(Protocol):
+    """KMS, as the S3 action's client-side encryption needs it (spec receiving.md §3.3)."""
+
+    async def generate_data_key(
+        self, key_id: str, context: Mapping[str, str]
+    ) -> tuple[bytes, bytes]:
+        """A 256-bit data key: (plaintext, ciphertext blob bound to `context`)."""
+        ...
+
+    async def decrypt(self, blob: bytes, context: Mapping[str, str]) -> bytes:
+        """The plaintext data key of `blob`; fails unless `context` is the one it was made with."""
+        ...
+
+
+def _memory_kms() -> KeyService:
+    from inbound.backends.local_kms import LocalKms
+
+    return LocalKms(None)  # keys in memory only: for Backends built by hand without a KMS
+
+
 @dataclass(frozen=True)
 class Backends:
     objects: ObjectStore
@@ -75,3 +96,4 @@ class Backends:
     functions: FunctionInvoker
     mailer: Mailer
     mailbox: Mailbox
+    kms: KeyService = field(default_factory=_memory_kms)

@@ -1,4 +1,8 @@
-"""Backends that do nothing but remember what they were asked (`inbound replay --dry-run`)."""
+"""Backends that do nothing but remember what they were asked (`inbound replay --dry-run`).
+
+KMS is the exception that must work: an encrypting S3 action needs a real data key to go on,
+so one comes from a throw-away in-memory KMS (nothing is stored, nothing can be decrypted).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inbound.backends import Backends, Invocation
+from inbound.backends.local_kms import LocalKms
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
 
@@ -16,6 +21,7 @@ class DryRun:
     """One recorder standing in for all five backends."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
+    _kms: LocalKms = field(default_factory=lambda: LocalKms(None))
 
     def _note(self, call: str, **details: Any) -> str:
         ref = new_uuid()
@@ -30,7 +36,7 @@ class DryRun:
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         return self._note("sns.publish", topicArn=topic_arn, subject=subject, size=len(message))
 
-    def exists(self, function_arn: str) -> bool:
+    async def exists(self, function_arn: str) -> bool:
         return True
 
     async def invoke(
@@ -54,5 +60,14 @@ class DryRun:
     ) -> str:
         return self._note("workmail.deliver", organizationArn=organization_arn)
 
+    async def generate_data_key(
+        self, key_id: str, context: Mapping[str, str]
+    ) -> tuple[bytes, bytes]:
+        self._note("kms.generate_data_key", keyId=key_id, context=dict(context))
+        return await self._kms.generate_data_key(key_id, context)
+
+    async def decrypt(self, blob: bytes, context: Mapping[str, str]) -> bytes:
+        return await self._kms.decrypt(blob, context)
+
     def backends(self) -> Backends:
-        return Backends(self, self, self, self, self)
+        return Backends(self, self, self, self, self, kms=self)

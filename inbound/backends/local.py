@@ -186,7 +186,7 @@ class LocalFunctions:
         self.timeout = timeout
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def exists(self, function_arn: str) -> bool:
+    async def exists(self, function_arn: str) -> bool:
         return function_arn in self.handlers
 
     async def invoke(

@@ -52,7 +52,7 @@ async def check_targets(server: InboundServer, region: str, rule: model.ReceiptR
         for topic in {getattr(action, "topic_arn", None)} - {None}:
             if not (topic.startswith(prefix) and topic.count(":") == 5):
                 raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
-        if isinstance(action, model.LambdaAction) and not server.backends.functions.exists(
+        if isinstance(action, model.LambdaAction) and not await server.backends.functions.exists(
             action.function_arn
         ):
             arn = action.function_arn

@@ -1,0 +1,68 @@
+"""The one place that picks each backend: `[backends.<service>] kind` (docs/aws.md).
+
+`s3`, `sns`, `lambda` and `kms` are `local` (embedded, in the data dir) unless configured
+`aws`; the mailer and the WorkMail mailbox are always local.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inbound.backends import Backends
+from inbound.backends.local import (
+    LocalFunctions,
+    LocalMailbox,
+    LocalMailer,
+    LocalObjectStore,
+    LocalPublisher,
+)
+from inbound.backends.local_kms import LocalKms
+from inbound.backends.sns_envelope import SnsSigner, signing_paths
+from inbound.config import BACKEND_SERVICES, Settings
+from inbound.store import Store
+from inbound.tls import ensure_self_signed, generated_paths
+
+
+def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
+    """What `InboundServer` uses by default."""
+    backends = local_backends(store, settings, http_url)
+    remote = [s for s in BACKEND_SERVICES if settings.backend(s).kind == "aws"]
+    if not remote:
+        return backends
+    from inbound.backends import aws  # boto3 is imported only when it is used
+
+    services = aws.AwsServices(settings)
+    for service in remote:  # every client made now, on this thread (boto3 needs that)
+        services.client(service)
+    return Backends(
+        objects=aws.AwsObjectStore(services) if "s3" in remote else backends.objects,
+        publisher=aws.AwsPublisher(services) if "sns" in remote else backends.publisher,
+        functions=(
+            aws.AwsFunctions(services, settings.lambda_timeout)
+            if "lambda" in remote
+            else backends.functions
+        ),
+        mailer=backends.mailer,
+        mailbox=backends.mailbox,
+        kms=aws.AwsKms(services) if "kms" in remote else backends.kms,
+    )
+
+
+def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
+    data = settings.data_dir
+    seed_keys(data, settings.smtp_hostname)
+    signing_key = signing_paths(data)[1]
+    return Backends(
+        objects=LocalObjectStore(data / "s3", store),
+        publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
+        functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
+        mailer=LocalMailer(store),
+        mailbox=LocalMailbox(data / "workmail", store),
+        kms=LocalKms(data / "kms"),
+    )
+
+
+def seed_keys(data_dir: Path, hostname: str = "inbound-smtp.us-east-1.amazonaws.com") -> None:
+    """Generate the STARTTLS and SNS signing keys a data dir needs (done on start otherwise)."""
+    ensure_self_signed(*generated_paths(data_dir), hostname)
+    ensure_self_signed(*signing_paths(data_dir), "sns.local.inbound")

@@ -1,0 +1,112 @@
+"""The embedded KMS: symmetric key material per key ARN in `DATA/kms/`, nothing else.
+
+Enough KMS for SES's client-side S3 encryption (spec receiving.md §3.3): `GenerateDataKey`
+(AES_256) and `Decrypt`, with the encryption context bound to the ciphertext blob as AWS
+binds it. Any key id is accepted, `alias/aws/ses` and alias ARNs included; its material is
+generated on first use. The blob is an AES-256-GCM wrap of the data key under that material:
+
+    b"inbound-kms1" | u16 length | key id (UTF-8) | 12-byte nonce | wrapped key + 16-byte tag
+
+with the canonical JSON of the encryption context as associated data, so a blob decrypts
+only with the context it was made with (KMS's InvalidCiphertextException otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from inbound.backends import BackendError
+
+MAGIC = b"inbound-kms1"
+
+
+class LocalKms:
+    def __init__(self, root: Path | None) -> None:
+        self.root = root  # None: keys live in memory only
+        self._keys: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    async def generate_data_key(
+        self, key_id: str, context: Mapping[str, str]
+    ) -> tuple[bytes, bytes]:
+        data_key = os.urandom(32)
+        return data_key, self.wrap(key_id, data_key, context)
+
+    async def decrypt(self, blob: bytes, context: Mapping[str, str]) -> bytes:
+        return self.unwrap(blob, context)
+
+    # ── synchronous core (also used by `inbound s3 get`) ────────────────────────────────────
+    def wrap(self, key_id: str, data_key: bytes, context: Mapping[str, str]) -> bytes:
+        if not key_id:
+            raise BackendError("KMS: a key id is required")
+        name = key_id.encode()
+        nonce = os.urandom(12)
+        wrapped = AESGCM(self._material(key_id, create=True)).encrypt(
+            nonce, data_key, _aad(context)
+        )
+        return MAGIC + struct.pack(">H", len(name)) + name + nonce + wrapped
+
+    def unwrap(self, blob: bytes, context: Mapping[str, str]) -> bytes:
+        if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 2:
+            raise BackendError("KMS InvalidCiphertextException: not a local KMS blob")
+        at = len(MAGIC)
+        (size,) = struct.unpack(">H", blob[at : at + 2])
+        key_id = blob[at + 2 : at + 2 + size].decode()
+        nonce, wrapped = blob[at + 2 + size : at + 14 + size], blob[at + 14 + size :]
+        try:
+            return AESGCM(self._material(key_id, create=False)).decrypt(
+                nonce, wrapped, _aad(context)
+            )
+        except InvalidTag:
+            raise BackendError(
+                "KMS InvalidCiphertextException: wrong key or encryption context"
+            ) from None
+
+    def _material(self, key_id: str, *, create: bool) -> bytes:
+        with self._lock:
+            key = self._keys.get(key_id)
+            if key is None:
+                key = self._load(key_id, create)
+                self._keys[key_id] = key
+            return key
+
+    def _load(self, key_id: str, create: bool) -> bytes:
+        if self.root is None:
+            if not create:
+                raise BackendError(f"KMS NotFoundException: no key material for {key_id}")
+            return os.urandom(32)
+        path = self.root / f"{hashlib.sha256(key_id.encode()).hexdigest()[:32]}.key"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                raise BackendError(f"KMS NotFoundException: no key material for {key_id}") from None
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Written beside, then hard-linked into place: link() fails if another process won
+        # the race, and a reader never sees a partial key.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        with (self.root / "keys.jsonl").open("a", encoding="utf-8") as index:
+            index.write(json.dumps({"file": path.name, "keyId": key_id}) + "\n")
+        return path.read_bytes()
+
+
+def _aad(context: Mapping[str, str]) -> bytes:
+    return json.dumps(dict(context), sort_keys=True, separators=(",", ":")).encode()
