@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 Mode = Literal["send", "reject"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,6 @@ def make_message(size: int, *, to: str = "bench@example.com") -> bytes:
     Body lines are ASCII words, at most 78 characters, never starting with "." so the wire
     form needs no dot-stuffing.
     """
-    import random
-
     rng = random.Random(size)
     head = (
         "From: Load Generator <loadgen@sender.test>\r\n"
@@ -219,7 +220,7 @@ def _main() -> None:
     print(dict(res.codes), res.errors[:3])
 
 
-def new_event_loop_run(coro):  # type: ignore[no-untyped-def]
+def new_event_loop_run(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on uvloop when installed (cheaper client), else on the default loop."""
     try:
         import uvloop
@@ -233,7 +234,7 @@ def loop_name() -> str:
         import uvloop
     except ImportError:
         return "asyncio"
-    return f"uvloop {uvloop.__version__}"
+    return f"uvloop {getattr(uvloop, '__version__', '?')}"
 
 
 if __name__ == "__main__":

@@ -89,14 +89,16 @@ def machine() -> str:
     )
 
 
-def engine_revision(root: Path = ROOT) -> str:
+def engine_revision(root: Path = ROOT, rev: str | None = None) -> str:
     """The engine's commit, plus a digest of the ``inbound`` sources under ``root``."""
     if ENGINE_MODULE != "inbound":
         return f"module `{ENGINE_MODULE}` (INBOUND_BENCH_ENGINE)"
     out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", rev or "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
-    return f"commit {out.stdout.strip() or 'unknown'}, inbound/**/*.py sha1 {source_digest(root)}"
+    where = f"inbound/ as of {rev}" if rev else "inbound/ from the working tree"
+    commit = out.stdout.strip() or "unknown"
+    return f"commit {commit}, {where}, sources sha1 {source_digest(root)}"
 
 
 def source_digest(root: Path = ROOT) -> str:
@@ -213,8 +215,8 @@ def write_report(
     revision = engine_at_start
     if engine[0] and ENGINE_MODULE == "inbound":
         revision += ", run from a copy taken at the start"
-        if source_digest() != source_digest(servers.ENGINE_DIR):
-            revision += f" (inbound/ in the working tree has changed since: {source_digest()})"
+        if "working tree" in revision and source_digest() != source_digest(servers.ENGINE_DIR):
+            revision += f" (the working tree has changed since: {source_digest()})"
     measured = [m for ps in results.values() for p in ps for m in (p[:1] if p[0] is p[1] else p)]
     bg = [m.background_pct for m in measured]
     waited = sum(m.waited for m in measured)

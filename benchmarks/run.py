@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import servers
-from benchmarks.loadgen import Load, LoadResult, Mode, loop_name, make_message, new_event_loop_run
+from benchmarks.loadgen import (
+    Load,
+    LoadResult,
+    Mode,
+    loop_name,
+    make_message,
+    new_event_loop_run,
+    run_load,
+)
 from benchmarks.report import engine_revision, write_report
 from benchmarks.servers import ROOT, Server, engine_available, rule, rule_set, system_busy_seconds
 
@@ -196,8 +204,6 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
 
 
 async def run_load_checked(load: Load, notes: list[str]) -> LoadResult:
-    from benchmarks.loadgen import run_load
-
     result = await run_load(load)
     if result.errors:
         notes.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
@@ -235,8 +241,6 @@ async def client_ceiling(quick: bool) -> float:
     server = Server.sink(workdir, raw=True)
     await server.start()
     try:
-        from benchmarks.loadgen import run_load
-
         conns = 2 if quick else 5
         load = Load("127.0.0.1", server.smtp_port, 10, conns, 100, message(10 * KB), ("a@b.test",))
         result = await run_load(load)
@@ -251,12 +255,16 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
     if servers.ENGINE_MODULE == "inbound" and not args.sink_only:
-        servers.snapshot_engine(WORK / "engine")
+        servers.snapshot_engine(WORK / "engine", args.engine_rev)
     ok, why = (False, "--sink-only") if args.sink_only else engine_available()
     if not ok:
         print(f"engine not runnable ({why}); measuring the sink only", file=sys.stderr)
-    selected = [s for s in scenarios(ok) if not args.only or s.key in args.only.split(",")]
-    started, revision = time.time(), engine_revision(servers.ENGINE_DIR)
+    wanted = set(args.only.split(",")) if args.only else None
+    selected = [s for s in scenarios(ok) if wanted is None or s.key in wanted]
+    unknown = (wanted or set()) - {s.key for s in scenarios(True)}
+    if unknown or not selected:
+        sys.exit(f"--only: unknown or unavailable scenario(s) {sorted(unknown or wanted or [])}")
+    started, revision = time.time(), engine_revision(servers.ENGINE_DIR, args.engine_rev)
     ceiling = await client_ceiling(args.quick)
     print(f"client ceiling: {ceiling:.0f} msgs/s (protocol-only responder)", file=sys.stderr)
     results: dict[str, list[tuple[Measurement, Measurement]]] = {s.key: [] for s in selected}
@@ -301,7 +309,9 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Benchmark the engine against the bare sink.")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description="Benchmark the engine against the bare sink."
+    )
     ap.add_argument("--quick", action="store_true", help="fewer messages, 1 run (~2 min)")
     ap.add_argument("--runs", type=int, default=None, help="interleaved runs (default 3; quick 1)")
     ap.add_argument("--only", default="", help="comma-separated scenario keys")
@@ -313,6 +323,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="S",
         help="before each measurement, wait up to S seconds (default 5; quick 2) for other"
         " processes to go quiet",
+    )
+    ap.add_argument(
+        "--engine-rev",
+        metavar="REV",
+        help="benchmark inbound/ as of this git revision (default: the working tree)",
     )
     ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = ap.parse_args(argv)

@@ -8,6 +8,7 @@ that measurement alone. CPU time is utime+stime of the server process from /proc
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -85,12 +87,22 @@ def free_port() -> int:
 ENGINE_DIR = ROOT
 
 
-def snapshot_engine(dest: Path) -> Path:
-    """Copy the ``inbound`` package to ``dest``/inbound and run the engine from there."""
+def snapshot_engine(dest: Path, rev: str | None = None) -> Path:
+    """Copy the ``inbound`` package (from the working tree, or as of git revision ``rev``) to
+    ``dest``/inbound and run the engine from there."""
     global ENGINE_DIR
-    shutil.copytree(
-        ROOT / "inbound", dest / "inbound", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    if rev is None:
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / "inbound", dest / "inbound", ignore=ignore)
+    else:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", rev, "inbound"], cwd=ROOT, capture_output=True
+        )
+        if archive.returncode != 0:
+            raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(dest, filter="data")
     ENGINE_DIR = dest
     return dest
 

@@ -15,7 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,10 +58,18 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
     path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS retries (
+    message_id TEXT NOT NULL, rule_position INTEGER NOT NULL, action_index INTEGER NOT NULL,
+    rule TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+    deadline TEXT NOT NULL, next_attempt TEXT, last_error TEXT, dsn TEXT,
+    created TEXT NOT NULL, updated TEXT NOT NULL,
+    PRIMARY KEY (message_id, rule_position, action_index));
+CREATE INDEX IF NOT EXISTS retries_status ON retries(status, next_attempt);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
 RESET_TABLES = (
+    "retries",
     "trace",
     "spool",
     "messages",
@@ -134,6 +142,50 @@ class TraceRow:
         }
 
 
+@dataclass(frozen=True)
+class RetryEntry:
+    """One failed action of one message, retried until `deadline` (inbound/retries.py).
+
+    `status`: `pending` (next try at `next_attempt`) → `delivered` | `expired` (PublishExpired;
+    `dsn` is the outbox id of the 451 DSN, or why none was sent, once that is settled).
+    """
+
+    message_id: str
+    rule_position: int
+    action_index: int
+    rule: str
+    action: str
+    status: str
+    attempts: int
+    deadline: str
+    next_attempt: str | None
+    last_error: str | None
+    dsn: str | None = None
+    created: str = ""
+    updated: str = ""
+
+    @property
+    def target(self) -> tuple[int, int]:
+        return (self.rule_position, self.action_index)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messageId": self.message_id,
+            "rule": self.rule,
+            "ruleIndex": self.rule_position,
+            "actionIndex": self.action_index,
+            "action": self.action,
+            "status": self.status,
+            "attempts": self.attempts,
+            "deadline": self.deadline,
+            "nextAttempt": self.next_attempt,
+            "lastError": self.last_error,
+            "dsn": self.dsn,
+            "created": self.created,
+            "updated": self.updated,
+        }
+
+
 class _Job:
     __slots__ = ("fn", "future", "loop")
 
@@ -202,7 +254,13 @@ class Store:
 
     @staticmethod
     def _commit(conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        """One transaction for the batch. It is fsynced (synchronous=FULL) only when someone
+        awaits it — the spool before `250`, API changes before their response; records that
+        nobody waits for commit without one (NORMAL). The WAL is one append-only file, so a
+        later fsync also makes every earlier commit durable, in order."""
         outcomes: list[tuple[bool, Any]] = []
+        durable = any(job.future is not None for job in batch)
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         conn.execute("BEGIN IMMEDIATE")
         for job in batch:
             conn.execute("SAVEPOINT job")
@@ -301,30 +359,26 @@ class Store:
         return {"messages": sum(by_status.values()), "pending": by_status.get("pending", 0)}
 
     # ── trace ──────────────────────────────────────────────────────────────────────────────
-    def add_trace(self, message_id: str, rows: list[TraceRow], *, finished: bool = False) -> None:
-        """Record steps of a message in one write; `finished` also marks the message done."""
-        values = [
-            (
-                message_id,
-                row.seq,
-                row.kind,
-                row.rule,
-                row.rule_position,
-                row.action_index,
-                row.action,
-                row.outcome,
-                row.ms,
-                json.dumps(row.detail),
-                row.error,
-            )
-            for row in rows
-        ]
+    def add_trace(
+        self,
+        message_id: str,
+        rows: list[TraceRow],
+        *,
+        finished: bool = False,
+        retries: Sequence[RetryEntry] = (),
+    ) -> None:
+        """Record steps of a message in one write; `finished` also marks the message done.
+        `retries` (failed actions to retry) commit with the rows that report the failures."""
+        values = [_trace_values(message_id, row) for row in rows]
+        entries = tuple(retries)  # the caller reuses its list
         done_at = now_iso() if finished else None
 
         def write(c: sqlite3.Connection) -> None:
             c.executemany(
                 "INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
             )
+            if entries:
+                _insert_retries(c, entries)
             if done_at is not None:
                 c.execute(
                     "UPDATE messages SET status = 'done', finished_at = ? WHERE id = ?",
@@ -447,6 +501,101 @@ class Store:
 
         return await self.write(retry)
 
+    # ── retries: failed actions retried until their deadline (inbound/retries.py) ──────────
+    # A message's entries are worked on only once the message is `done`: its trace is then
+    # complete (a retry replays it) and its sequence numbers are no longer being handed out.
+    _RETRY_WORK = (
+        "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE m.status = 'done'"
+    )
+
+    def retries_due(self, now: str, limit: int = 100) -> list[RetryEntry]:
+        """Pending entries due by `now`, and expired ones whose DSN is not settled yet."""
+        rows = self._read(
+            f"{self._RETRY_WORK} AND ((r.status = 'pending' AND r.next_attempt <= ?)"
+            " OR (r.status = 'expired' AND r.dsn IS NULL))"
+            " ORDER BY r.next_attempt, r.message_id, r.rule_position, r.action_index LIMIT ?",
+            (now, limit),
+        )
+        return [_retry(r) for r in rows]
+
+    def retries_next_attempt(self) -> str | None:
+        """The earliest `next_attempt` of a pending entry of a finished message, if any."""
+        rows = self._read(
+            "SELECT MIN(r.next_attempt) AS t FROM retries r JOIN messages m"
+            " ON m.id = r.message_id WHERE m.status = 'done' AND r.status = 'pending'"
+        )
+        return rows[0]["t"] if rows else None
+
+    def retries(
+        self, *, message_id: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[RetryEntry]:
+        where = {"message_id": message_id, "status": status}
+        clause = " AND ".join(f"{k} = ?" for k, v in where.items() if v is not None)
+        rows = self._read(
+            f"SELECT * FROM retries {'WHERE ' + clause if clause else ''}"
+            " ORDER BY created, message_id, rule_position, action_index LIMIT ?",
+            (*(v for v in where.values() if v is not None), limit),
+        )
+        return [_retry(r) for r in rows]
+
+    def messages_with_retries(self, status: str, limit: int = 1000) -> list[MessageRecord]:
+        """Messages with at least one retry entry in `status`, oldest first."""
+        rows = self._read(
+            "SELECT * FROM messages WHERE id IN"
+            " (SELECT message_id FROM retries WHERE status = ?)"
+            " ORDER BY received_at, rowid LIMIT ?",
+            (status, limit),
+        )
+        return [_message(r) for r in rows]
+
+    def message_dsn(self, message_id: str) -> str | None:
+        """The 451 DSN already settled for this message (once per message, spec §8)."""
+        rows = self._read(
+            "SELECT dsn FROM retries WHERE message_id = ? AND dsn IS NOT NULL LIMIT 1",
+            (message_id,),
+        )
+        return rows[0]["dsn"] if rows else None
+
+    async def retry_attempted(self, entry: RetryEntry, row: TraceRow) -> None:
+        """Store an attempt's outcome (`entry` as it is now) and its trace row, numbered after
+        the message's last one, in one transaction."""
+        values = _trace_values(entry.message_id, row)[2:]
+
+        def write(c: sqlite3.Connection) -> None:
+            seq = c.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
+                (entry.message_id,),
+            ).fetchone()[0]
+            c.execute(
+                "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.message_id, seq, *values),
+            )
+            _insert_retries(c, [entry])
+
+        await self.write(write)
+
+    async def retry_dsn(self, entry: RetryEntry, dsn: str) -> None:
+        await self.write(
+            lambda c: c.execute(
+                "UPDATE retries SET dsn = ?, updated = ? WHERE message_id = ?"
+                " AND rule_position = ? AND action_index = ?",
+                (dsn, now_iso(), entry.message_id, entry.rule_position, entry.action_index),
+            )
+        )
+
+    async def retry_now(self, message_id: str, now: str) -> int:
+        """Make the message's pending and expired entries due at `now`; returns how many."""
+
+        def write(c: sqlite3.Connection) -> int:
+            cursor = c.execute(
+                "UPDATE retries SET status = 'pending', next_attempt = ?, updated = ?"
+                " WHERE message_id = ? AND status IN ('pending', 'expired')",
+                (now, now, message_id),
+            )
+            return cursor.rowcount
+
+        return await self.write(write)
+
     # ── API state: JSON documents by kind and key (identities, configuration sets, ...) ─────
     async def put_document(self, kind: str, key: str, body: Any) -> None:
         """Store `body` (JSON-serialisable) durably before returning: API changes must survive
@@ -503,3 +652,41 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         status=row["status"],
         finished_at=row["finished_at"],
     )
+
+
+def _trace_values(message_id: str, row: TraceRow) -> tuple[Any, ...]:
+    return (
+        message_id,
+        row.seq,
+        row.kind,
+        row.rule,
+        row.rule_position,
+        row.action_index,
+        row.action,
+        row.outcome,
+        row.ms,
+        json.dumps(row.detail),
+        row.error,
+    )
+
+
+def _insert_retries(c: sqlite3.Connection, entries: Sequence[RetryEntry]) -> None:
+    now = now_iso()
+    c.executemany(
+        "INSERT INTO retries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (message_id, rule_position, action_index) DO UPDATE SET"
+        " status = excluded.status, attempts = excluded.attempts,"
+        " next_attempt = excluded.next_attempt, last_error = excluded.last_error,"
+        " dsn = COALESCE(excluded.dsn, retries.dsn), updated = excluded.updated",
+        [
+            (
+                e.message_id, e.rule_position, e.action_index, e.rule, e.action, e.status,
+                e.attempts, e.deadline, e.next_attempt, e.last_error, e.dsn, e.created or now, now,
+            )
+            for e in entries
+        ],
+    )  # fmt: skip
+
+
+def _retry(row: sqlite3.Row) -> RetryEntry:
+    return RetryEntry(**{k: row[k] for k in row.keys()})  # noqa: SIM118

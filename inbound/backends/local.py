@@ -32,6 +32,7 @@ from inbound.model import InvocationType
 from inbound.store import Store, now_iso
 
 Handler = Callable[[Any, Any], Any]
+INLINE_WRITE_LIMIT = 256 * 1024
 
 
 def _safe_relative(*parts: str) -> PurePosixPath:
@@ -76,9 +77,10 @@ class LocalObjectStore:
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         path = self.path(bucket, key)
-        # Off the event loop: creating a file costs ~0.2-0.5 ms here, which the loop would
-        # otherwise spend instead of serving SMTP (the thread releases the GIL meanwhile).
-        await asyncio.to_thread(_write_atomically, path, body)
+        if len(body) > INLINE_WRITE_LIMIT:  # large bodies are written off the event loop
+            await asyncio.to_thread(_write_atomically, path, body)
+        else:  # a thread hand-off costs the loop more than a small write (benchmarks/RESULTS.md)
+            _write_atomically(path, body)
         self.store.insert(
             "s3_objects",
             bucket=bucket,
