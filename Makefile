@@ -23,6 +23,7 @@ test: lint
 	$(BIN)/pytest -n auto
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run
 
 clean:
