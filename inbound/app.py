@@ -117,13 +117,15 @@ class InboundServer:
             spam=GTUBE_SCANNER,
             virus=EICAR_SCANNER,
             authenticator=NoDnsAuthenticator(),
+            retries=settings.retries,
         )
         self.keeper = StateKeeper(self.store, self.engine, settings.state)
         await self.keeper.load()
         await identities.restore(self)  # API-verified identities, DNS checks
         await self.engine.resume()
-        if not listen:
+        if not listen:  # `replay` leaves retrying failed actions to `serve`, as the outbox
             return
+        self.engine.retries.start()  # stopped by engine.close()
         loop = asyncio.get_running_loop()
         self._sessions = smtp.Sessions(
             self.engine,

@@ -80,6 +80,22 @@ class RelaySettings:
     timeout_seconds: float = 60.0  # connect and each SMTP command
 
 
+@dataclass(frozen=True)
+class RetrySettings:
+    """`[retries]`: failed actions (PublishFailure) are retried until the window ends, then
+    PublishExpired and the sender gets the 451 4.3.0 DSN (spec receiving.md §8, docs/behaviour.md).
+
+    SES retries "for up to four hours" [DG-metrics]; its schedule is not published, so the
+    backoff bounds are ours: exponential from `initial_seconds`, capped at `max_seconds`.
+    `fail_fast` sends the DSN at the first failure instead of retrying (spec §8 recommendation).
+    """
+
+    window_seconds: float = 4 * 3600.0
+    initial_seconds: float = 60.0
+    max_seconds: float = 900.0
+    fail_fast: bool = False
+
+
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms")
 
 
@@ -129,6 +145,7 @@ class Settings:
     identity_check_interval: float = 60.0
     # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
+    retries: RetrySettings = RetrySettings()  # `[retries]`
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (`s3`, `sns`, `lambda`, `kms`); local when unset."""
@@ -178,6 +195,12 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_age_seconds": (int, float),
         "timeout_seconds": (int, float),
     },
+    "retries": {
+        "window_seconds": (int, float),
+        "initial_seconds": (int, float),
+        "max_seconds": (int, float),
+        "fail_fast": bool,
+    },
 }
 
 
@@ -226,6 +249,7 @@ def load(path: Path) -> Settings:
         **_verification(path, raw.get("identities", {})),
         rules_file=rules_path,
         backends=_backends(path, raw.get("backends", {})),
+        retries=_retries(path, raw.get("retries", {})),
     )
     if bool(settings.tls_certificate) != bool(settings.tls_private_key):
         raise ConfigError(path, "tls", "certificate and private_key go together")
@@ -373,6 +397,19 @@ def _relay(path: Path, table: Mapping[str, Any]) -> RelaySettings | None:
         helo=helo,
         **seconds,
     )
+
+
+def _retries(path: Path, table: Mapping[str, Any]) -> RetrySettings:
+    """`[retries]`: every duration positive, and `max_seconds` not below `initial_seconds`."""
+    default = RetrySettings()
+    seconds = {}
+    for key in ("window_seconds", "initial_seconds", "max_seconds"):
+        seconds[key] = float(table.get(key, getattr(default, key)))
+        if not seconds[key] > 0:
+            raise ConfigError(path, f"retries.{key}", "must be positive")
+    if seconds["max_seconds"] < seconds["initial_seconds"]:
+        raise ConfigError(path, "retries.max_seconds", "is less than initial_seconds")
+    return RetrySettings(**seconds, fail_fast=table.get("fail_fast", False))
 
 
 _BACKEND_KEYS: dict[str, type | tuple[type, ...]] = {

@@ -16,13 +16,15 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from inbound import config, replies
+from inbound.config import RetrySettings
 from inbound.filters import FilterVerdict, IpFilterTable
 from inbound.ids import new_message_id
 from inbound.message import MessageView
 from inbound.model import ReceiptState, TlsPolicy
 from inbound.pipeline import Pipeline, Plan
 from inbound.replies import SmtpReply
-from inbound.store import MessageRecord, Store, TraceRow, now_iso
+from inbound.retries import Retries
+from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
 from inbound.verdicts import Authenticator, ContentScanner
 
 log = logging.getLogger("inbound.engine")
@@ -56,9 +58,12 @@ class Engine:
         spam: ContentScanner,
         virus: ContentScanner,
         authenticator: Authenticator,
+        retries: RetrySettings | None = None,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
+        # Failed actions: retried by this worker, started by the app (inbound/retries.py).
+        self.retries = Retries(store, pipeline, retries or RetrySettings(), self._load)
         self.hostname = hostname
         self._scanners = {"spam": spam, "virus": virus, "authenticator": authenticator}
         self._plans: dict[str, Plan] = {}
@@ -173,14 +178,24 @@ class Engine:
             seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
 
             pending: list[TraceRow] = []
+            entries: list[RetryEntry] = []
+            failures = 0
 
             async def record_step(row: TraceRow) -> None:
                 # Steps without side effects (a rule match, AddHeader, which is re-applied on
-                # resume) wait for the next one that has them: one write per side effect.
+                # resume) wait for the next one that has them: one write per side effect. A
+                # failed action's retry entry commits with the row that reports the failure.
+                nonlocal failures
+                if row.error is not None:
+                    row, entry = self.retries.failed(record, row)
+                    if entry is not None:
+                        entries.append(entry)
+                        failures += 1
                 pending.append(row)
                 if row.kind == "action" and row.action != "AddHeader":
-                    self.store.add_trace(record.id, pending)
+                    self.store.add_trace(record.id, pending, retries=entries)
                     pending.clear()
+                    entries.clear()
 
             await self.pipeline.run(
                 self.view(record, raw),
@@ -190,7 +205,19 @@ class Engine:
                 seen,  # type: ignore[arg-type]
                 next_seq=max((r.seq for r in prior), default=-1) + 1,
             )
-            self.store.add_trace(record.id, pending, finished=True)
+            self.store.add_trace(record.id, pending, finished=True, retries=entries)
+            # Entries are worked on once their message is done; a resumed message may have
+            # some from before the restart.
+            if failures or resumed:
+                self.retries.wake()
+
+    def _load(self, message_id: str) -> tuple[MessageView, Plan] | None:
+        """A message as received and its rule-set snapshot, for a retry (None: removed)."""
+        record = self.store.message(message_id)
+        raw = self.store.raw(message_id)
+        if record is None or raw is None:
+            return None
+        return self.view(record, raw), self._plan(record.state_id)
 
     async def resume(self) -> int:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
@@ -210,3 +237,4 @@ class Engine:
 
     async def close(self) -> None:
         await self.drain()
+        await self.retries.stop()

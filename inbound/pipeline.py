@@ -5,6 +5,9 @@ in order, once per message, with `receipt.recipients` = the recipients that rule
 Stop or a Lambda disposition ends the rule or the rule set. The pipeline does no I/O itself:
 executors reach backends, and `record` persists each step, so a restart can skip what
 already happened (`done`) and finish the rest.
+
+A failed action's row says `detail.status = "PublishFailure"` (spec §8), plus `final: true`
+when it must not be retried. `retry()` re-runs one such action later (inbound/retries.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from inbound.model import AddHeaderAction, ReceiptState
 from inbound.store import TraceRow
 
 Record = Callable[[TraceRow], Awaitable[None]]
+PUBLISH_FAILURE = "PublishFailure"  # SES's metric name for a failed action (spec §8)
 
 
 @dataclass(frozen=True)
@@ -53,42 +57,97 @@ class Pipeline:
         next_seq: int = 0,
     ) -> None:
         done = done or {}
-        rule_set = plan.state.active_rule_set
-        if rule_set is None:
-            return
-        matches = {r: plan.index.explain(r) for r in view.record.recipients}
         seq = next_seq
-        for position in sorted({p for found in matches.values() for p in found}):
-            rule = rule_set.rules[position]
-            recipients = tuple(r for r in view.record.recipients if position in matches[r])
+
+        async def on_rule(
+            position: int, name: str, recipients: tuple[str, ...], reasons: dict[str, object]
+        ) -> None:
+            nonlocal seq
             if position not in seen_rules:
-                reasons = {r: matches[r][position] for r in recipients}
                 await record(
                     TraceRow(
-                        seq, "rule", rule.name, position, None, None, "MATCHED", None,
+                        seq, "rule", name, position, None, None, "MATCHED", None,
                         {"recipients": list(recipients), "why": reasons}, None,
                     )
                 )  # fmt: skip
                 seq += 1
+
+        async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
+            nonlocal seq
+            prior = done.get((position, index))
+            if prior is not None and not isinstance(ctx.action, AddHeaderAction):
+                return Outcome(prior.outcome)
+            row = await self._step(ctx, position, index, seq)
+            if prior is None:
+                await record(row)
+                seq += 1
+            return Outcome(row.outcome)
+
+        await self._walk(view, plan, on_action, on_rule)
+
+    async def retry(
+        self,
+        view: MessageView,
+        plan: Plan,
+        target: tuple[int, int],
+        done: Mapping[tuple[int, int], TraceRow],
+    ) -> TraceRow | None:
+        """Run the action at `target` (rule position, action index) again, on the message as
+        that action saw it: the walk of `run` is repeated under the same snapshot, re-applying
+        the AddHeader actions before it and taking every other action's outcome from `done`.
+        Its alert notification is not published again (it went out with the first attempt).
+
+        The returned row's `outcome` is recorded but steers nothing: the rule evaluation it
+        belonged to finished long ago. None when the snapshot has no such matching action.
+        """
+        found: list[TraceRow] = []
+
+        async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
+            if (position, index) == target:
+                found.append(await self._step(ctx, position, index, -1, alert=False))
+                return None
+            if isinstance(ctx.action, AddHeaderAction):
+                await self._step(ctx, position, index, -1)
+                return Outcome.CONTINUE
+            prior = done.get((position, index))
+            return Outcome(prior.outcome) if prior is not None else Outcome.CONTINUE
+
+        await self._walk(view, plan, on_action)
+        return found[0] if found else None
+
+    async def _walk(
+        self,
+        view: MessageView,
+        plan: Plan,
+        on_action: Callable[[ActionContext, int, int], Awaitable[Outcome | None]],
+        on_rule: Callable[[int, str, tuple[str, ...], dict[str, object]], Awaitable[None]]
+        | None = None,
+    ) -> None:
+        """Every matching rule in order, its actions in order; `on_action` says how the flow
+        goes on (None: stop here)."""
+        rule_set = plan.state.active_rule_set
+        if rule_set is None:
+            return
+        matches = {r: plan.index.explain(r) for r in view.record.recipients}
+        for position in sorted({p for found in matches.values() for p in found}):
+            rule = rule_set.rules[position]
+            recipients = tuple(r for r in view.record.recipients if position in matches[r])
+            if on_rule is not None:
+                reasons = {r: matches[r][position] for r in recipients}
+                await on_rule(position, rule.name, recipients, reasons)
             for index, action in enumerate(rule.actions):
                 ctx = ActionContext(
                     view, rule_set.name, rule, action, recipients, self.backends, self.site
                 )
-                prior = done.get((position, index))
-                if prior is not None and not isinstance(action, AddHeaderAction):
-                    outcome = Outcome(prior.outcome)
-                else:
-                    row = await self._step(ctx, position, index, seq)
-                    if prior is None:
-                        await record(row)
-                        seq += 1
-                    outcome = Outcome(row.outcome)
+                outcome = await on_action(ctx, position, index)
+                if outcome is None or outcome is Outcome.STOP_RULE_SET:
+                    return
                 if outcome is Outcome.STOP_RULE:
                     break
-                if outcome is Outcome.STOP_RULE_SET:
-                    return
 
-    async def _step(self, ctx: ActionContext, position: int, index: int, seq: int) -> TraceRow:
+    async def _step(
+        self, ctx: ActionContext, position: int, index: int, seq: int, *, alert: bool = True
+    ) -> TraceRow:
         action = ctx.action
         started = time.perf_counter()
         executor = self.executors.get(action.WIRE)
@@ -100,7 +159,11 @@ class Pipeline:
         except Exception as exc:  # a backend failure is a PublishFailure, not a crash (§8)
             result = Result(detail={"action": action_fields(action)}, error=_describe(exc))
         detail = dict(result.detail)
-        if action.alert_topic:
+        if result.error is not None:
+            detail["status"] = PUBLISH_FAILURE
+            if result.final:
+                detail["final"] = True
+        if action.alert_topic and alert:
             detail["alert"] = await self._alert(ctx, action.alert_topic, result)
         return TraceRow(
             seq=seq,

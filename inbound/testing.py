@@ -10,8 +10,9 @@
 temporary data dir, SMTP and HTTP on 127.0.0.1 port 0, and the rules of the test's
 `inbound_rules` marker (default: a catch-all rule with no actions for `example.com`).
 `inbound_factory(rules=..., verified=..., **settings)` makes more, e.g. to restart on the same
-data dir. Everything the fixtures start is stopped at teardown. Imports are lazy so that
-loading the plugin costs nothing in projects that do not use it.
+data dir; `make_backends=` replaces the backends factory (`InboundServer(backends=...)`), e.g.
+with one that fails on purpose. Everything the fixtures start is stopped at teardown. Imports
+are lazy so that loading the plugin costs nothing in projects that do not use it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ DEFAULT_RULES: dict[str, Any] = {
 class RunningInbound:
     """A started server and helpers that speak to it through its real interfaces."""
 
-    def __init__(self, settings: Settings, executors: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        executors: Mapping[str, Any] | None = None,
+        make_backends: Callable[..., Any] | None = None,
+    ) -> None:
         import asyncio
 
         from inbound.app import InboundServer
@@ -57,7 +63,9 @@ class RunningInbound:
         self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.server: InboundServer = InboundServer(settings, executors=executors)
+        self.server: InboundServer = InboundServer(
+            settings, executors=executors, backends=make_backends
+        )
         self.call(self.server.start())
         self.smtp_host, self.smtp_port = self.server.smtp_address
         self.api_url = self.server.http_url
@@ -111,9 +119,11 @@ class RunningInbound:
             return json.loads(response.read())
 
     def wait_idle(self) -> None:
-        """Block until every accepted message has been processed."""
+        """Block until every accepted message has been processed, and every failed action
+        due for a retry by now has been attempted (a fail_fast DSN has been queued)."""
         assert self.server.engine is not None
         self.call(self.server.engine.drain())
+        self.call(self.server.engine.retries.settle())
 
     def messages(self) -> list[dict[str, Any]]:
         self.wait_idle()
@@ -191,12 +201,13 @@ def inbound_factory(tmp_path: Path, _inbound_keys: Path) -> Iterator[Callable[..
         *,
         data_dir: Path | None = None,
         executors: Mapping[str, Any] | None = None,
+        make_backends: Callable[..., Any] | None = None,
         **changes: Any,
     ) -> RunningInbound:
         settings = make_settings(data_dir or tmp_path / "data", rules, verified, **changes)
         if not settings.data_dir.exists():
             shutil.copytree(_inbound_keys, settings.data_dir)
-        running = RunningInbound(settings, executors)
+        running = RunningInbound(settings, executors, make_backends)
         started.append(running)
         return running
 

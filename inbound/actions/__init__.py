@@ -30,7 +30,10 @@ class Outcome(enum.Enum):
 class Result:
     outcome: Outcome = Outcome.CONTINUE
     detail: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None  # set ⇒ a PublishFailure (spec receiving.md §8)
+    error: str | None = None  # set ⇒ a PublishFailure (spec receiving.md §8), retried
+    # With `error`: the failure is final, never retried (a size limit: the sender already has
+    # its 552 DSN, and the same message can only fail the same way again).
+    final: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,13 @@ from inbound import dsn
 from inbound.actions import ActionContext, Result
 
 TOO_LARGE = ("552", "5.2.3", "Message length exceeds limit set by recipient")
+# An action still failing when SES stops retrying (PublishExpired), or at once with
+# `[retries] fail_fast`: the observed DSN of spec §8 [OBS-sisimai-rfc3464-43].
+RECIPIENT_ERROR = (
+    "451",
+    "4.3.0",
+    "This message could not be delivered due to a recipient error. Please try again later.",
+)
 
 
 async def over_limit(
@@ -25,6 +32,7 @@ async def over_limit(
     return Result(
         detail={"action": fields, **bounced},
         error=f"message of {size} bytes exceeds the {what} limit",
+        final=True,
     )
 
 

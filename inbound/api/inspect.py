@@ -3,8 +3,13 @@
 Routes (all JSON unless noted):
   GET    /api/stats                      {"messages": n, "pending": n}
   GET    /api/messages[?status=pending]  received messages, oldest first
+         /api/messages?retries=pending   ... those with a failed action still being retried
+         /api/messages?retries=expired   ... those with a PublishExpired action (spec §8)
   DELETE /api/messages                   reset all state (between tests)
-  GET    /api/messages/{id}              the message and its trace
+  GET    /api/messages/{id}              the message, its trace and its retries
+  POST   /api/messages/{id}/retry        retry its pending and expired actions now (202;
+                                         404 unknown message; 409 nothing to retry)
+  GET    /api/retries[?status=pending|delivered|expired]   retry entries, oldest first
   GET    /api/messages/{id}/raw          the message as received (message/rfc822)
   GET    /api/s3                         stored objects;  GET /api/s3/{bucket}/{key} the bytes
   GET    /api/notifications              SNS publications (actions and alerts)
@@ -47,6 +52,15 @@ def _not_found(what: str) -> web.Response:
     return web.json_response({"error": f"{what} not found"}, status=404)
 
 
+_RETRY_STATES = ("pending", "delivered", "expired")  # inbound/retries.py
+
+
+def _bad_retry_status(key: str, value: str) -> web.Response:
+    return web.json_response(
+        {"error": f"{key} must be one of {', '.join(_RETRY_STATES)}, not {value!r}"}, status=400
+    )
+
+
 def add_routes(app: web.Application, server: InboundServer) -> None:
     store = server.store
 
@@ -54,8 +68,34 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.json_response(store.counts())
 
     async def messages(request: web.Request) -> web.Response:
+        retries = request.query.get("retries")
+        if retries is not None:
+            if retries not in _RETRY_STATES:
+                return _bad_retry_status("retries", retries)
+            found = store.messages_with_retries(retries)
+        else:
+            found = store.messages(status=request.query.get("status"))
+        return web.json_response([m.to_json() for m in found])
+
+    async def retries(request: web.Request) -> web.Response:
         status = request.query.get("status")
-        return web.json_response([m.to_json() for m in store.messages(status=status)])
+        if status is not None and status not in _RETRY_STATES:
+            return _bad_retry_status("status", status)
+        return web.json_response([e.to_json() for e in store.retries(status=status)])
+
+    async def retry(request: web.Request) -> web.Response:
+        assert server.engine is not None
+        message_id = request.match_info["id"]
+        if store.message(message_id) is None:
+            return _not_found("message")
+        await store.flush()  # its failures may be submitted but not yet committed
+        count = await server.engine.retries.retry_now(message_id)
+        if not count:
+            return web.json_response(
+                {"error": "the message has no pending or expired action"}, status=409
+            )
+        entries = [e.to_json() for e in store.retries(message_id=message_id)]
+        return web.json_response({"messageId": message_id, "retries": entries}, status=202)
 
     async def reset(request: web.Request) -> web.Response:
         assert server.engine is not None
@@ -70,7 +110,8 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         if record is None:
             return _not_found("message")
         trace = [r.to_json() for r in store.trace(record.id)]
-        return web.json_response({**record.to_json(), "trace": trace})
+        retries = [e.to_json() for e in store.retries(message_id=record.id)]
+        return web.json_response({**record.to_json(), "trace": trace, "retries": retries})
 
     async def raw(request: web.Request) -> web.Response:
         body = store.raw(request.match_info["id"])
@@ -124,6 +165,8 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
     app.router.add_delete("/api/messages", reset)
     app.router.add_get("/api/messages/{id}", message)
     app.router.add_get("/api/messages/{id}/raw", raw)
+    app.router.add_post("/api/messages/{id}/retry", retry)
+    app.router.add_get("/api/retries", retries)
     app.router.add_get("/api/s3", listing("s3_objects"))
     app.router.add_get("/api/s3/{bucket}/{key:.+}", s3_object)
     app.router.add_get("/api/notifications", listing("notifications"))
