@@ -193,7 +193,7 @@ class Engine:
                         failures += 1
                 pending.append(row)
                 if row.kind == "action" and row.action != "AddHeader":
-                    self.store.add_trace(record.id, pending, retries=entries)
+                    await self.store.add_trace(record.id, pending, retries=entries)
                     pending.clear()
                     entries.clear()
 
@@ -205,7 +205,7 @@ class Engine:
                 seen,  # type: ignore[arg-type]
                 next_seq=max((r.seq for r in prior), default=-1) + 1,
             )
-            self.store.add_trace(record.id, pending, finished=True, retries=entries)
+            await self.store.add_trace(record.id, pending, finished=True, retries=entries)
             # Entries are worked on once their message is done; a resumed message may have
             # some from before the restart.
             if failures or resumed:

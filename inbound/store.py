@@ -187,12 +187,16 @@ class RetryEntry:
 
 
 class _Job:
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("durable", "fn", "future", "loop")
 
     def __init__(
-        self, fn: Callable[[sqlite3.Connection], Any], loop: Any = None, future: Any = None
+        self,
+        fn: Callable[[sqlite3.Connection], Any],
+        loop: Any = None,
+        future: Any = None,
+        durable: bool = False,
     ) -> None:
-        self.fn, self.loop, self.future = fn, loop, future
+        self.fn, self.loop, self.future, self.durable = fn, loop, future, durable
 
 
 class Store:
@@ -255,11 +259,12 @@ class Store:
     @staticmethod
     def _commit(conn: sqlite3.Connection, batch: list[_Job]) -> None:
         """One transaction for the batch. It is fsynced (synchronous=FULL) only when someone
-        awaits it — the spool before `250`, API changes before their response; records that
-        nobody waits for commit without one (NORMAL). The WAL is one append-only file, so a
+        needs it — the spool before `250`, API changes before their response; other records
+        commit without one (NORMAL): a killed process loses none of them, an OS crash only
+        the latest. The WAL is one append-only file, so a
         later fsync also makes every earlier commit durable, in order."""
         outcomes: list[tuple[bool, Any]] = []
-        durable = any(job.future is not None for job in batch)
+        durable = any(job.durable for job in batch)
         conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         conn.execute("BEGIN IMMEDIATE")
         for job in batch:
@@ -282,11 +287,12 @@ class Store:
             elif not ok:
                 log.error("store write failed: %s", value)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in the writer's next transaction; returns once it is durably committed."""
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run `fn` in the writer's next transaction; returns once it is committed (and, when
+        `durable`, fsynced)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, loop, future))
+        self._queue.put(_Job(fn, loop, future, durable))
         return await future
 
     def submit(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
@@ -295,9 +301,9 @@ class Store:
         cost more CPU than the rest of the engine (profiled)."""
         self._queue.put(_Job(fn))
 
-    async def flush(self) -> None:
-        """Wait until everything submitted so far is committed."""
-        await self.write(lambda c: None)
+    async def flush(self, *, durable: bool = True) -> None:
+        """Wait until everything submitted so far is committed (and fsynced if `durable`)."""
+        await self.write(lambda c: None, durable=durable)
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "store is not open"
@@ -359,7 +365,7 @@ class Store:
         return {"messages": sum(by_status.values()), "pending": by_status.get("pending", 0)}
 
     # ── trace ──────────────────────────────────────────────────────────────────────────────
-    def add_trace(
+    async def add_trace(
         self,
         message_id: str,
         rows: list[TraceRow],
@@ -368,7 +374,9 @@ class Store:
         retries: Sequence[RetryEntry] = (),
     ) -> None:
         """Record steps of a message in one write; `finished` also marks the message done.
-        `retries` (failed actions to retry) commit with the rows that report the failures."""
+        `retries` (failed actions to retry) commit with the rows that report the failures.
+        Returns once committed, so that the next action never starts before the record of
+        the previous one exists: a killed process then never repeats a completed action."""
         values = [_trace_values(message_id, row) for row in rows]
         entries = tuple(retries)  # the caller reuses its list
         done_at = now_iso() if finished else None
@@ -385,7 +393,7 @@ class Store:
                     (done_at, message_id),
                 )
 
-        self.submit(write)
+        await self.write(write, durable=False)
 
     def trace(self, message_id: str) -> list[TraceRow]:
         rows = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))

@@ -211,6 +211,9 @@ class LocalFunctions:
             message_id=message_id,
             created=now_iso(),
         )
+        # The invocation is on record before the function runs: a kill during a long call
+        # still shows that it was made (a function's side effects cannot be rolled back).
+        await self.store.flush(durable=False)
         context = LambdaContext(
             function_name=function_arn.rsplit(":", 1)[-1],
             invoked_function_arn=function_arn,
