@@ -167,8 +167,16 @@ class Engine:
     def view(self, record: MessageRecord, raw: bytes) -> MessageView:
         return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
 
-    async def _process(self, record: MessageRecord, raw: bytes, resumed: bool) -> None:
+    async def _process(self, record: MessageRecord, raw: bytes | None, resumed: bool) -> None:
+        if self._slots.locked():
+            # A backlog waits here: it keeps no message bodies in memory, only their ids
+            # (the body is read back from the spool when its turn comes).
+            raw = None
         async with self._slots:
+            if raw is None:
+                raw = self.store.raw(record.id)
+                if raw is None:  # reset through the API while it waited
+                    return
             prior = self.store.trace(record.id) if resumed else []
             done = {
                 (r.rule_position, r.action_index): r
