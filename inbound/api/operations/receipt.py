@@ -49,9 +49,9 @@ async def check_targets(server: InboundServer, region: str, rule: model.ReceiptR
     assert server.backends is not None
     prefix = f"arn:aws:sns:{region}:"
     for action in rule.actions:
-        for topic in {getattr(action, "topic_arn", None)} - {None}:
-            if not (topic.startswith(prefix) and topic.count(":") == 5):
-                raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
+        topic = getattr(action, "topic_arn", None)
+        if topic is not None and not (topic.startswith(prefix) and topic.count(":") == 5):
+            raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
         if isinstance(action, model.LambdaAction) and not await server.backends.functions.exists(
             action.function_arn
         ):
