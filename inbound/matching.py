@@ -15,7 +15,7 @@ The rule set is compiled into dictionaries once, so a lookup costs the same with
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from inbound.model import RuleSet
 
@@ -46,13 +46,13 @@ class RecipientIndex:
         addresses: dict[str, list[int]] = defaultdict(list)
         domains: dict[str, list[int]] = defaultdict(list)
         subdomains: dict[str, list[int]] = defaultdict(list)
-        self._catch_all: list[int] = []
+        catch_all: list[int] = []
         self._verified_domains = frozenset(v.lower() for v in verified if "@" not in v)
         for position, rule in enumerate(rule_set.rules if rule_set else ()):
             if not rule.enabled:
                 continue  # a disabled rule is skipped entirely (§1.6)
             if not rule.recipients:
-                self._catch_all.append(position)
+                catch_all.append(position)
             for entry in {e.strip().lower() for e in rule.recipients}:
                 if "@" in entry:
                     addresses["@".join(split_address(entry))].append(position)
@@ -62,36 +62,46 @@ class RecipientIndex:
                     domains[entry.rstrip(".")].append(position)
         # Plain dicts of tuples: tuples of ints are untracked by the garbage collector, so a
         # large rule set (200 rules x 100 recipients) adds no work to every collection.
+        self._catch_all = tuple(catch_all)
         self._addresses = {k: tuple(v) for k, v in addresses.items()}
         self._domains = {k: tuple(v) for k, v in domains.items()}
         self._subdomains = {k: tuple(v) for k, v in subdomains.items()}
 
     def match(self, address: str) -> tuple[int, ...]:
-        """Positions (in rule-set order) of the enabled rules that match `address`."""
-        return tuple(sorted(self.explain(address)))
+        """Positions (in rule-set order) of the enabled rules that match `address`; asked for
+        every RCPT, so no reason text is built."""
+        found = {position for positions, _, _ in self._lookups(address) for position in positions}
+        return tuple(sorted(found))
 
     def explain(self, address: str) -> dict[int, str]:
         """The matching rules' positions, each with the first reason it matched (for the
-        trace); every lookup is a dictionary probe, whatever the number of rules."""
+        trace)."""
+        found: dict[int, str] = {}
+        for positions, reason, subject in self._lookups(address):
+            for position in positions:
+                if position not in found:
+                    found[position] = reason.format(subject)
+        return found
+
+    def _lookups(self, address: str) -> Iterator[tuple[tuple[int, ...], str, str]]:
+        """(rule positions, reason template, its subject) for every index entry `address` hits,
+        most specific first; each is a dictionary probe, whatever the number of rules."""
         local, domain = split_address(address)
         if not local or not domain:
-            return {}
-        found: dict[int, str] = {}
-
-        def note(positions: Iterable[int], reason: str) -> None:
-            for position in positions:
-                found.setdefault(position, reason)
-
-        note(self._addresses.get(f"{local}@{domain}", ()), f"address {local}@{domain}")
+            return
+        yield self._addresses.get(f"{local}@{domain}", ()), "address {}", f"{local}@{domain}"
         base = base_local(local)
         if base != local:
-            note(self._addresses.get(f"{base}@{domain}", ()), f"address {base}@{domain} (+label)")
-        note(self._domains.get(domain, ()), f"domain {domain}")
+            yield (
+                self._addresses.get(f"{base}@{domain}", ()),
+                "address {} (+label)",
+                f"{base}@{domain}",
+            )
+        yield self._domains.get(domain, ()), "domain {}", domain
         parents = list(parent_domains(domain))
         for parent in parents:
-            note(self._subdomains.get(parent, ()), f"subdomain of {parent}")
+            yield self._subdomains.get(parent, ()), "subdomain of {}", parent
         if self._catch_all and (
             domain in self._verified_domains or any(p in self._verified_domains for p in parents)
         ):
-            note(self._catch_all, "catch-all rule: recipient in a verified domain")
-        return found
+            yield self._catch_all, "catch-all rule: recipient in a verified domain", ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import weakref
 
@@ -84,6 +85,9 @@ class SesHandler:
 
 
 _END = b"\r\n.\r\n"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+# `<local@domain>` with dot-atoms on both sides: the path nearly every client sends.
+_PLAIN_PATH = re.compile(rf"<((?P<local>(?:{_ATOM}\.)*{_ATOM})@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>")
 
 
 class SesSMTP(SMTP):
@@ -95,6 +99,28 @@ class SesSMTP(SMTP):
     `552` past the size limit and `500` for a line over 1,000 octets, both after draining the
     data; dot-unstuffing per RFC 5321 §4.5.2; and never more than the limit held in memory.
     """
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's path parser, with a fast path for a plain `<local@domain>`.
+
+        aiosmtpd runs the email package's full RFC 5322 address parser on every MAIL and RCPT,
+        about a third of their cost. A dot-atom path followed by nothing or by whitespace and
+        parameters parses to itself, so it is taken as is; everything else (quoted local
+        parts, address literals, comments, the null path) goes to aiosmtpd. A property test
+        checks that both give the same answer.
+        """
+        found = _PLAIN_PATH.match(arg)
+        if found is not None:
+            rest = arg[found.end() :]
+            params = rest.lstrip()
+            limit = self.local_part_limit
+            if (
+                (not rest or rest[0] in " \t")
+                and not params.startswith("(")
+                and (not limit or len(found["local"]) <= limit)
+            ):
+                return found[1], params
+        return super()._getaddr(arg)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:

@@ -32,7 +32,6 @@ from inbound.model import InvocationType
 from inbound.store import Store, now_iso
 
 Handler = Callable[[Any, Any], Any]
-INLINE_WRITE_LIMIT = 256 * 1024
 
 
 def _safe_relative(*parts: str) -> PurePosixPath:
@@ -77,11 +76,8 @@ class LocalObjectStore:
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         path = self.path(bucket, key)
-        if len(body) > INLINE_WRITE_LIMIT:  # large bodies are written off the event loop
-            await asyncio.to_thread(_write_atomically, path, body)
-        else:  # a thread hand-off costs the loop more than a small write (benchmarks/RESULTS.md)
-            _write_atomically(path, body)
-        self.store.insert(
+        await self.store.insert_after(
+            lambda: _write_atomically(path, body),
             "s3_objects",
             bucket=bucket,
             key=key,
