@@ -30,6 +30,13 @@ from inbound.verdicts import Authenticator, ContentScanner
 log = logging.getLogger("inbound.engine")
 
 MAX_CONCURRENT_PROCESSING = 16
+# Backpressure: with this many messages accepted but not yet processed, the reply to the next
+# DATA waits for one to finish (clients wait minutes for it, RFC 5321 §4.5.3.2.6), so a burst
+# cannot grow the backlog, or memory, without bound.
+MAX_UNPROCESSED = 256
+# Bodies of messages waiting for a processing slot stay in memory up to this total; past it a
+# waiting message keeps only its id and its body is read back from the spool when its turn comes.
+BACKLOG_MEMORY = 2 * 1024 * 1024
 
 
 def state_id(state: ReceiptState) -> str:
@@ -71,6 +78,10 @@ class Engine:
         self._current: tuple[str, Plan] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
+        self._unprocessed = 0
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+        self._backlog_bytes = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -122,6 +133,9 @@ class Engine:
         tls: bool,
     ) -> str:
         """Spool the message durably under the current snapshot; returns its SES message id."""
+        while self._unprocessed >= MAX_UNPROCESSED:
+            self._has_room.clear()
+            await self._has_room.wait()
         assert self._current is not None
         record = MessageRecord(
             id=new_message_id(),
@@ -147,6 +161,7 @@ class Engine:
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:
+        self._unprocessed += 1
         self._track(self._process(record, raw, resumed))
 
     def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -168,11 +183,25 @@ class Engine:
         return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
 
     async def _process(self, record: MessageRecord, raw: bytes | None, resumed: bool) -> None:
-        if self._slots.locked():
-            # A backlog waits here: it keeps no message bodies in memory, only their ids
-            # (the body is read back from the spool when its turn comes).
-            raw = None
+        try:
+            await self._process_in_turn(record, raw, resumed)
+        finally:
+            self._unprocessed -= 1
+            if self._unprocessed < MAX_UNPROCESSED:
+                self._has_room.set()
+
+    async def _process_in_turn(
+        self, record: MessageRecord, raw: bytes | None, resumed: bool
+    ) -> None:
+        held = 0  # bytes of body this message holds while it waits for a slot
+        if self._slots.locked() and raw is not None:
+            if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
+                raw = None
+            else:
+                held = len(raw)
+                self._backlog_bytes += held
         async with self._slots:
+            self._backlog_bytes -= held
             if raw is None:
                 raw = self.store.raw(record.id)
                 if raw is None:  # reset through the API while it waited

@@ -20,8 +20,7 @@ import json
 import os
 from collections.abc import Mapping
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from inbound import aead
 from inbound.backends import KeyService
 
 CEK_ALG = "AES/GCM/NoPadding"
@@ -58,7 +57,7 @@ def encrypt(
     if len(data_key) != 32:
         raise ValueError("the data key must be 256 bits")
     iv = iv if iv is not None else os.urandom(12)
-    body = AESGCM(data_key).encrypt(iv, plaintext, None)  # ciphertext + 16-byte tag
+    body = aead.encrypt(data_key, iv, plaintext)  # ciphertext + 16-byte tag
     metadata = {
         "x-amz-key-v2": base64.b64encode(wrapped_key).decode("ascii"),
         "x-amz-iv": base64.b64encode(iv).decode("ascii"),
@@ -102,7 +101,7 @@ def decrypt(body: bytes, metadata: Mapping[str, str], data_key: bytes) -> bytes:
         raise DecryptionError(f"unsupported content algorithm: {meta.get('x-amz-cek-alg')!r}")
     try:
         iv = base64.b64decode(meta["x-amz-iv"], validate=True)
-        plaintext = AESGCM(data_key).decrypt(iv, body, None)
+        plaintext = aead.decrypt(data_key, iv, body)
     except Exception as exc:
         raise DecryptionError(f"cannot decrypt: {type(exc).__name__} {exc}") from None
     expected = meta.get("x-amz-unencrypted-content-length")

@@ -21,9 +21,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from inbound import aead
 from inbound.backends import BackendError
 
 MAGIC = b"inbound-kms1"
@@ -50,9 +48,7 @@ class LocalKms:
             raise BackendError("KMS: a key id is required")
         name = key_id.encode()
         nonce = os.urandom(12)
-        wrapped = AESGCM(self._material(key_id, create=True)).encrypt(
-            nonce, data_key, _aad(context)
-        )
+        wrapped = aead.encrypt(self._material(key_id, create=True), nonce, data_key, _aad(context))
         return MAGIC + struct.pack(">H", len(name)) + name + nonce + wrapped
 
     def unwrap(self, blob: bytes, context: Mapping[str, str]) -> bytes:
@@ -63,10 +59,8 @@ class LocalKms:
         key_id = blob[at + 2 : at + 2 + size].decode()
         nonce, wrapped = blob[at + 2 + size : at + 14 + size], blob[at + 14 + size :]
         try:
-            return AESGCM(self._material(key_id, create=False)).decrypt(
-                nonce, wrapped, _aad(context)
-            )
-        except InvalidTag:
+            return aead.decrypt(self._material(key_id, create=False), nonce, wrapped, _aad(context))
+        except aead.InvalidTagError:
             raise BackendError(
                 "KMS InvalidCiphertextException: wrong key or encryption context"
             ) from None
