@@ -218,10 +218,8 @@ class Engine:
             entries: list[RetryEntry] = []
             failures = 0
 
-            async def record_step(row: TraceRow) -> None:
-                # Steps without side effects (a rule match, AddHeader, which is re-applied on
-                # resume) wait for the next one that has them: one write per side effect. A
-                # failed action's retry entry commits with the row that reports the failure.
+            def record_step(row: TraceRow) -> None:
+                # A failed action's retry entry commits with the row that reports the failure.
                 nonlocal failures
                 if row.error is not None:
                     row, entry = self.retries.failed(record, row)
@@ -229,7 +227,11 @@ class Engine:
                         entries.append(entry)
                         failures += 1
                 pending.append(row)
-                if row.kind == "action" and row.action != "AddHeader":
+
+            async def checkpoint() -> None:
+                # One write per side effect, before it: steps without one (a rule match, an
+                # AddHeader) wait for it, and the last step goes with `finished`.
+                if pending:
                     await self.store.add_trace(record.id, pending, retries=entries)
                     pending.clear()
                     entries.clear()
@@ -241,6 +243,7 @@ class Engine:
                 done,  # type: ignore[arg-type]
                 seen,  # type: ignore[arg-type]
                 next_seq=max((r.seq for r in prior), default=-1) + 1,
+                checkpoint=checkpoint,
             )
             await self.store.add_trace(record.id, pending, finished=True, retries=entries)
             # Entries are worked on once their message is done; a resumed message may have

@@ -70,6 +70,9 @@ class Action:
     # Every action but AddHeader may publish an alert to its TopicArn (spec receiving.md §3);
     # for the SNS action the topic is the action's own target, not an alert.
     HAS_ALERT: ClassVar[bool] = True
+    # Only edits the message being processed (AddHeader): every run, resume and retry applies
+    # it again, so it is never taken as done from the trace and needs nothing on record first.
+    REAPPLIED: ClassVar[bool] = False
 
     @property
     def alert_topic(self) -> str | None:
@@ -81,6 +84,7 @@ class AddHeaderAction(Action):
     WIRE = "AddHeaderAction"
     NOTIFICATION_TYPE = "AddHeader"
     HAS_ALERT = False
+    REAPPLIED = True
     header_name: str = wire("HeaderName")
     header_value: str = wire("HeaderValue")
 

@@ -22,10 +22,10 @@ from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
 from inbound.matching import RecipientIndex
 from inbound.message import MessageView
-from inbound.model import AddHeaderAction, ReceiptState
+from inbound.model import ReceiptState
 from inbound.store import TraceRow
 
-Record = Callable[[TraceRow], Awaitable[None]]
+Record = Callable[[TraceRow], None]
 PUBLISH_FAILURE = "PublishFailure"  # SES's metric name for a failed action (spec §8)
 
 
@@ -55,16 +55,20 @@ class Pipeline:
         done: Mapping[tuple[int, int], TraceRow] | None = None,
         seen_rules: frozenset[int] = frozenset(),
         next_seq: int = 0,
+        checkpoint: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`record` gets every step once it is done; `checkpoint` is awaited before each
+        action with effects outside the message, so that every step recorded so far is on
+        record before it runs (a restart then never repeats a completed action)."""
         done = done or {}
         seq = next_seq
 
-        async def on_rule(
+        def on_rule(
             position: int, name: str, recipients: tuple[str, ...], reasons: dict[str, object]
         ) -> None:
             nonlocal seq
             if position not in seen_rules:
-                await record(
+                record(
                     TraceRow(
                         seq, "rule", name, position, None, None, "MATCHED", None,
                         {"recipients": list(recipients), "why": reasons}, None,
@@ -75,11 +79,13 @@ class Pipeline:
         async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
             nonlocal seq
             prior = done.get((position, index))
-            if prior is not None and not isinstance(ctx.action, AddHeaderAction):
+            if prior is not None and not ctx.action.REAPPLIED:
                 return Outcome(prior.outcome)
+            if checkpoint is not None and not ctx.action.REAPPLIED:
+                await checkpoint()
             row = await self._step(ctx, position, index, seq)
             if prior is None:
-                await record(row)
+                record(row)
                 seq += 1
             return Outcome(row.outcome)
 
@@ -94,7 +100,8 @@ class Pipeline:
     ) -> TraceRow | None:
         """Run the action at `target` (rule position, action index) again, on the message as
         that action saw it: the walk of `run` is repeated under the same snapshot, re-applying
-        the AddHeader actions before it and taking every other action's outcome from `done`.
+        the actions before it that edit the message (AddHeader) and taking every other
+        action's outcome from `done`.
         Its alert notification is not published again (it went out with the first attempt).
 
         The returned row's `outcome` is recorded but steers nothing: the rule evaluation it
@@ -106,7 +113,7 @@ class Pipeline:
             if (position, index) == target:
                 found.append(await self._step(ctx, position, index, -1, alert=False))
                 return None
-            if isinstance(ctx.action, AddHeaderAction):
+            if ctx.action.REAPPLIED:
                 await self._step(ctx, position, index, -1)
                 return Outcome.CONTINUE
             prior = done.get((position, index))
@@ -120,8 +127,7 @@ class Pipeline:
         view: MessageView,
         plan: Plan,
         on_action: Callable[[ActionContext, int, int], Awaitable[Outcome | None]],
-        on_rule: Callable[[int, str, tuple[str, ...], dict[str, object]], Awaitable[None]]
-        | None = None,
+        on_rule: Callable[[int, str, tuple[str, ...], dict[str, object]], None] | None = None,
     ) -> None:
         """Every matching rule in order, its actions in order; `on_action` says how the flow
         goes on (None: stop here)."""
@@ -134,7 +140,7 @@ class Pipeline:
             recipients = tuple(r for r in view.record.recipients if position in matches[r])
             if on_rule is not None:
                 reasons = {r: matches[r][position] for r in recipients}
-                await on_rule(position, rule.name, recipients, reasons)
+                on_rule(position, rule.name, recipients, reasons)
             for index, action in enumerate(rule.actions):
                 ctx = ActionContext(
                     view, rule_set.name, rule, action, recipients, self.backends, self.site
