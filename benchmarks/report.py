@@ -237,7 +237,10 @@ def write_report(
         f"- Method: {runs} run(s); in each run the two targets of a scenario are measured back to"
         " back (A B), and runs repeat the whole sequence (A B A B ...). Figures are medians over"
         " runs; ratios are medians of the per-run ratios. Every measurement starts a fresh server"
-        " (default asyncio loop), warms it up with one connection, then runs the load.",
+        " (default asyncio loop) in a fresh data dir, warms it up with one connection, then runs"
+        " the load. Before each, dirty pages are flushed (`sync`) and the run waits for the"
+        " machine to go quiet; data dirs are deleted only after the last measurement, since a"
+        " deletion of thousands of files slowed the next measurement's file system calls.",
         "- Server CPU: utime+stime of the server process (all threads) from /proc/<pid>/stat,"
         " from load start until the engine reports `pending == 0` on `GET /api/stats`, divided by"
         " the number of messages. Peak RSS: VmHWM from /proc/<pid>/status at the end of the"
