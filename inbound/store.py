@@ -382,14 +382,13 @@ class Store:
         `retries` (failed actions to retry) commit with the rows that report the failures.
         Returns once committed, so that the next action never starts before the record of
         the previous one exists: a killed process then never repeats a completed action."""
-        values = [_trace_values(message_id, row) for row in rows]
+        statements = _trace_inserts(message_id, rows)
         entries = tuple(retries)  # the caller reuses its list
         done_at = now_iso() if finished else None
 
         def write(c: sqlite3.Connection) -> None:
-            c.executemany(
-                "INSERT OR REPLACE INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
-            )
+            for sql, params in statements:
+                c.execute(sql, params)
             if entries:
                 _insert_retries(c, entries)
             if done_at is not None:
@@ -691,6 +690,22 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         status=row["status"],
         finished_at=row["finished_at"],
     )
+
+
+_TRACE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_TRACE_CHUNK = 50  # rows per statement: 550 parameters, under SQLite's oldest limit of 999
+
+
+def _trace_inserts(message_id: str, rows: Sequence[TraceRow]) -> list[tuple[str, list[Any]]]:
+    """Multi-row INSERTs: the writer thread hands the GIL back and forth once per statement
+    step, which cost more than the rows themselves (profiled)."""
+    statements = []
+    for start in range(0, len(rows), _TRACE_CHUNK):
+        chunk = rows[start : start + _TRACE_CHUNK]
+        params = [value for row in chunk for value in _trace_values(message_id, row)]
+        marks = ", ".join([_TRACE_ROW] * len(chunk))
+        statements.append((f"INSERT OR REPLACE INTO trace VALUES {marks}", params))
+    return statements
 
 
 def _trace_values(message_id: str, row: TraceRow) -> tuple[Any, ...]:
