@@ -167,6 +167,8 @@ ACTION_TYPES: dict[str, type[Action]] = {
         ConnectAction,
     )
 }
+# Trace rows name actions by NOTIFICATION_TYPE; these are never taken as done or retried.
+REAPPLIED_TYPES = frozenset(c.NOTIFICATION_TYPE for c in ACTION_TYPES.values() if c.REAPPLIED)
 
 
 # ── rules, rule sets, filters ───────────────────────────────────────────────────────────────

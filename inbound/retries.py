@@ -40,6 +40,7 @@ from inbound.actions import ActionContext
 from inbound.actions.sender_bounce import RECIPIENT_ERROR, bounce_to_sender
 from inbound.config import RetrySettings
 from inbound.message import MessageView
+from inbound.model import REAPPLIED_TYPES
 from inbound.pipeline import PUBLISH_FAILURE, Pipeline, Plan
 from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
 
@@ -87,7 +88,7 @@ class Retries:
             row.kind != "action"
             or row.error is None
             or row.detail.get("final")
-            or row.action == "AddHeader"  # re-applied by every run and retry anyway
+            or row.action in REAPPLIED_TYPES  # applied again by every run and retry anyway
             or row.rule_position is None
             or row.action_index is None
         ):
