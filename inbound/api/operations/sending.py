@@ -70,6 +70,30 @@ async def _put(ctx: OperationContext, kind: str, name: str, body: Any) -> None:
     await ctx.server.store.put_document(kind, state.key(ctx.region, name), body)
 
 
+async def _create(
+    ctx: OperationContext,
+    kind: str,
+    name: str,
+    body: Any,
+    *,
+    exists: Exception,
+    limit: int,
+    what: str,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """Store a new document in this Region with SES's checks in SES's order: `exists` when the
+    name is taken, then `check`, then the quota (`LimitExceeded`)."""
+    async with _lock(ctx):
+        existing = _in_region(ctx, kind)
+        if name in existing:
+            raise exists
+        if check is not None:
+            check()
+        if len(existing) >= limit:
+            raise LimitExceeded(f"Maximum number of {what} ({limit}) reached.")
+        await _put(ctx, kind, name, body)
+
+
 # ── configuration sets ──────────────────────────────────────────────────────────────────────
 def _configuration_set(ctx: OperationContext, name: str) -> dict[str, Any]:
     found = ctx.server.store.document(state.CONFIGURATION_SETS, state.key(ctx.region, name))
@@ -90,29 +114,29 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
             f"Configuration set <{name}> is invalid: the name must contain only ASCII letters, "
             "numbers, underscores, or dashes, and 64 characters or fewer."
         )
-    async with _lock(ctx):
-        existing = _in_region(ctx, state.CONFIGURATION_SETS)
-        if name in existing:
-            raise ConfigurationSetAlreadyExists(
-                f"Configuration set <{name}> already exists.", ConfigurationSetName=name
-            )
-        if len(existing) >= state.MAX_CONFIGURATION_SETS:
-            raise LimitExceeded(
-                f"Maximum number of configuration sets ({state.MAX_CONFIGURATION_SETS}) reached."
-            )
-        body = {
-            "Name": name,
-            "CreatedTimestamp": state.iso(state.now()),
-            "EventDestinations": [],
-            "TrackingOptions": None,
-            "DeliveryOptions": None,
-            "ReputationOptions": {
-                "SendingEnabled": True,  # "The default value is true."
-                "ReputationMetricsEnabled": False,  # "The default value is false."
-                "LastFreshStart": None,
-            },
-        }
-        await _put(ctx, state.CONFIGURATION_SETS, name, body)
+    body = {
+        "Name": name,
+        "CreatedTimestamp": state.iso(state.now()),
+        "EventDestinations": [],
+        "TrackingOptions": None,
+        "DeliveryOptions": None,
+        "ReputationOptions": {
+            "SendingEnabled": True,  # "The default value is true."
+            "ReputationMetricsEnabled": False,  # "The default value is false."
+            "LastFreshStart": None,
+        },
+    }
+    await _create(
+        ctx,
+        state.CONFIGURATION_SETS,
+        name,
+        body,
+        exists=ConfigurationSetAlreadyExists(
+            f"Configuration set <{name}> already exists.", ConfigurationSetName=name
+        ),
+        limit=state.MAX_CONFIGURATION_SETS,
+        what="configuration sets",
+    )
     return {}
 
 
@@ -355,14 +379,16 @@ async def create_template(ctx: OperationContext, p: Params) -> Params:
     template = p["Template"]
     name = template["TemplateName"]
     _check_template(template)
-    async with _lock(ctx):
-        existing = _in_region(ctx, state.TEMPLATES)
-        if name in existing:
-            raise AlreadyExists(f"Template {name} already exists.", Name=name)
-        if len(existing) >= state.MAX_TEMPLATES:
-            raise LimitExceeded(f"Maximum number of templates ({state.MAX_TEMPLATES}) reached.")
-        body = {"Template": _template_body(template), "CreatedTimestamp": state.iso(state.now())}
-        await _put(ctx, state.TEMPLATES, name, body)
+    body = {"Template": _template_body(template), "CreatedTimestamp": state.iso(state.now())}
+    await _create(
+        ctx,
+        state.TEMPLATES,
+        name,
+        body,
+        exists=AlreadyExists(f"Template {name} already exists.", Name=name),
+        limit=state.MAX_TEMPLATES,
+        what="templates",
+    )
     return {}
 
 
@@ -484,21 +510,19 @@ async def create_custom_verification_email_template(ctx: OperationContext, p: Pa
             f"Invalid template name: {name}. The name must contain only ASCII letters, "
             "numbers, underscores, or dashes, and 64 characters or fewer."
         )
-    async with _lock(ctx):
-        existing = _in_region(ctx, state.VERIFICATION_TEMPLATES)
-        if name in existing:
-            raise CustomVerificationEmailTemplateAlreadyExists(
-                f"Custom verification email template <{name}> already exists.",
-                CustomVerificationEmailTemplateName=name,
-            )
-        _check_verification(ctx, p)
-        if len(existing) >= state.MAX_VERIFICATION_TEMPLATES:
-            raise LimitExceeded(
-                "Maximum number of custom verification email templates "
-                f"({state.MAX_VERIFICATION_TEMPLATES}) reached."
-            )
-        body = {k: p[k] for k in VERIFICATION_FIELDS}
-        await _put(ctx, state.VERIFICATION_TEMPLATES, name, body)
+    await _create(
+        ctx,
+        state.VERIFICATION_TEMPLATES,
+        name,
+        {k: p[k] for k in VERIFICATION_FIELDS},
+        exists=CustomVerificationEmailTemplateAlreadyExists(
+            f"Custom verification email template <{name}> already exists.",
+            CustomVerificationEmailTemplateName=name,
+        ),
+        check=lambda: _check_verification(ctx, p),
+        limit=state.MAX_VERIFICATION_TEMPLATES,
+        what="custom verification email templates",
+    )
 
 
 async def update_custom_verification_email_template(ctx: OperationContext, p: Params) -> None:
