@@ -132,7 +132,9 @@ class Engine:
         helo: str,
         tls: bool,
     ) -> str:
-        """Spool the message durably under the current snapshot; returns its SES message id."""
+        """Spool the message durably under the current snapshot; returns its SES message id.
+        With MAX_UNPROCESSED messages waiting to be processed it first waits for one to finish
+        (backpressure: the client's end-of-DATA reply is later, nothing is refused)."""
         while self._unprocessed >= MAX_UNPROCESSED:
             self._has_room.clear()
             await self._has_room.wait()
