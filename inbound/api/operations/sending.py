@@ -15,8 +15,9 @@ AWS does not document are marked UNCONFIRMED there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from inbound import sending_state as state
@@ -102,6 +103,18 @@ def _configuration_set(ctx: OperationContext, name: str) -> dict[str, Any]:
             f"Configuration set <{name}> does not exist.", ConfigurationSetName=name
         )
     return found  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def _editing_configuration_set(
+    ctx: OperationContext, name: str
+) -> AsyncIterator[dict[str, Any]]:
+    """The configuration set, under the lock, stored again when the block ends without an
+    error (an error leaves it unchanged)."""
+    async with _lock(ctx):
+        found = _configuration_set(ctx, name)
+        yield found
+        await _put(ctx, state.CONFIGURATION_SETS, name, found)
 
 
 async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
@@ -194,8 +207,7 @@ def _destination_fields(set_name: str, name: str) -> dict[str, str]:
 async def create_configuration_set_event_destination(ctx: OperationContext, p: Params) -> Params:
     """Up to 10 event destinations per configuration set (SES quotas) → `LimitExceeded`."""
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         dest = state.check_event_destination(set_name, ctx.region, p["EventDestination"])
         name = dest["Name"]
         if any(d["Name"] == name for d in found["EventDestinations"]):
@@ -209,7 +221,6 @@ async def create_configuration_set_event_destination(ctx: OperationContext, p: P
                 f"configuration set <{set_name}> reached."
             )
         found["EventDestinations"].append(dest)
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
@@ -226,24 +237,20 @@ def _destination_index(found: Params, set_name: str, name: str) -> int:
 async def update_configuration_set_event_destination(ctx: OperationContext, p: Params) -> Params:
     """Replaces the whole destination (a new destination type replaces the old one)."""
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         index = _destination_index(found, set_name, p["EventDestination"]["Name"])
         found["EventDestinations"][index] = state.check_event_destination(
             set_name, ctx.region, p["EventDestination"]
         )
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
 async def delete_configuration_set_event_destination(ctx: OperationContext, p: Params) -> Params:
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         del found["EventDestinations"][
             _destination_index(found, set_name, p["EventDestinationName"])
         ]
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
@@ -266,15 +273,13 @@ def _check_tracking(ctx: OperationContext, options: Params) -> Params:
 
 async def create_configuration_set_tracking_options(ctx: OperationContext, p: Params) -> Params:
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         if found["TrackingOptions"] is not None:
             raise TrackingOptionsAlreadyExists(
                 f"Tracking options already exist for configuration set <{set_name}>.",
                 ConfigurationSetName=set_name,
             )
         found["TrackingOptions"] = _check_tracking(ctx, p["TrackingOptions"])
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
@@ -287,23 +292,19 @@ def _tracking_missing(set_name: str) -> TrackingOptionsDoesNotExist:
 
 async def update_configuration_set_tracking_options(ctx: OperationContext, p: Params) -> Params:
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         if found["TrackingOptions"] is None:
             raise _tracking_missing(set_name)
         found["TrackingOptions"] = _check_tracking(ctx, p["TrackingOptions"])
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
 async def delete_configuration_set_tracking_options(ctx: OperationContext, p: Params) -> Params:
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         if found["TrackingOptions"] is None:
             raise _tracking_missing(set_name)
         found["TrackingOptions"] = None
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
@@ -312,11 +313,9 @@ async def put_configuration_set_delivery_options(ctx: OperationContext, p: Param
     by the codec as a ValidationError, so `InvalidDeliveryOptions` has nothing left to catch
     in the v1 shape). Omitted DeliveryOptions or TlsPolicy mean Optional."""
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         policy = (p.get("DeliveryOptions") or {}).get("TlsPolicy", "Optional")
         found["DeliveryOptions"] = {"TlsPolicy": policy}
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
     return {}
 
 
@@ -324,10 +323,8 @@ async def update_configuration_set_reputation_metrics_enabled(
     ctx: OperationContext, p: Params
 ) -> None:
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         found["ReputationOptions"]["ReputationMetricsEnabled"] = p["Enabled"]
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
 
 
 async def update_configuration_set_sending_enabled(ctx: OperationContext, p: Params) -> None:
@@ -335,13 +332,11 @@ async def update_configuration_set_sending_enabled(ctx: OperationContext, p: Par
     set using UpdateConfigurationSetSendingEnabled and later re-enable it, the reputation
     metrics for the configuration set … are reset." That moment is recorded."""
     set_name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        found = _configuration_set(ctx, set_name)
+    async with _editing_configuration_set(ctx, set_name) as found:
         reputation = found["ReputationOptions"]
         if p["Enabled"] and not reputation["SendingEnabled"]:
             reputation["LastFreshStart"] = state.iso(state.now())
         reputation["SendingEnabled"] = p["Enabled"]
-        await _put(ctx, state.CONFIGURATION_SETS, set_name, found)
 
 
 # ── email templates ─────────────────────────────────────────────────────────────────────────
