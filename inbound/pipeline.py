@@ -55,7 +55,8 @@ class Pipeline:
         done: Mapping[tuple[int, int], TraceRow] | None = None,
         seen_rules: frozenset[int] = frozenset(),
         next_seq: int = 0,
-        checkpoint: Callable[[], Awaitable[None]] | None = None,
+        *,
+        checkpoint: Callable[[], Awaitable[None]],
     ) -> None:
         """`record` gets every step once it is done; `checkpoint` is awaited before each
         action with effects outside the message, so that every step recorded so far is on
@@ -79,9 +80,9 @@ class Pipeline:
         async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
             nonlocal seq
             prior = done.get((position, index))
-            if prior is not None and not ctx.action.REAPPLIED:
-                return Outcome(prior.outcome)
-            if checkpoint is not None and not ctx.action.REAPPLIED:
+            if not ctx.action.REAPPLIED:
+                if prior is not None:
+                    return Outcome(prior.outcome)
                 await checkpoint()
             row = await self._step(ctx, position, index, seq)
             if prior is None:

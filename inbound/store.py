@@ -584,10 +584,7 @@ class Store:
                 "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
                 (entry.message_id,),
             ).fetchone()[0]
-            c.execute(
-                "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.message_id, seq, *values),
-            )
+            c.execute(f"INSERT INTO trace VALUES {_TRACE_ROW}", (entry.message_id, seq, *values))
             _insert_retries(c, [entry])
 
         await self.write(write)
