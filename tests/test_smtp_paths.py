@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 from aiosmtpd.smtp import SMTP
@@ -57,6 +58,7 @@ def protocols() -> Iterator[tuple[SesSMTP, SesSMTP]]:
 
 @given(arg=st.one_of(plain_paths, odd_paths, st.text(max_size=40)))
 @example(arg="<>")
+@example(arg="0@")
 @example(arg="<a@b.c> SIZE=10")
 @example(arg="<a@b.c>\tSIZE=10")
 @example(arg="<" + "x" * 65 + "@example.com>")
@@ -66,7 +68,16 @@ def protocols() -> Iterator[tuple[SesSMTP, SesSMTP]]:
 @example(arg="<a@-example.com>")
 def test_fast_path_agrees_with_aiosmtpd(protocols: tuple[SesSMTP, SesSMTP], arg: str) -> None:
     for protocol in protocols:
-        assert protocol._getaddr(arg) == SMTP._getaddr(protocol, arg)
+        assert _outcome(protocol._getaddr, arg) == _outcome(partial(SMTP._getaddr, protocol), arg)
+
+
+def _outcome(parse: Callable[[str], object], arg: str) -> object:
+    """The parse result, or the type of what it raised: aiosmtpd's parser raises IndexError
+    for some inputs (e.g. `0@`), and the fast path must hand those over unchanged."""
+    try:
+        return parse(arg)
+    except Exception as exc:
+        return type(exc)
 
 
 def test_plain_paths_take_the_fast_path(
