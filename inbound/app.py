@@ -18,22 +18,22 @@ from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
-from inbound import smtp
 from inbound.actions import Executor, Site
 from inbound.actions.registry import with_overrides
 from inbound.api import make_app
-from inbound.api.operations import OPERATIONS, Handler, identities
+from inbound.api.query.operations import OPERATIONS, Handler, identities
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends, seed_keys
 from inbound.backends.local import LocalMailer
 from inbound.config import ConfigError, Settings
-from inbound.engine import Engine
-from inbound.pipeline import Pipeline
-from inbound.relay import Relay
-from inbound.state import StateKeeper
+from inbound.outbox.relay import Relay
+from inbound.receiving import smtp
+from inbound.receiving.engine import Engine
+from inbound.receiving.keeper import StateKeeper
+from inbound.receiving.pipeline import Pipeline
+from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, server_context
-from inbound.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
 
 log = logging.getLogger("inbound")
 __all__ = ["InboundServer", "check_executors", "local_backends", "make_backends", "seed_keys"]

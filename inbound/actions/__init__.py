@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from inbound.backends import Backends
-from inbound.message import MessageView
 from inbound.model import Action, ReceiptRule
+from inbound.receiving.message import MessageView
 
 
 class Outcome(enum.Enum):

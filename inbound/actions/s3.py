@@ -8,8 +8,8 @@ from __future__ import annotations
 from inbound.actions import ActionContext, Result
 from inbound.actions.fields import action_fields
 from inbound.actions.sender_bounce import over_limit
+from inbound.backends.s3_encryption import encrypt_with_kms, ses_context
 from inbound.model import S3Action
-from inbound.s3_encryption import encrypt_with_kms, ses_context
 
 MAX_MESSAGE = 40 * 1024 * 1024  # including headers (spec §3.3, §9.1)
 

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from inbound.api import inspect, rules, ses_routes
-from inbound.api.operations import identities
+from inbound.api import inspect, rules
+from inbound.api.query import routes as ses_routes
+from inbound.api.query.operations import identities
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from inbound import config
-from inbound.api.operations.receipt import check_targets
+from inbound.api.query.operations.receipt_rules import check_targets
 from inbound.errors import SesError
 
 if TYPE_CHECKING:

@@ -21,8 +21,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from inbound import aead
-from inbound.backends import BackendError
+from inbound.backends import BackendError, aead
 
 MAGIC = b"inbound-kms1"
 

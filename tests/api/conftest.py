@@ -71,8 +71,8 @@ def ses_open(inbound_factory: Callable[..., RunningInbound]) -> Ses:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Which operations of the model still lack a handler, in every run's summary (also -n)."""
-    from inbound.api import service
-    from inbound.api.operations import OPERATIONS
+    from inbound.api.query import service
+    from inbound.api.query.operations import OPERATIONS
 
     missing = sorted(service.operation_names() - set(OPERATIONS))
     terminalreporter.write_line(

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from inbound.api import service
+from inbound.api.query import service
 
 HOSTILE = (
     "a&b<c>\"d' e+f%g=h",

@@ -9,7 +9,9 @@ from xml.etree import ElementTree
 import pytest
 
 from inbound import errors
-from inbound.api import faults, query, service, xml
+from inbound.api import faults
+from inbound.api.query import codec as query
+from inbound.api.query import service, xml
 from inbound.errors import SesError
 
 

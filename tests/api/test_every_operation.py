@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
-from inbound.api.operations import OPERATIONS
+from inbound.api.query.operations import OPERATIONS
 
 MODEL = botocore.session.get_session().get_service_model("ses")
 

@@ -214,7 +214,7 @@ def test_json_and_sns_routes_are_untouched(ses_open: Ses) -> None:
 
 
 def test_all_unimplemented_operations_name_themselves(ses_open: Ses) -> None:
-    from inbound.api import service
+    from inbound.api.query import service
 
     operations = ses_open.running.server.operations  # type: ignore[attr-defined]
     missing = sorted(service.operation_names() - set(operations))

@@ -28,7 +28,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from inbound import config
-from inbound import identities as ident
+from inbound.identities import rules as ident
 from tests.rulesets import TOPIC, rule, rules
 
 CATCH_ALL = rules(rule("catch-all"))  # empty Recipients: every verified domain

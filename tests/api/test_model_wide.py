@@ -20,8 +20,9 @@ from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbound.api import query, service, xml
-from inbound.api.operations import OPERATIONS
+from inbound.api.query import codec as query
+from inbound.api.query import service, xml
+from inbound.api.query.operations import OPERATIONS
 from inbound.errors import SesClientError, SesError
 from tests.api.strategies import operation_input, operation_output
 

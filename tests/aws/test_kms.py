@@ -14,7 +14,8 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from inbound import cli, s3_encryption
+from inbound import cli
+from inbound.backends import s3_encryption
 from inbound.backends.local_kms import LocalKms
 from tests.aws.conftest import Moto
 from tests.rulesets import message, rule, rules, s3

@@ -1,0 +1,89 @@
+"""`inbound s3 get BUCKET KEY [--decrypt]`: an object's bytes from the configured S3 backend.
+
+With `--decrypt`, an object in SES's client-side KMS format (spec receiving.md §3.3) is
+decrypted with the configured KMS (the data dir's local keys, or AWS KMS); other objects are
+printed as they are. The bytes go to stdout (or `--output FILE`) unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from inbound.backends import BackendError, KeyService, s3_encryption
+from inbound.backends.local import LocalObjectStore
+from inbound.backends.local_kms import LocalKms
+from inbound.config import Settings
+from inbound.store import Store
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, config_option: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    commands = parser.add_subparsers(dest="s3_command", required=True)
+    get = commands.add_parser("get", help="print an object (decrypting SES's KMS format)")
+    get.add_argument("bucket", metavar="BUCKET")
+    get.add_argument("key", metavar="KEY")
+    get.add_argument("--decrypt", action="store_true", help="decrypt SES-format KMS objects")
+    get.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here, not stdout")
+    get.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
+    config_option(get)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.data:
+        settings = settings.clone(data_dir=args.data)
+    try:
+        body = asyncio.run(fetch(settings, args.bucket, args.key, decrypt=args.decrypt))
+    except (BackendError, s3_encryption.DecryptionError) as exc:
+        print(f"inbound: s3 get: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        args.output.write_bytes(body)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+async def fetch(settings: Settings, bucket: str, key: str, *, decrypt: bool = False) -> bytes:
+    services = None
+    if "aws" in (settings.backend("s3").kind, settings.backend("kms").kind):
+        from inbound.backends import aws
+
+        services = aws.AwsServices(settings, max_workers=2)
+    try:
+        if services is not None and settings.backend("s3").kind == "aws":
+            body, metadata = await aws.AwsObjectStore(services).get_object(bucket, key)
+        else:
+            body, metadata = _local_object(settings, bucket, key)
+        if not decrypt or not s3_encryption.is_encrypted(metadata):
+            return body
+        kms: KeyService
+        if services is not None and settings.backend("kms").kind == "aws":
+            kms = aws.AwsKms(services)
+        else:
+            kms = LocalKms(settings.data_dir / "kms")
+        return await s3_encryption.decrypt_with_kms(kms, body, metadata)
+    finally:
+        if services is not None:
+            services.close()
+
+
+def _local_object(settings: Settings, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+    store = Store(settings.data_dir)
+    objects = LocalObjectStore(settings.data_dir / "s3", store)
+    try:
+        body = objects.path(bucket, key).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {settings.data_dir})") from None
+    store.open()
+    try:
+        rows = store.records("s3_objects", bucket=bucket, key=key)
+    finally:
+        store.close()
+    return body, json.loads(rows[-1]["metadata"]) if rows else {}

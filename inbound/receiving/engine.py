@@ -1,0 +1,283 @@
+"""The receiving engine: decides each RCPT, accepts mail durably, then runs the rules.
+
+`smtp.py` asks it three things: may this recipient be accepted (`check_rcpt`), take this
+message (`accept`, which returns only once the message is on disk), and the reply texts. After
+`250`, the message is processed in the background by `Pipeline` under the rule-set snapshot it
+was received with; `resume()` at start-up finishes whatever a previous process left pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from inbound import config
+from inbound.config import RetrySettings
+from inbound.ids import new_message_id
+from inbound.model import ReceiptState, TlsPolicy
+from inbound.receiving import replies
+from inbound.receiving.filters import FilterVerdict, IpFilterTable
+from inbound.receiving.message import MessageView
+from inbound.receiving.pipeline import Pipeline, Plan
+from inbound.receiving.replies import SmtpReply
+from inbound.receiving.retries import Retries
+from inbound.receiving.verdicts import Authenticator, ContentScanner
+from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
+
+log = logging.getLogger("inbound.engine")
+
+MAX_CONCURRENT_PROCESSING = 16
+# Backpressure: with this many messages accepted but not yet processed, the reply to the next
+# DATA waits for one to finish (clients wait minutes for it, RFC 5321 §4.5.3.2.6), so a burst
+# cannot grow the backlog, or memory, without bound.
+MAX_UNPROCESSED = 256
+# Bodies of messages waiting for a processing slot stay in memory up to this total; past it a
+# waiting message keeps only its id and its body is read back from the spool when its turn comes.
+BACKLOG_MEMORY = 2 * 1024 * 1024
+
+
+def state_id(state: ReceiptState) -> str:
+    return hashlib.sha256(_state_json(state).encode()).hexdigest()[:32]
+
+
+def _state_json(state: ReceiptState) -> str:
+    body = config.rules_to_json(state)
+    body["Verified"] = sorted(state.verified)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _state_from_json(text: str) -> ReceiptState:
+    data = json.loads(text)
+    verified = frozenset(data.pop("Verified"))
+    return config.parse_rules(data, verified)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        *,
+        hostname: str,
+        spam: ContentScanner,
+        virus: ContentScanner,
+        authenticator: Authenticator,
+        retries: RetrySettings | None = None,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        # Failed actions: retried by this worker, started by the app (inbound/retries.py).
+        self.retries = Retries(store, pipeline, retries or RetrySettings(), self._load)
+        self.hostname = hostname
+        self._scanners = {"spam": spam, "virus": virus, "authenticator": authenticator}
+        self._plans: dict[str, Plan] = {}
+        self._filters = IpFilterTable(())
+        self._current: tuple[str, Plan] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
+        self._unprocessed = 0
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+        self._backlog_bytes = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ── state ───────────────────────────────────────────────────────────────────────────────
+    async def set_state(self, state: ReceiptState) -> None:
+        """Install a new receipt state: effective from the very next RCPT."""
+        sid = state_id(state)
+        await self.store.save_state(sid, _state_json(state))
+        plan = self._plans.get(sid) or Plan.compile(state)
+        self._plans[sid] = plan
+        self._filters = IpFilterTable(state.filters)
+        self._current = (sid, plan)
+
+    @property
+    def state(self) -> ReceiptState:
+        assert self._current is not None, "no receipt state installed"
+        return self._current[1].state
+
+    def _plan(self, sid: str) -> Plan:
+        plan = self._plans.get(sid)
+        if plan is None:
+            plan = self._plans[sid] = Plan.compile(_state_from_json(self.store.load_state(sid)))
+        return plan
+
+    # ── SMTP decisions ──────────────────────────────────────────────────────────────────────
+    def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
+        """Per recipient, in SES's order: IP filters, a matching rule, its TLS policy (§2, §1.5,
+        §7). Any enabled matching rule that requires TLS rejects a plain-text session."""
+        if self._filters.verdict(client_ip) is FilterVerdict.BLOCKED:
+            return replies.S550_IP_BLACKLISTED
+        plan = self._current[1] if self._current else None
+        positions = plan.index.match(address) if plan else ()
+        if not positions or plan is None:
+            return replies.S550_MAILBOX_UNAVAILABLE
+        if not tls:
+            rules = plan.state.active_rule_set.rules  # type: ignore[union-attr]
+            if any(rules[p].tls_policy is TlsPolicy.REQUIRE for p in positions):
+                return replies.S550_TLS_REQUIRED
+        return replies.S250_OK
+
+    async def accept(
+        self,
+        *,
+        mail_from: str,
+        recipients: Iterable[str],
+        raw: bytes,
+        client_ip: str,
+        helo: str,
+        tls: bool,
+    ) -> str:
+        """Spool the message durably under the current snapshot; returns its SES message id.
+        With MAX_UNPROCESSED messages waiting to be processed it first waits for one to finish
+        (backpressure: the client's end-of-DATA reply is later, nothing is refused)."""
+        while self._unprocessed >= MAX_UNPROCESSED:
+            self._has_room.clear()
+            await self._has_room.wait()
+        assert self._current is not None
+        record = MessageRecord(
+            id=new_message_id(),
+            received_at=now_iso(),
+            mail_from=mail_from,
+            recipients=tuple(recipients),
+            client_ip=client_ip,
+            helo=helo,
+            tls=tls,
+            state_id=self._current[0],
+            size=len(raw),
+            status="pending",
+            finished_at=None,
+        )
+        # Shielded: a client that hangs up right after CRLF.CRLF cancels the SMTP handler, but a
+        # message that reaches the spool must still be processed now, not at the next start.
+        await asyncio.shield(self._track(self._spool(record, raw)))
+        return record.id
+
+    async def _spool(self, record: MessageRecord, raw: bytes) -> None:
+        await self.store.spool(record, raw)
+        self._schedule(record, raw, resumed=False)
+
+    # ── processing ──────────────────────────────────────────────────────────────────────────
+    def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:
+        self._unprocessed += 1
+        self._track(self._process(record, raw, resumed))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` as a task that `drain()` waits for."""
+        self._idle.clear()
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("processing failed", exc_info=task.exception())
+        if not self._tasks:
+            self._idle.set()
+
+    def view(self, record: MessageRecord, raw: bytes) -> MessageView:
+        return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
+
+    async def _process(self, record: MessageRecord, raw: bytes | None, resumed: bool) -> None:
+        try:
+            await self._process_in_turn(record, raw, resumed)
+        finally:
+            self._unprocessed -= 1
+            if self._unprocessed < MAX_UNPROCESSED:
+                self._has_room.set()
+
+    async def _process_in_turn(
+        self, record: MessageRecord, raw: bytes | None, resumed: bool
+    ) -> None:
+        held = 0  # bytes of body this message holds while it waits for a slot
+        if self._slots.locked() and raw is not None:
+            if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
+                raw = None
+            else:
+                held = len(raw)
+                self._backlog_bytes += held
+        async with self._slots:
+            self._backlog_bytes -= held
+            if raw is None:
+                raw = self.store.raw(record.id)
+                if raw is None:  # reset through the API while it waited
+                    return
+            prior = self.store.trace(record.id) if resumed else []
+            done = {
+                (r.rule_position, r.action_index): r
+                for r in prior
+                if r.kind == "action" and r.rule_position is not None
+            }
+            seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
+
+            pending: list[TraceRow] = []
+            entries: list[RetryEntry] = []
+            failures = 0
+
+            def record_step(row: TraceRow) -> None:
+                # A failed action's retry entry commits with the row that reports the failure.
+                nonlocal failures
+                if row.error is not None:
+                    row, entry = self.retries.failed(record, row)
+                    if entry is not None:
+                        entries.append(entry)
+                        failures += 1
+                pending.append(row)
+
+            async def checkpoint() -> None:
+                # One write per side effect, before it: steps without one (a rule match, an
+                # AddHeader) wait for it, and the last step goes with `finished`.
+                if pending:
+                    await self.store.add_trace(record.id, pending, retries=entries)
+                    pending.clear()
+                    entries.clear()
+
+            await self.pipeline.run(
+                self.view(record, raw),
+                self._plan(record.state_id),
+                record_step,
+                done,  # type: ignore[arg-type]
+                seen,  # type: ignore[arg-type]
+                next_seq=max((r.seq for r in prior), default=-1) + 1,
+                checkpoint=checkpoint,
+            )
+            await self.store.add_trace(record.id, pending, finished=True, retries=entries)
+            # Entries are worked on once their message is done; a resumed message may have
+            # some from before the restart.
+            if failures or resumed:
+                self.retries.wake()
+
+    def _load(self, message_id: str) -> tuple[MessageView, Plan] | None:
+        """A message as received and its rule-set snapshot, for a retry (None: removed)."""
+        record = self.store.message(message_id)
+        raw = self.store.raw(message_id)
+        if record is None or raw is None:
+            return None
+        return self.view(record, raw), self._plan(record.state_id)
+
+    async def resume(self) -> int:
+        """Finish every message a previous process accepted but did not finish (§ item 7)."""
+        pending = self.store.messages(status="pending", limit=1_000_000)
+        for record in pending:
+            raw = self.store.raw(record.id)
+            if raw is not None:
+                self._schedule(record, raw, resumed=True)
+        if pending:
+            log.info("resuming %d unfinished message(s)", len(pending))
+        return len(pending)
+
+    async def drain(self) -> None:
+        """Wait until every scheduled message has been processed and recorded."""
+        await self._idle.wait()
+        await self.store.flush()
+
+    async def close(self) -> None:
+        await self.drain()
+        await self.retries.stop()

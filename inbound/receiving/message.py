@@ -1,0 +1,147 @@
+"""The received message as rule actions see it: original bytes plus what SES prepends.
+
+Per rule, the message is: headers added by AddHeader actions so far (newest on top, spec
+receiving.md §3.1 recommendation), then SES's trace headers (with the scan verdict headers only
+when that rule has ScanEnabled, §5), then the original message as received.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cached_property
+
+from inbound.ids import random_bytes
+from inbound.receiving import receipt
+from inbound.receiving.receipt import Header, SplitMessage
+from inbound.receiving.verdicts import (
+    Authenticator,
+    AuthInput,
+    AuthResult,
+    ContentScanner,
+    Status,
+    auth_headers,
+)
+from inbound.store import MessageRecord
+
+# Keys the placeholder X-SES-DKIM-SIGNATURE `b=` value; see receipt.ses_dkim_signature.
+_SECRET = random_bytes(16)
+
+
+class MessageView:
+    def __init__(
+        self,
+        record: MessageRecord,
+        raw: bytes,
+        *,
+        hostname: str,
+        spam: ContentScanner,
+        virus: ContentScanner,
+        authenticator: Authenticator,
+    ) -> None:
+        self.record = record
+        self.split = SplitMessage.parse(raw)
+        self.added: list[Header] = []  # AddHeader only appends (pipeline order)
+        self._content_key: tuple[bool, int] | None = None
+        self._content = b""
+        self.hostname = hostname
+        self._spam, self._virus, self._authenticator = spam, virus, authenticator
+
+    @cached_property
+    def received_at(self) -> datetime:
+        return datetime.fromisoformat(self.record.received_at.replace("Z", "+00:00")).astimezone(
+            UTC
+        )
+
+    @property
+    def source(self) -> str:
+        return self.record.mail_from
+
+    @cached_property
+    def auth_input(self) -> AuthInput:
+        return AuthInput(
+            client_ip=self.record.client_ip,
+            helo=self.record.helo,
+            mail_from=self.record.mail_from,
+            headers=self.split.headers,
+        )
+
+    @cached_property
+    def auth(self) -> AuthResult:
+        return self._authenticator.evaluate(self.auth_input)
+
+    @cached_property
+    def spam(self) -> Status:
+        return self._spam.scan(self.split.raw)
+
+    @cached_property
+    def virus(self) -> Status:
+        return self._virus.scan(self.split.raw)
+
+    @cached_property
+    def _ses_tail(self) -> list[Header]:
+        """The trace headers every rule sees, after the optional scan verdicts."""
+        return [
+            *auth_headers(self.auth, self.auth_input),
+            ("X-SES-RECEIPT", receipt.ses_receipt_blob()),
+            (
+                "X-SES-DKIM-SIGNATURE",
+                receipt.ses_dkim_signature(self.split.body, self.received_at, _SECRET),
+            ),
+        ]
+
+    @cached_property
+    def _ses_head(self) -> list[Header]:
+        record = self.record
+        return [
+            ("Return-Path", f"<{record.mail_from}>"),
+            receipt.received_header(
+                helo=record.helo,
+                client_ip=record.client_ip,
+                hostname=self.hostname,
+                message_id=record.id,
+                rcpt=record.recipients[0],
+                moment=self.received_at,
+            ),
+        ]
+
+    def trace_headers(self, scan: bool) -> list[Header]:
+        if not scan:  # no scan, no verdict headers, and no scanning cost (§5)
+            return [*self._ses_head, *self._ses_tail]
+        verdicts = [("X-SES-Spam-Verdict", self.spam), ("X-SES-Virus-Verdict", self.virus)]
+        return [*self._ses_head, *verdicts, *self._ses_tail]
+
+    def prepended(self, scan: bool) -> list[Header]:
+        return [*reversed(self.added), *self.trace_headers(scan)]
+
+    def headers(self, scan: bool) -> list[Header]:
+        return [*self.prepended(scan), *self.split.headers]
+
+    def content(self, scan: bool) -> bytes:
+        """The whole message as a rule sees it; built once per (scan, added headers) state."""
+        key = (scan, len(self.added))
+        if self._content_key != key:
+            self._content = self.split.with_headers(self.prepended(scan))
+            self._content_key = key
+        return self._content
+
+    def mail(self, scan: bool) -> dict[str, object]:
+        return receipt.mail_object(
+            timestamp=self.record.received_at,
+            source=self.record.mail_from,
+            message_id=self.record.id,
+            headers=self.headers(scan),
+        )
+
+    def verdicts(self, scan: bool) -> dict[str, object]:
+        """The five verdicts of `receipt`, and `dmarcPolicy` only when DMARC failed (§4.3)."""
+        auth = self.auth
+        verdicts: dict[str, object] = {
+            "spamVerdict": {"status": self.spam if scan else Status.DISABLED},
+            "virusVerdict": {"status": self.virus if scan else Status.DISABLED},
+            "spfVerdict": {"status": auth.spf},
+            "dkimVerdict": {"status": auth.dkim},
+            "dmarcVerdict": {"status": auth.dmarc},
+        }
+        if auth.dmarc is Status.FAIL and auth.dmarc_policy:
+            verdicts["dmarcPolicy"] = auth.dmarc_policy
+        return verdicts

@@ -1,0 +1,201 @@
+"""Run a rule-set snapshot over one received message (spec receiving.md §1.2, §1.3).
+
+Every enabled rule that matches at least one envelope recipient runs, in order; its actions run
+in order, once per message, with `receipt.recipients` = the recipients that rule matched.
+Stop or a Lambda disposition ends the rule or the rule set. The pipeline does no I/O itself:
+executors reach backends, and `record` persists each step, so a restart can skip what
+already happened (`done`) and finish the rest.
+
+A failed action's row says `detail.status = "PublishFailure"` (spec §8), plus `final: true`
+when it must not be retried. `retry()` re-runs one such action later (inbound/retries.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from inbound.actions import ActionContext, Executor, Outcome, Result, Site
+from inbound.actions.fields import action_fields
+from inbound.actions.sns import SUBJECT
+from inbound.backends import Backends
+from inbound.model import ReceiptState
+from inbound.receiving.matching import RecipientIndex
+from inbound.receiving.message import MessageView
+from inbound.store import TraceRow
+
+Record = Callable[[TraceRow], None]
+PUBLISH_FAILURE = "PublishFailure"  # SES's metric name for a failed action (spec §8)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A rule-set snapshot compiled once and shared by every message received under it."""
+
+    state: ReceiptState
+    index: RecipientIndex
+
+    @classmethod
+    def compile(cls, state: ReceiptState) -> Plan:
+        return cls(state, RecipientIndex(state.active_rule_set, state.verified))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    executors: Mapping[str, Executor]
+    backends: Backends
+    site: Site
+
+    async def run(
+        self,
+        view: MessageView,
+        plan: Plan,
+        record: Record,
+        done: Mapping[tuple[int, int], TraceRow] | None = None,
+        seen_rules: frozenset[int] = frozenset(),
+        next_seq: int = 0,
+        *,
+        checkpoint: Callable[[], Awaitable[None]],
+    ) -> None:
+        """`record` gets every step once it is done; `checkpoint` is awaited before each
+        action with effects outside the message, so that every step recorded so far is on
+        record before it runs (a restart then never repeats a completed action)."""
+        done = done or {}
+        seq = next_seq
+
+        def on_rule(
+            position: int, name: str, recipients: tuple[str, ...], reasons: dict[str, object]
+        ) -> None:
+            nonlocal seq
+            if position not in seen_rules:
+                record(
+                    TraceRow(
+                        seq, "rule", name, position, None, None, "MATCHED", None,
+                        {"recipients": list(recipients), "why": reasons}, None,
+                    )
+                )  # fmt: skip
+                seq += 1
+
+        async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
+            nonlocal seq
+            prior = done.get((position, index))
+            if not ctx.action.REAPPLIED:
+                if prior is not None:
+                    return Outcome(prior.outcome)
+                await checkpoint()
+            row = await self._step(ctx, position, index, seq)
+            if prior is None:
+                record(row)
+                seq += 1
+            return Outcome(row.outcome)
+
+        await self._walk(view, plan, on_action, on_rule)
+
+    async def retry(
+        self,
+        view: MessageView,
+        plan: Plan,
+        target: tuple[int, int],
+        done: Mapping[tuple[int, int], TraceRow],
+    ) -> TraceRow | None:
+        """Run the action at `target` (rule position, action index) again, on the message as
+        that action saw it: the walk of `run` is repeated under the same snapshot, re-applying
+        the actions before it that edit the message (AddHeader) and taking every other
+        action's outcome from `done`.
+        Its alert notification is not published again (it went out with the first attempt).
+
+        The returned row's `outcome` is recorded but steers nothing: the rule evaluation it
+        belonged to finished long ago. None when the snapshot has no such matching action.
+        """
+        found: list[TraceRow] = []
+
+        async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
+            if (position, index) == target:
+                found.append(await self._step(ctx, position, index, -1, alert=False))
+                return None
+            if ctx.action.REAPPLIED:
+                await self._step(ctx, position, index, -1)
+                return Outcome.CONTINUE
+            prior = done.get((position, index))
+            return Outcome(prior.outcome) if prior is not None else Outcome.CONTINUE
+
+        await self._walk(view, plan, on_action)
+        return found[0] if found else None
+
+    async def _walk(
+        self,
+        view: MessageView,
+        plan: Plan,
+        on_action: Callable[[ActionContext, int, int], Awaitable[Outcome | None]],
+        on_rule: Callable[[int, str, tuple[str, ...], dict[str, object]], None] | None = None,
+    ) -> None:
+        """Every matching rule in order, its actions in order; `on_action` says how the flow
+        goes on (None: stop here)."""
+        rule_set = plan.state.active_rule_set
+        if rule_set is None:
+            return
+        matches = {r: plan.index.explain(r) for r in view.record.recipients}
+        for position in sorted({p for found in matches.values() for p in found}):
+            rule = rule_set.rules[position]
+            recipients = tuple(r for r in view.record.recipients if position in matches[r])
+            if on_rule is not None:
+                reasons = {r: matches[r][position] for r in recipients}
+                on_rule(position, rule.name, recipients, reasons)
+            for index, action in enumerate(rule.actions):
+                ctx = ActionContext(
+                    view, rule_set.name, rule, action, recipients, self.backends, self.site
+                )
+                outcome = await on_action(ctx, position, index)
+                if outcome is None or outcome is Outcome.STOP_RULE_SET:
+                    return
+                if outcome is Outcome.STOP_RULE:
+                    break
+
+    async def _step(
+        self, ctx: ActionContext, position: int, index: int, seq: int, *, alert: bool = True
+    ) -> TraceRow:
+        action = ctx.action
+        started = time.perf_counter()
+        executor = self.executors.get(action.WIRE)
+        try:
+            if executor is None:
+                result = Result(error=f"no executor is registered for {action.WIRE}")
+            else:
+                result = await executor(ctx)
+        except Exception as exc:  # a backend failure is a PublishFailure, not a crash (§8)
+            result = Result(detail={"action": action_fields(action)}, error=_describe(exc))
+        detail = dict(result.detail)
+        if result.error is not None:
+            detail["status"] = PUBLISH_FAILURE
+            if result.final:
+                detail["final"] = True
+        if action.alert_topic and alert:
+            detail["alert"] = await self._alert(ctx, action.alert_topic, result)
+        return TraceRow(
+            seq=seq,
+            kind="action",
+            rule=ctx.rule.name,
+            rule_position=position,
+            action_index=index,
+            action=action.NOTIFICATION_TYPE,
+            outcome=result.outcome.value,
+            ms=round((time.perf_counter() - started) * 1000, 3),
+            detail=detail,
+            error=result.error,
+        )
+
+    async def _alert(self, ctx: ActionContext, topic_arn: str, result: Result) -> dict[str, str]:
+        """The action's alert notification: no body (spec §3, §4.1)."""
+        fields = result.detail.get("action") or action_fields(ctx.action)
+        try:
+            sns_id = await self.backends.publisher.publish(
+                topic_arn, SUBJECT, ctx.notification(fields), ctx.message_id
+            )
+        except Exception as exc:
+            return {"topicArn": topic_arn, "error": _describe(exc)}
+        return {"topicArn": topic_arn, "snsMessageId": sns_id}
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,310 @@
+"""Failed actions are retried with backoff, visibly, and never lost (spec receiving.md §8).
+
+An action that fails (its executor raised or returned an error: missing bucket, denied write,
+missing topic, endpoint down, Lambda function error or timeout) is a **PublishFailure**: its
+trace row says so, the rest of the rule set runs on, and a `retries` entry is committed in the
+same transaction as that row, so it survives a crash or restart. Size-limit failures
+(`Result.final`) already bounced with 552 5.2.3 and are never retried.
+
+The worker (`Retries.start()` / `stop()`, one task per server) sleeps until the earliest due
+entry or a `wake()` (a message with failures finished, the API asked for a retry); it never
+polls. An entry is attempted only once its message is `done`: `Pipeline.retry` then re-runs
+exactly that one action, on the message as that action saw it (the AddHeader actions before it
+re-applied under the same rule-set snapshot). The retried action's `Outcome` (e.g. a Lambda
+`STOP_RULE_SET`) is recorded but changes nothing: the rule evaluation it belonged to finished
+long ago, and later actions already ran.
+
+Every attempt adds a `kind: "retry"` row to the message's trace: `status` `Delivered`,
+`PublishFailure` (with the next attempt) or `PublishExpired`. When the window
+(`[retries] window_seconds`, default SES's four hours, counted from receipt) has passed and the
+action still fails, it is **PublishExpired** and the envelope sender gets the
+`451 4.3.0 This message could not be delivered due to a recipient error. Please try again
+later.` DSN: once per message, naming all its envelope recipients, never for a null sender.
+`fail_fast` expires an action at its first failure instead, so the DSN goes out at once.
+Delivery is at least once: an attempt cut off by a crash is made again on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from inbound.actions import ActionContext
+from inbound.actions.sender_bounce import RECIPIENT_ERROR, bounce_to_sender
+from inbound.config import RetrySettings
+from inbound.model import REAPPLIED_TYPES
+from inbound.receiving.message import MessageView
+from inbound.receiving.pipeline import PUBLISH_FAILURE, Pipeline, Plan
+from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
+
+log = logging.getLogger("inbound.retries")
+
+PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
+PUBLISH_EXPIRED = "PublishExpired"  # SES's metric name (spec §8)
+CONCURRENT_MESSAGES = 8  # messages retried at once; one message's actions one after another
+STOP_GRACE_SECONDS = 10.0  # how long stop() lets attempts in progress finish
+
+Loader = Callable[[str], tuple[MessageView, Plan] | None]
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Retries:
+    """The retry policy and its worker. `load(message_id)` gives the message view and the
+    rule-set snapshot it was received under (the engine's)."""
+
+    def __init__(
+        self, store: Store, pipeline: Pipeline, settings: RetrySettings, load: Loader
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.settings = settings
+        self._load = load
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._begun = 0  # worker passes begun / finished, for settle()
+        self._finished = 0
+        self._passed = asyncio.Condition()
+
+    # ── the policy, applied while a message is processed ─────────────────────────────────
+    def failed(self, record: MessageRecord, row: TraceRow) -> tuple[TraceRow, RetryEntry | None]:
+        """The row to record for an action step, and the retry entry its failure starts
+        (None: it did not fail, or its failure is final)."""
+        if (
+            row.kind != "action"
+            or row.error is None
+            or row.detail.get("final")
+            or row.action in REAPPLIED_TYPES  # applied again by every run and retry anyway
+            or row.rule_position is None
+            or row.action_index is None
+        ):
+            return row, None
+        now = datetime.now(UTC)
+        deadline = _parse(record.received_at) + timedelta(seconds=self.settings.window_seconds)
+        if self.settings.fail_fast or now >= deadline:
+            status, next_attempt = EXPIRED, None
+            retry: dict[str, Any] = {"status": PUBLISH_EXPIRED, "reason": self._reason()}
+        else:
+            status, next_attempt = PENDING, _iso(min(now + self._backoff(1), deadline))
+            retry = {"status": PENDING, "nextAttempt": next_attempt, "deadline": _iso(deadline)}
+        entry = RetryEntry(
+            message_id=record.id,
+            rule_position=row.rule_position,
+            action_index=row.action_index,
+            rule=row.rule or "",
+            action=row.action or "",
+            status=status,
+            attempts=1,
+            deadline=_iso(deadline),
+            next_attempt=next_attempt,
+            last_error=row.error,
+        )
+        return dataclasses.replace(row, detail={**row.detail, "retry": retry}), entry
+
+    def _reason(self) -> str:
+        return "fail_fast" if self.settings.fail_fast else "the retry window has ended"
+
+    def _backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with equal jitter, as the outbox relay does: entries that failed
+        together (an endpoint down) do not all come back at the same moment."""
+        step = min(
+            self.settings.max_seconds, self.settings.initial_seconds * 2 ** min(attempts - 1, 32)
+        )
+        return timedelta(seconds=step / 2 + random.uniform(0, step / 2))
+
+    # ── control ──────────────────────────────────────────────────────────────────────────
+    def start(self) -> None:
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="inbound-retries")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def retry_now(self, message_id: str) -> int:
+        """Make the message's pending and expired actions due now; returns how many. An
+        expired action gets one more attempt (its DSN, if sent, is not sent again)."""
+        count = await self.store.retry_now(message_id, now_iso())
+        if count:
+            self.wake()
+        return count
+
+    async def settle(self) -> None:
+        """Wait until the worker has made a whole pass that began after this call (so every
+        entry due now has been attempted). Returns at once when the worker is not running."""
+        if self._task is None or self._task.done():
+            return
+        ticket = self._begun + 1
+        self.wake()
+        async with self._passed:
+            await self._passed.wait_for(lambda: self._finished >= ticket or self._task is None)
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+        except TimeoutError:  # the entry stays pending and is attempted on the next start
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with self._passed:
+            self._passed.notify_all()
+
+    # ── the worker ───────────────────────────────────────────────────────────────────────
+    async def _run(self) -> None:
+        while not self._closing:
+            self._wake.clear()
+            self._begun += 1
+            delay: float | None
+            try:
+                await self.store.flush()  # the engine's trace writes are submitted, not awaited
+                due = self.store.retries_due(now_iso())
+                by_message: dict[str, list[RetryEntry]] = defaultdict(list)
+                for entry in due:
+                    by_message[entry.message_id].append(entry)
+                slots = asyncio.Semaphore(CONCURRENT_MESSAGES)
+                await asyncio.gather(*(self._message(e, slots) for e in by_message.values()))
+                delay = 0.0 if len(due) == 100 else self._until_next()
+            except Exception:  # the store or a bug: keep the worker alive, try again later
+                log.exception("retrying failed actions failed; trying again")
+                delay = self.settings.initial_seconds
+            async with self._passed:
+                self._finished = self._begun
+                self._passed.notify_all()
+            if self._closing:
+                return
+            if delay == 0.0:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _until_next(self) -> float | None:
+        upcoming = self.store.retries_next_attempt()
+        if upcoming is None:
+            return None
+        return max(0.0, (_parse(upcoming) - datetime.now(UTC)).total_seconds()) + 0.002
+
+    async def _message(self, entries: list[RetryEntry], slots: asyncio.Semaphore) -> None:
+        async with slots:
+            for entry in entries:
+                if self._closing:
+                    return
+                try:
+                    # A fresh view for each: AddHeader appends to it, and a retry re-applies.
+                    loaded = self._load(entry.message_id)
+                    if loaded is None:  # removed meanwhile (DELETE /api/messages)
+                        return
+                    if entry.status == PENDING:
+                        await self._attempt(entry, *loaded)
+                    else:
+                        await self._expire(entry, *loaded, None)
+                except Exception as exc:  # a bug, or the store: never retry in a tight loop
+                    log.exception("retrying %s %s failed", entry.message_id, entry.target)
+                    with contextlib.suppress(Exception):
+                        await self._internal_error(entry, exc)
+
+    async def _attempt(self, entry: RetryEntry, view: MessageView, plan: Plan) -> None:
+        done = {
+            (r.rule_position, r.action_index): r
+            for r in self.store.trace(entry.message_id)
+            if r.kind == "action" and r.rule_position is not None
+        }
+        row = await self.pipeline.retry(view, plan, entry.target, done)
+        if row is None:  # cannot happen under an immutable snapshot; do not loop on it
+            row = TraceRow(-1, "action", entry.rule, *entry.target, entry.action, None, None,
+                           {"status": PUBLISH_FAILURE},
+                           "the action is no longer in the rule set snapshot")  # fmt: skip
+        attempts = entry.attempts + 1
+        now = datetime.now(UTC)
+        detail = {**row.detail, "attempt": attempts}
+        if row.error is None:
+            entry = dataclasses.replace(
+                entry, status=DELIVERED, attempts=attempts, next_attempt=None
+            )
+            await self.store.retry_attempted(entry, _retry_row(row, "Delivered", detail))
+            log.info("retry %s %s delivered", entry.message_id, entry.target)
+            return
+        deadline = _parse(entry.deadline)
+        if now >= deadline or row.detail.get("final"):
+            entry = dataclasses.replace(
+                entry, status=EXPIRED, attempts=attempts, next_attempt=None, last_error=row.error
+            )
+            await self._expire(entry, view, plan, _retry_row(row, PUBLISH_EXPIRED, detail))
+            return
+        next_attempt = _iso(min(now + self._backoff(attempts), deadline))
+        entry = dataclasses.replace(
+            entry, attempts=attempts, next_attempt=next_attempt, last_error=row.error
+        )
+        detail["retry"] = {"status": PENDING, "nextAttempt": next_attempt}
+        await self.store.retry_attempted(entry, _retry_row(row, row.detail["status"], detail))
+
+    async def _expire(
+        self, entry: RetryEntry, view: MessageView, plan: Plan, row: TraceRow | None
+    ) -> None:
+        """PublishExpired: the 451 4.3.0 DSN unless this message already has one (spec §8)."""
+        if row is None:  # expired when it first failed (fail_fast): this records the expiry
+            detail = {"status": PUBLISH_EXPIRED, "reason": self._reason()}
+            row = TraceRow(-1, "retry", entry.rule, *entry.target, entry.action, None, None,
+                           detail, entry.last_error)  # fmt: skip
+        detail = dict(row.detail)
+        earlier = self.store.message_dsn(entry.message_id)
+        if earlier is not None:
+            detail["dsn"] = f"already sent for this message: {earlier}"
+            dsn = earlier
+        else:
+            dsn = (await bounce_to_sender(self._context(entry, view, plan), RECIPIENT_ERROR))["dsn"]
+            detail["dsn"] = dsn
+        entry = dataclasses.replace(entry, status=EXPIRED, next_attempt=None, dsn=dsn)
+        await self.store.retry_attempted(entry, dataclasses.replace(row, detail=detail))
+        log.info("retry %s %s expired (DSN: %s)", entry.message_id, entry.target, dsn)
+
+    async def _internal_error(self, entry: RetryEntry, exc: Exception) -> None:
+        """Record it and move on: a pending entry waits for its next backoff step, an expired
+        one is settled without a DSN."""
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        if entry.status == PENDING:
+            later = datetime.now(UTC) + self._backoff(entry.attempts + 1)
+            entry = dataclasses.replace(entry, next_attempt=_iso(later), last_error=error)
+            status = PUBLISH_FAILURE
+        else:
+            entry = dataclasses.replace(entry, dsn=f"not sent: {error}")
+            status = PUBLISH_EXPIRED
+        row = TraceRow(-1, "retry", entry.rule, *entry.target, entry.action, None, None,
+                       {"status": status}, error)  # fmt: skip
+        await self.store.retry_attempted(entry, row)
+
+    def _context(self, entry: RetryEntry, view: MessageView, plan: Plan) -> ActionContext:
+        """The DSN's context: the failed action, and every envelope recipient (one DSN for
+        the message, however many of its actions expired)."""
+        rule_set = plan.state.active_rule_set
+        assert rule_set is not None
+        rule = rule_set.rules[entry.rule_position]
+        return ActionContext(
+            view,
+            rule_set.name,
+            rule,
+            rule.actions[entry.action_index],
+            view.record.recipients,
+            self.pipeline.backends,
+            self.pipeline.site,
+        )
+
+
+def _retry_row(row: TraceRow, status: str, detail: dict[str, Any]) -> TraceRow:
+    return dataclasses.replace(row, kind="retry", detail={**detail, "status": status})

@@ -1,0 +1,162 @@
+"""Verdict providers: spam, virus, SPF, DKIM, DMARC (spec receiving.md §5, §6).
+
+Providers are small objects with one method, chosen in `app.py`, so a spamd/clamd scanner or a
+DNS-backed SPF/DKIM/DMARC evaluator replaces one without touching the pipeline. Built in:
+
+* spam: GTUBE, the standard anti-spam test string ⇒ FAIL, else PASS;
+* virus: EICAR, the standard anti-virus test file (also inside base64 / quoted-printable
+  parts) ⇒ FAIL, else PASS;
+* authentication without DNS: no resolver is configured, so nothing that needs DNS is claimed.
+  SPF and DMARC are `temperror` ⇒ PROCESSING_FAILED (SES's word for "could not be checked",
+  e.g. a DNS failure); DKIM is GRAY when the message carries no DKIM-Signature (true without
+  DNS) and `temperror` ⇒ PROCESSING_FAILED for each signature it cannot verify.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email
+import enum
+import quopri
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email import policy
+from typing import Protocol
+
+from inbound.receiving.receipt import Header, unfolded
+
+
+class Status(enum.StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    GRAY = "GRAY"
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+    DISABLED = "DISABLED"
+
+
+GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """SPF/DKIM/DMARC outcome with the RFC result words SES's headers carry."""
+
+    spf: Status
+    spf_result: str  # RFC 7208 word: pass, fail, softfail, neutral, none, temperror, permerror
+    spf_explanation: str
+    dkim: Status
+    dkim_results: tuple[tuple[str, str], ...]  # (RFC 8601 result, signing domain) per signature
+    dmarc: Status
+    dmarc_result: str
+    dmarc_policy: str | None = None  # only when DMARC fails (§4.3)
+
+
+@dataclass(frozen=True)
+class AuthInput:
+    client_ip: str
+    helo: str
+    mail_from: str
+    headers: Sequence[Header]
+
+
+class ContentScanner(Protocol):
+    def scan(self, raw: bytes) -> Status: ...
+
+
+class Authenticator(Protocol):
+    def evaluate(self, message: AuthInput) -> AuthResult: ...
+
+
+def _decoded_parts(raw: bytes) -> list[bytes]:
+    """The raw message and every base64 / quoted-printable leaf decoded, as a scanner sees it."""
+    texts = [raw]
+    if b"base64" not in raw.lower() and b"quoted-printable" not in raw.lower():
+        return texts
+    for part in email.message_from_bytes(raw, policy=policy.compat32).walk():
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        payload = part.get_payload()
+        if part.is_multipart() or not isinstance(payload, str):
+            continue
+        data = payload.encode("ascii", "replace")
+        try:
+            if cte == "base64":
+                texts.append(binascii.a2b_base64(data))
+            elif cte == "quoted-printable":
+                texts.append(quopri.decodestring(data))
+        except (binascii.Error, ValueError):
+            continue  # undecodable part: scanned as received only
+    return texts
+
+
+@dataclass(frozen=True)
+class SignatureScanner:
+    """FAIL when a test signature (GTUBE, EICAR) appears in the message or a decoded part."""
+
+    signature: bytes
+
+    def scan(self, raw: bytes) -> Status:
+        if any(self.signature in text for text in _decoded_parts(raw)):
+            return Status.FAIL
+        return Status.PASS
+
+
+GTUBE_SCANNER = SignatureScanner(GTUBE)
+EICAR_SCANNER = SignatureScanner(EICAR)
+
+
+class NoDnsAuthenticator:
+    """Reports what is true when no DNS evaluation is configured (see module docstring)."""
+
+    EXPLANATION = "SPF evaluation requires DNS, which is not configured"
+
+    def evaluate(self, message: AuthInput) -> AuthResult:
+        domains = [
+            _tag(unfolded(value), "d")
+            for name, value in message.headers
+            if name.lower() == "dkim-signature"
+        ]
+        return AuthResult(
+            spf=Status.PROCESSING_FAILED,
+            spf_result="temperror",
+            spf_explanation=self.EXPLANATION,
+            dkim=Status.PROCESSING_FAILED if domains else Status.GRAY,
+            dkim_results=tuple(("temperror", d) for d in domains),
+            dmarc=Status.PROCESSING_FAILED,
+            dmarc_result="temperror",
+        )
+
+
+def _tag(signature: str, tag: str) -> str:
+    for item in signature.split(";"):
+        key, _, value = item.strip().partition("=")
+        if key.strip() == tag:
+            return "".join(value.split())
+    return ""
+
+
+def header_from_domain(headers: Sequence[Header]) -> str:
+    for name, value in headers:
+        if name.lower() == "from":
+            address = unfolded(value)
+            if "<" in address:
+                address = address[address.rindex("<") + 1 :].rstrip(">").strip()
+            return address.rpartition("@")[2].strip().lower()
+    return ""
+
+
+def auth_headers(result: AuthResult, message: AuthInput) -> list[Header]:
+    """Received-SPF and Authentication-Results in SES's form (§5 items 5, 6)."""
+    envelope = f"client-ip={message.client_ip}; envelope-from={message.mail_from}; " + (
+        f"helo={message.helo};"
+    )
+    spf = f"{result.spf_result} (spfCheck: {result.spf_explanation}) {envelope}"
+    clauses = [f"spf={spf}"]
+    clauses += [f"dkim={r} header.i=@{d};" for r, d in result.dkim_results]
+    clauses.append(
+        f"dmarc={result.dmarc_result} header.from={header_from_domain(message.headers)};"
+    )
+    return [
+        ("Received-SPF", spf),
+        ("Authentication-Results", "amazonses.com; " + " ".join(clauses)),
+    ]
