@@ -9,11 +9,16 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
-from inbound.api.auth import MISMATCH
 from inbound.api.faults import SignatureDoesNotMatch
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
+
+MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
+)
 
 
 def received_request(
