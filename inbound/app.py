@@ -110,17 +110,18 @@ class InboundServer:
                 settings.lambda_timeout,
             ),
         )
+        self.keeper = StateKeeper(self.store, settings.state)
+        await self.keeper.load()
         self.engine = Engine(
             self.store,
             pipeline,
+            self.keeper,
             hostname=settings.smtp_hostname,
             spam=GTUBE_SCANNER,
             virus=EICAR_SCANNER,
             authenticator=NoDnsAuthenticator(),
             retries=settings.retries,
         )
-        self.keeper = StateKeeper(self.store, self.engine, settings.state)
-        await self.keeper.load()
         await identities.restore(self)  # API-verified identities, DNS checks
         await self.engine.resume()
         if not listen:  # `replay` leaves retrying failed actions to `serve`, as the outbox

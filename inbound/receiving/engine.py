@@ -9,18 +9,16 @@ was received with; `resume()` at start-up finishes whatever a previous process l
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
-from inbound import config
 from inbound.config import RetrySettings
 from inbound.ids import new_message_id
-from inbound.model import ReceiptState, TlsPolicy
+from inbound.model import TlsPolicy
 from inbound.receiving import replies
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
+from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.message import MessageView
 from inbound.receiving.pipeline import Pipeline, Plan
 from inbound.receiving.replies import SmtpReply
@@ -40,27 +38,12 @@ MAX_UNPROCESSED = 256
 BACKLOG_MEMORY = 2 * 1024 * 1024
 
 
-def state_id(state: ReceiptState) -> str:
-    return hashlib.sha256(_state_json(state).encode()).hexdigest()[:32]
-
-
-def _state_json(state: ReceiptState) -> str:
-    body = config.rules_to_json(state)
-    body["Verified"] = sorted(state.verified)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
-
-
-def _state_from_json(text: str) -> ReceiptState:
-    data = json.loads(text)
-    verified = frozenset(data.pop("Verified"))
-    return config.parse_rules(data, verified)
-
-
 class Engine:
     def __init__(
         self,
         store: Store,
         pipeline: Pipeline,
+        keeper: StateKeeper,
         *,
         hostname: str,
         spam: ContentScanner,
@@ -70,13 +53,12 @@ class Engine:
     ) -> None:
         self.store = store
         self.pipeline = pipeline
+        self.keeper = keeper
         # Failed actions: retried by this worker, started by the app (inbound/retries.py).
         self.retries = Retries(store, pipeline, retries or RetrySettings(), self._load)
         self.hostname = hostname
         self._scanners = {"spam": spam, "virus": virus, "authenticator": authenticator}
-        self._plans: dict[str, Plan] = {}
-        self._filters = IpFilterTable(())
-        self._current: tuple[str, Plan] | None = None
+        self._compiled: dict[str, tuple[Plan, IpFilterTable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
         self._unprocessed = 0
@@ -87,35 +69,30 @@ class Engine:
         self._idle.set()
 
     # ── state ───────────────────────────────────────────────────────────────────────────────
-    async def set_state(self, state: ReceiptState) -> None:
-        """Install a new receipt state: effective from the very next RCPT."""
-        sid = state_id(state)
-        await self.store.save_state(sid, _state_json(state))
-        plan = self._plans.get(sid) or Plan.compile(state)
-        self._plans[sid] = plan
-        self._filters = IpFilterTable(state.filters)
-        self._current = (sid, plan)
+    def _compile(self, snapshot_id: str) -> tuple[Plan, IpFilterTable]:
+        """A receipt-state snapshot compiled once: the keeper's active one is used from the very
+        next RCPT; older ones serve the messages received under them."""
+        found = self._compiled.get(snapshot_id)
+        if found is None:
+            state = self.keeper.snapshot(snapshot_id)
+            found = self._compiled[snapshot_id] = (
+                Plan.compile(state),
+                IpFilterTable(state.filters),
+            )
+        return found
 
-    @property
-    def state(self) -> ReceiptState:
-        assert self._current is not None, "no receipt state installed"
-        return self._current[1].state
-
-    def _plan(self, sid: str) -> Plan:
-        plan = self._plans.get(sid)
-        if plan is None:
-            plan = self._plans[sid] = Plan.compile(_state_from_json(self.store.load_state(sid)))
-        return plan
+    def _plan(self, snapshot_id: str) -> Plan:
+        return self._compile(snapshot_id)[0]
 
     # ── SMTP decisions ──────────────────────────────────────────────────────────────────────
     def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
         """Per recipient, in SES's order: IP filters, a matching rule, its TLS policy (§2, §1.5,
         §7). Any enabled matching rule that requires TLS rejects a plain-text session."""
-        if self._filters.verdict(client_ip) is FilterVerdict.BLOCKED:
+        plan, filters = self._compile(self.keeper.active.id)
+        if filters.verdict(client_ip) is FilterVerdict.BLOCKED:
             return replies.S550_IP_BLACKLISTED
-        plan = self._current[1] if self._current else None
-        positions = plan.index.match(address) if plan else ()
-        if not positions or plan is None:
+        positions = plan.index.match(address)
+        if not positions:
             return replies.S550_MAILBOX_UNAVAILABLE
         if not tls:
             rules = plan.state.active_rule_set.rules  # type: ignore[union-attr]
@@ -139,7 +116,6 @@ class Engine:
         while self._unprocessed >= MAX_UNPROCESSED:
             self._has_room.clear()
             await self._has_room.wait()
-        assert self._current is not None
         record = MessageRecord(
             id=new_message_id(),
             received_at=now_iso(),
@@ -148,7 +124,7 @@ class Engine:
             client_ip=client_ip,
             helo=helo,
             tls=tls,
-            state_id=self._current[0],
+            state_id=self.keeper.active.id,
             size=len(raw),
             status="pending",
             finished_at=None,

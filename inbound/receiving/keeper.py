@@ -1,9 +1,13 @@
-"""The receipt state's lifecycle: seeded from rules.json, edited by the API, kept in the data dir.
+"""The receipt state's one owner: seeded from rules.json, edited by the API, kept in the data dir.
+
+Every state the engine ever used is one snapshot in the store, named by the hash of its one
+serialisation (`state_id`): messages name the snapshot they were received under, and the
+`receipt/state` document names the active one and the configured rules it was seeded from.
 
 At start, the state saved in the data dir is used, unless the rules.json it was seeded from has
 changed since: then the file wins (it is the newer intent) and a warning says that rules changed
-through the API were replaced. Every edit runs under one lock, is saved durably, then installed
-in the engine, so it applies to the very next RCPT and survives a restart.
+through the API were replaced. Every edit runs under one lock and is saved durably before it
+becomes active, so it applies to the very next RCPT and survives a restart.
 """
 
 from __future__ import annotations
@@ -14,21 +18,43 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from inbound import config
 from inbound.model import ReceiptState
-from inbound.receiving.engine import Engine
 from inbound.store import Store
 
 log = logging.getLogger("inbound.state")
 
-DOCUMENT = ("receipt", "state")
+DOCUMENT = ("receipt", "state")  # {"seed": state_id of the configured rules, "active": state_id}
 
 
-def _digest(state: ReceiptState) -> str:
-    body = json.dumps(config.rules_to_json(state), sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
+@dataclass(frozen=True)
+class Snapshot:
+    id: str
+    state: ReceiptState
+
+
+def state_json(state: ReceiptState) -> str:
+    body = config.rules_to_json(state)
+    body["Verified"] = sorted(state.verified)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def state_id(state: ReceiptState) -> str:
+    return hashlib.sha256(state_json(state).encode()).hexdigest()[:32]
+
+
+def state_from_json(text: str) -> ReceiptState:
+    data = json.loads(text)
+    verified = frozenset(data.pop("Verified"))
+    return config.parse_rules(data, verified)
+
+
+def _seed(configured: ReceiptState) -> str:
+    """The configured rules alone: `[identities] verified` may change without replacing them."""
+    return state_id(dataclasses.replace(configured, verified=frozenset()))
 
 
 def _stamped(state: ReceiptState) -> ReceiptState:
@@ -43,24 +69,29 @@ def _stamped(state: ReceiptState) -> ReceiptState:
 
 
 def read_saved(store: Store, configured: ReceiptState) -> ReceiptState | None:
-    """The state saved in the data dir, if it was seeded from these same configured rules."""
+    """The state saved in the data dir, if it was seeded from these same configured rules;
+    its verified identities are the configured ones (the API's are published again)."""
     saved = store.document(*DOCUMENT)
-    if saved is None or saved["seed"] != _digest(configured):
+    if saved is None or saved.get("seed") != _seed(configured):
         return None
-    return config.parse_rules(saved["rules"], configured.verified)
+    state = state_from_json(store.load_state(saved["active"]))
+    return dataclasses.replace(state, verified=configured.verified)
 
 
-async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> None:
-    body = {"seed": _digest(configured), "rules": config.rules_to_json(state)}
-    await store.put_document(*DOCUMENT, body)
+async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> Snapshot:
+    """Store the snapshot, then make it the active one."""
+    snapshot = Snapshot(state_id(state), state)
+    await store.save_state(snapshot.id, state_json(state))
+    await store.put_document(*DOCUMENT, {"seed": _seed(configured), "active": snapshot.id})
+    return snapshot
 
 
 class StateKeeper:
-    def __init__(self, store: Store, engine: Engine, configured: ReceiptState) -> None:
+    def __init__(self, store: Store, configured: ReceiptState) -> None:
         self.store = store
-        self.engine = engine
         self.configured = configured
         self._lock = asyncio.Lock()
+        self._active: Snapshot | None = None
 
     async def load(self) -> ReceiptState:
         state = read_saved(self.store, self.configured)
@@ -71,13 +102,23 @@ class StateKeeper:
                     "file, replacing rules changed through the API"
                 )
             state = _stamped(self.configured)
-            await save(self.store, self.configured, state)
-        await self.engine.set_state(state)
+        self._active = await save(self.store, self.configured, state)
         return state
 
     @property
+    def active(self) -> Snapshot:
+        assert self._active is not None, "no receipt state loaded"
+        return self._active
+
+    @property
     def current(self) -> ReceiptState:
-        return self.engine.state
+        return self.active.state
+
+    def snapshot(self, snapshot_id: str) -> ReceiptState:
+        """A state saved earlier: the one a message was received under."""
+        if snapshot_id == self.active.id:
+            return self.active.state
+        return state_from_json(self.store.load_state(snapshot_id))
 
     async def set_verified(self, verified_through_api: frozenset[str]) -> None:
         """Identities verified through the API join the configured ones: they are what
@@ -90,8 +131,7 @@ class StateKeeper:
     async def edit(self, change: Callable[[ReceiptState], ReceiptState]) -> ReceiptState:
         """Apply `change` (which raises SES errors) all-or-nothing."""
         async with self._lock:
-            new = change(self.engine.state)
-            if new is not self.engine.state:
-                await save(self.store, self.configured, new)
-                await self.engine.set_state(new)
+            new = change(self.current)
+            if new is not self.current:
+                self._active = await save(self.store, self.configured, new)
             return new

@@ -446,7 +446,7 @@ def test_a_message_keeps_the_rules_it_was_received_under(inbound_factory) -> Non
     server.send("sender@sender.test", ["user@example.com"], message())
     assert entered.wait(10)
     new_state = config.parse_rules(rules(rule("r", s3("b", "new/"))), frozenset({"example.com"}))
-    server.call(server.server.engine.set_state(new_state))
+    server.call(server.server.keeper.edit(lambda _: new_state))
     proceed.set()
     [received] = server.messages()
     assert [o["key"] for o in server.get("/api/s3")] == [f"old/{received['messageId']}"]
