@@ -16,10 +16,20 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+
+from inbound.records import (
+    MessageRecord,
+    MessageStatus,
+    Outcome,
+    RetryEntry,
+    RetryStatus,
+    RuleOutcome,
+    TraceKind,
+    TraceRow,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
@@ -85,105 +95,6 @@ _BATCH = 512
 def now_iso() -> str:
     """ISO 8601 UTC with milliseconds and `Z`, SES's timestamp form."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    id: str
-    received_at: str
-    mail_from: str
-    recipients: tuple[str, ...]
-    client_ip: str
-    helo: str
-    tls: bool
-    state_id: str
-    size: int
-    status: str
-    finished_at: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "messageId": self.id,
-            "receivedAt": self.received_at,
-            "mailFrom": self.mail_from,
-            "recipients": list(self.recipients),
-            "clientIp": self.client_ip,
-            "helo": self.helo,
-            "tls": self.tls,
-            "size": self.size,
-            "status": self.status,
-            "finishedAt": self.finished_at,
-        }
-
-
-@dataclass(frozen=True)
-class TraceRow:
-    seq: int
-    kind: str  # "rule" | "action"
-    rule: str | None
-    rule_position: int | None
-    action_index: int | None
-    action: str | None
-    outcome: str | None
-    ms: float | None
-    detail: dict[str, Any]
-    error: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "kind": self.kind,
-            "rule": self.rule,
-            "action": self.action,
-            "outcome": self.outcome,
-            "ms": self.ms,
-            "detail": self.detail,
-            "error": self.error,
-        }
-
-
-@dataclass(frozen=True)
-class RetryEntry:
-    """One failed action of one message, retried until `deadline` (inbound/retries.py).
-
-    `status`: `pending` (next try at `next_attempt`) → `delivered` | `expired` (PublishExpired;
-    `dsn` is the outbox id of the 451 DSN, or why none was sent, once that is settled).
-    """
-
-    message_id: str
-    rule_position: int
-    action_index: int
-    rule: str
-    action: str
-    status: str
-    attempts: int
-    deadline: str
-    next_attempt: str | None
-    last_error: str | None
-    dsn: str | None = None
-    created: str = ""
-    updated: str = ""
-
-    @property
-    def target(self) -> tuple[int, int]:
-        return (self.rule_position, self.action_index)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "messageId": self.message_id,
-            "rule": self.rule,
-            "ruleIndex": self.rule_position,
-            "actionIndex": self.action_index,
-            "action": self.action,
-            "status": self.status,
-            "attempts": self.attempts,
-            "deadline": self.deadline,
-            "nextAttempt": self.next_attempt,
-            "lastError": self.last_error,
-            "dsn": self.dsn,
-            "created": self.created,
-            "updated": self.updated,
-        }
 
 
 class _Job:
@@ -404,12 +315,12 @@ class Store:
         return [
             TraceRow(
                 seq=r["seq"],
-                kind=r["kind"],
+                kind=TraceKind(r["kind"]),
                 rule=r["rule"],
                 rule_position=r["rule_position"],
                 action_index=r["action_index"],
                 action=r["action"],
-                outcome=r["outcome"],
+                outcome=_outcome(r["outcome"]),
                 ms=r["ms"],
                 detail=json.loads(r["detail"]),
                 error=r["error"],
@@ -684,7 +595,7 @@ def _message(row: sqlite3.Row) -> MessageRecord:
         tls=bool(row["tls"]),
         state_id=row["state_id"],
         size=row["size"],
-        status=row["status"],
+        status=MessageStatus(row["status"]),
         finished_at=row["finished_at"],
     )
 
@@ -740,4 +651,11 @@ def _insert_retries(c: sqlite3.Connection, entries: Sequence[RetryEntry]) -> Non
 
 
 def _retry(row: sqlite3.Row) -> RetryEntry:
-    return RetryEntry(**{k: row[k] for k in row.keys()})  # noqa: SIM118
+    values = {k: row[k] for k in row.keys()}  # noqa: SIM118
+    return RetryEntry(**{**values, "status": RetryStatus(values["status"])})
+
+
+def _outcome(text: str | None) -> Outcome | RuleOutcome | None:
+    if text is None:
+        return None
+    return RuleOutcome.MATCHED if text == RuleOutcome.MATCHED else Outcome(text)

@@ -8,7 +8,6 @@ runs next. Add or replace an executor by passing `executors={"ConnectAction": my
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +18,7 @@ import orjson
 from inbound.backends import Backends
 from inbound.model import Action, ReceiptRule
 from inbound.receiving.message import MessageView
-
-
-class Outcome(enum.Enum):
-    CONTINUE = "CONTINUE"
-    STOP_RULE = "STOP_RULE"  # no further actions in this rule (Lambda disposition)
-    STOP_RULE_SET = "STOP_RULE_SET"  # no further actions or rules (Stop, Lambda)
+from inbound.records import Outcome
 
 
 @dataclass(frozen=True)

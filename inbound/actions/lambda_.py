@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.actions import ActionContext, Outcome, Result
+from inbound.actions import ActionContext, Result
 from inbound.actions.fields import action_fields
 from inbound.model import InvocationType, LambdaAction
+from inbound.records import Outcome
 
 # Case-insensitive (AWS's own example returns 'stop_rule_set'); anything else continues.
 DISPOSITIONS = {"STOP_RULE": Outcome.STOP_RULE, "STOP_RULE_SET": Outcome.STOP_RULE_SET}

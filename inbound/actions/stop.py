@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from inbound.actions import ActionContext, Outcome, Result
+from inbound.actions import ActionContext, Result
 from inbound.actions.fields import action_fields
+from inbound.records import Outcome
 
 
 async def execute(ctx: ActionContext) -> Result:

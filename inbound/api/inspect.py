@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
+from inbound.records import OutboxStatus, RetryStatus
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -52,12 +53,12 @@ def _not_found(what: str) -> web.Response:
     return web.json_response({"error": f"{what} not found"}, status=404)
 
 
-_RETRY_STATES = ("pending", "delivered", "expired")  # inbound/retries.py
+_RETRY_STATES = frozenset(RetryStatus)  # `in RetryStatus` refuses a str before Python 3.12
 
 
 def _bad_retry_status(key: str, value: str) -> web.Response:
     return web.json_response(
-        {"error": f"{key} must be one of {', '.join(_RETRY_STATES)}, not {value!r}"}, status=400
+        {"error": f"{key} must be one of {', '.join(RetryStatus)}, not {value!r}"}, status=400
     )
 
 
@@ -72,7 +73,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         if retries is not None:
             if retries not in _RETRY_STATES:
                 return _bad_retry_status("retries", retries)
-            found = store.messages_with_retries(retries)
+            found = store.messages_with_retries(RetryStatus(retries))
         else:
             found = store.messages(status=request.query.get("status"))
         return web.json_response([m.to_json() for m in found])
@@ -81,7 +82,8 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         status = request.query.get("status")
         if status is not None and status not in _RETRY_STATES:
             return _bad_retry_status("status", status)
-        return web.json_response([e.to_json() for e in store.retries(status=status)])
+        entries = store.retries(status=None if status is None else RetryStatus(status))
+        return web.json_response([e.to_json() for e in entries])
 
     async def retry(request: web.Request) -> web.Response:
         assert server.engine is not None
@@ -150,11 +152,11 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         before = await server.relay.retry(outbox_id)
         if before is None:
             return _not_found("outbox message")
-        if before not in ("deferred", "failed"):
+        if before not in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
             return web.json_response(
                 {"error": f"outbox message is {before}, not deferred or failed"}, status=409
             )
-        return web.json_response({"id": outbox_id, "status": "queued", "was": before})
+        return web.json_response({"id": outbox_id, "status": OutboxStatus.QUEUED, "was": before})
 
     async def signing_cert(request: web.Request) -> web.Response:
         path = signing_paths(server.settings.data_dir)[0]

@@ -30,11 +30,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inbound.config import ConfigError, RelaySettings
+from inbound.records import OutboxStatus
 from inbound.store import Store, now_iso
 
 log = logging.getLogger("inbound.relay")
 
-SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 STOP_GRACE_SECONDS = 10.0  # how long stop() lets a delivery in progress finish
 
 
@@ -42,7 +42,7 @@ STOP_GRACE_SECONDS = 10.0  # how long stop() lets a delivery in progress finish
 class Attempt:
     """What one delivery attempt came to; `reply` is the smarthost's deciding reply."""
 
-    status: str  # SENT | DEFERRED | FAILED
+    status: OutboxStatus  # sent, deferred or failed
     error: str | None = None
     reply: str | None = None
 
@@ -73,7 +73,7 @@ def format_reply(code: int, text: bytes | str) -> str:
 
 def _by_class(code: int, error: str, reply: str) -> Attempt:
     # RFC 5321 §4.2.1: 4yz is transient (try again), 5yz permanent (do not repeat as is).
-    return Attempt(FAILED if code >= 500 else DEFERRED, error, reply)
+    return Attempt(OutboxStatus.FAILED if code >= 500 else OutboxStatus.DEFERRED, error, reply)
 
 
 def deliver(
@@ -97,23 +97,23 @@ def deliver(
         smtp = smtplib.SMTP(host, port, local_hostname=helo, timeout=settings.timeout_seconds)
     except smtplib.SMTPConnectError as exc:  # a greeting other than 220
         reply = format_reply(exc.smtp_code, exc.smtp_error)
-        return Attempt(DEFERRED, f"smarthost refused the session: {reply}", reply)
+        return Attempt(OutboxStatus.DEFERRED, f"smarthost refused the session: {reply}", reply)
     except (OSError, smtplib.SMTPException) as exc:  # refused, unreachable, timeout
-        return Attempt(DEFERRED, f"{type(exc).__name__}: {exc}")
+        return Attempt(OutboxStatus.DEFERRED, f"{type(exc).__name__}: {exc}")
     try:
         try:
             _session(smtp, settings, context)
         except smtplib.SMTPResponseException as exc:
             reply = format_reply(exc.smtp_code, exc.smtp_error)
-            return Attempt(DEFERRED, f"{type(exc).__name__}: {reply}", reply)
+            return Attempt(OutboxStatus.DEFERRED, f"{type(exc).__name__}: {reply}", reply)
         except _SessionError as exc:
-            return Attempt(DEFERRED, str(exc))
+            return Attempt(OutboxStatus.DEFERRED, str(exc))
         return _transaction(smtp, mail_from, recipients, raw)
     except smtplib.SMTPResponseException as exc:  # e.g. SMTPDataError: no 354 after DATA
         reply = format_reply(exc.smtp_code, exc.smtp_error)
         return _by_class(exc.smtp_code, f"DATA refused: {reply}", reply)
     except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timeout, TLS, closed
-        return Attempt(DEFERRED, f"{type(exc).__name__}: {exc}".rstrip(": "))
+        return Attempt(OutboxStatus.DEFERRED, f"{type(exc).__name__}: {exc}".rstrip(": "))
     finally:
         try:
             smtp.quit()
@@ -170,7 +170,7 @@ def _transaction(
     if code != 250:
         return _by_class(code, f"message refused after DATA: {reply}", reply)
     # A partly refused message counts as sent; the refusals stay on record (docs/relay.md).
-    return Attempt(SENT, refusals or None, reply)
+    return Attempt(OutboxStatus.SENT, refusals or None, reply)
 
 
 def _iso(moment: datetime) -> str:
@@ -203,7 +203,7 @@ class Relay:
         """Attempt a deferred or failed message now. Returns its status before (None: no
         such message); any other status is left alone."""
         before = await self.store.outbox_retry(outbox_id)
-        if before in (DEFERRED, FAILED):
+        if before in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
             self.wake()
         return before
 
@@ -268,14 +268,14 @@ class Relay:
             )
         except Exception as exc:  # a bug in deliver(): keep the message, try later
             log.exception("relaying %s failed", outbox_id)
-            result = Attempt(DEFERRED, f"internal error: {type(exc).__name__}: {exc}")
+            result = Attempt(OutboxStatus.DEFERRED, f"internal error: {type(exc).__name__}: {exc}")
         next_attempt = None
         status, error = result.status, result.error
-        if status == DEFERRED:
+        if status == OutboxStatus.DEFERRED:
             now = datetime.now(UTC)
             deadline = _parse(row["created"]) + timedelta(seconds=self.settings.max_age_seconds)
             if now >= deadline:
-                status = FAILED
+                status = OutboxStatus.FAILED
                 error = f"{error} (gave up after {attempts} attempts)"
             else:
                 next_attempt = _iso(min(now + timedelta(seconds=self._backoff(attempts)), deadline))

@@ -24,7 +24,8 @@ from inbound.receiving.pipeline import Pipeline, Plan
 from inbound.receiving.replies import SmtpReply
 from inbound.receiving.retries import Retries
 from inbound.receiving.verdicts import Authenticator, ContentScanner
-from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
+from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceKind, TraceRow
+from inbound.store import Store, now_iso
 
 log = logging.getLogger("inbound.engine")
 
@@ -126,7 +127,7 @@ class Engine:
             tls=tls,
             state_id=self.keeper.active.id,
             size=len(raw),
-            status="pending",
+            status=MessageStatus.PENDING,
             finished_at=None,
         )
         # Shielded: a client that hangs up right after CRLF.CRLF cancels the SMTP handler, but a
@@ -189,9 +190,9 @@ class Engine:
             done = {
                 (r.rule_position, r.action_index): r
                 for r in prior
-                if r.kind == "action" and r.rule_position is not None
+                if r.kind == TraceKind.ACTION and r.rule_position is not None
             }
-            seen = frozenset(r.rule_position for r in prior if r.kind == "rule")
+            seen = frozenset(r.rule_position for r in prior if r.kind == TraceKind.RULE)
 
             pending: list[TraceRow] = []
             entries: list[RetryEntry] = []
@@ -240,7 +241,7 @@ class Engine:
 
     async def resume(self) -> int:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
-        pending = self.store.messages(status="pending", limit=1_000_000)
+        pending = self.store.messages(status=MessageStatus.PENDING, limit=1_000_000)
         for record in pending:
             raw = self.store.raw(record.id)
             if raw is not None:

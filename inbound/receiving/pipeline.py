@@ -16,17 +16,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from inbound.actions import ActionContext, Executor, Outcome, Result, Site
+from inbound.actions import ActionContext, Executor, Result, Site
 from inbound.actions.fields import action_fields
 from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
 from inbound.model import ReceiptState
 from inbound.receiving.matching import RecipientIndex
 from inbound.receiving.message import MessageView
-from inbound.store import TraceRow
+from inbound.records import Outcome, PublishStatus, RuleOutcome, TraceKind, TraceRow
 
 Record = Callable[[TraceRow], None]
-PUBLISH_FAILURE = "PublishFailure"  # SES's metric name for a failed action (spec §8)
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,14 @@ class Pipeline:
             if position not in seen_rules:
                 record(
                     TraceRow(
-                        seq, "rule", name, position, None, None, "MATCHED", None,
-                        {"recipients": list(recipients), "why": reasons}, None,
+                        seq=seq,
+                        kind=TraceKind.RULE,
+                        rule=name,
+                        rule_position=position,
+                        outcome=RuleOutcome.MATCHED,
+                        detail={"recipients": list(recipients), "why": reasons},
                     )
-                )  # fmt: skip
+                )
                 seq += 1
 
         async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
@@ -167,19 +170,19 @@ class Pipeline:
             result = Result(detail={"action": action_fields(action)}, error=_describe(exc))
         detail = dict(result.detail)
         if result.error is not None:
-            detail["status"] = PUBLISH_FAILURE
+            detail["status"] = PublishStatus.FAILURE
             if result.final:
                 detail["final"] = True
         if action.alert_topic and alert:
             detail["alert"] = await self._alert(ctx, action.alert_topic, result)
         return TraceRow(
             seq=seq,
-            kind="action",
+            kind=TraceKind.ACTION,
             rule=ctx.rule.name,
             rule_position=position,
             action_index=index,
             action=action.NOTIFICATION_TYPE,
-            outcome=result.outcome.value,
+            outcome=result.outcome,
             ms=round((time.perf_counter() - started) * 1000, 3),
             detail=detail,
             error=result.error,

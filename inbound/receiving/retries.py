@@ -41,13 +41,19 @@ from inbound.actions.sender_bounce import RECIPIENT_ERROR, bounce_to_sender
 from inbound.config import RetrySettings
 from inbound.model import REAPPLIED_TYPES
 from inbound.receiving.message import MessageView
-from inbound.receiving.pipeline import PUBLISH_FAILURE, Pipeline, Plan
-from inbound.store import MessageRecord, RetryEntry, Store, TraceRow, now_iso
+from inbound.receiving.pipeline import Pipeline, Plan
+from inbound.records import (
+    MessageRecord,
+    PublishStatus,
+    RetryEntry,
+    RetryStatus,
+    TraceKind,
+    TraceRow,
+)
+from inbound.store import Store, now_iso
 
 log = logging.getLogger("inbound.retries")
 
-PENDING, DELIVERED, EXPIRED = "pending", "delivered", "expired"
-PUBLISH_EXPIRED = "PublishExpired"  # SES's metric name (spec §8)
 CONCURRENT_MESSAGES = 8  # messages retried at once; one message's actions one after another
 STOP_GRACE_SECONDS = 10.0  # how long stop() lets attempts in progress finish
 
@@ -85,7 +91,7 @@ class Retries:
         """The row to record for an action step, and the retry entry its failure starts
         (None: it did not fail, or its failure is final)."""
         if (
-            row.kind != "action"
+            row.kind != TraceKind.ACTION
             or row.error is None
             or row.detail.get("final")
             or row.action in REAPPLIED_TYPES  # applied again by every run and retry anyway
@@ -96,11 +102,15 @@ class Retries:
         now = datetime.now(UTC)
         deadline = _parse(record.received_at) + timedelta(seconds=self.settings.window_seconds)
         if self.settings.fail_fast or now >= deadline:
-            status, next_attempt = EXPIRED, None
-            retry: dict[str, Any] = {"status": PUBLISH_EXPIRED, "reason": self._reason()}
+            status, next_attempt = RetryStatus.EXPIRED, None
+            retry: dict[str, Any] = {"status": PublishStatus.EXPIRED, "reason": self._reason()}
         else:
-            status, next_attempt = PENDING, _iso(min(now + self._backoff(1), deadline))
-            retry = {"status": PENDING, "nextAttempt": next_attempt, "deadline": _iso(deadline)}
+            status, next_attempt = RetryStatus.PENDING, _iso(min(now + self._backoff(1), deadline))
+            retry = {
+                "status": RetryStatus.PENDING,
+                "nextAttempt": next_attempt,
+                "deadline": _iso(deadline),
+            }
         entry = RetryEntry(
             message_id=record.id,
             rule_position=row.rule_position,
@@ -210,7 +220,7 @@ class Retries:
                     loaded = self._load(entry.message_id)
                     if loaded is None:  # removed meanwhile (DELETE /api/messages)
                         return
-                    if entry.status == PENDING:
+                    if entry.status == RetryStatus.PENDING:
                         await self._attempt(entry, *loaded)
                     else:
                         await self._expire(entry, *loaded, None)
@@ -223,35 +233,44 @@ class Retries:
         done = {
             (r.rule_position, r.action_index): r
             for r in self.store.trace(entry.message_id)
-            if r.kind == "action" and r.rule_position is not None
+            if r.kind == TraceKind.ACTION and r.rule_position is not None
         }
         row = await self.pipeline.retry(view, plan, entry.target, done)
         if row is None:  # cannot happen under an immutable snapshot; do not loop on it
-            row = TraceRow(-1, "action", entry.rule, *entry.target, entry.action, None, None,
-                           {"status": PUBLISH_FAILURE},
-                           "the action is no longer in the rule set snapshot")  # fmt: skip
+            row = _unnumbered(
+                entry,
+                TraceKind.ACTION,
+                {"status": PublishStatus.FAILURE},
+                "the action is no longer in the rule set snapshot",
+            )
         attempts = entry.attempts + 1
         now = datetime.now(UTC)
         detail = {**row.detail, "attempt": attempts}
         if row.error is None:
             entry = dataclasses.replace(
-                entry, status=DELIVERED, attempts=attempts, next_attempt=None
+                entry, status=RetryStatus.DELIVERED, attempts=attempts, next_attempt=None
             )
-            await self.store.retry_attempted(entry, _retry_row(row, "Delivered", detail))
+            await self.store.retry_attempted(
+                entry, _retry_row(row, PublishStatus.DELIVERED, detail)
+            )
             log.info("retry %s %s delivered", entry.message_id, entry.target)
             return
         deadline = _parse(entry.deadline)
         if now >= deadline or row.detail.get("final"):
             entry = dataclasses.replace(
-                entry, status=EXPIRED, attempts=attempts, next_attempt=None, last_error=row.error
+                entry,
+                status=RetryStatus.EXPIRED,
+                attempts=attempts,
+                next_attempt=None,
+                last_error=row.error,
             )
-            await self._expire(entry, view, plan, _retry_row(row, PUBLISH_EXPIRED, detail))
+            await self._expire(entry, view, plan, _retry_row(row, PublishStatus.EXPIRED, detail))
             return
         next_attempt = _iso(min(now + self._backoff(attempts), deadline))
         entry = dataclasses.replace(
             entry, attempts=attempts, next_attempt=next_attempt, last_error=row.error
         )
-        detail["retry"] = {"status": PENDING, "nextAttempt": next_attempt}
+        detail["retry"] = {"status": RetryStatus.PENDING, "nextAttempt": next_attempt}
         await self.store.retry_attempted(entry, _retry_row(row, row.detail["status"], detail))
 
     async def _expire(
@@ -259,9 +278,8 @@ class Retries:
     ) -> None:
         """PublishExpired: the 451 4.3.0 DSN unless this message already has one (spec §8)."""
         if row is None:  # expired when it first failed (fail_fast): this records the expiry
-            detail = {"status": PUBLISH_EXPIRED, "reason": self._reason()}
-            row = TraceRow(-1, "retry", entry.rule, *entry.target, entry.action, None, None,
-                           detail, entry.last_error)  # fmt: skip
+            detail = {"status": PublishStatus.EXPIRED, "reason": self._reason()}
+            row = _unnumbered(entry, TraceKind.RETRY, detail, entry.last_error)
         detail = dict(row.detail)
         earlier = self.store.message_dsn(entry.message_id)
         if earlier is not None:
@@ -270,7 +288,7 @@ class Retries:
         else:
             dsn = (await bounce_to_sender(self._context(entry, view, plan), RECIPIENT_ERROR))["dsn"]
             detail["dsn"] = dsn
-        entry = dataclasses.replace(entry, status=EXPIRED, next_attempt=None, dsn=dsn)
+        entry = dataclasses.replace(entry, status=RetryStatus.EXPIRED, next_attempt=None, dsn=dsn)
         await self.store.retry_attempted(entry, dataclasses.replace(row, detail=detail))
         log.info("retry %s %s expired (DSN: %s)", entry.message_id, entry.target, dsn)
 
@@ -278,15 +296,15 @@ class Retries:
         """Record it and move on: a pending entry waits for its next backoff step, an expired
         one is settled without a DSN."""
         error = f"internal error: {type(exc).__name__}: {exc}"
-        if entry.status == PENDING:
+        status: PublishStatus
+        if entry.status == RetryStatus.PENDING:
             later = datetime.now(UTC) + self._backoff(entry.attempts + 1)
             entry = dataclasses.replace(entry, next_attempt=_iso(later), last_error=error)
-            status = PUBLISH_FAILURE
+            status = PublishStatus.FAILURE
         else:
             entry = dataclasses.replace(entry, dsn=f"not sent: {error}")
-            status = PUBLISH_EXPIRED
-        row = TraceRow(-1, "retry", entry.rule, *entry.target, entry.action, None, None,
-                       {"status": status}, error)  # fmt: skip
+            status = PublishStatus.EXPIRED
+        row = _unnumbered(entry, TraceKind.RETRY, {"status": status}, error)
         await self.store.retry_attempted(entry, row)
 
     def _context(self, entry: RetryEntry, view: MessageView, plan: Plan) -> ActionContext:
@@ -306,5 +324,21 @@ class Retries:
         )
 
 
-def _retry_row(row: TraceRow, status: str, detail: dict[str, Any]) -> TraceRow:
-    return dataclasses.replace(row, kind="retry", detail={**detail, "status": status})
+def _retry_row(row: TraceRow, status: PublishStatus, detail: dict[str, Any]) -> TraceRow:
+    return dataclasses.replace(row, kind=TraceKind.RETRY, detail={**detail, "status": status})
+
+
+def _unnumbered(
+    entry: RetryEntry, kind: TraceKind, detail: dict[str, Any], error: str | None
+) -> TraceRow:
+    """A row about `entry`'s action that no run of it produced (the store numbers it)."""
+    return TraceRow(
+        seq=-1,
+        kind=kind,
+        rule=entry.rule,
+        rule_position=entry.rule_position,
+        action_index=entry.action_index,
+        action=entry.action,
+        detail=detail,
+        error=error,
+    )

@@ -1,0 +1,239 @@
+"""What the store keeps, as values: the record of each table and the statuses they go through.
+
+The statuses are `StrEnum`s whose values are the strings stored (and shown by the inspection
+API) since the first release, so existing data dirs load unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # spooled; its rules have not all run yet
+    DONE = "done"
+
+
+class TraceKind(StrEnum):
+    RULE = "rule"  # a rule matched
+    ACTION = "action"  # an action ran
+    RETRY = "retry"  # a failed action was attempted again (inbound/receiving/retries.py)
+
+
+class Outcome(StrEnum):
+    """How the rule set goes on after an action (recorded as its trace row's `outcome`)."""
+
+    CONTINUE = "CONTINUE"
+    STOP_RULE = "STOP_RULE"  # no further actions in this rule (Lambda disposition)
+    STOP_RULE_SET = "STOP_RULE_SET"  # no further actions or rules (Stop, Lambda)
+
+
+class RuleOutcome(StrEnum):
+    """A rule row's `outcome`."""
+
+    MATCHED = "MATCHED"
+
+
+class PublishStatus(StrEnum):
+    """`detail.status` of a failed action's row and of a retry row: SES's metric names (spec
+    receiving.md §8)."""
+
+    FAILURE = "PublishFailure"
+    EXPIRED = "PublishExpired"
+    DELIVERED = "Delivered"
+
+
+class RetryStatus(StrEnum):
+    """`pending` (next try at `next_attempt`) → `delivered` | `expired`."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+
+
+class OutboxStatus(StrEnum):
+    """`queued` → `sending` → `sent` | `deferred` (tried again at `next_attempt`) | `failed`."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: str
+    received_at: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    client_ip: str
+    helo: str
+    tls: bool
+    state_id: str
+    size: int
+    status: MessageStatus
+    finished_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messageId": self.id,
+            "receivedAt": self.received_at,
+            "mailFrom": self.mail_from,
+            "recipients": list(self.recipients),
+            "clientIp": self.client_ip,
+            "helo": self.helo,
+            "tls": self.tls,
+            "size": self.size,
+            "status": self.status,
+            "finishedAt": self.finished_at,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TraceRow:
+    """One step of a message's processing. `seq` orders a message's rows; a row not yet
+    numbered (a retry's, numbered by the store) has -1."""
+
+    seq: int
+    kind: TraceKind
+    rule: str | None
+    rule_position: int | None = None
+    action_index: int | None = None
+    action: str | None = None
+    outcome: Outcome | RuleOutcome | None = None
+    ms: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def target(self) -> tuple[int, int] | None:
+        """(rule position, action index) of an action's row."""
+        if self.rule_position is None or self.action_index is None:
+            return None
+        return (self.rule_position, self.action_index)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "rule": self.rule,
+            "action": self.action,
+            "outcome": self.outcome,
+            "ms": self.ms,
+            "detail": self.detail,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class RetryEntry:
+    """One failed action of one message, retried until `deadline` (inbound/receiving/retries.py).
+    Once `expired`, `dsn` is the outbox id of the 451 DSN, or why none was sent."""
+
+    message_id: str
+    rule_position: int
+    action_index: int
+    rule: str
+    action: str
+    status: RetryStatus
+    attempts: int
+    deadline: str
+    next_attempt: str | None
+    last_error: str | None
+    dsn: str | None = None
+    created: str = ""
+    updated: str = ""
+
+    @property
+    def target(self) -> tuple[int, int]:
+        return (self.rule_position, self.action_index)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messageId": self.message_id,
+            "rule": self.rule,
+            "ruleIndex": self.rule_position,
+            "actionIndex": self.action_index,
+            "action": self.action,
+            "status": self.status,
+            "attempts": self.attempts,
+            "deadline": self.deadline,
+            "nextAttempt": self.next_attempt,
+            "lastError": self.last_error,
+            "dsn": self.dsn,
+            "created": self.created,
+            "updated": self.updated,
+        }
+
+
+# The embedded backends' records (below) are listed by the inspection API as they are stored:
+# snake_case fields in column order (`dataclasses.asdict`).
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object the embedded S3 wrote under `DATA/s3/`."""
+
+    bucket: str
+    key: str
+    size: int
+    metadata: dict[str, str]
+    message_id: str | None
+    created: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An SNS publication, and what each HTTP subscriber answered (`deliveries`)."""
+
+    id: str
+    topic_arn: str
+    subject: str
+    message: str
+    message_id: str | None
+    created: str
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LambdaInvocation:
+    id: str
+    function_arn: str
+    invocation_type: str
+    payload: Any
+    response: Any = None
+    error: str | None = None
+    message_id: str | None = None
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message queued for the relay (its bytes are read apart: `Store.outbox_raw`)."""
+
+    id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    message_id: str | None
+    status: OutboxStatus
+    created: str
+    attempts: int = 0
+    last_attempt: str | None = None
+    next_attempt: str | None = None
+    last_error: str | None = None
+    remote_reply: str | None = None
+
+
+@dataclass(frozen=True)
+class MailboxDelivery:
+    """A message the embedded WorkMail added to an organization's Maildir."""
+
+    id: str
+    organization_arn: str
+    recipients: tuple[str, ...]
+    path: str
+    message_id: str | None
+    created: str
