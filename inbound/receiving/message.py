@@ -93,7 +93,7 @@ class MessageView:
     def _ses_head(self) -> list[Header]:
         record = self.record
         return [
-            ("Return-Path", f"<{record.mail_from}>"),
+            receipt.return_path_header(record.mail_from),
             receipt.received_header(
                 helo=record.helo,
                 client_ip=record.client_ip,

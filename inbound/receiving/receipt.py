@@ -79,6 +79,20 @@ def unfolded(value: str) -> str:
 
 
 # ── SES trace headers (§5) ───────────────────────────────────────────────────────────────────
+# Controls but TAB (C0, DEL, C1) and the Unicode line and paragraph separators: every character
+# any header or line parser could take as the end of a line.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` with what could end a header line replaced by `?`, as Postfix writes a HELO name.
+
+    The SMTP edge already refuses such arguments; this covers every other way a value reaches
+    a trace header (`inbound replay`'s options, a store written by an older version).
+    """
+    return _UNPRINTABLE.sub("?", text)
+
+
 def smtp_date(moment: datetime) -> str:
     """`Fri, 11 Sep 2015 20:32:33 +0000`, as in SES's Received header."""
     return format_datetime(moment)
@@ -94,9 +108,14 @@ def received_header(
     """
     return (
         "Received",
-        f"from {helo or 'unknown'} (unknown [{client_ip}])\r\n by {hostname} with SMTP id "
-        f"{message_id}\r\n for {rcpt};\r\n {smtp_date(moment)} (UTC)",
+        f"from {printable(helo) or 'unknown'} (unknown [{printable(client_ip)}])\r\n"
+        f" by {hostname} with SMTP id {message_id}\r\n"
+        f" for {printable(rcpt)};\r\n {smtp_date(moment)} (UTC)",
     )
+
+
+def return_path_header(mail_from: str) -> Header:
+    return ("Return-Path", f"<{printable(mail_from)}>")
 
 
 def ses_receipt_blob() -> str:

@@ -42,3 +42,8 @@ S550_IP_BLACKLISTED = SmtpReply(550, "5.7.1", "IP address blacklisted by recipie
 S550_TLS_REQUIRED = SmtpReply(550, "5.7.1", "TLS required by recipient")
 S503_NEED_RCPT = SmtpReply(503, None, "Error: need RCPT command")
 S451_LOCAL_ERROR = SmtpReply(451, "4.3.0", "Error: queue file write error")
+# A control character in a command's argument (SES's replies for these are UNCONFIRMED):
+# Postfix's texts, without the `<argument>:` prefix Postfix writes, which would echo it.
+S501_BAD_HELO = SmtpReply(501, "5.5.2", "Helo command rejected: Invalid name")
+S501_BAD_SENDER = SmtpReply(501, "5.1.7", "Bad sender address syntax")
+S501_BAD_RECIPIENT = SmtpReply(501, "5.1.3", "Bad recipient address syntax")

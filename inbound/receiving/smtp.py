@@ -2,18 +2,21 @@
 
 SES's endpoint as observed (spec receiving.md §11): greeting `220 <host> ESMTP Amazon SES`,
 EHLO advertising only 8BITMIME and STARTTLS, per-RCPT verdicts, `503` for DATA without an
-accepted recipient. The size limit is enforced by aiosmtpd while reading DATA: past the limit
-it discards what it read and keeps draining, then replies 552, so no more than the limit is
-held in memory.
+accepted recipient. HELO, EHLO, MAIL and RCPT with a control character in their argument are
+refused with `501`, so nothing the client sends can start or split a trace header line. The
+size limit is enforced by aiosmtpd while reading DATA: past the limit it discards what it read
+and keeps draining, then replies 552, so no more than the limit is held in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import ssl
 import weakref
+from collections.abc import Awaitable, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
@@ -85,6 +88,30 @@ class SesHandler:
 
 
 _END = b"\r\n.\r\n"
+# C0 controls but TAB (whitespace between parameters, as aiosmtpd reads them), and DEL: never
+# valid in a host name, a path or a parameter (RFC 5321 §4.1.2, §4.1.3), and a CR or NUL
+# copied into a trace header would let the client forge header lines. CR and LF can only reach
+# an argument alone: aiosmtpd ends a command line at LF and strips the line's CRLF.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+Command = Callable[[SMTP, str | None], Awaitable[None]]
+
+
+def _refusing_controls(method: Command, reply: replies.SmtpReply) -> Command:
+    """aiosmtpd's command `method`, answering `reply` first to an argument with a control."""
+
+    @functools.wraps(method)  # keeps the @syntax attributes that HELP reads
+    async def checked(protocol: SMTP, arg: str | None) -> None:
+        if arg and _CONTROL.search(arg):
+            assert protocol.session is not None
+            peer, command = _peer_ip(protocol.session), method.__name__.removeprefix("smtp_")
+            log.info("refused %s from %s: control character in %r", command, peer, arg)
+            await protocol.push(str(reply))
+            return
+        await method(protocol, arg)
+
+    return checked
+
+
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 # `<local@domain>` with dot-atoms on both sides: the path nearly every client sends.
 _PLAIN_PATH = re.compile(rf"<((?P<local>(?:{_ATOM}\.)*{_ATOM})@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>")
@@ -99,6 +126,11 @@ class SesSMTP(SMTP):
     `552` past the size limit and `500` for a line over 1,000 octets, both after draining the
     data; dot-unstuffing per RFC 5321 §4.5.2; and never more than the limit held in memory.
     """
+
+    smtp_HELO = _refusing_controls(SMTP.smtp_HELO, replies.S501_BAD_HELO)
+    smtp_EHLO = _refusing_controls(SMTP.smtp_EHLO, replies.S501_BAD_HELO)
+    smtp_MAIL = _refusing_controls(SMTP.smtp_MAIL, replies.S501_BAD_SENDER)
+    smtp_RCPT = _refusing_controls(SMTP.smtp_RCPT, replies.S501_BAD_RECIPIENT)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's path parser, with a fast path for a plain `<local@domain>`.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from email import policy
 from typing import Protocol
 
-from inbound.receiving.receipt import Header, unfolded
+from inbound.receiving.receipt import Header, printable, unfolded
 
 
 class Status(enum.StrEnum):
@@ -146,7 +146,8 @@ def header_from_domain(headers: Sequence[Header]) -> str:
 
 
 def auth_headers(result: AuthResult, message: AuthInput) -> list[Header]:
-    """Received-SPF and Authentication-Results in SES's form (§5 items 5, 6)."""
+    """Received-SPF and Authentication-Results in SES's form (§5 items 5, 6); their values are
+    one line each, with the envelope's and the message's words made `printable`."""
     envelope = f"client-ip={message.client_ip}; envelope-from={message.mail_from}; " + (
         f"helo={message.helo};"
     )
@@ -157,6 +158,6 @@ def auth_headers(result: AuthResult, message: AuthInput) -> list[Header]:
         f"dmarc={result.dmarc_result} header.from={header_from_domain(message.headers)};"
     )
     return [
-        ("Received-SPF", spf),
-        ("Authentication-Results", "amazonses.com; " + " ".join(clauses)),
+        ("Received-SPF", printable(spf)),
+        ("Authentication-Results", printable("amazonses.com; " + " ".join(clauses))),
     ]
