@@ -25,7 +25,8 @@ from inbound.api.query.operations import OPERATIONS, Handler, identities
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends, seed_keys
 from inbound.backends.local import LocalMailer
-from inbound.config import ConfigError, Settings
+from inbound.config import Settings
+from inbound.errors import ConfigError
 from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
 from inbound.receiving.engine import Engine

@@ -1,4 +1,5 @@
-"""SES API errors, one class per SES error code (botocore `ses/2010-12-01` model).
+"""SES API errors, one class per SES error code (botocore `ses/2010-12-01` model), and
+`ConfigError` for a bad inbound.toml or rules.json.
 
 They live at the top level, not under `api/`, because the config loader and `validate.py`
 raise them too: a rules.json that SES would reject fails with the same code and text the API
@@ -7,6 +8,16 @@ would return. Codes, HTTP status and fault are class attributes, as in aiohttp's
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """Bad configuration: `inbound serve` prints it and exits with status 2."""
+
+    def __init__(self, file: Path | str, key: str, message: str) -> None:
+        super().__init__(f"{file}: {key}: {message}")
+        self.file, self.key, self.message = str(file), key, message
 
 
 class SesError(Exception):

@@ -169,8 +169,9 @@ def make_settings(
     **changes: Any,
 ) -> Settings:
     from inbound import config
+    from inbound.rules import codec
 
-    state = config.parse_rules(
+    state = codec.parse_rules(
         dict(rules if rules is not None else DEFAULT_RULES), frozenset(v.lower() for v in verified)
     )
     return config.Settings(

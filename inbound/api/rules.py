@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from inbound import config
 from inbound.api.query.operations.receipt_rules import check_targets
 from inbound.errors import SesError
+from inbound.rules import codec
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 def add_routes(app: web.Application, server: InboundServer) -> None:
     async def export(request: web.Request) -> web.Response:
         assert server.keeper is not None
-        return web.json_response(config.rules_to_json(server.keeper.current))
+        return web.json_response(codec.rules_to_json(server.keeper.current))
 
     async def apply(request: web.Request) -> web.Response:
         keeper = server.keeper
         assert keeper is not None
         try:
-            new = config.parse_rules(json.loads(await request.read()), keeper.configured.verified)
+            new = codec.parse_rules(json.loads(await request.read()), keeper.configured.verified)
             for rule_set in new.rule_sets:
                 for rule in rule_set.rules:
                     await check_targets(server, server.settings.region, rule)
@@ -37,7 +37,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         except SesError as exc:
             return web.json_response({"error": exc.message, "code": exc.code}, status=400)
         await keeper.edit(lambda _: new)
-        return web.json_response(config.rules_to_json(new))
+        return web.json_response(codec.rules_to_json(new))
 
     app.router.add_get("/api/rules", export)
     app.router.add_put("/api/rules", apply)

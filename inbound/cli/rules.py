@@ -16,29 +16,30 @@ from pathlib import Path
 from typing import Any
 
 from inbound import config
-from inbound.config import ConfigError, Settings
-from inbound.errors import SesError
+from inbound.config import Settings
+from inbound.errors import ConfigError, SesError
 from inbound.model import ReceiptState
 from inbound.receiving import keeper as state
+from inbound.rules import codec
 from inbound.store import Store
 
 
 def export(settings: Settings) -> dict[str, Any]:
     store = Store(settings.data_dir)
     if not store.path.exists():
-        return config.rules_to_json(settings.state)
+        return codec.rules_to_json(settings.state)
     store.open()
     try:
         saved = state.read_saved(store, settings.state)
     finally:
         store.close()
-    return config.rules_to_json(saved or settings.state)
+    return codec.rules_to_json(saved or settings.state)
 
 
 def apply(settings: Settings, path: Path) -> str:
     """Returns where the rules went; raises ConfigError when SES would reject them."""
     try:
-        new = config.parse_rules(
+        new = codec.parse_rules(
             json.loads(path.read_text(encoding="utf-8")), settings.state.verified
         )
     except (OSError, json.JSONDecodeError) as exc:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inbound.config import ConfigError, RelaySettings
+from inbound.config import RelaySettings
+from inbound.errors import ConfigError
 from inbound.records import OutboxStatus
 from inbound.store import Store, now_iso
 

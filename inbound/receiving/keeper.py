@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from inbound import config
 from inbound.model import ReceiptState
+from inbound.rules import codec
 from inbound.store import Store
 
 log = logging.getLogger("inbound.state")
@@ -37,7 +37,7 @@ class Snapshot:
 
 
 def state_json(state: ReceiptState) -> str:
-    body = config.rules_to_json(state)
+    body = codec.rules_to_json(state)
     body["Verified"] = sorted(state.verified)
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
@@ -49,7 +49,7 @@ def state_id(state: ReceiptState) -> str:
 def state_from_json(text: str) -> ReceiptState:
     data = json.loads(text)
     verified = frozenset(data.pop("Verified"))
-    return config.parse_rules(data, verified)
+    return codec.parse_rules(data, verified)
 
 
 def _seed(configured: ReceiptState) -> str:

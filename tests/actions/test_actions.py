@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from inbound.rules import codec
 from inbound.testing import RunningInbound
 from tests.rulesets import (
     ALERTS,
@@ -429,7 +430,6 @@ def test_a_custom_executor_runs_for_its_action_name(inbound_factory) -> None:
 
 
 def test_a_message_keeps_the_rules_it_was_received_under(inbound_factory) -> None:
-    from inbound import config
 
     proceed = threading.Event()
     entered = threading.Event()
@@ -445,7 +445,7 @@ def test_a_message_keeps_the_rules_it_was_received_under(inbound_factory) -> Non
     )
     server.send("sender@sender.test", ["user@example.com"], message())
     assert entered.wait(10)
-    new_state = config.parse_rules(rules(rule("r", s3("b", "new/"))), frozenset({"example.com"}))
+    new_state = codec.parse_rules(rules(rule("r", s3("b", "new/"))), frozenset({"example.com"}))
     server.call(server.server.keeper.edit(lambda _: new_state))
     proceed.set()
     [received] = server.messages()

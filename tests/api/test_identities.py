@@ -28,6 +28,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from inbound import config
+from inbound.errors import ConfigError
 from inbound.identities import rules as ident
 from tests.rulesets import TOPIC, rule, rules
 
@@ -605,7 +606,7 @@ def write_config(tmp_path: Path, identities: str) -> Path:
     ids=["mode", "no-resolver", "hostname", "no-port", "zero", "string", "bool", "unknown"],
 )
 def test_config_errors(tmp_path: Path, text: str, key: str) -> None:
-    with pytest.raises(config.ConfigError) as raised:
+    with pytest.raises(ConfigError) as raised:
         config.load(write_config(tmp_path, text))
     assert raised.value.key == key
 

@@ -12,6 +12,7 @@ from inbound.backends.aws import AwsFunctions, AwsObjectStore
 from inbound.backends.factory import make_backends
 from inbound.backends.local import LocalObjectStore
 from inbound.backends.local_kms import LocalKms
+from inbound.errors import ConfigError
 from inbound.store import Store
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:remote-only"
@@ -64,7 +65,7 @@ def load(tmp_path: Path, toml: str, rules: str = '{"RuleSets": []}') -> config.S
     ids=lambda v: v if isinstance(v, str) and v.startswith("backends") else None,
 )
 def test_bad_backend_settings_name_the_key(tmp_path, toml, key, words) -> None:
-    with pytest.raises(config.ConfigError) as error:
+    with pytest.raises(ConfigError) as error:
         load(tmp_path, toml)
     assert error.value.key == key
     assert words in error.value.message
@@ -100,7 +101,7 @@ def test_aws_backends_are_made_once_per_service(tmp_path) -> None:
 
 
 def test_local_is_the_default_and_still_needs_local_handlers(tmp_path) -> None:
-    with pytest.raises(config.ConfigError, match="no local handler"):
+    with pytest.raises(ConfigError, match="no local handler"):
         load(tmp_path, "", RULES)
     settings = load(tmp_path, '[server]\ndata_dir = "data"\n')
     store = Store(tmp_path / "data")

@@ -22,7 +22,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from inbound import config
-from inbound.config import Address, ConfigError, RelaySettings
+from inbound.config import Address, RelaySettings
+from inbound.errors import ConfigError
 from inbound.testing import RunningInbound
 from inbound.tls import ensure_self_signed, server_context
 from tests.rulesets import bounce, message, rule, rules

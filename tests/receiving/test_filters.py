@@ -1,7 +1,7 @@
 """Receipt IP filters (spec receiving.md §2): `IpFilterTable`, `validate.check_cidr`, and the
 RCPT reply they produce over a real SMTP session.
 
-Filters are built from rules.json-shaped `Filters` lists by `config.parse_rules`, so every case
+Filters are built from rules.json-shaped `Filters` lists by `codec.parse_rules`, so every case
 also passes SES's CIDR validation. The hypothesis oracle decides containment with integer
 arithmetic on the addresses it generated, not with `ip_network.__contains__` as the table does.
 """
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbound import config
 from inbound.errors import InvalidParameterValue
 from inbound.receiving import replies
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
+from inbound.rules import codec
 from inbound.rules.validate import check_cidr
 
 ALLOWED, BLOCKED, UNLISTED = FilterVerdict.ALLOWED, FilterVerdict.BLOCKED, FilterVerdict.UNLISTED
@@ -38,7 +38,7 @@ def table(*filters: tuple[str, str]) -> IpFilterTable:
             for i, (policy, cidr) in enumerate(filters)
         ]
     }
-    return IpFilterTable(config.parse_rules(data, frozenset()).filters)
+    return IpFilterTable(codec.parse_rules(data, frozenset()).filters)
 
 
 def block(cidr: str) -> tuple[str, str]:

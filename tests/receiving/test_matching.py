@@ -1,6 +1,6 @@
 """Recipient matching (spec receiving.md §1.4, §1.6) through `RecipientIndex`.
 
-Rule sets are built from rules.json-shaped dicts by `config.parse_rules`, the loader the server
+Rule sets are built from rules.json-shaped dicts by `codec.parse_rules`, the loader the server
 uses, so every case is also a valid rules.json. The hypothesis properties compare the index with
 `oracle()`, a plain scan over the rules written from the spec text, not from the index.
 """
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbound import config
 from inbound.receiving.matching import RecipientIndex, split_address
+from inbound.rules import codec
 
 # A rule is (recipient entries, enabled); `None` for enabled leaves the member out (API default).
 Rule = tuple[Sequence[str], bool | None]
@@ -32,7 +32,7 @@ def rules_json(rules: Sequence[Rule]) -> dict[str, Any]:
 
 
 def index(rules: Sequence[Rule], verified: Sequence[str] = ("example.com",)) -> RecipientIndex:
-    state = config.parse_rules(rules_json(rules), frozenset(verified))
+    state = codec.parse_rules(rules_json(rules), frozenset(verified))
     return RecipientIndex(state.active_rule_set, state.verified)
 
 

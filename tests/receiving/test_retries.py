@@ -20,6 +20,7 @@ from inbound import config, dsn
 from inbound.backends import BackendError
 from inbound.backends.factory import local_backends
 from inbound.config import RetrySettings
+from inbound.errors import ConfigError
 from inbound.testing import RunningInbound
 from tests.rulesets import FUNCTION, add_header, lambda_, message, rule, rules, s3, sns
 
@@ -336,7 +337,7 @@ def test_retries_config(tmp_path: Path) -> None:
     ids=["window", "initial", "max-below-initial", "fail-fast-type", "unknown"],
 )
 def test_retries_config_errors(tmp_path: Path, table: str, key: str) -> None:
-    with pytest.raises(config.ConfigError) as error:
+    with pytest.raises(ConfigError) as error:
         _load(tmp_path, table)
     assert error.value.key == key
 

@@ -48,8 +48,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api.query.operations.context import OperationContext
-from inbound.config import ConfigError
-from inbound.errors import InvalidParameterValue
+from inbound.errors import ConfigError, InvalidParameterValue
 from inbound.identities import rules as ident
 from inbound.identities.rules import DOMAIN, EMAIL, PENDING, SUCCESS, Identity
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from inbound import model
 from inbound.actions.s3 import object_key
 from inbound.api.query.operations.context import OperationContext
-from inbound.config import rule_set_metadata
 from inbound.errors import (
     InvalidLambdaFunction,
     InvalidParameterValue,
@@ -24,6 +23,7 @@ from inbound.errors import (
     RuleDoesNotExist,
 )
 from inbound.rules import editing
+from inbound.rules.codec import rule_set_metadata
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer

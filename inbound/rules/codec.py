@@ -1,0 +1,103 @@
+"""rules.json ⇄ `ReceiptState`: the shapes of ListReceiptFilters and DescribeReceiptRuleSet,
+so rules exported from AWS load unchanged and `inbound rules export` writes what AWS reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from inbound import model
+from inbound.errors import ConfigError, SesError
+from inbound.rules import validate
+
+
+def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
+    """rules.json: `{"Filters": [...], "ActiveRuleSet": name, "RuleSets": [{"Metadata":
+    {"Name": ...}, "Rules": [...]}]}` — the shapes of ListReceiptFilters and
+    DescribeReceiptRuleSet, so rules exported from AWS load unchanged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "-", f"invalid JSON: {exc}") from None
+    try:
+        return parse_rules(data, verified)
+    except SesError as exc:
+        where = getattr(exc, "location", None) or getattr(exc, "path", None)
+        raise ConfigError(path, where or "-", f"{exc.code}: {exc.message}") from None
+
+
+def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
+    if not isinstance(data, dict):
+        raise validate.ValidationError("$", "must be an object")
+    unknown = set(data) - {"Filters", "ActiveRuleSet", "RuleSets"}
+    if unknown:
+        raise validate.ValidationError(sorted(unknown)[0], "is not a rules.json member")
+    filters = tuple(
+        model.filter_from_api(f, f"Filters.{i + 1}")
+        for i, f in enumerate(_list(data, "Filters", "Filters"))
+    )
+    rule_sets = []
+    for i, entry in enumerate(_list(data, "RuleSets", "RuleSets")):
+        where = f"RuleSets.{i + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("Metadata"), dict):
+            raise validate.ValidationError(where, "must have Metadata.Name and Rules")
+        name = entry["Metadata"].get("Name")
+        if not isinstance(name, str):
+            raise validate.ValidationError(f"{where}.Metadata.Name", "Member must not be null")
+        rules = tuple(
+            model.rule_from_api(r, f"{where}.Rules.{j + 1}")
+            for j, r in enumerate(_list(entry, "Rules", f"{where}.Rules"))
+        )
+        created = _timestamp(entry["Metadata"].get("CreatedTimestamp"), where)
+        rule_sets.append(model.RuleSet(name, rules, created))
+    active = data.get("ActiveRuleSet")
+    state = model.ReceiptState(filters, tuple(rule_sets), active, verified)
+    validate.check_state(state)
+    return state
+
+
+def _list(table: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = table.get(key, [])
+    if not isinstance(value, list):
+        raise validate.ValidationError(where, "Member must be a list", value)
+    return value
+
+
+def rules_to_json(state: model.ReceiptState) -> dict[str, Any]:
+    """The inverse of `parse_rules` (what `inbound rules export` writes)."""
+    return {
+        "Filters": model.to_api(state.filters),
+        "ActiveRuleSet": state.active,
+        "RuleSets": [
+            {"Metadata": rule_set_metadata(s), "Rules": model.to_api(s.rules)}
+            for s in state.rule_sets
+        ],
+    }
+
+
+def rule_set_metadata(rule_set: model.RuleSet) -> dict[str, Any]:
+    """`ReceiptRuleSetMetadata` as the API and rules.json spell it."""
+    metadata: dict[str, Any] = {"Name": rule_set.name}
+    if rule_set.created is not None:
+        metadata["CreatedTimestamp"] = rule_set.created.isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z"
+        )
+    return metadata
+
+
+def _timestamp(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise validate.ValidationError(
+            f"{where}.Metadata.CreatedTimestamp", "Member must be an ISO 8601 timestamp"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
