@@ -1,4 +1,4 @@
-"""`inbound rules export` and `inbound rules apply FILE`.
+"""`inbound rules validate`, `inbound rules export` and `inbound rules apply FILE`.
 
 Both work on what the server uses: the rules saved in the data dir (changed through the API),
 or the configured rules.json when the data dir has none. `apply` validates the file as the API
@@ -8,20 +8,51 @@ there at once (`PUT /api/rules`), otherwise it is saved in the data dir for the 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from inbound import config
+from inbound.actions.registry import REGISTRY
+from inbound.app import check_executors
 from inbound.config import Settings
 from inbound.errors import ConfigError, SesError
 from inbound.model import ReceiptState
 from inbound.receiving import keeper as state
 from inbound.rules import codec
 from inbound.store import Store
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, config_option: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    commands = parser.add_subparsers(dest="rules_command", required=True)
+    config_option(commands.add_parser("validate", help="validate config and rules"))
+    export = commands.add_parser("export", help="print the rules in use, as rules.json")
+    apply = commands.add_parser("apply", help="load a rules.json (all-or-nothing)")
+    apply.add_argument("file", type=Path, metavar="FILE")
+    for sub in (export, apply):
+        config_option(sub)
+        sub.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.rules_command == "validate":
+        check_executors(settings, REGISTRY)
+        print(f"{args.config}: OK")
+        return 0
+    if args.data:
+        settings = settings.clone(data_dir=args.data)
+    if args.rules_command == "apply":
+        print(f"{args.file}: {apply(settings, args.file)}")
+        return 0
+    print(json.dumps(export(settings), indent=2))
+    return 0
 
 
 def export(settings: Settings) -> dict[str, Any]:

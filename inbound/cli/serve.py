@@ -1,0 +1,69 @@
+"""`inbound serve`: run the SMTP and HTTP servers until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from inbound.app import InboundServer
+from inbound.config import Address, Settings
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, config_option: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    config_option(parser)
+    parser.add_argument("--smtp", metavar="HOST:PORT", help="SMTP address (127.0.0.1:2525)")
+    parser.add_argument("--http", metavar="HOST:PORT", help="HTTP address (127.0.0.1:4525)")
+    parser.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every decision")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_serve(_overrides(settings, args)))
+
+
+def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    changes: dict[str, object] = {}
+    if args.smtp:
+        changes["smtp"] = Address.parse(args.smtp, key="--smtp")
+    if args.http:
+        changes["http"] = Address.parse(args.http, key="--http")
+    if args.data:
+        changes["data_dir"] = args.data
+    return settings.clone(**changes)
+
+
+async def _serve(settings: Settings) -> int:
+    server = InboundServer(settings)
+    try:
+        await server.start()
+    except OSError as exc:  # the address is taken, or does not exist here
+        print(
+            f"inbound: cannot listen on SMTP {settings.smtp} / HTTP {settings.http}: {exc}",
+            file=sys.stderr,
+        )
+        await server.stop()
+        return 2
+    host, port = server.smtp_address
+    domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
+    print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
+    print(f"inbound: HTTP on {server.http_url} (JSON API at {server.http_url}/api/messages)")
+    print(
+        "inbound: try  python3 -c \"import smtplib; smtplib.SMTP('"
+        f"{host}', {port}).sendmail('me@sender.test', ['hello@{domain}'], "
+        "'Subject: hi\\n\\nhello')\"",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    print("inbound: stopping", flush=True)
+    await server.stop()
+    return 0
