@@ -16,7 +16,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +29,7 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
+from inbound.timestamps import now_iso
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
@@ -90,11 +90,6 @@ RESET_TABLES = (
     "mailbox",
 )
 _BATCH = 512
-
-
-def now_iso() -> str:
-    """ISO 8601 UTC with milliseconds and `Z`, SES's timestamp form."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Job:

@@ -29,7 +29,8 @@ from inbound.backends import BackendError, Invocation
 from inbound.backends.sns_envelope import SnsSigner, http_envelope
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
-from inbound.store import Store, now_iso
+from inbound.store import Store
+from inbound.timestamps import now_iso
 
 Handler = Callable[[Any, Any], Any]
 

@@ -32,7 +32,8 @@ from typing import Any
 from inbound.config import RelaySettings
 from inbound.errors import ConfigError
 from inbound.records import OutboxStatus
-from inbound.store import Store, now_iso
+from inbound.store import Store
+from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.relay")
 

@@ -25,7 +25,8 @@ from inbound.receiving.replies import SmtpReply
 from inbound.receiving.retries import Retries
 from inbound.receiving.verdicts import Authenticator, ContentScanner
 from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceKind, TraceRow
-from inbound.store import Store, now_iso
+from inbound.store import Store
+from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.engine")
 

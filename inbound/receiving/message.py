@@ -22,6 +22,7 @@ from inbound.receiving.verdicts import (
     auth_headers,
 )
 from inbound.store import MessageRecord
+from inbound.timestamps import from_wire
 
 # Keys the placeholder X-SES-DKIM-SIGNATURE `b=` value; see receipt.ses_dkim_signature.
 _SECRET = random_bytes(16)
@@ -48,9 +49,7 @@ class MessageView:
 
     @cached_property
     def received_at(self) -> datetime:
-        return datetime.fromisoformat(self.record.received_at.replace("Z", "+00:00")).astimezone(
-            UTC
-        )
+        return from_wire(self.record.received_at).astimezone(UTC)
 
     @property
     def source(self) -> str:

@@ -50,7 +50,8 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
-from inbound.store import Store, now_iso
+from inbound.store import Store
+from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.retries")
 

@@ -13,6 +13,7 @@ from typing import Any
 from inbound import model
 from inbound.errors import ConfigError, SesError
 from inbound.rules import validate
+from inbound.timestamps import from_wire, to_wire
 
 
 def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
@@ -85,9 +86,7 @@ def rule_set_metadata(rule_set: model.RuleSet) -> dict[str, Any]:
     """`ReceiptRuleSetMetadata` as the API and rules.json spell it."""
     metadata: dict[str, Any] = {"Name": rule_set.name}
     if rule_set.created is not None:
-        metadata["CreatedTimestamp"] = rule_set.created.isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z"
-        )
+        metadata["CreatedTimestamp"] = to_wire(rule_set.created)
     return metadata
 
 
@@ -95,7 +94,7 @@ def _timestamp(value: Any, where: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = from_wire(str(value))
     except ValueError:
         raise validate.ValidationError(
             f"{where}.Metadata.CreatedTimestamp", "Member must be an ISO 8601 timestamp"

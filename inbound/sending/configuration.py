@@ -28,6 +28,7 @@ from inbound.errors import (
     InvalidParameterValue,
     InvalidSNSDestination,
 )
+from inbound.timestamps import from_wire, to_wire
 
 # ── store documents: kind → key "<region>/<name>" (SES resources are per Region) ─────────────
 CONFIGURATION_SETS = "sending.configuration-sets"
@@ -82,10 +83,6 @@ def in_region(documents: Mapping[str, Any], region: str) -> dict[str, Any]:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ── paging ──────────────────────────────────────────────────────────────────────────────────
@@ -652,8 +649,8 @@ def add_counts(
     older than two weeks are dropped. For the sending path (a later issue) to call."""
     buckets = dict((document or {}).get("buckets", {}))
     oldest = moment - STATISTICS_WINDOW
-    buckets = {k: v for k, v in buckets.items() if datetime.fromisoformat(k) >= oldest}
-    slot = iso(bucket_start(moment))
+    buckets = {k: v for k, v in buckets.items() if from_wire(k) >= oldest}
+    slot = to_wire(bucket_start(moment))
     current = dict(buckets.get(slot, dict.fromkeys(COUNTERS, 0)))
     for name, count in counts.items():
         current[name] = current.get(name, 0) + count
@@ -665,7 +662,7 @@ def data_points(document: Mapping[str, Any] | None, moment: datetime) -> list[di
     oldest = moment - STATISTICS_WINDOW
     points = []
     for slot, counts in sorted((document or {}).get("buckets", {}).items()):
-        if datetime.fromisoformat(slot) >= oldest:
+        if from_wire(slot) >= oldest:
             points.append({"Timestamp": slot, **{c: int(counts.get(c, 0)) for c in COUNTERS}})
     return points
 
@@ -676,6 +673,6 @@ def sent_last_24_hours(document: Mapping[str, Any] | None, moment: datetime) -> 
         sum(
             counts.get("DeliveryAttempts", 0)
             for slot, counts in (document or {}).get("buckets", {}).items()
-            if datetime.fromisoformat(slot) >= oldest
+            if from_wire(slot) >= oldest
         )
     )

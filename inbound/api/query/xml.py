@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from inbound.api.query import service
 from inbound.api.query.codec import ILLEGAL_XML
+from inbound.timestamps import xml_timestamp
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
@@ -155,5 +156,4 @@ def timestamp(value: datetime | str | float) -> str:
         value = value.replace(tzinfo=UTC)
     from botocore.utils import parse_to_aware_datetime  # botocore loads with the first call
 
-    moment: datetime = parse_to_aware_datetime(value).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"
+    return xml_timestamp(parse_to_aware_datetime(value))

@@ -18,6 +18,7 @@ from inbound import dsn
 from inbound.api.query.operations.context import OperationContext
 from inbound.errors import InvalidParameterValue, MessageRejected
 from inbound.rules.validate import is_verified
+from inbound.timestamps import from_wire
 
 Params = dict[str, Any]
 WINDOW = timedelta(hours=24)  # "up to 24 hours after you receive the message"
@@ -60,7 +61,7 @@ async def send_bounce(ctx: OperationContext, p: Params) -> Params:
     message_id = p["OriginalMessageId"]
     record = server.store.message(message_id)
     now = datetime.now(UTC).replace(microsecond=0)
-    received = None if record is None else datetime.fromisoformat(record.received_at)
+    received = None if record is None else from_wire(record.received_at)
     if record is None or received is None or now - received > WINDOW:
         raise MessageRejected(f"Message {message_id} was not received in the last 24 hours")
     sender = p["BounceSender"]

@@ -44,6 +44,7 @@ from inbound.errors import (
 )
 from inbound.rules.validate import is_verified
 from inbound.sending import configuration as state
+from inbound.timestamps import now_iso
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
@@ -129,7 +130,7 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
         )
     body = {
         "Name": name,
-        "CreatedTimestamp": state.iso(state.now()),
+        "CreatedTimestamp": now_iso(),
         "EventDestinations": [],
         "TrackingOptions": None,
         "DeliveryOptions": None,
@@ -335,7 +336,7 @@ async def update_configuration_set_sending_enabled(ctx: OperationContext, p: Par
     async with _editing_configuration_set(ctx, set_name) as found:
         reputation = found["ReputationOptions"]
         if p["Enabled"] and not reputation["SendingEnabled"]:
-            reputation["LastFreshStart"] = state.iso(state.now())
+            reputation["LastFreshStart"] = now_iso()
         reputation["SendingEnabled"] = p["Enabled"]
 
 
@@ -374,7 +375,7 @@ async def create_template(ctx: OperationContext, p: Params) -> Params:
     template = p["Template"]
     name = template["TemplateName"]
     _check_template(template)
-    body = {"Template": _template_body(template), "CreatedTimestamp": state.iso(state.now())}
+    body = {"Template": _template_body(template), "CreatedTimestamp": now_iso()}
     await _create(
         ctx,
         state.TEMPLATES,
