@@ -163,12 +163,7 @@ class InboundServer:
         if self.relay is not None:
             await self.relay.stop()
         if self.backends is not None:
-            b = self.backends  # AWS ones share a thread pool; DryRun is all of them at once
-            parts = (b.objects, b.publisher, b.functions, b.kms)
-            for backend in {id(x): x for x in parts}.values():
-                close = getattr(backend, "close", None)
-                if close is not None:
-                    await close()
+            await self.backends.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self.store.close()

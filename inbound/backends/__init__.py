@@ -25,6 +25,10 @@ class ObjectStore(Protocol):
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None: ...
 
+    async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        """The object's body and user metadata; BackendError when there is none."""
+        ...
+
 
 class Publisher(Protocol):
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
@@ -97,3 +101,12 @@ class Backends:
     mailer: Mailer
     mailbox: Mailbox
     kms: KeyService = field(default_factory=_memory_kms)
+
+    async def close(self) -> None:
+        """Close each backend that has a `close`, once (AWS ones share a thread pool; DryRun
+        is all of them at once)."""
+        parts = (self.objects, self.publisher, self.functions, self.kms)
+        for backend in {id(x): x for x in parts}.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                await close()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from inbound.backends import Backends, Invocation
+from inbound.backends import BackendError, Backends, Invocation
 from inbound.backends.local_kms import LocalKms
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
@@ -32,6 +32,9 @@ class DryRun:
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         self._note("s3.put_object", bucket=bucket, key=key, size=len(body))
+
+    async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (a dry run stores nothing)")
 
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         return self._note("sns.publish", topicArn=topic_arn, subject=subject, size=len(message))

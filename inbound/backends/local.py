@@ -88,6 +88,14 @@ class LocalObjectStore:
             created=now_iso(),
         )
 
+    async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        try:
+            body = self.path(bucket, key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {self.root.parent})") from None
+        rows = self.store.records("s3_objects", bucket=bucket, key=key)
+        return body, json.loads(rows[-1]["metadata"]) if rows else {}
+
 
 class LocalPublisher:
     """Notification log + HTTP subscribers. Publishing succeeds once logged, as with SNS:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from inbound.backends import BackendError, KeyService, s3_encryption
-from inbound.backends.local import LocalObjectStore
-from inbound.backends.local_kms import LocalKms
+from inbound.backends import BackendError, s3_encryption
+from inbound.backends.factory import make_backends
 from inbound.config import Settings
 from inbound.store import Store
 
@@ -51,39 +49,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def fetch(settings: Settings, bucket: str, key: str, *, decrypt: bool = False) -> bytes:
-    services = None
-    if "aws" in (settings.backend("s3").kind, settings.backend("kms").kind):
-        from inbound.backends import aws
-
-        services = aws.AwsServices(settings, max_workers=2)
-    try:
-        if services is not None and settings.backend("s3").kind == "aws":
-            body, metadata = await aws.AwsObjectStore(services).get_object(bucket, key)
-        else:
-            body, metadata = _local_object(settings, bucket, key)
-        if not decrypt or not s3_encryption.is_encrypted(metadata):
-            return body
-        kms: KeyService
-        if services is not None and settings.backend("kms").kind == "aws":
-            kms = aws.AwsKms(services)
-        else:
-            kms = LocalKms(settings.data_dir / "kms")
-        return await s3_encryption.decrypt_with_kms(kms, body, metadata)
-    finally:
-        if services is not None:
-            services.close()
-
-
-def _local_object(settings: Settings, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
     store = Store(settings.data_dir)
-    objects = LocalObjectStore(settings.data_dir / "s3", store)
-    try:
-        body = objects.path(bucket, key).read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {settings.data_dir})") from None
     store.open()
     try:
-        rows = store.records("s3_objects", bucket=bucket, key=key)
+        backends = make_backends(store, settings, f"http://{settings.http}")
+        try:
+            body, metadata = await backends.objects.get_object(bucket, key)
+            if not decrypt or not s3_encryption.is_encrypted(metadata):
+                return body
+            return await s3_encryption.decrypt_with_kms(backends.kms, body, metadata)
+        finally:
+            await backends.close()
     finally:
         store.close()
-    return body, json.loads(rows[-1]["metadata"]) if rows else {}
