@@ -18,10 +18,8 @@ asyncio client, so no dependency is added (docs/relay.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import random
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -32,12 +30,11 @@ from typing import Any
 from inbound.config import RelaySettings
 from inbound.errors import ConfigError
 from inbound.records import OutboxStatus
+from inbound.scheduling import STOP_GRACE_SECONDS, DueWorker, backoff
 from inbound.store import Store
-from inbound.timestamps import now_iso
+from inbound.timestamps import from_wire, now_iso, to_wire
 
 log = logging.getLogger("inbound.relay")
-
-STOP_GRACE_SECONDS = 10.0  # how long stop() lets a delivery in progress finish
 
 
 @dataclass(frozen=True)
@@ -175,14 +172,6 @@ def _transaction(
     return Attempt(OutboxStatus.SENT, refusals or None, reply)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 class Relay:
     """The worker: `start()`, `wake()` whenever the outbox changes, `stop()`."""
 
@@ -191,15 +180,21 @@ class Relay:
         self.settings = settings
         self.helo = settings.helo or helo
         self._context = client_context(settings)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
+        self._worker = DueWorker(
+            self._run_due,
+            store.outbox_next_attempt,
+            name="inbound-relay",
+            log=log,
+            what="outbox relay",
+            retry_seconds=settings.retry_initial_seconds,
+            grace_seconds=min(STOP_GRACE_SECONDS, settings.timeout_seconds),
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbound-relay")
+        self._worker.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     async def retry(self, outbox_id: str) -> str | None:
         """Attempt a deferred or failed message now. Returns its status before (None: no
@@ -210,46 +205,19 @@ class Relay:
         return before
 
     async def stop(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._task is None:
-            return
-        grace = min(STOP_GRACE_SECONDS, self.settings.timeout_seconds)
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        except TimeoutError:
-            # The message stays `sending` and is attempted again on the next start.
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        """A delivery cut off by the grace period stays `sending`: it is attempted again on
+        the next start."""
+        await self._worker.stop()
 
-    # ── the worker ───────────────────────────────────────────────────────────────────────
-    async def _run(self) -> None:
-        while not self._closing:
-            self._wake.clear()
-            try:
-                await self.store.flush()  # the mailer's insert is submitted, not awaited
-                due = self.store.outbox_due(now_iso())
-                for row in due:
-                    if self._closing:
-                        return
-                    await self._attempt(row)
-                if len(due) == 100:
-                    continue  # more may be due
-                delay = self._until_next()
-            except Exception:  # the store or a bug: keep the worker alive, try again later
-                log.exception("outbox relay failed; trying again")
-                delay = self.settings.retry_initial_seconds
-            if self._closing:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-
-    def _until_next(self) -> float | None:
-        upcoming = self.store.outbox_next_attempt()
-        if upcoming is None:
-            return None
-        return max(0.0, (_parse(upcoming) - datetime.now(UTC)).total_seconds()) + 0.002
+    # ── the worker's pass ────────────────────────────────────────────────────────────────
+    async def _run_due(self, limit: int) -> int:
+        await self.store.flush()  # the mailer's insert is submitted, not awaited
+        due = self.store.outbox_due(now_iso(), limit)
+        for row in due:
+            if self._worker.closing:
+                break
+            await self._attempt(row)
+        return len(due)
 
     async def _attempt(self, row: dict[str, Any]) -> None:
         outbox_id = row["id"]
@@ -275,12 +243,15 @@ class Relay:
         status, error = result.status, result.error
         if status == OutboxStatus.DEFERRED:
             now = datetime.now(UTC)
-            deadline = _parse(row["created"]) + timedelta(seconds=self.settings.max_age_seconds)
+            deadline = from_wire(row["created"]) + timedelta(seconds=self.settings.max_age_seconds)
             if now >= deadline:
                 status = OutboxStatus.FAILED
                 error = f"{error} (gave up after {attempts} attempts)"
             else:
-                next_attempt = _iso(min(now + timedelta(seconds=self._backoff(attempts)), deadline))
+                step = backoff(
+                    attempts, self.settings.retry_initial_seconds, self.settings.retry_max_seconds
+                )
+                next_attempt = to_wire(min(now + step, deadline))
         await self.store.outbox_result(
             outbox_id,
             status,
@@ -289,12 +260,3 @@ class Relay:
             next_attempt=next_attempt,
         )
         log.info("outbox %s: %s%s", outbox_id, status, f" ({error})" if error else "")
-
-    def _backoff(self, attempts: int) -> float:
-        """Exponential backoff with "equal jitter": half the step fixed, half random, so
-        messages deferred together do not come back together."""
-        step = min(
-            self.settings.retry_max_seconds,
-            self.settings.retry_initial_seconds * 2 ** min(attempts - 1, 32),
-        )
-        return step / 2 + random.uniform(0, step / 2)

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -50,23 +49,15 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
+from inbound.scheduling import DueWorker, backoff
 from inbound.store import Store
-from inbound.timestamps import now_iso
+from inbound.timestamps import from_wire, now_iso, to_wire
 
 log = logging.getLogger("inbound.retries")
 
 CONCURRENT_MESSAGES = 8  # messages retried at once; one message's actions one after another
-STOP_GRACE_SECONDS = 10.0  # how long stop() lets attempts in progress finish
 
 Loader = Callable[[str], tuple[MessageView, Plan] | None]
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Retries:
@@ -80,12 +71,14 @@ class Retries:
         self.pipeline = pipeline
         self.settings = settings
         self._load = load
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._begun = 0  # worker passes begun / finished, for settle()
-        self._finished = 0
-        self._passed = asyncio.Condition()
+        self._worker = DueWorker(
+            self._run_due,
+            store.retries_next_attempt,
+            name="inbound-retries",
+            log=log,
+            what="retrying failed actions",
+            retry_seconds=settings.initial_seconds,
+        )
 
     # ── the policy, applied while a message is processed ─────────────────────────────────
     def failed(self, record: MessageRecord, row: TraceRow) -> tuple[TraceRow, RetryEntry | None]:
@@ -101,16 +94,19 @@ class Retries:
         ):
             return row, None
         now = datetime.now(UTC)
-        deadline = _parse(record.received_at) + timedelta(seconds=self.settings.window_seconds)
+        deadline = from_wire(record.received_at) + timedelta(seconds=self.settings.window_seconds)
         if self.settings.fail_fast or now >= deadline:
             status, next_attempt = RetryStatus.EXPIRED, None
             retry: dict[str, Any] = {"status": PublishStatus.EXPIRED, "reason": self._reason()}
         else:
-            status, next_attempt = RetryStatus.PENDING, _iso(min(now + self._backoff(1), deadline))
+            status, next_attempt = (
+                RetryStatus.PENDING,
+                to_wire(min(now + self._backoff(1), deadline)),
+            )
             retry = {
                 "status": RetryStatus.PENDING,
                 "nextAttempt": next_attempt,
-                "deadline": _iso(deadline),
+                "deadline": to_wire(deadline),
             }
         entry = RetryEntry(
             message_id=record.id,
@@ -120,7 +116,7 @@ class Retries:
             action=row.action or "",
             status=status,
             attempts=1,
-            deadline=_iso(deadline),
+            deadline=to_wire(deadline),
             next_attempt=next_attempt,
             last_error=row.error,
         )
@@ -130,20 +126,14 @@ class Retries:
         return "fail_fast" if self.settings.fail_fast else "the retry window has ended"
 
     def _backoff(self, attempts: int) -> timedelta:
-        """Exponential backoff with equal jitter, as the outbox relay does: entries that failed
-        together (an endpoint down) do not all come back at the same moment."""
-        step = min(
-            self.settings.max_seconds, self.settings.initial_seconds * 2 ** min(attempts - 1, 32)
-        )
-        return timedelta(seconds=step / 2 + random.uniform(0, step / 2))
+        return backoff(attempts, self.settings.initial_seconds, self.settings.max_seconds)
 
     # ── control ──────────────────────────────────────────────────────────────────────────
     def start(self) -> None:
-        self._closing = False
-        self._task = asyncio.create_task(self._run(), name="inbound-retries")
+        self._worker.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     async def retry_now(self, message_id: str) -> int:
         """Make the message's pending and expired actions due now; returns how many. An
@@ -156,65 +146,27 @@ class Retries:
     async def settle(self) -> None:
         """Wait until the worker has made a whole pass that began after this call (so every
         entry due now has been attempted). Returns at once when the worker is not running."""
-        if self._task is None or self._task.done():
-            return
-        ticket = self._begun + 1
-        self.wake()
-        async with self._passed:
-            await self._passed.wait_for(lambda: self._finished >= ticket or self._task is None)
+        await self._worker.settle()
 
     async def stop(self) -> None:
-        self._closing = True
-        self._wake.set()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
-        except TimeoutError:  # the entry stays pending and is attempted on the next start
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        async with self._passed:
-            self._passed.notify_all()
+        """An attempt cut off by the grace period stays pending: it is made on the next start."""
+        await self._worker.stop()
 
-    # ── the worker ───────────────────────────────────────────────────────────────────────
-    async def _run(self) -> None:
-        while not self._closing:
-            self._wake.clear()
-            self._begun += 1
-            delay: float | None
-            try:
-                await self.store.flush()  # the engine's trace writes are submitted, not awaited
-                due = self.store.retries_due(now_iso())
-                by_message: dict[str, list[RetryEntry]] = defaultdict(list)
-                for entry in due:
-                    by_message[entry.message_id].append(entry)
-                slots = asyncio.Semaphore(CONCURRENT_MESSAGES)
-                await asyncio.gather(*(self._message(e, slots) for e in by_message.values()))
-                delay = 0.0 if len(due) == 100 else self._until_next()
-            except Exception:  # the store or a bug: keep the worker alive, try again later
-                log.exception("retrying failed actions failed; trying again")
-                delay = self.settings.initial_seconds
-            async with self._passed:
-                self._finished = self._begun
-                self._passed.notify_all()
-            if self._closing:
-                return
-            if delay == 0.0:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-
-    def _until_next(self) -> float | None:
-        upcoming = self.store.retries_next_attempt()
-        if upcoming is None:
-            return None
-        return max(0.0, (_parse(upcoming) - datetime.now(UTC)).total_seconds()) + 0.002
+    # ── the worker's pass ────────────────────────────────────────────────────────────────
+    async def _run_due(self, limit: int) -> int:
+        await self.store.flush()  # the engine's trace writes are submitted, not awaited
+        due = self.store.retries_due(now_iso(), limit)
+        by_message: dict[str, list[RetryEntry]] = defaultdict(list)
+        for entry in due:
+            by_message[entry.message_id].append(entry)
+        slots = asyncio.Semaphore(CONCURRENT_MESSAGES)
+        await asyncio.gather(*(self._message(e, slots) for e in by_message.values()))
+        return len(due)
 
     async def _message(self, entries: list[RetryEntry], slots: asyncio.Semaphore) -> None:
         async with slots:
             for entry in entries:
-                if self._closing:
+                if self._worker.closing:
                     return
                 try:
                     # A fresh view for each: AddHeader appends to it, and a retry re-applies.
@@ -256,7 +208,7 @@ class Retries:
             )
             log.info("retry %s %s delivered", entry.message_id, entry.target)
             return
-        deadline = _parse(entry.deadline)
+        deadline = from_wire(entry.deadline)
         if now >= deadline or row.detail.get("final"):
             entry = dataclasses.replace(
                 entry,
@@ -267,7 +219,7 @@ class Retries:
             )
             await self._expire(entry, view, plan, _retry_row(row, PublishStatus.EXPIRED, detail))
             return
-        next_attempt = _iso(min(now + self._backoff(attempts), deadline))
+        next_attempt = to_wire(min(now + self._backoff(attempts), deadline))
         entry = dataclasses.replace(
             entry, attempts=attempts, next_attempt=next_attempt, last_error=row.error
         )
@@ -300,7 +252,7 @@ class Retries:
         status: PublishStatus
         if entry.status == RetryStatus.PENDING:
             later = datetime.now(UTC) + self._backoff(entry.attempts + 1)
-            entry = dataclasses.replace(entry, next_attempt=_iso(later), last_error=error)
+            entry = dataclasses.replace(entry, next_attempt=to_wire(later), last_error=error)
             status = PublishStatus.FAILURE
         else:
             entry = dataclasses.replace(entry, dsn=f"not sent: {error}")
