@@ -114,6 +114,9 @@ class BackendSettings:
 class Settings:
     smtp: Address = Address("127.0.0.1", 2525)
     http: Address = Address("127.0.0.1", 4525)
+    # `[server] allowed_hosts`: Host names the HTTP port answers to besides loopback names, the
+    # bound host and IP literals ("*": any); see inbound/api/guard.py
+    allowed_hosts: tuple[str, ...] = ()
     hostname: str = ""  # empty: inbound-smtp.<region>.amazonaws.com
     data_dir: Path = Path(".inbound")
     max_message_size: int = DEFAULT_MAX_MESSAGE
@@ -155,6 +158,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "server": {
         "smtp": str,
         "http": str,
+        "allowed_hosts": list,
         "hostname": str,
         "data_dir": str,
         "max_message_size": int,
@@ -220,6 +224,7 @@ def load(path: Path) -> Settings:
     settings = Settings(
         smtp=Address.parse(server.get("smtp", "127.0.0.1:2525"), file=path, key="server.smtp"),
         http=Address.parse(server.get("http", "127.0.0.1:4525"), file=path, key="server.http"),
+        allowed_hosts=_allowed_hosts(path, server.get("allowed_hosts", [])),
         hostname=server.get("hostname", ""),
         data_dir=Path(server.get("data_dir", ".inbound")),
         max_message_size=_positive(path, "server.max_message_size", server, DEFAULT_MAX_MESSAGE),
@@ -270,6 +275,22 @@ def _positive(path: Path, key: str, table: Mapping[str, Any], default: int) -> i
     if value <= 0:
         raise ConfigError(path, key, "must be positive")
     return int(value)
+
+
+def _allowed_hosts(path: Path, values: list[Any]) -> tuple[str, ...]:
+    """Host names (any port), lower-case; IPv6 literals in brackets, as a Host header has them."""
+    hosts = []
+    for value in values:
+        host = value.lower().rstrip(".") if isinstance(value, str) else ""
+        if host != "*" and not _HOSTNAME.match(host):
+            try:
+                host = f"[{ipaddress.IPv6Address(host.strip('[]'))}]"
+            except ValueError:
+                raise ConfigError(
+                    path, "server.allowed_hosts", f"not a host name without port: {value!r}"
+                ) from None
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def _identities(path: Path, values: list[Any]) -> list[str]:

@@ -109,6 +109,12 @@ CASES = [
         file="inbound.toml",
         where=("identities.verified",),
     ),
+    Case(
+        "toml/allowed-host-with-port",
+        toml='[server]\nallowed_hosts = ["inbound.test:4525"]\n',
+        file="inbound.toml",
+        where=("server.allowed_hosts",),
+    ),
     Case("toml/section-not-a-table", toml='server = "x"\n', file="inbound.toml", where=("server",)),
     Case(
         "toml/not-positive",
@@ -354,6 +360,7 @@ def write_config(directory: Path, toml: str, rules: dict[str, Any] | str) -> Pat
 # in-process, which keeps the file fast; every kind of error still has a subprocess case.
 IN_PROCESS = {
     "toml/unknown-nested-key",
+    "toml/allowed-host-with-port",
     "toml/wrong-type-bool-for-int",
     "toml/no-port",
     "json/rule-sets-null",

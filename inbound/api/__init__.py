@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from inbound.api import inspect, rules
+from inbound.api.guard import guard
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import identities
 
@@ -18,7 +19,7 @@ MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 
 
 
 def make_app(server: InboundServer) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard(server.settings)])
     app[SERVER_KEY] = server
     inspect.add_routes(app, server)
     rules.add_routes(app, server)

@@ -80,3 +80,18 @@ class SignatureDoesNotMatch(SesClientError):
 
 class IncompleteSignature(SesClientError):
     code = "IncompleteSignature"
+
+
+class MisdirectedRequest(SesClientError):
+    """A `Host` the server does not answer to (api/guard.py): 421 is HTTP's "this server is not
+    the one for this authority" (RFC 9110 §15.5.20); not in botocore's retry lists."""
+
+    code = "MisdirectedRequest"
+    status = 421
+
+
+class AccessDenied(SesClientError):
+    """A cross-origin write (api/guard.py), with AWS's code and status for a refused request."""
+
+    code = "AccessDenied"
+    status = 403
