@@ -22,31 +22,19 @@ Routes (all JSON unless noted):
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import shutil
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
+from inbound.datadir import UnsafePath, under
 from inbound.records import OutboxStatus, RetryStatus
 
 if TYPE_CHECKING:
     from inbound.app import InboundServer
-
-
-_JSON_COLUMNS = ("metadata", "deliveries", "payload", "response", "recipients")
-
-
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in record.items():
-        if key == "raw":
-            continue
-        if key in _JSON_COLUMNS and isinstance(value, str):
-            value = json.loads(value)
-        out[key] = value
-    return out
 
 
 def _not_found(what: str) -> web.Response:
@@ -104,7 +92,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         await server.engine.drain()
         await store.reset()
         for folder in ("s3", "workmail"):
-            shutil.rmtree(server.settings.data_dir / folder, ignore_errors=True)
+            shutil.rmtree(under(server.settings.data_dir, folder), ignore_errors=True)
         return web.json_response({"reset": True})
 
     async def message(request: web.Request) -> web.Response:
@@ -121,27 +109,31 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
             return _not_found("message")
         return web.Response(body=body, content_type="message/rfc822")
 
-    def listing(table: str) -> Any:
+    def listing(records: Callable[[], Sequence[Any]]) -> Any:
+        """The embedded backends' records as stored: snake_case fields in column order."""
+
         async def handler(request: web.Request) -> web.Response:
-            return web.json_response([_row(r) for r in store.records(table)])
+            return web.json_response([dataclasses.asdict(r) for r in records()])
 
         return handler
 
     async def s3_object(request: web.Request) -> web.Response:
         bucket, key = request.match_info["bucket"], request.match_info["key"]
-        rows = store.records("s3_objects", bucket=bucket, key=key)
-        if not rows:
+        try:
+            path = under(server.settings.data_dir, "s3", bucket, key)
+        except UnsafePath as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        found = store.stored_object(bucket, key)
+        if found is None:
             return _not_found("object")
-        path = server.settings.data_dir / "s3" / bucket / key
-        metadata = json.loads(rows[0]["metadata"])
-        headers = {f"x-amz-meta-{k}": v for k, v in metadata.items()}
+        headers = {f"x-amz-meta-{k}": v for k, v in found.metadata.items()}
         return web.Response(body=path.read_bytes(), headers=headers)
 
     async def outbox_raw(request: web.Request) -> web.Response:
-        rows = store.records("outbox", id=request.match_info["id"])
-        if not rows:
+        body = store.outbox_raw(request.match_info["id"])
+        if body is None:
             return _not_found("outbox message")
-        return web.Response(body=rows[0]["raw"], content_type="message/rfc822")
+        return web.Response(body=body, content_type="message/rfc822")
 
     async def outbox_retry(request: web.Request) -> web.Response:
         if server.relay is None:
@@ -169,14 +161,14 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
     app.router.add_get("/api/messages/{id}/raw", raw)
     app.router.add_post("/api/messages/{id}/retry", retry)
     app.router.add_get("/api/retries", retries)
-    app.router.add_get("/api/s3", listing("s3_objects"))
+    app.router.add_get("/api/s3", listing(store.objects))
     app.router.add_get("/api/s3/{bucket}/{key:.+}", s3_object)
-    app.router.add_get("/api/notifications", listing("notifications"))
-    app.router.add_get("/api/lambda", listing("invocations"))
-    app.router.add_get("/api/outbox", listing("outbox"))
+    app.router.add_get("/api/notifications", listing(store.notifications))
+    app.router.add_get("/api/lambda", listing(store.invocations))
+    app.router.add_get("/api/outbox", listing(store.outbox))
     app.router.add_get("/api/outbox/{id}/raw", outbox_raw)
     app.router.add_post("/api/outbox/{id}/retry", outbox_retry)
-    app.router.add_get("/api/workmail", listing("mailbox"))
+    app.router.add_get("/api/workmail", listing(store.mailbox_deliveries))
 
     async def unsubscribe(request: web.Request) -> web.Response:
         return web.json_response(

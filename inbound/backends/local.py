@@ -20,27 +20,36 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from inbound.backends import BackendError, Invocation
 from inbound.backends.sns_envelope import SnsSigner, http_envelope
+from inbound.datadir import UnsafePath, under
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
+from inbound.records import (
+    LambdaInvocation,
+    MailboxDelivery,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    StoredObject,
+)
 from inbound.store import Store
 from inbound.timestamps import now_iso
 
 Handler = Callable[[Any, Any], Any]
 
 
-def _safe_relative(*parts: str) -> PurePosixPath:
-    """A relative path that cannot leave its root (`..`, absolute keys and NULs refused)."""
-    path = PurePosixPath(*parts)
-    if path.is_absolute() or ".." in path.parts or any("\0" in p for p in parts):
-        raise BackendError(f"refusing unsafe path: {'/'.join(parts)!r}")
-    return path
+def _under(root: Path, *parts: str) -> Path:
+    """An unsafe path from a rule or a client fails the action, as any backend error does."""
+    try:
+        return under(root, *parts)
+    except UnsafePath as exc:
+        raise BackendError(str(exc)) from None
 
 
 def _write_atomically(path: Path, body: bytes) -> None:
@@ -71,30 +80,29 @@ class LocalObjectStore:
     store: Store
 
     def path(self, bucket: str, key: str) -> Path:
-        return self.root / _safe_relative(bucket, key)
+        return _under(self.root, bucket, key)
 
     async def put_object(
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None:
         path = self.path(bucket, key)
-        await self.store.insert_after(
-            lambda: _write_atomically(path, body),
-            "s3_objects",
+        record = StoredObject(
             bucket=bucket,
             key=key,
             size=len(body),
-            metadata=json.dumps(dict(metadata)),
+            metadata=dict(metadata),
             message_id=message_id,
             created=now_iso(),
         )
+        await self.store.add_object(record, lambda: _write_atomically(path, body))
 
     async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
         try:
             body = self.path(bucket, key).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {self.root.parent})") from None
-        rows = self.store.records("s3_objects", bucket=bucket, key=key)
-        return body, json.loads(rows[-1]["metadata"]) if rows else {}
+        found = self.store.stored_object(bucket, key)
+        return body, found.metadata if found is not None else {}
 
 
 class LocalPublisher:
@@ -116,14 +124,15 @@ class LocalPublisher:
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         sns_id = new_uuid()
         timestamp = now_iso()
-        self.store.insert(
-            "notifications",
-            id=sns_id,
-            topic_arn=topic_arn,
-            subject=subject,
-            message=message,
-            message_id=message_id,
-            created=timestamp,
+        self.store.add_notification(
+            Notification(
+                id=sns_id,
+                topic_arn=topic_arn,
+                subject=subject,
+                message=message,
+                message_id=message_id,
+                created=timestamp,
+            )
         )
         urls = self.subscribers.get(topic_arn, ())
         if urls:
@@ -154,7 +163,7 @@ class LocalPublisher:
                     results.append({"url": url, "status": response.status})
             except (aiohttp.ClientError, TimeoutError) as exc:
                 results.append({"url": url, "error": f"{type(exc).__name__}: {exc}"})
-        self.store.update("notifications", "id", sns_id, deliveries=json.dumps(results))
+        self.store.notification_delivered(sns_id, results)
 
     async def close(self) -> None:
         if self._tasks:
@@ -207,14 +216,15 @@ class LocalFunctions:
         if handler is None:
             raise BackendError(f"Function not found: {function_arn}")
         request_id = new_uuid()
-        self.store.insert(
-            "invocations",
-            id=request_id,
-            function_arn=function_arn,
-            invocation_type=invocation_type.value,
-            payload=json.dumps(event),
-            message_id=message_id,
-            created=now_iso(),
+        self.store.add_invocation(
+            LambdaInvocation(
+                id=request_id,
+                function_arn=function_arn,
+                invocation_type=invocation_type.value,
+                payload=event,
+                message_id=message_id,
+                created=now_iso(),
+            )
         )
         # The invocation is on record before the function runs: a kill during a long call
         # still shows that it was made (a function's side effects cannot be rolled back).
@@ -246,13 +256,13 @@ class LocalFunctions:
             json.dumps(payload)  # what a real function returns must serialise
         except TimeoutError:
             error = f"Task timed out after {self.timeout:.2f} seconds"
-            self.store.update("invocations", "id", request_id, error=error)
+            self.store.invocation_failed(request_id, error)
             return Invocation(request_id, None, error)
         except Exception as exc:
             error = f"Unhandled: {type(exc).__name__}: {exc}"
-            self.store.update("invocations", "id", request_id, error=error)
+            self.store.invocation_failed(request_id, error)
             return Invocation(request_id, None, error)
-        self.store.update("invocations", "id", request_id, response=json.dumps(payload))
+        self.store.invocation_returned(request_id, payload)
         return Invocation(request_id, payload)
 
     async def close(self) -> None:
@@ -269,15 +279,15 @@ class LocalMailer:
         self, mail_from: str, recipients: Sequence[str], message: bytes, message_id: str
     ) -> str:
         outbox_id = new_uuid()
-        self.store.insert(
-            "outbox",
+        queued = OutboxMessage(
             id=outbox_id,
             mail_from=mail_from,
-            recipients=json.dumps(list(recipients)),
-            raw=message,
+            recipients=tuple(recipients),
             message_id=message_id,
+            status=OutboxStatus.QUEUED,
             created=now_iso(),
         )
+        self.store.queue_outbox(queued, message)
         if self.on_queued is not None:
             self.on_queued()
         return outbox_id
@@ -292,17 +302,18 @@ class LocalMailbox:
         self, organization_arn: str, recipients: Sequence[str], message: bytes, message_id: str
     ) -> str:
         organization = organization_arn.rsplit("/", 1)[-1]
-        folder = self.root / _safe_relative(organization)
+        folder = _under(self.root, organization)
         key = await asyncio.to_thread(_maildir_add, folder, message)
         path = str(folder / "new" / key)
-        self.store.insert(
-            "mailbox",
-            id=key,
-            organization_arn=organization_arn,
-            recipients=json.dumps(list(recipients)),
-            path=path,
-            message_id=message_id,
-            created=now_iso(),
+        self.store.add_mailbox_delivery(
+            MailboxDelivery(
+                id=key,
+                organization_arn=organization_arn,
+                recipients=tuple(recipients),
+                path=path,
+                message_id=message_id,
+                created=now_iso(),
+            )
         )
         return path
 

@@ -57,7 +57,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def export(settings: Settings) -> dict[str, Any]:
     store = Store(settings.data_dir)
-    if not store.path.exists():
+    if not store.exists():
         return codec.rules_to_json(settings.state)
     store.open()
     try:

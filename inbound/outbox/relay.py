@@ -18,18 +18,16 @@ asyncio client, so no dependency is added (docs/relay.md).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from inbound.config import RelaySettings
 from inbound.errors import ConfigError
-from inbound.records import OutboxStatus
+from inbound.records import OutboxMessage, OutboxStatus
 from inbound.scheduling import STOP_GRACE_SECONDS, DueWorker, backoff
 from inbound.store import Store
 from inbound.timestamps import from_wire, now_iso, to_wire
@@ -196,7 +194,7 @@ class Relay:
     def wake(self) -> None:
         self._worker.wake()
 
-    async def retry(self, outbox_id: str) -> str | None:
+    async def retry(self, outbox_id: str) -> OutboxStatus | None:
         """Attempt a deferred or failed message now. Returns its status before (None: no
         such message); any other status is left alone."""
         before = await self.store.outbox_retry(outbox_id)
@@ -219,21 +217,21 @@ class Relay:
             await self._attempt(row)
         return len(due)
 
-    async def _attempt(self, row: dict[str, Any]) -> None:
-        outbox_id = row["id"]
+    async def _attempt(self, row: OutboxMessage) -> None:
+        outbox_id = row.id
         raw = self.store.outbox_raw(outbox_id)
         if raw is None:
             return  # removed meanwhile (DELETE /api/messages)
         await self.store.outbox_sending(outbox_id, now_iso())
-        attempts = row["attempts"] + 1
+        attempts = row.attempts + 1
         try:
             result = await asyncio.to_thread(
                 deliver,
                 self.settings,
                 self._context,
                 self.helo,
-                row["mail_from"],
-                json.loads(row["recipients"]),
+                row.mail_from,
+                row.recipients,
                 raw,
             )
         except Exception as exc:  # a bug in deliver(): keep the message, try later
@@ -243,7 +241,7 @@ class Relay:
         status, error = result.status, result.error
         if status == OutboxStatus.DEFERRED:
             now = datetime.now(UTC)
-            deadline = from_wire(row["created"]) + timedelta(seconds=self.settings.max_age_seconds)
+            deadline = from_wire(row.created) + timedelta(seconds=self.settings.max_age_seconds)
             if now >= deadline:
                 status = OutboxStatus.FAILED
                 error = f"{error} (gave up after {attempts} attempts)"

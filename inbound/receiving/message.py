@@ -21,7 +21,7 @@ from inbound.receiving.verdicts import (
     Status,
     auth_headers,
 )
-from inbound.store import MessageRecord
+from inbound.records import MessageRecord
 from inbound.timestamps import from_wire
 
 # Keys the placeholder X-SES-DKIM-SIGNATURE `b=` value; see receipt.ses_dkim_signature.

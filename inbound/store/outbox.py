@@ -1,0 +1,130 @@
+"""Outgoing mail queued for the relay: `queued` → `sending` → `sent` | `deferred` | `failed`."""
+
+from __future__ import annotations
+
+import json
+
+from inbound.records import OutboxMessage, OutboxStatus
+from inbound.store.writer import Connection, Database, Row
+
+# Every column but the bytes (`outbox_raw` reads those).
+_COLUMNS = (
+    "id, mail_from, recipients, message_id, status, created, attempts, last_attempt,"
+    " next_attempt, last_error, remote_reply"
+)
+
+
+class Outbox(Database):
+    def queue_outbox(self, message: OutboxMessage, raw: bytes) -> None:
+        """Queue without waiting: the relay flushes before it reads the outbox."""
+        params = (
+            message.id,
+            message.mail_from,
+            json.dumps(list(message.recipients)),
+            raw,
+            message.message_id,
+            message.status,
+            message.created,
+        )
+        self._submit(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO outbox"
+                " (id, mail_from, recipients, raw, message_id, status, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+        )
+
+    def outbox(self, limit: int = 1000) -> list[OutboxMessage]:
+        found = self._read(
+            f"SELECT {_COLUMNS} FROM outbox ORDER BY created, rowid LIMIT ?", (limit,)
+        )
+        return [_message(r) for r in found]
+
+    def outbox_due(self, now: str, limit: int = 100) -> list[OutboxMessage]:
+        """Outbox messages to attempt now, oldest first. `sending` ones are left by a crash
+        mid-attempt (the relay marks one at a time): try them again."""
+        found = self._read(
+            f"SELECT {_COLUMNS} FROM outbox"
+            " WHERE status IN (?, ?) OR (status = ? AND next_attempt <= ?)"
+            " ORDER BY created, rowid LIMIT ?",
+            (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.DEFERRED, now, limit),
+        )
+        return [_message(r) for r in found]
+
+    def outbox_next_attempt(self) -> str | None:
+        """The earliest `next_attempt` of a deferred message (ISO 8601 UTC), if any."""
+        found = self._read(
+            "SELECT MIN(next_attempt) AS t FROM outbox WHERE status = ?",
+            (OutboxStatus.DEFERRED,),
+        )
+        return found[0]["t"] if found else None
+
+    def outbox_raw(self, outbox_id: str) -> bytes | None:
+        found = self._read("SELECT raw FROM outbox WHERE id = ?", (outbox_id,))
+        return bytes(found[0]["raw"]) if found else None
+
+    async def outbox_sending(self, outbox_id: str, now: str) -> None:
+        """Durably mark an attempt as started before the first SMTP byte goes out."""
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1,"
+                " last_attempt = ?, next_attempt = NULL WHERE id = ?",
+                (OutboxStatus.SENDING, now, outbox_id),
+            )
+        )
+
+    async def outbox_result(
+        self,
+        outbox_id: str,
+        status: OutboxStatus,
+        *,
+        last_error: str | None,
+        remote_reply: str | None,
+        next_attempt: str | None = None,
+    ) -> None:
+        assert status in _ENDED, status
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, remote_reply = ?, next_attempt = ?"
+                " WHERE id = ?",
+                (status, last_error, remote_reply, next_attempt, outbox_id),
+            )
+        )
+
+    async def outbox_retry(self, outbox_id: str) -> OutboxStatus | None:
+        """Queue a deferred or failed message again; returns its status before, None if absent
+        (the status is unchanged unless it was deferred or failed)."""
+
+        def retry(c: Connection) -> OutboxStatus | None:
+            row = c.execute("SELECT status FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+            if row is None:
+                return None
+            before = OutboxStatus(row[0])
+            if before in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
+                c.execute(
+                    "UPDATE outbox SET status = ?, next_attempt = NULL WHERE id = ?",
+                    (OutboxStatus.QUEUED, outbox_id),
+                )
+            return before
+
+        return await self._write(retry)
+
+
+_ENDED = (OutboxStatus.SENT, OutboxStatus.DEFERRED, OutboxStatus.FAILED)  # an attempt's ends
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        mail_from=row["mail_from"],
+        recipients=tuple(json.loads(row["recipients"])),
+        message_id=row["message_id"],
+        status=OutboxStatus(row["status"]),
+        created=row["created"],
+        attempts=row["attempts"],
+        last_attempt=row["last_attempt"],
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        remote_reply=row["remote_reply"],
+    )

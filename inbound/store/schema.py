@@ -1,0 +1,60 @@
+"""The tables of `inbound.sqlite3`. `CREATE ... IF NOT EXISTS`: a data dir made by any earlier
+release opens as it is."""
+
+from __future__ import annotations
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, received_at TEXT NOT NULL, mail_from TEXT NOT NULL,
+    recipients TEXT NOT NULL, client_ip TEXT NOT NULL, helo TEXT NOT NULL, tls INTEGER NOT NULL,
+    state_id TEXT NOT NULL REFERENCES states(id), size INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', finished_at TEXT);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE TABLE IF NOT EXISTS spool (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS trace (
+    message_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, rule TEXT,
+    rule_position INTEGER, action_index INTEGER, action TEXT, outcome TEXT, ms REAL,
+    detail TEXT, error TEXT, PRIMARY KEY (message_id, seq));
+CREATE TABLE IF NOT EXISTS s3_objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, metadata TEXT NOT NULL,
+    message_id TEXT, created TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS notifications (
+    id TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
+    message_id TEXT, created TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS invocations (
+    id TEXT PRIMARY KEY, function_arn TEXT NOT NULL, invocation_type TEXT NOT NULL,
+    payload TEXT NOT NULL, response TEXT, error TEXT, message_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, recipients TEXT NOT NULL, raw BLOB NOT NULL,
+    message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, last_attempt TEXT, next_attempt TEXT,
+    last_error TEXT, remote_reply TEXT);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, updated TEXT NOT NULL,
+    PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS mailbox (
+    id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
+    path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS retries (
+    message_id TEXT NOT NULL, rule_position INTEGER NOT NULL, action_index INTEGER NOT NULL,
+    rule TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+    deadline TEXT NOT NULL, next_attempt TEXT, last_error TEXT, dsn TEXT,
+    created TEXT NOT NULL, updated TEXT NOT NULL,
+    PRIMARY KEY (message_id, rule_position, action_index));
+CREATE INDEX IF NOT EXISTS retries_status ON retries(status, next_attempt);
+"""
+
+# Tables that `reset()` empties (DELETE /api/messages), in dependency order.
+RESET_TABLES = (
+    "retries",
+    "trace",
+    "spool",
+    "messages",
+    "s3_objects",
+    "notifications",
+    "invocations",
+    "outbox",
+    "mailbox",
+)
