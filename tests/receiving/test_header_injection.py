@@ -1,10 +1,10 @@
 """No value from the SMTP dialogue can start or split a header line the engine writes (issue 18).
 
 Over real sockets, every C0 control character and DEL is tried inside the argument of HELO,
-EHLO, MAIL and RCPT (bare and inside a quoted local part), each followed by a would-be header
-line. Each command is either refused with its `501` or, when accepted, the message as the S3
-action stored it carries no line the client wrote. A property test checks the header builders
-themselves for any text.
+EHLO, MAIL and RCPT (bare, inside a quoted local part, and in an ESMTP parameter), each followed
+by a would-be header line. Each command is either refused with its `501` or, when accepted, the
+message as the S3 action stored it carries no line the client wrote. A property test checks the
+header builders themselves for any text.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ MAIL = (b"MAIL FROM:<sender", b"@sender.test>", replies.S501_BAD_SENDER)
 MAIL_QUOTED = (b'MAIL FROM:<"sender', b'"@sender.test>', replies.S501_BAD_SENDER)
 RCPT_BARE = (b"RCPT TO:<someone", b"@example.com>", replies.S501_BAD_RECIPIENT)
 RCPT_QUOTED = (b'RCPT TO:<"someone', b'"@example.com>', replies.S501_BAD_RECIPIENT)
+MAIL_PARAMETER = (b"MAIL FROM:<" + SENDER + b"> BODY=8BITMIME", b"", replies.S501_BAD_SENDER)
+RCPT_PARAMETER = (b"RCPT TO:<" + RCPT + b"> NOTIFY=NEVER", b"", replies.S501_BAD_RECIPIENT)
 
 
 def hostile_session(server: RunningInbound, form: tuple, control: bytes) -> str | None:
@@ -87,8 +89,8 @@ def assert_no_forged_line(stored: bytes) -> None:
 @pytest.mark.inbound_rules(STORING)
 @pytest.mark.parametrize(
     "form",
-    [EHLO, HELO, MAIL, MAIL_QUOTED, RCPT_BARE, RCPT_QUOTED],
-    ids=["ehlo", "helo", "mail", "mail-quoted", "rcpt", "rcpt-quoted"],
+    [EHLO, HELO, MAIL, MAIL_QUOTED, MAIL_PARAMETER, RCPT_BARE, RCPT_QUOTED, RCPT_PARAMETER],
+    ids=["ehlo", "helo", "mail", "mail-quoted", "mail-param", "rcpt", "rcpt-quoted", "rcpt-param"],
 )
 def test_control_characters_never_reach_a_header(inbound_server: RunningInbound, form) -> None:
     accepted = [hostile_session(inbound_server, form, control) for control in CONTROLS]
