@@ -21,18 +21,22 @@ from aiohttp import web
 from inbound.actions import Executor, Site
 from inbound.actions.registry import with_overrides
 from inbound.api import make_app
-from inbound.api.query.operations import OPERATIONS, Handler, identities
+from inbound.api.guard import guard
+from inbound.api.query.operations import OPERATIONS, Handler
+from inbound.api.services import Services
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends, seed_keys
 from inbound.backends.local import LocalMailer
 from inbound.config import Settings
 from inbound.errors import ConfigError
+from inbound.identities.book import IdentityBook, dns_checker
 from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
 from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, server_context
 
@@ -69,6 +73,8 @@ class InboundServer:
         self.store = Store(settings.data_dir)
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
+        self.identities: IdentityBook | None = None
+        self.sending: SendingConfiguration | None = None
         self.backends: Backends | None = None
         self.relay: Relay | None = None  # runs when [relay] names a smarthost
         self._smtp_server: asyncio.Server | None = None
@@ -84,9 +90,32 @@ class InboundServer:
         """
         settings = self.settings
         self.store.open()
+        self.keeper = StateKeeper(self.store, settings.state)
+        await self.keeper.load()
+        self.identities = IdentityBook(
+            self.store,
+            self.keeper,
+            configured=settings.state.verified,
+            region=settings.region,
+            dns=dns_checker(settings.identity_verification, settings.identity_resolver),
+            check_interval=settings.identity_check_interval,
+        )
+        self.sending = SendingConfiguration(self.store)
+        services = Services(
+            self.store,
+            self.keeper,
+            self.identities,
+            self.sending,
+            region=settings.region,
+            data_dir=settings.data_dir,
+            api_auth=settings.api_auth,
+            api_credentials=settings.api_credentials,
+        )
         if listen:
             # HTTP first: the SNS envelope's certificate URL needs the bound address.
-            self._runner = web.AppRunner(make_app(self), access_log=None)
+            self._runner = web.AppRunner(
+                make_app(services, self.operations, guard(settings)), access_log=None
+            )
             await self._runner.setup()
             site = web.TCPSite(self._runner, settings.http.host, settings.http.port)
             await site.start()
@@ -95,9 +124,11 @@ class InboundServer:
         else:
             self.http_url = f"http://{settings.http}"
 
-        self.backends = self._make_backends(self.store, settings, self.http_url)
+        self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
-            self.relay = Relay(self.store, settings.relay, helo=settings.smtp_hostname)
+            self.relay = services.relay = Relay(
+                self.store, settings.relay, helo=settings.smtp_hostname
+            )
             if isinstance(self.backends.mailer, LocalMailer):
                 self.backends.mailer.on_queued = self.relay.wake
             self.relay.start()
@@ -111,9 +142,7 @@ class InboundServer:
                 settings.lambda_timeout,
             ),
         )
-        self.keeper = StateKeeper(self.store, settings.state)
-        await self.keeper.load()
-        self.engine = Engine(
+        self.engine = services.engine = Engine(
             self.store,
             pipeline,
             self.keeper,
@@ -123,7 +152,7 @@ class InboundServer:
             authenticator=NoDnsAuthenticator(),
             retries=settings.retries,
         )
-        await identities.restore(self)  # API-verified identities, DNS checks
+        await self.identities.start()  # API-verified identities, DNS checks
         await self.engine.resume()
         if not listen:  # `replay` leaves retrying failed actions to `serve`, as the outbox
             return
@@ -152,7 +181,8 @@ class InboundServer:
         return server_context(cert, key)
 
     async def stop(self) -> None:
-        await identities.stop(self)
+        if self.identities is not None:
+            await self.identities.stop()
         if self._smtp_server is not None:
             self._smtp_server.close()
             if self._sessions is not None:  # what they spooled is processed by engine.close()

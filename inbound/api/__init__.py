@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from inbound.api import inspect, rules
-from inbound.api.guard import guard
 from inbound.api.query import routes as ses_routes
-from inbound.api.query.operations import identities
+from inbound.api.query.operations import Handler, identities
+from inbound.api.services import Services
 
-if TYPE_CHECKING:
-    from inbound.app import InboundServer
-
-SERVER_KEY = web.AppKey("server", object)
 MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
 
 
-def make_app(server: InboundServer) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard(server.settings)])
-    app[SERVER_KEY] = server
-    inspect.add_routes(app, server)
-    rules.add_routes(app, server)
-    identities.add_routes(app, server)
-    ses_routes.add_routes(app, server, server.operations)
+def make_app(
+    services: Services, operations: Mapping[str, Handler], guard: Middleware
+) -> web.Application:
+    """`operations` is the server's own registry (tests plug fake handlers into it); `guard`
+    (api/guard.py) runs outermost."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    inspect.add_routes(app, services)
+    rules.add_routes(app, services)
+    identities.add_routes(app, services.identities)
+    ses_routes.add_routes(app, services, operations)
     return app

@@ -34,7 +34,7 @@ from inbound.datadir import UnsafePath, under
 from inbound.records import OutboxStatus, RetryStatus
 
 if TYPE_CHECKING:
-    from inbound.app import InboundServer
+    from inbound.api.services import Services
 
 
 def _not_found(what: str) -> web.Response:
@@ -50,8 +50,8 @@ def _bad_retry_status(key: str, value: str) -> web.Response:
     )
 
 
-def add_routes(app: web.Application, server: InboundServer) -> None:
-    store = server.store
+def add_routes(app: web.Application, services: Services) -> None:
+    store = services.store
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(store.counts())
@@ -74,12 +74,12 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.json_response([e.to_json() for e in entries])
 
     async def retry(request: web.Request) -> web.Response:
-        assert server.engine is not None
+        assert services.engine is not None
         message_id = request.match_info["id"]
         if store.message(message_id) is None:
             return _not_found("message")
         await store.flush()  # its failures may be submitted but not yet committed
-        count = await server.engine.retries.retry_now(message_id)
+        count = await services.engine.retries.retry_now(message_id)
         if not count:
             return web.json_response(
                 {"error": "the message has no pending or expired action"}, status=409
@@ -88,11 +88,11 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.json_response({"messageId": message_id, "retries": entries}, status=202)
 
     async def reset(request: web.Request) -> web.Response:
-        assert server.engine is not None
-        await server.engine.drain()
+        assert services.engine is not None
+        await services.engine.drain()
         await store.reset()
         for folder in ("s3", "workmail"):
-            shutil.rmtree(under(server.settings.data_dir, folder), ignore_errors=True)
+            shutil.rmtree(under(services.data_dir, folder), ignore_errors=True)
         return web.json_response({"reset": True})
 
     async def message(request: web.Request) -> web.Response:
@@ -120,7 +120,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
     async def s3_object(request: web.Request) -> web.Response:
         bucket, key = request.match_info["bucket"], request.match_info["key"]
         try:
-            path = under(server.settings.data_dir, "s3", bucket, key)
+            path = under(services.data_dir, "s3", bucket, key)
         except UnsafePath as exc:
             return web.json_response({"error": str(exc)}, status=400)
         found = store.stored_object(bucket, key)
@@ -136,12 +136,12 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.Response(body=body, content_type="message/rfc822")
 
     async def outbox_retry(request: web.Request) -> web.Response:
-        if server.relay is None:
+        if services.relay is None:
             return web.json_response(
                 {"error": "no relay: [relay] smarthost is not configured"}, status=409
             )
         outbox_id = request.match_info["id"]
-        before = await server.relay.retry(outbox_id)
+        before = await services.relay.retry(outbox_id)
         if before is None:
             return _not_found("outbox message")
         if before not in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
@@ -151,7 +151,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.json_response({"id": outbox_id, "status": OutboxStatus.QUEUED, "was": before})
 
     async def signing_cert(request: web.Request) -> web.Response:
-        path = signing_paths(server.settings.data_dir)[0]
+        path = signing_paths(services.data_dir)[0]
         return web.Response(body=path.read_bytes(), content_type="application/x-pem-file")
 
     app.router.add_get("/api/stats", stats)

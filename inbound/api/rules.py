@@ -16,22 +16,22 @@ from inbound.errors import SesError
 from inbound.rules import codec
 
 if TYPE_CHECKING:
-    from inbound.app import InboundServer
+    from inbound.api.services import Services
 
 
-def add_routes(app: web.Application, server: InboundServer) -> None:
+def add_routes(app: web.Application, services: Services) -> None:
+    keeper = services.keeper
+
     async def export(request: web.Request) -> web.Response:
-        assert server.keeper is not None
-        return web.json_response(codec.rules_to_json(server.keeper.current))
+        return web.json_response(codec.rules_to_json(keeper.current))
 
     async def apply(request: web.Request) -> web.Response:
-        keeper = server.keeper
-        assert keeper is not None
+        assert services.backends is not None
         try:
             new = codec.parse_rules(json.loads(await request.read()), keeper.configured.verified)
             for rule_set in new.rule_sets:
                 for rule in rule_set.rules:
-                    await check_targets(server, server.settings.region, rule)
+                    await check_targets(services.backends, services.region, rule)
         except json.JSONDecodeError as exc:
             return web.json_response({"error": f"invalid JSON: {exc}"}, status=400)
         except SesError as exc:

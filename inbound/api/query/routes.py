@@ -30,11 +30,11 @@ from inbound.api.faults import (
 )
 from inbound.api.query import codec as query
 from inbound.api.query import service, xml
-from inbound.api.query.operations import Handler, OperationContext
+from inbound.api.query.operations import Handler
 from inbound.errors import SesError
 
 if TYPE_CHECKING:
-    from inbound.app import InboundServer
+    from inbound.api.services import Services
 
 log = logging.getLogger("inbound.api")
 
@@ -43,13 +43,11 @@ FORM = "application/x-www-form-urlencoded"
 _OFFLOAD = 1024 * 1024  # decode/verify bodies bigger than this off the event loop (SMTP shares it)
 
 
-def add_routes(
-    app: web.Application, server: InboundServer, operations: Mapping[str, Handler]
-) -> None:
+def add_routes(app: web.Application, services: Services, operations: Mapping[str, Handler]) -> None:
     async def endpoint(request: web.Request) -> web.Response:
         request_id = str(uuid.uuid4())
         try:
-            return await _serve(request, request_id, server, operations)
+            return await _serve(request, request_id, services, operations)
         except SesError as error:
             return error_response(error, request_id)
         except Exception:
@@ -66,7 +64,7 @@ def add_routes(
 async def _serve(
     request: web.Request,
     request_id: str,
-    server: InboundServer,
+    services: Services,
     operations: Mapping[str, Handler],
 ) -> web.Response:
     if request.method not in ("GET", "POST"):
@@ -79,13 +77,12 @@ async def _serve(
         raise RequestEntityTooLarge(
             f"The request body exceeds the maximum size of {request.client_max_size} bytes."
         ) from None
-    settings = server.settings
     body_is_form = request.content_type == FORM or "Content-Type" not in request.headers
 
     def decode() -> tuple[auth.Caller, Any, dict[str, Any]]:
-        if settings.api_auth == "verify":
+        if services.api_auth == "verify":
             caller = auth.verify(
-                request.method, request.raw_path, request.headers, body, settings.api_credentials
+                request.method, request.raw_path, request.headers, body, services.api_credentials
             )
         else:
             caller = auth.caller_of(request.headers)
@@ -104,7 +101,7 @@ async def _serve(
         caller, operation, kwargs = await asyncio.to_thread(decode)
     else:
         caller, operation, kwargs = decode()
-    context = OperationContext(server, caller.region or settings.region, request_id)
+    context = services.operation_context(caller.region or services.region, request_id)
     result = await operations[operation.name](context, kwargs)
     return _xml_response(200, xml.result_document(operation, result, request_id), request_id)
 

@@ -56,16 +56,14 @@ def _extensions(fields: Params) -> tuple[tuple[str, str], ...]:
 
 
 async def send_bounce(ctx: OperationContext, p: Params) -> Params:
-    server = ctx.server
-    assert server.keeper is not None and server.backends is not None
     message_id = p["OriginalMessageId"]
-    record = server.store.message(message_id)
+    record = ctx.store.message(message_id)
     now = datetime.now(UTC).replace(microsecond=0)
     received = None if record is None else from_wire(record.received_at)
     if record is None or received is None or now - received > WINDOW:
         raise MessageRejected(f"Message {message_id} was not received in the last 24 hours")
     sender = p["BounceSender"]
-    if not is_verified(_authorized_identity(p, sender), server.keeper.current.verified):
+    if not is_verified(_authorized_identity(p, sender), ctx.keeper.current.verified):
         raise MessageRejected(
             "Email address is not verified. The following identities failed the check in "
             f"region {ctx.region.upper()}: {sender}"
@@ -85,7 +83,7 @@ async def send_bounce(ctx: OperationContext, p: Params) -> Params:
         )
         message = dsn.ses_bounce(
             report,
-            server.store.raw(message_id),
+            ctx.store.raw(message_id),
             sender=sender,
             envelope_sender=record.mail_from,
             region=ctx.region,
@@ -94,7 +92,7 @@ async def send_bounce(ctx: OperationContext, p: Params) -> Params:
         )
     except dsn.DsnError as exc:
         raise InvalidParameterValue(str(exc)) from None
-    await server.backends.mailer.send("", [record.mail_from], dsn.as_bytes(message), message_id)
+    await ctx.backends.mailer.send("", [record.mail_from], dsn.as_bytes(message), message_id)
     # The bounce's MessageId is its Message-ID without brackets and domain (query-api.md §6).
     return {"MessageId": message["Message-ID"].strip("<>").partition("@")[0]}
 

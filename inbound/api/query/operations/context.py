@@ -1,4 +1,5 @@
-"""What an operation handler is given besides its input."""
+"""What an operation handler is given besides its input: the request's Region and id, and the
+services it works with (never the whole server)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from inbound.app import InboundServer
+    from inbound.backends import Backends
+    from inbound.identities.book import IdentityBook
+    from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.service import SendingConfiguration
+    from inbound.store import Store
 
 
 @dataclass(frozen=True)
 class OperationContext:
-    server: InboundServer
     region: str  # from the SigV4 credential scope when present, else the configured region
     request_id: str
+    store: Store
+    keeper: StateKeeper
+    identities: IdentityBook
+    sending: SendingConfiguration
+    backends: Backends

@@ -1,10 +1,9 @@
 """Identities: verification (auto or through DNS), DKIM, MAIL FROM, notifications, policies.
 
-The 21 identity operations of the 2010-12-01 model (query-api.md §2). State lives in the
-store's `identity` documents, one per identity, so it survives restarts; every change of the
-set of identities whose status is Success goes to `StateKeeper.set_verified`, so catch-all
-rules (receiving.md §1.4) and Bounce senders see it from the next RCPT on. The pure rules are
-in `inbound/identities.py`, the DNS lookups in `inbound/dns_check.py`.
+The 21 identity operations of the 2010-12-01 model (query-api.md §2), and the JSON routes
+under `/api/identities`. They work on the server's `IdentityBook` (`inbound/identities/book.py`:
+the store documents, the verified set, the DNS checks); the pure rules are in
+`inbound/identities/rules.py`.
 
 Decisions, with the SES wording they rest on (more in docs/identities.md):
 
@@ -34,219 +33,36 @@ Decisions, with the SES wording they rest on (more in docs/identities.md):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
-import functools
-import logging
-import weakref
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from inbound.api.query.operations.context import OperationContext
-from inbound.errors import ConfigError, InvalidParameterValue
+from inbound.errors import InvalidParameterValue
 from inbound.identities import rules as ident
-from inbound.identities.rules import DOMAIN, EMAIL, PENDING, SUCCESS, Identity
-
-if TYPE_CHECKING:
-    from inbound.app import InboundServer
-    from inbound.identities.dns import DnsChecker
-
-log = logging.getLogger("inbound.identities")
+from inbound.identities.book import IdentityBook, utcnow
+from inbound.identities.rules import DOMAIN, EMAIL, SUCCESS, Identity
 
 Params = dict[str, Any]
-KIND = "identity"  # store documents: kind "identity", key = canonical name
 MAX_ITEMS = 1000  # ListIdentities: "Possible values are 1-1000 inclusive."
 MAX_LOOKUP = 100  # Get*Attributes: "for up to 100 identities at a time"
 TOKEN_PREFIX = "after:"  # ListIdentities' NextToken: base64 of this + the last name returned
 MAX_POLICIES = 20  # GetIdentityPolicies: "You can retrieve a maximum of 20 policies at a time."
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class IdentityBook:
-    """One server's identities: the store documents, the verified set, the DNS checks."""
-
-    def __init__(self, server: InboundServer) -> None:
-        settings = server.settings
-        self.server = server
-        self.lock = asyncio.Lock()
-        self.configured = settings.state.verified  # lower-cased by the config loader
-        self.dns_mode = settings.identity_verification == "dns"
-        self.dns: DnsChecker | None = None
-        if self.dns_mode:
-            if settings.identity_resolver is None:
-                raise ConfigError("settings", "identities.resolver", "dns mode needs a resolver")
-            resolver = settings.identity_resolver
-            # dnspython (~3.5 MB) is loaded only in dns mode.
-            from inbound.identities.dns import DnsChecker
-
-            self.dns = DnsChecker(resolver.host, resolver.port)
-        self.interval = settings.identity_check_interval
-        self._task: asyncio.Task[None] | None = None
-
-    # ── reading ─────────────────────────────────────────────────────────────────────────
-    def stored(self) -> dict[str, Identity]:
-        return {
-            key: Identity.from_json(body) for key, body in self.server.store.documents(KIND).items()
-        }
-
-    def all(self) -> dict[str, Identity]:
-        """Stored identities, plus configured ones (always Success) not stored."""
-        found = self.stored()
-        epoch = datetime.fromtimestamp(0, UTC).isoformat()
-        for name in self.configured:
-            if name in found:
-                found[name] = found[name].replace(status=SUCCESS)
-            else:
-                found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
-        return found
-
-    def get(self, identity: str) -> Identity | None:
-        name = ident.canonical(identity)
-        return self.all().get(name)
-
-    def require(self, identity: str) -> Identity:
-        found = self.get(identity)
-        if found is None:
-            raise InvalidParameterValue(f"Identity {identity} does not exist.")
-        return found
-
-    def initial_status(self, name: str) -> str:
-        return SUCCESS if not self.dns_mode or name in self.configured else PENDING
-
-    # ── writing ─────────────────────────────────────────────────────────────────────────
-    async def save(self, identity: Identity) -> None:
-        await self.server.store.put_document(KIND, identity.name, identity.to_json())
-        await self.publish()
-
-    async def delete(self, name: str) -> None:
-        await self.server.store.delete_document(KIND, name)
-        await self.publish()
-
-    async def edit(self, identity: str, change: Callable[[Identity], Identity]) -> Identity:
-        async with self.lock:
-            new = change(self.require(identity))
-            await self.save(new)
-            return new
-
-    async def publish(self) -> None:
-        keeper = self.server.keeper
-        assert keeper is not None
-        await keeper.set_verified(ident.verified_names(self.all()))
-
-    # ── DNS ─────────────────────────────────────────────────────────────────────────────
-    async def refresh(self, names: Iterable[str] | None = None) -> None:
-        """Ask DNS about the pending parts of `names` (default: every identity)."""
-        if self.dns is None:
-            return
-        everything = self.stored()
-        wanted = [i for n, i in everything.items() if names is None or n in names]
-        now = _now()
-        for identity in wanted:
-            if identity.kind == EMAIL:
-                expired = ident.email_expired(identity, now)
-                if expired is not identity:
-                    await self._apply(identity, functools.partial(ident.email_expired, now=now))
-                continue
-            if not _pending(identity):
-                continue
-            txt = dkim = mail_from = None
-            if identity.status != SUCCESS and identity.token:
-                txt = await self.dns.txt_token(identity.name, identity.token)
-            if identity.dkim_tokens and identity.dkim_status != SUCCESS:
-                dkim = await self.dns.dkim(identity.name, identity.dkim_tokens)
-            if identity.mail_from_domain and identity.mail_from_status != SUCCESS:
-                region = self.server.settings.region
-                mail_from = await self.dns.mail_from_mx(identity.mail_from_domain, region)
-
-            await self._apply(
-                identity,
-                functools.partial(
-                    ident.after_dns, txt=txt, dkim=dkim, mail_from=mail_from, now=now
-                ),
-            )
-
-    async def _apply(self, seen: Identity, change: Callable[[Identity], Identity]) -> None:
-        """Apply a lookup's result unless the identity changed meanwhile (lookups run
-        without the lock, so API calls never wait for DNS timeouts)."""
-        async with self.lock:
-            current = self.stored().get(seen.name)
-            if current is None or current != seen:
-                return
-            new = change(current)
-            if new != current:
-                await self.save(new)
-
-    def start(self) -> None:
-        if self.dns is not None:
-            self._task = asyncio.create_task(self._check_periodically())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _check_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.refresh()
-            except Exception:  # a bad round must not end the checks
-                log.exception("identity verification check failed")
-
-
-def _pending(identity: Identity) -> bool:
-    waiting = (PENDING, ident.TEMPORARY_FAILURE)
-    return (
-        identity.status in waiting
-        or identity.dkim_status in waiting
-        or identity.mail_from_status in waiting
-    )
-
-
-_BOOKS: weakref.WeakKeyDictionary[InboundServer, IdentityBook] = weakref.WeakKeyDictionary()
-
-
-def book(server: InboundServer) -> IdentityBook:
-    found = _BOOKS.get(server)
-    if found is None:
-        found = _BOOKS[server] = IdentityBook(server)
-    return found
-
-
-async def restore(server: InboundServer) -> None:
-    """At start, after the receipt state is loaded: re-publish the verified identities kept in
-    the data dir, and start the DNS checks."""
-    identities = book(server)
-    await identities.publish()
-    identities.start()
-
-
-async def stop(server: InboundServer) -> None:
-    found = _BOOKS.get(server)
-    if found is not None:
-        await found.stop()
-
-
 # ── verification ────────────────────────────────────────────────────────────────────────────
 async def _verify(ctx: OperationContext, name: str) -> Identity:
-    identities = book(ctx.server)
+    identities = ctx.identities
     async with identities.lock:
         status = identities.initial_status(name)
         existing = identities.stored().get(name)
         if existing is None:
-            identity = ident.new_identity(name, status, _now())
+            identity = ident.new_identity(name, status, utcnow())
         else:
-            identity = ident.restarted(existing, status, _now())
+            identity = ident.restarted(existing, status, utcnow())
         if identity != existing:
             await identities.save(identity)
         return identity
@@ -264,7 +80,7 @@ async def verify_email_address(ctx: OperationContext, p: Params) -> None:
 async def verify_domain_identity(ctx: OperationContext, p: Params) -> Params:
     identity = await _verify(ctx, ident.check_domain(p["Domain"]))
     if identity.token is None:  # a configured domain first seen through the API
-        identity = await book(ctx.server).edit(
+        identity = await ctx.identities.edit(
             identity.name, lambda i: i.replace(token=ident.verification_token())
         )
     return {"VerificationToken": identity.token}
@@ -274,13 +90,13 @@ async def verify_domain_dkim(ctx: OperationContext, p: Params) -> Params:
     """Creates the domain identity too when it does not exist yet (its DKIM verification
     also verifies it); asking again returns the same three tokens."""
     name = ident.check_domain(p["Domain"])
-    identities = book(ctx.server)
+    identities = ctx.identities
     await _verify(ctx, name)
 
     def set_up(identity: Identity) -> Identity:
         if identity.dkim_tokens:
             return identity
-        now = _now()
+        now = utcnow()
         status = identities.initial_status(name)
         return identity.replace(
             token=identity.token or ident.verification_token(),
@@ -304,7 +120,7 @@ async def list_identities(ctx: OperationContext, p: Params) -> Params:
     kind = p.get("IdentityType")
     names = sorted(
         name
-        for name, identity in book(ctx.server).all().items()
+        for name, identity in ctx.identities.all().items()
         if (kind is None or identity.kind == kind) and (after is None or name > after)
     )
     result: Params = {"Identities": names[:limit]}
@@ -327,13 +143,13 @@ def _decode_token(token: str | None) -> str | None:
 
 
 async def list_verified_email_addresses(ctx: OperationContext, p: Params) -> Params:
-    everything = book(ctx.server).all()
+    everything = ctx.identities.all()
     emails = sorted(n for n, i in everything.items() if i.kind == EMAIL and i.status == SUCCESS)
     return {"VerifiedEmailAddresses": emails}
 
 
 async def delete_identity(ctx: OperationContext, p: Params) -> Params:
-    identities = book(ctx.server)
+    identities = ctx.identities
     async with identities.lock:
         await identities.delete(ident.canonical(p["Identity"]))
     return {}
@@ -347,7 +163,7 @@ async def _lookup(ctx: OperationContext, requested: list[str]) -> dict[str, Iden
     """Requested name → identity, for those that exist, after asking DNS about pending ones."""
     if len(requested) > MAX_LOOKUP:
         raise InvalidParameterValue(f"At most {MAX_LOOKUP} identities can be requested at a time.")
-    identities = book(ctx.server)
+    identities = ctx.identities
     await identities.refresh({ident.canonical(n) for n in requested})
     everything = identities.all()
     found = {name: everything.get(ident.canonical(name)) for name in requested}
@@ -375,7 +191,7 @@ def _dkim_domain(everything: dict[str, Identity], identity: Identity) -> Identit
 
 async def get_identity_dkim_attributes(ctx: OperationContext, p: Params) -> Params:
     found = await _lookup(ctx, p["Identities"])
-    everything = book(ctx.server).all()
+    everything = ctx.identities.all()
     attributes = {}
     for name, identity in found.items():
         domain = _dkim_domain(everything, identity)
@@ -396,7 +212,7 @@ async def get_identity_dkim_attributes(ctx: OperationContext, p: Params) -> Para
 async def set_identity_dkim_enabled(ctx: OperationContext, p: Params) -> Params:
     """ "For email addresses ... you can only enable DKIM signing if the corresponding domain
     ... has been set up to use Easy DKIM" (SetIdentityDkimEnabled); likewise for a domain."""
-    identities = book(ctx.server)
+    identities = ctx.identities
     enabled = p["DkimEnabled"]
 
     def change(identity: Identity) -> Identity:
@@ -415,10 +231,8 @@ async def set_identity_dkim_enabled(ctx: OperationContext, p: Params) -> Params:
 # ── MAIL FROM ───────────────────────────────────────────────────────────────────────────────
 async def set_identity_mail_from_domain(ctx: OperationContext, p: Params) -> Params:
     """No MailFromDomain: "A value of null disables the custom MAIL FROM setting"."""
-    identities = book(ctx.server)
-    keeper = ctx.server.keeper
-    assert keeper is not None
-    active = keeper.current.active_rule_set
+    identities = ctx.identities
+    active = ctx.keeper.current.active_rule_set
     receiving = frozenset(
         r.lower() for rule in (active.rules if active else ()) for r in rule.recipients
     )
@@ -438,7 +252,7 @@ async def set_identity_mail_from_domain(ctx: OperationContext, p: Params) -> Par
         return identity.replace(
             mail_from_domain=domain,
             mail_from_status=identities.initial_status(domain),
-            mail_from_started=_now().isoformat(),
+            mail_from_started=utcnow().isoformat(),
             mail_from_behavior=behavior,
         )
 
@@ -488,13 +302,13 @@ async def set_identity_notification_topic(ctx: OperationContext, p: Params) -> P
             topics[kind] = topic
         return _check_forwarding(identity.replace(topics=topics))
 
-    await book(ctx.server).edit(p["Identity"], change)
+    await ctx.identities.edit(p["Identity"], change)
     return {}
 
 
 async def set_identity_feedback_forwarding_enabled(ctx: OperationContext, p: Params) -> Params:
     enabled = p["ForwardingEnabled"]
-    await book(ctx.server).edit(
+    await ctx.identities.edit(
         p["Identity"], lambda i: _check_forwarding(i.replace(forwarding=enabled))
     )
     return {}
@@ -507,7 +321,7 @@ async def set_identity_headers_in_notifications_enabled(ctx: OperationContext, p
         headers = identity.headers | {kind} if enabled else identity.headers - {kind}
         return identity.replace(headers=headers)
 
-    await book(ctx.server).edit(p["Identity"], change)
+    await ctx.identities.edit(p["Identity"], change)
     return {}
 
 
@@ -534,7 +348,7 @@ def _owned(identities: IdentityBook, identity: str) -> Identity:
 async def put_identity_policy(ctx: OperationContext, p: Params) -> Params:
     ident.check_policy_name(p["PolicyName"])
     ident.check_policy(p["Policy"])
-    identities = book(ctx.server)
+    identities = ctx.identities
     _owned(identities, p["Identity"])
 
     def change(identity: Identity) -> Identity:
@@ -548,16 +362,16 @@ async def get_identity_policies(ctx: OperationContext, p: Params) -> Params:
     names = p["PolicyNames"]
     if len(names) > MAX_POLICIES:
         raise InvalidParameterValue(f"You can retrieve at most {MAX_POLICIES} policies at a time.")
-    policies = _owned(book(ctx.server), p["Identity"]).policies
+    policies = _owned(ctx.identities, p["Identity"]).policies
     return {"Policies": {n: policies[n] for n in names if n in policies}}
 
 
 async def list_identity_policies(ctx: OperationContext, p: Params) -> Params:
-    return {"PolicyNames": sorted(_owned(book(ctx.server), p["Identity"]).policies)}
+    return {"PolicyNames": sorted(_owned(ctx.identities, p["Identity"]).policies)}
 
 
 async def delete_identity_policy(ctx: OperationContext, p: Params) -> Params:
-    identities = book(ctx.server)
+    identities = ctx.identities
     _owned(identities, p["Identity"])
 
     def change(identity: Identity) -> Identity:
@@ -570,12 +384,11 @@ async def delete_identity_policy(ctx: OperationContext, p: Params) -> Params:
 
 
 # ── JSON routes: the verification link, and a look at the state ─────────────────────────────
-def add_routes(app: web.Application, server: InboundServer) -> None:
+def add_routes(app: web.Application, identities: IdentityBook) -> None:
     """POST /api/identities/{identity}/confirm  click the link of the verification email
     GET  /api/identities                      every identity, as stored"""
 
     async def confirm(request: web.Request) -> web.Response:
-        identities = book(server)
         name = ident.canonical(request.match_info["identity"])
         async with identities.lock:
             identity = identities.all().get(name)
@@ -592,7 +405,7 @@ def add_routes(app: web.Application, server: InboundServer) -> None:
         return web.json_response({"Identity": name, "VerificationStatus": identity.status})
 
     async def listing(request: web.Request) -> web.Response:
-        everything = book(server).all()
+        everything = identities.all()
         return web.json_response([everything[name].to_json() for name in sorted(everything)])
 
     app.router.add_post("/api/identities/{identity}/confirm", confirm)

@@ -26,7 +26,7 @@ from inbound.rules import editing
 from inbound.rules.codec import rule_set_metadata
 
 if TYPE_CHECKING:
-    from inbound.app import InboundServer
+    from inbound.backends import Backends
 
 Params = dict[str, Any]
 PAGE_SIZE = 100  # ListReceiptRuleSets pages of up to 100 (spec §9.1)
@@ -43,17 +43,16 @@ def _rule_set_json(rule_set: model.RuleSet) -> dict[str, Any]:
     return {"Metadata": rule_set_metadata(rule_set), "Rules": model.to_api(rule_set.rules)}
 
 
-async def check_targets(server: InboundServer, region: str, rule: model.ReceiptRule) -> None:
+async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule) -> None:
     """SES tests a rule's targets when it is saved: the S3 check is a real write of
     `<prefix>AMAZON_SES_SETUP_NOTIFICATION` (spec §3.3); topics and functions must be usable
     in the receiving Region."""
-    assert server.backends is not None
     prefix = f"arn:aws:sns:{region}:"
     for action in rule.actions:
         topic = getattr(action, "topic_arn", None)
         if topic is not None and not (topic.startswith(prefix) and topic.count(":") == 5):
             raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
-        if isinstance(action, model.LambdaAction) and not await server.backends.functions.exists(
+        if isinstance(action, model.LambdaAction) and not await backends.functions.exists(
             action.function_arn
         ):
             arn = action.function_arn
@@ -61,7 +60,7 @@ async def check_targets(server: InboundServer, region: str, rule: model.ReceiptR
         if isinstance(action, model.S3Action):
             key = object_key(action.object_key_prefix, SETUP_KEY)
             try:
-                await server.backends.objects.put_object(
+                await backends.objects.put_object(
                     action.bucket_name, key, SETUP_MESSAGE, {}, SETUP_KEY
                 )
             except Exception:
@@ -73,40 +72,40 @@ async def check_targets(server: InboundServer, region: str, rule: model.ReceiptR
 
 # ── rule sets ───────────────────────────────────────────────────────────────────────────────
 async def create_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.create_rule_set(s, p["RuleSetName"]))
+    await ctx.keeper.edit(lambda s: editing.create_rule_set(s, p["RuleSetName"]))
     return {}
 
 
 async def clone_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(
+    await ctx.keeper.edit(
         lambda s: editing.clone_rule_set(s, p["RuleSetName"], p["OriginalRuleSetName"])
     )
     return {}
 
 
 async def delete_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.delete_rule_set(s, p["RuleSetName"]))
+    await ctx.keeper.edit(lambda s: editing.delete_rule_set(s, p["RuleSetName"]))
     return {}
 
 
 async def describe_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    return _rule_set_json(editing.rule_set(ctx.server.keeper.current, p["RuleSetName"]))
+    return _rule_set_json(editing.rule_set(ctx.keeper.current, p["RuleSetName"]))
 
 
 async def describe_active_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
     """Nothing active: an empty result (spec §9.3, as moto and floci answer)."""
-    active = ctx.server.keeper.current.active_rule_set
+    active = ctx.keeper.current.active_rule_set
     return _rule_set_json(active) if active else {}
 
 
 async def set_active_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.set_active(s, p.get("RuleSetName")))
+    await ctx.keeper.edit(lambda s: editing.set_active(s, p.get("RuleSetName")))
     return {}
 
 
 async def list_receipt_rule_sets(ctx: OperationContext, p: Params) -> Params:
     """In creation order (UNCONFIRMED, §9.3); NextToken is an opaque offset."""
-    sets = sorted(ctx.server.keeper.current.rule_sets, key=lambda s: (s.created is None, s.created))
+    sets = sorted(ctx.keeper.current.rule_sets, key=lambda s: (s.created is None, s.created))
     start = _page_start(p.get("NextToken"))
     page = sets[start : start + PAGE_SIZE]
     result: Params = {"RuleSets": [rule_set_metadata(s) for s in page]}
@@ -125,7 +124,7 @@ def _page_start(token: str | None) -> int:
 
 
 async def reorder_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.reorder(s, p["RuleSetName"], p["RuleNames"]))
+    await ctx.keeper.edit(lambda s: editing.reorder(s, p["RuleSetName"], p["RuleNames"]))
     return {}
 
 
@@ -133,29 +132,27 @@ async def reorder_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
 async def create_receipt_rule(ctx: OperationContext, p: Params) -> Params:
     rule = model.rule_from_api(p["Rule"])
     # Validate before touching any target, so a rejected rule writes no setup object.
-    editing.create_rule(ctx.server.keeper.current, p["RuleSetName"], rule, p.get("After"))
-    await check_targets(ctx.server, ctx.region, rule)
-    await ctx.server.keeper.edit(
-        lambda s: editing.create_rule(s, p["RuleSetName"], rule, p.get("After"))
-    )
+    editing.create_rule(ctx.keeper.current, p["RuleSetName"], rule, p.get("After"))
+    await check_targets(ctx.backends, ctx.region, rule)
+    await ctx.keeper.edit(lambda s: editing.create_rule(s, p["RuleSetName"], rule, p.get("After")))
     return {}
 
 
 async def update_receipt_rule(ctx: OperationContext, p: Params) -> Params:
     rule = model.rule_from_api(p["Rule"])
-    editing.update_rule(ctx.server.keeper.current, p["RuleSetName"], rule)  # validate first
-    await check_targets(ctx.server, ctx.region, rule)
-    await ctx.server.keeper.edit(lambda s: editing.update_rule(s, p["RuleSetName"], rule))
+    editing.update_rule(ctx.keeper.current, p["RuleSetName"], rule)  # validate first
+    await check_targets(ctx.backends, ctx.region, rule)
+    await ctx.keeper.edit(lambda s: editing.update_rule(s, p["RuleSetName"], rule))
     return {}
 
 
 async def delete_receipt_rule(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.delete_rule(s, p["RuleSetName"], p["RuleName"]))
+    await ctx.keeper.edit(lambda s: editing.delete_rule(s, p["RuleSetName"], p["RuleName"]))
     return {}
 
 
 async def describe_receipt_rule(ctx: OperationContext, p: Params) -> Params:
-    rule_set = editing.rule_set(ctx.server.keeper.current, p["RuleSetName"])
+    rule_set = editing.rule_set(ctx.keeper.current, p["RuleSetName"])
     rule = rule_set.rule(p["RuleName"])
     if rule is None:
         raise RuleDoesNotExist(f"Rule does not exist: {p['RuleName']}", Name=p["RuleName"])
@@ -163,7 +160,7 @@ async def describe_receipt_rule(ctx: OperationContext, p: Params) -> Params:
 
 
 async def set_receipt_rule_position(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(
+    await ctx.keeper.edit(
         lambda s: editing.set_rule_position(s, p["RuleSetName"], p["RuleName"], p.get("After"))
     )
     return {}
@@ -172,18 +169,18 @@ async def set_receipt_rule_position(ctx: OperationContext, p: Params) -> Params:
 # ── filters ─────────────────────────────────────────────────────────────────────────────────
 async def create_receipt_filter(ctx: OperationContext, p: Params) -> Params:
     new = model.filter_from_api(p["Filter"])
-    await ctx.server.keeper.edit(lambda s: editing.create_filter(s, new))
+    await ctx.keeper.edit(lambda s: editing.create_filter(s, new))
     return {}
 
 
 async def delete_receipt_filter(ctx: OperationContext, p: Params) -> Params:
-    await ctx.server.keeper.edit(lambda s: editing.delete_filter(s, p["FilterName"]))
+    await ctx.keeper.edit(lambda s: editing.delete_filter(s, p["FilterName"]))
     return {}
 
 
 async def list_receipt_filters(ctx: OperationContext, p: Params) -> Params:
     """Sorted by name (spec §2, probed)."""
-    filters = sorted(ctx.server.keeper.current.filters, key=lambda f: f.name)
+    filters = sorted(ctx.keeper.current.filters, key=lambda f: f.name)
     return {"Filters": model.to_api(tuple(filters))}
 
 

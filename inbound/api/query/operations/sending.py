@@ -2,11 +2,9 @@
 delivery and reputation options, templates, custom verification templates, account sending,
 quotas and statistics (stored, validated and described; sending itself is a later issue).
 
-State lives in store documents of kinds `sending.*` keyed `<region>/<name>` (SES resources are
-per Region: "Lists the email templates present in your Amazon SES account in the current Amazon
-Web Services Region"), so everything survives a restart. Read-modify-write runs under one lock
-per server, so concurrent requests cannot both pass an "already exists" or limit check.
-Validation, the template engine and paging live in `inbound/sending_state.py`.
+The state and its lock are the server's `SendingConfiguration` (`inbound/sending/service.py`);
+validation and paging are in `inbound/sending/configuration.py`, the template engine in
+`inbound/sending/templates.py`.
 
 Error messages follow SES's `<name>` style ("Configuration set <x> does not exist."); those
 AWS does not document are marked UNCONFIRMED there.
@@ -14,20 +12,16 @@ AWS does not document are marked UNCONFIRMED there.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
 from inbound.errors import (
     AlreadyExists,
     ConfigurationSetAlreadyExists,
-    ConfigurationSetDoesNotExist,
     CustomVerificationEmailInvalidContent,
     CustomVerificationEmailTemplateAlreadyExists,
-    CustomVerificationEmailTemplateDoesNotExist,
     EventDestinationAlreadyExists,
     EventDestinationDoesNotExist,
     FromEmailAddressNotVerified,
@@ -38,84 +32,22 @@ from inbound.errors import (
     InvalidTrackingOptions,
     LimitExceeded,
     MissingRenderingAttribute,
-    TemplateDoesNotExist,
     TrackingOptionsAlreadyExists,
     TrackingOptionsDoesNotExist,
 )
 from inbound.rules.validate import is_verified
 from inbound.sending import configuration as state
+from inbound.sending import templates
 from inbound.timestamps import now_iso
 
-if TYPE_CHECKING:
-    from inbound.app import InboundServer
-
 Params = dict[str, Any]
-_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _server_lock(server: InboundServer) -> asyncio.Lock:
-    lock = _locks.get(server)
-    if lock is None:
-        lock = _locks[server] = asyncio.Lock()
-    return lock
-
-
-def _lock(ctx: OperationContext) -> asyncio.Lock:
-    return _server_lock(ctx.server)
-
-
-def _in_region(ctx: OperationContext, kind: str) -> dict[str, Any]:
-    return state.in_region(ctx.server.store.documents(kind), ctx.region)
-
-
-async def _put(ctx: OperationContext, kind: str, name: str, body: Any) -> None:
-    await ctx.server.store.put_document(kind, state.key(ctx.region, name), body)
-
-
-async def _create(
-    ctx: OperationContext,
-    kind: str,
-    name: str,
-    body: Any,
-    *,
-    exists: Exception,
-    limit: int,
-    what: str,
-    check: Callable[[], None] | None = None,
-) -> None:
-    """Store a new document in this Region with SES's checks in SES's order: `exists` when the
-    name is taken, then `check`, then the quota (`LimitExceeded`)."""
-    async with _lock(ctx):
-        existing = _in_region(ctx, kind)
-        if name in existing:
-            raise exists
-        if check is not None:
-            check()
-        if len(existing) >= limit:
-            raise LimitExceeded(f"Maximum number of {what} ({limit}) reached.")
-        await _put(ctx, kind, name, body)
 
 
 # ── configuration sets ──────────────────────────────────────────────────────────────────────
-def _configuration_set(ctx: OperationContext, name: str) -> dict[str, Any]:
-    found = ctx.server.store.document(state.CONFIGURATION_SETS, state.key(ctx.region, name))
-    if found is None:
-        raise ConfigurationSetDoesNotExist(
-            f"Configuration set <{name}> does not exist.", ConfigurationSetName=name
-        )
-    return found  # type: ignore[no-any-return]
-
-
-@contextlib.asynccontextmanager
-async def _editing_configuration_set(
+def _editing_configuration_set(
     ctx: OperationContext, name: str
-) -> AsyncIterator[dict[str, Any]]:
-    """The configuration set, under the lock, stored again when the block ends without an
-    error (an error leaves it unchanged)."""
-    async with _lock(ctx):
-        found = _configuration_set(ctx, name)
-        yield found
-        await _put(ctx, state.CONFIGURATION_SETS, name, found)
+) -> contextlib.AbstractAsyncContextManager[dict[str, Any]]:
+    return ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name)
 
 
 async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
@@ -140,9 +72,9 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
             "LastFreshStart": None,
         },
     }
-    await _create(
-        ctx,
+    await ctx.sending.create(
         state.CONFIGURATION_SETS,
+        ctx.region,
         name,
         body,
         exists=ConfigurationSetAlreadyExists(
@@ -156,11 +88,7 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
 
 async def delete_configuration_set(ctx: OperationContext, p: Params) -> Params:
     name = p["ConfigurationSetName"]
-    async with _lock(ctx):
-        _configuration_set(ctx, name)
-        await ctx.server.store.delete_document(
-            state.CONFIGURATION_SETS, state.key(ctx.region, name)
-        )
+    await ctx.sending.delete(state.CONFIGURATION_SETS, ctx.region, name, must_exist=True)
     return {}
 
 
@@ -168,7 +96,7 @@ async def describe_configuration_set(ctx: OperationContext, p: Params) -> Params
     """Only the attributes named in ConfigurationSetAttributeNames ("A list of configuration set
     attributes to return"). Never-set delivery options are described as SES's default
     (`TlsPolicy: Optional`, UNCONFIRMED); absent tracking options are omitted."""
-    found = _configuration_set(ctx, p["ConfigurationSetName"])
+    found = ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, p["ConfigurationSetName"])
     wanted = set(p.get("ConfigurationSetAttributeNames") or ())
     result: Params = {"ConfigurationSet": {"Name": found["Name"]}}
     if "eventDestinations" in wanted:
@@ -186,7 +114,7 @@ async def describe_configuration_set(ctx: OperationContext, p: Params) -> Params
 async def list_configuration_sets(ctx: OperationContext, p: Params) -> Params:
     """By name. "This operation returns up to 1,000 configuration sets each time it is run";
     MaxItems ("The number of configuration sets to return") narrows that."""
-    names = sorted(_in_region(ctx, state.CONFIGURATION_SETS))
+    names = sorted(ctx.sending.in_region(state.CONFIGURATION_SETS, ctx.region))
     size = state.page_size(
         p.get("MaxItems"),
         state.LIST_CONFIGURATION_SETS_PAGE,
@@ -265,7 +193,7 @@ def _check_tracking(ctx: OperationContext, options: Params) -> Params:
     if domain is not None:
         if state.DOMAIN.fullmatch(domain) is None:
             raise InvalidTrackingOptions(f"Invalid custom redirect domain: {domain}")
-        if not is_verified(domain, ctx.server.keeper.current.verified):
+        if not is_verified(domain, ctx.keeper.current.verified):
             raise InvalidTrackingOptions(
                 f"Custom redirect domain <{domain}> is not verified in Amazon SES."
             )
@@ -341,16 +269,9 @@ async def update_configuration_set_sending_enabled(ctx: OperationContext, p: Par
 
 
 # ── email templates ─────────────────────────────────────────────────────────────────────────
-def _template(ctx: OperationContext, name: str) -> dict[str, Any]:
-    found = ctx.server.store.document(state.TEMPLATES, state.key(ctx.region, name))
-    if found is None:
-        raise TemplateDoesNotExist(f"Template {name} does not exist.", TemplateName=name)
-    return found  # type: ignore[no-any-return]
-
-
 def _check_template(template: Params) -> None:
     """Names as configuration sets (alphanumerics, `_`, `-`, ≤ 64: UNCONFIRMED for templates,
-    `InvalidParameterValue`); content rules in `sending_state.check_template`; a template that
+    `InvalidParameterValue`); content rules in `sending_templates.check_template`; a template that
     cannot be compiled is `InvalidTemplate` ("the template that you specified could not be
     rendered. This issue may occur when a template refers to a partial that does not exist")."""
     name = template["TemplateName"]
@@ -360,8 +281,8 @@ def _check_template(template: Params) -> None:
             "numbers, underscores, or dashes, and 64 characters or fewer."
         )
     try:
-        state.check_template(template)
-    except state.TemplateSyntaxError as error:
+        templates.check_template(template)
+    except templates.TemplateSyntaxError as error:
         raise InvalidTemplate(f"Template {name} is invalid: {error}", TemplateName=name) from None
 
 
@@ -376,9 +297,9 @@ async def create_template(ctx: OperationContext, p: Params) -> Params:
     name = template["TemplateName"]
     _check_template(template)
     body = {"Template": _template_body(template), "CreatedTimestamp": now_iso()}
-    await _create(
-        ctx,
+    await ctx.sending.create(
         state.TEMPLATES,
+        ctx.region,
         name,
         body,
         exists=AlreadyExists(f"Template {name} already exists.", Name=name),
@@ -391,32 +312,27 @@ async def create_template(ctx: OperationContext, p: Params) -> Params:
 async def update_template(ctx: OperationContext, p: Params) -> Params:
     template = p["Template"]
     name = template["TemplateName"]
-    async with _lock(ctx):
-        found = _template(ctx, name)
+    async with ctx.sending.editing(state.TEMPLATES, ctx.region, name) as found:
         _check_template(template)
         found["Template"] = _template_body(template)
-        await _put(ctx, state.TEMPLATES, name, found)
     return {}
 
 
 async def delete_template(ctx: OperationContext, p: Params) -> Params:
     """No modeled errors: deleting a missing template succeeds."""
-    async with _lock(ctx):
-        await ctx.server.store.delete_document(
-            state.TEMPLATES, state.key(ctx.region, p["TemplateName"])
-        )
+    await ctx.sending.delete(state.TEMPLATES, ctx.region, p["TemplateName"], must_exist=False)
     return {}
 
 
 async def get_template(ctx: OperationContext, p: Params) -> Params:
-    return {"Template": _template(ctx, p["TemplateName"])["Template"]}
+    return {"Template": ctx.sending.get(state.TEMPLATES, ctx.region, p["TemplateName"])["Template"]}
 
 
 async def list_templates(ctx: OperationContext, p: Params) -> Params:
     """By name. MaxItems: "This value must be at least 1 and less than or equal to 100. If more
     than 100 items are requested, the page size will automatically set to 100. If you do not
     specify a value, 10 is the default page size." """
-    found = _in_region(ctx, state.TEMPLATES)
+    found = ctx.sending.in_region(state.TEMPLATES, ctx.region)
     size = state.page_size(
         p.get("MaxItems"), state.LIST_TEMPLATES_DEFAULT, state.LIST_TEMPLATES_MAX, "MaxItems"
     )
@@ -434,19 +350,19 @@ async def test_render_template(ctx: OperationContext, p: Params) -> Params:
     with the message SES puts in Rendering Failure events: "Attribute 'x' is not present in the
     rendering data.")."""
     name = p["TemplateName"]
-    stored = _template(ctx, name)["Template"]
+    stored = ctx.sending.get(state.TEMPLATES, ctx.region, name)["Template"]
     try:
-        data = state.parse_template_data(p["TemplateData"])
+        data = templates.parse_template_data(p["TemplateData"])
     except ValueError as error:
         raise InvalidRenderingParameter(
             f"Invalid rendering parameter for template {name}: TemplateData must be a JSON "
             f"object ({error}).",
             TemplateName=name,
         ) from None
-    parts = state.check_template(stored)
+    parts = templates.check_template(stored)
     try:
-        rendered = state.render_mime(parts, data, state.now())
-    except state.MissingAttribute as missing:
+        rendered = templates.render_mime(parts, data, state.now())
+    except templates.MissingAttribute as missing:
         raise MissingRenderingAttribute(
             f"Attribute '{missing.path}' is not present in the rendering data.",
             TemplateName=name,
@@ -465,16 +381,6 @@ VERIFICATION_FIELDS = (
 )
 
 
-def _verification_template(ctx: OperationContext, name: str) -> dict[str, Any]:
-    found = ctx.server.store.document(state.VERIFICATION_TEMPLATES, state.key(ctx.region, name))
-    if found is None:
-        raise CustomVerificationEmailTemplateDoesNotExist(
-            f"Custom verification email template <{name}> does not exist.",
-            CustomVerificationEmailTemplateName=name,
-        )
-    return found  # type: ignore[no-any-return]
-
-
 def _check_verification(ctx: OperationContext, p: Params) -> None:
     """FromEmailAddressNotVerified: "the sender address specified for a custom verification
     email is not verified" (the address or its domain is a verified identity).
@@ -483,7 +389,7 @@ def _check_verification(ctx: OperationContext, p: Params) -> None:
     content (UNCONFIRMED)."""
     sender = p.get("FromEmailAddress")
     if sender is not None and not (
-        "@" in sender and is_verified(sender, ctx.server.keeper.current.verified)
+        "@" in sender and is_verified(sender, ctx.keeper.current.verified)
     ):
         raise FromEmailAddressNotVerified(
             f"From email address <{sender}> is not verified.", FromEmailAddress=sender
@@ -506,9 +412,9 @@ async def create_custom_verification_email_template(ctx: OperationContext, p: Pa
             f"Invalid template name: {name}. The name must contain only ASCII letters, "
             "numbers, underscores, or dashes, and 64 characters or fewer."
         )
-    await _create(
-        ctx,
+    await ctx.sending.create(
         state.VERIFICATION_TEMPLATES,
+        ctx.region,
         name,
         {k: p[k] for k in VERIFICATION_FIELDS},
         exists=CustomVerificationEmailTemplateAlreadyExists(
@@ -524,30 +430,27 @@ async def create_custom_verification_email_template(ctx: OperationContext, p: Pa
 async def update_custom_verification_email_template(ctx: OperationContext, p: Params) -> None:
     """Only the members given change."""
     name = p["TemplateName"]
-    async with _lock(ctx):
-        found = _verification_template(ctx, name)
+    async with ctx.sending.editing(state.VERIFICATION_TEMPLATES, ctx.region, name) as found:
         _check_verification(ctx, p)
         found |= {k: p[k] for k in VERIFICATION_FIELDS if p.get(k) is not None}
-        await _put(ctx, state.VERIFICATION_TEMPLATES, name, found)
 
 
 async def delete_custom_verification_email_template(ctx: OperationContext, p: Params) -> None:
     """No modeled errors: deleting a missing template succeeds."""
-    async with _lock(ctx):
-        await ctx.server.store.delete_document(
-            state.VERIFICATION_TEMPLATES, state.key(ctx.region, p["TemplateName"])
-        )
+    await ctx.sending.delete(
+        state.VERIFICATION_TEMPLATES, ctx.region, p["TemplateName"], must_exist=False
+    )
 
 
 async def get_custom_verification_email_template(ctx: OperationContext, p: Params) -> Params:
-    found = _verification_template(ctx, p["TemplateName"])
+    found = ctx.sending.get(state.VERIFICATION_TEMPLATES, ctx.region, p["TemplateName"])
     return {k: found[k] for k in VERIFICATION_FIELDS}
 
 
 async def list_custom_verification_email_templates(ctx: OperationContext, p: Params) -> Params:
     """By name, without TemplateContent. MaxResults: "If you do not specify a value … the
     operation returns up to 50 results" (1 to 50 is enforced by the codec from the model)."""
-    found = _in_region(ctx, state.VERIFICATION_TEMPLATES)
+    found = ctx.sending.in_region(state.VERIFICATION_TEMPLATES, ctx.region)
     size = state.page_size(
         p.get("MaxResults"),
         state.LIST_VERIFICATION_TEMPLATES_MAX,
@@ -565,37 +468,19 @@ async def list_custom_verification_email_templates(ctx: OperationContext, p: Par
 
 
 # ── account, quota and statistics ───────────────────────────────────────────────────────────
-def account_sending_enabled(server: InboundServer, region: str) -> bool:
-    """For the sending path: False means `AccountSendingPausedException`."""
-    found = server.store.document(state.ACCOUNT, region) or {}
-    return bool(found.get("SendingEnabled", True))
-
-
 async def get_account_sending_enabled(ctx: OperationContext, p: Params) -> Params:
-    return {"Enabled": account_sending_enabled(ctx.server, ctx.region)}
+    return {"Enabled": ctx.sending.account_sending_enabled(ctx.region)}
 
 
 async def update_account_sending_enabled(ctx: OperationContext, p: Params) -> None:
     """`Enabled` is optional in the model; omitted reads as false (UNCONFIRMED)."""
-    async with _lock(ctx):
-        await ctx.server.store.put_document(
-            state.ACCOUNT, ctx.region, {"SendingEnabled": bool(p.get("Enabled", False))}
-        )
-
-
-async def record_sending(server: InboundServer, region: str, **counts: int) -> None:
-    """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the current
-    15-minute bucket: what GetSendQuota and GetSendStatistics report. Nothing sends yet."""
-    async with _server_lock(server):
-        found = server.store.document(state.STATISTICS, region)
-        updated = state.add_counts(found, state.now(), **counts)
-        await server.store.put_document(state.STATISTICS, region, updated)
+    await ctx.sending.set_account_sending_enabled(ctx.region, bool(p.get("Enabled", False)))
 
 
 async def get_send_quota(ctx: OperationContext, p: Params) -> Params:
     """The sandbox quota ("a maximum of 200 messages per 24-hour period", "a maximum of 1
     message per second"); SentLast24Hours counts DeliveryAttempts of the last 24 hours."""
-    found = ctx.server.store.document(state.STATISTICS, ctx.region)
+    found = ctx.sending.statistics(ctx.region)
     return {
         "Max24HourSend": state.SANDBOX_MAX_24_HOUR_SEND,
         "MaxSendRate": state.SANDBOX_MAX_SEND_RATE,
@@ -607,7 +492,7 @@ async def get_send_statistics(ctx: OperationContext, p: Params) -> Params:
     """ "The result is a list of data points, representing the last two weeks of sending
     activity. Each data point in the list contains statistics for a 15-minute period": one per
     bucket with activity, so an empty list until sending exists."""
-    found = ctx.server.store.document(state.STATISTICS, ctx.region)
+    found = ctx.sending.statistics(ctx.region)
     return {"SendDataPoints": state.data_points(found, state.now())}
 
 

@@ -1,0 +1,50 @@
+"""What the HTTP side works with, built and owned by app.py: `make_app` is given this, never
+the server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from inbound.api.query.operations.context import OperationContext
+
+if TYPE_CHECKING:
+    from inbound.backends import Backends
+    from inbound.identities.book import IdentityBook
+    from inbound.outbox.relay import Relay
+    from inbound.receiving.engine import Engine
+    from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.service import SendingConfiguration
+    from inbound.store import Store
+
+
+@dataclass
+class Services:
+    """The backends, the engine and the relay are set once the HTTP port is bound (the SNS
+    envelope's certificate URL needs its address); the relay only when one is configured."""
+
+    store: Store
+    keeper: StateKeeper
+    identities: IdentityBook
+    sending: SendingConfiguration
+    region: str  # the configured Region: requests signed for another one use theirs
+    data_dir: Path
+    api_auth: str  # "verify" | "off"
+    api_credentials: Mapping[str, str]
+    backends: Backends | None = None
+    engine: Engine | None = None
+    relay: Relay | None = None
+
+    def operation_context(self, region: str, request_id: str) -> OperationContext:
+        assert self.backends is not None
+        return OperationContext(
+            region,
+            request_id,
+            self.store,
+            self.keeper,
+            self.identities,
+            self.sending,
+            self.backends,
+        )

@@ -1,0 +1,191 @@
+"""One server's identities: the store documents, the verified set, the DNS checks.
+
+Identities live in the store's `identity` documents, one per identity, so they survive
+restarts; every change of the set whose status is Success goes to `StateKeeper.set_verified`,
+so catch-all rules (receiving.md §1.4) and Bounce senders see it from the next RCPT on. In
+`[identities] verification = "dns"` mode a background task asks DNS about pending identities
+every `check_interval` seconds; app.py starts and stops it. The pure rules are in `rules.py`,
+the lookups in `dns.py`, the SES operations in `api/query/operations/identities.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from inbound.config import Address
+from inbound.errors import ConfigError, InvalidParameterValue
+from inbound.identities import rules as ident
+from inbound.identities.rules import EMAIL, PENDING, SUCCESS, Identity
+from inbound.receiving.keeper import StateKeeper
+from inbound.store import Store
+
+if TYPE_CHECKING:
+    from inbound.identities.dns import DnsChecker
+
+log = logging.getLogger("inbound.identities")
+
+KIND = "identity"  # store documents: kind "identity", key = canonical name
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def dns_checker(verification: str, resolver: Address | None) -> DnsChecker | None:
+    """The DNS checker of `verification = "dns"`; None in "auto" mode."""
+    if verification != "dns":
+        return None
+    if resolver is None:
+        raise ConfigError("settings", "identities.resolver", "dns mode needs a resolver")
+    # dnspython (~3.5 MB) is loaded only in dns mode.
+    from inbound.identities.dns import DnsChecker
+
+    return DnsChecker(resolver.host, resolver.port)
+
+
+class IdentityBook:
+    """One server's identities: the store documents, the verified set, the DNS checks."""
+
+    def __init__(
+        self,
+        store: Store,
+        keeper: StateKeeper,
+        *,
+        configured: frozenset[str],
+        region: str,
+        dns: DnsChecker | None,
+        check_interval: float,
+    ) -> None:
+        self.store = store
+        self.keeper = keeper
+        self.lock = asyncio.Lock()
+        self.configured = configured  # lower-cased by the config loader
+        self.region = region
+        self.dns = dns
+        self.interval = check_interval
+        self._task: asyncio.Task[None] | None = None
+
+    # ── reading ─────────────────────────────────────────────────────────────────────────
+    def stored(self) -> dict[str, Identity]:
+        return {key: Identity.from_json(body) for key, body in self.store.documents(KIND).items()}
+
+    def all(self) -> dict[str, Identity]:
+        """Stored identities, plus configured ones (always Success) not stored."""
+        found = self.stored()
+        epoch = datetime.fromtimestamp(0, UTC).isoformat()
+        for name in self.configured:
+            if name in found:
+                found[name] = found[name].replace(status=SUCCESS)
+            else:
+                found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
+        return found
+
+    def get(self, identity: str) -> Identity | None:
+        name = ident.canonical(identity)
+        return self.all().get(name)
+
+    def require(self, identity: str) -> Identity:
+        found = self.get(identity)
+        if found is None:
+            raise InvalidParameterValue(f"Identity {identity} does not exist.")
+        return found
+
+    def initial_status(self, name: str) -> str:
+        return SUCCESS if self.dns is None or name in self.configured else PENDING
+
+    # ── writing ─────────────────────────────────────────────────────────────────────────
+    async def save(self, identity: Identity) -> None:
+        await self.store.put_document(KIND, identity.name, identity.to_json())
+        await self.publish()
+
+    async def delete(self, name: str) -> None:
+        await self.store.delete_document(KIND, name)
+        await self.publish()
+
+    async def edit(self, identity: str, change: Callable[[Identity], Identity]) -> Identity:
+        async with self.lock:
+            new = change(self.require(identity))
+            await self.save(new)
+            return new
+
+    async def publish(self) -> None:
+        await self.keeper.set_verified(ident.verified_names(self.all()))
+
+    # ── DNS ─────────────────────────────────────────────────────────────────────────────
+    async def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Ask DNS about the pending parts of `names` (default: every identity)."""
+        if self.dns is None:
+            return
+        everything = self.stored()
+        wanted = [i for n, i in everything.items() if names is None or n in names]
+        now = utcnow()
+        for identity in wanted:
+            if identity.kind == EMAIL:
+                expired = ident.email_expired(identity, now)
+                if expired is not identity:
+                    await self._apply(identity, functools.partial(ident.email_expired, now=now))
+                continue
+            if not _pending(identity):
+                continue
+            txt = dkim = mail_from = None
+            if identity.status != SUCCESS and identity.token:
+                txt = await self.dns.txt_token(identity.name, identity.token)
+            if identity.dkim_tokens and identity.dkim_status != SUCCESS:
+                dkim = await self.dns.dkim(identity.name, identity.dkim_tokens)
+            if identity.mail_from_domain and identity.mail_from_status != SUCCESS:
+                mail_from = await self.dns.mail_from_mx(identity.mail_from_domain, self.region)
+
+            await self._apply(
+                identity,
+                functools.partial(
+                    ident.after_dns, txt=txt, dkim=dkim, mail_from=mail_from, now=now
+                ),
+            )
+
+    async def _apply(self, seen: Identity, change: Callable[[Identity], Identity]) -> None:
+        """Apply a lookup's result unless the identity changed meanwhile (lookups run
+        without the lock, so API calls never wait for DNS timeouts)."""
+        async with self.lock:
+            current = self.stored().get(seen.name)
+            if current is None or current != seen:
+                return
+            new = change(current)
+            if new != current:
+                await self.save(new)
+
+    async def start(self) -> None:
+        """At start, after the receipt state is loaded: re-publish the verified identities kept
+        in the data dir, and start the DNS checks."""
+        await self.publish()
+        if self.dns is not None:
+            self._task = asyncio.create_task(self._check_periodically())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _check_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.refresh()
+            except Exception:  # a bad round must not end the checks
+                log.exception("identity verification check failed")
+
+
+def _pending(identity: Identity) -> bool:
+    waiting = (PENDING, ident.TEMPORARY_FAILURE)
+    return (
+        identity.status in waiting
+        or identity.dkim_status in waiting
+        or identity.mail_from_status in waiting
+    )

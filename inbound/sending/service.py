@@ -1,0 +1,116 @@
+"""The sending configuration of one server: its store documents and the lock they are edited
+under.
+
+State lives in store documents of kinds `sending.*` keyed `<region>/<name>` (SES resources are
+per Region: "Lists the email templates present in your Amazon SES account in the current Amazon
+Web Services Region"), so everything survives a restart. Read-modify-write runs under one lock,
+so concurrent requests cannot both pass an "already exists" or limit check. The rules are in
+`configuration.py`; the SES operations (`api/query/operations/sending.py`) call this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from inbound.errors import (
+    ConfigurationSetDoesNotExist,
+    CustomVerificationEmailTemplateDoesNotExist,
+    LimitExceeded,
+    SesError,
+    TemplateDoesNotExist,
+)
+from inbound.sending import configuration as rules
+from inbound.store import Store
+
+_MISSING: dict[str, Callable[[str], SesError]] = {
+    rules.CONFIGURATION_SETS: lambda name: ConfigurationSetDoesNotExist(
+        f"Configuration set <{name}> does not exist.", ConfigurationSetName=name
+    ),
+    rules.TEMPLATES: lambda name: TemplateDoesNotExist(
+        f"Template {name} does not exist.", TemplateName=name
+    ),
+    rules.VERIFICATION_TEMPLATES: lambda name: CustomVerificationEmailTemplateDoesNotExist(
+        f"Custom verification email template <{name}> does not exist.",
+        CustomVerificationEmailTemplateName=name,
+    ),
+}
+
+
+class SendingConfiguration:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = asyncio.Lock()
+
+    # ── named resources: configuration sets, templates, verification templates ───────────────
+    def in_region(self, kind: str, region: str) -> dict[str, Any]:
+        return rules.in_region(self._store.documents(kind), region)
+
+    def get(self, kind: str, region: str, name: str) -> dict[str, Any]:
+        """The resource, or its kind's "does not exist" error."""
+        found = self._store.document(kind, rules.key(region, name))
+        if found is None:
+            raise _MISSING[kind](name)
+        return found  # type: ignore[no-any-return]
+
+    async def create(
+        self,
+        kind: str,
+        region: str,
+        name: str,
+        body: Any,
+        *,
+        exists: Exception,
+        limit: int,
+        what: str,
+        check: Callable[[], None] | None = None,
+    ) -> None:
+        """Store a new resource with SES's checks in SES's order: `exists` when the name is
+        taken, then `check`, then the quota (`LimitExceeded`)."""
+        async with self._lock:
+            existing = self.in_region(kind, region)
+            if name in existing:
+                raise exists
+            if check is not None:
+                check()
+            if len(existing) >= limit:
+                raise LimitExceeded(f"Maximum number of {what} ({limit}) reached.")
+            await self._store.put_document(kind, rules.key(region, name), body)
+
+    @contextlib.asynccontextmanager
+    async def editing(self, kind: str, region: str, name: str) -> AsyncIterator[dict[str, Any]]:
+        """The resource, under the lock, stored again when the block ends without an error (an
+        error leaves it unchanged)."""
+        async with self._lock:
+            found = self.get(kind, region, name)
+            yield found
+            await self._store.put_document(kind, rules.key(region, name), found)
+
+    async def delete(self, kind: str, region: str, name: str, *, must_exist: bool) -> None:
+        async with self._lock:
+            if must_exist:
+                self.get(kind, region, name)
+            await self._store.delete_document(kind, rules.key(region, name))
+
+    # ── account: sending enabled, statistics ────────────────────────────────────────────────
+    def account_sending_enabled(self, region: str) -> bool:
+        """For the sending path: False means `AccountSendingPausedException`."""
+        found = self._store.document(rules.ACCOUNT, region) or {}
+        return bool(found.get("SendingEnabled", True))
+
+    async def set_account_sending_enabled(self, region: str, enabled: bool) -> None:
+        async with self._lock:
+            await self._store.put_document(rules.ACCOUNT, region, {"SendingEnabled": enabled})
+
+    def statistics(self, region: str) -> Any:
+        return self._store.document(rules.STATISTICS, region)
+
+    async def record_sending(self, region: str, **counts: int) -> None:
+        """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
+        current 15-minute bucket: what GetSendQuota and GetSendStatistics report. Nothing sends
+        yet."""
+        async with self._lock:
+            updated = rules.add_counts(self.statistics(region), rules.now(), **counts)
+            await self._store.put_document(rules.STATISTICS, region, updated)
