@@ -13,11 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from inbound.backends.errors import BackendError as BackendError  # re-exported
 from inbound.model import InvocationType
-
-
-class BackendError(Exception):
-    """An action's target failed (missing bucket, topic, handler...): a PublishFailure."""
 
 
 class ObjectStore(Protocol):

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from inbound.backends import BackendError, aead
+from inbound.backends import aead
+from inbound.backends.errors import BackendError
 
 MAGIC = b"inbound-kms1"
 
