@@ -14,9 +14,8 @@ from inbound.store.embedded import Embedded
 from inbound.store.messages import Messages
 from inbound.store.outbox import Outbox
 from inbound.store.retries import Retries
-from inbound.timestamps import now_iso
 
-__all__ = ["Store", "now_iso"]
+__all__ = ["Store"]
 
 
 class Store(Messages, Retries, Outbox, Documents, Embedded):

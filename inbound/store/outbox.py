@@ -41,7 +41,7 @@ class Outbox(Database):
         )
         return [_message(r) for r in found]
 
-    def outbox_due(self, now: str, limit: int = 100) -> list[OutboxMessage]:
+    def outbox_due(self, now: str, limit: int) -> list[OutboxMessage]:
         """Outbox messages to attempt now, oldest first. `sending` ones are left by a crash
         mid-attempt (the relay marks one at a time): try them again."""
         found = self._read(

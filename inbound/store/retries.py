@@ -14,7 +14,7 @@ _WORK = "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE 
 
 
 class Retries(Database):
-    def retries_due(self, now: str, limit: int = 100) -> list[RetryEntry]:
+    def retries_due(self, now: str, limit: int) -> list[RetryEntry]:
         """Pending entries due by `now`, and expired ones whose DSN is not settled yet."""
         found = self._read(
             f"{_WORK} AND ((r.status = ? AND r.next_attempt <= ?)"
