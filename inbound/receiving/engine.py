@@ -18,13 +18,14 @@ from inbound.ids import new_message_id
 from inbound.model import TlsPolicy
 from inbound.receiving import replies
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
+from inbound.receiving.journal import Journal
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.message import MessageView
 from inbound.receiving.pipeline import Pipeline, Plan
 from inbound.receiving.replies import SmtpReply
 from inbound.receiving.retries import Retries
 from inbound.receiving.verdicts import Authenticator, ContentScanner
-from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceKind, TraceRow
+from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceRow
 from inbound.store import Store
 from inbound.timestamps import now_iso
 
@@ -187,49 +188,15 @@ class Engine:
                 raw = self.store.raw(record.id)
                 if raw is None:  # reset through the API while it waited
                     return
-            prior = self.store.trace(record.id) if resumed else []
-            done = {
-                (r.rule_position, r.action_index): r
-                for r in prior
-                if r.kind == TraceKind.ACTION and r.rule_position is not None
-            }
-            seen = frozenset(r.rule_position for r in prior if r.kind == TraceKind.RULE)
-
-            pending: list[TraceRow] = []
-            entries: list[RetryEntry] = []
-            failures = 0
-
-            def record_step(row: TraceRow) -> None:
-                # A failed action's retry entry commits with the row that reports the failure.
-                nonlocal failures
-                if row.error is not None:
-                    row, entry = self.retries.failed(record, row)
-                    if entry is not None:
-                        entries.append(entry)
-                        failures += 1
-                pending.append(row)
-
-            async def checkpoint() -> None:
-                # One write per side effect, before it: steps without one (a rule match, an
-                # AddHeader) wait for it, and the last step goes with `finished`.
-                if pending:
-                    await self.store.add_trace(record.id, pending, retries=entries)
-                    pending.clear()
-                    entries.clear()
-
+            journal = Journal.of(self.store.trace(record.id)) if resumed else Journal()
+            steps = _Steps(record, self.store, self.retries)
             await self.pipeline.run(
-                self.view(record, raw),
-                self._plan(record.state_id),
-                record_step,
-                done,  # type: ignore[arg-type]
-                seen,  # type: ignore[arg-type]
-                next_seq=max((r.seq for r in prior), default=-1) + 1,
-                checkpoint=checkpoint,
+                self.view(record, raw), self._plan(record.state_id), journal, steps
             )
-            await self.store.add_trace(record.id, pending, finished=True, retries=entries)
+            await steps.finish()
             # Entries are worked on once their message is done; a resumed message may have
             # some from before the restart.
-            if failures or resumed:
+            if steps.failures or resumed:
                 self.retries.wake()
 
     def _load(self, message_id: str) -> tuple[MessageView, Plan] | None:
@@ -259,3 +226,39 @@ class Engine:
     async def close(self) -> None:
         await self.drain()
         await self.retries.stop()
+
+
+class _Steps:
+    """The `Recorder` of one message's run: its new steps go to the store in one write per
+    checkpoint, and the last ones with `finish()`. A failed action's retry entry commits with
+    the row that reports the failure."""
+
+    def __init__(self, record: MessageRecord, store: Store, retries: Retries) -> None:
+        self._record = record
+        self._store = store
+        self._retries = retries
+        self._rows: list[TraceRow] = []
+        self._entries: list[RetryEntry] = []
+        self.failures = 0
+
+    def record(self, row: TraceRow) -> None:
+        if row.error is not None:
+            row, entry = self._retries.failed(self._record, row)
+            if entry is not None:
+                self._entries.append(entry)
+                self.failures += 1
+        self._rows.append(row)
+
+    async def checkpoint(self) -> None:
+        # One write per side effect, before it: steps without one (a rule match, an AddHeader)
+        # wait for it, and the last step goes with `finish()`.
+        if self._rows:
+            await self._store.add_trace(self._record.id, self._rows, retries=self._entries)
+            self._rows.clear()
+            self._entries.clear()
+
+    async def finish(self) -> None:
+        """Record the remaining steps and mark the message done, in one write."""
+        await self._store.add_trace(
+            self._record.id, self._rows, finished=True, retries=self._entries
+        )

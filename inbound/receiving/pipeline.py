@@ -3,8 +3,8 @@
 Every enabled rule that matches at least one envelope recipient runs, in order; its actions run
 in order, once per message, with `receipt.recipients` = the recipients that rule matched.
 Stop or a Lambda disposition ends the rule or the rule set. The pipeline does no I/O itself:
-executors reach backends, and `record` persists each step, so a restart can skip what
-already happened (`done`) and finish the rest.
+executors reach backends, and a `Recorder` persists each step, so a restart can skip what
+its `Journal` says already happened and finish the rest (inbound/receiving/journal.py).
 
 A failed action's row says `detail.status = "PublishFailure"` (spec §8), plus `final: true`
 when it must not be retried. `retry()` re-runs one such action later (inbound/retries.py).
@@ -21,11 +21,10 @@ from inbound.actions.fields import action_fields
 from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
 from inbound.model import ReceiptState
+from inbound.receiving.journal import Journal, Recorder
 from inbound.receiving.matching import RecipientIndex
 from inbound.receiving.message import MessageView
 from inbound.records import Outcome, PublishStatus, RuleOutcome, TraceKind, TraceRow
-
-Record = Callable[[TraceRow], None]
 
 
 @dataclass(frozen=True)
@@ -50,25 +49,19 @@ class Pipeline:
         self,
         view: MessageView,
         plan: Plan,
-        record: Record,
-        done: Mapping[tuple[int, int], TraceRow] | None = None,
-        seen_rules: frozenset[int] = frozenset(),
-        next_seq: int = 0,
-        *,
-        checkpoint: Callable[[], Awaitable[None]],
+        journal: Journal,
+        recorder: Recorder,
     ) -> None:
-        """`record` gets every step once it is done; `checkpoint` is awaited before each
-        action with effects outside the message, so that every step recorded so far is on
-        record before it runs (a restart then never repeats a completed action)."""
-        done = done or {}
-        seq = next_seq
+        """Walk the rules, skipping what `journal` has; every new step goes to `recorder`."""
+        done = journal.actions
+        seq = journal.next_seq
 
         def on_rule(
             position: int, name: str, recipients: tuple[str, ...], reasons: dict[str, object]
         ) -> None:
             nonlocal seq
-            if position not in seen_rules:
-                record(
+            if position not in journal.rules:
+                recorder.record(
                     TraceRow(
                         seq=seq,
                         kind=TraceKind.RULE,
@@ -86,10 +79,10 @@ class Pipeline:
             if not ctx.action.REAPPLIED:
                 if prior is not None:
                     return Outcome(prior.outcome)
-                await checkpoint()
+                await recorder.checkpoint()
             row = await self._step(ctx, position, index, seq)
             if prior is None:
-                record(row)
+                recorder.record(row)
                 seq += 1
             return Outcome(row.outcome)
 
@@ -100,12 +93,12 @@ class Pipeline:
         view: MessageView,
         plan: Plan,
         target: tuple[int, int],
-        done: Mapping[tuple[int, int], TraceRow],
+        journal: Journal,
     ) -> TraceRow | None:
         """Run the action at `target` (rule position, action index) again, on the message as
         that action saw it: the walk of `run` is repeated under the same snapshot, re-applying
         the actions before it that edit the message (AddHeader) and taking every other
-        action's outcome from `done`.
+        action's outcome from `journal`.
         Its alert notification is not published again (it went out with the first attempt).
 
         The returned row's `outcome` is recorded but steers nothing: the rule evaluation it
@@ -120,7 +113,7 @@ class Pipeline:
             if ctx.action.REAPPLIED:
                 await self._step(ctx, position, index, -1)
                 return Outcome.CONTINUE
-            prior = done.get((position, index))
+            prior = journal.actions.get((position, index))
             return Outcome(prior.outcome) if prior is not None else Outcome.CONTINUE
 
         await self._walk(view, plan, on_action)

@@ -39,6 +39,7 @@ from inbound.actions import ActionContext
 from inbound.actions.sender_bounce import RECIPIENT_ERROR, bounce_to_sender
 from inbound.config import RetrySettings
 from inbound.model import REAPPLIED_TYPES
+from inbound.receiving.journal import Journal
 from inbound.receiving.message import MessageView
 from inbound.receiving.pipeline import Pipeline, Plan
 from inbound.records import (
@@ -183,12 +184,8 @@ class Retries:
                         await self._internal_error(entry, exc)
 
     async def _attempt(self, entry: RetryEntry, view: MessageView, plan: Plan) -> None:
-        done = {
-            (r.rule_position, r.action_index): r
-            for r in self.store.trace(entry.message_id)
-            if r.kind == TraceKind.ACTION and r.rule_position is not None
-        }
-        row = await self.pipeline.retry(view, plan, entry.target, done)
+        journal = Journal.of(self.store.trace(entry.message_id))
+        row = await self.pipeline.retry(view, plan, entry.target, journal)
         if row is None:  # cannot happen under an immutable snapshot; do not loop on it
             row = _unnumbered(
                 entry,
