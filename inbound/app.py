@@ -38,7 +38,7 @@ from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
 from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
-from inbound.tls import ensure_self_signed, server_context
+from inbound.tls import ensure_self_signed, generated_paths, server_context
 
 log = logging.getLogger("inbound")
 __all__ = ["InboundServer", "check_executors", "local_backends", "make_backends", "seed_keys"]
@@ -173,10 +173,7 @@ class InboundServer:
         settings = self.settings
         cert, key = settings.tls_certificate, settings.tls_private_key
         if cert is None or key is None:
-            cert, key = (
-                settings.data_dir / "tls" / "cert.pem",
-                settings.data_dir / "tls" / "key.pem",
-            )
+            cert, key = generated_paths(settings.data_dir)
             ensure_self_signed(cert, key, settings.smtp_hostname)
         return server_context(cert, key)
 

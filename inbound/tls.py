@@ -12,10 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from inbound.datadir import under
+
 
 def generated_paths(data_dir: Path) -> tuple[Path, Path]:
     """Where the self-signed STARTTLS certificate and key live when the config sets none."""
-    return data_dir / "tls" / "cert.pem", data_dir / "tls" / "key.pem"
+    return under(data_dir, "tls", "cert.pem"), under(data_dir, "tls", "key.pem")
 
 
 def ensure_self_signed(cert_path: Path, key_path: Path, common_name: str) -> None:

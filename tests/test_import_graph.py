@@ -115,3 +115,7 @@ def test_dsn_imports_nothing_else_from_the_package() -> None:
 
 def test_no_api_module_imports_the_app() -> None:
     assert not {n for n in _importers("inbound.app") if n.startswith("inbound.api")}
+
+
+def test_only_the_store_runs_sql() -> None:
+    assert {n for n in _importers("sqlite3") if not n.startswith("inbound.store.")} == set()

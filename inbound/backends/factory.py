@@ -19,6 +19,7 @@ from inbound.backends.local import (
 from inbound.backends.local_kms import LocalKms
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
+from inbound.datadir import under
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, generated_paths
 
@@ -53,12 +54,12 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     seed_keys(data, settings.smtp_hostname)
     signing_key = signing_paths(data)[1]
     return Backends(
-        objects=LocalObjectStore(data / "s3", store),
+        objects=LocalObjectStore(under(data, "s3"), store),
         publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
         functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
         mailer=LocalMailer(store),
-        mailbox=LocalMailbox(data / "workmail", store),
-        kms=LocalKms(data / "kms"),
+        mailbox=LocalMailbox(under(data, "workmail"), store),
+        kms=LocalKms(under(data, "kms")),
     )
 
 

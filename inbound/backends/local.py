@@ -304,7 +304,7 @@ class LocalMailbox:
         organization = organization_arn.rsplit("/", 1)[-1]
         folder = _under(self.root, organization)
         key = await asyncio.to_thread(_maildir_add, folder, message)
-        path = str(folder / "new" / key)
+        path = str(under(folder, "new", key))
         self.store.add_mailbox_delivery(
             MailboxDelivery(
                 id=key,

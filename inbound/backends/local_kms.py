@@ -23,6 +23,7 @@ from pathlib import Path
 
 from inbound.backends import aead
 from inbound.backends.errors import BackendError
+from inbound.datadir import under
 
 MAGIC = b"inbound-kms1"
 
@@ -78,7 +79,7 @@ class LocalKms:
             if not create:
                 raise BackendError(f"KMS NotFoundException: no key material for {key_id}")
             return os.urandom(32)
-        path = self.root / f"{hashlib.sha256(key_id.encode()).hexdigest()[:32]}.key"
+        path = under(self.root, f"{hashlib.sha256(key_id.encode()).hexdigest()[:32]}.key")
         try:
             return path.read_bytes()
         except FileNotFoundError:
@@ -97,7 +98,7 @@ class LocalKms:
             pass
         finally:
             tmp.unlink()
-        with (self.root / "keys.jsonl").open("a", encoding="utf-8") as index:
+        with under(self.root, "keys.jsonl").open("a", encoding="utf-8") as index:
             index.write(json.dumps({"file": path.name, "keyId": key_id}) + "\n")
         return path.read_bytes()
 

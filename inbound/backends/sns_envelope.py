@@ -13,6 +13,8 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
+from inbound.datadir import under
+
 CERT_ROUTE = "/sns/SimpleNotificationService.pem"
 # Subscriptions come from inbound.toml; this route says so instead of unsubscribing.
 UNSUBSCRIBE_ROUTE = "/sns/unsubscribe"
@@ -20,7 +22,7 @@ UNSUBSCRIBE_ROUTE = "/sns/unsubscribe"
 
 def signing_paths(data_dir: Path) -> tuple[Path, Path]:
     """The local SNS signing certificate and key, generated on first start."""
-    return data_dir / "sns" / "signing-cert.pem", data_dir / "sns" / "signing-key.pem"
+    return under(data_dir, "sns", "signing-cert.pem"), under(data_dir, "sns", "signing-key.pem")
 
 
 @dataclass(frozen=True)
