@@ -2,6 +2,13 @@
 
 Settings are immutable and change by `clone(**changes)`, like `email.policy` objects, so the
 CLI's `--smtp/--http/--data` overrides and the pytest fixture derive variants without mutation.
+
+Each TOML table is a section dataclass whose fields are its keys: a field's `toml()` metadata
+gives the TOML type, the parser that checks and converts the value, and the key when it differs
+from the field's name; a section's `check` does the checks across keys. The schema of allowed
+keys is these fields, so a key is declared in one place. `Settings` is the flat union of the
+server-wide sections plus the nested `[relay]`, `[retries]` and `[backends.*]`. Secrets have
+`repr=False`, so neither `repr(settings)` nor a log line shows them.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from inbound import model
 from inbound.errors import ConfigError
@@ -54,25 +61,367 @@ class Address:
 
 
 @dataclass(frozen=True)
-class RelaySettings:
-    """`[relay]`: deliver the outbox to a smarthost over SMTP (docs/relay.md)."""
+class Key:
+    """A key of a config file (`server.smtp` of inbound.toml), for parsers and their errors."""
 
-    smarthost: Address
-    starttls: str = "opportunistic"  # "off" | "opportunistic" | "required"
-    username: str | None = None
-    password: str | None = None
-    allow_plain_auth: bool = False  # AUTH without TLS
-    verify_certificate: bool = True
-    ca_file: Path | None = None
-    helo: str = ""  # empty: the server's hostname
-    retry_initial_seconds: float = 60.0
-    retry_max_seconds: float = 3600.0
-    max_age_seconds: float = 5 * 86400.0  # Postfix's maximal_queue_lifetime
-    timeout_seconds: float = 60.0  # connect and each SMTP command
+    file: Path
+    name: str
+
+    def child(self, key: str) -> Key:
+        return Key(self.file, f"{self.name}.{key}")
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(self.file, self.name, message)
+
+
+Parser = Callable[[Any, Key], Any]
+
+
+def toml(
+    kind: type | tuple[type, ...], parse: Parser | None = None, *, key: str | None = None
+) -> dict[str, Any]:
+    """A section field's metadata: its TOML type, the parser (checks, converts) and TOML key."""
+    return {"toml": kind, "parse": parse, "key": key}
 
 
 @dataclass(frozen=True)
-class RetrySettings:
+class Section:
+    """A TOML table as a frozen dataclass; see the module docstring."""
+
+    @classmethod
+    def keys(cls) -> dict[str, dataclasses.Field[Any]]:
+        """TOML key → field: the schema of this table."""
+        return {
+            f.metadata["key"] or f.name: f for f in dataclasses.fields(cls) if "toml" in f.metadata
+        }
+
+    @classmethod
+    def check_types(cls, table: Mapping[str, Any], at: Key) -> None:
+        keys = cls.keys()
+        for key, value in table.items():
+            found = keys.get(key)
+            if found is None:
+                raise at.child(key).error("unknown key")
+            kind = found.metadata["toml"]
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+                raise at.child(key).error(f"has the wrong type ({value!r})")
+
+    @classmethod
+    def values(cls, table: Mapping[str, Any], at: Key) -> dict[str, Any]:
+        """Field name → value: each key of `table` parsed, the others at their defaults."""
+        values = {}
+        for key, f in cls.keys().items():
+            if key in table:
+                parse = f.metadata["parse"]
+                values[f.name] = parse(table[key], at.child(key)) if parse else table[key]
+            elif f.default is not dataclasses.MISSING:
+                values[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                values[f.name] = f.default_factory()
+        cls.check(values, at)
+        return values
+
+    @classmethod
+    def from_toml(cls, table: Mapping[str, Any], at: Key) -> Self:
+        return cls(**cls.values(table, at))
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        """Checks across keys, on the parsed values; none by default."""
+
+
+# ── parsers: (TOML value, its key) → the field's value, or ConfigError ───────────────────────
+def _address(value: str, at: Key) -> Address:
+    return Address.parse(value, file=at.file, key=at.name)
+
+
+def _path(value: str, at: Key) -> Path:
+    return Path(value)
+
+
+def _beside_config(value: str, at: Key) -> Path | None:
+    """A path relative to the config file; empty is unset."""
+    return at.file.parent / value if value else None
+
+
+def _existing_file(value: str, at: Key) -> Path | None:
+    path = _beside_config(value, at)
+    if path is not None and not path.is_file():
+        raise at.error(f"file not found: {path}")
+    return path
+
+
+def _positive(value: float, at: Key) -> float:
+    if not value > 0:
+        raise at.error("must be positive")
+    return value
+
+
+def _seconds(value: float, at: Key) -> float:
+    return float(_positive(value, at))
+
+
+def _choice(*options: str) -> Parser:
+    listed = " or ".join(", ".join(repr(o) for o in options).rsplit(", ", 1))
+
+    def parse(value: str, at: Key) -> str:
+        if value not in options:
+            raise at.error(f"must be {listed}, not {value!r}")
+        return value
+
+    return parse
+
+
+def _allowed_hosts(values: list[Any], at: Key) -> tuple[str, ...]:
+    """Host names (any port), lower-case; IPv6 literals in brackets, as a Host header has them."""
+    hosts = []
+    for value in values:
+        host = value.lower().rstrip(".") if isinstance(value, str) else ""
+        if host != "*" and not _HOSTNAME.match(host):
+            try:
+                host = f"[{ipaddress.IPv6Address(host.strip('[]'))}]"
+            except ValueError:
+                raise at.error(f"not a host name without port: {value!r}") from None
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _account_id(value: str, at: Key) -> str:
+    if not (value.isascii() and value.isdigit() and len(value) == 12):
+        raise at.error("must be 12 digits")
+    return value
+
+
+def _identities(values: list[Any], at: Key) -> frozenset[str]:
+    for value in values:
+        if not isinstance(value, str) or not value or value.startswith(".") or " " in value:
+            raise at.error(f"not an email address or domain: {value!r}")
+    return frozenset(v.lower() for v in values)
+
+
+def _resolver(value: str, at: Key) -> Address:
+    resolver = _address(value, at)
+    try:  # dnspython sends to an address, never a name
+        ipaddress.ip_address(resolver.host)
+    except ValueError:
+        raise at.error(f"must be IP:PORT, not {value!r}") from None
+    return resolver
+
+
+def _check_interval(value: float, at: Key) -> float:
+    if not value > 0:
+        raise at.error("must be more than 0 seconds")
+    return float(value)
+
+
+def _lambda_timeout(value: float, at: Key) -> float:
+    """At most SES's own 30 s RequestResponse limit (spec §3.5); shorter helps tests."""
+    if not 0 < value <= 30:
+        raise at.error("must be more than 0 and at most 30 seconds")
+    return float(value)
+
+
+def _handlers(table: Mapping[str, Any], at: Key) -> dict[str, Callable[[Any, Any], Any]]:
+    return {
+        arn: load_handler(spec, at.file.parent, at.file, at.child(arn).name)
+        for arn, spec in table.items()
+    }
+
+
+def _subscribers(table: Mapping[str, Any], at: Key) -> dict[str, tuple[str, ...]]:
+    result = {}
+    for arn, urls in table.items():
+        if not arn.startswith("arn:aws:sns:"):
+            raise at.child(arn).error("not an SNS topic ARN")
+        if not isinstance(urls, list) or not all(
+            isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
+        ):
+            raise at.child(arn).error("must be a list of http(s) URLs")
+        result[arn] = tuple(urls)
+    return result
+
+
+def _credentials(table: Mapping[str, Any], at: Key) -> dict[str, str]:
+    for key, secret in table.items():
+        if not isinstance(secret, str) or not secret:
+            raise at.child(key).error("must be the secret access key")
+    return dict(table)
+
+
+def _smarthost(value: str, at: Key) -> Address:
+    smarthost = _address(value, at)
+    if not value.rpartition(":")[0].strip("[]") or smarthost.port == 0:
+        raise at.error(f"expected HOST:PORT, got {value!r}")
+    return smarthost
+
+
+def _helo(value: str, at: Key) -> str:
+    if any(c.isspace() for c in value) or not value.isascii():
+        raise at.error(f"not a host name: {value!r}")
+    return value
+
+
+def _url(value: str, at: Key) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise at.error(f"not an http(s) URL: {value!r}")
+    return value
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _aws_region(value: str, at: Key) -> str:
+    if not _REGION.match(value):
+        raise at.error(f"not an AWS Region: {value!r}")
+    return value
+
+
+# ── sections ─────────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class ServerSettings(Section):
+    """`[server]`."""
+
+    smtp: Address = field(default=Address("127.0.0.1", 2525), metadata=toml(str, _address))
+    http: Address = field(default=Address("127.0.0.1", 4525), metadata=toml(str, _address))
+    # Host names the HTTP port answers to besides loopback names, the bound host and IP
+    # literals ("*": any); see inbound/api/guard.py
+    allowed_hosts: tuple[str, ...] = field(default=(), metadata=toml(list, _allowed_hosts))
+    # empty: inbound-smtp.<region>.amazonaws.com
+    hostname: str = field(default="", metadata=toml(str))
+    data_dir: Path = field(default=Path(".inbound"), metadata=toml(str, _path))
+    max_message_size: int = field(default=DEFAULT_MAX_MESSAGE, metadata=toml(int, _positive))
+    # where `state` came from, for error messages (default: rules.json beside inbound.toml)
+    rules_file: Path | None = field(default=None, metadata=toml(str, _beside_config, key="rules"))
+
+
+@dataclass(frozen=True)
+class AccountSettings(Section):
+    """`[account]`."""
+
+    region: str = field(default=DEFAULT_REGION, metadata=toml(str))
+    account_id: str = field(default=DEFAULT_ACCOUNT, metadata=toml(str, _account_id))
+
+
+@dataclass(frozen=True)
+class IdentitySettings(Section):
+    """`[identities]` (docs/identities.md): `verified` seeds the receipt state's identities;
+    "auto" verifies API identities at once, "dns" asks `identity_resolver` for SES's
+    TXT/CNAME/MX records, on demand and every check interval."""
+
+    verified: frozenset[str] = field(default=frozenset(), metadata=toml(list, _identities))
+    identity_verification: str = field(
+        default="auto", metadata=toml(str, _choice("auto", "dns"), key="verification")
+    )
+    identity_resolver: Address | None = field(
+        default=None, metadata=toml(str, _resolver, key="resolver")
+    )
+    identity_check_interval: float = field(
+        default=60.0, metadata=toml((int, float), _check_interval, key="check_interval")
+    )
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        if values["identity_verification"] == "dns" and values["identity_resolver"] is None:
+            raise at.child("resolver").error("verification = 'dns' needs a resolver")
+
+
+@dataclass(frozen=True)
+class TlsSettings(Section):
+    """`[tls]`: the STARTTLS certificate (a self-signed one is generated without it)."""
+
+    tls_certificate: Path | None = field(
+        default=None, metadata=toml(str, _beside_config, key="certificate")
+    )
+    tls_private_key: Path | None = field(
+        default=None, metadata=toml(str, _beside_config, key="private_key")
+    )
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        if bool(values["tls_certificate"]) != bool(values["tls_private_key"]):
+            raise at.error("certificate and private_key go together")
+
+
+@dataclass(frozen=True)
+class LambdaSettings(Section):
+    """`[lambda]`: the local handlers of Lambda ARNs and how long one may run."""
+
+    lambda_timeout: float = field(
+        default=30.0, metadata=toml((int, float), _lambda_timeout, key="timeout")
+    )
+    lambda_handlers: Mapping[str, Callable[[Any, Any], Any]] = field(
+        default_factory=dict, metadata=toml(dict, _handlers, key="functions")
+    )
+
+
+@dataclass(frozen=True)
+class SnsSettings(Section):
+    """`[sns]`: topic ARN → the http(s) URLs subscribed to it."""
+
+    sns_subscribers: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict, metadata=toml(dict, _subscribers, key="subscriptions")
+    )
+
+
+@dataclass(frozen=True)
+class ApiSettings(Section):
+    """`[api]`: "verify" checks SigV4 against `api_credentials` (access key id → secret)."""
+
+    api_auth: str = field(default="off", metadata=toml(str, _choice("off", "verify"), key="auth"))
+    api_credentials: Mapping[str, str] = field(
+        default_factory=dict, repr=False, metadata=toml(dict, _credentials, key="credentials")
+    )
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        if values["api_auth"] == "verify" and not values["api_credentials"]:
+            raise at.child("credentials").error("auth = 'verify' needs at least one key")
+
+
+@dataclass(frozen=True)
+class RelaySettings(Section):
+    """`[relay]`: deliver the outbox to a smarthost over SMTP (docs/relay.md)."""
+
+    smarthost: Address = field(metadata=toml(str, _smarthost))
+    starttls: str = field(
+        default="opportunistic", metadata=toml(str, _choice("off", "opportunistic", "required"))
+    )
+    username: str | None = field(default=None, metadata=toml(str, lambda value, at: value or None))
+    password: str | None = field(default=None, repr=False, metadata=toml(str))
+    allow_plain_auth: bool = field(default=False, metadata=toml(bool))  # AUTH without TLS
+    verify_certificate: bool = field(default=True, metadata=toml(bool))
+    ca_file: Path | None = field(default=None, metadata=toml(str, _existing_file))
+    helo: str = field(default="", metadata=toml(str, _helo))  # empty: the server's hostname
+    retry_initial_seconds: float = field(default=60.0, metadata=toml((int, float), _seconds))
+    retry_max_seconds: float = field(default=3600.0, metadata=toml((int, float), _seconds))
+    # Postfix's maximal_queue_lifetime
+    max_age_seconds: float = field(default=5 * 86400.0, metadata=toml((int, float), _seconds))
+    # connect and each SMTP command
+    timeout_seconds: float = field(default=60.0, metadata=toml((int, float), _seconds))
+
+    @classmethod
+    def configured(cls, table: Mapping[str, Any], at: Key) -> RelaySettings | None:
+        """Without `smarthost` nothing is relayed (the other keys are still checked)."""
+        values = cls.values(table, at)
+        return cls(**values) if "smarthost" in values else None
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        username, password = values["username"], values["password"]
+        if password is not None and not username:
+            raise at.child("password").error("a password needs relay.username")
+        if username and password is None:
+            raise at.child("username").error("AUTH needs relay.password too")
+        if username and values["starttls"] == "off" and not values["allow_plain_auth"]:
+            raise at.child("username").error(
+                "AUTH is only sent over TLS: set starttls, or allow_plain_auth = true"
+            )
+        if values["retry_max_seconds"] < values["retry_initial_seconds"]:
+            raise at.child("retry_max_seconds").error("is less than retry_initial_seconds")
+
+
+@dataclass(frozen=True)
+class RetrySettings(Section):
     """`[retries]`: failed actions (PublishFailure) are retried until the window ends, then
     PublishExpired and the sender gets the 451 4.3.0 DSN (spec receiving.md §8, docs/behaviour.md).
 
@@ -81,65 +430,84 @@ class RetrySettings:
     `fail_fast` sends the DSN at the first failure instead of retrying (spec §8 recommendation).
     """
 
-    window_seconds: float = 4 * 3600.0
-    initial_seconds: float = 60.0
-    max_seconds: float = 900.0
-    fail_fast: bool = False
+    window_seconds: float = field(default=4 * 3600.0, metadata=toml((int, float), _seconds))
+    initial_seconds: float = field(default=60.0, metadata=toml((int, float), _seconds))
+    max_seconds: float = field(default=900.0, metadata=toml((int, float), _seconds))
+    fail_fast: bool = field(default=False, metadata=toml(bool))
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        if values["max_seconds"] < values["initial_seconds"]:
+            raise at.child("max_seconds").error("is less than initial_seconds")
 
 
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms")
 
 
 @dataclass(frozen=True)
-class BackendSettings:
+class BackendSettings(Section):
     """`[backends.<service>]`: the embedded backend, or AWS (or moto, LocalStack) via boto3.
 
     Without explicit keys boto3's standard chain applies (environment, `profile`, instance
     role); `region` defaults to `[account] region`.
     """
 
-    kind: str = "local"  # "local" | "aws"
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 35.0  # above SES's 30 s RequestResponse limit (spec §3.5)
-    max_attempts: int = 3  # botocore "standard" retries (its max_attempts: after the first)
+    kind: str = field(default="local", metadata=toml(str, _choice("local", "aws")))
+    endpoint_url: str | None = field(default=None, metadata=toml(str, _url))
+    region: str | None = field(default=None, metadata=toml(str, _aws_region))
+    profile: str | None = field(default=None, metadata=toml(str))
+    access_key_id: str | None = field(default=None, metadata=toml(str))
+    secret_access_key: str | None = field(default=None, repr=False, metadata=toml(str))
+    session_token: str | None = field(default=None, repr=False, metadata=toml(str))
+    connect_timeout: float = field(default=5.0, metadata=toml((int, float), _seconds))
+    # above SES's 30 s RequestResponse limit (spec §3.5)
+    read_timeout: float = field(default=35.0, metadata=toml((int, float), _seconds))
+    # botocore "standard" retries (its max_attempts: after the first)
+    max_attempts: int = field(default=3, metadata=toml(int, _positive))
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        key_id, secret = values["access_key_id"], values["secret_access_key"]
+        if bool(key_id) != bool(secret):
+            missing = "secret_access_key" if key_id else "access_key_id"
+            raise at.child(missing).error("access keys go in pairs")
+        if values["session_token"] and not key_id:
+            raise at.child("session_token").error("needs access_key_id too")
+        if values["profile"] and key_id:
+            raise at.child("profile").error("give a profile or keys, not both")
+
+
+# The sections whose keys are `Settings` attributes themselves, in the order they are read.
+_SERVER_WIDE: dict[str, type[Section]] = {
+    "server": ServerSettings,
+    "account": AccountSettings,
+    "identities": IdentitySettings,
+    "tls": TlsSettings,
+    "lambda": LambdaSettings,
+    "sns": SnsSettings,
+    "api": ApiSettings,
+}
+_NESTED: dict[str, type[Section]] = {"relay": RelaySettings, "retries": RetrySettings}
 
 
 @dataclass(frozen=True)
-class Settings:
-    smtp: Address = Address("127.0.0.1", 2525)
-    http: Address = Address("127.0.0.1", 4525)
-    # `[server] allowed_hosts`: Host names the HTTP port answers to besides loopback names, the
-    # bound host and IP literals ("*": any); see inbound/api/guard.py
-    allowed_hosts: tuple[str, ...] = ()
-    hostname: str = ""  # empty: inbound-smtp.<region>.amazonaws.com
-    data_dir: Path = Path(".inbound")
-    max_message_size: int = DEFAULT_MAX_MESSAGE
-    region: str = DEFAULT_REGION
-    account_id: str = DEFAULT_ACCOUNT
-    tls_certificate: Path | None = None
-    tls_private_key: Path | None = None
-    lambda_timeout: float = 30.0
+class Settings(  # listed last to first: a dataclass's fields start with its last base's
+    ApiSettings,
+    SnsSettings,
+    LambdaSettings,
+    TlsSettings,
+    IdentitySettings,
+    AccountSettings,
+    ServerSettings,
+):
+    """Everything `InboundServer` runs with: the server-wide sections' keys as attributes, the
+    receipt state loaded from `rules_file`, and the nested sections."""
+
     state: model.ReceiptState = model.ReceiptState()
-    lambda_handlers: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
-    sns_subscribers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    api_auth: str = "off"  # "off" | "verify" (SigV4 checked against api_credentials)
-    api_credentials: Mapping[str, str] = field(default_factory=dict)  # access key id → secret
-    rules_file: Path | None = None  # where `state` came from, for error messages
     relay: RelaySettings | None = None  # None: the outbox is kept, never relayed
-    # `[identities]` (docs/identities.md): "auto" verifies API identities at once; "dns" asks
-    # `identity_resolver` for SES's TXT/CNAME/MX records, on demand and every check interval.
-    identity_verification: str = "auto"  # "auto" | "dns"
-    identity_resolver: Address | None = None
-    identity_check_interval: float = 60.0
     # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
-    retries: RetrySettings = RetrySettings()  # `[retries]`
+    retries: RetrySettings = RetrySettings()
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (`s3`, `sns`, `lambda`, `kms`); local when unset."""
@@ -154,51 +522,6 @@ class Settings:
 
 
 # ── inbound.toml ────────────────────────────────────────────────────────────────────────────
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "server": {
-        "smtp": str,
-        "http": str,
-        "allowed_hosts": list,
-        "hostname": str,
-        "data_dir": str,
-        "max_message_size": int,
-        "rules": str,
-    },
-    "account": {"region": str, "account_id": str},
-    "identities": {
-        "verified": list,
-        "verification": str,
-        "resolver": str,
-        "check_interval": (int, float),
-    },
-    "tls": {"certificate": str, "private_key": str},
-    "lambda": {"functions": dict, "timeout": (int, float)},
-    "sns": {"subscriptions": dict},
-    "api": {"auth": str, "credentials": dict},
-    "backends": {service: dict for service in BACKEND_SERVICES},
-    "relay": {
-        "smarthost": str,
-        "starttls": str,
-        "username": str,
-        "password": str,
-        "allow_plain_auth": bool,
-        "verify_certificate": bool,
-        "ca_file": str,
-        "helo": str,
-        "retry_initial_seconds": (int, float),
-        "retry_max_seconds": (int, float),
-        "max_age_seconds": (int, float),
-        "timeout_seconds": (int, float),
-    },
-    "retries": {
-        "window_seconds": (int, float),
-        "initial_seconds": (int, float),
-        "max_seconds": (int, float),
-        "fail_fast": bool,
-    },
-}
-
-
 def load(path: Path) -> Settings:
     """Read `inbound.toml` and the rules file it names (default `rules.json` beside it)."""
     try:
@@ -209,285 +532,42 @@ def load(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "-", f"invalid TOML: {exc}") from None
     _check_schema(path, raw)
-    base = path.parent
-    server = raw.get("server", {})
-    account = raw.get("account", {})
-    tls = raw.get("tls", {})
-    lambdas = raw.get("lambda", {})
-    region = account.get("region", DEFAULT_REGION)
-    account_id = account.get("account_id", DEFAULT_ACCOUNT)
-    if not (account_id.isascii() and account_id.isdigit() and len(account_id) == 12):
-        raise ConfigError(path, "account.account_id", "must be 12 digits")
-    verified = frozenset(_identities(path, raw.get("identities", {}).get("verified", [])))
-    rules_path = base / server.get("rules", "rules.json")
-    state = load_rules(rules_path, verified)
+    values: dict[str, Any] = {}
+    for name, section in _SERVER_WIDE.items():
+        values |= section.values(raw.get(name, {}), Key(path, name))
+    rules_file = values["rules_file"] or path.parent / "rules.json"
     settings = Settings(
-        smtp=Address.parse(server.get("smtp", "127.0.0.1:2525"), file=path, key="server.smtp"),
-        http=Address.parse(server.get("http", "127.0.0.1:4525"), file=path, key="server.http"),
-        allowed_hosts=_allowed_hosts(path, server.get("allowed_hosts", [])),
-        hostname=server.get("hostname", ""),
-        data_dir=Path(server.get("data_dir", ".inbound")),
-        max_message_size=_positive(path, "server.max_message_size", server, DEFAULT_MAX_MESSAGE),
-        region=region,
-        account_id=account_id,
-        tls_certificate=base / tls["certificate"] if tls.get("certificate") else None,
-        tls_private_key=base / tls["private_key"] if tls.get("private_key") else None,
-        lambda_timeout=_lambda_timeout(path, lambdas),
-        state=state,
-        lambda_handlers={
-            arn: load_handler(spec, base, path, f"lambda.functions.{arn}")
-            for arn, spec in lambdas.get("functions", {}).items()
+        **values | {"rules_file": rules_file},
+        state=load_rules(rules_file, values["verified"]),
+        relay=RelaySettings.configured(raw.get("relay", {}), Key(path, "relay")),
+        backends={
+            service: BackendSettings.from_toml(table, Key(path, f"backends.{service}"))
+            for service, table in raw.get("backends", {}).items()
         },
-        sns_subscribers=_subscribers(path, raw.get("sns", {}).get("subscriptions", {})),
-        api_auth=_api_auth(path, raw.get("api", {})),
-        api_credentials=_credentials(path, raw.get("api", {}).get("credentials", {})),
-        relay=_relay(path, raw.get("relay", {})),
-        **_verification(path, raw.get("identities", {})),
-        rules_file=rules_path,
-        backends=_backends(path, raw.get("backends", {})),
-        retries=_retries(path, raw.get("retries", {})),
+        retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
     )
-    if bool(settings.tls_certificate) != bool(settings.tls_private_key):
-        raise ConfigError(path, "tls", "certificate and private_key go together")
-    check_targets(settings, rules_path)
+    check_targets(settings, rules_file)
     return settings
 
 
 def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
-    for section, values in raw.items():
-        allowed = _SCHEMA.get(section)
-        if allowed is None:
-            raise ConfigError(path, section, "unknown section")
-        if not isinstance(values, dict):
-            raise ConfigError(path, section, "must be a table")
-        for key, value in values.items():
-            expected = allowed.get(key)
-            if expected is None:
-                raise ConfigError(path, f"{section}.{key}", "unknown key")
-            if not isinstance(value, expected) or (
-                isinstance(value, bool) and expected is not bool
-            ):
-                raise ConfigError(path, f"{section}.{key}", f"has the wrong type ({value!r})")
-
-
-def _positive(path: Path, key: str, table: Mapping[str, Any], default: int) -> int:
-    value = table.get(key.rpartition(".")[2], default)
-    if value <= 0:
-        raise ConfigError(path, key, "must be positive")
-    return int(value)
-
-
-def _allowed_hosts(path: Path, values: list[Any]) -> tuple[str, ...]:
-    """Host names (any port), lower-case; IPv6 literals in brackets, as a Host header has them."""
-    hosts = []
-    for value in values:
-        host = value.lower().rstrip(".") if isinstance(value, str) else ""
-        if host != "*" and not _HOSTNAME.match(host):
-            try:
-                host = f"[{ipaddress.IPv6Address(host.strip('[]'))}]"
-            except ValueError:
-                raise ConfigError(
-                    path, "server.allowed_hosts", f"not a host name without port: {value!r}"
-                ) from None
-        hosts.append(host)
-    return tuple(hosts)
-
-
-def _identities(path: Path, values: list[Any]) -> list[str]:
-    for value in values:
-        if not isinstance(value, str) or not value or value.startswith(".") or " " in value:
-            raise ConfigError(
-                path, "identities.verified", f"not an email address or domain: {value!r}"
-            )
-    return [v.lower() for v in values]
-
-
-def _verification(path: Path, table: Mapping[str, Any]) -> dict[str, Any]:
-    """`[identities] verification / resolver / check_interval` as Settings fields."""
-    mode = table.get("verification", "auto")
-    if mode not in ("auto", "dns"):
-        raise ConfigError(path, "identities.verification", f"must be 'auto' or 'dns', not {mode!r}")
-    resolver = None
-    if "resolver" in table:
-        resolver = Address.parse(table["resolver"], file=path, key="identities.resolver")
-        try:  # dnspython sends to an address, never a name
-            ipaddress.ip_address(resolver.host)
-        except ValueError:
-            raise ConfigError(
-                path, "identities.resolver", f"must be IP:PORT, not {table['resolver']!r}"
-            ) from None
-    elif mode == "dns":
-        raise ConfigError(path, "identities.resolver", "verification = 'dns' needs a resolver")
-    interval = float(table.get("check_interval", 60.0))
-    if not interval > 0:
-        raise ConfigError(path, "identities.check_interval", "must be more than 0 seconds")
-    return {
-        "identity_verification": mode,
-        "identity_resolver": resolver,
-        "identity_check_interval": interval,
-    }
-
-
-def _lambda_timeout(path: Path, table: Mapping[str, Any]) -> float:
-    """At most SES's own 30 s RequestResponse limit (spec §3.5); shorter helps tests."""
-    timeout = float(table.get("timeout", 30.0))
-    if not 0 < timeout <= 30:
-        raise ConfigError(path, "lambda.timeout", "must be more than 0 and at most 30 seconds")
-    return timeout
-
-
-def _api_auth(path: Path, table: Mapping[str, Any]) -> str:
-    mode = table.get("auth", "off")
-    if mode not in ("off", "verify"):
-        raise ConfigError(path, "api.auth", f"must be 'off' or 'verify', not {mode!r}")
-    if mode == "verify" and not table.get("credentials"):
-        raise ConfigError(path, "api.credentials", "auth = 'verify' needs at least one key")
-    return str(mode)
-
-
-def _credentials(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
-    for key, secret in table.items():
-        if not isinstance(secret, str) or not secret:
-            raise ConfigError(path, f"api.credentials.{key}", "must be the secret access key")
-    return dict(table)
-
-
-def _relay(path: Path, table: Mapping[str, Any]) -> RelaySettings | None:
-    """`[relay]`; without `smarthost` nothing is relayed (the other keys are still checked)."""
-    starttls = table.get("starttls", "opportunistic")
-    if starttls not in ("off", "opportunistic", "required"):
-        raise ConfigError(
-            path,
-            "relay.starttls",
-            f"must be 'off', 'opportunistic' or 'required', not {starttls!r}",
-        )
-    username, password = table.get("username"), table.get("password")
-    if password is not None and not username:
-        raise ConfigError(path, "relay.password", "a password needs relay.username")
-    if username and password is None:
-        raise ConfigError(path, "relay.username", "AUTH needs relay.password too")
-    allow_plain = table.get("allow_plain_auth", False)
-    if username and starttls == "off" and not allow_plain:
-        raise ConfigError(
-            path,
-            "relay.username",
-            "AUTH is only sent over TLS: set starttls, or allow_plain_auth = true",
-        )
-    seconds = {}
-    for key, default in (
-        ("retry_initial_seconds", 60.0),
-        ("retry_max_seconds", 3600.0),
-        ("max_age_seconds", 5 * 86400.0),
-        ("timeout_seconds", 60.0),
-    ):
-        seconds[key] = float(table.get(key, default))
-        if seconds[key] <= 0:
-            raise ConfigError(path, f"relay.{key}", "must be positive")
-    if seconds["retry_max_seconds"] < seconds["retry_initial_seconds"]:
-        raise ConfigError(path, "relay.retry_max_seconds", "is less than retry_initial_seconds")
-    ca_file = path.parent / table["ca_file"] if table.get("ca_file") else None
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigError(path, "relay.ca_file", f"file not found: {ca_file}")
-    helo = table.get("helo", "")
-    if any(c.isspace() for c in helo) or not helo.isascii():
-        raise ConfigError(path, "relay.helo", f"not a host name: {helo!r}")
-    if "smarthost" not in table:
-        return None
-    smarthost = Address.parse(table["smarthost"], file=path, key="relay.smarthost")
-    if not table["smarthost"].rpartition(":")[0].strip("[]") or smarthost.port == 0:
-        raise ConfigError(
-            path, "relay.smarthost", f"expected HOST:PORT, got {table['smarthost']!r}"
-        )
-    return RelaySettings(
-        smarthost=smarthost,
-        starttls=starttls,
-        username=username or None,
-        password=password,
-        allow_plain_auth=allow_plain,
-        verify_certificate=table.get("verify_certificate", True),
-        ca_file=ca_file,
-        helo=helo,
-        **seconds,
-    )
-
-
-def _retries(path: Path, table: Mapping[str, Any]) -> RetrySettings:
-    """`[retries]`: every duration positive, and `max_seconds` not below `initial_seconds`."""
-    default = RetrySettings()
-    seconds = {}
-    for key in ("window_seconds", "initial_seconds", "max_seconds"):
-        seconds[key] = float(table.get(key, getattr(default, key)))
-        if not seconds[key] > 0:
-            raise ConfigError(path, f"retries.{key}", "must be positive")
-    if seconds["max_seconds"] < seconds["initial_seconds"]:
-        raise ConfigError(path, "retries.max_seconds", "is less than initial_seconds")
-    return RetrySettings(**seconds, fail_fast=table.get("fail_fast", False))
-
-
-_BACKEND_KEYS: dict[str, type | tuple[type, ...]] = {
-    "kind": str,
-    "endpoint_url": str,
-    "region": str,
-    "profile": str,
-    "access_key_id": str,
-    "secret_access_key": str,
-    "session_token": str,
-    "connect_timeout": (int, float),
-    "read_timeout": (int, float),
-    "max_attempts": int,
-}
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-
-
-def _backends(path: Path, tables: Mapping[str, Any]) -> dict[str, BackendSettings]:
-    """`[backends.s3]`, `[backends.sns]`, `[backends.lambda]`, `[backends.kms]`."""
-    result = {}
-    for service, table in tables.items():
-        where = f"backends.{service}"
-        for key, value in table.items():
-            expected = _BACKEND_KEYS.get(key)
-            if expected is None:
-                raise ConfigError(path, f"{where}.{key}", "unknown key")
-            if not isinstance(value, expected) or isinstance(value, bool):
-                raise ConfigError(path, f"{where}.{key}", f"has the wrong type ({value!r})")
-        kind = table.get("kind", "local")
-        if kind not in ("local", "aws"):
-            raise ConfigError(path, f"{where}.kind", f"must be 'local' or 'aws', not {kind!r}")
-        endpoint = table.get("endpoint_url")
-        if endpoint is not None and not re.match(r"^https?://[^/\s]+", endpoint):
-            raise ConfigError(path, f"{where}.endpoint_url", f"not an http(s) URL: {endpoint!r}")
-        region = table.get("region")
-        if region is not None and not _REGION.match(region):
-            raise ConfigError(path, f"{where}.region", f"not an AWS Region: {region!r}")
-        key_id, secret = table.get("access_key_id"), table.get("secret_access_key")
-        if bool(key_id) != bool(secret):
-            missing = "secret_access_key" if key_id else "access_key_id"
-            raise ConfigError(path, f"{where}.{missing}", "access keys go in pairs")
-        if table.get("session_token") and not key_id:
-            raise ConfigError(path, f"{where}.session_token", "needs access_key_id too")
-        if table.get("profile") and key_id:
-            raise ConfigError(path, f"{where}.profile", "give a profile or keys, not both")
-        for key in ("connect_timeout", "read_timeout", "max_attempts"):
-            if key in table and not table[key] > 0:
-                raise ConfigError(path, f"{where}.{key}", "must be positive")
-        result[service] = BackendSettings(
-            **{k: float(v) if k.endswith("timeout") else v for k, v in table.items()}
-        )
-    return result
-
-
-def _subscribers(path: Path, table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    result = {}
-    for arn, urls in table.items():
-        key = f"sns.subscriptions.{arn}"
-        if not arn.startswith("arn:aws:sns:"):
-            raise ConfigError(path, key, "not an SNS topic ARN")
-        if not isinstance(urls, list) or not all(
-            isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
-        ):
-            raise ConfigError(path, key, "must be a list of http(s) URLs")
-        result[arn] = tuple(urls)
-    return result
+    """Unknown sections and keys, and values of the wrong TOML type, before any value check."""
+    sections = {**_SERVER_WIDE, **_NESTED}
+    for name, table in raw.items():
+        at = Key(path, name)
+        if name not in sections and name != "backends":
+            raise at.error("unknown section")
+        if not isinstance(table, dict):
+            raise at.error("must be a table")
+        if name != "backends":
+            sections[name].check_types(table, at)
+            continue
+        for service, backend in table.items():
+            if service not in BACKEND_SERVICES:
+                raise at.child(service).error("unknown key")
+            if not isinstance(backend, dict):
+                raise at.child(service).error(f"has the wrong type ({backend!r})")
+            BackendSettings.check_types(backend, at.child(service))
 
 
 def load_handler(spec: Any, base: Path, path: Path, key: str) -> Callable[[Any, Any], Any]:

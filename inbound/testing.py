@@ -171,13 +171,13 @@ def make_settings(
     from inbound import config
     from inbound.rules import codec
 
-    state = codec.parse_rules(
-        dict(rules if rules is not None else DEFAULT_RULES), frozenset(v.lower() for v in verified)
-    )
+    identities = frozenset(v.lower() for v in verified)
+    state = codec.parse_rules(dict(rules if rules is not None else DEFAULT_RULES), identities)
     return config.Settings(
         smtp=config.Address("127.0.0.1", 0),
         http=config.Address("127.0.0.1", 0),
         data_dir=data_dir,
+        verified=identities,
         state=state,
     ).clone(**changes)
 

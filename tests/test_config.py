@@ -501,3 +501,28 @@ def test_export_round_trips(tmp_path: Path, path: Path) -> None:
     assert [s["Metadata"]["Name"] for s in exported["RuleSets"]] == [
         s["Metadata"]["Name"] for s in source["RuleSets"]
     ]
+
+
+# ── secrets ────────────────────────────────────────────────────────────────────────────────
+def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:
+    """`repr(settings)` is what a log line or a traceback shows: no secret may be in it."""
+    secrets = ["api-secret-1", "relay-password-2", "s3-secret-3", "s3-token-4", "kms-secret-5"]
+    path = write_config(
+        tmp_path,
+        VERIFIED_TOML
+        + '[api]\nauth = "verify"\ncredentials = { AKIDEXAMPLE = "api-secret-1" }\n'
+        + '[relay]\nsmarthost = "smtp.example.net:587"\nusername = "me"\n'
+        + 'password = "relay-password-2"\n'
+        + '[backends.s3]\nkind = "aws"\naccess_key_id = "AKIDS3"\n'
+        + 'secret_access_key = "s3-secret-3"\nsession_token = "s3-token-4"\n'
+        + '[backends.kms]\nkind = "aws"\naccess_key_id = "AKIDKMS"\n'
+        + 'secret_access_key = "kms-secret-5"\n',
+        GOOD_RULES,
+    )
+    settings = config.load(path)
+    assert settings.api_credentials == {"AKIDEXAMPLE": "api-secret-1"}
+    assert settings.relay is not None and settings.relay.password == "relay-password-2"
+    assert settings.backend("s3").session_token == "s3-token-4"
+    shown = repr(settings)
+    assert "AKIDS3" in shown  # key ids are not secret
+    assert [s for s in secrets if s in shown] == []
