@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inbound.records import LambdaInvocation, MailboxDelivery, Notification, StoredObject
+from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
 
@@ -69,15 +70,7 @@ class Embedded(Database):
 
     def notifications(self, limit: int = 1000) -> list[Notification]:
         return [
-            Notification(
-                id=r["id"],
-                topic_arn=r["topic_arn"],
-                subject=r["subject"],
-                message=r["message"],
-                message_id=r["message_id"],
-                created=r["created"],
-                deliveries=json.loads(r["deliveries"]),
-            )
+            rows.record(Notification, r, deliveries=json.loads(r["deliveries"]))
             for r in self._listing("notifications", limit)
         ]
 
@@ -117,15 +110,11 @@ class Embedded(Database):
 
     def invocations(self, limit: int = 1000) -> list[LambdaInvocation]:
         return [
-            LambdaInvocation(
-                id=r["id"],
-                function_arn=r["function_arn"],
-                invocation_type=r["invocation_type"],
+            rows.record(
+                LambdaInvocation,
+                r,
                 payload=json.loads(r["payload"]),
                 response=None if r["response"] is None else json.loads(r["response"]),
-                error=r["error"],
-                message_id=r["message_id"],
-                created=r["created"],
             )
             for r in self._listing("invocations", limit)
         ]
@@ -146,14 +135,7 @@ class Embedded(Database):
 
     def mailbox_deliveries(self, limit: int = 1000) -> list[MailboxDelivery]:
         return [
-            MailboxDelivery(
-                id=r["id"],
-                organization_arn=r["organization_arn"],
-                recipients=tuple(json.loads(r["recipients"])),
-                path=r["path"],
-                message_id=r["message_id"],
-                created=r["created"],
-            )
+            rows.record(MailboxDelivery, r, recipients=tuple(json.loads(r["recipients"])))
             for r in self._listing("mailbox", limit)
         ]
 
@@ -163,11 +145,4 @@ class Embedded(Database):
 
 
 def _object(row: Row) -> StoredObject:
-    return StoredObject(
-        bucket=row["bucket"],
-        key=row["key"],
-        size=row["size"],
-        metadata=json.loads(row["metadata"]),
-        message_id=row["message_id"],
-        created=row["created"],
-    )
+    return rows.record(StoredObject, row, metadata=json.loads(row["metadata"]))

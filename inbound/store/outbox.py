@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from inbound.records import OutboxMessage, OutboxStatus
+from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
 # Every column but the bytes (`outbox_raw` reads those).
@@ -115,16 +116,9 @@ _ENDED = (OutboxStatus.SENT, OutboxStatus.DEFERRED, OutboxStatus.FAILED)  # an a
 
 
 def _message(row: Row) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"],
-        mail_from=row["mail_from"],
+    return rows.record(
+        OutboxMessage,
+        row,
         recipients=tuple(json.loads(row["recipients"])),
-        message_id=row["message_id"],
         status=OutboxStatus(row["status"]),
-        created=row["created"],
-        attempts=row["attempts"],
-        last_attempt=row["last_attempt"],
-        next_attempt=row["next_attempt"],
-        last_error=row["last_error"],
-        remote_reply=row["remote_reply"],
     )

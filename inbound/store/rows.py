@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from inbound.records import (
     MessageRecord,
@@ -21,23 +21,24 @@ from inbound.records import (
 from inbound.store.writer import Connection, Row
 from inbound.timestamps import now_iso
 
+R = TypeVar("R")
 TRACE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _TRACE_CHUNK = 50  # rows per statement: 550 parameters, under SQLite's oldest limit of 999
 
 
+def record(kind: type[R], row: Row, **decoded: Any) -> R:
+    """A `kind` from a row whose columns are its fields; `decoded` gives the columns stored
+    as JSON, as integers (booleans) or as enum values, decoded."""
+    return kind(**{**dict(row), **decoded})
+
+
 def message(row: Row) -> MessageRecord:
-    return MessageRecord(
-        id=row["id"],
-        received_at=row["received_at"],
-        mail_from=row["mail_from"],
+    return record(
+        MessageRecord,
+        row,
         recipients=tuple(json.loads(row["recipients"])),
-        client_ip=row["client_ip"],
-        helo=row["helo"],
         tls=bool(row["tls"]),
-        state_id=row["state_id"],
-        size=row["size"],
         status=MessageStatus(row["status"]),
-        finished_at=row["finished_at"],
     )
 
 
@@ -70,17 +71,15 @@ def trace_values(message_id: str, row: TraceRow) -> tuple[Any, ...]:
 
 
 def trace_row(row: Row) -> TraceRow:
+    values = dict(row)
+    del values["message_id"]
     return TraceRow(
-        seq=row["seq"],
-        kind=TraceKind(row["kind"]),
-        rule=row["rule"],
-        rule_position=row["rule_position"],
-        action_index=row["action_index"],
-        action=row["action"],
-        outcome=_outcome(row["outcome"]),
-        ms=row["ms"],
-        detail=json.loads(row["detail"]),
-        error=row["error"],
+        **{
+            **values,
+            "kind": TraceKind(row["kind"]),
+            "outcome": _outcome(row["outcome"]),
+            "detail": json.loads(row["detail"]),
+        }
     )
 
 
@@ -109,5 +108,4 @@ def insert_retries(c: Connection, entries: Sequence[RetryEntry]) -> None:
 
 
 def retry_entry(row: Row) -> RetryEntry:
-    values = {k: row[k] for k in row.keys()}  # noqa: SIM118
-    return RetryEntry(**{**values, "status": RetryStatus(values["status"])})
+    return record(RetryEntry, row, status=RetryStatus(row["status"]))
