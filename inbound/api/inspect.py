@@ -31,17 +31,27 @@ from aiohttp import web
 
 from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
 from inbound.datadir import UnsafePath, under
-from inbound.records import OutboxStatus, RetryStatus
+from inbound.records import MessageRecord, MessageStatus, OutboxStatus, RetryStatus
 
 if TYPE_CHECKING:
     from inbound.api.services import Services
+    from inbound.store import Store
 
 
 def _not_found(what: str) -> web.Response:
     return web.json_response({"error": f"{what} not found"}, status=404)
 
 
+_MESSAGE_STATES = frozenset(MessageStatus)
 _RETRY_STATES = frozenset(RetryStatus)  # `in RetryStatus` refuses a str before Python 3.12
+
+
+def _messages(store: Store, status: str | None) -> list[MessageRecord]:
+    if not status:
+        return store.messages()
+    if status not in _MESSAGE_STATES:
+        return []  # no message has it
+    return store.messages(status=MessageStatus(status))
 
 
 def _bad_retry_status(key: str, value: str) -> web.Response:
@@ -63,7 +73,7 @@ def add_routes(app: web.Application, services: Services) -> None:
                 return _bad_retry_status("retries", retries)
             found = store.messages_with_retries(RetryStatus(retries))
         else:
-            found = store.messages(status=request.query.get("status"))
+            found = _messages(store, request.query.get("status"))
         return web.json_response([m.to_json() for m in found])
 
     async def retries(request: web.Request) -> web.Response:

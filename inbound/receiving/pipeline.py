@@ -57,7 +57,7 @@ class Pipeline:
         seq = journal.next_seq
 
         def on_rule(
-            position: int, name: str, recipients: tuple[str, ...], reasons: dict[str, object]
+            position: int, name: str, recipients: tuple[str, ...], reasons: Mapping[str, object]
         ) -> None:
             nonlocal seq
             if position not in journal.rules:
@@ -78,13 +78,13 @@ class Pipeline:
             prior = done.get((position, index))
             if not ctx.action.REAPPLIED:
                 if prior is not None:
-                    return Outcome(prior.outcome)
+                    return _steering(prior)
                 await recorder.checkpoint()
             row = await self._step(ctx, position, index, seq)
             if prior is None:
                 recorder.record(row)
                 seq += 1
-            return Outcome(row.outcome)
+            return _steering(row)
 
         await self._walk(view, plan, on_action, on_rule)
 
@@ -114,7 +114,7 @@ class Pipeline:
                 await self._step(ctx, position, index, -1)
                 return Outcome.CONTINUE
             prior = journal.actions.get((position, index))
-            return Outcome(prior.outcome) if prior is not None else Outcome.CONTINUE
+            return _steering(prior) if prior is not None else Outcome.CONTINUE
 
         await self._walk(view, plan, on_action)
         return found[0] if found else None
@@ -124,7 +124,7 @@ class Pipeline:
         view: MessageView,
         plan: Plan,
         on_action: Callable[[ActionContext, int, int], Awaitable[Outcome | None]],
-        on_rule: Callable[[int, str, tuple[str, ...], dict[str, object]], None] | None = None,
+        on_rule: Callable[[int, str, tuple[str, ...], Mapping[str, object]], None] | None = None,
     ) -> None:
         """Every matching rule in order, its actions in order; `on_action` says how the flow
         goes on (None: stop here)."""
@@ -191,6 +191,12 @@ class Pipeline:
         except Exception as exc:
             return {"topicArn": topic_arn, "error": _describe(exc)}
         return {"topicArn": topic_arn, "snsMessageId": sns_id}
+
+
+def _steering(row: TraceRow) -> Outcome:
+    """How an action's step lets the walk go on (every action row has an outcome)."""
+    assert isinstance(row.outcome, Outcome), row.outcome
+    return row.outcome
 
 
 def _describe(exc: BaseException) -> str:
