@@ -108,7 +108,8 @@ class Section:
 
     @classmethod
     def values(cls, table: Mapping[str, Any], at: Key) -> dict[str, Any]:
-        """Field name → value: each key of `table` parsed, the others at their defaults."""
+        """Field name → value: each key of `table` parsed, the others at their defaults, then
+        the section's `check` across them."""
         values = {}
         for key, f in cls.keys().items():
             if key in table:
