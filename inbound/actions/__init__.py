@@ -18,7 +18,7 @@ import orjson
 from inbound.backends import Backends
 from inbound.model import Action, ReceiptRule
 from inbound.receiving.message import MessageView
-from inbound.records import Outcome
+from inbound.records import Outcome as Outcome  # executors return it (docs/extending.md)
 
 
 @dataclass(frozen=True)
