@@ -1,0 +1,1 @@
+"""Outgoing mail queued in the store, and its relay to a smarthost."""
