@@ -1,1 +1,2 @@
-"""The receiving pipeline: SMTP edge, filters, matching, receipt, pipeline, engine, retries, verdicts, and the receipt-state keeper."""
+"""The receiving pipeline: SMTP edge, filters, matching, receipt, pipeline, engine, retries,
+verdicts, and the receipt-state keeper."""

@@ -1,1 +1,2 @@
-"""The sending side of SES: its configuration (configuration sets, templates, account state) and the Send* core."""
+"""The sending side of SES: its configuration (configuration sets, templates, account state)
+and the Send* core."""
