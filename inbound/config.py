@@ -442,7 +442,7 @@ class RetrySettings(Section):
             raise at.child("max_seconds").error("is less than initial_seconds")
 
 
-BACKEND_SERVICES = ("s3", "sns", "lambda", "kms")
+BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")
 
 
 @dataclass(frozen=True)
@@ -511,7 +511,7 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     retries: RetrySettings = RetrySettings()
 
     def backend(self, service: str) -> BackendSettings:
-        """The settings of `service` (`s3`, `sns`, `lambda`, `kms`); local when unset."""
+        """The settings of `service` (BACKEND_SERVICES); local when unset."""
         return self.backends.get(service) or BackendSettings()
 
     @property

@@ -237,3 +237,30 @@ class MailboxDelivery:
     path: str
     message_id: str | None
     created: str
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """A CloudWatch data point the embedded backend recorded (a CloudWatch event destination)."""
+
+    id: str
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str]
+    value: float
+    unit: str
+    timestamp: str
+    message_id: str | None
+    created: str
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """A record the embedded Kinesis Data Firehose received (a Firehose event destination);
+    `data` is its bytes as UTF-8 text: SES's records are JSON followed by a newline."""
+
+    id: str
+    stream_arn: str
+    data: str
+    message_id: str | None
+    created: str

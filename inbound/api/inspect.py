@@ -18,6 +18,8 @@ Routes (all JSON unless noted):
                                          last_error, next_attempt; GET /api/outbox/{id}/raw
   POST   /api/outbox/{id}/retry          relay a deferred or failed message now
   GET    /api/workmail                   WorkMail deliveries
+  GET    /api/metrics                    CloudWatch data points (event destinations)
+  GET    /api/firehose                   Kinesis Data Firehose records (event destinations)
 """
 
 from __future__ import annotations
@@ -179,6 +181,8 @@ def add_routes(app: web.Application, services: Services) -> None:
     app.router.add_get("/api/outbox/{id}/raw", outbox_raw)
     app.router.add_post("/api/outbox/{id}/retry", outbox_retry)
     app.router.add_get("/api/workmail", listing(store.mailbox_deliveries))
+    app.router.add_get("/api/metrics", listing(store.metric_points))
+    app.router.add_get("/api/firehose", listing(store.stream_records))
 
     async def unsubscribe(request: web.Request) -> web.Response:
         return web.json_response(

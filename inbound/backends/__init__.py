@@ -1,4 +1,5 @@
-"""Where actions reach the outside world: six small interfaces, chosen by configuration.
+"""Where actions and sending events reach the outside world: eight small interfaces, chosen
+by configuration.
 
 `local.py` (and `local_kms.py`) implement them inside the data dir (the default: one command,
 no service); `aws.py` through boto3 (AWS, moto, LocalStack); `dry.py` records what would have
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from inbound.backends.errors import BackendError as BackendError  # re-exported
@@ -70,6 +72,35 @@ class Mailbox(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class MetricDatum:
+    """One CloudWatch data point, as SES's event publishing writes it: a count of 1 per event
+    ("Unit: Count", CloudWatch User Guide, "Amazon Simple Email Service Metrics and
+    Dimensions")."""
+
+    metric_name: str
+    dimensions: tuple[tuple[str, str], ...]  # (name, value), in the destination's order
+    timestamp: datetime
+    value: float = 1.0
+    unit: str = "Count"
+
+
+class MetricSink(Protocol):
+    """CloudWatch, as a configuration set's CloudWatch event destination needs it."""
+
+    async def put_metric_data(
+        self, namespace: str, data: Sequence[MetricDatum], message_id: str
+    ) -> None: ...
+
+
+class DeliveryStreams(Protocol):
+    """Kinesis Data Firehose, as a configuration set's Firehose event destination needs it."""
+
+    async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
+        """Returns the record id."""
+        ...
+
+
 class KeyService(Protocol):
     """KMS, as the S3 action's client-side encryption needs it (spec receiving.md §3.3)."""
 
@@ -97,12 +128,14 @@ class Backends:
     functions: FunctionInvoker
     mailer: Mailer
     mailbox: Mailbox
+    metrics: MetricSink
+    streams: DeliveryStreams
     kms: KeyService = field(default_factory=_memory_kms)
 
     async def close(self) -> None:
         """Close each backend that has a `close`, once (AWS ones share a thread pool; DryRun
         is all of them at once)."""
-        parts = (self.objects, self.publisher, self.functions, self.kms)
+        parts = (self.objects, self.publisher, self.functions, self.metrics, self.streams, self.kms)
         for backend in {id(x): x for x in parts}.values():
             close = getattr(backend, "close", None)
             if close is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -21,12 +21,19 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from inbound.backends import BackendError, Invocation
+from inbound.backends import BackendError, Invocation, MetricDatum
 from inbound.config import BackendSettings, Settings
 from inbound.model import InvocationType
 
 T = TypeVar("T")
-SERVICE_NAMES = {"s3": "s3", "sns": "sns", "lambda": "lambda", "kms": "kms"}
+SERVICE_NAMES = {
+    "s3": "s3",
+    "sns": "sns",
+    "lambda": "lambda",
+    "kms": "kms",
+    "cloudwatch": "cloudwatch",
+    "firehose": "firehose",
+}
 _FAILURES = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
@@ -187,6 +194,61 @@ class AwsFunctions:
         stream = response.get("Payload")
         response["Payload"] = stream.read() if stream is not None else b""
         return response
+
+    async def close(self) -> None:
+        self.services.close()
+
+
+class AwsMetrics:
+    """`cloudwatch.put_metric_data`. CloudWatch refuses namespaces that begin with `AWS/` from
+    anyone but AWS ("Namespaces that begin with "AWS/" are reserved", PutMetricData), so SES's
+    `AWS/SES` only goes through to moto or LocalStack; real CloudWatch's refusal is a
+    BackendError like any other (docs/aws.md)."""
+
+    def __init__(self, services: AwsServices) -> None:
+        self.services = services
+        self.client = services.client("cloudwatch")
+
+    async def put_metric_data(
+        self, namespace: str, data: Sequence[MetricDatum], message_id: str
+    ) -> None:
+        metric_data = [
+            {
+                "MetricName": datum.metric_name,
+                "Dimensions": [{"Name": n, "Value": v} for n, v in datum.dimensions],
+                "Timestamp": datum.timestamp,
+                "Value": datum.value,
+                "Unit": datum.unit,
+            }
+            for datum in data
+        ]
+        try:
+            await self.services.run(
+                self.client.put_metric_data, Namespace=namespace, MetricData=metric_data
+            )
+        except _FAILURES as exc:
+            raise _error(f"CloudWatch PutMetricData {namespace}", exc) from None
+
+    async def close(self) -> None:
+        self.services.close()
+
+
+class AwsStreams:
+    """`firehose.put_record`, to the stream the destination's ARN names."""
+
+    def __init__(self, services: AwsServices) -> None:
+        self.services = services
+        self.client = services.client("firehose")
+
+    async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
+        name = stream_arn.rpartition(":deliverystream/")[2]
+        try:
+            response = await self.services.run(
+                self.client.put_record, DeliveryStreamName=name, Record={"Data": data}
+            )
+        except _FAILURES as exc:
+            raise _error(f"Firehose PutRecord {stream_arn}", exc) from None
+        return str(response["RecordId"])
 
     async def close(self) -> None:
         self.services.close()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from inbound.backends import BackendError, Backends, Invocation
+from inbound.backends import BackendError, Backends, Invocation, MetricDatum
 from inbound.backends.local_kms import LocalKms
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
@@ -18,7 +18,7 @@ from inbound.model import InvocationType
 
 @dataclass
 class DryRun:
-    """One recorder standing in for all five backends."""
+    """One recorder standing in for all the backends."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     _kms: LocalKms = field(default_factory=lambda: LocalKms(None))
@@ -63,6 +63,14 @@ class DryRun:
     ) -> str:
         return self._note("workmail.deliver", organizationArn=organization_arn)
 
+    async def put_metric_data(
+        self, namespace: str, data: Sequence[MetricDatum], message_id: str
+    ) -> None:
+        self._note("cloudwatch.put_metric_data", namespace=namespace, count=len(data))
+
+    async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
+        return self._note("firehose.put_record", deliveryStreamArn=stream_arn, size=len(data))
+
     async def generate_data_key(
         self, key_id: str, context: Mapping[str, str]
     ) -> tuple[bytes, bytes]:
@@ -73,4 +81,4 @@ class DryRun:
         return await self._kms.decrypt(blob, context)
 
     def backends(self) -> Backends:
-        return Backends(self, self, self, self, self, kms=self)
+        return Backends(self, self, self, self, self, self, self, kms=self)

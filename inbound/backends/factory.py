@@ -1,7 +1,7 @@
 """The one place that picks each backend: `[backends.<service>] kind` (docs/aws.md).
 
-`s3`, `sns`, `lambda` and `kms` are `local` (embedded, in the data dir) unless configured
-`aws`; the mailer and the WorkMail mailbox are always local.
+`s3`, `sns`, `lambda`, `kms`, `cloudwatch` and `firehose` are `local` (embedded, in the data
+dir) unless configured `aws`; the mailer and the WorkMail mailbox are always local.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from inbound.backends.local import (
     LocalFunctions,
     LocalMailbox,
     LocalMailer,
+    LocalMetrics,
     LocalObjectStore,
     LocalPublisher,
+    LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
@@ -45,6 +47,8 @@ def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         ),
         mailer=backends.mailer,
         mailbox=backends.mailbox,
+        metrics=aws.AwsMetrics(services) if "cloudwatch" in remote else backends.metrics,
+        streams=aws.AwsStreams(services) if "firehose" in remote else backends.streams,
         kms=aws.AwsKms(services) if "kms" in remote else backends.kms,
     )
 
@@ -59,6 +63,8 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
         mailer=LocalMailer(store),
         mailbox=LocalMailbox(under(data, "workmail"), store),
+        metrics=LocalMetrics(store),
+        streams=LocalStreams(store),
         kms=LocalKms(under(data, "kms")),
     )
 

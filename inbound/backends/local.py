@@ -6,7 +6,9 @@
 * functions: a Python callable per function ARN (`handler(event, context)`), the only
   configured code the engine ever runs;
 * mailer: the outbox; `inbound.relay` delivers it to a smarthost when `[relay]` is set;
-* mailbox: a Maildir per WorkMail organization, `DATA/workmail/<organization id>/`.
+* mailbox: a Maildir per WorkMail organization, `DATA/workmail/<organization id>/`;
+* metrics: CloudWatch data points, in the store (`GET /api/metrics`);
+* streams: Kinesis Data Firehose records, in the store (`GET /api/firehose`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from inbound.backends import BackendError, Invocation
+from inbound.backends import BackendError, Invocation, MetricDatum
 from inbound.backends.sns_envelope import SnsSigner, http_envelope
 from inbound.datadir import UnsafePath, under
 from inbound.ids import new_uuid
@@ -33,13 +35,15 @@ from inbound.model import InvocationType
 from inbound.records import (
     LambdaInvocation,
     MailboxDelivery,
+    MetricPoint,
     Notification,
     OutboxMessage,
     OutboxStatus,
     StoredObject,
+    StreamRecord,
 )
 from inbound.store import Store
-from inbound.timestamps import now_iso
+from inbound.timestamps import now_iso, to_wire
 
 Handler = Callable[[Any, Any], Any]
 
@@ -321,3 +325,51 @@ class LocalMailbox:
 def _maildir_add(folder: Path, message: bytes) -> str:
     folder.parent.mkdir(parents=True, exist_ok=True)
     return mailbox.Maildir(folder, create=True).add(message)
+
+
+@dataclass
+class LocalMetrics:
+    """CloudWatch as a log of data points: one row per datum, as PutMetricData received it."""
+
+    store: Store
+
+    async def put_metric_data(
+        self, namespace: str, data: Sequence[MetricDatum], message_id: str
+    ) -> None:
+        created = now_iso()
+        self.store.add_metric_points(
+            [
+                MetricPoint(
+                    id=new_uuid(),
+                    namespace=namespace,
+                    metric_name=datum.metric_name,
+                    dimensions=dict(datum.dimensions),
+                    value=datum.value,
+                    unit=datum.unit,
+                    timestamp=to_wire(datum.timestamp),
+                    message_id=message_id,
+                    created=created,
+                )
+                for datum in data
+            ]
+        )
+
+
+@dataclass
+class LocalStreams:
+    """Kinesis Data Firehose as a log of the records each delivery stream received."""
+
+    store: Store
+
+    async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
+        record_id = new_uuid()
+        self.store.add_stream_record(
+            StreamRecord(
+                id=record_id,
+                stream_arn=stream_arn,
+                data=data.decode("utf-8", "replace"),
+                message_id=message_id,
+                created=now_iso(),
+            )
+        )
+        return record_id

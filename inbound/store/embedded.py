@@ -1,6 +1,6 @@
 """What the embedded backends did (inbound/backends/local.py): objects written, notifications
-published, Lambda invocations, WorkMail deliveries. Recorded without waiting (the writer
-commits them in order) unless a method says otherwise."""
+published, Lambda invocations, WorkMail deliveries, CloudWatch data points, Firehose records.
+Recorded without waiting (the writer commits them in order) unless a method says otherwise."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from inbound.records import LambdaInvocation, MailboxDelivery, Notification, StoredObject
+from inbound.records import (
+    LambdaInvocation,
+    MailboxDelivery,
+    MetricPoint,
+    Notification,
+    StoredObject,
+    StreamRecord,
+)
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
@@ -138,6 +145,46 @@ class Embedded(Database):
             rows.record(MailboxDelivery, r, recipients=tuple(json.loads(r["recipients"])))
             for r in self._listing("mailbox", limit)
         ]
+
+    # ── CloudWatch ────────────────────────────────────────────────────────────────────────
+    def add_metric_points(self, points: list[MetricPoint]) -> None:
+        params = [
+            (
+                p.id,
+                p.namespace,
+                p.metric_name,
+                json.dumps(p.dimensions),
+                p.value,
+                p.unit,
+                p.timestamp,
+                p.message_id,
+                p.created,
+            )
+            for p in points
+        ]
+        self._submit(
+            lambda c: c.executemany(
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params
+            )
+        )
+
+    def metric_points(self, limit: int = 1000) -> list[MetricPoint]:
+        return [
+            rows.record(MetricPoint, r, dimensions=json.loads(r["dimensions"]))
+            for r in self._listing("metrics", limit)
+        ]
+
+    # ── Firehose ──────────────────────────────────────────────────────────────────────────
+    def add_stream_record(self, record: StreamRecord) -> None:
+        params = (record.id, record.stream_arn, record.data, record.message_id, record.created)
+        self._submit(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO stream_records VALUES (?, ?, ?, ?, ?)", params
+            )
+        )
+
+    def stream_records(self, limit: int = 1000) -> list[StreamRecord]:
+        return [rows.record(StreamRecord, r) for r in self._listing("stream_records", limit)]
 
     def _listing(self, table: str, limit: int) -> list[Row]:
         """A table's rows, oldest first (`table` is one of this module's, never input)."""

@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS retries (
     created TEXT NOT NULL, updated TEXT NOT NULL,
     PRIMARY KEY (message_id, rule_position, action_index));
 CREATE INDEX IF NOT EXISTS retries_status ON retries(status, next_attempt);
+CREATE TABLE IF NOT EXISTS metrics (
+    id TEXT PRIMARY KEY, namespace TEXT NOT NULL, metric_name TEXT NOT NULL,
+    dimensions TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, timestamp TEXT NOT NULL,
+    message_id TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stream_records (
+    id TEXT PRIMARY KEY, stream_arn TEXT NOT NULL, data TEXT NOT NULL, message_id TEXT,
+    created TEXT NOT NULL);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
@@ -57,4 +64,6 @@ RESET_TABLES = (
     "invocations",
     "outbox",
     "mailbox",
+    "metrics",
+    "stream_records",
 )

@@ -1,4 +1,5 @@
-"""A moto server (S3, SNS, SQS, KMS, Lambda) in-process on 127.0.0.1, one per test process.
+"""A moto server (S3, SNS, SQS, KMS, Lambda, CloudWatch, Firehose) in-process on 127.0.0.1, one per
+test process.
 
 Under pytest-xdist every worker starts its own (session scope is per process); tests within a
 worker run one at a time, and each test makes its own uniquely named resources, so nothing is
