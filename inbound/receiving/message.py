@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cached_property
 
+from inbound.headers import Header, SplitMessage
 from inbound.ids import random_bytes
 from inbound.receiving import receipt
-from inbound.receiving.receipt import Header, SplitMessage
 from inbound.receiving.verdicts import (
     Authenticator,
     AuthInput,

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from email import policy
 from typing import Protocol
 
-from inbound.receiving.receipt import Header, printable, unfolded
+from inbound.headers import Header, unfolded
+from inbound.receiving.receipt import printable
 
 
 class Status(enum.StrEnum):

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inbound.headers import Header, SplitMessage
 from inbound.receiving import receipt, replies
-from inbound.receiving.receipt import SplitMessage
 from inbound.receiving.verdicts import AuthInput, NoDnsAuthenticator, auth_headers
 from inbound.testing import RunningInbound
 from tests.receiving.test_malformed_smtp import (
@@ -104,7 +104,7 @@ def test_control_characters_never_reach_a_header(inbound_server: RunningInbound,
 
 
 # ── the header builders, for any text ──────────────────────────────────────────────────────
-def one_header(header: receipt.Header) -> None:
+def one_header(header: Header) -> None:
     """Written as the engine writes it, `header` is one field: no bare CR, LF or NUL, folding
     only as CRLF + WSP, and both a standard parser and the engine's own read one field back."""
     wire = SplitMessage.parse(b"\r\nbody\r\n").with_headers([header])
