@@ -15,6 +15,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from aiohttp import web
 
@@ -25,8 +26,9 @@ from inbound.api.guard import guard
 from inbound.api.query.operations import OPERATIONS, Handler
 from inbound.api.services import Services
 from inbound.backends import Backends
-from inbound.backends.factory import local_backends, make_backends, seed_keys
+from inbound.backends.factory import local_backends, make_backends
 from inbound.backends.local import LocalMailer
+from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
 from inbound.errors import ConfigError
 from inbound.identities.book import IdentityBook, dns_checker
@@ -42,6 +44,13 @@ from inbound.tls import ensure_self_signed, generated_paths, server_context
 
 log = logging.getLogger("inbound")
 __all__ = ["InboundServer", "check_executors", "local_backends", "make_backends", "seed_keys"]
+
+
+def seed_keys(data_dir: Path, hostname: str = "inbound-smtp.us-east-1.amazonaws.com") -> None:
+    """Generate the STARTTLS and SNS signing keys a data dir needs, unless it has them: on
+    start, never when a command only reads the data dir (`inbound s3 get`)."""
+    ensure_self_signed(*generated_paths(data_dir), hostname)
+    ensure_self_signed(*signing_paths(data_dir), "sns.local.inbound")
 
 
 def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> None:
@@ -124,6 +133,7 @@ class InboundServer:
         else:
             self.http_url = f"http://{settings.http}"
 
+        seed_keys(settings.data_dir, settings.smtp_hostname)
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
             self.relay = services.relay = Relay(
@@ -173,8 +183,7 @@ class InboundServer:
         settings = self.settings
         cert, key = settings.tls_certificate, settings.tls_private_key
         if cert is None or key is None:
-            cert, key = generated_paths(settings.data_dir)
-            ensure_self_signed(cert, key, settings.smtp_hostname)
+            cert, key = generated_paths(settings.data_dir)  # made by seed_keys
         return server_context(cert, key)
 
     async def stop(self) -> None:

@@ -1,12 +1,12 @@
 """The one place that picks each backend: `[backends.<service>] kind` (docs/aws.md).
 
 `s3`, `sns`, `lambda`, `kms`, `cloudwatch` and `firehose` are `local` (embedded, in the data
-dir) unless configured `aws`; the mailer and the WorkMail mailbox are always local.
+dir) unless configured `aws`; the mailer and the WorkMail mailbox are always local. Making
+backends creates nothing: the SNS signing key they use is made when the server starts
+(`inbound.app.seed_keys`).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from inbound.backends import Backends
 from inbound.backends.local import (
@@ -23,7 +23,6 @@ from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
 from inbound.datadir import under
 from inbound.store import Store
-from inbound.tls import ensure_self_signed, generated_paths
 
 
 def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
@@ -55,7 +54,6 @@ def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
 
 def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     data = settings.data_dir
-    seed_keys(data, settings.smtp_hostname)
     signing_key = signing_paths(data)[1]
     return Backends(
         objects=LocalObjectStore(under(data, "s3"), store),
@@ -67,9 +65,3 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         streams=LocalStreams(store),
         kms=LocalKms(under(data, "kms")),
     )
-
-
-def seed_keys(data_dir: Path, hostname: str = "inbound-smtp.us-east-1.amazonaws.com") -> None:
-    """Generate the STARTTLS and SNS signing keys a data dir needs (done on start otherwise)."""
-    ensure_self_signed(*generated_paths(data_dir), hostname)
-    ensure_self_signed(*signing_paths(data_dir), "sns.local.inbound")

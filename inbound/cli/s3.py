@@ -2,7 +2,8 @@
 
 With `--decrypt`, an object in SES's client-side KMS format (spec receiving.md §3.3) is
 decrypted with the configured KMS (the data dir's local keys, or AWS KMS); other objects are
-printed as they are. The bytes go to stdout (or `--output FILE`) unchanged.
+printed as they are. The bytes go to stdout (or `--output FILE`) unchanged. It only reads:
+nothing is created in the data dir, not even on a missing one.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def fetch(settings: Settings, bucket: str, key: str, *, decrypt: bool = False) -> bytes:
     store = Store(settings.data_dir)
-    store.open()
+    store.open(read_only=True)
     try:
         backends = make_backends(store, settings, f"http://{settings.http}")
         try:

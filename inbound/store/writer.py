@@ -61,7 +61,13 @@ class Database:
         """Whether the data dir has a database yet (`open()` creates one)."""
         return self._path.exists()
 
-    def open(self) -> None:
+    def open(self, *, read_only: bool = False) -> None:
+        """`read_only` is for commands that only look (`inbound s3 get`): it creates nothing, no
+        folder, database or table, and refuses writes; a data dir without a database reads as
+        an empty one."""
+        if read_only:
+            self._reader = self._connect_read_only()
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         writer = self._connect()
         writer.executescript(SCHEMA)
@@ -85,6 +91,19 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def _connect_read_only(self) -> Connection:
+        if self.exists():
+            # mode=rw (never creates the file) with query_only, not mode=ro: a read-only
+            # connection leaves the WAL's -wal and -shm files behind when it closes.
+            uri = f"{self._path.absolute().as_uri()}?mode=rw"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=10000")
+        else:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.executescript(SCHEMA)
+        conn.execute("PRAGMA query_only=ON")
         return conn
 
     # ── group commit ──────────────────────────────────────────────────────────────────────
@@ -145,6 +164,7 @@ class Database:
     async def _write(self, fn: Callable[[Connection], T], *, durable: bool = True) -> T:
         """Run `fn` in the writer's next transaction; returns once it is committed (and, when
         `durable`, fsynced)."""
+        assert self._thread is not None, "store is not open for writing"
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, loop, future, durable))
@@ -154,6 +174,7 @@ class Database:
         """Queue `fn` without waiting. Writes commit in submission order, so a record submitted
         after another is never durable before it; waking the event loop for every one of them
         cost more CPU than the rest of the engine (profiled)."""
+        assert self._thread is not None, "store is not open for writing"
         self._queue.put(_Job(fn))
 
     async def flush(self, *, durable: bool = True) -> None:
