@@ -18,6 +18,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check inbound tests benchmarks
 	$(BIN)/ruff format --check inbound tests benchmarks
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest -n auto
@@ -27,4 +28,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .inbound .pytest_cache
+	rm -rf $(VENV) .inbound .pytest_cache .mypy_cache

@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, ClassVar, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_type_hints
 
 from inbound.errors import ValidationError
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 _MISSING = dataclasses.MISSING
 
@@ -222,7 +225,7 @@ class ReceiptState:
 # ── generic wire codec ──────────────────────────────────────────────────────────────────────
 def _decode(tp: Any, value: Any, path: str) -> Any:
     origin = getattr(tp, "__origin__", None)
-    args = getattr(tp, "__args__", ())
+    args: tuple[Any, ...] = getattr(tp, "__args__", ())
     if tp is Action:
         return action_from_api(value, path)
     if origin is tuple:
@@ -239,7 +242,7 @@ def _decode(tp: Any, value: Any, path: str) -> Any:
             raise ValidationError(
                 path, f"Member must satisfy enum value set: [{allowed}]", value
             ) from None
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return struct_from_api(tp, value, path)
     if tp is bool:
         if not isinstance(value, bool):

@@ -35,7 +35,7 @@ def received_request(
     return request
 
 
-class ServerSigV4(SigV4Auth):  # type: ignore[misc]
+class ServerSigV4(SigV4Auth):
     """botocore's SigV4Auth, fed with what arrived instead of what it would send.
 
     * `headers_to_sign`: exactly the SignedHeaders, with their received values (the stock

@@ -15,7 +15,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import boto3
 import botocore.config
@@ -26,7 +26,7 @@ from inbound.config import BackendSettings, Settings
 from inbound.model import InvocationType
 
 T = TypeVar("T")
-SERVICE_NAMES = {
+SERVICE_NAMES: dict[str, Literal["s3", "sns", "lambda", "kms", "cloudwatch", "firehose"]] = {
     "s3": "s3",
     "sns": "sns",
     "lambda": "lambda",

@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    command = {"serve": serve, "replay": replay, "rules": rules, "s3": s3}[args.command]
+    run = {"serve": serve.run, "replay": replay.run, "rules": rules.run, "s3": s3.run}[args.command]
     try:
-        return command.run(config.load(args.config), args)
+        return run(config.load(args.config), args)
     except ConfigError as exc:
         print(f"inbound: configuration error: {exc}", file=sys.stderr)
         return 2

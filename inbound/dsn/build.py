@@ -138,12 +138,13 @@ def _outcome(report: DeliveryReport) -> tuple[str, str]:
     return next((word, text) for action, word, text in _OUTCOMES if action in actions)
 
 
-def _header(pol: email_policy.EmailPolicy, name: str, value: str) -> str:
+def _header(pol: email_policy.EmailPolicy[EmailMessage], name: str, value: str) -> str:
     # RFC 2047-encodes non-ASCII text (H6); an SMTPUTF8 address stays raw under _POLICY_UTF8.
-    return pol.header_factory(name, value).fold(policy=pol)
+    folded: str = pol.header_factory(name, value).fold(policy=pol)
+    return folded
 
 
-def _subject(pol: email_policy.EmailPolicy, subject: str) -> str:
+def _subject(pol: email_policy.EmailPolicy[EmailMessage], subject: str) -> str:
     if subject.isascii():
         return _header(pol, "Subject", subject)
     # compat32's Header keeps the spaces inside the encoded-words; EmailPolicy's folder can put
@@ -242,6 +243,8 @@ def build_dsn(
 
 def as_bytes(msg: EmailMessage) -> bytes:
     """The DSN's wire form: CRLF line ends, header fields exactly as built."""
+    if not isinstance(msg.policy, email_policy.EmailPolicy):  # compat32 has no refold_source
+        raise TypeError(f"a DSN is built under an EmailPolicy, not {msg.policy!r}")
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n", refold_source="none"))
 
 

@@ -138,14 +138,15 @@ def _recipient(block: Message) -> RecipientStatus:
 def _blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
     if part.get_content_type() == "message/delivery-status" and isinstance(payload, list):
-        blocks = payload
+        blocks = [b for b in payload if isinstance(b, Message)]
     else:
         # message/global-delivery-status (RFC 6533 §4.1): the stdlib parses it like
         # message/rfc822, so split the UTF-8 text into blocks here (spec dsn.md §3).
-        if isinstance(payload, list):
+        if isinstance(payload, list) and isinstance(payload[0], Message):
             raw = payload[0].as_bytes(policy=email_policy.compat32)
         else:
-            raw = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)  # bytes, or None for an empty part
+            raw = decoded if isinstance(decoded, bytes) else b""
         text = raw.decode("utf-8", "replace").replace("\r\n", "\n")
         parser = HeaderParser(policy=email_policy.compat32)
         blocks = [parser.parsestr(chunk + "\n") for chunk in re.split(r"\n[ \t]*\n", text)]

@@ -17,6 +17,7 @@ import re
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, cast
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
@@ -173,15 +174,15 @@ class SesSMTP(SMTP):
             return
         if error is not None:
             await self.push(error)
-            self._set_post_data_state()
+            self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
             return
         self.envelope.content = self.envelope.original_content = content
         status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
         await self.push(status)
 
     async def _read_data(self) -> tuple[bytes, str | None]:
-        reader = self._reader
+        reader = cast("_ReaderInternals", self._reader)
         if await _starts_with(reader, b".\r\n"):
             # The terminator right away: the CRLF before its dot ended the DATA command line,
             # so this is the one case a search for CRLF.CRLF cannot see.
@@ -206,7 +207,18 @@ class SesSMTP(SMTP):
         return data.replace(b"\r\n.", b"\r\n"), None
 
 
-async def _starts_with(reader: asyncio.StreamReader, prefix: bytes) -> bool:
+if TYPE_CHECKING:
+
+    class _ReaderInternals(asyncio.StreamReader):
+        """CPython's StreamReader with the private members DATA uses; typeshed leaves them out."""
+
+        _limit: int
+        _buffer: bytearray
+
+        async def _wait_for_data(self, func_name: str) -> None: ...
+
+
+async def _starts_with(reader: _ReaderInternals, prefix: bytes) -> bool:
     """Peek at the stream: CPython's StreamReader keeps unread bytes in `_buffer`."""
     while len(reader._buffer) < len(prefix) and not reader.at_eof():
         await reader._wait_for_data("readuntil")
@@ -241,19 +253,20 @@ class Sessions:
         max_message_size: int,
         tls_context: ssl.SSLContext | None,
     ) -> None:
-        self._handler = SesHandler(engine, hostname)
-        self._options = {
-            "hostname": hostname,
-            "ident": "ESMTP Amazon SES",
-            "data_size_limit": max_message_size,
-            "tls_context": tls_context,
-            "decode_data": False,
-            "enable_SMTPUTF8": False,
-        }
+        self._session = functools.partial(
+            SesSMTP,
+            SesHandler(engine, hostname),
+            hostname=hostname,
+            ident="ESMTP Amazon SES",
+            data_size_limit=max_message_size,
+            tls_context=tls_context,
+            decode_data=False,
+            enable_SMTPUTF8=False,
+        )
         self._live: weakref.WeakSet[SesSMTP] = weakref.WeakSet()
 
     def __call__(self) -> SMTP:
-        session = SesSMTP(self._handler, loop=asyncio.get_running_loop(), **self._options)
+        session = self._session(loop=asyncio.get_running_loop())
         self._live.add(session)
         return session
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from inbound import model
-from inbound.errors import ConfigError, SesError
+from inbound.errors import ConfigError, SesError, ValidationError
 from inbound.rules import validate
 from inbound.timestamps import from_wire, to_wire
 
@@ -35,10 +35,10 @@ def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
 
 def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
     if not isinstance(data, dict):
-        raise validate.ValidationError("$", "must be an object")
+        raise ValidationError("$", "must be an object")
     unknown = set(data) - {"Filters", "ActiveRuleSet", "RuleSets"}
     if unknown:
-        raise validate.ValidationError(sorted(unknown)[0], "is not a rules.json member")
+        raise ValidationError(sorted(unknown)[0], "is not a rules.json member")
     filters = tuple(
         model.filter_from_api(f, f"Filters.{i + 1}")
         for i, f in enumerate(_list(data, "Filters", "Filters"))
@@ -47,10 +47,10 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
     for i, entry in enumerate(_list(data, "RuleSets", "RuleSets")):
         where = f"RuleSets.{i + 1}"
         if not isinstance(entry, dict) or not isinstance(entry.get("Metadata"), dict):
-            raise validate.ValidationError(where, "must have Metadata.Name and Rules")
+            raise ValidationError(where, "must have Metadata.Name and Rules")
         name = entry["Metadata"].get("Name")
         if not isinstance(name, str):
-            raise validate.ValidationError(f"{where}.Metadata.Name", "Member must not be null")
+            raise ValidationError(f"{where}.Metadata.Name", "Member must not be null")
         rules = tuple(
             model.rule_from_api(r, f"{where}.Rules.{j + 1}")
             for j, r in enumerate(_list(entry, "Rules", f"{where}.Rules"))
@@ -66,7 +66,7 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
 def _list(table: Mapping[str, Any], key: str, where: str) -> list[Any]:
     value = table.get(key, [])
     if not isinstance(value, list):
-        raise validate.ValidationError(where, "Member must be a list", value)
+        raise ValidationError(where, "Member must be a list", value)
     return value
 
 
@@ -96,7 +96,7 @@ def _timestamp(value: Any, where: str) -> datetime | None:
     try:
         moment = from_wire(str(value))
     except ValueError:
-        raise validate.ValidationError(
+        raise ValidationError(
             f"{where}.Metadata.CreatedTimestamp", "Member must be an ISO 8601 timestamp"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

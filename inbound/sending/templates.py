@@ -200,9 +200,9 @@ def compile_template(source: str) -> Compiled:
         else:  # close
             if not stack:
                 raise TemplateSyntaxError(f"{{{{/{t.body}}}}} does not close any block")
-            _opener, block, outer = stack.pop()
+            _opener, closed, outer = stack.pop()
             in_inverse.pop()
-            expected = "inline" if block is None else block.helper
+            expected = "inline" if closed is None else closed.helper
             if t.body != expected:
                 raise TemplateSyntaxError(f"{{{{/{t.body}}}}} does not match {{{{#{expected}}}}}")
             current = outer

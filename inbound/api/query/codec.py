@@ -210,8 +210,9 @@ class _Decoder:
                 raise InvalidParameterValue(
                     f"Value for parameter {key} contains characters not allowed in XML 1.0."
                 )
-            if shape.enum and text not in shape.enum:
-                allowed = ", ".join(shape.enum)
+            enum: list[str] = shape.metadata.get("enum", [])  # what StringShape.enum reads
+            if enum and text not in enum:
+                allowed = ", ".join(enum)
                 self.violate(text, path, f"Member must satisfy enum value set: [{allowed}]")
             else:
                 self.length(text, shape, path)

@@ -69,10 +69,13 @@ def members(shape: StructureShape) -> tuple[Member, ...]:
 @functools.cache
 def _error_shapes() -> dict[str, StructureShape]:
     """Wire code and shape name → error shape (handlers may raise either spelling)."""
+    from botocore.model import StructureShape  # loaded by service_model() already
+
+    shapes = [s for s in service_model().error_shapes if isinstance(s, StructureShape)]
     table: dict[str, StructureShape] = {}
-    for shape in service_model().error_shapes:
+    for shape in shapes:
         table[shape.name] = shape
-    for shape in service_model().error_shapes:
+    for shape in shapes:
         table[shape.error_code] = shape  # the wire code wins over a colliding shape name
     return table
 

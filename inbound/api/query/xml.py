@@ -156,4 +156,5 @@ def timestamp(value: datetime | str | float) -> str:
         value = value.replace(tzinfo=UTC)
     from botocore.utils import parse_to_aware_datetime  # botocore loads with the first call
 
-    return xml_timestamp(parse_to_aware_datetime(value))
+    # botocore-stubs type the argument as str; botocore also takes datetimes and epoch numbers
+    return xml_timestamp(parse_to_aware_datetime(value))  # type: ignore[arg-type]

@@ -99,7 +99,7 @@ async def send_bounce(ctx: OperationContext, p: Params) -> Params:
 
 def _authorized_identity(p: Params, sender: str) -> str:
     """With `BounceSenderArn`, the identity it names is the one that must be verified."""
-    arn = p.get("BounceSenderArn")
+    arn: str | None = p.get("BounceSenderArn")
     if not arn:
         return sender
     prefix, _, identity = arn.partition(":identity/")
