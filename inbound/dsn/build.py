@@ -86,8 +86,14 @@ def _part(headers: Sequence[tuple[str, str]], body: str) -> str:
     return "".join(f"{name}: {value}{CRLF}" for name, value in headers) + CRLF + body
 
 
-def _returned_part(original: Original, want_full: bool, max_size: int) -> str:
-    """Third part (RFC 6522 §3-4, RFC 3464 §2).
+def returned_part(
+    original: Original,
+    want_full: bool,
+    max_size: int = DEFAULT_MAX_RETURN_SIZE,
+    description: str = "Undelivered Message",
+) -> str:
+    """Third part of a ``multipart/report`` (RFC 6522 §3-4: a DSN's, RFC 3464 §2, or a
+    feedback report's, RFC 5965 §2 item 4).
 
     The full message goes back as ``message/rfc822`` only when it is legal 7-bit MIME: that
     type cannot be base64/QP-encoded (RFC 2046 §5.2.1), and the return path is not known to be
@@ -104,7 +110,7 @@ def _returned_part(original: Original, want_full: bool, max_size: int) -> str:
         charset = _charset(original.header)
         ctype = "text/rfc822-headers" + ("" if charset == "us-ascii" else f"; charset={charset}")
         headers = [("Content-Type", ctype), ("Content-Transfer-Encoding", cte)]
-    return _part([*headers, ("Content-Description", "Undelivered Message")], body)
+    return _part([*headers, ("Content-Description", description)], body)
 
 
 def return_path(envelope_sender: str) -> str:
@@ -209,7 +215,7 @@ def build_dsn(
     ]
     if original is not None:
         want_full = ret is Ret.FULL or (ret is None and report.has_failure)
-        parts.append(_returned_part(Original.of(original), want_full, max_return_size))
+        parts.append(returned_part(Original.of(original), want_full, max_return_size))
     boundary = boundary or f"=_dsn_{secrets.token_hex(12)}"
     if any(f"--{boundary}" in part for part in parts) or not re.fullmatch(
         r"[0-9A-Za-z'()+_,./:=?-]{1,70}",

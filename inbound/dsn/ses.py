@@ -142,15 +142,18 @@ def ses_reporting_mta(region: str) -> str:
     return f"dns; inbound-smtp.{_region(region)}.amazonaws.com"
 
 
-def ses_message_id(region: str, when: datetime) -> str:
+def ses_message_id(region: str, when: datetime, *, host: str | None = None) -> str:
     """``<0101 + 12 hex ms - uuid -000000@<region>.amazonses.com>`` (receivingses-08; the
-    2015 samples start ``0000`` instead)."""
+    2015 samples start ``0000`` instead).  ``host`` replaces ``<region>.amazonses.com``
+    (SES's outbound bounces from us-east-1 use ``email.amazonses.com``, amazonses-20)."""
     millis = int(when.timestamp() * 1000)
-    return f"<0101{millis:012x}-{uuid.uuid4()}-000000@{_region(region)}.amazonses.com>"
+    host = host or f"{_region(region)}.amazonses.com"
+    return f"<0101{millis:012x}-{uuid.uuid4()}-000000@{host}>"
 
 
-def _ses_boundary(when: datetime) -> str:
-    # JavaMail-style, as in every sample: ----=_Part_<n>_<hash>.<epoch ms>
+def ses_boundary(when: datetime) -> str:
+    """JavaMail-style, as in every SES sample (DSNs and forwarded complaints alike):
+    ``----=_Part_<n>_<hash>.<epoch ms>``."""
     millis = int(when.timestamp() * 1000)
     return f"----=_Part_{secrets.randbelow(10)}_{secrets.randbelow(2**31)}.{millis}"
 
@@ -217,10 +220,12 @@ def ses_bounce(
     date: datetime | None = None,
     message_id: str | None = None,
     boundary: str | None = None,
+    ret: Ret = Ret.HDRS,
 ) -> EmailMessage:
     """Any DSN in SES's layout: the receipt-rule Bounce action's and `SendBounce`'s (for which
-    no sample exists; spec dsn.md §2.3 recommends the same format). Headers-only return,
-    SES's subject, Message-ID and boundary forms, no Auto-Submitted."""
+    no sample exists; spec dsn.md §2.3 recommends the same format), and the outbound bounces
+    SES relays from a recipient's server (``ret=Ret.FULL``: amazonses-05..21 return the whole
+    message). SES's subject, Message-ID and boundary forms, no Auto-Submitted."""
     date = date or datetime.now(UTC).replace(microsecond=0)
     return build_dsn(
         report,
@@ -229,10 +234,10 @@ def ses_bounce(
         sender=sender,
         subject=SES_SUBJECT,
         explanation=explanation,
-        ret=Ret.HDRS,
+        ret=ret,
         date=date,
         message_id=message_id or ses_message_id(region, date),
-        boundary=boundary or _ses_boundary(date),
+        boundary=boundary or ses_boundary(date),
         recipient_order=SES_RECIPIENT_ORDER,
         auto_submitted=False,  # no Auto-Submitted in any SES sample
     )
