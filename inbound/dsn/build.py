@@ -82,7 +82,7 @@ def _charset(data: bytes) -> str:
     return "utf-8"
 
 
-def _part(headers: Sequence[tuple[str, str]], body: str) -> str:
+def mime_part(headers: Sequence[tuple[str, str]], body: str) -> str:
     return "".join(f"{name}: {value}{CRLF}" for name, value in headers) + CRLF + body
 
 
@@ -110,7 +110,7 @@ def returned_part(
         charset = _charset(original.header)
         ctype = "text/rfc822-headers" + ("" if charset == "us-ascii" else f"; charset={charset}")
         headers = [("Content-Type", ctype), ("Content-Transfer-Encoding", cte)]
-    return _part([*headers, ("Content-Description", description)], body)
+    return mime_part([*headers, ("Content-Description", description)], body)
 
 
 def return_path(envelope_sender: str) -> str:
@@ -196,7 +196,7 @@ def build_dsn(
     charset = _charset(explanation.encode())
     cte, text = _encode_text(re.sub(r"\r\n|\r|\n", CRLF, explanation).encode())
     parts = [
-        _part(
+        mime_part(
             [
                 ("Content-Type", f"text/plain; charset={charset}"),
                 ("Content-Transfer-Encoding", cte),
@@ -204,7 +204,7 @@ def build_dsn(
             ],
             text,  # SES ends it without a line break before the boundary (receivingses-01)
         ),
-        _part(
+        mime_part(
             [
                 ("Content-Type", "message/delivery-status"),
                 ("Content-Transfer-Encoding", "7bit"),  # RFC 3464 §2.1: 7bit MUST
@@ -216,28 +216,51 @@ def build_dsn(
     if original is not None:
         want_full = ret is Ret.FULL or (ret is None and report.has_failure)
         parts.append(returned_part(Original.of(original), want_full, max_return_size))
-    boundary = boundary or f"=_dsn_{secrets.token_hex(12)}"
-    if any(f"--{boundary}" in part for part in parts) or not re.fullmatch(
-        r"[0-9A-Za-z'()+_,./:=?-]{1,70}",
-        boundary,  # RFC 2046 §5.1.1 bchars, no trailing SP
-    ):
-        raise DsnError("boundary", f"unusable MIME boundary {boundary!r}")
     head = [
         _header(pol, "Date", format_datetime(date)),
         _header(pol, "From", sender),
         _header(pol, "To", to),
         _header(pol, "Message-ID", message_id or make_msgid(domain=reporting_host)),
         _subject(pol, subject or f"Delivery Status Notification ({word})"),
+    ]
+    return multipart_report(
+        head,
+        parts,
+        report_type="delivery-status",
+        boundary=boundary or f"=_dsn_{secrets.token_hex(12)}",
+        after=["Auto-Submitted: auto-replied" + CRLF] if auto_submitted else [],
+        pol=pol,
+    )
+
+
+def multipart_report(
+    head: Sequence[str],
+    parts: Sequence[str],
+    *,
+    report_type: str,
+    boundary: str,
+    after: Sequence[str] = (),
+    pol: email_policy.EmailPolicy[EmailMessage] = _POLICY,
+) -> EmailMessage:
+    """A ``multipart/report`` (RFC 6522 §3) from folded header lines and part texts (a DSN's,
+    or a feedback report's, RFC 5965 §2): ``head``, then MIME-Version and Content-Type, then
+    ``after``.  The message is parsed back with a policy that writes it out unchanged."""
+    if any(f"--{boundary}" in part for part in parts) or not re.fullmatch(
+        r"[0-9A-Za-z'()+_,./:=?-]{1,70}",
+        boundary,  # RFC 2046 §5.1.1 bchars, no trailing SP
+    ):
+        raise DsnError("boundary", f"unusable MIME boundary {boundary!r}")
+    lines = [
+        *head,
         "MIME-Version: 1.0" + CRLF,
         # RFC 6522 §3: report-type names the second part's subtype.
-        f'Content-Type: multipart/report; report-type=delivery-status;{CRLF} boundary="{boundary}"'
-        + CRLF,
+        f"Content-Type: multipart/report; report-type={report_type};{CRLF}"
+        f' boundary="{boundary}"{CRLF}',
+        *after,
     ]
-    if auto_submitted:
-        head.append("Auto-Submitted: auto-replied" + CRLF)
     delimiter = f"{CRLF}--{boundary}{CRLF}"
     wire = (
-        "".join(head)
+        "".join(lines)
         + CRLF
         + f"--{boundary}{CRLF}"
         + delimiter.join(parts)

@@ -37,7 +37,7 @@ from email.utils import format_datetime, make_msgid
 from enum import StrEnum
 
 from inbound import dsn
-from inbound.dsn.build import Original, returned_part
+from inbound.dsn.build import Original, mime_part, multipart_report, returned_part
 from inbound.dsn.ses import ses_boundary
 from inbound.receiving.matching import base_local, split_address
 
@@ -305,7 +305,6 @@ def build_complaint(
         raise ValueError(f"{sent.recipient!r} is not the simulator's complaint address")
     to = dsn.return_path(sent.feedback_to)
     date = date or _now()
-    boundary = boundary or ses_boundary(date)
     original = _original_header(sent.raw)
     arrival = format_datetime(sent.arrived)
     reported = _domain(sent.mail_from)
@@ -321,7 +320,7 @@ def build_complaint(
     ]
     inline = ("Content-Disposition", "inline")
     parts = [
-        _mime_part(
+        mime_part(
             [
                 ("Content-Type", "text/plain; charset=us-ascii"),
                 ("Content-Transfer-Encoding", "7bit"),
@@ -329,7 +328,7 @@ def build_complaint(
             ],
             explanation + CRLF,
         ),
-        _mime_part(
+        mime_part(
             [
                 ("Content-Type", "message/feedback-report"),
                 ("Content-Transfer-Encoding", "7bit"),
@@ -348,25 +347,10 @@ def build_complaint(
             message_id or dsn.ses_message_id(sent.region, date, host=_mail_host(sent.region)),
         ),
         _header_line("Subject", f"Fw: {original.get('Subject', '')}".rstrip()),
-        "MIME-Version: 1.0" + CRLF,
-        f"Content-Type: multipart/report; report-type=feedback-report;{CRLF}"
-        f' boundary="{boundary}"{CRLF}',
     ]
-    delimiter = f"{CRLF}--{boundary}{CRLF}"
-    wire = (
-        "".join(head)
-        + CRLF
-        + f"--{boundary}{CRLF}"
-        + delimiter.join(parts)
-        + f"{CRLF}--{boundary}--{CRLF}"
+    return multipart_report(
+        head, parts, report_type="feedback-report", boundary=boundary or ses_boundary(date)
     )
-    msg = message_from_string(wire, policy=email_policy.SMTP.clone(refold_source="none"))
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def _mime_part(headers: list[tuple[str, str]], body: str) -> str:
-    return "".join(f"{name}: {value}{CRLF}" for name, value in headers) + CRLF + body
 
 
 AUTO_REPLY_TEXT = (

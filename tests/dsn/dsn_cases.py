@@ -10,6 +10,8 @@ Every case is deterministic (fixed dates, Message-IDs and boundaries).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +25,19 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures" / "dsn"
 # The shared research folder sits next to the repository (spec dsn.md, tools/dsn_check.py).
 SHARED = REPO / ".." / "shared"
+DSN_CHECK = SHARED / "tools" / "dsn_check.py"
+
+
+def sisimai_missing() -> str | None:
+    """Why ``dsn_check.py`` / Sisimai cannot run here, or ``None`` when they can."""
+    if not DSN_CHECK.is_file():
+        return f"{DSN_CHECK} not found"
+    if shutil.which("perl") is None:
+        return "perl not installed"
+    if subprocess.run(["perl", "-MSisimai", "-e1"], capture_output=True).returncode:
+        return "Sisimai not installed (apt-get install libsisimai-perl)"
+    return None
+
 
 WHEN = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 ARRIVED = WHEN - timedelta(seconds=4)

@@ -8,29 +8,17 @@ when the shared tools and Sisimai are installed.
 from __future__ import annotations
 
 import email
-import shutil
 import subprocess
 import sys
 from email import policy
 
 import pytest
-from dsn_cases import CASES, FIXTURES, SHARED
+from dsn_cases import CASES, DSN_CHECK, FIXTURES, sisimai_missing
 
 from inbound import dsn
 
 NAMES = list(CASES)
-DSN_CHECK = SHARED / "tools" / "dsn_check.py"
 DSN_CHECK_PARSERS = ("stdlib", "flufl", "bounced", "mailparser", "sisimai", "bounceparser", "lint")
-
-
-def _sisimai_missing() -> str | None:
-    if not DSN_CHECK.is_file():
-        return f"{DSN_CHECK} not found"
-    if shutil.which("perl") is None:
-        return "perl not installed"
-    if subprocess.run(["perl", "-MSisimai", "-e1"], capture_output=True).returncode:
-        return "Sisimai not installed (apt-get install libsisimai-perl)"
-    return None
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -77,7 +65,7 @@ def test_flufl_bounce_sees_exactly_the_intended_recipients(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_dsn_check_strict(name):
-    missing = _sisimai_missing()
+    missing = sisimai_missing()
     if missing:
         pytest.skip(missing)
     parsers = [p for p in DSN_CHECK_PARSERS if p not in CASES[name].skip_parsers]

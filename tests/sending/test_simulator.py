@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import email
 import json
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -37,9 +35,8 @@ from inbound.sending.simulator import (
     feedback_of,
     outcome_of,
 )
+from tests.dsn.dsn_cases import DSN_CHECK, sisimai_missing
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-DSN_CHECK = SHARED / "tools" / "dsn_check.py"
 ARRIVED = datetime(2026, 12, 4, 14, 0, 0, tzinfo=UTC)
 ORIGINAL = (
     b"From: Sender <sender@example.com>\r\n"
@@ -270,17 +267,9 @@ def test_our_dsn_parser_reads_it_back(recipient):
     )
 
 
-def _sisimai_missing() -> str | None:
-    if shutil.which("perl") is None:
-        return "perl not installed"
-    if subprocess.run(["perl", "-MSisimai", "-e1"], capture_output=True).returncode:
-        return "Sisimai not installed (apt-get install libsisimai-perl)"
-    return None
-
-
 @pytest.mark.parametrize("recipient", BOUNCING)
 def test_dsn_check_strict(recipient, tmp_path):
-    missing = _sisimai_missing() or (None if DSN_CHECK.is_file() else f"{DSN_CHECK} not found")
+    missing = sisimai_missing()
     if missing:
         pytest.skip(missing)
     path = tmp_path / "bounce.eml"
@@ -356,7 +345,7 @@ def test_complaint_needs_the_complaint_address():
 
 @pytest.mark.parametrize("recipient", COMPLAINING)
 def test_sisimai_reads_the_complaint_as_abuse_feedback(recipient, tmp_path):
-    missing = _sisimai_missing()
+    missing = sisimai_missing()
     if missing:
         pytest.skip(missing)
     path = tmp_path / "complaint.eml"
