@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from inbound.model import ReceiptState
 from inbound.rules import codec
@@ -72,10 +73,25 @@ def read_saved(store: Store, configured: ReceiptState) -> ReceiptState | None:
     """The state saved in the data dir, if it was seeded from these same configured rules;
     its verified identities are the configured ones (the API's are published again)."""
     saved = store.document(*DOCUMENT)
-    if saved is None or saved.get("seed") != _seed(configured):
+    if saved is None:
+        return None
+    if "rules" in saved:
+        return _read_pre_3219ffe(saved, configured)
+    if saved["seed"] != _seed(configured):
         return None
     state = state_from_json(store.load_state(saved["active"]))
     return dataclasses.replace(state, verified=configured.verified)
+
+
+def _read_pre_3219ffe(saved: dict[str, Any], configured: ReceiptState) -> ReceiptState | None:
+    """Migration, reading the document that releases before commit 3219ffe wrote: the rules
+    themselves, `{"seed": digest, "rules": rules.json}`, the digest being the SHA-256 of the
+    configured rules' JSON with sorted keys. `load()` saves what it returns in today's format,
+    so this runs once per data dir."""
+    old_seed = json.dumps(codec.rules_to_json(configured), sort_keys=True)
+    if saved["seed"] != hashlib.sha256(old_seed.encode()).hexdigest():
+        return None
+    return codec.parse_rules(saved["rules"], configured.verified)
 
 
 async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> Snapshot:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from inbound.receiving import keeper
+from inbound.store import Store
 from tests.rulesets import rule, rules, s3
 
 
@@ -28,3 +32,70 @@ def test_verified_identities_do_not_reseed(inbound_factory, tmp_path) -> None:
     names = [s["Name"] for s in again.ses().list_receipt_rule_sets()["RuleSets"]]
     assert "api" in names
     assert "other.test" in again.server.keeper.current.verified
+
+
+# The receipt/state document as the code before commit 3219ffe wrote it (captured from a server
+# at 3219ffe^ seeded from CONFIGURED, after CreateReceiptRule and CreateReceiptRuleSet).
+CONFIGURED = rules(rule("r", s3("b")))
+PRE_3219FFE = {
+    "seed": "b9df13bfb131d949277620cde6c0d8bcb846629b0717dc0e090461183a310aef",
+    "rules": {
+        "ActiveRuleSet": "test",
+        "Filters": [],
+        "RuleSets": [
+            {
+                "Metadata": {"CreatedTimestamp": "2026-12-04T14:17:23.671Z", "Name": "test"},
+                "Rules": [
+                    {**rule("r", s3("b")), "ScanEnabled": False, "TlsPolicy": "Optional"},
+                    {
+                        **rule("api-rule", s3("api"), recipients=["api@example.com"]),
+                        "ScanEnabled": False,
+                        "TlsPolicy": "Optional",
+                    },
+                ],
+            },
+            {
+                "Metadata": {"CreatedTimestamp": "2026-12-04T14:17:23.809Z", "Name": "api-set"},
+                "Rules": [],
+            },
+        ],
+    },
+}
+
+
+def data_dir_before_3219ffe(data: Path) -> None:
+    async def write() -> None:
+        store = Store(data)
+        store.open()
+        try:
+            await store.put_document(*keeper.DOCUMENT, PRE_3219FFE)
+        finally:
+            store.close()
+
+    asyncio.run(write())
+
+
+def test_a_data_dir_from_before_3219ffe_keeps_the_api_s_rules(inbound_factory, tmp_path) -> None:
+    data = tmp_path / "data"
+    data_dir_before_3219ffe(data)
+    for _ in range(2):  # migrated on the first start, read in today's format on the second
+        server = inbound_factory(CONFIGURED, data_dir=data)
+        ses = server.ses()
+        described = ses.describe_receipt_rule_set(RuleSetName="test")
+        assert [r["Name"] for r in described["Rules"]] == ["r", "api-rule"]
+        assert described["Metadata"]["CreatedTimestamp"].isoformat().startswith("2026-12-04T14:17")
+        assert [s["Name"] for s in ses.list_receipt_rule_sets()["RuleSets"]] == ["test", "api-set"]
+        saved = server.server.store.document(*keeper.DOCUMENT)
+        assert saved["active"] == server.server.keeper.active.id
+        server.stop()
+
+
+def test_a_data_dir_from_before_3219ffe_seeded_from_other_rules_takes_the_file(
+    inbound_factory, tmp_path, caplog
+) -> None:
+    data = tmp_path / "data"
+    data_dir_before_3219ffe(data)
+    server = inbound_factory(rules(rule("other", s3("b"))), data_dir=data)
+    described = server.ses().describe_receipt_rule_set(RuleSetName="test")
+    assert [r["Name"] for r in described["Rules"]] == ["other"]
+    assert "the rules file changed since the data dir was seeded" in caplog.text
