@@ -38,6 +38,7 @@ from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending.sender import Sender
 from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, generated_paths, server_context
@@ -84,6 +85,7 @@ class InboundServer:
         self.keeper: StateKeeper | None = None
         self.identities: IdentityBook | None = None
         self.sending: SendingConfiguration | None = None
+        self.sender: Sender | None = None
         self.backends: Backends | None = None
         self.relay: Relay | None = None  # runs when [relay] names a smarthost
         self._smtp_server: asyncio.Server | None = None
@@ -110,11 +112,13 @@ class InboundServer:
             check_interval=settings.identity_check_interval,
         )
         self.sending = SendingConfiguration(self.store)
+        self.sender = Sender(self.store, self.sending, self.identities, settings.sending)
         services = Services(
             self.store,
             self.keeper,
             self.identities,
             self.sending,
+            self.sender,
             region=settings.region,
             data_dir=settings.data_dir,
             api_auth=settings.api_auth,
@@ -132,6 +136,7 @@ class InboundServer:
             self.http_url = f"http://{_url_host(bound[0])}:{bound[1]}"
         else:
             self.http_url = f"http://{settings.http}"
+        self.sender.http_url = self.http_url
 
         seed_keys(settings.data_dir, settings.smtp_hostname)
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)

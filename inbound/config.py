@@ -7,8 +7,8 @@ Each TOML table is a section dataclass whose fields are its keys: a field's `tom
 gives the TOML type, the parser that checks and converts the value, and the key when it differs
 from the field's name; a section's `check` does the checks across keys. The schema of allowed
 keys is these fields, so a key is declared in one place. `Settings` is the flat union of the
-server-wide sections plus the nested `[relay]`, `[retries]` and `[backends.*]`. Secrets have
-`repr=False`, so neither `repr(settings)` nor a log line shows them.
+server-wide sections plus the nested `[relay]`, `[retries]`, `[sending]` and `[backends.*]`.
+Secrets have `repr=False`, so neither `repr(settings)` nor a log line shows them.
 """
 
 from __future__ import annotations
@@ -160,6 +160,9 @@ def _positive(value: float, at: Key) -> float:
 
 def _seconds(value: float, at: Key) -> float:
     return float(_positive(value, at))
+
+
+_quota = _seconds  # messages per second or per 24 hours: positive, as a float
 
 
 def _choice(*options: str) -> Parser:
@@ -442,6 +445,23 @@ class RetrySettings(Section):
             raise at.child("max_seconds").error("is less than initial_seconds")
 
 
+@dataclass(frozen=True)
+class SendingSettings(Section):
+    """`[sending]`: the account's sending status (docs/behaviour.md, "Sending").
+
+    A new SES account is in the sandbox: "You can only send mail to verified email addresses
+    and domains, or to the Amazon SES mailbox simulator", "a maximum of 200 messages per 24-hour
+    period" and "a maximum of 1 message per second" (DG, "Moving out of the Amazon SES
+    sandbox").
+    `production = true` drops the recipient check; the quotas are what GetSendQuota reports and
+    what sending is held to (`Throttling`).
+    """
+
+    production: bool = field(default=False, metadata=toml(bool))
+    max_send_rate: float = field(default=1.0, metadata=toml((int, float), _quota))
+    max_24_hour_send: float = field(default=200.0, metadata=toml((int, float), _quota))
+
+
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")
 
 
@@ -488,7 +508,11 @@ _SERVER_WIDE: dict[str, type[Section]] = {
     "sns": SnsSettings,
     "api": ApiSettings,
 }
-_NESTED: dict[str, type[Section]] = {"relay": RelaySettings, "retries": RetrySettings}
+_NESTED: dict[str, type[Section]] = {
+    "relay": RelaySettings,
+    "retries": RetrySettings,
+    "sending": SendingSettings,
+}
 
 
 @dataclass(frozen=True)
@@ -509,6 +533,7 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
     retries: RetrySettings = RetrySettings()
+    sending: SendingSettings = SendingSettings()
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (BACKEND_SERVICES); local when unset."""
@@ -546,6 +571,7 @@ def load(path: Path) -> Settings:
             for service, table in raw.get("backends", {}).items()
         },
         retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
+        sending=SendingSettings.from_toml(raw.get("sending", {}), Key(path, "sending")),
     )
     check_targets(settings, rules_file)
     return settings

@@ -176,3 +176,27 @@ class CustomVerificationEmailInvalidContent(SesClientError):
 
 class FromEmailAddressNotVerified(SesClientError):
     code = "FromEmailAddressNotVerified"
+
+
+# ── sending ─────────────────────────────────────────────────────────────────────────────────
+class Throttling(SesClientError):
+    """ "Maximum sending rate exceeded." / "Daily message quota exceeded." (DG, "Errors related
+    to the sending quotas"); the Query API's code is `Throttling`."""
+
+    code = "Throttling"
+
+
+class MailFromDomainNotVerified(SesClientError):
+    code = "MailFromDomainNotVerifiedException"
+
+
+class ConfigurationSetSendingPaused(SesClientError):
+    code = "ConfigurationSetSendingPausedException"
+
+
+class AccountSendingPaused(SesClientError):
+    code = "AccountSendingPausedException"
+
+
+class ProductionAccessNotGranted(SesClientError):
+    code = "ProductionAccessNotGranted"

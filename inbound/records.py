@@ -63,6 +63,16 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class SentStatus(StrEnum):
+    """A message accepted by a Send* operation. Delivery (the mailbox simulator, loopback into
+    receiving, the outbox) is a later step of issue 11: until it runs, a message stays
+    `accepted`."""
+
+    ACCEPTED = "accepted"  # checked, built and stored; not delivered yet
+    RENDERING_FAILURE = "renderingFailure"  # a templated send whose data lacked a variable:
+    # SES answers with a MessageId and sends nothing (no bytes are stored)
+
+
 @dataclass(frozen=True)
 class MessageRecord:
     id: str
@@ -166,6 +176,44 @@ class RetryEntry:
             "dsn": self.dsn,
             "created": self.created,
             "updated": self.updated,
+        }
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message a Send* operation accepted (its bytes are read apart: `Store.sent_raw`).
+
+    `mail_from` is the envelope sender SES would use (the VERP address of amazonses.com or of
+    the custom MAIL FROM domain), `return_path` where feedback is forwarded (ReturnPath, else
+    the source), `trace` what the sending path did, step by step."""
+
+    id: str
+    operation: str
+    created: str
+    source: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    return_path: str
+    configuration_set: str | None
+    tags: dict[str, str]
+    status: SentStatus
+    size: int
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messageId": self.id,
+            "operation": self.operation,
+            "created": self.created,
+            "source": self.source,
+            "mailFrom": self.mail_from,
+            "recipients": list(self.recipients),
+            "returnPath": self.return_path,
+            "configurationSet": self.configuration_set,
+            "tags": self.tags,
+            "status": self.status,
+            "size": self.size,
+            "trace": self.trace,
         }
 
 

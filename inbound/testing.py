@@ -138,6 +138,21 @@ class RunningInbound:
         self.wait_idle()
         return [{**n, "message": json.loads(n["message"])} for n in self.get("/api/notifications")]
 
+    def sent(self) -> list[dict[str, Any]]:
+        """What the Send* operations accepted, oldest first: each `GET /api/sent` entry with
+        `message`, its bytes parsed by the stdlib (`email.message.EmailMessage`, default
+        policy), or None for a rendering failure (nothing was built)."""
+        from email import message_from_bytes, policy
+
+        found = []
+        for entry in self.get("/api/sent"):
+            message = None
+            if entry["status"] == "accepted":
+                raw = self.get(f"/api/sent/{entry['messageId']}/raw")
+                message = message_from_bytes(raw, policy=policy.default)
+            found.append({**entry, "message": message})
+        return found
+
     def reset(self) -> None:
         self.delete("/api/messages")
 

@@ -117,6 +117,18 @@ CASES = [
     ),
     Case("toml/section-not-a-table", toml='server = "x"\n', file="inbound.toml", where=("server",)),
     Case(
+        "toml/sending-rate-not-positive",
+        toml="[sending]\nmax_send_rate = 0\n",
+        file="inbound.toml",
+        where=("sending.max_send_rate",),
+    ),
+    Case(
+        "toml/sending-production-not-bool",
+        toml='[sending]\nproduction = "yes"\n',
+        file="inbound.toml",
+        where=("sending.production",),
+    ),
+    Case(
         "toml/not-positive",
         toml="[server]\nmax_message_size = 0\n",
         file="inbound.toml",
@@ -526,3 +538,12 @@ def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:
     shown = repr(settings)
     assert "AKIDS3" in shown  # key ids are not secret
     assert [s for s in secrets if s in shown] == []
+
+
+def test_sending_section(tmp_path: Path) -> None:
+    path = tmp_path / "inbound.toml"
+    path.write_text("[sending]\nproduction = true\nmax_send_rate = 14\nmax_24_hour_send = 50000\n")
+    (tmp_path / "rules.json").write_text('{"RuleSets": []}')
+    assert config.load(path).sending == config.SendingSettings(True, 14.0, 50000.0)
+    (tmp_path / "inbound.toml").write_text("")
+    assert config.load(path).sending == config.SendingSettings(False, 1.0, 200.0)

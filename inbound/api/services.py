@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from inbound.outbox.relay import Relay
     from inbound.receiving.engine import Engine
     from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
     from inbound.store import Store
 
@@ -29,6 +30,7 @@ class Services:
     keeper: StateKeeper
     identities: IdentityBook
     sending: SendingConfiguration
+    sender: Sender
     region: str  # the configured Region: requests signed for another one use theirs
     data_dir: Path
     api_auth: str  # "verify" | "off"
@@ -46,5 +48,6 @@ class Services:
             self.keeper,
             self.identities,
             self.sending,
+            self.sender,
             self.backends,
         )

@@ -114,6 +114,20 @@ class IdentityBook:
             await self.save(new)
             return new
 
+    async def verify(self, name: str) -> Identity:
+        """Start verifying `name` (VerifyEmailIdentity, SendCustomVerificationEmail): a new
+        identity, or verification restarted; a verified one stays verified."""
+        async with self.lock:
+            status = self.initial_status(name)
+            existing = self.stored().get(name)
+            if existing is None:
+                identity = ident.new_identity(name, status, utcnow())
+            else:
+                identity = ident.restarted(existing, status, utcnow())
+            if identity != existing:
+                await self.save(identity)
+            return identity
+
     async def publish(self) -> None:
         await self.keeper.set_verified(ident.verified_names(self.all()))
 

@@ -41,10 +41,6 @@ MAX_VERIFICATION_CONTENT = 10 * 1024 * 1024  # TemplateContent: "less than 10 MB
 LIST_CONFIGURATION_SETS_PAGE = 1000  # "This operation returns up to 1,000 configuration sets"
 LIST_TEMPLATES_DEFAULT, LIST_TEMPLATES_MAX = 10, 100  # MaxItems doc of ListTemplates
 LIST_VERIFICATION_TEMPLATES_MAX = 50  # MaxResults doc: "up to 50 results"
-# Sandbox quotas (SES Developer Guide, "Moving out of the Amazon SES sandbox"): "You can send a
-# maximum of 200 messages per 24-hour period" and "a maximum of 1 message per second".
-SANDBOX_MAX_24_HOUR_SEND = 200.0
-SANDBOX_MAX_SEND_RATE = 1.0
 STATISTICS_BUCKET = timedelta(minutes=15)  # "Each data point … for a 15-minute period"
 STATISTICS_WINDOW = timedelta(days=14)  # "the last two weeks of sending activity"
 
@@ -219,7 +215,7 @@ def add_counts(
     document: Mapping[str, Any] | None, moment: datetime, **counts: int
 ) -> dict[str, Any]:
     """The statistics document with `counts` added to `moment`'s 15-minute bucket; buckets
-    older than two weeks are dropped. For the sending path (a later issue) to call."""
+    older than two weeks are dropped."""
     buckets = dict((document or {}).get("buckets", {}))
     oldest = moment - STATISTICS_WINDOW
     buckets = {k: v for k, v in buckets.items() if from_wire(k) >= oldest}

@@ -109,8 +109,7 @@ class SendingConfiguration:
 
     async def record_sending(self, region: str, **counts: int) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
-        current 15-minute bucket: what GetSendQuota and GetSendStatistics report. Nothing sends
-        yet."""
+        current 15-minute bucket: what GetSendQuota and GetSendStatistics report."""
         async with self._lock:
             updated = rules.add_counts(self.statistics(region), rules.now(), **counts)
             await self._store.put_document(rules.STATISTICS, region, updated)

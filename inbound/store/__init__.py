@@ -14,9 +14,10 @@ from inbound.store.embedded import Embedded
 from inbound.store.messages import Messages
 from inbound.store.outbox import Outbox
 from inbound.store.retries import Retries
+from inbound.store.sent import Sent
 
 __all__ = ["Store"]
 
 
-class Store(Messages, Retries, Outbox, Documents, Embedded):
+class Store(Messages, Retries, Outbox, Documents, Embedded, Sent):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS stream_records (
     id TEXT PRIMARY KEY, stream_arn TEXT NOT NULL, data TEXT NOT NULL, message_id TEXT,
     created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sent (
+    id TEXT PRIMARY KEY, operation TEXT NOT NULL, created TEXT NOT NULL, source TEXT NOT NULL,
+    mail_from TEXT NOT NULL, recipients TEXT NOT NULL, return_path TEXT NOT NULL,
+    configuration_set TEXT, tags TEXT NOT NULL, status TEXT NOT NULL, size INTEGER NOT NULL,
+    trace TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sent_raw (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
@@ -66,4 +72,6 @@ RESET_TABLES = (
     "mailbox",
     "metrics",
     "stream_records",
+    "sent_raw",
+    "sent",
 )

@@ -68,3 +68,7 @@ def test_operation_answers(ses, operation: str) -> None:
             assert operation in error.response["Error"]["Message"]
     else:
         assert operation in OPERATIONS, f"{operation} answered without a handler"
+
+
+def test_no_operation_is_left_unimplemented() -> None:
+    assert sorted(set(MODEL.operation_names) - set(OPERATIONS)) == []

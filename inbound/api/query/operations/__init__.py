@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from inbound.api.query.operations import bounces, identities, sending
+from inbound.api.query.operations import bounces, identities, send, sending
 from inbound.api.query.operations import receipt_rules as receipt
 from inbound.api.query.operations.context import OperationContext
 
@@ -24,4 +24,5 @@ OPERATIONS: Mapping[str, Handler] = {
     **bounces.OPERATIONS,
     **identities.OPERATIONS,
     **sending.OPERATIONS,
+    **send.OPERATIONS,
 }

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from inbound.backends import Backends
     from inbound.identities.book import IdentityBook
     from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
     from inbound.store import Store
 
@@ -22,4 +23,5 @@ class OperationContext:
     keeper: StateKeeper
     identities: IdentityBook
     sending: SendingConfiguration
+    sender: Sender
     backends: Backends

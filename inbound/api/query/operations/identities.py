@@ -54,31 +54,17 @@ MAX_POLICIES = 20  # GetIdentityPolicies: "You can retrieve a maximum of 20 poli
 
 
 # ── verification ────────────────────────────────────────────────────────────────────────────
-async def _verify(ctx: OperationContext, name: str) -> Identity:
-    identities = ctx.identities
-    async with identities.lock:
-        status = identities.initial_status(name)
-        existing = identities.stored().get(name)
-        if existing is None:
-            identity = ident.new_identity(name, status, utcnow())
-        else:
-            identity = ident.restarted(existing, status, utcnow())
-        if identity != existing:
-            await identities.save(identity)
-        return identity
-
-
 async def verify_email_identity(ctx: OperationContext, p: Params) -> Params:
-    await _verify(ctx, ident.check_email(p["EmailAddress"]))
+    await ctx.identities.verify(ident.check_email(p["EmailAddress"]))
     return {}
 
 
 async def verify_email_address(ctx: OperationContext, p: Params) -> None:
-    await _verify(ctx, ident.check_email(p["EmailAddress"]))
+    await ctx.identities.verify(ident.check_email(p["EmailAddress"]))
 
 
 async def verify_domain_identity(ctx: OperationContext, p: Params) -> Params:
-    identity = await _verify(ctx, ident.check_domain(p["Domain"]))
+    identity = await ctx.identities.verify(ident.check_domain(p["Domain"]))
     if identity.token is None:  # a configured domain first seen through the API
         identity = await ctx.identities.edit(
             identity.name, lambda i: i.replace(token=ident.verification_token())
@@ -91,7 +77,7 @@ async def verify_domain_dkim(ctx: OperationContext, p: Params) -> Params:
     also verifies it); asking again returns the same three tokens."""
     name = ident.check_domain(p["Domain"])
     identities = ctx.identities
-    await _verify(ctx, name)
+    await ctx.identities.verify(name)
 
     def set_up(identity: Identity) -> Identity:
         if identity.dkim_tokens:

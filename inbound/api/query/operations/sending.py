@@ -1,6 +1,6 @@
 """Sending-side configuration: configuration sets and event destinations, tracking,
 delivery and reputation options, templates, custom verification templates, account sending,
-quotas and statistics (stored, validated and described; sending itself is a later issue).
+quotas and statistics (stored, validated and described; sending itself is `send.py`).
 
 The state and its lock are the server's `SendingConfiguration` (`inbound/sending/service.py`);
 validation and paging are in `inbound/sending/configuration.py`, the template engine in
@@ -478,20 +478,17 @@ async def update_account_sending_enabled(ctx: OperationContext, p: Params) -> No
 
 
 async def get_send_quota(ctx: OperationContext, p: Params) -> Params:
-    """The sandbox quota ("a maximum of 200 messages per 24-hour period", "a maximum of 1
-    message per second"); SentLast24Hours counts DeliveryAttempts of the last 24 hours."""
-    found = ctx.sending.statistics(ctx.region)
-    return {
-        "Max24HourSend": state.SANDBOX_MAX_24_HOUR_SEND,
-        "MaxSendRate": state.SANDBOX_MAX_SEND_RATE,
-        "SentLast24Hours": state.sent_last_24_hours(found, state.now()),
-    }
+    """`[sending] max_24_hour_send` and `max_send_rate` (the sandbox's "maximum of 200 messages
+    per 24-hour period" and "maximum of 1 message per second" by default); SentLast24Hours
+    counts the recipients sent to in the last 24 hours (DeliveryAttempts)."""
+    return ctx.sender.send_quota(ctx.region)
 
 
 async def get_send_statistics(ctx: OperationContext, p: Params) -> Params:
     """ "The result is a list of data points, representing the last two weeks of sending
     activity. Each data point in the list contains statistics for a 15-minute period": one per
-    bucket with activity, so an empty list until sending exists."""
+    bucket with activity: DeliveryAttempts counts the recipients of the sent messages (not
+    the mailbox simulator's)."""
     found = ctx.sending.statistics(ctx.region)
     return {"SendDataPoints": state.data_points(found, state.now())}
 

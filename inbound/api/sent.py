@@ -1,0 +1,41 @@
+"""JSON inspection API of sent mail: what each Send* operation accepted.
+
+Routes:
+  GET /api/sent                  sent messages, oldest first (envelope, configuration set,
+                                 tags, status, trace)
+  GET /api/sent/{messageId}      one of them
+  GET /api/sent/{messageId}/raw  the message as built (message/rfc822); 404 for a rendering
+                                 failure, which has no bytes
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from inbound.store import Store
+
+
+def _not_found() -> web.Response:
+    return web.json_response({"error": "sent message not found"}, status=404)
+
+
+def add_routes(app: web.Application, store: Store) -> None:
+    async def listing(request: web.Request) -> web.Response:
+        return web.json_response([m.to_json() for m in store.sent()])
+
+    async def one(request: web.Request) -> web.Response:
+        found = store.sent_message(request.match_info["id"])
+        return _not_found() if found is None else web.json_response(found.to_json())
+
+    async def raw(request: web.Request) -> web.Response:
+        body = store.sent_raw(request.match_info["id"])
+        if body is None:
+            return _not_found()
+        return web.Response(body=body, content_type="message/rfc822")
+
+    app.router.add_get("/api/sent", listing)
+    app.router.add_get("/api/sent/{id}", one)
+    app.router.add_get("/api/sent/{id}/raw", raw)

@@ -1,0 +1,217 @@
+"""The message SES builds and sends (spec sending.md §2), with the stdlib `email` package.
+
+* MessageId `<16 hex>-<uuid>-000000` (the 16 hex digits are `0100` and the milliseconds since
+  the epoch, as in SES's ids), and `Message-ID: <MessageId@email.amazonses.com>`.
+* SendEmail: text only → text/plain, HTML only → text/html, both → multipart/alternative
+  (text first), each part in its Charset, 7bit when ASCII with lines of at most 998 octets,
+  else quoted-printable; non-ASCII header text as RFC 2047 encoded words (UTF-8).
+* SendRawEmail: the bytes are kept as given, but for the header fields SES acts on: Bcc and the
+  `X-SES-*` headers are removed, Message-ID and Date are SES's own ("If you provide a Message-ID
+  header, Amazon SES overrides the header with its own value"; "If you specify a Date header,
+  Amazon SES overrides it with a timestamp that corresponds to the date and time in the UTC time
+  zone when Amazon SES accepted the message": DG, "Amazon SES header fields").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime
+
+from inbound.errors import InvalidParameterValue
+from inbound.ids import new_uuid, random_bytes
+
+MESSAGE_ID_HOST = "email.amazonses.com"
+MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+# Headers that select what SES does with a raw message, removed before it is sent (DG, "Step 3:
+# Specify your configuration set when you send email"; SendRawEmail's X-SES-*-ARN headers).
+SES_HEADERS = (
+    "x-ses-configuration-set",
+    "x-ses-message-tags",
+    "x-ses-source-arn",
+    "x-ses-from-arn",
+    "x-ses-return-path-arn",
+)
+_DROPPED = frozenset(("bcc", *SES_HEADERS))
+_REPLACED = ("message-id", "date")
+
+
+def new_message_id(when: datetime) -> str:
+    milliseconds = int(when.timestamp() * 1000)
+    return f"0100{milliseconds:012x}-{new_uuid()}-000000"
+
+
+def message_id_header(message_id: str) -> str:
+    return f"<{message_id}@{MESSAGE_ID_HOST}>"
+
+
+def envelope_sender(message_id: str, region: str, mail_from_domain: str | None) -> str:
+    """The Return-Path SES sends with: the MessageId at the custom MAIL FROM domain, else at
+    amazonses.com (`<region>.amazonses.com` outside us-east-1)."""
+    if mail_from_domain:
+        return f"{message_id}@{mail_from_domain}"
+    host = "amazonses.com" if region == "us-east-1" else f"{region}.amazonses.com"
+    return f"{message_id}@{host}"
+
+
+# ── SendEmail ───────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Text:
+    """SES's `Content`: Data and its Charset (default UTF-8)."""
+
+    data: str
+    charset: str = "UTF-8"
+
+
+def _encoding(text: str) -> str:
+    if text.isascii() and all(len(line) <= MAX_LINE for line in _NEWLINES.split(text)):
+        return "7bit"
+    return "quoted-printable"
+
+
+def _check_charset(text: Text, part: str) -> None:
+    try:
+        text.data.encode(text.charset)
+    except LookupError:
+        raise InvalidParameterValue(f"Unknown charset {text.charset} of the {part}.") from None
+    except UnicodeEncodeError:
+        raise InvalidParameterValue(
+            f"The {part} cannot be encoded in its charset {text.charset}."
+        ) from None
+
+
+def _set_text(part: MIMEPart, text: Text, subtype: str) -> None:
+    part.set_content(text.data, subtype=subtype, charset=text.charset, cte=_encoding(text.data))
+
+
+def headers(fields: Sequence[tuple[str, str]]) -> EmailMessage:
+    """A message with these header fields (addresses, subject), in this order."""
+    message = EmailMessage(policy=policy.SMTP)
+    for name, value in fields:
+        message[name] = _NEWLINES.sub(" ", value) if name == "Subject" else value
+    return message
+
+
+def simple(
+    fields: Sequence[tuple[str, str]],
+    text: Text | None,
+    html: Text | None,
+    message_id: str,
+    when: datetime,
+) -> bytes:
+    """SendEmail's message: `fields` (From, To, Cc, Reply-To, Subject) and the body parts."""
+    parts = [(p, subtype) for p, subtype in ((text, "plain"), (html, "html")) if p is not None]
+    for part, subtype in parts:
+        _check_charset(part, f"{subtype} body")
+    message = headers(fields)
+    if not parts:  # a Body with neither part: an empty text (UNCONFIRMED)
+        parts = [(Text(""), "plain")]
+    first, subtype = parts[0]
+    _set_text(message, first, subtype)
+    if len(parts) > 1:
+        # JavaMail's boundary form, as SES writes it (and TestRenderTemplate here)
+        boundary = f"----=_Part_{int.from_bytes(random_bytes(5), 'big')}"
+        message.make_alternative(boundary=boundary)
+        for part, subtype in parts[1:]:
+            alternative = MIMEPart(policy=policy.SMTP)  # a part: no MIME-Version of its own
+            _set_text(alternative, part, subtype)
+            message.attach(alternative)
+    message["Message-ID"] = message_id_header(message_id)
+    message["Date"] = format_datetime(when)
+    return message.as_bytes()
+
+
+def templated(
+    fields: Sequence[tuple[str, str]], rendered: str, message_id: str, when: datetime
+) -> bytes:
+    """A templated send: the address fields and Message-ID above the rendered template
+    (`templates.render_mime`: Date, Subject, MIME-Version and the parts)."""
+    head = headers(fields)
+    head["Message-ID"] = message_id_header(message_id)
+    folded = b"".join(policy.SMTP.fold_binary(name, value) for name, value in head.items())
+    return folded + rendered.encode()
+
+
+# ── SendRawEmail ────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class Raw:
+    """What SES reads from a raw message's header section."""
+
+    names: list[str]  # every header field name, in order (the duplicate-header check)
+    senders: list[str]  # From
+    recipients: list[str]  # To, Cc, Bcc
+    return_path: str | None
+    configuration_set: str | None
+    tags: str | None  # X-SES-MESSAGE-TAGS as written
+
+
+def _split(raw: bytes) -> tuple[list[bytes], bytes, bytes]:
+    """Header lines (continuations joined to their field), the line end, and the rest."""
+    eol = b"\r\n" if b"\r\n" in raw.partition(b"\n")[0] + b"\n" else b"\n"
+    head, sep, body = raw.partition(eol + eol)
+    if not sep and raw.startswith(eol):  # no header section at all
+        head, body = b"", raw[len(eol) :]
+    fields: list[bytes] = []
+    for line in head.split(eol) if head else []:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += eol + line
+        else:
+            fields.append(line)
+    return fields, eol, body
+
+
+def _name(field: bytes) -> str:
+    return field.partition(b":")[0].decode("ascii", "replace").strip()
+
+
+def read_raw(raw: bytes) -> Raw:
+    parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+
+    def addresses(*names: str) -> list[str]:
+        found = []
+        for name in names:
+            for value in parsed.get_all(name, []):
+                found += [a.addr_spec for a in getattr(value, "addresses", ())]
+        return found
+
+    def single(name: str) -> str | None:
+        value = parsed.get(name)
+        return None if value is None else str(value).strip()
+
+    return_path = addresses("Return-Path")
+    return Raw(
+        names=[_name(f) for f in _split(raw)[0]],
+        senders=addresses("From"),
+        recipients=addresses("To", "Cc", "Bcc"),
+        return_path=return_path[0] if return_path else None,
+        configuration_set=single("X-SES-CONFIGURATION-SET"),
+        tags=single("X-SES-MESSAGE-TAGS"),
+    )
+
+
+def prepare_raw(raw: bytes, message_id: str, when: datetime) -> bytes:
+    """The raw message as SES sends it: Bcc and X-SES-* fields removed, Message-ID and Date
+    SES's own (in place of the given ones, else after the last field); the rest byte for byte."""
+    fields, eol, body = _split(raw)
+    ours = {
+        "message-id": f"Message-ID: {message_id_header(message_id)}".encode(),
+        "date": f"Date: {format_datetime(when)}".encode(),
+    }
+    kept: list[bytes] = []
+    for field in fields:
+        name = _name(field).lower()
+        if name in _DROPPED:
+            continue
+        if name in _REPLACED:
+            if name in ours:
+                kept.append(ours.pop(name))
+            continue
+        kept.append(field)
+    kept += [ours[name] for name in _REPLACED if name in ours]
+    return eol.join(kept) + eol + eol + body

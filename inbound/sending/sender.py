@@ -1,0 +1,151 @@
+"""The Send* core: a message the operations have read and checked for syntax goes through SES's
+account checks and quotas, is built, and is stored durably before its MessageId is returned.
+
+The order of the checks (docs/behaviour.md, "Sending"): what the operation checks itself
+(address syntax, recipient count, a raw message's size and duplicate headers, the template),
+then here the configuration set (`ConfigurationSetDoesNotExist`), paused sending (account, then
+configuration set), verification (sender; in the sandbox every recipient but the mailbox
+simulator's), the custom MAIL FROM domain, and last the quotas, so a refused message never uses
+any of them. Sending is serialised by one lock from the quota check to the stored record, so
+concurrent requests cannot both pass the last unit of a quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from inbound.config import SendingSettings
+from inbound.errors import AccountSendingPaused, ConfigurationSetSendingPaused
+from inbound.identities.book import IdentityBook
+from inbound.records import SentMessage, SentStatus
+from inbound.sending import checks, mime, quota
+from inbound.sending import configuration as state
+from inbound.sending.service import SendingConfiguration
+from inbound.sending.templates import MissingAttribute
+from inbound.store import Store
+from inbound.timestamps import to_wire
+
+# (MessageId, the moment SES accepted the message) → the message as sent. May raise an SES
+# error (nothing is stored then) or `MissingAttribute` (a rendering failure: stored, not built).
+Render = Callable[[str, datetime], bytes]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One message as an operation read it."""
+
+    operation: str
+    source: str  # the address that sends: Source, else the From header
+    senders: tuple[str, ...]  # every address the verification check covers
+    recipients: tuple[str, ...]  # the envelope recipients
+    return_path: str  # where feedback is forwarded
+    configuration_set: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # for the trace (template, ARNs)
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        sending: SendingConfiguration,
+        identities: IdentityBook,
+        settings: SendingSettings,
+    ) -> None:
+        self._store = store
+        self._sending = sending
+        self._identities = identities
+        self.settings = settings
+        self._rate = quota.SendRate(settings.max_send_rate)
+        self._lock = asyncio.Lock()
+        self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
+
+    @property
+    def sandbox(self) -> bool:
+        return not self.settings.production
+
+    def send_quota(self, region: str) -> dict[str, float]:
+        """GetSendQuota: the configured quotas and the recipients sent to in the last 24 hours."""
+        return {
+            "Max24HourSend": self.settings.max_24_hour_send,
+            "MaxSendRate": self.settings.max_send_rate,
+            "SentLast24Hours": self._sent_last_24_hours(region),
+        }
+
+    def _sent_last_24_hours(self, region: str) -> float:
+        return state.sent_last_24_hours(self._sending.statistics(region), state.now())
+
+    def check(self, region: str, submission: Submission) -> str | None:
+        """The account checks, in SES's order; returns the custom MAIL FROM domain to use."""
+        name = submission.configuration_set
+        found = None if name is None else self._sending.get(state.CONFIGURATION_SETS, region, name)
+        if not self._sending.account_sending_enabled(region):
+            # AccountSendingPausedException: "Indicates that email sending is disabled for your
+            # entire Amazon SES account." (the text is UNCONFIRMED)
+            raise AccountSendingPaused("Email sending is disabled for this account.")
+        if found is not None and not found["ReputationOptions"]["SendingEnabled"]:
+            raise ConfigurationSetSendingPaused(
+                f"Email sending is disabled for configuration set <{name}>.",
+                ConfigurationSetName=name,
+            )
+        checks.verified(
+            submission.senders,
+            submission.recipients,
+            self._identities.keeper.current.verified,
+            sandbox=self.sandbox,
+            region=region,
+        )
+        identity = checks.sending_identity(submission.source, self._identities.all())
+        return checks.mail_from(identity)
+
+    async def send(self, region: str, submission: Submission, render: Render) -> str:
+        """Check, build and store one message; returns its MessageId once it is durable."""
+        mail_from_domain = self.check(region, submission)
+        counted = sum(not checks.is_simulator(r) for r in submission.recipients)
+        async with self._lock:
+            quota.check_daily(
+                self._sent_last_24_hours(region), counted, self.settings.max_24_hour_send
+            )
+            accepted = datetime.now(UTC)
+            message_id = mime.new_message_id(accepted)
+            trace: list[dict[str, Any]] = [
+                {"step": "accepted", "sandbox": self.sandbox, **submission.detail}
+            ]
+            raw: bytes | None
+            try:
+                raw = render(message_id, accepted)
+            except MissingAttribute as missing:
+                # SES answers with a MessageId, sends nothing and publishes a Rendering Failure
+                # event (issue 11 item 8 publishes it from this trace row).
+                raw = None
+                error = f"Attribute '{missing.path}' is not present in the rendering data."
+                trace.append({"step": "renderingFailure", "error": error})
+            else:
+                trace.append({"step": "built", "size": len(raw)})
+            self._rate.take(region, len(submission.recipients))
+            status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
+            trace.append({"step": "stored", "status": status})
+            record = SentMessage(
+                id=message_id,
+                operation=submission.operation,
+                created=to_wire(accepted),
+                source=submission.source,
+                mail_from=mime.envelope_sender(message_id, region, mail_from_domain),
+                recipients=submission.recipients,
+                return_path=submission.return_path,
+                configuration_set=submission.configuration_set,
+                tags=submission.tags,
+                status=status,
+                size=0 if raw is None else len(raw),
+                trace=trace,
+            )
+            await self._store.add_sent(record, raw)
+            if raw is not None and counted:
+                await self._sending.record_sending(region, DeliveryAttempts=counted)
+        # The message is durable: delivery (issue 11 item 7: the mailbox simulator, loopback
+        # into receiving, the outbox) takes `record` from here.
+        return message_id
