@@ -119,8 +119,9 @@ def simple(
         boundary = f"----=_Part_{int.from_bytes(random_bytes(5), 'big')}"
         message.make_alternative(boundary=boundary)
         for part, subtype in parts[1:]:
-            alternative = MIMEPart(policy=policy.SMTP)  # a part: no MIME-Version of its own
+            alternative = EmailMessage(policy=policy.SMTP)
             _set_text(alternative, part, subtype)
+            del alternative["MIME-Version"]  # the message has one; its parts do not
             message.attach(alternative)
     message["Message-ID"] = message_id_header(message_id)
     message["Date"] = format_datetime(when)
