@@ -9,6 +9,7 @@ was received with; `resume()` at start-up finishes whatever a previous process l
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Coroutine, Iterable
 from typing import Any
@@ -52,15 +53,16 @@ class Engine:
         spam: ContentScanner,
         virus: ContentScanner,
         authenticator: Authenticator,
-        retries: RetrySettings | None = None,
+        retries: RetrySettings,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.keeper = keeper
         # Failed actions: retried by this worker, started by the app (inbound/retries.py).
-        self.retries = Retries(store, pipeline, retries or RetrySettings(), self._load)
-        self.hostname = hostname
-        self._scanners = {"spam": spam, "virus": virus, "authenticator": authenticator}
+        self.retries = Retries(store, pipeline, retries, self._load)
+        self._view = functools.partial(
+            MessageView, hostname=hostname, spam=spam, virus=virus, authenticator=authenticator
+        )
         self._compiled: dict[str, tuple[Plan, IpFilterTable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
@@ -161,9 +163,6 @@ class Engine:
         if not self._tasks:
             self._idle.set()
 
-    def view(self, record: MessageRecord, raw: bytes) -> MessageView:
-        return MessageView(record, raw, hostname=self.hostname, **self._scanners)  # type: ignore[arg-type]
-
     async def _process(self, record: MessageRecord, raw: bytes | None, resumed: bool) -> None:
         try:
             await self._process_in_turn(record, raw, resumed)
@@ -191,7 +190,7 @@ class Engine:
             journal = Journal.of(self.store.trace(record.id)) if resumed else Journal()
             steps = _Steps(record, self.store, self.retries)
             await self.pipeline.run(
-                self.view(record, raw), self._plan(record.state_id), journal, steps
+                self._view(record, raw), self._plan(record.state_id), journal, steps
             )
             await steps.finish()
             # Entries are worked on once their message is done; a resumed message may have
@@ -205,9 +204,9 @@ class Engine:
         raw = self.store.raw(message_id)
         if record is None or raw is None:
             return None
-        return self.view(record, raw), self._plan(record.state_id)
+        return self._view(record, raw), self._plan(record.state_id)
 
-    async def resume(self) -> int:
+    async def resume(self) -> None:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
         pending = self.store.messages(status=MessageStatus.PENDING, limit=1_000_000)
         for record in pending:
@@ -216,7 +215,6 @@ class Engine:
                 self._schedule(record, raw, resumed=True)
         if pending:
             log.info("resuming %d unfinished message(s)", len(pending))
-        return len(pending)
 
     async def drain(self) -> None:
         """Wait until every scheduled message has been processed and recorded."""

@@ -109,7 +109,7 @@ class StateKeeper:
         self._lock = asyncio.Lock()
         self._active: Snapshot | None = None
 
-    async def load(self) -> ReceiptState:
+    async def load(self) -> None:
         state = read_saved(self.store, self.configured)
         if state is None:
             if self.store.document(*DOCUMENT) is not None:
@@ -119,7 +119,6 @@ class StateKeeper:
                 )
             state = _stamped(self.configured)
         self._active = await save(self.store, self.configured, state)
-        return state
 
     @property
     def active(self) -> Snapshot:
@@ -144,10 +143,9 @@ class StateKeeper:
             lambda s: s if s.verified == verified else dataclasses.replace(s, verified=verified)
         )
 
-    async def edit(self, change: Callable[[ReceiptState], ReceiptState]) -> ReceiptState:
+    async def edit(self, change: Callable[[ReceiptState], ReceiptState]) -> None:
         """Apply `change` (which raises SES errors) all-or-nothing."""
         async with self._lock:
             new = change(self.current)
             if new is not self.current:
                 self._active = await save(self.store, self.configured, new)
-            return new
