@@ -38,6 +38,7 @@ from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending.feedback import Feedback
 from inbound.sending.sender import Sender
 from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
@@ -86,6 +87,7 @@ class InboundServer:
         self.identities: IdentityBook | None = None
         self.sending: SendingConfiguration | None = None
         self.sender: Sender | None = None
+        self.feedback: Feedback | None = None  # sending events and identity notifications
         self.backends: Backends | None = None
         self.relay: Relay | None = None  # runs when [relay] names a smarthost
         self._smtp_server: asyncio.Server | None = None
@@ -140,6 +142,9 @@ class InboundServer:
 
         seed_keys(settings.data_dir, settings.smtp_hostname)
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
+        self.feedback = Feedback(
+            self.sending, self.backends.publisher, self.backends.metrics, self.backends.streams
+        )
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
             self.relay = services.relay = Relay(
                 self.store, settings.relay, helo=settings.smtp_hostname

@@ -31,7 +31,7 @@ class ObjectStore(Protocol):
 
 class Publisher(Protocol):
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
-        """Returns the SNS MessageId of the publication."""
+        """Returns the SNS MessageId of the publication; `subject` "" publishes without one."""
         ...
 
 

@@ -132,9 +132,10 @@ class AwsPublisher:
         self.client = services.client("sns")
 
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
+        subject_arg = {"Subject": subject} if subject else {}  # SNS refuses an empty one
         try:
             response = await self.services.run(
-                self.client.publish, TopicArn=topic_arn, Subject=subject, Message=message
+                self.client.publish, TopicArn=topic_arn, Message=message, **subject_arg
             )
         except _FAILURES as exc:
             raise _error(f"SNS Publish {topic_arn}", exc) from None

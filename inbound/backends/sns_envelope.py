@@ -48,6 +48,10 @@ def http_envelope(
     message: str,
     timestamp: str,
 ) -> dict[str, str]:
+    """An empty `subject` is a publication without one (SES's feedback and event
+    publications): SNS then leaves `Subject` out of the envelope and of the signed string ("If
+    no Subject was specified, then this name-value pair does not appear in this JSON
+    document", SNS Developer Guide, HTTP/HTTPS notification JSON format)."""
     fields = {
         "Message": message,
         "MessageId": sns_id,
@@ -56,8 +60,10 @@ def http_envelope(
         "TopicArn": topic_arn,
         "Type": "Notification",
     }
+    if not subject:
+        del fields["Subject"]
     canonical = "".join(f"{k}\n{v}\n" for k, v in fields.items())
-    return {
+    envelope = {
         "Type": "Notification",
         "MessageId": sns_id,
         "TopicArn": topic_arn,
@@ -69,3 +75,6 @@ def http_envelope(
         "SigningCertURL": signer.base_url + CERT_ROUTE,
         "UnsubscribeURL": f"{signer.base_url}{UNSUBSCRIBE_ROUTE}?TopicArn={topic_arn}",
     }
+    if not subject:
+        del envelope["Subject"]
+    return envelope

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +16,12 @@ from inbound.backends import BackendError, MetricDatum
 from inbound.backends.aws import AwsMetrics, AwsStreams
 from inbound.backends.factory import make_backends
 from inbound.backends.local import LocalMetrics, LocalStreams
+from inbound.sending.events import Event, Send
 from inbound.store import Store
 from inbound.testing import make_settings
 from tests.aws.conftest import REGION, Moto
+from tests.sending.test_events import MAIL
+from tests.sending.test_feedback import cloudwatch, configuration_set, publish
 
 
 def backends(tmp_path: Path, moto: Moto, *services: str):
@@ -98,3 +102,41 @@ def test_a_missing_stream_is_a_backend_error(tmp_path, moto_server) -> None:
             asyncio.run(streams.put_record(arn, b"{}\n", "m-3"))
     finally:
         streams.services.close()
+
+
+# ── a configuration set's destinations, all three through AWS ───────────────────────────────
+def test_event_destinations_publish_through_aws(inbound_factory, moto_server) -> None:
+    topic, queue = moto_server.topic_with_queue()
+    stream, bucket = firehose_to_bucket(moto_server)
+    missing = f"arn:aws:sns:{REGION}:123456789012:gone-{uuid.uuid4().hex[:6]}"
+    server = inbound_factory(backends=moto_server.backends("sns", "cloudwatch", "firehose"))
+    campaign = f"c-{uuid.uuid4().hex[:8]}"
+    sns = {"Name": "sns", "Enabled": True, "MatchingEventTypes": ["send"]}
+    configuration_set(
+        server,
+        {**sns, "Name": "missing", "SNSDestination": {"TopicARN": missing}},
+        {**sns, "SNSDestination": {"TopicARN": topic}},
+        cloudwatch("cw", ["send"], ("campaign", "messageTag", "none")),
+        {
+            **sns,
+            "Name": "stream",
+            "KinesisFirehoseDestination": {
+                "IAMRoleARN": "arn:aws:iam::123456789012:role/firehose",
+                "DeliveryStreamARN": stream,
+            },
+        },
+    )
+    event = Event(replace(MAIL, tags=(("campaign", campaign),)), Send())
+    failed, published, measured, streamed = publish(server, event)
+    assert "NotFound" in (failed.error or "")  # and the others still ran
+    assert (published.error, measured.error, streamed.error) == (None, None, None)
+    [body] = moto_server.received(queue, 1)
+    assert json.loads(body) == event.record()
+    s3 = moto_server.client("s3")
+    [stored] = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    data = s3.get_object(Bucket=bucket, Key=stored["Key"])["Body"].read()
+    assert data.endswith(b"}\n") and json.loads(data) == event.record()
+    listed = moto_server.client("cloudwatch").list_metrics(
+        Namespace="AWS/SES", Dimensions=[{"Name": "campaign", "Value": campaign}]
+    )["Metrics"]
+    assert [m["MetricName"] for m in listed] == ["Send"]

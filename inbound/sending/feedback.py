@@ -1,0 +1,126 @@
+"""Where sending events and identity notifications go: the one entry point the send path,
+delivery, the mailbox simulator and open/click tracking call.
+
+`publish_event` sends an event record to each matching destination of the message's
+configuration set (destinations.py decides which): SNS through the Publisher backend (the
+embedded notification log and HTTP subscribers, or boto3), CloudWatch as a data point, Kinesis
+Data Firehose as the JSON record followed by a newline ("When publishing events to Kinesis Data
+Firehose, Amazon SES follows each JSON record with a newline character", "Contents of event
+data that Amazon SES publishes to Kinesis Data Firehose"). `notify_identity` publishes a Bounce,
+Complaint or Delivery notification to the topic the identity set for it
+(SetIdentityNotificationTopic), with headers when SetIdentityHeadersInNotificationsEnabled is on.
+
+SES publishes to SNS without a Subject (its feedback arrives by SNS email as "AWS Notification
+Message", SNS's text for a publication without one; docs/behaviour.md). A destination that fails
+does not stop the others and never fails the send: what each did is returned as `Publication`s
+for the message's trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+
+from inbound.backends import DeliveryStreams, MetricSink, Publisher
+from inbound.errors import ConfigurationSetDoesNotExist
+from inbound.identities.rules import Identity
+from inbound.sending import destinations
+from inbound.sending.configuration import CONFIGURATION_SETS
+from inbound.sending.events import Event, NotificationOutcome, SentMail, identity_notification
+from inbound.sending.service import SendingConfiguration
+
+log = logging.getLogger("inbound.sending")
+
+NO_SUBJECT = ""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one destination did with one record. `destination` is the event destination's
+    name, or the notification type for an identity notification; `ref` the SNS message id or
+    the Firehose record id; `skipped` a reason nothing was published."""
+
+    destination: str
+    kind: str  # "SNSDestination" | "CloudWatchDestination" | "KinesisFirehoseDestination"
+    target: str  # the topic, the metric namespace or the delivery stream
+    ref: str | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+
+class Feedback:
+    def __init__(
+        self,
+        sending: SendingConfiguration,
+        publisher: Publisher,
+        metrics: MetricSink,
+        streams: DeliveryStreams,
+    ) -> None:
+        self._sending = sending
+        self._publisher = publisher
+        self._metrics = metrics
+        self._streams = streams
+
+    async def publish_event(
+        self, region: str, configuration_set: str, event: Event
+    ) -> list[Publication]:
+        """Publish `event` to the destinations of `configuration_set` as they are now; a set
+        deleted since the send has none."""
+        try:
+            found = self._sending.get(CONFIGURATION_SETS, region, configuration_set)
+        except ConfigurationSetDoesNotExist:
+            return []
+        chosen = destinations.matching(found, event)
+        if not chosen:
+            return []
+        text = orjson.dumps(event.record())  # compact JSON, non-ASCII as UTF-8
+        return [await self._publish(d, event, text) for d in chosen]
+
+    async def _publish(
+        self, destination: Mapping[str, Any], event: Event, text: bytes
+    ) -> Publication:
+        name, message_id = destination["Name"], event.mail.message_id
+        if "SNSDestination" in destination:
+            topic = destination["SNSDestination"]["TopicARN"]
+            sent = self._publisher.publish(topic, NO_SUBJECT, text.decode(), message_id)
+            return await _attempt(Publication(name, "SNSDestination", topic), sent)
+        if "KinesisFirehoseDestination" in destination:
+            stream = destination["KinesisFirehoseDestination"]["DeliveryStreamARN"]
+            put = self._streams.put_record(stream, text + b"\n", message_id)
+            return await _attempt(Publication(name, "KinesisFirehoseDestination", stream), put)
+        done = Publication(name, "CloudWatchDestination", destinations.NAMESPACE)
+        dimensions = destination["CloudWatchDestination"]["DimensionConfigurations"]
+        datum = destinations.metric_datum(dimensions, event)
+        if datum is None:
+            return replace(done, skipped="an emailHeader dimension value SES does not publish")
+        put_data = self._metrics.put_metric_data(destinations.NAMESPACE, [datum], message_id)
+        return await _attempt(done, put_data)
+
+    async def notify_identity(
+        self, identity: Identity, mail: SentMail, outcome: NotificationOutcome
+    ) -> Publication | None:
+        """Publish `outcome` to `identity`'s topic for its type; None when it has none."""
+        kind = str(outcome.TYPE)
+        topic = identity.topics.get(kind)
+        if not topic:
+            return None
+        body = identity_notification(mail, outcome, with_headers=kind in identity.headers)
+        text = orjson.dumps(body).decode()
+        sent = self._publisher.publish(topic, NO_SUBJECT, text, mail.message_id)
+        return await _attempt(Publication(kind, "SNSDestination", topic), sent)
+
+
+async def _attempt(publication: Publication, call: Awaitable[str | None]) -> Publication:
+    """`publication` with the backend's reference, or its error: a backend reports a failure by
+    raising any exception (docs/extending.md), and one destination's failure is not the
+    others' nor the send's."""
+    try:
+        ref = await call
+    except Exception as exc:
+        log.warning("%s %s failed: %s", publication.kind, publication.target, exc)
+        return replace(publication, error=f"{type(exc).__name__}: {exc}")
+    return replace(publication, ref=ref)
