@@ -40,6 +40,7 @@ from inbound import dsn
 from inbound.dsn.build import Original, mime_part, multipart_report, returned_part
 from inbound.dsn.ses import ses_boundary
 from inbound.receiving.matching import base_local, split_address
+from inbound.sending.events import BouncedRecipient
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 CRLF = "\r\n"
@@ -75,16 +76,6 @@ def outcome_of(recipient: str) -> SimulatorOutcome | None:
 
 
 # ── the facts SES's notifications carry ─────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class BouncedRecipient:
-    """One ``bouncedRecipients`` entry; ``None`` fields are absent from SES's JSON."""
-
-    email_address: str
-    action: str | None = None
-    status: str | None = None
-    diagnostic_code: str | None = None
 
 
 @dataclass(frozen=True)

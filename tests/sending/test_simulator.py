@@ -20,9 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inbound import dsn
+from inbound.sending.events import BouncedRecipient
 from inbound.sending.simulator import (
     SUPPRESSED,
-    BouncedRecipient,
     BounceFacts,
     ComplaintFacts,
     DeliveryFacts,
