@@ -29,6 +29,8 @@ from inbound.ids import new_uuid, random_bytes
 MESSAGE_ID_HOST = "email.amazonses.com"
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines()'s
+_ASCII_SAMPLE = "Aa0 =\r\n"
 # Headers that select what SES does with a raw message, removed before it is sent (DG, "Step 3:
 # Specify your configuration set when you send email"; SendRawEmail's X-SES-*-ARN headers).
 SES_HEADERS = (
@@ -86,15 +88,33 @@ def _check_charset(text: Text, part: str) -> None:
         ) from None
 
 
+def _crlf(text: str) -> str:
+    """A text body as it travels: every line ending CRLF, a final one included."""
+    lines = _NEWLINES.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return "".join(line + "\r\n" for line in lines) or "\r\n"
+
+
 def _set_text(part: MIMEPart, text: Text, subtype: str) -> None:
-    part.set_content(text.data, subtype=subtype, charset=text.charset, cte=_encoding(text.data))
+    """A charset that keeps ASCII as ASCII: 7bit or quoted-printable; another (UTF-16, UTF-7)
+    can only travel as base64 of its bytes."""
+    if _ASCII_SAMPLE.encode(text.charset) == _ASCII_SAMPLE.encode():
+        cte = _encoding(text.data)
+        part.set_content(text.data, subtype=subtype, charset=text.charset, cte=cte)
+    else:
+        data = _crlf(text.data).encode(text.charset)
+        params = {"charset": text.charset}
+        part.set_content(data, "text", subtype, cte="base64", params=params)
 
 
 def headers(fields: Sequence[tuple[str, str]]) -> EmailMessage:
-    """A message with these header fields (addresses, subject), in this order."""
+    """A message with these header fields (addresses, subject), in this order. A header is one
+    line: every character that breaks lines (CR, LF, and the Unicode line separators the
+    `email` package splits on) becomes a space."""
     message = EmailMessage(policy=policy.SMTP)
     for name, value in fields:
-        message[name] = _NEWLINES.sub(" ", value) if name == "Subject" else value
+        message[name] = _LINE_BREAKS.sub(" ", value)
     return message
 
 

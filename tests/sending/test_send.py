@@ -350,3 +350,41 @@ def test_sent_api_unknown_message_is_404(server: RunningInbound) -> None:
         with pytest.raises(urllib.error.HTTPError) as caught:
             server.get(path)
         assert caught.value.code == 404
+
+
+# ── custom MAIL FROM ────────────────────────────────────────────────────────────────────────
+def test_verified_custom_mail_from_is_the_envelope_sender(server: RunningInbound, ses: Any) -> None:
+    ses.set_identity_mail_from_domain(
+        Identity="example.com",
+        MailFromDomain="mail.example.com",
+        BehaviorOnMXFailure="RejectMessage",
+    )
+    message_id = ses.send_email(**simple())["MessageId"]
+    assert server.sent()[0]["mailFrom"] == f"{message_id}@mail.example.com"
+
+
+def test_unverified_custom_mail_from(inbound_factory: Callable[..., RunningInbound]) -> None:
+    """In `dns` mode the MAIL FROM domain stays Pending (no MX record here): RejectMessage
+    refuses the message, UseDefaultValue sends it from amazonses.com."""
+    from inbound.config import Address
+    from tests.sending.conftest import FAST
+
+    server = inbound_factory(
+        verified=["example.com"],
+        sending=FAST,
+        identity_verification="dns",
+        identity_resolver=Address("127.0.0.1", 9),
+        identity_check_interval=3600.0,
+    )
+    ses = client(server)
+    for behaviour in ("RejectMessage", "UseDefaultValue"):
+        ses.set_identity_mail_from_domain(
+            Identity="example.com", MailFromDomain="mail.example.com", BehaviorOnMXFailure=behaviour
+        )
+        if behaviour == "RejectMessage":
+            code, text = error(ses.send_email, **simple())
+            assert code == "MailFromDomainNotVerifiedException" and "mail.example.com" in text
+            assert server.sent() == []
+        else:
+            message_id = ses.send_email(**simple())["MessageId"]
+            assert server.sent()[0]["mailFrom"] == f"{message_id}@amazonses.com"

@@ -1,0 +1,91 @@
+"""Properties of the messages SES builds (inbound/sending/mime.py) and of the limits
+(inbound/sending/checks.py): any subject, body and charset round-trips through the stdlib
+parser; the recipient count and size limits hold at every value."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from inbound.errors import InvalidParameterValue, SesError
+from inbound.sending import checks, mime
+
+WHEN = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+MESSAGE_ID = "0100019aa1b2c3d4-2f6c2a0e-3c3b-4f2e-9a57-0b7d3cf2e0a1-000000"
+CHARSETS = ["UTF-8", "ISO-8859-1", "US-ASCII", "Windows-1252", "UTF-16"]
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines()
+
+
+def crlf_lines(body: str) -> str:
+    """A text body as it travels: every line ending CRLF, and a final one."""
+    lines = re.split(r"\r\n|\r|\n", body)
+    if lines[-1] == "":
+        lines.pop()
+    return "".join(line + "\r\n" for line in lines) or "\r\n"
+
+
+def encodable(value: str, charset: str) -> bool:
+    try:
+        value.encode(charset)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=text, body=text, html=st.none() | text, charset=st.sampled_from(CHARSETS))
+def test_simple_message_round_trips(
+    subject: str, body: str, html: str | None, charset: str
+) -> None:
+    assume("=?" not in subject)  # an encoded word is taken as one (docs/behaviour.md)
+    fields = [("From", "sender@example.com"), ("To", "user@example.com"), ("Subject", subject)]
+    parts = (mime.Text(body, charset), None if html is None else mime.Text(html, charset))
+    if not all(p is None or encodable(p.data, charset) for p in parts):
+        with pytest.raises(InvalidParameterValue):
+            mime.simple(fields, *parts, MESSAGE_ID, WHEN)
+        return
+    raw = mime.simple(fields, *parts, MESSAGE_ID, WHEN)
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert raw.isascii()  # everything 8-bit is encoded (quoted-printable, encoded words)
+    message = message_from_bytes(raw, policy=policy.default)
+    # line breaks become spaces; the parser drops the blanks that start a header's value
+    assert message["Subject"] == LINE_BREAKS.sub(" ", subject).lstrip(" \t")
+    assert message["Message-ID"] == f"<{MESSAGE_ID}@email.amazonses.com>"
+    found = [p for p in (message.get_body(("plain",)), message.get_body(("html",))) if p]
+    expected = [p.data for p in parts if p is not None]
+    assert [p.get_content() for p in found] == [crlf_lines(e) for e in expected]
+    assert {p.get_content_charset() for p in found} == {charset.lower()}
+    assert message.get_content_type() == ("text/plain" if html is None else "multipart/alternative")
+
+
+@given(st.integers(min_value=0, max_value=200))
+def test_recipient_count(count: int) -> None:
+    if 1 <= count <= checks.MAX_RECIPIENTS:
+        checks.recipient_count(count)
+    else:
+        with pytest.raises(SesError, match=r"Recipient count exceeds 50\.|at least one"):
+            checks.recipient_count(count)
+
+
+@given(st.integers(min_value=0, max_value=3 * checks.MAX_MESSAGE_BYTES))
+def test_message_size(size: int) -> None:
+    if size <= checks.MAX_MESSAGE_BYTES:
+        checks.message_size(size)
+    else:
+        with pytest.raises(InvalidParameterValue, match=f"bytes long: '{size}'"):
+            checks.message_size(size)
+
+
+@given(st.binary(max_size=2000), st.booleans())
+def test_raw_body_is_kept_byte_for_byte(body: bytes, crlf: bool) -> None:
+    eol = b"\r\n" if crlf else b"\n"
+    head = eol.join([b"From: s@example.com", b"Bcc: b@example.com", b"Subject: x"])
+    raw = mime.prepare_raw(head + eol + eol + body, MESSAGE_ID, WHEN)
+    assert raw.endswith(eol + eol + body)
+    assert b"Bcc" not in raw.partition(eol + eol)[0]
