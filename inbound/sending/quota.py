@@ -1,12 +1,17 @@
 """The account's sending quotas: the maximum send rate and the 24-hour quota.
 
-"Sending limits are based on recipients rather than on messages" (DG, "Managing your Amazon
-SES sending quotas"). The rate is a token bucket per Region, refilled at `MaxSendRate` tokens a
-second and holding at most one second's worth (at least one token), so short bursts pass
-("You can exceed this quota for short bursts, but not for a sustained period of time"): a
-message is accepted while the bucket holds a token and takes one per recipient, which may leave
-it in debt. It lives in memory: a second is forgotten by a restart anyway. The 24-hour quota
-counts the DeliveryAttempts of the persisted statistics (`configuration.sent_last_24_hours`).
+"Quotas are based on the number of recipients, rather than on the number of messages" (DG,
+"Service quotas in Amazon SES"). Both let one call go over what is left, as the SES team
+described it: "if you have any emails remaining in your daily sending quota, then your API call
+... will go through", and "if your send rate quota is one message per second, and you send a
+message to five recipients at once, Amazon SES lets you do that. For the next five seconds,
+though, Amazon will return errors" (quoted in django-ses issue #59).
+
+The rate is a token bucket per Region, refilled at `MaxSendRate` tokens a second and holding at
+most one second's worth (at least one token): a message is accepted while the bucket holds a
+token and takes one per recipient, which may leave it in debt. It lives in memory: a second is
+forgotten by a restart anyway. The 24-hour quota counts the DeliveryAttempts of the persisted
+statistics (`configuration.sent_last_24_hours`).
 """
 
 from __future__ import annotations
@@ -40,5 +45,5 @@ class SendRate:
 
 
 def check_daily(sent_last_24_hours: float, recipients: int, maximum: float) -> None:
-    if recipients and sent_last_24_hours + recipients > maximum:
+    if recipients and sent_last_24_hours >= maximum:
         raise Throttling(DAILY_EXCEEDED)

@@ -208,28 +208,38 @@ def test_bad_tag(ses: Any) -> None:
 
 # ── quotas and statistics ───────────────────────────────────────────────────────────────────
 def test_maximum_send_rate(sending: Callable[..., Any]) -> None:
+    """At one a second, a message to three recipients passes, then the next three seconds'
+    worth are refused."""
+    import time
+
     server = sending(max_send_rate=1.0)
     ses = client(server)
-    ses.send_email(**simple())
+    ses.send_email(**simple(to=["a@example.com", "b@example.com", "c@example.com"]))
     assert error(ses.send_email, **simple()) == ("Throttling", "Maximum sending rate exceeded.")
-    assert len(server.sent()) == 1
+    time.sleep(1.2)
+    assert error(ses.send_email, **simple()) == ("Throttling", "Maximum sending rate exceeded.")
+    time.sleep(2)
+    ses.send_email(**simple())
+    assert len(server.sent()) == 2
     assert ses.get_send_quota()["MaxSendRate"] == 1.0
 
 
 def test_daily_quota_counts_recipients(sending: Callable[..., Any]) -> None:
+    """Any quota left lets a whole message through; then nothing (but the simulator) passes."""
     server = sending(max_24_hour_send=3.0)
     ses = client(server)
     ses.send_email(**simple(to=["a@example.com", "b@example.com"]))
-    assert error(ses.send_email, **simple(to=["c@example.com", "d@example.com"])) == (
+    ses.send_email(**simple(to=["c@example.com", "d@example.com"]))  # 2 sent, 1 left: passes
+    assert error(ses.send_email, **simple(to=["e@example.com"])) == (
         "Throttling",
         "Daily message quota exceeded.",
     )
-    ses.send_email(**simple(to=["c@example.com", "success@simulator.amazonses.com"]))
+    ses.send_email(**simple(to=["success@simulator.amazonses.com"]))
     quota = ses.get_send_quota()
-    assert (quota["Max24HourSend"], quota["SentLast24Hours"]) == (3.0, 3.0)
+    assert (quota["Max24HourSend"], quota["SentLast24Hours"]) == (3.0, 4.0)
     [point] = ses.get_send_statistics()["SendDataPoints"]
-    assert point["DeliveryAttempts"] == 3 and point["Rejects"] == 0
-    assert len(server.sent()) == 2
+    assert point["DeliveryAttempts"] == 4 and point["Rejects"] == 0
+    assert len(server.sent()) == 3
 
 
 def test_statistics_survive_a_restart(inbound_factory: Callable[..., Any], tmp_path: Any) -> None:

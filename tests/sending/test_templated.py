@@ -168,9 +168,13 @@ def test_bulk_throttling_is_a_status(sending: Callable[..., RunningInbound]) -> 
         Source="sender@example.com",
         Template="welcome",
         DefaultTemplateData=json.dumps({"name": "x", "plan": "y"}),
-        Destinations=[{"Destination": {"ToAddresses": [f"u{i}@example.com"]}} for i in range(2)],
+        Destinations=[{"Destination": {"ToAddresses": [f"u{i}@example.com"]}} for i in range(3)],
     )["Status"]
-    assert [s["Status"] for s in statuses] == ["Success", "AccountDailyQuotaExceeded"]
+    assert [s["Status"] for s in statuses] == [
+        "Success",
+        "AccountDailyQuotaExceeded",
+        "AccountDailyQuotaExceeded",
+    ]
     assert statuses[1]["Error"] == "Daily message quota exceeded."
 
 
