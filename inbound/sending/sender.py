@@ -6,13 +6,11 @@ The order of the checks (docs/behaviour.md, "Sending"): what the operation check
 then here the configuration set (`ConfigurationSetDoesNotExist`), paused sending (account, then
 configuration set), verification (sender; in the sandbox every recipient but the mailbox
 simulator's), the custom MAIL FROM domain, and last the quotas, so a refused message never uses
-any of them. Sending is serialised by one lock from the quota check to the stored record, so
-concurrent requests cannot both pass the last unit of a quota.
+any of them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,7 +59,7 @@ class Sender:
         self._identities = identities
         self.settings = settings
         self._rate = quota.SendRate(settings.max_send_rate)
-        self._lock = asyncio.Lock()
+        self._in_flight: dict[str, int] = {}  # recipients being stored, not yet in statistics
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
 
     @property
@@ -103,49 +101,63 @@ class Sender:
         return checks.mail_from(identity)
 
     async def send(self, region: str, submission: Submission, render: Render) -> str:
-        """Check, build and store one message; returns its MessageId once it is durable."""
+        """Check, build and store one message; returns its MessageId once it is durable.
+
+        Nothing awaits from the quota checks to the reservation of the recipients in flight,
+        so concurrent requests cannot both pass the last unit of a quota, and their store
+        writes still share fsyncs (the store's group commit)."""
         mail_from_domain = self.check(region, submission)
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
-        async with self._lock:
-            quota.check_daily(
-                self._sent_last_24_hours(region), counted, self.settings.max_24_hour_send
-            )
-            accepted = datetime.now(UTC)
-            message_id = mime.new_message_id(accepted)
-            trace: list[dict[str, Any]] = [
-                {"step": "accepted", "sandbox": self.sandbox, **submission.detail}
-            ]
-            raw: bytes | None
-            try:
-                raw = render(message_id, accepted)
-            except MissingAttribute as missing:
-                # SES answers with a MessageId, sends nothing and publishes a Rendering Failure
-                # event (issue 11 item 8 publishes it from this trace row).
-                raw = None
-                error = f"Attribute '{missing.path}' is not present in the rendering data."
-                trace.append({"step": "renderingFailure", "error": error})
-            else:
-                trace.append({"step": "built", "size": len(raw)})
-            self._rate.take(region, len(submission.recipients))
-            status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
-            trace.append({"step": "stored", "status": status})
-            record = SentMessage(
-                id=message_id,
-                operation=submission.operation,
-                created=to_wire(accepted),
-                source=submission.source,
-                mail_from=mime.envelope_sender(message_id, region, mail_from_domain),
-                recipients=submission.recipients,
-                return_path=submission.return_path,
-                configuration_set=submission.configuration_set,
-                tags=submission.tags,
-                status=status,
-                size=0 if raw is None else len(raw),
-                trace=trace,
-            )
+        record, raw = self._build(region, submission, render, mail_from_domain)
+        sent = self._sent_last_24_hours(region) + self._in_flight.get(region, 0)
+        quota.check_daily(sent, counted, self.settings.max_24_hour_send)
+        self._rate.take(region, len(submission.recipients))
+        reserved = counted if raw is not None else 0  # a rendering failure sends nothing
+        self._in_flight[region] = self._in_flight.get(region, 0) + reserved
+        try:
             await self._store.add_sent(record, raw)
-            if raw is not None and counted:
-                await self._sending.record_sending(region, DeliveryAttempts=counted)
+            if reserved:
+                await self._sending.record_sending(region, DeliveryAttempts=reserved)
+        finally:
+            self._in_flight[region] -= reserved
         # The message is durable: delivery (issue 11 item 7: the mailbox simulator, loopback
         # into receiving, the outbox) takes `record` from here.
-        return message_id
+        return record.id
+
+    def _build(
+        self, region: str, submission: Submission, render: Render, mail_from_domain: str | None
+    ) -> tuple[SentMessage, bytes | None]:
+        """The record and the bytes; an SES error of `render` (size, charset) propagates."""
+        accepted = datetime.now(UTC)
+        message_id = mime.new_message_id(accepted)
+        trace: list[dict[str, Any]] = [
+            {"step": "accepted", "sandbox": self.sandbox, **submission.detail}
+        ]
+        raw: bytes | None
+        try:
+            raw = render(message_id, accepted)
+        except MissingAttribute as missing:
+            # SES answers with a MessageId, sends nothing and publishes a Rendering Failure
+            # event (issue 11 item 8 publishes it from this trace row).
+            raw = None
+            error = f"Attribute '{missing.path}' is not present in the rendering data."
+            trace.append({"step": "renderingFailure", "error": error})
+        else:
+            trace.append({"step": "built", "size": len(raw)})
+        status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
+        trace.append({"step": "stored", "status": status})
+        record = SentMessage(
+            id=message_id,
+            operation=submission.operation,
+            created=to_wire(accepted),
+            source=submission.source,
+            mail_from=mime.envelope_sender(message_id, region, mail_from_domain),
+            recipients=submission.recipients,
+            return_path=submission.return_path,
+            configuration_set=submission.configuration_set,
+            tags=submission.tags,
+            status=status,
+            size=0 if raw is None else len(raw),
+            trace=trace,
+        )
+        return record, raw

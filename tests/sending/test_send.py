@@ -398,3 +398,24 @@ def test_unverified_custom_mail_from(inbound_factory: Callable[..., RunningInbou
         else:
             message_id = ses.send_email(**simple())["MessageId"]
             assert server.sent()[0]["mailFrom"] == f"{message_id}@amazonses.com"
+
+
+def test_concurrent_sends_never_pass_the_daily_quota(sending: Callable[..., Any]) -> None:
+    """Twenty sends at once against a quota of five: exactly five are accepted and counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = sending(max_24_hour_send=5.0)
+
+    def send(i: int) -> str:
+        try:
+            client(server).send_email(**simple(to=[f"u{i}@example.com"]))
+        except ClientError as caught:
+            return caught.response["Error"]["Message"]
+        return "ok"
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(send, range(20)))
+    assert outcomes.count("ok") == 5
+    assert outcomes.count("Daily message quota exceeded.") == 15
+    assert len(server.sent()) == 5
+    assert client(server).get_send_quota()["SentLast24Hours"] == 5.0
