@@ -186,12 +186,16 @@ def test_unknown_configuration_set(server: RunningInbound, ses: Any) -> None:
 def test_paused_account_then_paused_configuration_set(server: RunningInbound, ses: Any) -> None:
     ses.create_configuration_set(ConfigurationSet={"Name": "marketing"})
     ses.update_account_sending_enabled(Enabled=False)
-    code, _ = error(ses.send_email, **simple(ConfigurationSetName="marketing"))
-    assert code == "AccountSendingPausedException"
+    assert error(ses.send_email, **simple(ConfigurationSetName="marketing")) == (
+        "AccountSendingPausedException",
+        "Email sending is disabled for this account.",
+    )
     ses.update_account_sending_enabled(Enabled=True)
     ses.update_configuration_set_sending_enabled(ConfigurationSetName="marketing", Enabled=False)
-    code, text = error(ses.send_email, **simple(ConfigurationSetName="marketing"))
-    assert code == "ConfigurationSetSendingPausedException" and "marketing" in text
+    assert error(ses.send_email, **simple(ConfigurationSetName="marketing")) == (
+        "ConfigurationSetSendingPausedException",
+        "Email sending is disabled for configuration set <marketing>.",
+    )
     ses.send_email(**simple())  # without the configuration set
     ses.update_configuration_set_sending_enabled(ConfigurationSetName="marketing", Enabled=True)
     ses.send_email(**simple(ConfigurationSetName="marketing", Tags=[{"Name": "a", "Value": "b"}]))
@@ -202,8 +206,11 @@ def test_paused_account_then_paused_configuration_set(server: RunningInbound, se
 
 
 def test_bad_tag(ses: Any) -> None:
-    code, _ = error(ses.send_email, **simple(Tags=[{"Name": "bad name", "Value": "x"}]))
-    assert code == "InvalidParameterValue"
+    assert error(ses.send_email, **simple(Tags=[{"Name": "bad name", "Value": "x"}])) == (
+        "InvalidParameterValue",
+        "Invalid tag name: bad name. It must contain only ASCII letters, numbers, underscores, "
+        "or dashes, and less than 256 characters.",
+    )
 
 
 # ── quotas and statistics ───────────────────────────────────────────────────────────────────
@@ -392,8 +399,11 @@ def test_unverified_custom_mail_from(inbound_factory: Callable[..., RunningInbou
             Identity="example.com", MailFromDomain="mail.example.com", BehaviorOnMXFailure=behaviour
         )
         if behaviour == "RejectMessage":
-            code, text = error(ses.send_email, **simple())
-            assert code == "MailFromDomainNotVerifiedException" and "mail.example.com" in text
+            assert error(ses.send_email, **simple()) == (
+                "MailFromDomainNotVerifiedException",
+                "Could not send the message: the custom MAIL FROM domain mail.example.com of "
+                "identity example.com is not verified (its MX record was not found).",
+            )
             assert server.sent() == []
         else:
             message_id = ses.send_email(**simple())["MessageId"]

@@ -213,8 +213,11 @@ def test_custom_verification_email(sending: Callable[..., RunningInbound]) -> No
 def test_custom_verification_needs_production_access(server: RunningInbound, ses: Any) -> None:
     ses.create_custom_verification_email_template(**VERIFICATION)
     params = {"EmailAddress": "new@customer.test", "TemplateName": "verify"}
-    code, _ = error(ses.send_custom_verification_email, **params)
-    assert code == "ProductionAccessNotGranted"
+    assert error(ses.send_custom_verification_email, **params) == (
+        "ProductionAccessNotGranted",
+        "Production access has not been granted for this account: custom verification emails "
+        "can be sent only outside the sandbox.",
+    )
     assert server.sent() == []
     assert "new@customer.test" not in ses.list_identities()["Identities"]
 
