@@ -38,6 +38,7 @@ from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
 from inbound.sending.sender import Sender
 from inbound.sending.service import SendingConfiguration
@@ -114,7 +115,13 @@ class InboundServer:
             check_interval=settings.identity_check_interval,
         )
         self.sending = SendingConfiguration(self.store)
-        self.sender = Sender(self.store, self.sending, self.identities, settings.sending)
+        self.sender = Sender(
+            self.store,
+            self.sending,
+            self.identities,
+            settings.sending,
+            DkimKeys(settings.data_dir),
+        )
         services = Services(
             self.store,
             self.keeper,

@@ -24,6 +24,6 @@ def make_app(
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)
     rules.add_routes(app, services)
-    identities.add_routes(app, services.identities)
+    identities.add_routes(app, services.identities, services.sender.dkim)
     ses_routes.add_routes(app, services, operations)
     return app

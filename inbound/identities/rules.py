@@ -153,6 +153,22 @@ class Identity:
         return domain_of(self.name)
 
 
+def dkim_domain(everything: Mapping[str, Identity], identity: Identity) -> Identity | None:
+    """Where an identity's Easy DKIM setup lives: itself for a domain, else its domain ("If
+    the identity is an email address, the tokens represent the domain of that address")."""
+    if identity.kind == DOMAIN:
+        return identity
+    return everything.get(identity.domain)
+
+
+def dkim_enabled(identity: Identity, domain: Identity | None) -> bool:
+    """DkimEnabled: as SetIdentityDkimEnabled set it; else an email address follows its domain,
+    and a domain is on once set up for Easy DKIM ("The default value is true")."""
+    if identity.dkim_enabled is not None:
+        return identity.dkim_enabled
+    return domain is not None and bool(domain.dkim_tokens) and domain.dkim_enabled is not False
+
+
 def new_identity(name: str, status: str, now: datetime) -> Identity:
     kind = kind_of(name)
     token = verification_token() if kind == DOMAIN else None

@@ -20,8 +20,9 @@ from inbound.config import SendingSettings
 from inbound.errors import AccountSendingPaused, ConfigurationSetSendingPaused
 from inbound.identities.book import IdentityBook
 from inbound.records import SentMessage, SentStatus
-from inbound.sending import checks, mime, quota
+from inbound.sending import checks, easy_dkim, mime, quota
 from inbound.sending import configuration as state
+from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.templates import MissingAttribute
 from inbound.store import Store
@@ -53,11 +54,13 @@ class Sender:
         sending: SendingConfiguration,
         identities: IdentityBook,
         settings: SendingSettings,
+        dkim: DkimKeys,
     ) -> None:
         self._store = store
         self._sending = sending
         self._identities = identities
         self.settings = settings
+        self.dkim = dkim
         self._rate = quota.SendRate(settings.max_send_rate)
         self._in_flight: dict[str, int] = {}  # recipients being stored, not yet in statistics
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
@@ -99,6 +102,17 @@ class Sender:
         )
         identity = checks.sending_identity(submission.source, self._identities.all())
         return checks.mail_from(identity)
+
+    def _sign(self, raw: bytes, trace: list[dict[str, Any]]) -> bytes:
+        """The built message with its Easy DKIM signature when its From identity has one
+        (sending/easy_dkim.py); unchanged otherwise."""
+        address = easy_dkim.from_address(raw)
+        signer = None if address is None else easy_dkim.signer(address, self._identities.all())
+        if signer is None:
+            return raw
+        signed = easy_dkim.sign(raw, signer, self.dkim.private_key(signer.domain))
+        trace.append({"step": "dkimSigned", "domain": signer.domain, "selector": signer.selector})
+        return signed
 
     async def send(self, region: str, submission: Submission, render: Render) -> str:
         """Check, build and store one message; returns its MessageId once it is durable.
@@ -144,6 +158,7 @@ class Sender:
             trace.append({"step": "renderingFailure", "error": error})
         else:
             trace.append({"step": "built", "size": len(raw)})
+            raw = self._sign(raw, trace)
         status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
         trace.append({"step": "stored", "status": status})
         record = SentMessage(

@@ -45,6 +45,8 @@ from inbound.errors import InvalidParameterValue
 from inbound.identities import rules as ident
 from inbound.identities.book import IdentityBook, utcnow
 from inbound.identities.rules import DOMAIN, EMAIL, SUCCESS, Identity
+from inbound.sending import easy_dkim
+from inbound.sending.easy_dkim import DkimKeys
 
 Params = dict[str, Any]
 MAX_ITEMS = 1000  # ListIdentities: "Possible values are 1-1000 inclusive."
@@ -93,6 +95,7 @@ async def verify_domain_dkim(ctx: OperationContext, p: Params) -> Params:
         )
 
     identity = await identities.edit(name, set_up)
+    await ctx.sender.dkim.ensure(name)  # the key its signatures use (sending/easy_dkim.py)
     return {"DkimTokens": list(identity.dkim_tokens)}
 
 
@@ -167,26 +170,15 @@ async def get_identity_verification_attributes(ctx: OperationContext, p: Params)
 
 
 # ── DKIM ────────────────────────────────────────────────────────────────────────────────────
-def _dkim_domain(everything: dict[str, Identity], identity: Identity) -> Identity | None:
-    """Where an identity's Easy DKIM setup lives: itself for a domain, else its domain ("If
-    the identity is an email address, the tokens represent the domain of that address")."""
-    if identity.kind == DOMAIN:
-        return identity
-    return everything.get(identity.domain)
-
-
 async def get_identity_dkim_attributes(ctx: OperationContext, p: Params) -> Params:
     found = await _lookup(ctx, p["Identities"])
     everything = ctx.identities.all()
     attributes = {}
     for name, identity in found.items():
-        domain = _dkim_domain(everything, identity)
+        domain = ident.dkim_domain(everything, identity)
         tokens = domain.dkim_tokens if domain is not None else ()
-        enabled = identity.dkim_enabled
-        if enabled is None:  # "The default value is true" once Easy DKIM is set up
-            enabled = bool(tokens)
         entry: Params = {
-            "DkimEnabled": enabled,
+            "DkimEnabled": ident.dkim_enabled(identity, domain),
             "DkimVerificationStatus": domain.dkim_status if domain is not None else "NotStarted",
         }
         if tokens:
@@ -202,7 +194,7 @@ async def set_identity_dkim_enabled(ctx: OperationContext, p: Params) -> Params:
     enabled = p["DkimEnabled"]
 
     def change(identity: Identity) -> Identity:
-        domain = _dkim_domain(identities.all(), identity)
+        domain = ident.dkim_domain(identities.all(), identity)
         if enabled and (domain is None or not domain.dkim_tokens):
             raise InvalidParameterValue(
                 f"Domain {identity.domain} has not been set up for Easy DKIM "
@@ -370,9 +362,10 @@ async def delete_identity_policy(ctx: OperationContext, p: Params) -> Params:
 
 
 # ── JSON routes: the verification link, and a look at the state ─────────────────────────────
-def add_routes(app: web.Application, identities: IdentityBook) -> None:
+def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -> None:
     """POST /api/identities/{identity}/confirm  click the link of the verification email
-    GET  /api/identities                      every identity, as stored"""
+    GET  /api/identities                      every identity, as stored
+    GET  /api/identities/{identity}/dkim      the DNS record that publishes its DKIM key"""
 
     async def confirm(request: web.Request) -> web.Response:
         name = ident.canonical(request.match_info["identity"])
@@ -394,7 +387,35 @@ def add_routes(app: web.Application, identities: IdentityBook) -> None:
         everything = identities.all()
         return web.json_response([everything[name].to_json() for name in sorted(everything)])
 
+    async def dkim(request: web.Request) -> web.Response:
+        """What a verifier needs: SES publishes the key behind the CNAME
+        `<token>._domainkey.<domain>` → `<token>.dkim.amazonses.com`; here it is the TXT
+        record to serve at `<token>._domainkey.<domain>` (docs/behaviour.md, "DKIM")."""
+        everything = identities.all()
+        identity = everything.get(ident.canonical(request.match_info["identity"]))
+        domain = None if identity is None else ident.dkim_domain(everything, identity)
+        if identity is None or domain is None or not domain.dkim_tokens:
+            return web.json_response(
+                {"error": "no such identity, or its domain is not set up for Easy DKIM"},
+                status=404,
+            )
+        await keys.ensure(domain.name)
+        selector = domain.dkim_tokens[0]
+        return web.json_response(
+            {
+                "Identity": identity.name,
+                "Domain": domain.name,
+                "DkimEnabled": ident.dkim_enabled(identity, domain),
+                "DkimVerificationStatus": domain.dkim_status,
+                "Selector": selector,
+                "RecordName": easy_dkim.record_name(selector, domain.name),
+                "RecordType": "TXT",
+                "RecordValue": keys.txt_record(domain.name),
+            }
+        )
+
     app.router.add_post("/api/identities/{identity}/confirm", confirm)
+    app.router.add_get("/api/identities/{identity}/dkim", dkim)
     app.router.add_get("/api/identities", listing)
 
 
