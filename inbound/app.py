@@ -38,6 +38,7 @@ from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
 from inbound.sending.sender import Sender
@@ -89,6 +90,7 @@ class InboundServer:
         self.sending: SendingConfiguration | None = None
         self.sender: Sender | None = None
         self.feedback: Feedback | None = None  # sending events and identity notifications
+        self.deliveries: Deliveries | None = None  # delivers sent mail; runs with `listen`
         self.backends: Backends | None = None
         self.relay: Relay | None = None  # runs when [relay] names a smarthost
         self._smtp_server: asyncio.Server | None = None
@@ -179,11 +181,22 @@ class InboundServer:
             authenticator=NoDnsAuthenticator(),
             retries=settings.retries,
         )
+        self.deliveries = Deliveries(
+            self.store,
+            self.feedback,
+            self.identities,
+            self.engine,
+            self.backends.mailer,
+            region=settings.region,
+            account_id=settings.account_id,
+        )
+        self.sender.on_stored = self.deliveries.wake
         await self.identities.start()  # API-verified identities, DNS checks
         await self.engine.resume()
         if not listen:  # `replay` leaves retrying failed actions to `serve`, as the outbox
-            return
+            return  # and sent mail
         self.engine.retries.start()  # stopped by engine.close()
+        self.deliveries.start()  # finds what a previous process left pending first
         loop = asyncio.get_running_loop()
         self._sessions = smtp.Sessions(
             self.engine,
@@ -211,6 +224,8 @@ class InboundServer:
             if self._sessions is not None:  # what they spooled is processed by engine.close()
                 self._sessions.close_all()
             await self._smtp_server.wait_closed()
+        if self.deliveries is not None:  # before the engine: what it spooled gets processed
+            await self.deliveries.stop()
         if self.engine is not None:
             await self.engine.close()
         if self.relay is not None:

@@ -64,11 +64,13 @@ class OutboxStatus(StrEnum):
 
 
 class SentStatus(StrEnum):
-    """A message accepted by a Send* operation. Delivery (the mailbox simulator, loopback into
-    receiving, the outbox) is a later step of issue 11: until it runs, a message stays
-    `accepted`."""
+    """A message accepted by a Send* operation: `accepted` → `done` once delivery
+    (inbound/sending/delivery.py: the mailbox simulator, loopback into receiving, the outbox)
+    has dealt with every recipient and published its events; each recipient's result is a
+    row of the message's trace. A rendering failure stays `renderingFailure`."""
 
     ACCEPTED = "accepted"  # checked, built and stored; not delivered yet
+    DONE = "done"  # every recipient delivered, bounced or queued (see the trace)
     RENDERING_FAILURE = "renderingFailure"  # a templated send whose data lacked a variable:
     # SES answers with a MessageId and sends nothing (no bytes are stored)
 

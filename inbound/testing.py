@@ -119,9 +119,12 @@ class RunningInbound:
             return json.loads(response.read())
 
     def wait_idle(self) -> None:
-        """Block until every accepted message has been processed, and every failed action
+        """Block until every sent message has been delivered, every accepted message has been
+        processed, and every failed action
         due for a retry by now has been attempted (a fail_fast DSN has been queued)."""
         assert self.server.engine is not None
+        if self.server.deliveries is not None:  # sent mail first: it may be received here
+            self.call(self.server.deliveries.settle())
         self.call(self.server.engine.drain())
         self.call(self.server.engine.retries.settle())
 
@@ -144,10 +147,11 @@ class RunningInbound:
         policy), or None for a rendering failure (nothing was built)."""
         from email import message_from_bytes, policy
 
+        self.wait_idle()
         found = []
         for entry in self.get("/api/sent"):
             message = None
-            if entry["status"] == "accepted":
+            if entry["status"] != "renderingFailure":
                 raw = self.get(f"/api/sent/{entry['messageId']}/raw")
                 message = message_from_bytes(raw, policy=policy.default)
             found.append({**entry, "message": message})

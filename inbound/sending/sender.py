@@ -64,6 +64,8 @@ class Sender:
         self._rate = quota.SendRate(settings.max_send_rate)
         self._in_flight: dict[str, int] = {}  # recipients being stored, not yet in statistics
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
+        # Called once a message is stored: the delivery worker's wake() (set by app.py).
+        self.on_stored: Callable[[], None] | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -134,8 +136,10 @@ class Sender:
                 await self._sending.record_sending(region, DeliveryAttempts=reserved)
         finally:
             self._in_flight[region] -= reserved
-        # The message is durable: delivery (issue 11 item 7: the mailbox simulator, loopback
-        # into receiving, the outbox) takes `record` from here.
+        # The message is durable: delivery (inbound/sending/delivery.py) takes it from here,
+        # and a restart finds it pending in the store if this process dies first.
+        if self.on_stored is not None:
+            self.on_stored()
         return record.id
 
     def _build(
@@ -145,7 +149,7 @@ class Sender:
         accepted = datetime.now(UTC)
         message_id = mime.new_message_id(accepted)
         trace: list[dict[str, Any]] = [
-            {"step": "accepted", "sandbox": self.sandbox, **submission.detail}
+            {"step": "accepted", "region": region, "sandbox": self.sandbox} | submission.detail
         ]
         raw: bytes | None
         try:

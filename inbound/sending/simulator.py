@@ -6,7 +6,7 @@ in the sandbox, ``+label`` forms behaving like the bare address. Pure: no I/O, n
 a date is left out. The delivery step calls, per recipient of a sent message::
 
     outcome = outcome_of(recipient)             # None: not a simulator address
-    facts = feedback_of(outcome, recipient, region)   # Delivery / Bounce / Complaint facts
+    facts = feedback_of(outcome, recipient, region)   # RecipientFacts: delivery/bounce/complaint
     sent = Sent(raw, message_id, mail_from, feedback_to, recipient, arrived, region)
     if outcome in BOUNCES:                     # bounce@, suppressionlist@
         msg = build_bounce(sent)               # RFC 3464 DSN
@@ -17,8 +17,9 @@ a date is left out. The delivery step calls, per recipient of a sent message::
     # success@: nothing to build, only facts.delivery
     wire = dsn.as_bytes(msg); mail_from, rcpts = dsn.dsn_envelope(msg)   # MAIL FROM:<>
 
-``facts`` carries SES's notification values (the events helper turns them into the
-``bounce`` / ``complaint`` / ``delivery`` JSON objects); the messages are what SES forwards by
+``facts`` carries SES's notification values; ``outcomes(facts, ...)`` turns them into the
+events.py outcomes that the ``bounce`` / ``complaint`` / ``delivery`` JSON objects are built
+from (inbound/sending/delivery.py publishes them); the messages are what SES forwards by
 email when feedback forwarding is on, addressed to ``feedback_to`` (the ``ReturnPath`` given to
 the Send call, else the ``Source``). Real SES gets them at its VERP ``MAIL FROM`` first and
 forwards them; that hop is collapsed here. Evidence for each value is cited where it is used;
@@ -40,6 +41,7 @@ from inbound import dsn
 from inbound.dsn.build import Original, mime_part, multipart_report, returned_part
 from inbound.dsn.ses import ses_boundary
 from inbound.receiving.matching import base_local, split_address
+from inbound.sending import events
 from inbound.sending.events import BouncedRecipient
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
@@ -110,7 +112,7 @@ class DeliveryFacts:
 
 
 @dataclass(frozen=True)
-class Feedback:
+class RecipientFacts:
     """Everything SES reports for one simulator recipient (each part may be absent)."""
 
     delivery: DeliveryFacts | None = None
@@ -143,29 +145,82 @@ def outbound_host(region: str) -> str:
     return "a8-96.smtp-out." + ("" if region == _REGION else f"{region}.") + "amazonses.com"
 
 
-def feedback_of(outcome: SimulatorOutcome, recipient: str, region: str) -> Feedback:
+def feedback_of(outcome: SimulatorOutcome, recipient: str, region: str) -> RecipientFacts:
     """SES's notification values for ``recipient``, whose outcome is ``outcome``."""
     delivery = DeliveryFacts(recipient, DELIVERED, outbound_host(region), SIMULATOR_MTA_IP)
     match outcome:
         case SimulatorOutcome.SUCCESS:
-            return Feedback(delivery=delivery)
+            return RecipientFacts(delivery=delivery)
         case SimulatorOutcome.BOUNCE:
             bounced = BouncedRecipient(recipient, "failed", "5.1.1", USER_UNKNOWN)
             mta = f"dsn; {outbound_host(region)}"  # SES writes "dsn;" here (amazonses-09/10)
             bounce = BounceFacts("Permanent", "General", bounced, mta, SIMULATOR_MTA_IP)
-            return Feedback(bounce=bounce)
+            return RecipientFacts(bounce=bounce)
         case SimulatorOutcome.SUPPRESSION_LIST:
             bounced = BouncedRecipient(recipient, "failed", "5.1.1", SUPPRESSED)
-            return Feedback(bounce=BounceFacts("Permanent", "Suppressed", bounced, SUPPRESSION_MTA))
+            return RecipientFacts(
+                bounce=BounceFacts("Permanent", "Suppressed", bounced, SUPPRESSION_MTA)
+            )
         case SimulatorOutcome.OOTO:
             # Delivered, then the auto-reply comes back as a Transient/General "bounce" naming
             # only the address (observed 2013; the notification-contents page's note on
             # Transient/General says automatic responses arrive this way).
             bounce = BounceFacts("Transient", "General", BouncedRecipient(recipient))
-            return Feedback(delivery=delivery, bounce=bounce)
+            return RecipientFacts(delivery=delivery, bounce=bounce)
         case SimulatorOutcome.COMPLAINT:
             complaint = ComplaintFacts(recipient, "abuse", SIMULATOR_USER_AGENT)
-            return Feedback(delivery=delivery, complaint=complaint)
+            return RecipientFacts(delivery=delivery, complaint=complaint)
+
+
+SimulatedOutcome = events.Delivery | events.Bounce | events.Complaint
+
+
+def outcomes(
+    facts: RecipientFacts,
+    *,
+    accepted: datetime,
+    now: datetime,
+    feedback_id: str,
+    outgoing_ip: str | None = None,
+) -> tuple[SimulatedOutcome, ...]:
+    """The event outcomes of one recipient's ``facts``, in the order SES reports them (the
+    delivery before the auto-reply's bounce or the complaint). ``accepted`` is when SES
+    accepted the send (``processingTimeMillis`` counts from it; the complaint's
+    ``arrivalDate``), ``now`` when the outcome happened; ``feedback_id`` names the bounce or
+    the complaint (one recipient never has both)."""
+    found: list[SimulatedOutcome] = []
+    if facts.delivery is not None:
+        d = facts.delivery
+        millis = max(0, int((now - accepted).total_seconds() * 1000))
+        found.append(
+            events.Delivery(
+                now,
+                millis,
+                (d.recipient,),
+                d.smtp_response,
+                d.reporting_mta,
+                d.remote_mta_ip,
+                outgoing_ip,
+            )
+        )
+    if facts.bounce is not None:
+        b = facts.bounce
+        found.append(
+            events.Bounce(
+                b.bounce_type,
+                b.bounce_sub_type,
+                (b.recipient,),
+                now,
+                feedback_id,
+                b.reporting_mta,
+                b.remote_mta_ip,
+            )
+        )
+    if facts.complaint is not None:
+        c = facts.complaint
+        report = events.FeedbackReport(c.user_agent, c.feedback_type, accepted)
+        found.append(events.Complaint((c.complained_recipient,), now, feedback_id, report))
+    return tuple(found)
 
 
 # ── the messages SES forwards ───────────────────────────────────────────────────────────────

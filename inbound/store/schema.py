@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS sent (
     configuration_set TEXT, tags TEXT NOT NULL, status TEXT NOT NULL, size INTEGER NOT NULL,
     trace TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sent_raw (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sent_pending (id TEXT PRIMARY KEY);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
@@ -72,6 +73,7 @@ RESET_TABLES = (
     "mailbox",
     "metrics",
     "stream_records",
+    "sent_pending",
     "sent_raw",
     "sent",
 )

@@ -1,8 +1,11 @@
-"""Mail accepted by the Send* operations: one row per message, its bytes apart."""
+"""Mail accepted by the Send* operations: one row per message, its bytes apart, and the
+messages whose delivery is not finished (`sent_pending`, written with the message and removed
+with its last trace step, so a restart finds exactly the unfinished ones)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from inbound.records import SentMessage, SentStatus
 from inbound.store import rows
@@ -33,8 +36,37 @@ class Sent(Database):
             c.execute("INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
             if raw is not None:
                 c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (message.id, raw))
+            c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
 
         await self._write(insert)
+
+    def sent_due(self, limit: int) -> list[SentMessage]:
+        """Messages whose delivery has not finished, oldest first."""
+        found = self._read(
+            "SELECT sent.* FROM sent_pending JOIN sent USING (id)"
+            " ORDER BY sent.created, sent.rowid LIMIT ?",
+            (limit,),
+        )
+        return [_sent(r) for r in found]
+
+    async def add_sent_steps(
+        self, message_id: str, steps: list[dict[str, Any]], *, finished: SentStatus | None = None
+    ) -> None:
+        """Append `steps` to the message's trace, committed before returning (not fsynced: a
+        killed process loses none of it). With `finished`, the message takes that status and
+        leaves the pending list in the same transaction."""
+
+        def append(c: Connection) -> None:
+            row = c.execute("SELECT trace FROM sent WHERE id = ?", (message_id,)).fetchone()
+            if row is None:  # reset through the API meanwhile
+                return
+            trace = json.dumps([*json.loads(row[0]), *steps])
+            c.execute("UPDATE sent SET trace = ? WHERE id = ?", (trace, message_id))
+            if finished is not None:
+                c.execute("UPDATE sent SET status = ? WHERE id = ?", (finished, message_id))
+                c.execute("DELETE FROM sent_pending WHERE id = ?", (message_id,))
+
+        await self._write(append, durable=False)
 
     def sent(self, limit: int = 1000) -> list[SentMessage]:
         """Oldest first, as the received messages are listed."""

@@ -49,7 +49,7 @@ def test_send_email_text_only_is_text_plain(server: RunningInbound, ses: Any) ->
     assert MESSAGE_ID.fullmatch(message_id)
     [sent] = server.sent()
     message = sent["message"]
-    assert sent["messageId"] == message_id and sent["status"] == "accepted"
+    assert sent["messageId"] == message_id and sent["status"] == "done"
     assert sent["recipients"] == ["to@example.com", "cc@example.com", "bcc@example.com"]
     assert sent["source"] == "sender@example.com"
     assert sent["returnPath"] == "bounces@example.com"

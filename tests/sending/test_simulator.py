@@ -26,7 +26,7 @@ from inbound.sending.simulator import (
     BounceFacts,
     ComplaintFacts,
     DeliveryFacts,
-    Feedback,
+    RecipientFacts,
     Sent,
     SimulatorOutcome,
     build_auto_reply,
@@ -138,7 +138,7 @@ def test_bounce_facts_are_ses_simulator_values():
     assert feedback_of(
         SimulatorOutcome.BOUNCE, "bounce+x@simulator.amazonses.com", "us-west-2"
     ) == (
-        Feedback(
+        RecipientFacts(
             bounce=BounceFacts(
                 "Permanent",
                 "General",
@@ -176,7 +176,7 @@ def test_success_is_a_delivery_only():
     """lhost-amazonses-12: smtpResponse "250 2.6.0 Message received", bare host reportingMTA."""
     assert feedback_of(
         SimulatorOutcome.SUCCESS, "success@simulator.amazonses.com", "eu-west-1"
-    ) == Feedback(
+    ) == RecipientFacts(
         delivery=DeliveryFacts(
             "success@simulator.amazonses.com",
             "250 2.6.0 Message received",

@@ -1,0 +1,410 @@
+"""Delivery of sent mail: everything that happens after a Send* operation stored a message.
+
+One worker (`scheduling.DueWorker`) takes the messages the store lists as pending
+(`Store.sent_due`): those accepted since it last ran, and those a killed process left
+unfinished. Per message, in this order:
+
+1. the Send event (a rendering failure publishes its Rendering Failure event, and that is all);
+2. the recipients that an enabled rule of the active receipt rule set matches are received
+   here, through the receiving engine, as from SES's outbound host (one spooled message for
+   all of them, as one SMTP transaction to one host);
+3. the recipients that are neither that nor the mailbox simulator's go to the outbox (one
+   entry), which the relay sends on when `[relay]` is set;
+4. per recipient, its events and identity notifications: a simulator address's outcomes
+   (simulator.py), otherwise a Delivery; then the message SES forwards by email for a
+   simulator bounce, complaint or auto-reply, to the feedback address (ReturnPath, else
+   Source), which takes route 2 or 3 in turn.
+
+Exactly once: each step with an effect outside the message (an event published, a notification,
+a message spooled or queued) is recorded in the message's trace under a key as soon as it is
+made, and a resumed message skips the keys on record, as receiving's journal does
+(receiving/journal.py). A kill between an effect and its record makes that one effect again when
+the message resumes (at least once for the step in flight, as for receipt actions).
+docs/behaviour.md "Delivery of sent mail" has the choices and the SES pages they rest on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from inbound import dsn
+from inbound.backends import Mailer
+from inbound.headers import SplitMessage
+from inbound.identities.book import IdentityBook
+from inbound.identities.rules import Identity
+from inbound.receiving.engine import Engine
+from inbound.receiving.replies import S250_OK
+from inbound.records import SentMessage, SentStatus
+from inbound.scheduling import DueWorker
+from inbound.sending import checks, mime, simulator
+from inbound.sending.events import (
+    Event,
+    NotificationOutcome,
+    Outcome,
+    RenderingFailure,
+    Send,
+    SentMail,
+)
+from inbound.sending.feedback import Feedback, Publication
+from inbound.store import Store
+from inbound.timestamps import from_wire
+
+log = logging.getLogger("inbound.delivery")
+
+# The address the engine's sending side delivers from, and that receives what it sends to
+# itself: the engine talks to itself (docs/behaviour.md).
+OUTBOUND_IP = "127.0.0.1"
+# `sourceIp` / `ses:source-ip` and `callerIdentity` / `ses:caller-identity` when the operation
+# did not record the caller's (the trace's `accepted` step may carry `sourceIp` and
+# `callerIdentity`).
+DEFAULT_SOURCE_IP = "127.0.0.1"
+DEFAULT_CALLER_IDENTITY = "root"
+RETRY_SECONDS = 5.0  # after a pass that failed as a whole (the store)
+
+Step = dict[str, Any]
+
+
+class Deliveries:
+    """The delivery worker. `wake()` is the Sender's hand-off once a message is stored."""
+
+    def __init__(
+        self,
+        store: Store,
+        feedback: Feedback,
+        identities: IdentityBook,
+        engine: Engine,
+        mailer: Mailer,
+        *,
+        region: str,
+        account_id: str,
+    ) -> None:
+        self._store = store
+        self._feedback = feedback
+        self._identities = identities
+        self._engine = engine
+        self._mailer = mailer
+        self._region = region
+        self._account_id = account_id
+        self._worker = DueWorker(
+            self._run_due,
+            lambda: None,  # nothing waits for a time: every pending message is due now
+            name="inbound-delivery",
+            log=log,
+            what="delivery of sent mail",
+            retry_seconds=RETRY_SECONDS,
+        )
+
+    def start(self) -> None:
+        self._worker.start()
+
+    def wake(self) -> None:
+        self._worker.wake()
+
+    async def settle(self) -> None:
+        """Wait until every message stored before this call has been dealt with."""
+        await self._worker.settle()
+
+    async def stop(self) -> None:
+        await self._worker.stop()
+
+    async def _run_due(self, limit: int) -> int:
+        """Deliver up to `limit` pending messages; returns how many finished. One that fails
+        (a bug, a backend raising where it should not) stays pending and is tried again at the
+        next wake-up, without holding up the others."""
+        finished = 0
+        for record in self._store.sent_due(limit):
+            if self._worker.closing:
+                break
+            try:
+                await self._deliver(record)
+            except Exception:
+                log.exception("delivering sent message %s failed", record.id)
+            else:
+                finished += 1
+        return finished
+
+    # ── one message ─────────────────────────────────────────────────────────────────────────
+    async def _deliver(self, record: SentMessage) -> None:
+        raw = self._store.sent_raw(record.id)
+        message = self._message(record, raw)
+        journal = _Journal(self._store, record)
+        if raw is None:
+            failure = _rendering_failure(record)
+            await journal.once("event:Rendering Failure", lambda: self._publish(message, failure))
+            await journal.finish(SentStatus.RENDERING_FAILURE, {"step": "done"})
+            return
+        await journal.once("event:Send", lambda: self._publish(message, Send()))
+        recipients = list(dict.fromkeys(record.recipients))  # one delivery per address
+        routes = {r: self._route(r) for r in recipients}
+        for key, route in (("received", RECEIVING), ("queued", OUTBOX)):
+            for recipient in journal.recorded(key).get("recipients", ()):
+                routes[recipient] = route  # as routed before a restart, whatever the rules now
+        local = [r for r in recipients if routes[r] == RECEIVING]
+        remote = [r for r in recipients if routes[r] == OUTBOX]
+        received = await journal.once(
+            "received", lambda: self._receive(message, record.mail_from, local, raw)
+        )
+        queued = await journal.once(
+            "queued", lambda: self._queue(record.mail_from, remote, raw, record.id)
+        )
+        summary = []
+        for position, recipient in enumerate(recipients):
+            route, key = routes[recipient], f"{position}:{recipient}"
+            if route == SIMULATOR:
+                found = await self._simulated(journal, key, message, recipient, raw)
+            else:
+                done = received if route == RECEIVING else queued
+                assert done is not None
+                found = self._delivered(message, recipient, done["smtpResponse"], route)
+                for outcome in found:
+                    await self._feedback_of(journal, key, message, recipient, outcome)
+            events = [str(outcome.TYPE) for outcome in found]
+            summary.append({"recipient": recipient, "route": route, "events": events})
+        await journal.finish(SentStatus.DONE, {"step": "done", "recipients": summary})
+
+    def _message(self, record: SentMessage, raw: bytes | None) -> _Message:
+        accepted = record.trace[0] if record.trace else {}
+        region = accepted.get("region", self._region)
+        identity = checks.sending_identity(record.source, self._identities.all())
+        name = identity.name if identity is not None else record.source
+        source_arn = accepted.get("SourceArn") or (
+            f"arn:aws:ses:{region}:{self._account_id}:identity/{name}"
+        )
+        mail = SentMail(
+            message_id=record.id,
+            timestamp=from_wire(record.created),
+            source=record.source,
+            source_arn=source_arn,
+            sending_account_id=self._account_id,
+            destination=record.recipients,
+            headers=SplitMessage.parse(raw).headers if raw is not None else (),
+            source_ip=accepted.get("sourceIp", DEFAULT_SOURCE_IP),
+            caller_identity=accepted.get("callerIdentity", DEFAULT_CALLER_IDENTITY),
+            configuration_set=record.configuration_set,
+            tags=tuple(record.tags.items()),
+        )
+        return _Message(record, region, mail, identity)
+
+    def _route(self, recipient: str) -> str:
+        if simulator.outcome_of(recipient) is not None:
+            return SIMULATOR
+        return RECEIVING if self._engine.receives_for(recipient) else OUTBOX
+
+    # ── routes ──────────────────────────────────────────────────────────────────────────────
+    async def _receive(
+        self, message: _Message, mail_from: str, recipients: Sequence[str], raw: bytes
+    ) -> Step | None:
+        """Received here as SES's outbound host delivers it: the envelope sender, the message
+        as built, over TLS from the host SES's events name (`reportingMTA`)."""
+        if not recipients:
+            return None
+        received = await self._engine.accept(
+            mail_from=mail_from,
+            recipients=recipients,
+            raw=raw,
+            client_ip=OUTBOUND_IP,
+            helo=simulator.outbound_host(message.region),
+            tls=True,
+        )
+        return {
+            "step": "received",
+            "recipients": list(recipients),
+            "receivedMessageId": received,
+            "smtpResponse": f"{S250_OK} {received}",
+        }
+
+    async def _queue(
+        self, mail_from: str, recipients: Sequence[str], raw: bytes, message_id: str
+    ) -> Step | None:
+        if not recipients:
+            return None
+        outbox_id = await self._mailer.send(mail_from, recipients, raw, message_id)
+        return {
+            "step": "queued",
+            "recipients": list(recipients),
+            "outboxId": outbox_id,
+            "smtpResponse": f"{S250_OK} {outbox_id}",
+        }
+
+    def _delivered(
+        self, message: _Message, recipient: str, smtp_response: str, route: str
+    ) -> tuple[simulator.SimulatedOutcome, ...]:
+        """A Delivery reported by the host SES's events name (`reportingMTA`); the remote MTA
+        is this engine when it received the message, none for the outbox."""
+        facts = simulator.DeliveryFacts(
+            recipient,
+            smtp_response,
+            simulator.outbound_host(message.region),
+            OUTBOUND_IP if route == RECEIVING else None,
+        )
+        return self._outcomes(message, simulator.RecipientFacts(delivery=facts))
+
+    def _outcomes(
+        self, message: _Message, facts: simulator.RecipientFacts
+    ) -> tuple[simulator.SimulatedOutcome, ...]:
+        now = datetime.now(UTC)
+        return simulator.outcomes(
+            facts,
+            accepted=message.mail.timestamp,
+            now=now,
+            feedback_id=mime.new_message_id(now),
+            outgoing_ip=OUTBOUND_IP,
+        )
+
+    # ── the mailbox simulator ───────────────────────────────────────────────────────────────
+    async def _simulated(
+        self, journal: _Journal, key: str, message: _Message, recipient: str, raw: bytes
+    ) -> tuple[simulator.SimulatedOutcome, ...]:
+        outcome = simulator.outcome_of(recipient)
+        assert outcome is not None
+        found = self._outcomes(message, simulator.feedback_of(outcome, recipient, message.region))
+        for result in found:
+            await self._feedback_of(journal, key, message, recipient, result)
+        await journal.once(
+            f"{key}:forwarded", lambda: self._forward(message, outcome, recipient, raw)
+        )
+        return found
+
+    async def _forward(
+        self, message: _Message, outcome: simulator.SimulatorOutcome, recipient: str, raw: bytes
+    ) -> Step | None:
+        """The message SES sends back by email: the DSN or the complaint when feedback
+        forwarding is on for the sending identity (SetIdentityFeedbackForwardingEnabled, on
+        by default), the auto-reply always (it is the recipient's mail, not SES's feedback)."""
+        record = message.record
+        sent = simulator.Sent(
+            raw,
+            record.id,
+            record.mail_from,
+            record.return_path,
+            recipient,
+            message.mail.timestamp,
+            message.region,
+        )
+        forwarding = message.identity is None or message.identity.forwarding
+        if outcome in simulator.BOUNCES:
+            kind, built = "bounce", simulator.build_bounce(sent) if forwarding else None
+        elif outcome is simulator.SimulatorOutcome.COMPLAINT:
+            kind, built = "complaint", simulator.build_complaint(sent) if forwarding else None
+        elif outcome is simulator.SimulatorOutcome.OOTO:
+            kind, built = "autoReply", simulator.build_auto_reply(sent)
+        else:
+            return None
+        if built is None:
+            return None
+        mail_from, to = dsn.dsn_envelope(built)
+        body = dsn.as_bytes(built)
+        if self._engine.receives_for(to[0]):
+            done = await self._receive(message, mail_from, to, body)
+            assert done is not None
+            route, ref = RECEIVING, done["receivedMessageId"]
+        else:
+            route, ref = OUTBOX, await self._mailer.send(mail_from, to, body, record.id)
+        return {"step": "forwarded", "kind": kind, "to": to[0], "route": route, "ref": ref}
+
+    # ── events and notifications ────────────────────────────────────────────────────────────
+    async def _feedback_of(
+        self,
+        journal: _Journal,
+        key: str,
+        message: _Message,
+        recipient: str,
+        outcome: NotificationOutcome,
+    ) -> None:
+        """One recipient's Delivery, Bounce or Complaint: the configuration-set event, then the
+        identity notification."""
+        kind = str(outcome.TYPE)
+        await journal.once(
+            f"{key}:event:{kind}", lambda: self._publish(message, outcome, recipient)
+        )
+        await journal.once(
+            f"{key}:notification:{kind}", lambda: self._notify(message, outcome, recipient)
+        )
+
+    async def _publish(
+        self, message: _Message, outcome: Outcome, recipient: str | None = None
+    ) -> Step | None:
+        name = message.mail.configuration_set
+        if name is None:
+            return None
+        event = Event(message.mail, outcome)
+        done = await self._feedback.publish_event(message.region, name, event)
+        step: Step = {"step": "event", "eventType": str(event.type)}
+        if recipient is not None:
+            step["recipient"] = recipient
+        return step | {"publications": [_publication(p) for p in done]}
+
+    async def _notify(
+        self, message: _Message, outcome: NotificationOutcome, recipient: str
+    ) -> Step | None:
+        if message.identity is None:
+            return None
+        done = await self._feedback.notify_identity(message.identity, message.mail, outcome)
+        if done is None:
+            return None
+        return {
+            "step": "notification",
+            "notificationType": str(outcome.TYPE),
+            "recipient": recipient,
+            "identity": message.identity.name,
+            "publication": _publication(done),
+        }
+
+
+SIMULATOR, RECEIVING, OUTBOX = "simulator", "receiving", "outbox"  # a recipient's route
+
+
+@dataclasses.dataclass(frozen=True)
+class _Message:
+    """A sent message with what its events say about it: the Region it was sent in, its
+    `mail` object's facts and the identity it was sent as (notification topics, forwarding)."""
+
+    record: SentMessage
+    region: str
+    mail: SentMail
+    identity: Identity | None
+
+
+class _Journal:
+    """The steps of one message already on record, by key; new ones are recorded as made."""
+
+    def __init__(self, store: Store, record: SentMessage) -> None:
+        self._store = store
+        self._id = record.id
+        self._done: dict[str, Step] = {s["key"]: s for s in record.trace if "key" in s}
+
+    async def once(self, key: str, effect: Callable[[], Awaitable[Step | None]]) -> Step | None:
+        """The step recorded under `key`, or `effect` run and recorded now. An effect that
+        returns None did nothing (nothing to publish, no recipient): nothing is recorded."""
+        found = self._done.get(key)
+        if found is not None:
+            return found
+        step = await effect()
+        if step is None:
+            return None
+        step = {"key": key, **step}
+        await self._store.add_sent_steps(self._id, [step])
+        self._done[key] = step
+        return step
+
+    def recorded(self, key: str) -> Step:
+        return self._done.get(key, {})
+
+    async def finish(self, status: SentStatus, step: Step) -> None:
+        await self._store.add_sent_steps(self._id, [step], finished=status)
+
+
+def _rendering_failure(record: SentMessage) -> RenderingFailure:
+    """The failure as the Sender recorded it: the template from the `accepted` step, the
+    error text from the `renderingFailure` step."""
+    template = next((s["template"] for s in record.trace if "template" in s), "")
+    error = next((s["error"] for s in record.trace if s.get("step") == "renderingFailure"), "")
+    return RenderingFailure(template_name=template, error_message=error)
+
+
+def _publication(publication: Publication) -> Step:
+    return {k: v for k, v in dataclasses.asdict(publication).items() if v is not None}
