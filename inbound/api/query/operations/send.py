@@ -23,6 +23,7 @@ from inbound.errors import (
 from inbound.rules.validate import is_verified
 from inbound.sending import checks, mime, quota, templates
 from inbound.sending import configuration as state
+from inbound.sending.raw import send_raw
 from inbound.sending.sender import Render, Submission
 
 Params = dict[str, Any]
@@ -109,47 +110,20 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
 
 # ── SendRawEmail ────────────────────────────────────────────────────────────────────────────
 async def send_raw_email(ctx: OperationContext, p: Params) -> Params:
-    """Source: "If you specify the Source parameter and have feedback forwarding enabled, then
-    bounces and complaints are sent to this email address. This takes precedence over any
-    Return-Path header that you might include in the raw text of the message." Destinations
-    replace the header recipients. ConfigurationSetName and Tags win over the X-SES headers:
-    "If you specify message tags using both headers and API parameters, Amazon SES uses only
-    the message tags provided by the API parameters." """
+    """The raw message's path is `sending/raw.py`'s, shared with the SMTP interface."""
     raw: bytes = p["RawMessage"]["Data"]
     checks.message_size(_base64_size(len(raw)))
-    found = mime.read_raw(raw)
-    checks.single_headers(found.names)
-    header_senders = _addresses(found.senders)
-    header_recipients = _addresses(found.recipients)
-    if p.get("Source"):
-        source = checks.address(p["Source"])
-    elif header_senders:
-        source = header_senders[0]
-    else:
-        raise MessageRejected("Missing required header 'From'.")  # UNCONFIRMED text
-    destinations = p.get("Destinations")
-    recipients = _addresses(destinations) if destinations else header_recipients
-    checks.recipient_count(len(recipients))
-    if p.get("Tags"):
-        tags = checks.tags(p["Tags"])
-    else:
-        tags = checks.header_tags(found.tags) if found.tags else {}
-    arns = {k: p[k] for k in ("SourceArn", "FromArn", "ReturnPathArn") if p.get(k)}
-    submission = Submission(
-        "SendRawEmail",
-        source=source,
-        senders=tuple(dict.fromkeys((source, *header_senders))),
-        recipients=recipients,
-        return_path=source if p.get("Source") else found.return_path or source,
-        configuration_set=p.get("ConfigurationSetName") or found.configuration_set,
-        tags=tags,
-        detail=arns,
+    message_id = await send_raw(
+        ctx.sender,
+        ctx.region,
+        raw,
+        source=p.get("Source"),
+        destinations=p.get("Destinations") or (),
+        configuration_set=p.get("ConfigurationSetName"),
+        tags=p.get("Tags") or (),
+        detail={k: p[k] for k in ("SourceArn", "FromArn", "ReturnPathArn") if p.get(k)},
     )
-
-    def render(message_id: str, when: datetime) -> bytes:
-        return mime.prepare_raw(raw, message_id, when)
-
-    return {"MessageId": await ctx.sender.send(ctx.region, submission, render)}
+    return {"MessageId": message_id}
 
 
 # ── SendTemplatedEmail, SendBulkTemplatedEmail ──────────────────────────────────────────────

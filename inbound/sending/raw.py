@@ -1,0 +1,67 @@
+"""A raw message sent as SendRawEmail sends it: the one path of the SendRawEmail operation and
+the SMTP interface (`submission.py`), which SES runs as SendRawEmail too (its SMTP credentials
+are allowed `ses:SendRawEmail`; DG, "Obtaining Amazon SES SMTP credentials").
+
+What the caller gives besides the bytes are SendRawEmail's parameters: through SMTP the envelope
+is `Source` (MAIL FROM) and `Destinations` (RCPT TO). The size limit is the caller's: 10 MB
+after base64 for the API, 40 MB for SMTP (DG, "Service quotas in Amazon SES").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from inbound.errors import MessageRejected
+from inbound.sending import checks, mime
+from inbound.sending.sender import Sender, Submission
+
+
+async def send_raw(
+    sender: Sender,
+    region: str,
+    raw: bytes,
+    *,
+    source: str | None = None,
+    destinations: Sequence[str] = (),
+    configuration_set: str | None = None,
+    tags: Sequence[Mapping[str, str]] = (),
+    detail: Mapping[str, str] | None = None,
+) -> str:
+    """Check, build and store `raw`; its MessageId once it is durable.
+
+    Source: "If you specify the Source parameter and have feedback forwarding enabled, then
+    bounces and complaints are sent to this email address. This takes precedence over any
+    Return-Path header that you might include in the raw text of the message." Destinations
+    replace the header recipients. ConfigurationSetName and Tags win over the X-SES headers:
+    "If you specify message tags using both headers and API parameters, Amazon SES uses only
+    the message tags provided by the API parameters." """
+    found = mime.read_raw(raw)
+    checks.single_headers(found.names)
+    header_senders = tuple(map(checks.address, found.senders))
+    header_recipients = tuple(map(checks.address, found.recipients))
+    given = bool(source)
+    if source:
+        source = checks.address(source)
+    elif header_senders:
+        source = header_senders[0]
+    else:
+        raise MessageRejected("Missing required header 'From'.")  # UNCONFIRMED text
+    recipients = tuple(map(checks.address, destinations)) if destinations else header_recipients
+    checks.recipient_count(len(recipients))
+    chosen = checks.tags(tags) if tags else checks.header_tags(found.tags or "")
+    submission = Submission(
+        "SendRawEmail",
+        source=source,
+        senders=tuple(dict.fromkeys((source, *header_senders))),
+        recipients=recipients,
+        return_path=source if given else found.return_path or source,
+        configuration_set=configuration_set or found.configuration_set,
+        tags=chosen,
+        detail=dict(detail or {}),
+    )
+
+    def render(message_id: str, when: datetime) -> bytes:
+        return mime.prepare_raw(raw, message_id, when)
+
+    return await sender.send(region, submission, render)
