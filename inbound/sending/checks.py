@@ -112,14 +112,16 @@ def message_size(size: int) -> None:
 
 
 def single_headers(names: Iterable[str]) -> None:
-    """`554 Transaction failed: Duplicate header 'Subject'.` through SMTP; MessageRejected
-    through the API."""
+    """`InvalidParameterValue: Duplicate header 'Subject'.` through the API, as SendRawEmail
+    callers report it (aws-lambda-ses-forwarder #11, #51, #111; fluent-smtp #64), and
+    `554 Transaction failed: Duplicate header 'Subject'.` through SMTP (goes-notify #10,
+    authelia #498)."""
     seen: set[str] = set()
     for name in names:
         key = name.lower()
         if key in SINGLE_HEADERS:
             if key in seen:
-                raise MessageRejected(f"Duplicate header '{SINGLE_HEADERS[key]}'.")
+                raise InvalidParameterValue(f"Duplicate header '{SINGLE_HEADERS[key]}'.")
             seen.add(key)
 
 

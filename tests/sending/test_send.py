@@ -335,7 +335,7 @@ def test_duplicate_header(server: RunningInbound, ses: Any, header: bytes) -> No
     raw = b"From: s@example.com\r\nTo: t@example.com\r\nSubject: a\r\n"
     raw += b"Message-ID: <a@b.test>\r\n" + header + b": again\r\n\r\nx\r\n"
     assert error(ses.send_raw_email, RawMessage={"Data": raw}) == (
-        "MessageRejected",
+        "InvalidParameterValue",
         f"Duplicate header '{header.decode()}'.",
     )
     assert server.sent() == []
