@@ -38,6 +38,7 @@ from inbound.receiving.engine import Engine
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.sending import submission
 from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
@@ -96,7 +97,11 @@ class InboundServer:
         self._smtp_server: asyncio.Server | None = None
         self._sessions: smtp.Sessions | None = None
         self._runner: web.AppRunner | None = None
+        # the SMTP interface's listeners ([sending] smtp, smtps) with their sessions
+        self._submission: list[tuple[asyncio.Server, smtp.Sessions]] = []
         self.smtp_address: tuple[str, int] = ("", 0)
+        self.submission_address: tuple[str, int] | None = None  # STARTTLS
+        self.submission_tls_address: tuple[str, int] | None = None  # TLS from the first byte
         self.http_url = ""
 
     async def start(self, *, listen: bool = True) -> None:
@@ -198,16 +203,46 @@ class InboundServer:
         self.engine.retries.start()  # stopped by engine.close()
         self.deliveries.start()  # finds what a previous process left pending first
         loop = asyncio.get_running_loop()
-        self._sessions = smtp.Sessions(
+        tls_context = self._tls_context()
+        self._sessions = smtp.receiving_sessions(
             self.engine,
             hostname=settings.smtp_hostname,
             max_message_size=settings.max_message_size,
-            tls_context=self._tls_context(),
+            tls_context=tls_context,
         )
         self._smtp_server = await loop.create_server(
             self._sessions, settings.smtp.host, settings.smtp.port
         )
         self.smtp_address = self._smtp_server.sockets[0].getsockname()[:2]
+        await self._start_submission(tls_context)
+
+    async def _start_submission(self, tls_context: ssl.SSLContext) -> None:
+        """The SMTP interface: `[sending] smtp` (STARTTLS) and `smtps` (implicit TLS), with the
+        receiving port's certificate, checking SMTP credentials of the `[api]` access keys."""
+        assert self.sender is not None
+        settings = self.settings
+        handler = submission.SubmissionHandler(
+            self.sender, settings.region, settings.api_credentials
+        )
+        loop = asyncio.get_running_loop()
+        for address, implicit in ((settings.sending.smtp, False), (settings.sending.smtps, True)):
+            if address is None:
+                continue
+            sessions = submission.sessions(
+                handler,
+                tls_context=tls_context,
+                implicit_tls=implicit,
+                plain_auth=settings.sending.smtp_allow_plain_auth and not implicit,
+            )
+            server = await loop.create_server(
+                sessions, address.host, address.port, ssl=tls_context if implicit else None
+            )
+            self._submission.append((server, sessions))
+            bound = server.sockets[0].getsockname()[:2]
+            if implicit:
+                self.submission_tls_address = bound
+            else:
+                self.submission_address = bound
 
     def _tls_context(self) -> ssl.SSLContext:
         settings = self.settings
@@ -224,6 +259,10 @@ class InboundServer:
             if self._sessions is not None:  # what they spooled is processed by engine.close()
                 self._sessions.close_all()
             await self._smtp_server.wait_closed()
+        for server, sessions in self._submission:
+            server.close()
+            sessions.close_all()
+            await server.wait_closed()
         if self.deliveries is not None:  # before the engine: what it spooled gets processed
             await self.deliveries.stop()
         if self.engine is not None:

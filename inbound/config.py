@@ -136,6 +136,18 @@ def _address(value: str, at: Key) -> Address:
     return Address.parse(value, file=at.file, key=at.name)
 
 
+def _optional_address(value: str, at: Key) -> Address | None:
+    """HOST:PORT, or empty for a listener that is off."""
+    return _address(value, at) if value else None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _path(value: str, at: Key) -> Path:
     return Path(value)
 
@@ -460,6 +472,22 @@ class SendingSettings(Section):
     production: bool = field(default=False, metadata=toml(bool))
     max_send_rate: float = field(default=1.0, metadata=toml((int, float), _quota))
     max_24_hour_send: float = field(default=200.0, metadata=toml((int, float), _quota))
+    # The SMTP interface (email-smtp.<region>.amazonaws.com, docs/behaviour.md "The SMTP
+    # interface"): STARTTLS on `smtp`, TLS from the first byte on `smtps`; empty: off.
+    smtp: Address | None = field(
+        default=Address("127.0.0.1", 2587), metadata=toml(str, _optional_address)
+    )
+    smtps: Address | None = field(default=None, metadata=toml(str, _optional_address))
+    # AUTH (and mail) without STARTTLS on `smtp`, for tests; a loopback address only
+    smtp_allow_plain_auth: bool = field(default=False, metadata=toml(bool))
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any], at: Key) -> None:
+        smtp = values["smtp"]
+        if values["smtp_allow_plain_auth"] and not (smtp and _is_loopback(smtp.host)):
+            raise at.child("smtp_allow_plain_auth").error(
+                "AUTH without TLS is only allowed when sending.smtp is a loopback address"
+            )
 
 
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")

@@ -7,7 +7,8 @@
         assert inbound_server.get("/api/outbox")
 
 `inbound_server` runs `InboundServer` on its own event loop in a background thread, with a
-temporary data dir, SMTP and HTTP on 127.0.0.1 port 0, and the rules of the test's
+temporary data dir, SMTP, HTTP and the SMTP interface's listeners on port 0 (`.smtp_port`,
+`.api_url`, `.submission_address`, `.submission_tls_address`), and the rules of the test's
 `inbound_rules` marker (default: a catch-all rule with no actions for `example.com`).
 `inbound_factory(rules=..., verified=..., **settings)` makes more, e.g. to restart on the same
 data dir; `make_backends=` replaces the backends factory (`InboundServer(backends=...)`), e.g.
@@ -17,6 +18,7 @@ are lazy so that loading the plugin costs nothing in projects that do not use it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import smtplib
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from inbound.app import InboundServer
-    from inbound.config import Settings
+    from inbound.config import Address, Settings
 
 DEFAULT_RULES: dict[str, Any] = {
     "ActiveRuleSet": "default",
@@ -69,6 +71,9 @@ class RunningInbound:
         self.call(self.server.start())
         self.smtp_host, self.smtp_port = self.server.smtp_address
         self.api_url = self.server.http_url
+        # the SMTP interface ([sending] smtp, smtps), when on
+        self.submission_address = self.server.submission_address
+        self.submission_tls_address = self.server.submission_tls_address
 
     def call(self, coro: Any, timeout: float = 60) -> Any:
         import asyncio
@@ -192,13 +197,26 @@ def make_settings(
 
     identities = frozenset(v.lower() for v in verified)
     state = codec.parse_rules(dict(rules if rules is not None else DEFAULT_RULES), identities)
-    return config.Settings(
+    settings = config.Settings(
         smtp=config.Address("127.0.0.1", 0),
         http=config.Address("127.0.0.1", 0),
         data_dir=data_dir,
         verified=identities,
         state=state,
     ).clone(**changes)
+    # The SMTP interface's listeners that are on, on port 0 too (whatever `sending` says).
+    sending = settings.sending
+    return settings.clone(
+        sending=dataclasses.replace(
+            sending, smtp=_ephemeral(sending.smtp), smtps=_ephemeral(sending.smtps)
+        )
+    )
+
+
+def _ephemeral(address: Address | None) -> Address | None:
+    from inbound import config
+
+    return None if address is None else config.Address(address.host, 0)
 
 
 @pytest.fixture(scope="session")

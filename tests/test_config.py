@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from inbound import cli, config
+from inbound.errors import ConfigError
 from inbound.rules import codec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -547,3 +548,48 @@ def test_sending_section(tmp_path: Path) -> None:
     assert config.load(path).sending == config.SendingSettings(True, 14.0, 50000.0)
     (tmp_path / "inbound.toml").write_text("")
     assert config.load(path).sending == config.SendingSettings(False, 1.0, 200.0)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("", {"smtp": config.Address("127.0.0.1", 2587), "smtps": None}),
+        (
+            'smtp = ""\nsmtps = "127.0.0.1:2465"\n',
+            {"smtp": None, "smtps": config.Address("127.0.0.1", 2465)},
+        ),
+        (
+            'smtp = "[::1]:2587"\nsmtp_allow_plain_auth = true\n',
+            {"smtp": config.Address("::1", 2587)},
+        ),
+    ],
+    ids=["default", "smtps-only", "plain-auth-on-loopback"],
+)
+def test_sending_smtp_interface_keys(tmp_path: Path, table: str, expected: dict[str, Any]) -> None:
+    path = tmp_path / "inbound.toml"
+    path.write_text(f"[sending]\n{table}")
+    (tmp_path / "rules.json").write_text('{"RuleSets": []}')
+    sending = config.load(path).sending
+    assert {key: getattr(sending, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "message"),
+    [
+        (
+            'smtp = "0.0.0.0:2587"\nsmtp_allow_plain_auth = true\n',
+            "sending.smtp_allow_plain_auth",
+            "loopback",
+        ),
+        ('smtp = ""\nsmtp_allow_plain_auth = true\n', "sending.smtp_allow_plain_auth", "loopback"),
+        ('smtps = "host name:465"\n', "sending.smtps", "expected HOST:PORT"),
+    ],
+    ids=["plain-auth-on-any-address", "plain-auth-without-smtp", "bad-address"],
+)
+def test_sending_smtp_interface_errors(tmp_path: Path, table: str, key: str, message: str) -> None:
+    path = tmp_path / "inbound.toml"
+    path.write_text(f"[sending]\n{table}")
+    (tmp_path / "rules.json").write_text('{"RuleSets": []}')
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert caught.value.key == key and message in caught.value.message

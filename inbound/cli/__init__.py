@@ -1,4 +1,5 @@
-"""`inbound` command line: serve | replay | rules validate/export/apply | s3 get | dsn."""
+"""`inbound` command line: serve | replay | rules validate/export/apply | s3 get | dsn |
+smtp-password."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from pathlib import Path
 
 from inbound import config
-from inbound.cli import dsn, replay, rules, s3, serve
+from inbound.cli import dsn, replay, rules, s3, serve, smtp_password
 from inbound.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/inbound.toml")
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     dsn.add_arguments(
         commands.add_parser("dsn", help="write a DSN for a message file (no config needed)")
     )
+    smtp_password.add_arguments(
+        commands.add_parser("smtp-password", help="print the SMTP interface's credentials"),
+        _config_option,
+    )
 
     args = parser.parse_args(argv)
     if args.command == "dsn":
@@ -43,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    run = {"serve": serve.run, "replay": replay.run, "rules": rules.run, "s3": s3.run}[args.command]
+    run = {
+        "serve": serve.run,
+        "replay": replay.run,
+        "rules": rules.run,
+        "s3": s3.run,
+        "smtp-password": smtp_password.run,
+    }[args.command]
     try:
         return run(config.load(args.config), args)
     except ConfigError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable
@@ -19,6 +20,11 @@ def add_arguments(
     config_option(parser)
     parser.add_argument("--smtp", metavar="HOST:PORT", help="SMTP address (127.0.0.1:2525)")
     parser.add_argument("--http", metavar="HOST:PORT", help="HTTP address (127.0.0.1:4525)")
+    parser.add_argument(
+        "--submission",
+        metavar="HOST:PORT",
+        help='the SMTP interface\'s STARTTLS address (127.0.0.1:2587; "" for off)',
+    )
     parser.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every decision")
 
@@ -35,6 +41,9 @@ def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["http"] = Address.parse(args.http, key="--http")
     if args.data:
         changes["data_dir"] = args.data
+    if args.submission is not None:
+        smtp = Address.parse(args.submission, key="--submission") if args.submission else None
+        changes["sending"] = dataclasses.replace(settings.sending, smtp=smtp)
     return settings.clone(**changes)
 
 
@@ -44,7 +53,8 @@ async def _serve(settings: Settings) -> int:
         await server.start()
     except OSError as exc:  # the address is taken, or does not exist here
         print(
-            f"inbound: cannot listen on SMTP {settings.smtp} / HTTP {settings.http}: {exc}",
+            f"inbound: cannot listen on SMTP {settings.smtp} / HTTP {settings.http} / "
+            f"the SMTP interface: {exc}",
             file=sys.stderr,
         )
         await server.stop()
@@ -53,6 +63,12 @@ async def _serve(settings: Settings) -> int:
     domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
     print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
     print(f"inbound: HTTP on {server.http_url} (JSON API at {server.http_url}/api/messages)")
+    for kind, bound in (
+        ("STARTTLS", server.submission_address),
+        ("TLS", server.submission_tls_address),
+    ):
+        if bound is not None:
+            print(f"inbound: SES SMTP interface ({kind}) on {bound[0]}:{bound[1]}")
     print(
         "inbound: try  python3 -c \"import smtplib; smtplib.SMTP('"
         f"{host}', {port}).sendmail('me@sender.test', ['hello@{domain}'], "

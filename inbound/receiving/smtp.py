@@ -44,10 +44,7 @@ class SesHandler:
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
-        advertised = [f"250-{self.hostname}", "250-8BITMIME"]
-        if server.tls_context is not None and session.ssl is None:
-            advertised.append("250-STARTTLS")
-        return [*advertised, "250 Ok"]
+        return ehlo_lines(server, session, self.hostname)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -86,6 +83,15 @@ class SesHandler:
         # SES's end-of-DATA text is UNCONFIRMED (spec §11); SES's sending endpoint answers
         # "250 Ok <message id>", which also lets a client find its message.
         return f"{replies.S250_OK} {message_id}"
+
+
+def ehlo_lines(server: SMTP, session: Session, hostname: str, *extensions: str) -> list[str]:
+    """SES's EHLO answer: its host name, 8BITMIME, STARTTLS while it can still be used, then
+    `extensions` (the SMTP interface's AUTH) and `250 Ok`."""
+    advertised = [f"250-{hostname}", "250-8BITMIME"]
+    if server.tls_context is not None and session.ssl is None:
+        advertised.append("250-STARTTLS")
+    return [*advertised, *(f"250-{extension}" for extension in extensions), "250 Ok"]
 
 
 _END = b"\r\n.\r\n"
@@ -127,6 +133,8 @@ class SesSMTP(SMTP):
     `552` past the size limit and `500` for a line over 1,000 octets, both after draining the
     data; dot-unstuffing per RFC 5321 §4.5.2; and never more than the limit held in memory.
     """
+
+    too_much_data = "552 Error: Too much mail data"  # aiosmtpd's; the submission port's differs
 
     smtp_HELO = _refusing_controls(SMTP.smtp_HELO, replies.S501_BAD_HELO)
     smtp_EHLO = _refusing_controls(SMTP.smtp_EHLO, replies.S501_BAD_HELO)
@@ -197,7 +205,7 @@ class SesSMTP(SMTP):
             reader._limit = saved
         data = found[:-3]  # keep the CRLF that precedes the final dot
         if too_much or (limit and len(data) > limit):
-            return b"", "552 Error: Too much mail data"
+            return b"", self.too_much_data
         # A bare LF ends a line here too, as in Postfix: mail from clients that send bare LFs
         # is measured line by line rather than refused as one long line.
         if max(map(len, data.split(b"\n"))) > self.line_length_limit - 1:
@@ -242,31 +250,15 @@ def _peer_ip(session: Session) -> str:
 
 
 class Sessions:
-    """Protocol factory for the listener that also knows the open sessions, so that shutting
-    down can close them instead of leaving their tasks pending."""
+    """Protocol factory for a listener that also knows the open sessions, so that shutting down
+    can close them instead of leaving their tasks pending. `make(loop)` makes one session."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        hostname: str,
-        max_message_size: int,
-        tls_context: ssl.SSLContext | None,
-    ) -> None:
-        self._session = functools.partial(
-            SesSMTP,
-            SesHandler(engine, hostname),
-            hostname=hostname,
-            ident="ESMTP Amazon SES",
-            data_size_limit=max_message_size,
-            tls_context=tls_context,
-            decode_data=False,
-            enable_SMTPUTF8=False,
-        )
-        self._live: weakref.WeakSet[SesSMTP] = weakref.WeakSet()
+    def __init__(self, make: Callable[[asyncio.AbstractEventLoop], SMTP]) -> None:
+        self._make = make
+        self._live: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     def __call__(self) -> SMTP:
-        session = self._session(loop=asyncio.get_running_loop())
+        session = self._make(asyncio.get_running_loop())
         self._live.add(session)
         return session
 
@@ -274,3 +266,24 @@ class Sessions:
         for session in list(self._live):
             if session.transport is not None:
                 session.transport.close()
+
+
+def receiving_sessions(
+    engine: Engine,
+    *,
+    hostname: str,
+    max_message_size: int,
+    tls_context: ssl.SSLContext | None,
+) -> Sessions:
+    """The receiving listener's: SES's inbound endpoint in front of the engine."""
+    make = functools.partial(
+        SesSMTP,
+        SesHandler(engine, hostname),
+        hostname=hostname,
+        ident="ESMTP Amazon SES",
+        data_size_limit=max_message_size,
+        tls_context=tls_context,
+        decode_data=False,
+        enable_SMTPUTF8=False,
+    )
+    return Sessions(lambda loop: make(loop=loop))

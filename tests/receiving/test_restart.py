@@ -30,7 +30,8 @@ def handle(event, context):
 def _start(config: Path, data: Path) -> tuple[subprocess.Popen[str], int, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "inbound", "serve", "--config", str(config),
-         "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data", str(data)],
+         "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--submission", "127.0.0.1:0",
+         "--data", str(data)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     smtp_port = http_url = None

@@ -1,0 +1,193 @@
+"""The SMTP interface (`email-smtp.<region>.amazonaws.com`, spec sending.md §3): the only module
+that knows aiosmtpd for the submission listeners. It translates; SendRawEmail's path
+(`raw.send_raw`) decides, so a message sent here is stored, checked and counted exactly as one
+sent with SendRawEmail, with MAIL FROM as its Source and the RCPT TO addresses as its
+Destinations.
+
+As SES: the greeting `220 email-smtp.amazonaws.com ESMTP SimpleEmailService-...`, EHLO
+advertising 8BITMIME, STARTTLS (before TLS) and AUTH PLAIN LOGIN; every command but EHLO,
+STARTTLS, NOOP and QUIT refused before TLS on the STARTTLS port (`530 Must issue a STARTTLS
+command first`); AUTH with SMTP credentials (`credentials.py`) before MAIL (`530 Authentication
+required`); the message checked at the end of DATA, `250 Ok <MessageId>` once it is durable,
+else the SES error's SMTP form (`smtp_replies.FAILURES`). aiosmtpd does the protocol and AUTH;
+the protocol class is receiving's (`receiving.smtp.SesSMTP`: DATA read in one search, control
+characters refused), with the texts SES's submission endpoint uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from inbound.errors import InvalidParameterValue, SesError
+from inbound.ids import random_bytes
+from inbound.receiving.smtp import Sessions, SesSMTP, ehlo_lines
+from inbound.sending import checks, credentials
+from inbound.sending import smtp_replies as replies
+from inbound.sending.raw import send_raw
+from inbound.sending.sender import Sender
+
+log = logging.getLogger("inbound.submission")
+# "Using the SES v2 API or SMTP - Maximum message size (including attachments): 40 MB per
+# message (after base64 encoding)" (DG, "Service quotas in Amazon SES"): the bytes of DATA.
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _token(length: int, alphabet: str = _ALNUM) -> str:
+    return "".join(alphabet[b % len(alphabet)] for b in random_bytes(length))
+
+
+class _Session(Session):
+    """aiosmtpd's session with `login_data` a plain attribute: aiosmtpd's AUTH sets it on every
+    success, and its deprecated property logs a warning each time."""
+
+    login_data: Any = None
+
+
+class SubmissionSMTP(SesSMTP):
+    """SesSMTP with the texts of SES's submission endpoint where aiosmtpd's differ."""
+
+    too_much_data = replies.S552_TOO_LONG
+    AuthLoginUsernameChallenge = replies.LOGIN_USERNAME_PROMPT
+    AuthLoginPasswordChallenge = replies.LOGIN_PASSWORD_PROMPT
+
+    def __init__(self, *args: Any, tls_transport: bool, plain_auth: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # aiosmtpd knows TLS only from its own STARTTLS: on the implicit-TLS port (the
+        # transport is TLS from the first byte) and with plain AUTH allowed on loopback, AUTH
+        # must not wait for it. Set here rather than passed, which would log aiosmtpd's
+        # "auth_required but not auth_require_tls" warning on every connection.
+        self._auth_require_tls = not (tls_transport or plain_auth)
+
+    def _create_session(self) -> Session:
+        return _Session(self.loop)
+
+    async def check_auth_needed(self, caller_method: str) -> bool:
+        """aiosmtpd's check, with SES's `530 Authentication required` (no enhanced code)."""
+        assert self.session is not None
+        if self.session.authenticated:
+            return False
+        await self.push(replies.S530_AUTHENTICATION_REQUIRED)
+        return True
+
+
+class SubmissionHandler:
+    """aiosmtpd handler hooks: AUTH against the SMTP credentials, the envelope checked for
+    syntax, the message through SendRawEmail's path."""
+
+    def __init__(self, sender: Sender, region: str, keys: Mapping[str, str]) -> None:
+        self.sender = sender
+        self.region = region
+        self.keys = keys
+
+    def authenticate(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        mechanism: str,
+        auth_data: Any,
+    ) -> AuthResult:
+        """aiosmtpd's `authenticator`: PLAIN and LOGIN both give a LoginPassword."""
+        assert isinstance(auth_data, LoginPassword)
+        try:
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+        except UnicodeDecodeError:
+            user = password = ""
+        if credentials.authenticate(self.keys, self.region, user, password):
+            return AuthResult(success=True, message=replies.S235_AUTHENTICATED)
+        log.info("AUTH %s refused for %r from %s", mechanism, user, session.peer)
+        return AuthResult(success=False, handled=False, message=replies.S535_CREDENTIALS_INVALID)
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return ehlo_lines(server, session, replies.HOSTNAME, "AUTH PLAIN LOGIN")
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not _valid(address):
+            return replies.S501_BAD_MAIL_FROM
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return replies.S250_OK
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not _valid(address):
+            return replies.S501_BAD_RCPT_TO
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return replies.S250_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            message_id = await send_raw(
+                self.sender,
+                self.region,
+                envelope.original_content or b"",
+                source=envelope.mail_from,
+                destinations=envelope.rcpt_tos,
+            )
+        except SesError as error:
+            log.info("refused a message from %s: %s", session.peer, error.message)
+            return replies.failure(error)
+        except Exception:
+            log.exception("could not send a message; answered 451")
+            return replies.S451_TEMPORARY_FAILURE
+        return f"{replies.S250_OK} {message_id}"
+
+
+def _valid(address: str) -> bool:
+    """An address SES takes in MAIL FROM or RCPT TO: SendEmail's syntax (so also not `<>`)."""
+    try:
+        checks.address(address)
+    except InvalidParameterValue:
+        return False
+    return True
+
+
+def sessions(
+    handler: SubmissionHandler,
+    *,
+    tls_context: ssl.SSLContext,
+    implicit_tls: bool,
+    plain_auth: bool = False,
+) -> Sessions:
+    """One submission port's sessions: STARTTLS (`implicit_tls` False) or TLS from the first
+    byte (the server is created with `tls_context` then)."""
+    server_id = f"d-{_token(9, _ALNUM[:36])}"  # SES's greeting names the host that answers
+    make = functools.partial(
+        SubmissionSMTP,
+        handler,
+        hostname=replies.HOSTNAME,
+        data_size_limit=MAX_MESSAGE_BYTES,
+        tls_context=None if implicit_tls else tls_context,
+        require_starttls=not (implicit_tls or plain_auth),
+        auth_required=True,
+        authenticator=handler.authenticate,
+        decode_data=False,
+        enable_SMTPUTF8=False,
+        tls_transport=implicit_tls,
+        plain_auth=plain_auth,
+    )
+
+    def session(loop: asyncio.AbstractEventLoop) -> SMTP:
+        return make(loop=loop, ident=f"ESMTP SimpleEmailService-{server_id} {_token(20)}")
+
+    return Sessions(session)
