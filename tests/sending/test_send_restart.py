@@ -17,8 +17,8 @@ from botocore.config import Config
 
 from tests.receiving.test_restart import _get, _start
 from tests.rulesets import rule, rules, s3
+from tests.sending.test_feedback import TOPIC, sns
 
-TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 RECIPIENTS = [
     "support@example.com",
     "success@simulator.amazonses.com",
@@ -61,12 +61,7 @@ def test_sent_message_is_delivered_once_after_a_kill_after_the_reply(tmp_path: P
         ses.create_configuration_set(ConfigurationSet={"Name": "events"})
         ses.create_configuration_set_event_destination(
             ConfigurationSetName="events",
-            EventDestination={
-                "Name": "sns",
-                "Enabled": True,
-                "MatchingEventTypes": ["send", "delivery", "bounce", "complaint"],
-                "SNSDestination": {"TopicARN": TOPIC},
-            },
+            EventDestination=sns("sns", ["send", "delivery", "bounce", "complaint"]),
         )
         ses.set_identity_notification_topic(
             Identity="example.com", NotificationType="Bounce", SnsTopic=TOPIC
