@@ -297,6 +297,36 @@ def test_daily_quota_is_454(submitting: Callable[..., RunningInbound]) -> None:
     assert len(server.sent()) == 1
 
 
+def test_unverified_custom_mail_from_is_554(
+    inbound_factory: Callable[..., RunningInbound],
+) -> None:
+    """`dns` mode with no DNS: the MAIL FROM domain stays Pending, and RejectMessage refuses."""
+    server = inbound_factory(
+        verified=["example.com"],
+        sending=FAST,
+        api_credentials={KEY_ID: SECRET},
+        identity_verification="dns",
+        identity_resolver=Address("127.0.0.1", 9),
+        identity_check_interval=3600.0,
+    )
+    client(server).set_identity_mail_from_domain(
+        Identity="example.com",
+        MailFromDomain="mail.example.com",
+        BehaviorOnMXFailure="RejectMessage",
+    )
+    assert data_refusal(server, "sender@example.com", ["to@example.com"], message()) == (
+        "554 MAIL FROM domain not verified: DNS setup for MAIL FROM domain is invalid."
+    )
+    assert server.sent() == []
+
+
+def test_paused_account_is_554_transaction_failed(server: RunningInbound) -> None:
+    client(server).update_account_sending_enabled(Enabled=False)
+    assert data_refusal(server, "sender@example.com", ["to@example.com"], message()) == (
+        "554 Transaction failed: Email sending is disabled for this account."
+    )
+
+
 @pytest.mark.parametrize(
     ("command", "address", "reply"),
     [
