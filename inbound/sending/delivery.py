@@ -130,6 +130,8 @@ class Deliveries:
     # ── one message ─────────────────────────────────────────────────────────────────────────
     async def _deliver(self, record: SentMessage) -> None:
         raw = self._store.sent_raw(record.id)
+        if raw is None and record.status is not SentStatus.RENDERING_FAILURE:
+            return  # reset through the API since it was listed
         message = self._message(record, raw)
         journal = _Journal(self._store, record)
         if raw is None:
