@@ -593,3 +593,15 @@ def test_sending_smtp_interface_errors(tmp_path: Path, table: str, key: str, mes
     with pytest.raises(ConfigError) as caught:
         config.load(path)
     assert caught.value.key == key and message in caught.value.message
+
+
+def test_serve_submission_override_keeps_plain_auth_on_loopback(tmp_path: Path) -> None:
+    toml = VERIFIED_TOML + "[sending]\nsmtp_allow_plain_auth = true\n"
+    path = write_config(tmp_path / "config", toml, GOOD_RULES)
+    args = ["--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--submission", "0.0.0.0:0"]
+    result = inbound("serve", "--config", str(path), *args, cwd=tmp_path, timeout=20)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "inbound: configuration error: <command line>: --submission.smtp_allow_plain_auth: "
+        "AUTH without TLS is only allowed when sending.smtp is a loopback address\n"
+    )

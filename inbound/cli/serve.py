@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inbound.app import InboundServer
-from inbound.config import Address, Settings
+from inbound.config import Address, Key, SendingSettings, Settings
 
 
 def add_arguments(
@@ -43,7 +43,10 @@ def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
         changes["data_dir"] = args.data
     if args.submission is not None:
         smtp = Address.parse(args.submission, key="--submission") if args.submission else None
-        changes["sending"] = dataclasses.replace(settings.sending, smtp=smtp)
+        sending = dataclasses.replace(settings.sending, smtp=smtp)
+        # the config's own cross-key check (plain AUTH only on loopback) holds for it too
+        SendingSettings.check(vars(sending), Key(Path("<command line>"), "--submission"))
+        changes["sending"] = sending
     return settings.clone(**changes)
 
 
