@@ -44,6 +44,7 @@ from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
 from inbound.sending.sender import Sender
 from inbound.sending.service import SendingConfiguration
+from inbound.sending.tracking import Tracker
 from inbound.store import Store
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 
@@ -158,6 +159,13 @@ class InboundServer:
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
         self.feedback = Feedback(
             self.sending, self.backends.publisher, self.backends.metrics, self.backends.streams
+        )
+        services.tracker = Tracker(
+            self.store,
+            self.identities,
+            self.feedback,
+            account_id=settings.account_id,
+            region=settings.region,
         )
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
             self.relay = services.relay = Relay(

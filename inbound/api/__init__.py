@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import inspect, rules, sent
+from inbound.api import inspect, rules, sent, tracking
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -23,6 +23,7 @@ def make_app(
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)
+    tracking.add_routes(app, services)
     rules.add_routes(app, services)
     identities.add_routes(app, services.identities, services.sender.dkim)
     ses_routes.add_routes(app, services, operations)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from inbound.receiving.keeper import StateKeeper
     from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
+    from inbound.sending.tracking import Tracker
     from inbound.store import Store
 
 
@@ -38,6 +39,7 @@ class Services:
     backends: Backends | None = None
     engine: Engine | None = None
     relay: Relay | None = None
+    tracker: Tracker | None = None  # open and click tracking: needs the feedback service
 
     def operation_context(self, region: str, request_id: str) -> OperationContext:
         assert self.backends is not None

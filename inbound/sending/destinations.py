@@ -14,7 +14,7 @@ from typing import Any
 
 from inbound.backends import MetricDatum
 from inbound.sending.configuration import DIMENSION_VALUE
-from inbound.sending.events import Click, Event
+from inbound.sending.events import Click, Event, EventType
 
 # SES's metrics are in the AWS/SES namespace ("aws cloudwatch list-metrics --namespace AWS/SES",
 # "Retrieving Amazon SES event data from CloudWatch"), one metric per event type, named as the
@@ -26,7 +26,19 @@ NAMESPACE = "AWS/SES"
 
 def matching(configuration_set: Mapping[str, Any], event: Event) -> list[Mapping[str, Any]]:
     """The destinations `event` is published to, in the set's order."""
-    wanted = event.type.matching_name
+    return _matching(configuration_set, event.type)
+
+
+def publishes(configuration_set: Mapping[str, Any], event_type: EventType) -> bool:
+    """Whether some destination takes events of this type (open and click tracking is on for
+    a message only then)."""
+    return bool(_matching(configuration_set, event_type))
+
+
+def _matching(
+    configuration_set: Mapping[str, Any], event_type: EventType
+) -> list[Mapping[str, Any]]:
+    wanted = event_type.matching_name
     return [
         destination
         for destination in configuration_set.get("EventDestinations", ())

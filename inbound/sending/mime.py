@@ -96,7 +96,7 @@ def _crlf(text: str) -> str:
     return "".join(line + "\r\n" for line in lines) or "\r\n"
 
 
-def _set_text(part: MIMEPart, text: Text, subtype: str) -> None:
+def set_text(part: MIMEPart, text: Text, subtype: str) -> None:
     """A charset that keeps ASCII as ASCII: 7bit or quoted-printable; another (UTF-16, UTF-7)
     can only travel as base64 of its bytes."""
     if _ASCII_SAMPLE.encode(text.charset) == _ASCII_SAMPLE.encode():
@@ -133,14 +133,14 @@ def simple(
     if not parts:  # a Body with neither part: an empty text (UNCONFIRMED)
         parts = [(Text(""), "plain")]
     first, subtype = parts[0]
-    _set_text(message, first, subtype)
+    set_text(message, first, subtype)
     if len(parts) > 1:
         # JavaMail's boundary form, as SES writes it (and TestRenderTemplate here)
         boundary = f"----=_Part_{int.from_bytes(random_bytes(5), 'big')}"
         message.make_alternative(boundary=boundary)
         for part, subtype in parts[1:]:
             alternative = EmailMessage(policy=policy.SMTP)
-            _set_text(alternative, part, subtype)
+            set_text(alternative, part, subtype)
             del alternative["MIME-Version"]  # the message has one; its parts do not
             message.attach(alternative)
     message["Message-ID"] = message_id_header(message_id)

@@ -20,7 +20,7 @@ from inbound.config import SendingSettings
 from inbound.errors import AccountSendingPaused, ConfigurationSetSendingPaused
 from inbound.identities.book import IdentityBook
 from inbound.records import SentMessage, SentStatus
-from inbound.sending import checks, easy_dkim, mime, quota
+from inbound.sending import checks, easy_dkim, mime, quota, tracking
 from inbound.sending import configuration as state
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.service import SendingConfiguration
@@ -105,6 +105,28 @@ class Sender:
         identity = checks.sending_identity(submission.source, self._identities.all())
         return checks.mail_from(identity)
 
+    def _track(
+        self,
+        raw: bytes,
+        message_id: str,
+        region: str,
+        configuration_set: str | None,
+        trace: list[dict[str, Any]],
+    ) -> bytes:
+        """The built message with open and click tracking when its configuration set
+        publishes those events (sending/tracking.py); before signing, so the signature covers
+        the rewritten body."""
+        if configuration_set is None:
+            return raw
+        found = self._sending.get(state.CONFIGURATION_SETS, region, configuration_set)
+        wanted = tracking.Tracking.of(found)
+        if not (wanted.opens or wanted.clicks):
+            return raw
+        tracked, links = tracking.rewrite(raw, self.http_url, message_id, wanted)
+        if tracked is not raw:
+            trace.append({"step": "tracking", "open": wanted.opens, "links": links})
+        return tracked
+
     def _sign(self, raw: bytes, trace: list[dict[str, Any]]) -> bytes:
         """The built message with its Easy DKIM signature when its From identity has one
         (sending/easy_dkim.py); unchanged otherwise."""
@@ -162,6 +184,7 @@ class Sender:
             trace.append({"step": "renderingFailure", "error": error})
         else:
             trace.append({"step": "built", "size": len(raw)})
+            raw = self._track(raw, message_id, region, submission.configuration_set, trace)
             raw = self._sign(raw, trace)
         status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
         trace.append({"step": "stored", "status": status})

@@ -1,0 +1,48 @@
+"""The `mail` facts of a stored sent message (events.SentMail), for the events published after
+the send: open and click tracking now, delivery and feedback alike.
+
+`sourceArn` is the operation's SourceArn when it had one, else the ARN of the identity the
+source sends as; `sourceIp` and `callerIdentity` are the trace's when the operation recorded
+them, else the loopback address and "root".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from inbound.headers import SplitMessage
+from inbound.identities.rules import Identity
+from inbound.records import SentMessage
+from inbound.sending import checks
+from inbound.sending.events import SentMail
+from inbound.timestamps import from_wire
+
+DEFAULT_SOURCE_IP = "127.0.0.1"
+DEFAULT_CALLER_IDENTITY = "root"
+
+
+def sent_mail(
+    record: SentMessage,
+    raw: bytes | None,
+    identities: Mapping[str, Identity],
+    *,
+    account_id: str,
+    region: str,
+) -> SentMail:
+    accepted = record.trace[0] if record.trace else {}
+    identity = checks.sending_identity(record.source, identities)
+    name = identity.name if identity is not None else record.source
+    return SentMail(
+        message_id=record.id,
+        timestamp=from_wire(record.created),
+        source=record.source,
+        source_arn=accepted.get("SourceArn")
+        or f"arn:aws:ses:{region}:{account_id}:identity/{name}",
+        sending_account_id=account_id,
+        destination=record.recipients,
+        headers=SplitMessage.parse(raw).headers if raw is not None else (),
+        source_ip=accepted.get("sourceIp", DEFAULT_SOURCE_IP),
+        caller_identity=accepted.get("callerIdentity", DEFAULT_CALLER_IDENTITY),
+        configuration_set=record.configuration_set,
+        tags=tuple(record.tags.items()),
+    )
