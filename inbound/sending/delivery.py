@@ -33,7 +33,6 @@ from typing import Any
 
 from inbound import dsn
 from inbound.backends import Mailer
-from inbound.headers import SplitMessage
 from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.receiving.engine import Engine
@@ -50,19 +49,14 @@ from inbound.sending.events import (
     SentMail,
 )
 from inbound.sending.feedback import Feedback, Publication
+from inbound.sending.sent_mail import region_of, sent_mail
 from inbound.store import Store
-from inbound.timestamps import from_wire
 
 log = logging.getLogger("inbound.delivery")
 
 # The address the engine's sending side delivers from, and that receives what it sends to
 # itself: the engine talks to itself (docs/behaviour.md).
 OUTBOUND_IP = "127.0.0.1"
-# `sourceIp` / `ses:source-ip` and `callerIdentity` / `ses:caller-identity` when the operation
-# did not record the caller's (the trace's `accepted` step may carry `sourceIp` and
-# `callerIdentity`).
-DEFAULT_SOURCE_IP = "127.0.0.1"
-DEFAULT_CALLER_IDENTITY = "root"
 RETRY_SECONDS = 5.0  # after a pass that failed as a whole (the store)
 
 Step = dict[str, Any]
@@ -169,26 +163,10 @@ class Deliveries:
         await journal.finish(SentStatus.DONE, {"step": "done", "recipients": summary})
 
     def _message(self, record: SentMessage, raw: bytes | None) -> _Message:
-        accepted = record.trace[0] if record.trace else {}
-        region = accepted.get("region", self._region)
-        identity = checks.sending_identity(record.source, self._identities.all())
-        name = identity.name if identity is not None else record.source
-        source_arn = accepted.get("SourceArn") or (
-            f"arn:aws:ses:{region}:{self._account_id}:identity/{name}"
-        )
-        mail = SentMail(
-            message_id=record.id,
-            timestamp=from_wire(record.created),
-            source=record.source,
-            source_arn=source_arn,
-            sending_account_id=self._account_id,
-            destination=record.recipients,
-            headers=SplitMessage.parse(raw).headers if raw is not None else (),
-            source_ip=accepted.get("sourceIp", DEFAULT_SOURCE_IP),
-            caller_identity=accepted.get("callerIdentity", DEFAULT_CALLER_IDENTITY),
-            configuration_set=record.configuration_set,
-            tags=tuple(record.tags.items()),
-        )
+        region = region_of(record, self._region)
+        identities = self._identities.all()
+        mail = sent_mail(record, raw, identities, account_id=self._account_id, region=region)
+        identity = checks.sending_identity(record.source, identities)
         return _Message(record, region, mail, identity)
 
     def _route(self, recipient: str) -> str:

@@ -2,8 +2,9 @@
 the send: open and click tracking now, delivery and feedback alike.
 
 `sourceArn` is the operation's SourceArn when it had one, else the ARN of the identity the
-source sends as; `sourceIp` and `callerIdentity` are the trace's when the operation recorded
-them, else the loopback address and "root".
+source sends as; `sourceIp` (`ses:source-ip`) and `callerIdentity` (`ses:caller-identity`)
+are the trace's `accepted` step's when the operation recorded them, else the loopback address
+and "root".
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from inbound.timestamps import from_wire
 
 DEFAULT_SOURCE_IP = "127.0.0.1"
 DEFAULT_CALLER_IDENTITY = "root"
+
+
+def region_of(record: SentMessage, default: str) -> str:
+    """The Region the message was sent in: the trace's `accepted` step says it."""
+    accepted = record.trace[0] if record.trace else {}
+    return str(accepted.get("region", default))
 
 
 def sent_mail(

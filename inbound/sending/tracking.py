@@ -40,7 +40,7 @@ from inbound.records import SentMessage, SentStatus
 from inbound.sending import destinations, mime
 from inbound.sending.events import Click, Event, EventType, Open
 from inbound.sending.feedback import Feedback
-from inbound.sending.sent_mail import sent_mail
+from inbound.sending.sent_mail import region_of, sent_mail
 from inbound.store import Store
 
 OPEN_PATH = "/track/open/I0/"
@@ -216,8 +216,7 @@ class Tracker:
         return None if step is None else (step, record)
 
     async def _publish(self, record: SentMessage, outcome: Open | Click) -> None:
-        accepted = record.trace[0] if record.trace else {}
-        region = accepted.get("region", self._region)
+        region = region_of(record, self._region)
         mail = sent_mail(
             record,
             self._store.sent_raw(record.id),
