@@ -2,8 +2,9 @@
 
 SES's endpoint as observed (spec receiving.md §11): greeting `220 <host> ESMTP Amazon SES`,
 EHLO advertising only 8BITMIME and STARTTLS, per-RCPT verdicts, `503` for DATA without an
-accepted recipient. HELO, EHLO, MAIL and RCPT with a control character in their argument are
-refused with `501`, so nothing the client sends can start or split a trace header line. The
+accepted recipient, `250 Ok` for everything accepted (NOOP and RSET too). HELO, EHLO, MAIL and
+RCPT with a control character in their argument are refused with `501`, so nothing the client
+sends can start or split a trace header line; so are MAIL and RCPT paths that cannot be parsed. The
 size limit is enforced by aiosmtpd while reading DATA: past the limit it discards what it read
 and keeps draining, then replies 552, so no more than the limit is held in memory.
 """
@@ -64,6 +65,14 @@ class SesHandler:
             log.info("rejected RCPT %s from %s: %s", address, _peer_ip(session), reply)
         return str(reply)
 
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        return str(replies.S250_OK)  # aiosmtpd says `250 OK`; SES's replies say `Ok`
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return str(replies.S250_OK)
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
@@ -104,19 +113,30 @@ Command = Callable[[SMTP, str | None], Awaitable[None]]
 
 
 def _refusing_controls(method: Command, reply: replies.SmtpReply) -> Command:
-    """aiosmtpd's command `method`, answering `reply` first to an argument with a control."""
+    """aiosmtpd's command `method`, answering `reply` to an argument with a control character
+    or (MAIL, RCPT) a path the parser cannot read."""
 
     @functools.wraps(method)  # keeps the @syntax attributes that HELP reads
     async def checked(protocol: SMTP, arg: str | None) -> None:
+        assert protocol.session is not None
+        peer, command = _peer_ip(protocol.session), method.__name__.removeprefix("smtp_")
         if arg and _CONTROL.search(arg):
-            assert protocol.session is not None
-            peer, command = _peer_ip(protocol.session), method.__name__.removeprefix("smtp_")
             log.info("refused %s from %s: control character in %r", command, peer, arg)
             await protocol.push(str(reply))
             return
-        await method(protocol, arg)
+        try:
+            await method(protocol, arg)
+        except UnparsablePath:
+            log.info("refused %s from %s: unparsable path in %r", command, peer, arg)
+            await protocol.push(str(reply))
 
     return checked
+
+
+class UnparsablePath(Exception):
+    """A MAIL/RCPT/VRFY path that aiosmtpd's parser cannot read: raised by `_getaddr` so that
+    the command answers its 501 syntax reply instead of aiosmtpd's `553 ... malformed address`
+    (Postfix, whose texts SES's endpoint uses, answers bad address syntax with 501)."""
 
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -141,6 +161,13 @@ class SesSMTP(SMTP):
     smtp_MAIL = _refusing_controls(SMTP.smtp_MAIL, replies.S501_BAD_SENDER)
     smtp_RCPT = _refusing_controls(SMTP.smtp_RCPT, replies.S501_BAD_RECIPIENT)
 
+    @syntax("VRFY <address>")
+    async def smtp_VRFY(self, arg: str) -> None:
+        try:
+            await super().smtp_VRFY(arg)
+        except UnparsablePath:
+            await self.push("502 Could not VRFY")  # aiosmtpd's text, without echoing the path
+
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's path parser, with a fast path for a plain `<local@domain>`.
 
@@ -148,7 +175,8 @@ class SesSMTP(SMTP):
         about a third of their cost. A dot-atom path followed by nothing or by whitespace and
         parameters parses to itself, so it is taken as is; everything else (quoted local
         parts, address literals, comments, the null path) goes to aiosmtpd. A property test
-        checks that both give the same answer.
+        checks that both give the same answer. A path aiosmtpd cannot read (it returns no
+        address, or its parser raises IndexError) raises `UnparsablePath`.
         """
         found = _PLAIN_PATH.match(arg)
         if found is not None:
@@ -161,7 +189,13 @@ class SesSMTP(SMTP):
                 and (not limit or len(found["local"]) <= limit)
             ):
                 return found[1], params
-        return super()._getaddr(arg)
+        try:
+            address, rest_params = super()._getaddr(arg)
+        except IndexError:  # the email package's parser fails so on some paths, e.g. `0@`
+            raise UnparsablePath(arg) from None
+        if address is None:
+            raise UnparsablePath(arg)
+        return address, rest_params
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:

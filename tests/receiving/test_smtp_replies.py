@@ -86,6 +86,44 @@ def test_data_without_an_accepted_recipient_is_503(inbound_server: RunningInboun
     assert str(replies.S503_NEED_RCPT) == "503 Error: need RCPT command"
 
 
+def test_noop_and_rset_say_ok_as_every_other_reply(inbound_server: RunningInbound) -> None:
+    with inbound_server.smtp() as client:
+        client.ehlo()
+        assert client.noop() == (250, b"Ok")
+        client.mail("s@sender.test")
+        assert client.rset() == (250, b"Ok")
+        assert client.mail("s@sender.test") == (250, b"Ok")  # the transaction was reset
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("MAIL FROM:0@", replies.S501_BAD_SENDER),
+        ("MAIL FROM:<a@>", replies.S501_BAD_SENDER),
+        ("RCPT TO:0@", replies.S501_BAD_RECIPIENT),
+        ("RCPT TO:<@>", replies.S501_BAD_RECIPIENT),
+        ("RCPT TO:<a@b@c>", replies.S501_BAD_RECIPIENT),
+    ],
+    ids=["mail-0@", "mail-no-domain", "rcpt-0@", "rcpt-empty", "rcpt-two-ats"],
+)
+def test_an_unparsable_path_is_a_501_syntax_reply(
+    inbound_server: RunningInbound, command: str, expected: replies.SmtpReply
+) -> None:
+    """Not aiosmtpd's `553 ... malformed address`, nor `500 Error: (IndexError) ...` for `0@`;
+    the session goes on."""
+    with inbound_server.smtp() as client:
+        client.ehlo()
+        if command.startswith("RCPT"):
+            client.mail("s@sender.test")
+        code, text = client.docmd(command)
+        assert f"{code} {text.decode()}" == str(expected)
+        assert client.docmd("VRFY 0@") == (502, b"Could not VRFY")
+        assert client.noop() == (250, b"Ok")
+        if command.startswith("MAIL"):
+            client.mail("s@sender.test")
+        assert client.rcpt("user@example.com") == (250, b"Ok")
+
+
 @pytest.mark.inbound_rules({"RuleSets": [{"Metadata": {"Name": "inactive"}, "Rules": [rule("r")]}]})
 def test_no_active_rule_set_rejects_everything(inbound_server: RunningInbound) -> None:
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
