@@ -149,10 +149,23 @@ def rewrite_html(
     return text, links
 
 
-def _replace_html(part: EmailMessage, text: str) -> None:
-    """Put `text` in `part`, in its charset, keeping what the part is (Content-ID, ...)."""
-    written = part.get_param("charset")  # as written ("UTF-8"), not lower-cased
-    charset = written if isinstance(written, str) else "us-ascii"
+def _html_text(part: EmailMessage) -> tuple[str, str] | None:
+    """The part's text and its charset: the declared one (default US-ASCII), else UTF-8 when
+    its 8-bit bytes are UTF-8 (what a client declaring nothing most likely wrote); None when
+    neither reads it (the part is then left alone)."""
+    data = part.get_payload(decode=True)
+    declared = part.get_param("charset")  # as written ("UTF-8"), not lower-cased
+    assert isinstance(data, bytes)
+    for charset in (declared if isinstance(declared, str) else "us-ascii", "utf-8"):
+        try:
+            return data.decode(charset), charset
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def _replace_html(part: EmailMessage, text: str, charset: str) -> None:
+    """Put `text` in `part`, in `charset`, keeping what the part is (Content-ID, ...)."""
     kept = [(n, v) for n, v in part.items() if n.lower() in _KEPT_FIELDS]
     had_version = "MIME-Version" in part
     mime.set_text(part, mime.Text(text, charset), "html")
@@ -176,14 +189,14 @@ def rewrite(
     for part in message.walk():
         if part.get_content_type() != "text/html" or part.is_attachment():
             continue
-        try:
-            text = part.get_content()
-        except (LookupError, UnicodeError):  # a charset Python does not know: left alone
+        assert isinstance(part, EmailMessage)
+        found_text = _html_text(part)
+        if found_text is None:
             continue
+        text, charset = found_text
         new, found = rewrite_html(text, base, message_id, tracking, first=len(links) + 1)
         if new != text:
-            assert isinstance(part, EmailMessage)
-            _replace_html(part, new)
+            _replace_html(part, new, charset)
             links += found
             changed = True
     return (message.as_bytes(policy=used) if changed else raw), links

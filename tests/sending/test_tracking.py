@@ -310,3 +310,16 @@ def test_every_rewritten_link_leads_back_to_its_target(links: list[str]) -> None
         path = urlsplit(href).path
         target, one, message_id, n = path[len(tracking.CLICK_PATH) :].rsplit("/", 3)
         assert (unquote(target), one, message_id, n) == (link, "1", "M-1", str(number))
+
+
+def test_an_html_part_its_charset_cannot_hold_is_sent_as_utf8(tracked: RunningInbound) -> None:
+    raw = (
+        b"From: sender@example.com\nTo: user@example.com\nSubject: 8bit\n"
+        b"X-SES-CONFIGURATION-SET: Tracked\nMIME-Version: 1.0\n"
+        b"Content-Type: text/html\nContent-Transfer-Encoding: 8bit\n\n"
+        b'<p>Gr\xc3\xbc\xc3\x9fe</p><a href="https://example.org/">x</a>\n'
+    )
+    message_id = tracked.ses().send_raw_email(RawMessage={"Data": raw})["MessageId"]
+    message, _, html = parts(raw_of(tracked, message_id))
+    assert message.get_content_charset() == "utf-8"
+    assert "Grüße" in message.get_content() and len(html.images) == 1
