@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from inbound.identities.rules import SUCCESS, Identity
 from inbound.sending import easy_dkim, mime
 from inbound.testing import RunningInbound
+from tests.sending.conftest import FAST
 
 Dns = Callable[..., bytes | None]
 
@@ -238,3 +239,19 @@ def test_a_domain_without_a_key_gets_one_when_it_signs(
         path.unlink()
     raw = send_plain(dkim_server, ses)
     assert dkim.verify(raw, dnsfunc=published(dkim_server, "example.com")[1])
+
+
+def test_a_message_over_the_smtp_interface_is_signed(
+    inbound_factory: Callable[..., RunningInbound],
+) -> None:
+    from tests.sending.test_submission import KEY_ID, SECRET, logged_in, message
+
+    server = inbound_factory(
+        verified=["example.com"], sending=FAST, api_credentials={KEY_ID: SECRET}
+    )
+    server.ses().verify_domain_dkim(Domain="example.com")
+    with logged_in(server) as smtp:
+        smtp.sendmail("sender@example.com", ["to@example.com"], message())
+    [sent] = server.sent()
+    raw = raw_sent(server, sent["messageId"])
+    assert dkim.verify(raw, dnsfunc=published(server, "example.com")[1])
