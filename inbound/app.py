@@ -15,6 +15,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -42,6 +43,7 @@ from inbound.sending import submission
 from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
+from inbound.sending.returns import Returns
 from inbound.sending.sender import Sender
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.tracking import Tracker
@@ -174,6 +176,11 @@ class InboundServer:
             if isinstance(self.backends.mailer, LocalMailer):
                 self.backends.mailer.on_queued = self.relay.wake
             self.relay.start()
+        outbox = self.backends.mailer
+        returns = None
+        if listen:  # mail to a sent message's envelope sender comes back to it
+            returns = Returns(outbox, self.store)
+            self.backends = services.backends = replace(self.backends, mailer=returns)
         pipeline = Pipeline(
             self.executors,
             self.backends,
@@ -199,11 +206,13 @@ class InboundServer:
             self.feedback,
             self.identities,
             self.engine,
-            self.backends.mailer,
+            outbox,
             region=settings.region,
             account_id=settings.account_id,
         )
         self.sender.on_stored = self.deliveries.wake
+        if returns is not None:
+            returns.on_returned = self.deliveries.wake
         await self.identities.start()  # API-verified identities, DNS checks
         await self.engine.resume()
         if not listen:  # `replay` leaves retrying failed actions to `serve`, as the outbox

@@ -219,6 +219,18 @@ class SentMessage:
         }
 
 
+@dataclass(frozen=True)
+class ReturnedMail:
+    """Mail that came back to a sent message's envelope sender (its VERP address): a DSN from a
+    Bounce action or SendBounce on the copy received here. `done` once delivery has published
+    what it causes (inbound/sending/delivery.py)."""
+
+    id: str
+    sent_id: str
+    created: str
+    done: bool = False
+
+
 # The embedded backends' records (below) are listed by the inspection API as they are stored:
 # snake_case fields in column order (`dataclasses.asdict`).
 

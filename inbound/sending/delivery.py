@@ -37,10 +37,12 @@ from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.receiving.engine import Engine
 from inbound.receiving.replies import S250_OK
-from inbound.records import SentMessage, SentStatus
+from inbound.records import ReturnedMail, SentMessage, SentStatus
 from inbound.scheduling import DueWorker
 from inbound.sending import checks, mime, simulator
 from inbound.sending.events import (
+    Bounce,
+    BouncedRecipient,
     Event,
     NotificationOutcome,
     Outcome,
@@ -117,6 +119,15 @@ class Deliveries:
                 await self._deliver(record)
             except Exception:
                 log.exception("delivering sent message %s failed", record.id)
+            else:
+                finished += 1
+        for returned, raw in self._store.sent_returns_due(limit):
+            if self._worker.closing:
+                break
+            try:
+                await self._returned(returned, raw)
+            except Exception:
+                log.exception("mail returned to sent message %s failed", returned.sent_id)
             else:
                 finished += 1
         return finished
@@ -276,15 +287,46 @@ class Deliveries:
             return None
         if built is None:
             return None
-        mail_from, to = dsn.dsn_envelope(built)
-        body = dsn.as_bytes(built)
-        if self._engine.receives_for(to[0]):
-            done = await self._receive(message, mail_from, to, body)
+        _, [to] = dsn.dsn_envelope(built)
+        return await self._send_back(message, kind, to, dsn.as_bytes(built))
+
+    async def _send_back(self, message: _Message, kind: str, to: str, body: bytes) -> Step:
+        """`body` to the feedback address `to`, with the null sender: received here when a
+        rule matches it, else queued in the outbox."""
+        if self._engine.receives_for(to):
+            done = await self._receive(message, "", [to], body)
             assert done is not None
             route, ref = RECEIVING, done["receivedMessageId"]
         else:
-            route, ref = OUTBOX, await self._mailer.send(mail_from, to, body, record.id)
-        return {"step": "forwarded", "kind": kind, "to": to[0], "route": route, "ref": ref}
+            route, ref = OUTBOX, await self._mailer.send("", [to], body, message.record.id)
+        return {"step": "forwarded", "kind": kind, "to": to, "route": route, "ref": ref}
+
+    # ── mail returned to the envelope sender ────────────────────────────────────────────────
+    async def _returned(self, returned: ReturnedMail, raw: bytes) -> None:
+        """A DSN that came back to the message's envelope sender (sending/returns.py): a Bounce
+        naming its failed recipients (Permanent for 5.x.x statuses, else Transient; subtype
+        General), published and notified as a simulator bounce is, and the DSN forwarded to
+        the feedback address when forwarding is on. Other mail (not a DSN) is forwarded as it
+        is, as the auto-reply is."""
+        record = self._store.sent_message(returned.sent_id)
+        if record is None:
+            return
+        message = self._message(record, self._store.sent_raw(record.id))
+        journal = _Journal(self._store, record)
+        key = f"return:{returned.id}"
+        bounce = _bounce_of(raw)
+        forwarding = message.identity is None or message.identity.forwarding
+        if bounce is not None:
+            bounced = ", ".join(r.email_address for r in bounce.recipients)
+            await self._feedback_of(journal, key, message, bounced, bounce)
+        if bounce is None or forwarding:
+            kind = "bounce" if bounce is not None else "returned"
+            await journal.once(
+                f"{key}:forwarded",
+                lambda: self._send_back(message, kind, record.return_path, raw),
+            )
+        step = {"step": "returned", "returnId": returned.id, "bounce": bounce is not None}
+        await self._store.add_sent_steps(record.id, [step], returned=returned.id)
 
     # ── events and notifications ────────────────────────────────────────────────────────────
     async def _feedback_of(
@@ -384,6 +426,35 @@ def _rendering_failure(record: SentMessage) -> RenderingFailure:
     template = next((s["template"] for s in record.trace if "template" in s), "")
     error = next((s["error"] for s in record.trace if s.get("step") == "renderingFailure"), "")
     return RenderingFailure(template_name=template, error_message=error)
+
+
+def _bounce_of(raw: bytes) -> Bounce | None:
+    """The Bounce a returned DSN reports, None when it is not a DSN or fails no recipient."""
+    try:
+        report = dsn.parse_dsn(raw)
+    except dsn.DsnError:
+        return None
+    failed = [r for r in report.recipients if r.action is dsn.Action.FAILED]
+    if not failed:
+        return None
+    permanent = all(r.status.startswith("5") for r in failed)
+    now = datetime.now(UTC)
+    return Bounce(
+        bounce_type="Permanent" if permanent else "Transient",
+        bounce_sub_type="General",
+        recipients=tuple(
+            BouncedRecipient(
+                r.final_recipient,
+                str(r.action),
+                r.status,
+                f"{r.diagnostic_type}; {r.diagnostic_code}" if r.diagnostic_code else None,
+            )
+            for r in failed
+        ),
+        timestamp=now,
+        feedback_id=mime.new_message_id(now),
+        reporting_mta=report.per_message.reporting_mta,
+    )
 
 
 def _publication(publication: Publication) -> Step:

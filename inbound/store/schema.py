@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS sent (
     trace TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sent_raw (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sent_pending (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS sent_returns (
+    id TEXT PRIMARY KEY, sent_id TEXT NOT NULL, raw BLOB NOT NULL, created TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
@@ -73,6 +76,7 @@ RESET_TABLES = (
     "mailbox",
     "metrics",
     "stream_records",
+    "sent_returns",
     "sent_pending",
     "sent_raw",
     "sent",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inbound.records import SentMessage, SentStatus
+from inbound.records import ReturnedMail, SentMessage, SentStatus
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
@@ -50,11 +50,17 @@ class Sent(Database):
         return [_sent(r) for r in found]
 
     async def add_sent_steps(
-        self, message_id: str, steps: list[dict[str, Any]], *, finished: SentStatus | None = None
+        self,
+        message_id: str,
+        steps: list[dict[str, Any]],
+        *,
+        finished: SentStatus | None = None,
+        returned: str | None = None,
     ) -> None:
         """Append `steps` to the message's trace, committed before returning (not fsynced: a
         killed process loses none of it). With `finished`, the message takes that status and
-        leaves the pending list in the same transaction."""
+        leaves the pending list in the same transaction; with `returned`, that returned mail is
+        marked done."""
 
         def append(c: Connection) -> None:
             row = c.execute("SELECT trace FROM sent WHERE id = ?", (message_id,)).fetchone()
@@ -65,8 +71,30 @@ class Sent(Database):
             if finished is not None:
                 c.execute("UPDATE sent SET status = ? WHERE id = ?", (finished, message_id))
                 c.execute("DELETE FROM sent_pending WHERE id = ?", (message_id,))
+            if returned is not None:
+                c.execute("UPDATE sent_returns SET done = 1 WHERE id = ?", (returned,))
 
         await self._write(append, durable=False)
+
+    async def add_sent_return(self, returned: ReturnedMail, raw: bytes) -> None:
+        """Keep mail addressed to a sent message's envelope sender, durably (fsynced): the
+        caller (a Bounce action, SendBounce) counts it as sent once this returns."""
+        params = (returned.id, returned.sent_id, raw, returned.created)
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO sent_returns (id, sent_id, raw, created) VALUES (?, ?, ?, ?)", params
+            )
+        )
+
+    def sent_returns_due(self, limit: int) -> list[tuple[ReturnedMail, bytes]]:
+        """Returned mail whose consequences are not published yet, oldest first."""
+        found = self._read(
+            "SELECT * FROM sent_returns WHERE done = 0 ORDER BY created, rowid LIMIT ?", (limit,)
+        )
+        return [
+            (ReturnedMail(r["id"], r["sent_id"], r["created"], bool(r["done"])), bytes(r["raw"]))
+            for r in found
+        ]
 
     def sent(self, limit: int = 1000) -> list[SentMessage]:
         """Oldest first, as the received messages are listed."""

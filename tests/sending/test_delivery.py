@@ -16,6 +16,7 @@ from flufl.bounce import scan_message
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
 from tests.backends.test_sns_http import Subscriber
+from tests.rulesets import bounce as bounce_action
 from tests.rulesets import rule, rules, s3
 from tests.sending.conftest import FAST, client
 from tests.sending.test_feedback import TOPIC, configuration_set, sns
@@ -333,3 +334,74 @@ def test_a_rendering_failure_publishes_its_event_once(
     [sent] = server.sent()
     assert sent["status"] == "renderingFailure"
     assert outbox(server) == []
+
+
+# ── mail returned to the envelope sender ────────────────────────────────────────────────────
+def test_a_bounce_action_on_mail_sent_here_comes_back_as_a_bounce(
+    inbound_factory: Callable[..., RunningInbound], subscriber: Subscriber
+) -> None:
+    """Send → receive → Bounce action → the DSN to the VERP envelope sender → SES's Bounce
+    event and notification, and the DSN forwarded to the feedback address."""
+    server = inbound_factory(
+        rules(rule("gone", bounce_action(), recipients=["gone@example.com"])),
+        sending=FAST,
+        sns_subscribers={EVENTS: (subscriber.url,), BOUNCES: (subscriber.url,)},
+    )
+    configuration_set(server, sns("to-sns", ALL_TYPES), name="events")
+    ses = client(server)
+    ses.set_identity_notification_topic(
+        Identity="example.com", NotificationType="Bounce", SnsTopic=BOUNCES
+    )
+    message_id = send(ses, "gone@example.com", ConfigurationSetName="events")
+    found = records(server, subscriber, 4)
+    assert [r.get("eventType") or r["notificationType"] for r in found] == [
+        "Send",
+        "Delivery",
+        "Bounce",
+        "Bounce",
+    ]
+    event, notification = found[2], found[3]
+    assert "eventType" in event and "notificationType" in notification
+    for record in (event, notification):
+        assert record["mail"]["messageId"] == message_id
+        bounce = record["bounce"]
+        assert (bounce["bounceType"], bounce["bounceSubType"]) == ("Permanent", "General")
+        assert bounce["bouncedRecipients"] == [
+            {
+                "emailAddress": "gone@example.com",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 Mailbox does not exist",
+            }
+        ]
+    [entry] = outbox(server)  # forwarded to the feedback address, not queued for the VERP one
+    assert (entry["mail_from"], entry["recipients"]) == ("", ["sender@example.com"])
+    assert scan_message(outbox_message(server, entry)) == {b"gone@example.com"}
+    [sent] = server.sent()
+    [returned] = [s for s in sent["trace"] if s["step"] == "returned"]
+    assert returned["bounce"] is True
+
+
+def test_send_bounce_for_mail_sent_here_comes_back_as_a_bounce(
+    inbound_factory: Callable[..., RunningInbound],
+) -> None:
+    server = inbound_factory(rules(rule("keep", recipients=["support@example.com"])), sending=FAST)
+    ses = client(server)
+    ses.set_identity_notification_topic(
+        Identity="example.com", NotificationType="Bounce", SnsTopic=BOUNCES
+    )
+    send(ses, "support@example.com")
+    [received] = server.messages()
+    ses.send_bounce(
+        OriginalMessageId=received["messageId"],
+        BounceSender="mailer@example.com",
+        BouncedRecipientInfoList=[
+            {"Recipient": "support@example.com", "BounceType": "DoesNotExist"}
+        ],
+    )
+    server.wait_idle()
+    [notification] = server.notifications()
+    assert notification["topic_arn"] == BOUNCES
+    bounce = notification["message"]["bounce"]
+    assert bounce["bouncedRecipients"][0]["emailAddress"] == "support@example.com"
+    assert bounce["bounceType"] == "Permanent"
