@@ -204,6 +204,7 @@ class InboundServer:
         self.deliveries = Deliveries(
             self.store,
             self.feedback,
+            self.sending,
             self.identities,
             self.engine,
             outbox,

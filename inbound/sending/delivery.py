@@ -52,6 +52,7 @@ from inbound.sending.events import (
 )
 from inbound.sending.feedback import Feedback, Publication
 from inbound.sending.sent_mail import region_of, sent_mail
+from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 
 log = logging.getLogger("inbound.delivery")
@@ -71,6 +72,7 @@ class Deliveries:
         self,
         store: Store,
         feedback: Feedback,
+        sending: SendingConfiguration,
         identities: IdentityBook,
         engine: Engine,
         mailer: Mailer,
@@ -80,6 +82,7 @@ class Deliveries:
     ) -> None:
         self._store = store
         self._feedback = feedback
+        self._sending = sending
         self._identities = identities
         self._engine = engine
         self._mailer = mailer
@@ -302,6 +305,13 @@ class Deliveries:
         return {"step": "forwarded", "kind": kind, "to": to, "route": route, "ref": ref}
 
     # ── mail returned to the envelope sender ────────────────────────────────────────────────
+    async def _count(self, message: _Message, bounce: Bounce) -> Step:
+        """GetSendStatistics' `Bounces`: one per bounced recipient of a message that was
+        counted (the simulator's are not: they never come back this way)."""
+        bounces = len(bounce.recipients)
+        await self._sending.record_sending(message.region, Bounces=bounces)
+        return {"step": "statistics", "Bounces": bounces}
+
     async def _returned(self, returned: ReturnedMail, raw: bytes) -> None:
         """A DSN that came back to the message's envelope sender (sending/returns.py): a Bounce
         naming its failed recipients (Permanent for 5.x.x statuses, else Transient; subtype
@@ -319,6 +329,7 @@ class Deliveries:
         if bounce is not None:
             bounced = ", ".join(r.email_address for r in bounce.recipients)
             await self._feedback_of(journal, key, message, bounced, bounce)
+            await journal.once(f"{key}:statistics", lambda: self._count(message, bounce))
         if bounce is None or forwarding:
             kind = "bounce" if bounce is not None else "returned"
             await journal.once(

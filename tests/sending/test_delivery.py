@@ -380,6 +380,9 @@ def test_a_bounce_action_on_mail_sent_here_comes_back_as_a_bounce(
     [sent] = server.sent()
     [returned] = [s for s in sent["trace"] if s["step"] == "returned"]
     assert returned["bounce"] is True
+    points = ses.get_send_statistics()["SendDataPoints"]
+    assert sum(p["DeliveryAttempts"] for p in points) == 1
+    assert sum(p["Bounces"] for p in points) == 1  # counted as SES counts a bounce
 
 
 def test_send_bounce_for_mail_sent_here_comes_back_as_a_bounce(
