@@ -96,6 +96,7 @@ class Deliveries:
             what="delivery of sent mail",
             retry_seconds=RETRY_SECONDS,
         )
+        self._page_full = False  # the last pass had as many as it could take: run another
 
     def start(self) -> None:
         self._worker.start()
@@ -104,8 +105,11 @@ class Deliveries:
         self._worker.wake()
 
     async def settle(self) -> None:
-        """Wait until every message stored before this call has been dealt with."""
+        """Wait until every message stored before this call has been dealt with: passes until
+        one that was not a full page (a full one means more were pending)."""
         await self._worker.settle()
+        while self._page_full:
+            await self._worker.settle()
 
     async def stop(self) -> None:
         await self._worker.stop()
@@ -133,7 +137,8 @@ class Deliveries:
                 log.exception("mail returned to sent message %s failed", returned.sent_id)
             else:
                 finished += 1
-        return finished
+        self._page_full = finished >= limit and not self._worker.closing
+        return min(finished, limit)  # `limit`: the worker runs the next page at once
 
     # ── one message ─────────────────────────────────────────────────────────────────────────
     async def _deliver(self, record: SentMessage) -> None:

@@ -408,3 +408,29 @@ def test_send_bounce_for_mail_sent_here_comes_back_as_a_bounce(
     bounce = notification["message"]["bounce"]
     assert bounce["bouncedRecipients"][0]["emailAddress"] == "support@example.com"
     assert bounce["bounceType"] == "Permanent"
+
+
+def test_more_pending_messages_than_a_page_are_all_delivered(server: RunningInbound) -> None:
+    """Messages stored while the worker was not running (a restart) are taken a page at a
+    time; `wait_idle` returns only once every one is delivered."""
+    deliveries = server.server.deliveries
+    assert deliveries is not None
+    server.call(deliveries.stop())
+    ses = client(server)
+    ses.create_template(Template={"TemplateName": "page", "SubjectPart": "Hi", "TextPart": "x"})
+    for _ in range(3):  # 150 messages: more than one page (scheduling.PAGE_SIZE)
+        ses.send_bulk_templated_email(
+            Source="sender@example.com",
+            Template="page",
+            DefaultTemplateData="{}",
+            Destinations=[{"Destination": {"ToAddresses": [f"success@{SIM}"]}}] * 50,
+        )
+    assert {s["status"] for s in server.get("/api/sent")} == {"accepted"}
+
+    async def restart_and_settle() -> int:  # on the server's loop
+        deliveries.start()
+        await deliveries.settle()
+        return len(server.server.store.sent_due(1000))  # read before anything else runs
+
+    assert server.call(restart_and_settle()) == 0
+    assert {s["status"] for s in server.sent()} == {"done"}
