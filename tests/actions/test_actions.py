@@ -76,6 +76,26 @@ def test_s3_stores_the_message_with_ses_headers_at_prefix_plus_id(
     assert (listed["key"], listed["size"], listed["metadata"]) == (key, len(body), {})
 
 
+def test_ses_dkim_signature_b_looks_like_a_1024_bit_signature(inbound_factory) -> None:
+    """Not a verifiable signature (only AWS holds amazonses.com's key), but 128 bytes that look
+    random: no repeated block, and a different value for a different body."""
+    server = inbound_factory(rules(rule("r", s3("mail-bucket"))))
+    signatures = []
+    for body in ("one\r\n", "two\r\n"):
+        server.send("sender@sender.test", ["user@example.com"], message(body=body))
+        [listed] = [o for o in server.get("/api/s3") if o["key"] not in {s[0] for s in signatures}]
+        parsed = email.message_from_bytes(stored_object(server, "mail-bucket", listed["key"]))
+        tags = dict(
+            t.strip().split("=", 1) for t in parsed["X-SES-DKIM-SIGNATURE"].split(";") if t.strip()
+        )
+        signatures.append((listed["key"], base64.b64decode(tags["b"], validate=True)))
+    for _, b in signatures:
+        assert len(b) == 128
+        blocks = [b[i : i + 16] for i in range(0, 128, 16)]
+        assert len(set(blocks)) == len(blocks)
+    assert signatures[0][1] != signatures[1][1]
+
+
 @pytest.mark.inbound_rules(rules(rule("r", sns(), sns(f"{TOPIC}-b64", "Base64"))))
 def test_sns_notification_carries_content_in_utf8_and_base64(inbound_server) -> None:
     message_id = send(inbound_server, raw=message(body="Grüße\r\n"))
