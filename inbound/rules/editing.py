@@ -81,14 +81,22 @@ def set_active(state: ReceiptState, name: str | None) -> ReceiptState:
 
 
 def reorder(state: ReceiptState, name: str, rule_names: list[str]) -> ReceiptState:
-    """The new order must name every rule of the set, once (§1.2)."""
+    """The new order must name every rule of the set, once (§1.2). The checks run in the order
+    probed against SES (query-api.md §9.3's floci notes): a name given twice, then rules of the
+    set left out, then names that are not rules of the set."""
     current = rule_set(state, name)
     by_name = {r.name: r for r in current.rules}
+    seen: set[str] = set()
+    for rule_name in rule_names:
+        if rule_name in seen:
+            raise InvalidParameterValue(f"Multiple positions found for rule: {rule_name}")
+        seen.add(rule_name)
+    missing = [n for n in by_name if n not in seen]
+    if missing:
+        raise InvalidParameterValue(f"Positions for rules not found: {', '.join(missing)}")
     for rule_name in rule_names:
         if rule_name not in by_name:
             raise RuleDoesNotExist(f"Rule does not exist: {rule_name}", Name=rule_name)
-    if sorted(rule_names) != sorted(by_name):
-        raise InvalidParameterValue("Rule names must be the complete list of rules in the set")
     return _with_rules(state, current, (by_name[n] for n in rule_names))
 
 

@@ -35,7 +35,9 @@ _NAME_CHARS = re.compile(r"^[a-zA-Z0-9_.-]+$")
 _CIDR = re.compile(
     r"^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(?:/[0-9]{1,3})?$"
 )
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,50}$")
+# RFC 5322 ftext (printable ASCII but the colon), as probed (query-api.md §9.3's floci notes);
+# at most 50 characters, as the API model documents.
+_HEADER_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]{1,50}$")
 MAX_HEADER_VALUE = 2048  # "up to 2048" in the API model (spec receiving.md §3.1)
 _REPLY_CODE = re.compile(r"^[245][0-9][0-9]$")
 _STATUS_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")
@@ -50,6 +52,16 @@ def check_name(name: str, what: str, path: str) -> None:
         )
     if len(name) > MAX_NAME_LENGTH or not (name[0].isalnum() and name[-1].isalnum()):
         raise InvalidParameterValue(f"Not a valid {what}: {name}")
+
+
+def check_filter_name(name: str) -> None:
+    """Filter names have no pattern layer: every malformed name gets one message (§9.2)."""
+    if not name:
+        raise InvalidParameterValue("filterName must not be empty")
+    if not _NAME_CHARS.match(name) or len(name) > MAX_NAME_LENGTH:
+        raise InvalidParameterValue(f"Not a valid filterName: {name}")
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        raise InvalidParameterValue(f"Not a valid filterName: {name}")
 
 
 def check_cidr(cidr: str) -> None:
@@ -68,11 +80,11 @@ def check_cidr(cidr: str) -> None:
             raise ValueError(cidr)
         ipaddress.ip_network(cidr, strict=False)  # the mask is in range
     except ValueError:
-        raise InvalidParameterValue("Invalid CIDR block") from None
+        raise InvalidParameterValue(f"Invalid CIDR block: {cidr}") from None
 
 
 def check_filter(f: model.ReceiptFilter) -> None:
-    check_name(f.name, "filterName", "filter.name")
+    check_filter_name(f.name)
     check_cidr(f.ip_filter.cidr)
 
 
@@ -98,9 +110,7 @@ def check_action(action: model.Action, path: str, verified: frozenset[str]) -> N
             raise InvalidParameterValue("Invalid header value")
     elif isinstance(action, model.BounceAction):
         if not _REPLY_CODE.match(action.smtp_reply_code):
-            raise ValidationError(
-                f"{path}.smtpReplyCode", "Member must be an SMTP reply code", action.smtp_reply_code
-            )
+            raise InvalidParameterValue(f"Invalid SMTP reply code: {action.smtp_reply_code}")
         if action.status_code is not None and not (
             _STATUS_CODE.match(action.status_code)
             and action.status_code[0] == action.smtp_reply_code[0]
@@ -113,14 +123,11 @@ def check_action(action: model.Action, path: str, verified: frozenset[str]) -> N
         # The text goes into the DSN's 7-bit Diagnostic-Code (RFC 3464 §2.1); Mail Manager's
         # BounceAction documents the same printable-ASCII pattern (spec dsn.md §2.1).
         if not _PRINTABLE.match(action.message):
-            raise ValidationError(
-                f"{path}.message", "Member must be printable ASCII text", action.message
-            )
-        # A Bounce sender must be a verified identity (query-api.md §9.3).
+            raise InvalidParameterValue(f"Invalid SMTP response message: {action.message}")
+        # A Bounce sender must be a verified identity (query-api.md §9.3; the text as probed
+        # live by alchemy-run/distilled#391 and floci).
         if not is_verified(action.sender, verified):
-            raise InvalidParameterValue(
-                f"Bounce sender is not a verified identity: {action.sender}"
-            )
+            raise InvalidParameterValue(f"Identity is not verified: {action.sender}")
 
 
 def check_rule(rule: model.ReceiptRule, verified: frozenset[str]) -> None:
@@ -129,8 +136,43 @@ def check_rule(rule: model.ReceiptRule, verified: frozenset[str]) -> None:
         raise LimitExceeded("Too many actions")
     if len(rule.recipients) > MAX_RECIPIENTS_PER_RULE:
         raise LimitExceeded("Too many recipients")
+    for recipient in rule.recipients:
+        check_recipient(recipient)
     for i, action in enumerate(rule.actions, start=1):
         check_action(action, f"rule.actions.{i}.member", verified)
+
+
+_LABEL = r"(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?"  # letters (IDN too), digits, inner hyphens
+_DOMAIN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")  # the root dot is ignored when matching
+_QUOTED = re.compile(r'"[^"\\]*"')
+_UNQUOTED_BAD = re.compile(r'[\s"@()<>,;:\\\[\]]')
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
+MAX_DOMAIN = 253
+
+
+def check_recipient(recipient: str) -> None:
+    """A rule recipient is an address, a domain or `.domain` (spec §1.4): a local part (quoted
+    strings allowed) without controls, at most 64 characters, and a domain of letters, digits
+    and inner hyphens. SES's text for anything else is UNCONFIRMED; this one follows its
+    `Invalid <what>: <value>` messages."""
+    local, at, domain = recipient.rpartition("@")
+    if not at and domain.startswith("."):
+        domain = domain[1:]
+    if (
+        (at and not _valid_local_part(local))
+        or len(domain) > MAX_DOMAIN
+        or not _DOMAIN.match(domain)
+    ):
+        raise InvalidParameterValue(f"Invalid recipient: {recipient}")
+
+
+def _valid_local_part(local: str) -> bool:
+    return (
+        0 < len(local) <= MAX_LOCAL_PART
+        and not _CONTROLS.search(local)
+        and not _UNQUOTED_BAD.search(_QUOTED.sub("", local))
+    )
 
 
 @contextmanager

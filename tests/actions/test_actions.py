@@ -83,6 +83,7 @@ def test_ses_dkim_signature_b_looks_like_a_1024_bit_signature(inbound_factory) -
     signatures = []
     for body in ("one\r\n", "two\r\n"):
         server.send("sender@sender.test", ["user@example.com"], message(body=body))
+        server.wait_idle()
         [listed] = [o for o in server.get("/api/s3") if o["key"] not in {s[0] for s in signatures}]
         parsed = email.message_from_bytes(stored_object(server, "mail-bucket", listed["key"]))
         tags = dict(

@@ -130,10 +130,17 @@ def test_rule_order_create_update_position_reorder_delete(ses) -> None:
     assert names(ses) == ["a", "c", "b"]
     ses.reorder_receipt_rule_set(RuleSetName="s", RuleNames=["b", "a", "c"])
     assert names(ses) == ["b", "a", "c"]
-    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "a"])
-    assert err["Error"]["Code"] == "InvalidParameterValue"
-    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "a", "q"])
-    assert err["Error"]["Code"] == "RuleDoesNotExist"
+    # SES's checks and texts, in its order (query-api.md §9.3): repeats, omissions, strangers
+    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "q", "b"])
+    assert err["Error"] == {
+        "Type": "Sender",
+        "Code": "InvalidParameterValue",
+        "Message": "Multiple positions found for rule: b",
+    }
+    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "q"])
+    assert err["Error"]["Message"] == "Positions for rules not found: a, c"
+    err = error(ses.reorder_receipt_rule_set, RuleSetName="s", RuleNames=["b", "a", "c", "q"])
+    assert (err["Error"]["Code"], err["Name"]) == ("RuleDoesNotExist", "q")
     ses.delete_receipt_rule(RuleSetName="s", RuleName="a")
     ses.delete_receipt_rule(RuleSetName="s", RuleName="a")  # idempotent
     assert names(ses) == ["b", "c"]
@@ -225,6 +232,113 @@ def test_action_targets_are_checked(ses, action, code, member) -> None:
     assert names(ses) == []  # nothing was saved
 
 
+@pytest.mark.parametrize(
+    ("bad_rule", "code", "text"),
+    [
+        (
+            rule("r", recipients=["not an address"]),
+            "InvalidParameterValue",
+            "Invalid recipient: not an address",
+        ),
+        (
+            rule("r", recipients=["a@b@example.com"]),
+            "InvalidParameterValue",
+            "Invalid recipient: a@b@example.com",
+        ),
+        (rule("r", recipients=["user@"]), "InvalidParameterValue", "Invalid recipient: user@"),
+        (
+            rule("r", recipients=["-bad.example"]),
+            "InvalidParameterValue",
+            "Invalid recipient: -bad.example",
+        ),
+        (
+            rule("r", bounce(sender="someone@unverified.test")),
+            "InvalidParameterValue",
+            "Identity is not verified: someone@unverified.test",
+        ),
+        (rule("r", bounce(code="abc")), "InvalidParameterValue", "Invalid SMTP reply code: abc"),
+        (
+            rule("r", bounce(message="d\u00e9j\u00e0 vu")),
+            "InvalidParameterValue",
+            "Invalid SMTP response message: d\u00e9j\u00e0 vu",
+        ),
+        (
+            rule("r", add_header("Bad Name", "x")),
+            "InvalidParameterValue",
+            "Invalid header name: Bad Name",
+        ),
+        (rule("r", add_header("X:Y", "x")), "InvalidParameterValue", "Invalid header name: X:Y"),
+        (
+            rule("r", {"SNSAction": {"TopicArn": "topic"}}),
+            "InvalidSnsTopic",
+            "Invalid SNS topic: topic",
+        ),
+        (
+            rule("r", lambda_(function="handler")),
+            "InvalidLambdaFunction",
+            "Invalid Lambda function: handler",
+        ),
+    ],
+    ids=[
+        "recipient-text",
+        "recipient-two-ats",
+        "recipient-no-domain",
+        "recipient-bad-label",
+        "bounce-sender",
+        "bounce-code",
+        "bounce-message",
+        "header-space",
+        "header-colon",
+        "sns-not-an-arn",
+        "lambda-not-an-arn",
+    ],
+)
+def test_rule_validation_texts_are_ses_s(ses, bad_rule, code, text) -> None:
+    ses.create_receipt_rule_set(RuleSetName="s")
+    err = error(ses.create_receipt_rule, RuleSetName="s", Rule=bad_rule)
+    assert (err["Error"]["Code"], err["Error"]["Message"]) == (code, text)
+    assert names(ses) == []
+
+
+def test_rule_recipients_take_every_form_ses_matches(ses) -> None:
+    """Addresses (quoted local parts, +labels, IDN), domains, .domains, a root dot; and the
+    header names SES accepts beyond the documented letters, digits and dashes (RFC 5322 ftext)."""
+    ses.create_receipt_rule_set(RuleSetName="s")
+    recipients = [
+        "user@example.com",
+        "user+tag@example.com",
+        '"a b"@example.com',
+        "gr\u00fc\u00dfe@b\u00fccher.example",
+        "example.com",
+        ".example.com",
+        "example.com.",
+    ]
+    ses.create_receipt_rule(
+        RuleSetName="s", Rule=rule("r", add_header("X_Custom.Tag", "v"), recipients=recipients)
+    )
+    assert ses.describe_receipt_rule(RuleSetName="s", RuleName="r")["Rule"]["Recipients"] == (
+        recipients
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("bad name", "Not a valid filterName: bad name"),
+        ("bad/name", "Not a valid filterName: bad/name"),
+        ("-abc", "Not a valid filterName: -abc"),
+        ("a" * 65, f"Not a valid filterName: {'a' * 65}"),
+        ("", "filterName must not be empty"),
+    ],
+    ids=["space", "slash", "leading-dash", "too-long", "empty"],
+)
+def test_filter_names_have_one_message(ses, name, text) -> None:
+    """No ValidationError layer for filter names, unlike rule-set and rule names (§9.2)."""
+    bad = {"Name": name, "IpFilter": {"Policy": "Block", "Cidr": "10.0.0.1"}}
+    err = error(ses.create_receipt_filter, Filter=bad)["Error"]
+    assert (err["Code"], err["Message"]) == ("InvalidParameterValue", text)
+
+
 def test_s3_rule_writes_the_setup_notification(ses) -> None:
     ses.create_receipt_rule_set(RuleSetName="s")
     ses.create_receipt_rule(RuleSetName="s", Rule=rule("r", s3("mail", "emails")))
@@ -244,7 +358,8 @@ def test_receipt_filters(ses) -> None:
     dup = {"Name": "zeta", "IpFilter": {"Policy": "Allow", "Cidr": "10.0.0.1"}}
     assert error(ses.create_receipt_filter, Filter=dup)["Error"]["Code"] == "AlreadyExists"
     bad = {"Name": "bad", "IpFilter": {"Policy": "Allow", "Cidr": "10.0.0.1/33"}}
-    assert error(ses.create_receipt_filter, Filter=bad)["Error"]["Message"] == "Invalid CIDR block"
+    err = error(ses.create_receipt_filter, Filter=bad)["Error"]
+    assert err["Message"] == "Invalid CIDR block: 10.0.0.1/33"
     ses.delete_receipt_filter(FilterName="zeta")
     ses.delete_receipt_filter(FilterName="zeta")  # idempotent
     assert [f["Name"] for f in ses.list_receipt_filters()["Filters"]] == ["alpha"]

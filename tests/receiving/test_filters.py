@@ -168,7 +168,7 @@ def test_check_cidr_accepts(cidr: str) -> None:
 def test_check_cidr_rejects(cidr: str) -> None:
     with pytest.raises(InvalidParameterValue) as caught:
         check_cidr(cidr)
-    assert caught.value.message == "Invalid CIDR block"
+    assert caught.value.message == f"Invalid CIDR block: {cidr}"
     assert (caught.value.code, caught.value.status) == ("InvalidParameterValue", 400)
 
 

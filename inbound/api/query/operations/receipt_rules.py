@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from inbound.backends import Backends
 
 Params = dict[str, Any]
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:.+$")
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:.+$")
 PAGE_SIZE = 100  # ListReceiptRuleSets pages of up to 100 (spec §9.1)
 SETUP_KEY = "AMAZON_SES_SETUP_NOTIFICATION"
 SETUP_MESSAGE = (
@@ -46,17 +49,23 @@ def _rule_set_json(rule_set: model.RuleSet) -> dict[str, Any]:
 async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule) -> None:
     """SES tests a rule's targets when it is saved: the S3 check is a real write of
     `<prefix>AMAZON_SES_SETUP_NOTIFICATION` (spec §3.3); topics and functions must be usable
-    in the receiving Region."""
+    in the receiving Region. A value that is not an ARN of its kind gets its own text before
+    any lookup, as probed (query-api.md §9.3's floci notes)."""
     prefix = f"arn:aws:sns:{region}:"
     for action in rule.actions:
         topic = getattr(action, "topic_arn", None)
+        if topic is not None and not _SNS_TOPIC_ARN.match(topic):
+            raise InvalidSnsTopic(f"Invalid SNS topic: {topic}", Topic=topic)
         if topic is not None and not (topic.startswith(prefix) and topic.count(":") == 5):
             raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
-        if isinstance(action, model.LambdaAction) and not await backends.functions.exists(
-            action.function_arn
-        ):
+        if isinstance(action, model.LambdaAction):
             arn = action.function_arn
-            raise InvalidLambdaFunction(f"Could not invoke Lambda function: {arn}", FunctionArn=arn)
+            if not _FUNCTION_ARN.match(arn):
+                raise InvalidLambdaFunction(f"Invalid Lambda function: {arn}", FunctionArn=arn)
+            if not await backends.functions.exists(arn):
+                raise InvalidLambdaFunction(
+                    f"Could not invoke Lambda function: {arn}", FunctionArn=arn
+                )
         if isinstance(action, model.S3Action):
             key = object_key(action.object_key_prefix, SETUP_KEY)
             try:
