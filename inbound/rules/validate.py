@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from inbound import model
+from inbound.datadir import unsafe_reason
 from inbound.errors import (
     AlreadyExists,
     InvalidParameterValue,
+    InvalidS3Configuration,
     LimitExceeded,
     RuleSetDoesNotExist,
     SesError,
@@ -100,8 +102,48 @@ def check_filters(filters: Iterable[model.ReceiptFilter]) -> None:
         seen.add(f.name)
 
 
+# S3's bucket naming rules, with the legacy us-east-1 upper case and underscores: a name S3
+# refuses is a bucket SES cannot write to (spec §3.3), and each is one safe path segment.
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+
+
+def check_s3_target(action: model.S3Action) -> None:
+    """A bucket S3 would refuse gets SES's text for a bucket it cannot write to (§9.3). A key
+    prefix that would leave the embedded S3 store's folder (`../`, a leading `/`, a NUL) is
+    refused whatever the backend: S3 would take it, but a rules.json must work with both
+    backends, and the embedded store cannot write it inside the data dir (docs/behaviour.md)."""
+    bucket = action.bucket_name
+    if not bucket:
+        raise InvalidParameterValue("Bucket name must not be empty")
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidS3Configuration(f"Could not write to bucket: {bucket}", Bucket=bucket)
+    prefix = action.object_key_prefix or ""
+    reason = unsafe_reason(prefix)
+    if reason is not None:
+        raise InvalidParameterValue(
+            f"Object key prefix {reason}, which the embedded S3 store cannot write inside "
+            f"its data dir: {prefix}"
+        )
+
+
+def check_workmail_target(action: model.WorkmailAction) -> None:
+    """The organization id (after the ARN's last `/`) names the embedded mailbox's folder."""
+    arn = action.organization_arn
+    organization = arn.rsplit("/", 1)[-1]
+    reason = "is empty" if organization in {"", "."} else unsafe_reason(organization)
+    if reason is not None:
+        raise InvalidParameterValue(
+            f"Organization id {reason}, which the embedded WorkMail store cannot write inside "
+            f"its data dir: {arn}"
+        )
+
+
 def check_action(action: model.Action, path: str, verified: frozenset[str]) -> None:
-    if isinstance(action, model.AddHeaderAction):
+    if isinstance(action, model.S3Action):
+        check_s3_target(action)
+    elif isinstance(action, model.WorkmailAction):
+        check_workmail_target(action)
+    elif isinstance(action, model.AddHeaderAction):
         if not _HEADER_NAME.match(action.header_name):
             raise InvalidParameterValue(f"Invalid header name: {action.header_name}")
         if len(action.header_value) > MAX_HEADER_VALUE or any(
