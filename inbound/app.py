@@ -208,6 +208,7 @@ class InboundServer:
             self.identities,
             self.engine,
             outbox,
+            EICAR_SCANNER,
             region=settings.region,
             account_id=settings.account_id,
         )

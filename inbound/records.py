@@ -71,6 +71,7 @@ class SentStatus(StrEnum):
 
     ACCEPTED = "accepted"  # checked, built and stored; not delivered yet
     DONE = "done"  # every recipient delivered, bounced or queued (see the trace)
+    REJECTED = "rejected"  # a virus found after acceptance: a Reject event, nothing delivered
     RENDERING_FAILURE = "renderingFailure"  # a templated send whose data lacked a variable:
     # SES answers with a MessageId and sends nothing (no bytes are stored)
 

@@ -4,7 +4,8 @@ One worker (`scheduling.DueWorker`) takes the messages the store lists as pendin
 (`Store.sent_due`): those accepted since it last ran, and those a killed process left
 unfinished. Per message, in this order:
 
-1. the Send event (a rendering failure publishes its Rendering Failure event, and that is all);
+1. the Send event (a rendering failure publishes its Rendering Failure event, and that is all;
+   a message with a virus, Send and Reject, and is not delivered);
 2. the recipients that an enabled rule of the active receipt rule set matches are received
    here, through the receiving engine, as from SES's outbound host (one spooled message for
    all of them, as one SMTP transaction to one host);
@@ -37,6 +38,7 @@ from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.receiving.engine import Engine
 from inbound.receiving.replies import S250_OK
+from inbound.receiving.verdicts import ContentScanner, Status
 from inbound.records import ReturnedMail, SentMessage, SentStatus
 from inbound.scheduling import DueWorker
 from inbound.sending import checks, mime, simulator
@@ -46,6 +48,7 @@ from inbound.sending.events import (
     Event,
     NotificationOutcome,
     Outcome,
+    Reject,
     RenderingFailure,
     Send,
     SentMail,
@@ -76,6 +79,7 @@ class Deliveries:
         identities: IdentityBook,
         engine: Engine,
         mailer: Mailer,
+        virus: ContentScanner,
         *,
         region: str,
         account_id: str,
@@ -86,6 +90,7 @@ class Deliveries:
         self._identities = identities
         self._engine = engine
         self._mailer = mailer
+        self._virus = virus  # SES scans what it sends: a virus is a Reject, not a delivery
         self._region = region
         self._account_id = account_id
         self._worker = DueWorker(
@@ -153,6 +158,11 @@ class Deliveries:
             await journal.finish(SentStatus.RENDERING_FAILURE, {"step": "done"})
             return
         await journal.once("event:Send", lambda: self._publish(message, Send()))
+        if self._virus.scan(raw) is Status.FAIL:
+            await journal.once("event:Reject", lambda: self._publish(message, Reject()))
+            await journal.once("statistics", lambda: self._count(message, Rejects=1))
+            await journal.finish(SentStatus.REJECTED, {"step": "done", "rejected": "virus"})
+            return
         recipients = list(dict.fromkeys(record.recipients))  # one delivery per address
         routes = {r: self._route(r) for r in recipients}
         for key, route in (("received", RECEIVING), ("queued", OUTBOX)):
@@ -310,12 +320,11 @@ class Deliveries:
         return {"step": "forwarded", "kind": kind, "to": to, "route": route, "ref": ref}
 
     # ── mail returned to the envelope sender ────────────────────────────────────────────────
-    async def _count(self, message: _Message, bounce: Bounce) -> Step:
-        """GetSendStatistics' `Bounces`: one per bounced recipient of a message that was
-        counted (the simulator's are not: they never come back this way)."""
-        bounces = len(bounce.recipients)
-        await self._sending.record_sending(message.region, Bounces=bounces)
-        return {"step": "statistics", "Bounces": bounces}
+    async def _count(self, message: _Message, **counts: int) -> Step:
+        """GetSendStatistics' `Bounces` (one per bounced recipient; the simulator's never come
+        back this way, so they are not counted) and `Rejects`."""
+        await self._sending.record_sending(message.region, **counts)
+        return {"step": "statistics", **counts}
 
     async def _returned(self, returned: ReturnedMail, raw: bytes) -> None:
         """A DSN that came back to the message's envelope sender (sending/returns.py): a Bounce
@@ -334,7 +343,8 @@ class Deliveries:
         if bounce is not None:
             bounced = ", ".join(r.email_address for r in bounce.recipients)
             await self._feedback_of(journal, key, message, bounced, bounce)
-            await journal.once(f"{key}:statistics", lambda: self._count(message, bounce))
+            count = len(bounce.recipients)
+            await journal.once(f"{key}:statistics", lambda: self._count(message, Bounces=count))
         if bounce is None or forwarding:
             kind = "bounce" if bounce is not None else "returned"
             await journal.once(

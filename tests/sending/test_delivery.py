@@ -14,6 +14,7 @@ import pytest
 from flufl.bounce import scan_message
 
 from inbound.config import SendingSettings
+from inbound.receiving.verdicts import EICAR
 from inbound.testing import RunningInbound
 from tests.backends.test_sns_http import Subscriber
 from tests.rulesets import bounce as bounce_action
@@ -434,3 +435,23 @@ def test_more_pending_messages_than_a_page_are_all_delivered(server: RunningInbo
 
     assert server.call(restart_and_settle()) == 0
     assert {s["status"] for s in server.sent()} == {"done"}
+
+
+def test_a_message_with_a_virus_is_rejected_after_the_send(
+    server: RunningInbound, subscriber: Subscriber, ses: Any
+) -> None:
+    """SES accepts it (a MessageId), then finds the virus: Send and Reject, no delivery."""
+    raw = (
+        b"From: sender@example.com\r\nTo: success@simulator.amazonses.com, support@example.com\r\n"
+        b"Subject: invoice\r\nX-SES-CONFIGURATION-SET: events\r\n\r\n" + EICAR + b"\r\n"
+    )
+    message_id = ses.send_raw_email(RawMessage={"Data": raw})["MessageId"]
+    found = records(server, subscriber, 2)
+    assert [r["eventType"] for r in found] == ["Send", "Reject"]
+    assert found[1]["reject"] == {"reason": "Bad content"}
+    assert found[1]["mail"]["messageId"] == message_id
+    [sent] = server.sent()
+    assert sent["status"] == "rejected"
+    assert server.messages() == [] and outbox(server) == []  # nothing delivered
+    points = ses.get_send_statistics()["SendDataPoints"]
+    assert sum(p["Rejects"] for p in points) == 1
