@@ -6,9 +6,10 @@ API) since the first release, so existing data dirs load unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class MessageStatus(StrEnum):
@@ -327,3 +328,15 @@ class StreamRecord:
     data: str
     message_id: str | None
     created: str
+
+
+T = TypeVar("T")
+
+
+class Listing(list[T]):
+    """One page of a store listing, oldest first, with `total`: how many the whole listing held
+    when the page was read (the JSON API says both, so that nothing is cut off unsaid)."""
+
+    def __init__(self, items: Iterable[T], total: int) -> None:
+        super().__init__(items)
+        self.total = total

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import smtplib
 import ssl
@@ -46,6 +47,8 @@ DEFAULT_RULES: dict[str, Any] = {
         }
     ],
 }
+
+_NEXT_LINK = re.compile(r'<([^>]*)>;\s*rel="next"')
 
 
 class RunningInbound:
@@ -118,6 +121,18 @@ class RunningInbound:
         content_type = response.headers.get("Content-Type", "")
         return json.loads(body) if content_type.startswith("application/json") else body
 
+    def listing(self, path: str) -> list[Any]:
+        """Every entry of a JSON API listing (`/api/messages`, `/api/s3`, ...): the pages its
+        `Link: <...>; rel="next"` header leads to, joined."""
+        entries: list[Any] = []
+        url: str | None = self.api_url + path
+        while url is not None:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                entries.extend(json.loads(response.read()))
+                following = _NEXT_LINK.search(response.headers.get("Link", ""))
+            url = None if following is None else self.api_url + following[1]
+        return entries
+
     def delete(self, path: str) -> Any:
         request = urllib.request.Request(self.api_url + path, method="DELETE")
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -135,7 +150,7 @@ class RunningInbound:
 
     def messages(self) -> list[dict[str, Any]]:
         self.wait_idle()
-        return self.get("/api/messages")  # type: ignore[no-any-return]
+        return self.listing("/api/messages")
 
     def trace(self, message_id: str) -> list[dict[str, Any]]:
         self.wait_idle()
@@ -144,7 +159,9 @@ class RunningInbound:
     def notifications(self) -> list[dict[str, Any]]:
         """SNS publications with `message` decoded from JSON."""
         self.wait_idle()
-        return [{**n, "message": json.loads(n["message"])} for n in self.get("/api/notifications")]
+        return [
+            {**n, "message": json.loads(n["message"])} for n in self.listing("/api/notifications")
+        ]
 
     def sent(self) -> list[dict[str, Any]]:
         """What the Send* operations accepted, oldest first: each `GET /api/sent` entry with
@@ -154,7 +171,7 @@ class RunningInbound:
 
         self.wait_idle()
         found = []
-        for entry in self.get("/api/sent"):
+        for entry in self.listing("/api/sent"):
             message = None
             if entry["status"] != "renderingFailure":
                 raw = self.get(f"/api/sent/{entry['messageId']}/raw")

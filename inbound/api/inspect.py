@@ -20,20 +20,31 @@ Routes (all JSON unless noted):
   GET    /api/workmail                   WorkMail deliveries
   GET    /api/metrics                    CloudWatch data points (event destinations)
   GET    /api/firehose                   Kinesis Data Firehose records (event destinations)
+
+Every listing answers one page (`?limit=`, `?next=`, `X-Total-Count`, `Link: rel="next"`):
+inbound/api/pages.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from inbound.api import pages
 from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
 from inbound.datadir import UnsafePath, under
-from inbound.records import MessageRecord, MessageStatus, OutboxStatus, RetryStatus
+from inbound.records import (
+    Listing,
+    MessageRecord,
+    MessageStatus,
+    OutboxStatus,
+    RetryEntry,
+    RetryStatus,
+)
 
 if TYPE_CHECKING:
     from inbound.api.services import Services
@@ -48,12 +59,12 @@ _MESSAGE_STATES = frozenset(MessageStatus)
 _RETRY_STATES = frozenset(RetryStatus)  # `in RetryStatus` refuses a str before Python 3.12
 
 
-def _messages(store: Store, status: str | None) -> list[MessageRecord]:
-    if not status:
-        return store.messages()
-    if status not in _MESSAGE_STATES:
-        return []  # no message has it
-    return store.messages(status=MessageStatus(status))
+def _messages(store: Store, status: str | None, at: pages.Window) -> Listing[MessageRecord]:
+    if status and status not in _MESSAGE_STATES:
+        return Listing([], 0)  # no message has it
+    return store.messages(
+        status=MessageStatus(status) if status else None, limit=at.limit, offset=at.offset
+    )
 
 
 def _bad_retry_status(key: str, value: str) -> web.Response:
@@ -69,21 +80,27 @@ def add_routes(app: web.Application, services: Services) -> None:
         return web.json_response(store.counts())
 
     async def messages(request: web.Request) -> web.Response:
+        at = pages.window(request)
         retries = request.query.get("retries")
         if retries is not None:
             if retries not in _RETRY_STATES:
                 return _bad_retry_status("retries", retries)
-            found = store.messages_with_retries(RetryStatus(retries))
+            found = store.messages_with_retries(RetryStatus(retries), at.limit, at.offset)
         else:
-            found = _messages(store, request.query.get("status"))
-        return web.json_response([m.to_json() for m in found])
+            found = _messages(store, request.query.get("status"), at)
+        return pages.respond(request, at, found, MessageRecord.to_json)
 
     async def retries(request: web.Request) -> web.Response:
+        at = pages.window(request)
         status = request.query.get("status")
         if status is not None and status not in _RETRY_STATES:
             return _bad_retry_status("status", status)
-        entries = store.retries(status=None if status is None else RetryStatus(status))
-        return web.json_response([e.to_json() for e in entries])
+        entries = store.retries(
+            status=None if status is None else RetryStatus(status),
+            limit=at.limit,
+            offset=at.offset,
+        )
+        return pages.respond(request, at, entries, RetryEntry.to_json)
 
     async def retry(request: web.Request) -> web.Response:
         assert services.engine is not None
@@ -121,11 +138,12 @@ def add_routes(app: web.Application, services: Services) -> None:
             return _not_found("message")
         return web.Response(body=body, content_type="message/rfc822")
 
-    def listing(records: Callable[[], Sequence[Any]]) -> Any:
+    def listing(records: Callable[[int, int], Listing[Any]]) -> Any:
         """The embedded backends' records as stored: snake_case fields in column order."""
 
         async def handler(request: web.Request) -> web.Response:
-            return web.json_response([dataclasses.asdict(r) for r in records()])
+            at = pages.window(request)
+            return pages.respond(request, at, records(at.limit, at.offset), dataclasses.asdict)
 
         return handler
 

@@ -2,7 +2,7 @@
 
 Routes:
   GET /api/sent                  sent messages, oldest first (envelope, configuration set,
-                                 tags, status, trace)
+                                 tags, status, trace), in pages (inbound/api/pages.py)
   GET /api/sent/{messageId}      one of them
   GET /api/sent/{messageId}/raw  the message as built (message/rfc822); 404 for a rendering
                                  failure, which has no bytes
@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from inbound.api import pages
+from inbound.records import SentMessage
+
 if TYPE_CHECKING:
     from inbound.store import Store
 
@@ -24,7 +27,8 @@ def _not_found() -> web.Response:
 
 def add_routes(app: web.Application, store: Store) -> None:
     async def listing(request: web.Request) -> web.Response:
-        return web.json_response([m.to_json() for m in store.sent()])
+        at = pages.window(request)
+        return pages.respond(request, at, store.sent(at.limit, at.offset), SentMessage.to_json)
 
     async def one(request: web.Request) -> web.Response:
         found = store.sent_message(request.match_info["id"])

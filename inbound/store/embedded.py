@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from inbound.records import (
     LambdaInvocation,
+    Listing,
     MailboxDelivery,
     MetricPoint,
     Notification,
@@ -18,6 +19,8 @@ from inbound.records import (
 )
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
+
+T = TypeVar("T")
 
 
 class Embedded(Database):
@@ -42,8 +45,8 @@ class Embedded(Database):
 
         await self._write(write, durable=False)
 
-    def objects(self, limit: int = 1000) -> list[StoredObject]:
-        return [_object(r) for r in self._listing("s3_objects", limit)]
+    def objects(self, limit: int = 1000, offset: int = 0) -> Listing[StoredObject]:
+        return self._listing("s3_objects", _object, limit, offset)
 
     def stored_object(self, bucket: str, key: str) -> StoredObject | None:
         found = self._read("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
@@ -75,11 +78,13 @@ class Embedded(Database):
             )
         )
 
-    def notifications(self, limit: int = 1000) -> list[Notification]:
-        return [
-            rows.record(Notification, r, deliveries=json.loads(r["deliveries"]))
-            for r in self._listing("notifications", limit)
-        ]
+    def notifications(self, limit: int = 1000, offset: int = 0) -> Listing[Notification]:
+        return self._listing(
+            "notifications",
+            lambda r: rows.record(Notification, r, deliveries=json.loads(r["deliveries"])),
+            limit,
+            offset,
+        )
 
     # ── Lambda ────────────────────────────────────────────────────────────────────────────
     def add_invocation(self, record: LambdaInvocation) -> None:
@@ -115,16 +120,8 @@ class Embedded(Database):
             )
         )
 
-    def invocations(self, limit: int = 1000) -> list[LambdaInvocation]:
-        return [
-            rows.record(
-                LambdaInvocation,
-                r,
-                payload=json.loads(r["payload"]),
-                response=None if r["response"] is None else json.loads(r["response"]),
-            )
-            for r in self._listing("invocations", limit)
-        ]
+    def invocations(self, limit: int = 1000, offset: int = 0) -> Listing[LambdaInvocation]:
+        return self._listing("invocations", _invocation, limit, offset)
 
     # ── WorkMail ──────────────────────────────────────────────────────────────────────────
     def add_mailbox_delivery(self, record: MailboxDelivery) -> None:
@@ -140,11 +137,15 @@ class Embedded(Database):
             lambda c: c.execute("INSERT OR REPLACE INTO mailbox VALUES (?, ?, ?, ?, ?, ?)", params)
         )
 
-    def mailbox_deliveries(self, limit: int = 1000) -> list[MailboxDelivery]:
-        return [
-            rows.record(MailboxDelivery, r, recipients=tuple(json.loads(r["recipients"])))
-            for r in self._listing("mailbox", limit)
-        ]
+    def mailbox_deliveries(self, limit: int = 1000, offset: int = 0) -> Listing[MailboxDelivery]:
+        return self._listing(
+            "mailbox",
+            lambda r: rows.record(
+                MailboxDelivery, r, recipients=tuple(json.loads(r["recipients"]))
+            ),
+            limit,
+            offset,
+        )
 
     # ── CloudWatch ────────────────────────────────────────────────────────────────────────
     def add_metric_points(self, points: list[MetricPoint]) -> None:
@@ -168,11 +169,13 @@ class Embedded(Database):
             )
         )
 
-    def metric_points(self, limit: int = 1000) -> list[MetricPoint]:
-        return [
-            rows.record(MetricPoint, r, dimensions=json.loads(r["dimensions"]))
-            for r in self._listing("metrics", limit)
-        ]
+    def metric_points(self, limit: int = 1000, offset: int = 0) -> Listing[MetricPoint]:
+        return self._listing(
+            "metrics",
+            lambda r: rows.record(MetricPoint, r, dimensions=json.loads(r["dimensions"])),
+            limit,
+            offset,
+        )
 
     # ── Firehose ──────────────────────────────────────────────────────────────────────────
     def add_stream_record(self, record: StreamRecord) -> None:
@@ -183,12 +186,29 @@ class Embedded(Database):
             )
         )
 
-    def stream_records(self, limit: int = 1000) -> list[StreamRecord]:
-        return [rows.record(StreamRecord, r) for r in self._listing("stream_records", limit)]
+    def stream_records(self, limit: int = 1000, offset: int = 0) -> Listing[StreamRecord]:
+        return self._listing(
+            "stream_records", lambda r: rows.record(StreamRecord, r), limit, offset
+        )
 
-    def _listing(self, table: str, limit: int) -> list[Row]:
-        """A table's rows, oldest first (`table` is one of this module's, never input)."""
-        return self._read(f"SELECT * FROM {table} ORDER BY created, rowid LIMIT ?", (limit,))
+    def _listing(
+        self, table: str, build: Callable[[Row], T], limit: int, offset: int
+    ) -> Listing[T]:
+        """A page of a table's records, oldest first (`table` is one of this module's, never
+        input)."""
+        found, total = self._page(
+            f"SELECT * FROM {table} ORDER BY created, rowid", (), limit, offset
+        )
+        return Listing((build(r) for r in found), total)
+
+
+def _invocation(row: Row) -> LambdaInvocation:
+    return rows.record(
+        LambdaInvocation,
+        row,
+        payload=json.loads(row["payload"]),
+        response=None if row["response"] is None else json.loads(row["response"]),
+    )
 
 
 def _object(row: Row) -> StoredObject:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceRow
+from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, TraceRow
 from inbound.store import rows
 from inbound.store.writer import Connection, Database
 from inbound.timestamps import now_iso
@@ -53,14 +53,13 @@ class Messages(Database):
         return rows.message(found[0]) if found else None
 
     def messages(
-        self, *, status: MessageStatus | None = None, limit: int = 1000
-    ) -> list[MessageRecord]:
+        self, *, status: MessageStatus | None = None, limit: int = 1000, offset: int = 0
+    ) -> Listing[MessageRecord]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        found = self._read(
-            f"SELECT * FROM messages {where} ORDER BY received_at, rowid LIMIT ?",
-            (*params, limit),
+        found, total = self._page(
+            f"SELECT * FROM messages {where} ORDER BY received_at, rowid", params, limit, offset
         )
-        return [rows.message(r) for r in found]
+        return Listing((rows.message(r) for r in found), total)
 
     def counts(self) -> dict[str, int]:
         found = self._read("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")

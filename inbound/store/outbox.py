@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from inbound.records import OutboxMessage, OutboxStatus
+from inbound.records import Listing, OutboxMessage, OutboxStatus
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
@@ -36,11 +36,11 @@ class Outbox(Database):
             )
         )
 
-    def outbox(self, limit: int = 1000) -> list[OutboxMessage]:
-        found = self._read(
-            f"SELECT {_COLUMNS} FROM outbox ORDER BY created, rowid LIMIT ?", (limit,)
+    def outbox(self, limit: int = 1000, offset: int = 0) -> Listing[OutboxMessage]:
+        found, total = self._page(
+            f"SELECT {_COLUMNS} FROM outbox ORDER BY created, rowid", (), limit, offset
         )
-        return [_message(r) for r in found]
+        return Listing((_message(r) for r in found), total)
 
     def outbox_due(self, now: str, limit: int) -> list[OutboxMessage]:
         """Outbox messages to attempt now, oldest first. `sending` ones are left by a crash

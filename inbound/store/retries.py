@@ -6,7 +6,7 @@ A message's entries are worked on only once the message is `done`: its trace is 
 
 from __future__ import annotations
 
-from inbound.records import MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
+from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
 from inbound.store import rows
 from inbound.store.writer import Connection, Database
 
@@ -39,25 +39,32 @@ class Retries(Database):
         message_id: str | None = None,
         status: RetryStatus | None = None,
         limit: int = 1000,
-    ) -> list[RetryEntry]:
+        offset: int = 0,
+    ) -> Listing[RetryEntry]:
         where = {"message_id": message_id, "status": status}
         clause = " AND ".join(f"{k} = ?" for k, v in where.items() if v is not None)
-        found = self._read(
+        found, total = self._page(
             f"SELECT * FROM retries {'WHERE ' + clause if clause else ''}"
-            " ORDER BY created, message_id, rule_position, action_index LIMIT ?",
-            (*(v for v in where.values() if v is not None), limit),
+            " ORDER BY created, message_id, rule_position, action_index",
+            tuple(v for v in where.values() if v is not None),
+            limit,
+            offset,
         )
-        return [rows.retry_entry(r) for r in found]
+        return Listing((rows.retry_entry(r) for r in found), total)
 
-    def messages_with_retries(self, status: RetryStatus, limit: int = 1000) -> list[MessageRecord]:
+    def messages_with_retries(
+        self, status: RetryStatus, limit: int = 1000, offset: int = 0
+    ) -> Listing[MessageRecord]:
         """Messages with at least one retry entry in `status`, oldest first."""
-        found = self._read(
+        found, total = self._page(
             "SELECT * FROM messages WHERE id IN"
             " (SELECT message_id FROM retries WHERE status = ?)"
-            " ORDER BY received_at, rowid LIMIT ?",
-            (status, limit),
+            " ORDER BY received_at, rowid",
+            (status,),
+            limit,
+            offset,
         )
-        return [rows.message(r) for r in found]
+        return Listing((rows.message(r) for r in found), total)
 
     def message_dsn(self, message_id: str) -> str | None:
         """The 451 DSN already settled for this message (once per message, spec §8)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inbound.records import ReturnedMail, SentMessage, SentStatus
+from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
@@ -96,10 +96,10 @@ class Sent(Database):
             for r in found
         ]
 
-    def sent(self, limit: int = 1000) -> list[SentMessage]:
+    def sent(self, limit: int = 1000, offset: int = 0) -> Listing[SentMessage]:
         """Oldest first, as the received messages are listed."""
-        found = self._read("SELECT * FROM sent ORDER BY created, rowid LIMIT ?", (limit,))
-        return [_sent(r) for r in found]
+        found, total = self._page("SELECT * FROM sent ORDER BY created, rowid", (), limit, offset)
+        return Listing((_sent(r) for r in found), total)
 
     def sent_message(self, message_id: str) -> SentMessage | None:
         found = self._read("SELECT * FROM sent WHERE id = ?", (message_id,))

@@ -187,6 +187,13 @@ class Database:
         cursor.row_factory = sqlite3.Row
         return cursor.fetchall()
 
+    def _page(
+        self, sql: str, params: tuple[Any, ...], limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        """Rows `offset` to `offset + limit` of the ordered query `sql`, and how many it has."""
+        total = self._read(f"SELECT COUNT(*) AS n FROM ({sql})", params)[0]["n"]
+        return self._read(f"{sql} LIMIT ? OFFSET ?", (*params, limit, offset)), total
+
     async def reset(self) -> None:
         """Empty every table but the receipt states and the API's documents."""
 
