@@ -27,6 +27,7 @@ async def send_raw(
     configuration_set: str | None = None,
     tags: Sequence[Mapping[str, str]] = (),
     detail: Mapping[str, str] | None = None,
+    operation: str = "SendRawEmail",
 ) -> str:
     """Check, build and store `raw`; its MessageId once it is durable.
 
@@ -35,7 +36,8 @@ async def send_raw(
     Return-Path header that you might include in the raw text of the message." Destinations
     replace the header recipients. ConfigurationSetName and Tags win over the X-SES headers:
     "If you specify message tags using both headers and API parameters, Amazon SES uses only
-    the message tags provided by the API parameters." """
+    the message tags provided by the API parameters." `operation` is the one traced (v2's
+    SendEmail sends Raw content this way too)."""
     found = mime.read_raw(raw)
     checks.single_headers(found.names)
     header_senders = tuple(map(checks.address, found.senders))
@@ -51,7 +53,7 @@ async def send_raw(
     checks.recipient_count(len(recipients))
     chosen = checks.tags(tags) if tags else checks.header_tags(found.tags or "")
     submission = Submission(
-        "SendRawEmail",
+        operation,
         source=source,
         senders=tuple(dict.fromkeys((source, *header_senders))),
         recipients=recipients,

@@ -21,10 +21,10 @@ from inbound.errors import (
     Throttling,
 )
 from inbound.rules.validate import is_verified
-from inbound.sending import checks, mime, quota, templates
+from inbound.sending import checks, compose, mime, quota, templates
 from inbound.sending import configuration as state
 from inbound.sending.raw import send_raw
-from inbound.sending.sender import Render, Submission
+from inbound.sending.sender import Submission
 
 Params = dict[str, Any]
 MAX_BULK_DESTINATIONS = 50  # SendBulkTemplatedEmail: "up to 50 destinations in a single call"
@@ -34,77 +34,36 @@ def _base64_size(size: int) -> int:
     return 4 * math.ceil(size / 3)
 
 
-def _addresses(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(checks.address(v) for v in values)
-
-
-def _header_fields(
-    source: str, destination: Params, reply_to: Sequence[str]
-) -> list[tuple[str, str]]:
-    fields = [("From", source)]
-    for name, key in (("To", "ToAddresses"), ("Cc", "CcAddresses")):
-        if destination.get(key):
-            fields.append((name, ", ".join(destination[key])))
-    if reply_to:
-        fields.append(("Reply-To", ", ".join(reply_to)))
-    return fields
-
-
 def _submission(
     operation: str, p: Params, destination: Params | None, tags: Sequence[Params] | None
 ) -> Submission:
     """Source, Destination, ReplyToAddresses, ReturnPath, ConfigurationSetName and Tags of the
-    SendEmail shape (the templated operations share it); no `destination`: the parts of a bulk
-    send common to every destination. "The ReturnPath parameter is never overwritten. This
-    email address must be either individually verified with Amazon SES, or from a domain that
-    has been verified with Amazon SES." """
-    source = checks.address(p["Source"])
-    _addresses(p.get("ReplyToAddresses") or ())
-    return_path = checks.address(p["ReturnPath"]) if p.get("ReturnPath") else None
-    recipients: tuple[str, ...] = ()
-    if destination is not None:
-        recipients = _addresses(
-            [*destination.get("ToAddresses", ()), *destination.get("CcAddresses", ()),
-             *destination.get("BccAddresses", ())]
-        )  # fmt: skip
-        checks.recipient_count(len(recipients))
+    SendEmail shape (the templated operations share it)."""
     detail = {k: p[k] for k in ("SourceArn", "ReturnPathArn", "TemplateArn") if p.get(k)}
     if p.get("Template"):
         detail["template"] = p["Template"]
-    return Submission(
+    return compose.submission(
         operation,
-        source=source,
-        senders=(source, *([return_path] if return_path else [])),
-        recipients=recipients,
-        return_path=return_path or source,
+        source=p["Source"],
+        destination=destination,
+        reply_to=p.get("ReplyToAddresses") or (),
+        return_path=p.get("ReturnPath"),
         configuration_set=p.get("ConfigurationSetName"),
-        tags=checks.tags(tags or ()),
+        tags=tags or (),
         detail=detail,
     )
 
 
 # ── SendEmail ───────────────────────────────────────────────────────────────────────────────
-def _text(content: Params | None) -> mime.Text | None:
-    if content is None:
-        return None
-    return mime.Text(content["Data"], content.get("Charset") or "UTF-8")
-
-
 async def send_email(ctx: OperationContext, p: Params) -> Params:
     submission = _submission("SendEmail", p, p["Destination"], p.get("Tags"))
     message = p["Message"]
     fields = [
-        *_header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ()),
+        *compose.header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ()),
         ("Subject", message["Subject"]["Data"]),
     ]
     body = message["Body"]
-    text, html = _text(body.get("Text")), _text(body.get("Html"))
-
-    def render(message_id: str, when: datetime) -> bytes:
-        raw = mime.simple(fields, text, html, message_id, when)
-        checks.message_size(len(raw))
-        return raw
-
+    render = compose.simple(fields, compose.text(body.get("Text")), compose.text(body.get("Html")))
     return {"MessageId": await ctx.sender.send(ctx.region, submission, render)}
 
 
@@ -127,11 +86,6 @@ async def send_raw_email(ctx: OperationContext, p: Params) -> Params:
 
 
 # ── SendTemplatedEmail, SendBulkTemplatedEmail ──────────────────────────────────────────────
-def _template(ctx: OperationContext, name: str) -> templates.TemplateParts:
-    stored = ctx.sending.get(state.TEMPLATES, ctx.region, name)["Template"]
-    return templates.check_template(stored)
-
-
 def _template_data(text: str, member: str) -> dict[str, Any]:
     """A JSON object, else `InvalidParameterValue` (the text is UNCONFIRMED)."""
     try:
@@ -140,27 +94,12 @@ def _template_data(text: str, member: str) -> dict[str, Any]:
         raise InvalidParameterValue(f"{member} must be a JSON object: {error}") from None
 
 
-def _templated(
-    parts: templates.TemplateParts, fields: list[tuple[str, str]], data: dict[str, Any]
-) -> Render:
-    """The message from the template; a missing variable raises `MissingAttribute`, which the
-    sender stores as a rendering failure (SES sends nothing)."""
-
-    def render(message_id: str, when: datetime) -> bytes:
-        rendered = templates.render_mime(parts, data, when)
-        raw = mime.templated(fields, rendered, message_id, when)
-        checks.message_size(len(raw))
-        return raw
-
-    return render
-
-
 async def send_templated_email(ctx: OperationContext, p: Params) -> Params:
     submission = _submission("SendTemplatedEmail", p, p["Destination"], p.get("Tags"))
-    parts = _template(ctx, p["Template"])
+    parts = compose.stored_template(ctx.sending, ctx.region, p["Template"])
     data = _template_data(p["TemplateData"], "TemplateData")
-    fields = _header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ())
-    render = _templated(parts, fields, data)
+    fields = compose.header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ())
+    render = compose.templated(parts, fields, data)
     return {"MessageId": await ctx.sender.send(ctx.region, submission, render)}
 
 
@@ -191,7 +130,7 @@ async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
         raise InvalidParameterValue(
             f"The number of destinations exceeds {MAX_BULK_DESTINATIONS}."
         )  # UNCONFIRMED text
-    parts = _template(ctx, p["Template"])
+    parts = compose.stored_template(ctx.sending, ctx.region, p["Template"])
     default_data = _template_data(p["DefaultTemplateData"], "DefaultTemplateData")
     default_tags = {t["Name"]: t for t in p.get("DefaultTags") or ()}
     ctx.sender.check(ctx.region, _submission("SendBulkTemplatedEmail", p, None, None))
@@ -207,11 +146,11 @@ async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
                 data = default_data | _template_data(
                     destination["ReplacementTemplateData"], "ReplacementTemplateData"
                 )
-            fields = _header_fields(
+            fields = compose.header_fields(
                 p["Source"], destination["Destination"], p.get("ReplyToAddresses") or ()
             )
             message_id = await ctx.sender.send(
-                ctx.region, submission, _templated(parts, fields, data)
+                ctx.region, submission, compose.templated(parts, fields, data)
             )
         except SesError as error:
             statuses.append({"Status": _bulk_status(error), "Error": error.message})
