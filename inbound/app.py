@@ -26,6 +26,7 @@ from inbound.api import make_app
 from inbound.api.guard import guard
 from inbound.api.query.operations import OPERATIONS, Handler
 from inbound.api.services import Services
+from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends
 from inbound.backends.local import LocalMailer
@@ -85,6 +86,7 @@ class InboundServer:
         self.settings = settings
         self.executors = with_overrides(executors)
         self.operations: dict[str, Handler] = dict(OPERATIONS)  # per server: tests may extend it
+        self.v2_operations: dict[str, Handler] = dict(V2_OPERATIONS)  # the same, for SES v2
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
         self.store = Store(settings.data_dir)
@@ -146,7 +148,8 @@ class InboundServer:
         if listen:
             # HTTP first: the SNS envelope's certificate URL needs the bound address.
             self._runner = web.AppRunner(
-                make_app(services, self.operations, guard(settings)), access_log=None
+                make_app(services, self.operations, self.v2_operations, guard(settings)),
+                access_log=None,
             )
             await self._runner.setup()
             site = web.TCPSite(self._runner, settings.http.host, settings.http.port)

@@ -1,4 +1,5 @@
-"""The HTTP side: the SES Query API on `/`, the JSON inspection API under `/api/` (the UI too)."""
+"""The HTTP side: the SES Query API on `/`, SES API v2 under `/v2/`, the JSON inspection API
+under `/api/` (the UI too)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,25 @@ from inbound.api import inspect, rules, sent, tracking
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
+from inbound.api.v2 import routes as v2_routes
 
 MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
 
 
 def make_app(
-    services: Services, operations: Mapping[str, Handler], guard: Middleware
+    services: Services,
+    operations: Mapping[str, Handler],
+    v2_operations: Mapping[str, Handler],
+    guard: Middleware,
 ) -> web.Application:
-    """`operations` is the server's own registry (tests plug fake handlers into it); `guard`
-    (api/guard.py) runs outermost."""
+    """`operations` and `v2_operations` are the server's own registries (tests plug fake
+    handlers into them); `guard` (api/guard.py) runs outermost."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)
     tracking.add_routes(app, services)
     rules.add_routes(app, services)
     identities.add_routes(app, services.identities, services.sender.dkim)
+    v2_routes.add_routes(app, services, v2_operations)
     ses_routes.add_routes(app, services, operations)
     return app

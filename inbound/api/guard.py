@@ -8,8 +8,9 @@
   that changes state and says it comes from another origin (`Origin`; without it,
   `Sec-Fetch-Site`, then `Referer`) is refused. SDKs and the AWS CLI send none of these.
 
-Refusals are SES-style XML on the Query API and `{"error", "code"}` JSON on the JSON routes,
-as their other errors are, and logged one line each.
+Refusals are SES-style XML on the Query API, REST-JSON errors on SES v2 (`/v2/`) and
+`{"error", "code"}` JSON on the JSON routes, as their other errors are, and logged one line
+each.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from inbound.api.faults import AccessDenied, MisdirectedRequest
 from inbound.api.query.routes import OWN_ERROR_PREFIXES, error_response
+from inbound.api.v2 import routes as v2_routes
 from inbound.config import Settings
 from inbound.errors import SesError
 
@@ -95,6 +97,8 @@ def _refuse(request: web.Request, error: SesError) -> web.Response:
     log.warning(
         "refused %s %s from %s: %s", request.method, request.path, request.remote, error.message
     )
+    if request.path.startswith(v2_routes.PREFIX):
+        return v2_routes.error_response(error, str(uuid.uuid4()))
     if request.path.startswith(OWN_ERROR_PREFIXES):
         return web.json_response({"error": error.message, "code": error.code}, status=error.status)
     return error_response(error, str(uuid.uuid4()))

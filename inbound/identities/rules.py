@@ -130,12 +130,14 @@ class Identity:
     forwarding: bool = True  # SES forwards feedback by email until told otherwise
     headers: frozenset[str] = frozenset()  # notification types that include headers
     policies: Mapping[str, str] = field(default_factory=dict)  # name → policy text
+    tags: Mapping[str, str] = field(default_factory=dict)  # SES v2 resource tags, key → value
 
     def to_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)
         body["dkim_tokens"] = list(self.dkim_tokens)
         body["headers"] = sorted(self.headers)
         body["topics"], body["policies"] = dict(self.topics), dict(self.policies)
+        body["tags"] = dict(self.tags)
         return body
 
     @classmethod

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("inbound.api")
 
-OWN_ERROR_PREFIXES = ("/api/", "/sns/")  # JSON routes: their errors are not the Query API's
+OWN_ERROR_PREFIXES = ("/api/", "/sns/", "/v2/")  # JSON routes: their errors are not the Query API's
 FORM = "application/x-www-form-urlencoded"
 _OFFLOAD = 1024 * 1024  # decode/verify bodies bigger than this off the event loop (SMTP shares it)
 

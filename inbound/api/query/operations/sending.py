@@ -184,7 +184,7 @@ async def delete_configuration_set_event_destination(ctx: OperationContext, p: P
 
 
 # ── tracking, delivery and reputation options ───────────────────────────────────────────────
-def _check_tracking(ctx: OperationContext, options: Params) -> Params:
+def check_tracking(ctx: OperationContext, options: Params) -> Params:
     """InvalidTrackingOptions "appears most often in the following situations: When the
     tracking domain you specified is not verified in Amazon SES. When the tracking domain you
     specified is not a valid domain or subdomain." Verified means the domain or a parent
@@ -208,7 +208,7 @@ async def create_configuration_set_tracking_options(ctx: OperationContext, p: Pa
                 f"Tracking options already exist for configuration set <{set_name}>.",
                 ConfigurationSetName=set_name,
             )
-        found["TrackingOptions"] = _check_tracking(ctx, p["TrackingOptions"])
+        found["TrackingOptions"] = check_tracking(ctx, p["TrackingOptions"])
     return {}
 
 
@@ -224,7 +224,7 @@ async def update_configuration_set_tracking_options(ctx: OperationContext, p: Pa
     async with _editing_configuration_set(ctx, set_name) as found:
         if found["TrackingOptions"] is None:
             raise _tracking_missing(set_name)
-        found["TrackingOptions"] = _check_tracking(ctx, p["TrackingOptions"])
+        found["TrackingOptions"] = check_tracking(ctx, p["TrackingOptions"])
     return {}
 
 

@@ -1,0 +1,34 @@
+"""SES v2 operations: one async function per operation of the `sesv2` model, with v1's handler
+signature (`api/query/operations`): the boto3-shaped input and the same narrow
+`OperationContext`, on the same services, so both APIs share one account's state.
+
+Operations of the model missing here answer 501 `NotImplemented` naming them (`routes.py`);
+`tests/api/v2/test_model.py` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from inbound.api.query.operations import Handler
+from inbound.api.v2.operations import account, configuration_sets, identities, send, templates
+
+V2_OPERATIONS: Mapping[str, Handler] = {
+    "GetAccount": account.get_account,
+    "PutAccountSendingAttributes": account.put_account_sending_attributes,
+    "CreateEmailIdentity": identities.create_email_identity,
+    "GetEmailIdentity": identities.get_email_identity,
+    "ListEmailIdentities": identities.list_email_identities,
+    "DeleteEmailIdentity": identities.delete_email_identity,
+    "CreateEmailTemplate": templates.create_email_template,
+    "GetEmailTemplate": templates.get_email_template,
+    "ListEmailTemplates": templates.list_email_templates,
+    "UpdateEmailTemplate": templates.update_email_template,
+    "DeleteEmailTemplate": templates.delete_email_template,
+    "TestRenderEmailTemplate": templates.test_render_email_template,
+    "CreateConfigurationSet": configuration_sets.create_configuration_set,
+    "GetConfigurationSet": configuration_sets.get_configuration_set,
+    "ListConfigurationSets": configuration_sets.list_configuration_sets,
+    "DeleteConfigurationSet": configuration_sets.delete_configuration_set,
+    "SendEmail": send.send_email,
+}

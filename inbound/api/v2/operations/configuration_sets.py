@@ -1,0 +1,86 @@
+"""Configuration sets: Create, Get, List and Delete on the stored sets v1's operations use, so a
+set made through one API is described, listed and sent with by the other.
+
+The stored set is v1's document (`api/query/operations/sending.py`); v2's members map onto it:
+`SendingOptions.SendingEnabled` is v1's `ReputationOptions.SendingEnabled`, `TlsPolicy`
+REQUIRE/OPTIONAL is v1's Require/Optional, and `TrackingOptions` is checked as v1 checks it.
+v2's members v1 has no place for (Tags, SuppressionOptions, VdmOptions, ArchivingOptions,
+MessageSecurityOptions, HttpsPolicy, MaxDeliverySeconds) are kept in the same document under
+their v2 names and described back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbound.api.query.operations import sending as v1
+from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.errors import NotFound
+from inbound.sending import configuration as state
+
+Params = dict[str, Any]
+_TLS_TO_V1 = {"REQUIRE": "Require", "OPTIONAL": "Optional"}
+_TLS_TO_V2 = {v: k for k, v in _TLS_TO_V1.items()}
+KEPT = ("SuppressionOptions", "VdmOptions", "ArchivingOptions", "MessageSecurityOptions")
+
+
+async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
+    """Everything that can be refused is checked before the set is stored. The account has no
+    dedicated IP pools, so a `SendingPoolName` names a pool that does not exist."""
+    name = p["ConfigurationSetName"]
+    tracking = p.get("TrackingOptions")
+    if tracking is not None:
+        tracking = {**tracking, **v1.check_tracking(ctx, tracking)}
+    delivery = dict(p.get("DeliveryOptions") or {})
+    pool = delivery.get("SendingPoolName")
+    if pool is not None:
+        raise NotFound(f"Dedicated IP pool <{pool}> does not exist.")
+    await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
+    reputation = p.get("ReputationOptions") or {}
+    async with ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name) as found:
+        found["TrackingOptions"] = tracking
+        if delivery:
+            delivery["TlsPolicy"] = _TLS_TO_V1[delivery.get("TlsPolicy", "OPTIONAL")]
+            found["DeliveryOptions"] = delivery
+        stored = found["ReputationOptions"]
+        stored["ReputationMetricsEnabled"] = reputation.get("ReputationMetricsEnabled", False)
+        if reputation.get("LastFreshStart") is not None:
+            stored["LastFreshStart"] = reputation["LastFreshStart"].isoformat()
+        stored["SendingEnabled"] = (p.get("SendingOptions") or {}).get("SendingEnabled", True)
+        found["Tags"] = list(p.get("Tags") or ())
+        for member in KEPT:
+            if p.get(member) is not None:
+                found[member] = p[member]
+
+
+async def get_configuration_set(ctx: OperationContext, p: Params) -> Params:
+    found = ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, p["ConfigurationSetName"])
+    delivery = dict(found["DeliveryOptions"] or {"TlsPolicy": "Optional"})
+    delivery["TlsPolicy"] = _TLS_TO_V2[delivery["TlsPolicy"]]
+    reputation = found["ReputationOptions"]
+    result: Params = {
+        "ConfigurationSetName": found["Name"],
+        "TrackingOptions": found["TrackingOptions"],
+        "DeliveryOptions": delivery,
+        "ReputationOptions": {
+            "ReputationMetricsEnabled": reputation["ReputationMetricsEnabled"],
+            "LastFreshStart": reputation["LastFreshStart"],
+        },
+        "SendingOptions": {"SendingEnabled": reputation["SendingEnabled"]},
+        "Tags": found.get("Tags", []),
+    }
+    result.update({member: found[member] for member in KEPT if member in found})
+    return result
+
+
+async def list_configuration_sets(ctx: OperationContext, p: Params) -> Params:
+    """PageSize as v1's MaxItems: up to 1,000 names a page."""
+    listed = await v1.list_configuration_sets(
+        ctx, {"MaxItems": p.get("PageSize"), "NextToken": p.get("NextToken")}
+    )
+    names = [entry["Name"] for entry in listed["ConfigurationSets"]]
+    return {"ConfigurationSets": names, "NextToken": listed.get("NextToken")}
+
+
+async def delete_configuration_set(ctx: OperationContext, p: Params) -> None:
+    await v1.delete_configuration_set(ctx, p)

@@ -1,0 +1,134 @@
+"""Email identities: CreateEmailIdentity, GetEmailIdentity, ListEmailIdentities,
+DeleteEmailIdentity, on the server's `IdentityBook`, the one v1's identity operations use: an
+identity made through either API is the other's too.
+
+Differences from v1, as SES v2 behaves (docs/api.md, "SES API v2"):
+* CreateEmailIdentity of an identity that exists is `AlreadyExistsException` ("Email identity
+  <x> already exist.", SES's wording, sic), where v1's Verify* restart verification.
+* A domain is created with Easy DKIM set up (v1's VerifyDomainIdentity + VerifyDomainDkim in
+  one call): "By default, when you create a domain identity, Amazon SES uses Easy DKIM".
+* Get and Delete of an unknown identity are `NotFoundException` (v1's DeleteIdentity succeeds).
+* Statuses are v2's upper-case enums (`SUCCESS`, `PENDING`, `NOT_STARTED`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbound.api.query.operations import identities as v1
+from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.errors import AlreadyExists, BadRequest, NotFound
+from inbound.identities import rules as ident
+from inbound.identities.rules import DOMAIN, SUCCESS, Identity
+from inbound.sending import configuration as state
+
+Params = dict[str, Any]
+_KINDS = {DOMAIN: "DOMAIN", ident.EMAIL: "EMAIL_ADDRESS"}
+_STATUSES = {
+    ident.PENDING: "PENDING",
+    ident.SUCCESS: "SUCCESS",
+    ident.FAILED: "FAILED",
+    ident.TEMPORARY_FAILURE: "TEMPORARY_FAILURE",
+    ident.NOT_STARTED: "NOT_STARTED",
+}
+_BEHAVIORS = {ident.USE_DEFAULT: "USE_DEFAULT_VALUE", "RejectMessage": "REJECT_MESSAGE"}
+MAX_PAGE = 1000  # PageSize: "at least 0, and can be no more than 1000"
+KEY_LENGTH = "RSA_2048_BIT"  # the Easy DKIM key sending/easy_dkim.py makes
+
+
+def _missing(name: str) -> NotFound:
+    return NotFound(f"Email identity <{name}> does not exist.")
+
+
+async def create_email_identity(ctx: OperationContext, p: Params) -> Params:
+    """BYODKIM (`DkimSigningAttributes`) and a default configuration set are not supported yet:
+    they are refused by name rather than ignored."""
+    given = p["EmailIdentity"]
+    if p.get("DkimSigningAttributes"):
+        raise BadRequest("inbound does not support DkimSigningAttributes (BYODKIM) yet.")
+    if p.get("ConfigurationSetName"):
+        raise BadRequest("inbound does not support a default configuration set for identities yet.")
+    kind = ident.kind_of(ident.canonical(given))
+    name = ident.check_email(given) if kind == ident.EMAIL else ident.check_domain(given)
+    if name in ctx.identities.all():
+        raise AlreadyExists(f"Email identity {given} already exist.")
+    tags = {t["Key"]: t["Value"] for t in p.get("Tags") or ()}
+    if kind == ident.EMAIL:
+        await v1.verify_email_identity(ctx, {"EmailAddress": name})
+    else:
+        await v1.verify_domain_dkim(ctx, {"Domain": name})
+    if tags:
+        await ctx.identities.edit(name, lambda i: i.replace(tags=tags))
+    everything = ctx.identities.all()
+    identity = everything[name]
+    return {
+        "IdentityType": _KINDS[identity.kind],
+        "VerifiedForSendingStatus": identity.status == SUCCESS,
+        "DkimAttributes": _dkim(everything, identity),
+    }
+
+
+def _dkim(everything: dict[str, Identity], identity: Identity) -> Params:
+    """An address reports its domain's Easy DKIM setup, as v1's GetIdentityDkimAttributes."""
+    domain = ident.dkim_domain(everything, identity)
+    attributes: Params = {
+        "SigningEnabled": ident.dkim_enabled(identity, domain),
+        "Status": "NOT_STARTED",
+        "SigningAttributesOrigin": "AWS_SES",
+        "NextSigningKeyLength": KEY_LENGTH,
+    }
+    if domain is not None and domain.dkim_tokens:
+        attributes["Status"] = _STATUSES[domain.dkim_status]
+        attributes["Tokens"] = list(domain.dkim_tokens)
+        attributes["CurrentSigningKeyLength"] = KEY_LENGTH
+        if domain.dkim_started:
+            attributes["LastKeyGenerationTimestamp"] = domain.dkim_started
+    return attributes
+
+
+async def get_email_identity(ctx: OperationContext, p: Params) -> Params:
+    """Pending identities are checked against DNS first, as v1's Get*Attributes do."""
+    name = ident.canonical(p["EmailIdentity"])
+    await ctx.identities.refresh({name})
+    everything = ctx.identities.all()
+    identity = everything.get(name)
+    if identity is None:
+        raise _missing(p["EmailIdentity"])
+    mail_from: Params = {"BehaviorOnMxFailure": _BEHAVIORS[identity.mail_from_behavior]}
+    if identity.mail_from_domain:
+        mail_from["MailFromDomain"] = identity.mail_from_domain
+        mail_from["MailFromDomainStatus"] = _STATUSES[identity.mail_from_status or ident.PENDING]
+    return {
+        "IdentityType": _KINDS[identity.kind],
+        "FeedbackForwardingStatus": identity.forwarding,
+        "VerifiedForSendingStatus": identity.status == SUCCESS,
+        "DkimAttributes": _dkim(everything, identity),
+        "MailFromAttributes": mail_from,
+        "Policies": dict(identity.policies),
+        "Tags": [{"Key": k, "Value": v} for k, v in identity.tags.items()],
+        "VerificationStatus": _STATUSES[identity.status],
+    }
+
+
+async def list_email_identities(ctx: OperationContext, p: Params) -> Params:
+    """In name order, 1000 a page unless PageSize says fewer; the `Filter` map of the newest
+    model (by tenant) filters nothing here, as an account without tenants."""
+    size = state.page_size(p.get("PageSize"), MAX_PAGE, MAX_PAGE, "PageSize")
+    everything = ctx.identities.all()
+    chosen, token = state.page(sorted(everything), p.get("NextToken"), size)
+    listed = [
+        {
+            "IdentityType": _KINDS[everything[name].kind],
+            "IdentityName": name,
+            "SendingEnabled": everything[name].status == SUCCESS,
+            "VerificationStatus": _STATUSES[everything[name].status],
+        }
+        for name in chosen
+    ]
+    return {"EmailIdentities": listed, "NextToken": token}
+
+
+async def delete_email_identity(ctx: OperationContext, p: Params) -> None:
+    if ctx.identities.get(p["EmailIdentity"]) is None:
+        raise _missing(p["EmailIdentity"])
+    await v1.delete_identity(ctx, {"Identity": p["EmailIdentity"]})

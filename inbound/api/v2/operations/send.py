@@ -1,0 +1,130 @@
+"""SendEmail (v2): Simple, Raw or Template content, through the server's `Sender`, the path of
+v1's SendEmail, SendRawEmail and SendTemplatedEmail (`sending/compose.py`, `sending/raw.py`):
+the same checks, quotas, configuration sets, storage and delivery.
+
+v2's members are v1's under other names: FromEmailAddress is Source,
+FeedbackForwardingEmailAddress is ReturnPath ("The address that you want bounce and complaint
+notifications to be sent to"), EmailTags are Tags. The message may be 40 MB after base64
+("The maximum message size, including attachments, is 40 MB"), v1's is 10 MB.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.errors import BadRequest, NotFound
+from inbound.api.v2.operations import templates as email_templates
+from inbound.sending import checks, compose, templates
+from inbound.sending.raw import send_raw
+from inbound.sending.sender import Render
+
+Params = dict[str, Any]
+CONTENT = ("Simple", "Raw", "Template")
+
+
+async def send_email(ctx: OperationContext, p: Params) -> Params:
+    """Exactly one kind of content ("Simple", "Raw" or "Template"). Contact lists are not kept
+    yet, so `ListManagementOptions` names a list that does not exist; attachments of Simple and
+    Template content are refused by name until the message builder makes them."""
+    content = p["Content"]
+    given = [kind for kind in CONTENT if content.get(kind) is not None]
+    if len(given) != 1:
+        raise BadRequest("Exactly one of Simple, Raw or Template content must be specified.")
+    options = p.get("ListManagementOptions")
+    if options is not None:
+        raise NotFound(f"List with name <{options['ContactListName']}> does not exist.")
+    if given == ["Raw"]:
+        return {"MessageId": await _send_raw(ctx, p, content["Raw"]["Data"])}
+    kind = given[0]
+    part = content[kind]
+    if part.get("Attachments"):
+        raise BadRequest(f"inbound does not support Attachments in {kind} content yet.")
+    if not p.get("FromEmailAddress"):
+        raise BadRequest(f"FromEmailAddress is required for {kind} content.")
+    destination = p.get("Destination") or {}
+    submission = compose.submission(
+        "SendEmail",
+        source=p["FromEmailAddress"],
+        destination=destination,
+        reply_to=p.get("ReplyToAddresses") or (),
+        return_path=p.get("FeedbackForwardingEmailAddress"),
+        configuration_set=p.get("ConfigurationSetName"),
+        tags=p.get("EmailTags") or (),
+        detail={"api": "v2", **({"template": _template_name(part)} if kind == "Template" else {})},
+    )
+    fields = compose.header_fields(
+        p["FromEmailAddress"], destination, p.get("ReplyToAddresses") or ()
+    )
+    extra = [(h["Name"], h["Value"]) for h in part.get("Headers") or ()]
+    render: Render
+    if kind == "Simple":
+        fields = [*fields, ("Subject", part["Subject"]["Data"]), *extra]
+        body = part["Body"]
+        render = compose.simple(
+            fields,
+            compose.text(body.get("Text")),
+            compose.text(body.get("Html")),
+            checks.MAX_V2_MESSAGE_BYTES,
+        )
+    else:
+        render = compose.templated(
+            _template(ctx, part),
+            [*fields, *extra],
+            _template_data(part.get("TemplateData") or "{}"),
+            checks.MAX_V2_MESSAGE_BYTES,
+        )
+    return {"MessageId": await ctx.sender.send(ctx.region, submission, render)}
+
+
+async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
+    """Raw content as SendRawEmail: FromEmailAddress is its Source, the Destination's addresses
+    its Destinations (else the message's headers say where it goes)."""
+    checks.message_size(4 * math.ceil(len(raw) / 3), checks.MAX_V2_MESSAGE_BYTES)
+    destination = p.get("Destination") or {}
+    recipients = [
+        *destination.get("ToAddresses", ()),
+        *destination.get("CcAddresses", ()),
+        *destination.get("BccAddresses", ()),
+    ]
+    return await send_raw(
+        ctx.sender,
+        ctx.region,
+        raw,
+        source=p.get("FromEmailAddress"),
+        destinations=recipients,
+        configuration_set=p.get("ConfigurationSetName"),
+        tags=p.get("EmailTags") or (),
+        detail={"api": "v2"},
+        operation="SendEmail",
+    )
+
+
+def _template_name(part: Params) -> str | None:
+    """TemplateName, else the name in TemplateArn (`arn:aws:ses:<region>:<id>:template/<name>`)."""
+    if part.get("TemplateName"):
+        return str(part["TemplateName"])
+    arn = part.get("TemplateArn")
+    return arn.rpartition("template/")[2] if arn else None
+
+
+def _template(ctx: OperationContext, part: Params) -> templates.TemplateParts:
+    """A stored template by name or ARN, or inline `TemplateContent`."""
+    inline = part.get("TemplateContent")
+    if inline is not None:
+        try:
+            return templates.check_template(email_templates.as_v1(inline))
+        except templates.TemplateSyntaxError as error:
+            raise BadRequest(f"The template content is invalid: {error}") from None
+    name = _template_name(part)
+    if name is None:
+        raise BadRequest("Template content needs TemplateName, TemplateArn or TemplateContent.")
+    return compose.stored_template(ctx.sending, ctx.region, name)
+
+
+def _template_data(text: str) -> dict[str, Any]:
+    try:
+        return templates.parse_template_data(text)
+    except ValueError as error:
+        raise BadRequest(f"TemplateData must be a JSON object: {error}") from None

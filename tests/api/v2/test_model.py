@@ -1,0 +1,108 @@
+"""Generated from the `sesv2` model, through a running server and boto3 `sesv2`:
+
+* every operation without a handler answers 501 `NotImplemented` naming it (the list of them
+  is printed in every run's summary and must shrink to zero over time);
+* every implemented operation, called without one of its required body or query members,
+  answers `BadRequestException` naming it (botocore's own validation switched off, as a raw
+  client would send it). A URI label cannot be left out: the path would name no operation
+  (botocore cannot even build it); `test_http.py` covers such paths.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from inbound.api.v2 import service
+from inbound.api.v2.operations import V2_OPERATIONS
+from inbound.testing import RunningInbound
+from tests.api.v2.conftest import client
+
+MODEL = service.service_model()
+MISSING = sorted(service.operation_names() - set(V2_OPERATIONS))
+IMPLEMENTED = sorted(V2_OPERATIONS)
+
+
+def _minimal(shape: Any) -> Any:
+    """The smallest model-valid value: required members only."""
+    kind = shape.type_name
+    if kind == "structure":
+        return {name: _minimal(shape.members[name]) for name in shape.required_members}
+    if kind == "list":
+        return [_minimal(shape.member)] if shape.metadata.get("min", 0) else []
+    if kind == "map":
+        return {}
+    if kind == "string":
+        return shape.enum[0] if shape.enum else "x" * max(1, shape.metadata.get("min", 1))
+    if kind in ("integer", "long"):
+        return int(shape.metadata.get("min", 1))
+    if kind in ("double", "float"):
+        return 1.0
+    if kind == "boolean":
+        return True
+    if kind == "timestamp":
+        return datetime(2026, 1, 1, tzinfo=UTC)
+    return b"x"  # blob
+
+
+def _call(running: RunningInbound, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    v2 = client(running, validate=False)
+    method = getattr(v2, _snake(name))
+    try:
+        method(**params)
+    except ClientError as error:
+        return dict(error.response)
+    raise AssertionError(f"{name} succeeded")
+
+
+def _snake(name: str) -> str:
+    from botocore import xform_name
+
+    return str(xform_name(name))
+
+
+def _params(name: str) -> dict[str, Any]:
+    shape = MODEL.operation_model(name).input_shape
+    return {} if shape is None else dict(_minimal(shape))
+
+
+@pytest.mark.parametrize("name", MISSING)
+def test_an_operation_without_handler_answers_not_implemented(
+    inbound_server: RunningInbound, name: str
+) -> None:
+    response = _call(inbound_server, name, _params(name))
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert response["Error"] == {
+        "Code": "NotImplemented",
+        "Message": f"inbound does not implement the SES v2 operation {name} "
+        f"(API version {service.api_version()}).",
+    }
+
+
+REQUIRED = [
+    (name, member)
+    for name in IMPLEMENTED
+    if MODEL.operation_model(name).input_shape is not None
+    for member in MODEL.operation_model(name).input_shape.required_members
+    if MODEL.operation_model(name).input_shape.members[member].serialization.get("location")
+    != "uri"
+]
+
+
+@pytest.mark.parametrize(("name", "member"), REQUIRED)
+def test_a_missing_required_member_is_a_v2_error(
+    inbound_server: RunningInbound, name: str, member: str
+) -> None:
+    params = _params(name)
+    del params[member]
+    response = _call(inbound_server, name, params)
+    lowered = member[:1].lower() + member[1:]
+    assert response["Error"]["Code"] == "BadRequestException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert (
+        f"Value null at '{lowered}' failed to satisfy constraint: Member must not be null"
+        in response["Error"]["Message"]
+    )
