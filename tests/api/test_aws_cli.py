@@ -12,7 +12,9 @@ from inbound.errors import RuleSetDoesNotExist
 from tests.api.conftest import KEY, SECRET, Ses
 
 
-def aws(ses: Ses, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_aws(url: str, home: Path, service: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m awscli <service> <args> --endpoint-url <url>` with the test's credentials
+    and nothing of the user's configuration."""
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": KEY,
@@ -23,8 +25,12 @@ def aws(ses: Ses, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "AWS_PAGER": "",
     }
     env.pop("AWS_PROFILE", None)
-    command = [sys.executable, "-m", "awscli", "ses", *args, "--endpoint-url", ses.url]
+    command = [sys.executable, "-m", "awscli", service, *args, "--endpoint-url", url]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def aws(ses: Ses, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_aws(ses.url, home, "ses", *args)
 
 
 def test_aws_cli_v1_success_error_and_binary_upload(ses: Ses, tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ The operation registry is passed in when mounting, so each server (and each test
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api import auth
+from inbound.api.endpoint import caller, decoded, endpoint, read_body
 from inbound.api.faults import (
-    InternalFailure,
     MethodNotAllowed,
     NotFound,
     NotImplementedOperation,
@@ -36,28 +34,15 @@ from inbound.errors import SesError
 if TYPE_CHECKING:
     from inbound.api.services import Services
 
-log = logging.getLogger("inbound.api")
-
 OWN_ERROR_PREFIXES = ("/api/", "/sns/", "/v2/")  # JSON routes: their errors are not the Query API's
 FORM = "application/x-www-form-urlencoded"
-_OFFLOAD = 1024 * 1024  # decode/verify bodies bigger than this off the event loop (SMTP shares it)
 
 
 def add_routes(app: web.Application, services: Services, operations: Mapping[str, Handler]) -> None:
-    async def endpoint(request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
-        try:
-            return await _serve(request, request_id, services, operations)
-        except SesError as error:
-            return error_response(error, request_id)
-        except Exception:
-            log.exception("SES Query request %s failed", request_id)
-            return error_response(
-                InternalFailure("The request processing has failed because of an unknown error."),
-                request_id,
-            )
+    async def serve(request: web.Request, request_id: str) -> web.Response:
+        return await _serve(request, request_id, services, operations)
 
-    app.router.add_route("*", "/", endpoint)
+    app.router.add_route("*", "/", endpoint(serve, error_response, "SES Query"))
     app.middlewares.append(_xml_http_errors)
 
 
@@ -71,21 +56,11 @@ async def _serve(
         raise MethodNotAllowed(
             f"The HTTP method {request.method} is not allowed: the SES Query API takes GET or POST."
         )
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise RequestEntityTooLarge(
-            f"The request body exceeds the maximum size of {request.client_max_size} bytes."
-        ) from None
+    body = await read_body(request)
     body_is_form = request.content_type == FORM or "Content-Type" not in request.headers
 
     def decode() -> tuple[auth.Caller, Any, dict[str, Any]]:
-        if services.api_auth == "verify":
-            caller = auth.verify(
-                request.method, request.raw_path, request.headers, body, services.api_credentials
-            )
-        else:
-            caller = auth.caller_of(request.headers)
+        who = caller(services, request, body)
         params = query.form_params(
             request.rel_url.raw_query_string, body, body_is_form=body_is_form
         )
@@ -95,13 +70,10 @@ async def _serve(
                 f"inbound does not implement the SES operation {operation.name} "
                 f"(API version {service.api_version()})."
             )
-        return caller, operation, query.decode(operation, params)
+        return who, operation, query.decode(operation, params)
 
-    if len(body) > _OFFLOAD:
-        caller, operation, kwargs = await asyncio.to_thread(decode)
-    else:
-        caller, operation, kwargs = decode()
-    context = services.operation_context(caller.region or services.region, request_id)
+    who, operation, kwargs = await decoded(body, decode)
+    context = services.operation_context(who.region or services.region, request_id)
     result = await operations[operation.name](context, kwargs)
     return _xml_response(200, xml.result_document(operation, result, request_id), request_id)
 

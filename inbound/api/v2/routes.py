@@ -4,15 +4,12 @@ Every answer under `/v2/` is a REST-JSON one, errors included: the code in `X-Am
 `{"message": ...}` as the body, the status from the error shape (`errors.for_v2`), and
 `x-amzn-RequestId`. An unknown method and path is `UnknownOperationException` (404); an
 operation of the model without a handler answers 501 `NotImplemented` naming it, as v1 does;
-a crashed handler is logged and answered `InternalFailure` (500).
+a crashed handler is logged and answered `InternalFailure` (500), as v1 (`api/endpoint.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -20,7 +17,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from inbound.api import auth
-from inbound.api.faults import InternalFailure, NotImplementedOperation, RequestEntityTooLarge
+from inbound.api.endpoint import caller, decoded, endpoint, read_body
+from inbound.api.faults import NotImplementedOperation
 from inbound.api.query.operations import Handler
 from inbound.api.v2 import codec, service
 from inbound.api.v2.errors import for_v2
@@ -29,27 +27,14 @@ from inbound.errors import SesError
 if TYPE_CHECKING:
     from inbound.api.services import Services
 
-log = logging.getLogger("inbound.api")
-
 PREFIX = "/v2/"
-_OFFLOAD = 1024 * 1024  # as the Query endpoint: big bodies are decoded off the event loop
 
 
 def add_routes(app: web.Application, services: Services, operations: Mapping[str, Handler]) -> None:
-    async def endpoint(request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
-        try:
-            return await _serve(request, request_id, services, operations)
-        except SesError as error:
-            return error_response(error, request_id)
-        except Exception:
-            log.exception("SES v2 request %s failed", request_id)
-            return error_response(
-                InternalFailure("The request processing has failed because of an unknown error."),
-                request_id,
-            )
+    async def serve(request: web.Request, request_id: str) -> web.Response:
+        return await _serve(request, request_id, services, operations)
 
-    app.router.add_route("*", PREFIX + "{tail:.*}", endpoint)
+    app.router.add_route("*", PREFIX + "{tail:.*}", endpoint(serve, error_response, "SES v2"))
 
 
 async def _serve(
@@ -58,21 +43,11 @@ async def _serve(
     services: Services,
     operations: Mapping[str, Handler],
 ) -> web.Response:
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise RequestEntityTooLarge(
-            f"The request body exceeds the maximum size of {request.client_max_size} bytes."
-        ) from None
+    body = await read_body(request)
     raw_path, _, raw_query = request.raw_path.partition("?")
 
     def decode() -> tuple[auth.Caller, Any, dict[str, Any]]:
-        if services.api_auth == "verify":
-            caller = auth.verify(
-                request.method, request.raw_path, request.headers, body, services.api_credentials
-            )
-        else:
-            caller = auth.caller_of(request.headers)
+        who = caller(services, request, body)
         routed = codec.route(request.method, raw_path)
         operation = routed.operation
         if operation.name not in operations:
@@ -81,13 +56,10 @@ async def _serve(
                 f"(API version {service.api_version()})."
             )
         query = parse_qsl(raw_query, keep_blank_values=True)
-        return caller, operation, codec.decode(routed, query, request.headers, body)
+        return who, operation, codec.decode(routed, query, request.headers, body)
 
-    if len(body) > _OFFLOAD:
-        caller, operation, kwargs = await asyncio.to_thread(decode)
-    else:
-        caller, operation, kwargs = decode()
-    context = services.operation_context(caller.region or services.region, request_id)
+    who, operation, kwargs = await decoded(body, decode)
+    context = services.operation_context(who.region or services.region, request_id)
     result = await operations[operation.name](context, kwargs)
     status, headers, payload = codec.encode(operation, result)
     return web.Response(
