@@ -76,7 +76,7 @@ def apply(settings: Settings, path: Path) -> str:
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(path, "-", str(exc)) from None
     except SesError as exc:
-        raise ConfigError(path, getattr(exc, "path", exc.code), exc.message) from None
+        raise codec.config_error(path, exc) from None
     config.check_targets(settings.clone(state=new), path)
     url = f"http://{settings.http}/api/rules"
     try:

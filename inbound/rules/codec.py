@@ -29,8 +29,14 @@ def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
     try:
         return parse_rules(data, verified)
     except SesError as exc:
-        where = getattr(exc, "location", None) or getattr(exc, "path", None)
-        raise ConfigError(path, where or "-", f"{exc.code}: {exc.message}") from None
+        raise config_error(path, exc) from None
+
+
+def config_error(path: Path, exc: SesError) -> ConfigError:
+    """A rules.json that SES would refuse: where in the file (the rule set and rule, by
+    position and name, when validation knows them) and SES's code and text."""
+    where = getattr(exc, "location", None) or getattr(exc, "path", None)
+    return ConfigError(path, where or "-", f"{exc.code}: {exc.message}")
 
 
 def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:

@@ -47,10 +47,11 @@ _PRINTABLE = re.compile(r"^[\x20-\x7e]{1,500}$")
 
 
 def check_name(name: str, what: str, path: str) -> None:
-    """Rule-set, rule and filter names (spec receiving.md §9.2; query-api.md §9.3)."""
+    """Rule-set and rule names (spec receiving.md §9.2; query-api.md §9.3). The pattern
+    violation's text is the probed one, which does not echo the value."""
     if not _NAME_CHARS.match(name):
         raise ValidationError(
-            path, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$", name
+            path, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$"
         )
     if len(name) > MAX_NAME_LENGTH or not (name[0].isalnum() and name[-1].isalnum()):
         raise InvalidParameterValue(f"Not a valid {what}: {name}")

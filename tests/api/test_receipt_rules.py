@@ -98,6 +98,11 @@ def test_rule_set_names(ses, name, code) -> None:
     assert err["Error"]["Code"] == code
     if code == "InvalidParameterValue":
         assert err["Error"]["Message"] == f"Not a valid ruleSetName: {name}"
+    else:  # spec §9.2's probed text, which does not echo the name
+        assert err["Error"]["Message"] == (
+            "1 validation error detected: Value at 'ruleSetName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$"
+        )
 
 
 def test_rule_order_create_update_position_reorder_delete(ses) -> None:
@@ -236,6 +241,13 @@ def test_action_targets_are_checked(ses, action, code, member) -> None:
     ("bad_rule", "code", "text"),
     [
         (
+            rule("bad name"),
+            "ValidationError",
+            "1 validation error detected: Value at 'rule.name' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: ^[a-zA-Z0-9_.-]+$",
+        ),
+        (rule("_r"), "InvalidParameterValue", "Not a valid ruleName: _r"),
+        (
             rule("r", recipients=["not an address"]),
             "InvalidParameterValue",
             "Invalid recipient: not an address",
@@ -280,6 +292,8 @@ def test_action_targets_are_checked(ses, action, code, member) -> None:
         ),
     ],
     ids=[
+        "rule-name-pattern",
+        "rule-name-edge",
         "recipient-text",
         "recipient-two-ats",
         "recipient-no-domain",
