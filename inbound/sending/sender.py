@@ -143,15 +143,18 @@ class Sender:
 
         Nothing awaits from the quota checks to the reservation of the recipients in flight,
         so concurrent requests cannot both pass the last unit of a quota, and their store
-        writes still share fsyncs (the store's group commit)."""
+        writes still share fsyncs (the store's group commit). The checks wait for a statistics
+        write in progress: its message would otherwise count twice, in the statistics already
+        committed and in flight until the write returns."""
         mail_from_domain = self.check(region, submission)
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
         record, raw = self._build(region, submission, render, mail_from_domain)
-        sent = self._sent_last_24_hours(region) + self._in_flight.get(region, 0)
-        quota.check_daily(sent, counted, self.settings.max_24_hour_send)
-        self._rate.take(region, len(submission.recipients))
-        reserved = counted if raw is not None else 0  # a rendering failure sends nothing
-        self._in_flight[region] = self._in_flight.get(region, 0) + reserved
+        async with self._sending.counting():
+            sent = self._sent_last_24_hours(region) + self._in_flight.get(region, 0)
+            quota.check_daily(sent, counted, self.settings.max_24_hour_send)
+            self._rate.take(region, len(submission.recipients))
+            reserved = counted if raw is not None else 0  # a rendering failure sends nothing
+            self._in_flight[region] = self._in_flight.get(region, 0) + reserved
         try:
             await self._store.add_sent(record, raw)
             if reserved:

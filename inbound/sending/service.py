@@ -107,6 +107,14 @@ class SendingConfiguration:
     def statistics(self, region: str) -> Any:
         return self._store.document(rules.STATISTICS, region)
 
+    @contextlib.asynccontextmanager
+    async def counting(self) -> AsyncIterator[None]:
+        """No `record_sending` runs meanwhile: a caller that counts recipients it has reserved
+        but not yet recorded (the Sender's quota check) sees the statistics in step with its
+        own count, never a message in both."""
+        async with self._lock:
+            yield
+
     async def record_sending(self, region: str, **counts: int) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
         current 15-minute bucket: what GetSendQuota and GetSendStatistics report."""
