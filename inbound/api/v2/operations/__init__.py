@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from inbound.api.query.operations import Handler
-from inbound.api.v2.operations import account, configuration_sets, identities, send, templates
+from inbound.api.v2.operations import (
+    account,
+    configuration_sets,
+    identities,
+    policies,
+    send,
+    templates,
+)
 
 V2_OPERATIONS: Mapping[str, Handler] = {
     "GetAccount": account.get_account,
@@ -20,6 +27,13 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "GetEmailIdentity": identities.get_email_identity,
     "ListEmailIdentities": identities.list_email_identities,
     "DeleteEmailIdentity": identities.delete_email_identity,
+    "PutEmailIdentityDkimAttributes": identities.put_email_identity_dkim_attributes,
+    "PutEmailIdentityFeedbackAttributes": identities.put_email_identity_feedback_attributes,
+    "PutEmailIdentityMailFromAttributes": identities.put_email_identity_mail_from_attributes,
+    "CreateEmailIdentityPolicy": policies.create_email_identity_policy,
+    "UpdateEmailIdentityPolicy": policies.update_email_identity_policy,
+    "DeleteEmailIdentityPolicy": policies.delete_email_identity_policy,
+    "GetEmailIdentityPolicies": policies.get_email_identity_policies,
     "CreateEmailTemplate": templates.create_email_template,
     "GetEmailTemplate": templates.get_email_template,
     "ListEmailTemplates": templates.list_email_templates,
@@ -30,5 +44,11 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "GetConfigurationSet": configuration_sets.get_configuration_set,
     "ListConfigurationSets": configuration_sets.list_configuration_sets,
     "DeleteConfigurationSet": configuration_sets.delete_configuration_set,
+    "PutConfigurationSetDeliveryOptions": configuration_sets.put_configuration_set_delivery_options,
+    "PutConfigurationSetReputationOptions": (
+        configuration_sets.put_configuration_set_reputation_options
+    ),
+    "PutConfigurationSetSendingOptions": configuration_sets.put_configuration_set_sending_options,
+    "PutConfigurationSetTrackingOptions": configuration_sets.put_configuration_set_tracking_options,
     "SendEmail": send.send_email,
 }

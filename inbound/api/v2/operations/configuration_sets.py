@@ -11,6 +11,7 @@ their v2 names and described back.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from inbound.api.query.operations import sending as v1
@@ -24,23 +25,33 @@ _TLS_TO_V2 = {v: k for k, v in _TLS_TO_V1.items()}
 KEPT = ("SuppressionOptions", "VdmOptions", "ArchivingOptions", "MessageSecurityOptions")
 
 
+def _delivery(options: Params) -> Params:
+    """DeliveryOptions as stored (v1's TlsPolicy spelling, OPTIONAL unless said). The account
+    has no dedicated IP pools, so a `SendingPoolName` names a pool that does not exist."""
+    pool = options.get("SendingPoolName")
+    if pool is not None:
+        raise NotFound(f"Dedicated IP pool <{pool}> does not exist.")
+    return {**options, "TlsPolicy": _TLS_TO_V1[options.get("TlsPolicy", "OPTIONAL")]}
+
+
+def _tracking(ctx: OperationContext, options: Params) -> Params:
+    return {**options, **v1.check_tracking(ctx, options)}
+
+
 async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
-    """Everything that can be refused is checked before the set is stored. The account has no
-    dedicated IP pools, so a `SendingPoolName` names a pool that does not exist."""
+    """Everything that can be refused is checked before the set is stored."""
     name = p["ConfigurationSetName"]
     tracking = p.get("TrackingOptions")
     if tracking is not None:
-        tracking = {**tracking, **v1.check_tracking(ctx, tracking)}
-    delivery = dict(p.get("DeliveryOptions") or {})
-    pool = delivery.get("SendingPoolName")
-    if pool is not None:
-        raise NotFound(f"Dedicated IP pool <{pool}> does not exist.")
+        tracking = _tracking(ctx, tracking)
+    delivery = p.get("DeliveryOptions")
+    if delivery is not None:
+        delivery = _delivery(delivery)
     await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
     reputation = p.get("ReputationOptions") or {}
     async with ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name) as found:
         found["TrackingOptions"] = tracking
-        if delivery:
-            delivery["TlsPolicy"] = _TLS_TO_V1[delivery.get("TlsPolicy", "OPTIONAL")]
+        if delivery is not None:
             found["DeliveryOptions"] = delivery
         stored = found["ReputationOptions"]
         stored["ReputationMetricsEnabled"] = reputation.get("ReputationMetricsEnabled", False)
@@ -84,3 +95,48 @@ async def list_configuration_sets(ctx: OperationContext, p: Params) -> Params:
 
 async def delete_configuration_set(ctx: OperationContext, p: Params) -> None:
     await v1.delete_configuration_set(ctx, p)
+
+
+# ── options: Put* replace one group of options ───────────────────────────────────────────────
+def _editing(
+    ctx: OperationContext, p: Params
+) -> contextlib.AbstractAsyncContextManager[dict[str, Any]]:
+    return ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, p["ConfigurationSetName"])
+
+
+async def put_configuration_set_delivery_options(ctx: OperationContext, p: Params) -> None:
+    options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
+    async with _editing(ctx, p) as found:
+        found["DeliveryOptions"] = _delivery(options)
+
+
+async def put_configuration_set_reputation_options(ctx: OperationContext, p: Params) -> None:
+    if "ReputationMetricsEnabled" in p:
+        await v1.update_configuration_set_reputation_metrics_enabled(
+            ctx,
+            {
+                "ConfigurationSetName": p["ConfigurationSetName"],
+                "Enabled": p["ReputationMetricsEnabled"],
+            },
+        )
+    else:
+        ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, p["ConfigurationSetName"])
+
+
+async def put_configuration_set_sending_options(ctx: OperationContext, p: Params) -> None:
+    """v1's UpdateConfigurationSetSendingEnabled (re-enabling records LastFreshStart)."""
+    if "SendingEnabled" in p:
+        await v1.update_configuration_set_sending_enabled(
+            ctx, {"ConfigurationSetName": p["ConfigurationSetName"], "Enabled": p["SendingEnabled"]}
+        )
+    else:
+        ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, p["ConfigurationSetName"])
+
+
+async def put_configuration_set_tracking_options(ctx: OperationContext, p: Params) -> None:
+    """Without CustomRedirectDomain the set goes back to SES's own tracking domain."""
+    options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
+    async with _editing(ctx, p) as found:
+        found["TrackingOptions"] = (
+            _tracking(ctx, options) if options.get("CustomRedirectDomain") else None
+        )

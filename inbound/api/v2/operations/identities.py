@@ -7,7 +7,11 @@ Differences from v1, as SES v2 behaves (docs/api.md, "SES API v2"):
   <x> already exist.", SES's wording, sic), where v1's Verify* restart verification.
 * A domain is created with Easy DKIM set up (v1's VerifyDomainIdentity + VerifyDomainDkim in
   one call): "By default, when you create a domain identity, Amazon SES uses Easy DKIM".
-* Get and Delete of an unknown identity are `NotFoundException` (v1's DeleteIdentity succeeds).
+* Get, Delete and the Put*Attributes of an unknown identity are `NotFoundException` (v1's
+  DeleteIdentity succeeds, its Set* answer InvalidParameterValue); DKIM signing of an identity
+  whose domain has no Easy DKIM is `BadRequestException` "Domain <x> is not verified for DKIM
+  signing." (SES v2's text, as probed by floci: github.com/floci-io/floci/pull/723).
+* The Put*Attributes members are optional; one left out changes nothing.
 * Statuses are v2's upper-case enums (`SUCCESS`, `PENDING`, `NOT_STARTED`, ...).
 """
 
@@ -128,7 +132,52 @@ async def list_email_identities(ctx: OperationContext, p: Params) -> Params:
     return {"EmailIdentities": listed, "NextToken": token}
 
 
+def existing(ctx: OperationContext, given: str) -> Identity:
+    """The identity, or v2's NotFoundException."""
+    identity = ctx.identities.get(given)
+    if identity is None:
+        raise _missing(given)
+    return identity
+
+
 async def delete_email_identity(ctx: OperationContext, p: Params) -> None:
-    if ctx.identities.get(p["EmailIdentity"]) is None:
-        raise _missing(p["EmailIdentity"])
+    existing(ctx, p["EmailIdentity"])
     await v1.delete_identity(ctx, {"Identity": p["EmailIdentity"]})
+
+
+# ── attributes: v1's Set* operations ────────────────────────────────────────────────────────
+async def put_email_identity_dkim_attributes(ctx: OperationContext, p: Params) -> None:
+    given = p["EmailIdentity"]
+    identity = ctx.identities.get(given)
+    domain = None if identity is None else ident.dkim_domain(ctx.identities.all(), identity)
+    if domain is None or not domain.dkim_tokens:
+        name = ident.domain_of(ident.canonical(given))
+        raise BadRequest(f"Domain {name} is not verified for DKIM signing.")
+    if "SigningEnabled" in p:
+        await v1.set_identity_dkim_enabled(
+            ctx, {"Identity": given, "DkimEnabled": p["SigningEnabled"]}
+        )
+
+
+async def put_email_identity_feedback_attributes(ctx: OperationContext, p: Params) -> None:
+    existing(ctx, p["EmailIdentity"])
+    if "EmailForwardingEnabled" in p:
+        await v1.set_identity_feedback_forwarding_enabled(
+            ctx, {"Identity": p["EmailIdentity"], "ForwardingEnabled": p["EmailForwardingEnabled"]}
+        )
+
+
+async def put_email_identity_mail_from_attributes(ctx: OperationContext, p: Params) -> None:
+    """No MailFromDomain turns the custom MAIL FROM domain off, as v1's."""
+    existing(ctx, p["EmailIdentity"])
+    behavior = {v: k for k, v in _BEHAVIORS.items()}[
+        p.get("BehaviorOnMxFailure", "USE_DEFAULT_VALUE")
+    ]
+    await v1.set_identity_mail_from_domain(
+        ctx,
+        {
+            "Identity": p["EmailIdentity"],
+            "MailFromDomain": p.get("MailFromDomain"),
+            "BehaviorOnMXFailure": behavior,
+        },
+    )
