@@ -552,6 +552,11 @@ def test_dns_mode_email_needs_confirmation(inbound_factory, fake_dns) -> None:
     assert ses.list_verified_email_addresses()["VerifiedEmailAddresses"] == ["Me+x@mail.test"]
     listed = {i["name"]: i["status"] for i in server.get("/api/identities")}
     assert listed == {"Me+x@mail.test": "Success", "mail.test": "Pending", "example.com": "Success"}
+    with urllib.request.urlopen(server.api_url + "/api/identities?limit=2") as response:
+        first, total = json.loads(response.read()), response.headers["X-Total-Count"]
+        assert 'rel="next"' in response.headers["Link"]
+    assert (len(first), total) == (2, "3")  # in pages, as every JSON API listing
+    assert server.listing("/api/identities") == server.get("/api/identities")
 
 
 # ── pure rules ──────────────────────────────────────────────────────────────────────────────

@@ -40,11 +40,13 @@ from typing import Any
 
 from aiohttp import web
 
+from inbound.api import pages
 from inbound.api.query.operations.context import OperationContext
 from inbound.errors import InvalidParameterValue
 from inbound.identities import rules as ident
 from inbound.identities.book import IdentityBook, utcnow
 from inbound.identities.rules import DOMAIN, EMAIL, SUCCESS, Identity
+from inbound.records import Listing
 from inbound.sending import easy_dkim
 from inbound.sending.easy_dkim import DkimKeys
 
@@ -384,8 +386,11 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
         return web.json_response({"Identity": name, "VerificationStatus": identity.status})
 
     async def listing(request: web.Request) -> web.Response:
+        at = pages.window(request)
         everything = identities.all()
-        return web.json_response([everything[name].to_json() for name in sorted(everything)])
+        names = sorted(everything)[at.offset : at.offset + at.limit]
+        page = Listing((everything[name] for name in names), len(everything))
+        return pages.respond(request, at, page, Identity.to_json)
 
     async def dkim(request: web.Request) -> web.Response:
         """What a verifier needs: SES publishes the key behind the CNAME
