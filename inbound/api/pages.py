@@ -43,20 +43,30 @@ def respond(
     headers = {"X-Total-Count": str(listing.total)}
     following = at.offset + len(listing)
     if listing and following < listing.total:
-        token = base64.urlsafe_b64encode(str(following).encode()).decode()
-        url = request.rel_url.update_query(limit=str(at.limit), next=token)
+        url = request.rel_url.update_query(limit=str(at.limit), next=offset_token(following))
         headers["Link"] = f'<{url}>; rel="next"'
     return web.json_response([to_json(item) for item in listing], headers=headers)
 
 
-def _offset(token: str) -> int:
+def offset_token(offset: int) -> str:
+    """An opaque token for the entry at `offset` (also ListReceiptRuleSets' NextToken)."""
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def token_offset(token: str) -> int | None:
+    """The offset `offset_token` made `token` from, or None for anything else."""
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        text = ""
-    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _offset(token: str) -> int:
+    offset = token_offset(token)
+    if offset is None:
         raise _bad(f"next is not a token this API gave: {token!r}")
-    return int(text)
+    return offset
 
 
 def _bad(message: str) -> web.HTTPBadRequest:

@@ -7,14 +7,13 @@ the configured backends (what SES does at CreateReceiptRule / UpdateReceiptRule,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from inbound import model
 from inbound.actions.s3 import object_key
+from inbound.api import pages
 from inbound.api.query.operations.context import OperationContext
 from inbound.errors import (
     InvalidLambdaFunction,
@@ -119,17 +118,17 @@ async def list_receipt_rule_sets(ctx: OperationContext, p: Params) -> Params:
     page = sets[start : start + PAGE_SIZE]
     result: Params = {"RuleSets": [rule_set_metadata(s) for s in page]}
     if start + PAGE_SIZE < len(sets):
-        result["NextToken"] = base64.urlsafe_b64encode(str(start + PAGE_SIZE).encode()).decode()
+        result["NextToken"] = pages.offset_token(start + PAGE_SIZE)
     return result
 
 
 def _page_start(token: str | None) -> int:
     if not token:
         return 0
-    try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidParameterValue(f"Invalid NextToken: {token}") from None
+    start = pages.token_offset(token)
+    if start is None:
+        raise InvalidParameterValue(f"Invalid NextToken: {token}")
+    return start
 
 
 async def reorder_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
