@@ -18,6 +18,7 @@ from inbound.api.v2.operations import (
     policies,
     send,
     templates,
+    verification,
 )
 
 V2_OPERATIONS: Mapping[str, Handler] = {
@@ -51,4 +52,16 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "PutConfigurationSetSendingOptions": configuration_sets.put_configuration_set_sending_options,
     "PutConfigurationSetTrackingOptions": configuration_sets.put_configuration_set_tracking_options,
     "SendEmail": send.send_email,
+    "CreateCustomVerificationEmailTemplate": (
+        verification.create_custom_verification_email_template
+    ),
+    "GetCustomVerificationEmailTemplate": verification.get_custom_verification_email_template,
+    "ListCustomVerificationEmailTemplates": (verification.list_custom_verification_email_templates),
+    "UpdateCustomVerificationEmailTemplate": (
+        verification.update_custom_verification_email_template
+    ),
+    "DeleteCustomVerificationEmailTemplate": (
+        verification.delete_custom_verification_email_template
+    ),
+    "SendCustomVerificationEmail": verification.send_custom_verification_email,
 }
