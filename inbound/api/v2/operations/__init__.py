@@ -14,6 +14,7 @@ from inbound.api.query.operations import Handler
 from inbound.api.v2.operations import (
     account,
     configuration_sets,
+    event_destinations,
     identities,
     policies,
     send,
@@ -51,6 +52,18 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     ),
     "PutConfigurationSetSendingOptions": configuration_sets.put_configuration_set_sending_options,
     "PutConfigurationSetTrackingOptions": configuration_sets.put_configuration_set_tracking_options,
+    "CreateConfigurationSetEventDestination": (
+        event_destinations.create_configuration_set_event_destination
+    ),
+    "GetConfigurationSetEventDestinations": (
+        event_destinations.get_configuration_set_event_destinations
+    ),
+    "UpdateConfigurationSetEventDestination": (
+        event_destinations.update_configuration_set_event_destination
+    ),
+    "DeleteConfigurationSetEventDestination": (
+        event_destinations.delete_configuration_set_event_destination
+    ),
     "SendEmail": send.send_email,
     "CreateCustomVerificationEmailTemplate": (
         verification.create_custom_verification_email_template
