@@ -157,9 +157,12 @@ TEMPLATE = {"Subject": "Hi {{name}}", "Text": "Hello {{name}}", "Html": "<p>{{na
 
 
 def test_template_lifecycle(v2: Any, v1: Any) -> None:
-    v2.create_email_template(TemplateName="welcome", TemplateContent=TEMPLATE)
+    v2.create_email_template(
+        TemplateName="welcome", TemplateContent=TEMPLATE, Tags=[{"Key": "k", "Value": "v"}]
+    )
     got = v2.get_email_template(TemplateName="welcome")
     assert got["TemplateName"] == "welcome" and got["TemplateContent"] == TEMPLATE
+    assert got["Tags"] == [{"Key": "k", "Value": "v"}]
     assert v1.get_template(TemplateName="welcome")["Template"]["SubjectPart"] == "Hi {{name}}"
     v2.update_email_template(
         TemplateName="welcome", TemplateContent={"Subject": "New", "Text": "t"}

@@ -14,6 +14,7 @@ from inbound.api.query.operations import Handler
 from inbound.api.v2.operations import (
     account,
     configuration_sets,
+    dedicated,
     event_destinations,
     identities,
     policies,
@@ -65,6 +66,18 @@ V2_OPERATIONS: Mapping[str, Handler] = {
         event_destinations.delete_configuration_set_event_destination
     ),
     "SendEmail": send.send_email,
+    "GetDedicatedIps": dedicated.get_dedicated_ips,
+    "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
+    "GetDedicatedIp": dedicated.get_dedicated_ip,
+    "PutDedicatedIpInPool": dedicated.put_dedicated_ip_in_pool,
+    "PutDedicatedIpWarmupAttributes": dedicated.put_dedicated_ip_warmup_attributes,
+    "GetDedicatedIpPool": dedicated.get_dedicated_ip_pool,
+    "DeleteDedicatedIpPool": dedicated.delete_dedicated_ip_pool,
+    "PutDedicatedIpPoolScalingAttributes": dedicated.put_dedicated_ip_pool_scaling_attributes,
+    "GetDeliverabilityDashboardOptions": dedicated.get_deliverability_dashboard_options,
+    "ListDeliverabilityTestReports": dedicated.list_deliverability_test_reports,
+    "GetDeliverabilityTestReport": dedicated.get_deliverability_test_report,
+    "GetDomainDeliverabilityCampaign": dedicated.get_domain_deliverability_campaign,
     "CreateCustomVerificationEmailTemplate": (
         verification.create_custom_verification_email_template
     ),

@@ -16,7 +16,7 @@ from typing import Any
 
 from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.errors import NotFound
+from inbound.api.v2.operations import dedicated
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
@@ -30,7 +30,7 @@ def _delivery(options: Params) -> Params:
     has no dedicated IP pools, so a `SendingPoolName` names a pool that does not exist."""
     pool = options.get("SendingPoolName")
     if pool is not None:
-        raise NotFound(f"Dedicated IP pool <{pool}> does not exist.")
+        raise dedicated.no_pool(pool)
     return {**options, "TlsPolicy": _TLS_TO_V1[options.get("TlsPolicy", "OPTIONAL")]}
 
 

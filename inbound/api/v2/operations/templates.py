@@ -23,9 +23,14 @@ def as_v1(content: Params) -> Params:
 
 
 async def create_email_template(ctx: OperationContext, p: Params) -> None:
+    """Tags are kept with the template (v1's has none)."""
     await v1.create_template(
         ctx, {"Template": {"TemplateName": p["TemplateName"], **as_v1(p["TemplateContent"])}}
     )
+    if p.get("Tags"):
+        name = p["TemplateName"]
+        async with ctx.sending.editing(state.TEMPLATES, ctx.region, name) as found:
+            found["Tags"] = list(p["Tags"])
 
 
 async def update_email_template(ctx: OperationContext, p: Params) -> None:
@@ -41,9 +46,14 @@ async def delete_email_template(ctx: OperationContext, p: Params) -> None:
 
 
 async def get_email_template(ctx: OperationContext, p: Params) -> Params:
-    template = (await v1.get_template(ctx, {"TemplateName": p["TemplateName"]}))["Template"]
+    found = ctx.sending.get(state.TEMPLATES, ctx.region, p["TemplateName"])
+    template = found["Template"]
     content = {name: template[v1_name] for name, v1_name in _PARTS if v1_name in template}
-    return {"TemplateName": template["TemplateName"], "TemplateContent": content}
+    return {
+        "TemplateName": template["TemplateName"],
+        "TemplateContent": content,
+        "Tags": found.get("Tags", []),
+    }
 
 
 async def list_email_templates(ctx: OperationContext, p: Params) -> Params:
