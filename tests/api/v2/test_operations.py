@@ -417,3 +417,49 @@ def test_the_v2_size_limit_is_40_mb(v2: Any, server: RunningInbound) -> None:
     code, status, message = _error(v2.send_email, Content={"Raw": {"Data": over}})
     assert (code, status) == ("BadRequestException", 400)
     assert message.startswith(f"Message length is more than {40 * 1024 * 1024} bytes long")
+
+
+# ── SendBulkEmail ───────────────────────────────────────────────────────────────────────────
+def test_send_bulk_email(v2: Any, server: RunningInbound) -> None:
+    v2.create_email_template(TemplateName="t", TemplateContent=TEMPLATE)
+    results = v2.send_bulk_email(
+        FromEmailAddress="sender@example.com",
+        DefaultContent={"Template": {"TemplateName": "t", "TemplateData": '{"name": "all"}'}},
+        DefaultEmailTags=[{"Name": "batch", "Value": "b1"}],
+        BulkEmailEntries=[
+            {"Destination": {"ToAddresses": ["one@example.com"]}},
+            {
+                "Destination": {"ToAddresses": ["two@example.com"]},
+                "ReplacementEmailContent": {
+                    "ReplacementTemplate": {"ReplacementTemplateData": '{"name": "Two"}'}
+                },
+                "ReplacementTags": [{"Name": "batch", "Value": "b2"}],
+            },
+            {"Destination": {"ToAddresses": ["not an address"]}},
+        ],
+    )["BulkEmailEntryResults"]
+    assert [r["Status"] for r in results] == ["SUCCESS", "SUCCESS", "INVALID_PARAMETER"]
+    first, second = (_sent(server, r["MessageId"]) for r in results[:2])
+    assert first["message"]["Subject"] == "Hi all" and first["tags"] == {"batch": "b1"}
+    assert second["message"]["Subject"] == "Hi Two" and second["tags"] == {"batch": "b2"}
+    assert "Error" in results[2]
+
+
+def test_send_bulk_email_errors(v2: Any) -> None:
+    entries = [{"Destination": {"ToAddresses": ["one@example.com"]}}]
+    assert _error(
+        v2.send_bulk_email,
+        FromEmailAddress="sender@example.com",
+        DefaultContent={"Template": {"TemplateName": "nope", "TemplateData": "{}"}},
+        BulkEmailEntries=entries,
+    ) == ("NotFoundException", 404, "Template nope does not exist.")
+    assert _error(
+        v2.send_bulk_email,
+        FromEmailAddress="sender@example.com",
+        DefaultContent={"Template": {"TemplateContent": {"Subject": "s", "Text": "t"}}},
+        BulkEmailEntries=entries,
+    ) == (
+        "BadRequestException",
+        400,
+        "inbound does not support TemplateContent in SendBulkEmail yet.",
+    )

@@ -66,6 +66,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
         event_destinations.delete_configuration_set_event_destination
     ),
     "SendEmail": send.send_email,
+    "SendBulkEmail": send.send_bulk_email,
     "GetDedicatedIps": dedicated.get_dedicated_ips,
     "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
     "GetDedicatedIp": dedicated.get_dedicated_ip,
