@@ -19,6 +19,7 @@ from inbound.api.v2.operations import (
     identities,
     policies,
     send,
+    tags,
     templates,
     verification,
 )
@@ -67,6 +68,9 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     ),
     "SendEmail": send.send_email,
     "SendBulkEmail": send.send_bulk_email,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTagsForResource": tags.list_tags_for_resource,
     "GetDedicatedIps": dedicated.get_dedicated_ips,
     "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
     "GetDedicatedIp": dedicated.get_dedicated_ip,
