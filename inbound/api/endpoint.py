@@ -16,6 +16,7 @@ from aiohttp import web
 from inbound.api import auth
 from inbound.api.faults import InternalFailure, RequestEntityTooLarge
 from inbound.errors import SesError
+from inbound.sending.origin import LOCAL, Origin
 
 if TYPE_CHECKING:
     from inbound.api.services import Services
@@ -62,6 +63,12 @@ def caller(services: Services, request: web.Request, body: bytes) -> auth.Caller
             request.method, request.raw_path, request.headers, body, services.api_credentials
         )
     return auth.caller_of(request.headers)
+
+
+def origin(request: web.Request, who: auth.Caller) -> Origin:
+    """The request's client address and the access key id it was signed with (claimed and
+    unchecked under `auth = "off"`); an unsigned request is the account's own ("root")."""
+    return Origin(request.remote or LOCAL.source_ip, who.access_key or LOCAL.identity)
 
 
 async def decoded(body: bytes, decode: Callable[[], T]) -> T:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from inbound.outbox.relay import Relay
     from inbound.receiving.engine import Engine
     from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.origin import Origin
     from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
     from inbound.sending.tracking import Tracker
@@ -41,7 +42,7 @@ class Services:
     relay: Relay | None = None
     tracker: Tracker | None = None  # open and click tracking: needs the feedback service
 
-    def operation_context(self, region: str, request_id: str) -> OperationContext:
+    def operation_context(self, region: str, request_id: str, origin: Origin) -> OperationContext:
         assert self.backends is not None
         return OperationContext(
             region,
@@ -52,4 +53,5 @@ class Services:
             self.sending,
             self.sender,
             self.backends,
+            origin,
         )

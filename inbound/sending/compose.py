@@ -14,6 +14,7 @@ from typing import Any
 
 from inbound.sending import checks, mime, templates
 from inbound.sending import configuration as state
+from inbound.sending.origin import Origin
 from inbound.sending.sender import Render, Submission
 from inbound.sending.service import SendingConfiguration
 
@@ -44,6 +45,7 @@ def submission(
     configuration_set: str | None,
     tags: Sequence[Mapping[str, str]],
     detail: dict[str, Any],
+    origin: Origin,
 ) -> Submission:
     """No `destination`: the parts of a bulk send common to every destination. "The ReturnPath
     parameter is never overwritten. This email address must be either individually verified
@@ -64,6 +66,7 @@ def submission(
         senders=(source, *([checked_return_path] if checked_return_path else [])),
         recipients=recipients,
         return_path=checked_return_path or source,
+        origin=origin,
         configuration_set=configuration_set,
         tags=checks.tags(tags),
         detail=detail,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from inbound.errors import MessageRejected
 from inbound.sending import checks, mime
+from inbound.sending.origin import Origin
 from inbound.sending.sender import Sender, Submission
 
 
@@ -21,6 +22,7 @@ async def send_raw(
     sender: Sender,
     region: str,
     raw: bytes,
+    origin: Origin,
     *,
     source: str | None = None,
     destinations: Sequence[str] = (),
@@ -58,6 +60,7 @@ async def send_raw(
         senders=tuple(dict.fromkeys((source, *header_senders))),
         recipients=recipients,
         return_path=source if given else found.return_path or source,
+        origin=origin,
         configuration_set=configuration_set or found.configuration_set,
         tags=chosen,
         detail=dict(detail or {}),

@@ -23,6 +23,7 @@ from inbound.records import SentMessage, SentStatus
 from inbound.sending import checks, easy_dkim, mime, quota, tracking
 from inbound.sending import configuration as state
 from inbound.sending.easy_dkim import DkimKeys
+from inbound.sending.origin import Origin
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.templates import MissingAttribute
 from inbound.store import Store
@@ -42,6 +43,7 @@ class Submission:
     senders: tuple[str, ...]  # every address the verification check covers
     recipients: tuple[str, ...]  # the envelope recipients
     return_path: str  # where feedback is forwarded
+    origin: Origin
     configuration_set: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)  # for the trace (template, ARNs)
@@ -173,8 +175,11 @@ class Sender:
         """The record and the bytes; an SES error of `render` (size, charset) propagates."""
         accepted = datetime.now(UTC)
         message_id = mime.new_message_id(accepted)
+        origin = submission.origin
         trace: list[dict[str, Any]] = [
-            {"step": "accepted", "region": region, "sandbox": self.sandbox} | submission.detail
+            {"step": "accepted", "region": region, "sandbox": self.sandbox}
+            | {"sourceIp": origin.source_ip, "callerIdentity": origin.identity}
+            | submission.detail
         ]
         raw: bytes | None
         try:

@@ -3,8 +3,8 @@ the send: open and click tracking now, delivery and feedback alike.
 
 `sourceArn` is the operation's SourceArn when it had one, else the ARN of the identity the
 source sends as; `sourceIp` (`ses:source-ip`) and `callerIdentity` (`ses:caller-identity`)
-are the trace's `accepted` step's when the operation recorded them, else the loopback address
-and "root".
+are the trace's `accepted` step's (the Sender records the submission's `Origin` there; a message
+stored before origins were recorded has `sender.LOCAL`'s).
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from inbound.identities.rules import Identity
 from inbound.records import SentMessage
 from inbound.sending import checks
 from inbound.sending.events import SentMail
+from inbound.sending.origin import LOCAL
 from inbound.timestamps import from_wire
-
-DEFAULT_SOURCE_IP = "127.0.0.1"
-DEFAULT_CALLER_IDENTITY = "root"
 
 
 def region_of(record: SentMessage, default: str) -> str:
@@ -48,8 +46,8 @@ def sent_mail(
         sending_account_id=account_id,
         destination=record.recipients,
         headers=SplitMessage.parse(raw).headers if raw is not None else (),
-        source_ip=accepted.get("sourceIp", DEFAULT_SOURCE_IP),
-        caller_identity=accepted.get("callerIdentity", DEFAULT_CALLER_IDENTITY),
+        source_ip=accepted.get("sourceIp", LOCAL.source_ip),
+        caller_identity=accepted.get("callerIdentity", LOCAL.identity),
         configuration_set=record.configuration_set,
         tags=tuple(record.tags.items()),
     )

@@ -30,6 +30,7 @@ from inbound.ids import random_bytes
 from inbound.receiving.smtp import Sessions, SesSMTP, ehlo_lines
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
+from inbound.sending.origin import LOCAL, Origin
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Sender
 
@@ -102,7 +103,8 @@ class SubmissionHandler:
         except UnicodeDecodeError:
             user = password = ""
         if credentials.authenticate(self.keys, self.region, user, password):
-            return AuthResult(success=True, message=replies.S235_AUTHENTICATED)
+            # aiosmtpd keeps `auth_data` as the session's: the caller identity of its messages.
+            return AuthResult(success=True, auth_data=user, message=replies.S235_AUTHENTICATED)
         log.info("AUTH %s refused for %r from %s", mechanism, user, session.peer)
         return AuthResult(success=False, handled=False, message=replies.S535_CREDENTIALS_INVALID)
 
@@ -141,6 +143,7 @@ class SubmissionHandler:
                 self.sender,
                 self.region,
                 envelope.original_content or b"",
+                _origin(session),
                 source=envelope.mail_from,
                 destinations=envelope.rcpt_tos,
             )
@@ -151,6 +154,13 @@ class SubmissionHandler:
             log.exception("could not send a message; answered 451")
             return replies.S451_TEMPORARY_FAILURE
         return f"{replies.S250_OK} {message_id}"
+
+
+def _origin(session: Session) -> Origin:
+    """The client's address and the user name (an access key id) it authenticated with: DATA
+    comes only after AUTH (`auth_required`)."""
+    peer = session.peer[0] if isinstance(session.peer, tuple) else LOCAL.source_ip
+    return Origin(peer, str(session.auth_data))
 
 
 def _valid(address: str) -> bool:

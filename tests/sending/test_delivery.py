@@ -231,7 +231,7 @@ def test_identity_notifications_go_to_the_topic_of_each_type(
     assert bounce["bounce"]["remoteMtaIp"] == "72.21.215.231"
     mail = bounce["mail"]
     assert mail["messageId"] == message_id
-    assert (mail["sourceIp"], mail["callerIdentity"]) == ("127.0.0.1", "root")
+    assert (mail["sourceIp"], mail["callerIdentity"]) == ("127.0.0.1", "testing")
     assert "tags" not in mail
     assert mail["commonHeaders"]["subject"] == "Hi"  # headers on for Bounce
     assert "headers" not in deliveries[0]["mail"]  # and not for Delivery

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api import auth
-from inbound.api.endpoint import caller, decoded, endpoint, read_body
+from inbound.api.endpoint import caller, decoded, endpoint, origin, read_body
 from inbound.api.faults import (
     MethodNotAllowed,
     NotFound,
@@ -73,7 +73,9 @@ async def _serve(
         return who, operation, query.decode(operation, params)
 
     who, operation, kwargs = await decoded(body, decode)
-    context = services.operation_context(who.region or services.region, request_id)
+    context = services.operation_context(
+        who.region or services.region, request_id, origin(request, who)
+    )
     result = await operations[operation.name](context, kwargs)
     return _xml_response(200, xml.result_document(operation, result, request_id), request_id)
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from inbound.api import auth
-from inbound.api.endpoint import caller, decoded, endpoint, read_body
+from inbound.api.endpoint import caller, decoded, endpoint, origin, read_body
 from inbound.api.faults import NotImplementedOperation
 from inbound.api.query.operations import Handler
 from inbound.api.v2 import codec, service
@@ -59,7 +59,9 @@ async def _serve(
         return who, operation, codec.decode(routed, query, request.headers, body)
 
     who, operation, kwargs = await decoded(body, decode)
-    context = services.operation_context(who.region or services.region, request_id)
+    context = services.operation_context(
+        who.region or services.region, request_id, origin(request, who)
+    )
     result = await operations[operation.name](context, kwargs)
     status, headers, payload = codec.encode(operation, result)
     return web.Response(

@@ -1,5 +1,5 @@
-"""What an operation handler is given besides its input: the request's Region and id, and the
-services it works with (never the whole server)."""
+"""What an operation handler is given besides its input: the request's Region and id, who made
+it, and the services it works with (never the whole server)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from inbound.backends import Backends
     from inbound.identities.book import IdentityBook
     from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.origin import Origin
     from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
     from inbound.store import Store
@@ -25,3 +26,4 @@ class OperationContext:
     sending: SendingConfiguration
     sender: Sender
     backends: Backends
+    origin: Origin  # who made the request: the Send* operations record it with the message

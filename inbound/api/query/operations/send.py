@@ -35,7 +35,11 @@ def _base64_size(size: int) -> int:
 
 
 def _submission(
-    operation: str, p: Params, destination: Params | None, tags: Sequence[Params] | None
+    ctx: OperationContext,
+    operation: str,
+    p: Params,
+    destination: Params | None,
+    tags: Sequence[Params] | None,
 ) -> Submission:
     """Source, Destination, ReplyToAddresses, ReturnPath, ConfigurationSetName and Tags of the
     SendEmail shape (the templated operations share it)."""
@@ -51,12 +55,13 @@ def _submission(
         configuration_set=p.get("ConfigurationSetName"),
         tags=tags or (),
         detail=detail,
+        origin=ctx.origin,
     )
 
 
 # ── SendEmail ───────────────────────────────────────────────────────────────────────────────
 async def send_email(ctx: OperationContext, p: Params) -> Params:
-    submission = _submission("SendEmail", p, p["Destination"], p.get("Tags"))
+    submission = _submission(ctx, "SendEmail", p, p["Destination"], p.get("Tags"))
     message = p["Message"]
     fields = [
         *compose.header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ()),
@@ -76,6 +81,7 @@ async def send_raw_email(ctx: OperationContext, p: Params) -> Params:
         ctx.sender,
         ctx.region,
         raw,
+        ctx.origin,
         source=p.get("Source"),
         destinations=p.get("Destinations") or (),
         configuration_set=p.get("ConfigurationSetName"),
@@ -95,7 +101,7 @@ def _template_data(text: str, member: str) -> dict[str, Any]:
 
 
 async def send_templated_email(ctx: OperationContext, p: Params) -> Params:
-    submission = _submission("SendTemplatedEmail", p, p["Destination"], p.get("Tags"))
+    submission = _submission(ctx, "SendTemplatedEmail", p, p["Destination"], p.get("Tags"))
     parts = compose.stored_template(ctx.sending, ctx.region, p["Template"])
     data = _template_data(p["TemplateData"], "TemplateData")
     fields = compose.header_fields(p["Source"], p["Destination"], p.get("ReplyToAddresses") or ())
@@ -133,13 +139,13 @@ async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
     parts = compose.stored_template(ctx.sending, ctx.region, p["Template"])
     default_data = _template_data(p["DefaultTemplateData"], "DefaultTemplateData")
     default_tags = {t["Name"]: t for t in p.get("DefaultTags") or ()}
-    ctx.sender.check(ctx.region, _submission("SendBulkTemplatedEmail", p, None, None))
+    ctx.sender.check(ctx.region, _submission(ctx, "SendBulkTemplatedEmail", p, None, None))
     statuses = []
     for destination in destinations:
         try:
             tags = default_tags | {t["Name"]: t for t in destination.get("ReplacementTags") or ()}
             submission = _submission(
-                "SendBulkTemplatedEmail", p, destination["Destination"], list(tags.values())
+                ctx, "SendBulkTemplatedEmail", p, destination["Destination"], list(tags.values())
             )
             data = default_data
             if destination.get("ReplacementTemplateData"):
@@ -189,6 +195,7 @@ async def send_custom_verification_email(ctx: OperationContext, p: Params) -> Pa
         senders=(checks.address(sender),),
         recipients=(address,),
         return_path=checks.address(sender),
+        origin=ctx.origin,
         configuration_set=p.get("ConfigurationSetName"),
         detail={"template": p["TemplateName"]},
     )

@@ -54,6 +54,7 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
         configuration_set=p.get("ConfigurationSetName"),
         tags=p.get("EmailTags") or (),
         detail={"api": "v2", **({"template": _template_name(part)} if kind == "Template" else {})},
+        origin=ctx.origin,
     )
     fields = compose.header_fields(
         p["FromEmailAddress"], destination, p.get("ReplyToAddresses") or ()
@@ -93,6 +94,7 @@ async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
         ctx.sender,
         ctx.region,
         raw,
+        ctx.origin,
         source=p.get("FromEmailAddress"),
         destinations=recipients,
         configuration_set=p.get("ConfigurationSetName"),
