@@ -172,12 +172,14 @@ class InboundServer:
             account_id=settings.account_id,
             region=settings.region,
         )
+        relaying = None
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
             self.relay = services.relay = Relay(
                 self.store, settings.relay, helo=settings.smtp_hostname
             )
             if isinstance(self.backends.mailer, LocalMailer):
                 self.backends.mailer.on_queued = self.relay.wake
+                relaying = settings.relay  # the outbox recipients' events follow the relay
             self.relay.start()
         outbox = self.backends.mailer
         returns = None
@@ -214,8 +216,11 @@ class InboundServer:
             EICAR_SCANNER,
             region=settings.region,
             account_id=settings.account_id,
+            relay=relaying,
         )
         self.sender.on_stored = self.deliveries.wake
+        if relaying is not None and self.relay is not None:
+            self.relay.on_result = self.deliveries.wake
         if returns is not None:
             returns.on_returned = self.deliveries.wake
         await self.identities.start()  # API-verified identities, DNS checks

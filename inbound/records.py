@@ -292,6 +292,21 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True)
+class RelayOutcome:
+    """How one relay attempt ended for the outbox entry holding a sent message's recipients,
+    kept until delivery publishes its events (DeliveryDelay, Delivery, Bounce). `queued` is
+    when the entry was queued: the relay gives up `max_age_seconds` after it."""
+
+    outbox_id: str
+    attempt: int
+    sent_id: str
+    status: OutboxStatus  # sent, deferred or failed
+    queued: str
+    remote_reply: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class MailboxDelivery:
     """A message the embedded WorkMail added to an organization's Maildir."""
 

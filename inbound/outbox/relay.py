@@ -21,7 +21,7 @@ import asyncio
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -177,6 +177,9 @@ class Relay:
         self.store = store
         self.settings = settings
         self.helo = settings.helo or helo
+        # Told after each attempt's outcome is on record: delivery publishes the sent mail's
+        # events from it (sending/delivery.py).
+        self.on_result: Callable[[], None] | None = None
         self._context = client_context(settings)
         self._worker = DueWorker(
             self._run_due,
@@ -258,3 +261,5 @@ class Relay:
             next_attempt=next_attempt,
         )
         log.info("outbox %s: %s%s", outbox_id, status, f" ({error})" if error else "")
+        if self.on_result is not None:
+            self.on_result()

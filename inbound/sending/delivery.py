@@ -12,9 +12,13 @@ unfinished. Per message, in this order:
 3. the recipients that are neither that nor the mailbox simulator's go to the outbox (one
    entry), which the relay sends on when `[relay]` is set;
 4. per recipient, its events and identity notifications: a simulator address's outcomes
-   (simulator.py), otherwise a Delivery; then the message SES forwards by email for a
-   simulator bounce, complaint or auto-reply, to the feedback address (ReturnPath, else
-   Source), which takes route 2 or 3 in turn.
+   (simulator.py), otherwise a Delivery (for the outbox, only without a relay); then the
+   message SES forwards by email for a simulator bounce, complaint or auto-reply, to the
+   feedback address (ReturnPath, else Source), which takes route 2 or 3 in turn.
+
+With a relay, the outbox recipients' events come from the relay's recorded attempts
+(`Store.relay_outcomes_due`, sending/relayed.py): a DeliveryDelay at the first deferral, then a
+Delivery, or a Bounce with its DSN forwarded as a simulator bounce's is.
 
 Exactly once: each step with an effect outside the message (an event published, a notification,
 a message spooled or queued) is recorded in the message's trace under a key as soon as it is
@@ -29,19 +33,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, TypeVar
 
 from inbound import dsn
 from inbound.backends import Mailer
+from inbound.config import RelaySettings
 from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.receiving.engine import Engine
 from inbound.receiving.replies import S250_OK
 from inbound.receiving.verdicts import ContentScanner, Status
-from inbound.records import ReturnedMail, SentMessage, SentStatus
+from inbound.records import OutboxStatus, RelayOutcome, ReturnedMail, SentMessage, SentStatus
 from inbound.scheduling import DueWorker
-from inbound.sending import checks, mime, simulator
+from inbound.sending import checks, mime, relayed, simulator
 from inbound.sending.events import (
     Bounce,
     BouncedRecipient,
@@ -57,6 +63,7 @@ from inbound.sending.feedback import Feedback, Publication
 from inbound.sending.sent_mail import region_of, sent_mail
 from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
+from inbound.timestamps import from_wire
 
 log = logging.getLogger("inbound.delivery")
 
@@ -66,6 +73,7 @@ OUTBOUND_IP = "127.0.0.1"
 RETRY_SECONDS = 5.0  # after a pass that failed as a whole (the store)
 
 Step = dict[str, Any]
+T = TypeVar("T")
 
 
 class Deliveries:
@@ -83,6 +91,7 @@ class Deliveries:
         *,
         region: str,
         account_id: str,
+        relay: RelaySettings | None = None,
     ) -> None:
         self._store = store
         self._feedback = feedback
@@ -93,6 +102,7 @@ class Deliveries:
         self._virus = virus  # SES scans what it sends: a virus is a Reject, not a delivery
         self._region = region
         self._account_id = account_id
+        self._relay = relay  # set: the outbox recipients' events wait for the relay's outcome
         self._worker = DueWorker(
             self._run_due,
             lambda: None,  # nothing waits for a time: every pending message is due now
@@ -123,27 +133,37 @@ class Deliveries:
         """Deliver up to `limit` pending messages; returns how many finished. One that fails
         (a bug, a backend raising where it should not) stays pending and is tried again at the
         next wake-up, without holding up the others."""
-        finished = 0
-        for record in self._store.sent_due(limit):
-            if self._worker.closing:
-                break
-            try:
-                await self._deliver(record)
-            except Exception:
-                log.exception("delivering sent message %s failed", record.id)
-            else:
-                finished += 1
-        for returned, raw in self._store.sent_returns_due(limit):
-            if self._worker.closing:
-                break
-            try:
-                await self._returned(returned, raw)
-            except Exception:
-                log.exception("mail returned to sent message %s failed", returned.sent_id)
-            else:
-                finished += 1
+        finished = await self._each(
+            self._store.sent_due(limit), self._deliver, lambda m: f"sent message {m.id}"
+        )
+        finished += await self._each(
+            self._store.sent_returns_due(limit),
+            lambda due: self._returned(*due),
+            lambda due: f"mail returned to sent message {due[0].sent_id}",
+        )
+        finished += await self._each(
+            self._store.relay_outcomes_due(limit),
+            self._relayed,
+            lambda o: f"relay outcome {o.attempt} of sent message {o.sent_id}",
+        )
         self._page_full = finished >= limit and not self._worker.closing
         return min(finished, limit)  # `limit`: the worker runs the next page at once
+
+    async def _each(
+        self, due: Sequence[T], handle: Callable[[T], Awaitable[None]], name: Callable[[T], str]
+    ) -> int:
+        """`handle` each item until the worker closes; returns how many finished."""
+        finished = 0
+        for item in due:
+            if self._worker.closing:
+                break
+            try:
+                await handle(item)
+            except Exception:
+                log.exception("delivering %s failed", name(item))
+            else:
+                finished += 1
+        return finished
 
     # ── one message ─────────────────────────────────────────────────────────────────────────
     async def _deliver(self, record: SentMessage) -> None:
@@ -181,6 +201,8 @@ class Deliveries:
             route, key = routes[recipient], f"{position}:{recipient}"
             if route == SIMULATOR:
                 found = await self._simulated(journal, key, message, recipient, raw)
+            elif route == OUTBOX and self._relay is not None:
+                found = ()  # published from the relay's outcome (_relayed)
             else:
                 done = received if route == RECEIVING else queued
                 assert done is not None
@@ -284,17 +306,8 @@ class Deliveries:
         """The message SES sends back by email: the DSN or the complaint when feedback
         forwarding is on for the sending identity (SetIdentityFeedbackForwardingEnabled, on
         by default), the auto-reply always (it is the recipient's mail, not SES's feedback)."""
-        record = message.record
-        sent = simulator.Sent(
-            raw,
-            record.id,
-            record.mail_from,
-            record.return_path,
-            recipient,
-            message.mail.timestamp,
-            message.region,
-        )
-        forwarding = message.identity is None or message.identity.forwarding
+        sent = message.sent(recipient, raw)
+        forwarding = message.forwarding
         if outcome in simulator.BOUNCES:
             kind, built = "bounce", simulator.build_bounce(sent) if forwarding else None
         elif outcome is simulator.SimulatorOutcome.COMPLAINT:
@@ -305,6 +318,9 @@ class Deliveries:
             return None
         if built is None:
             return None
+        return await self._send_built(message, kind, built)
+
+    async def _send_built(self, message: _Message, kind: str, built: EmailMessage) -> Step:
         _, [to] = dsn.dsn_envelope(built)
         return await self._send_back(message, kind, to, dsn.as_bytes(built))
 
@@ -339,13 +355,12 @@ class Deliveries:
         journal = _Journal(self._store, record)
         key = f"return:{returned.id}"
         bounce = _bounce_of(raw)
-        forwarding = message.identity is None or message.identity.forwarding
         if bounce is not None:
             bounced = ", ".join(r.email_address for r in bounce.recipients)
             await self._feedback_of(journal, key, message, bounced, bounce)
             count = len(bounce.recipients)
             await journal.once(f"{key}:statistics", lambda: self._count(message, Bounces=count))
-        if bounce is None or forwarding:
+        if bounce is None or message.forwarding:
             kind = "bounce" if bounce is not None else "returned"
             await journal.once(
                 f"{key}:forwarded",
@@ -353,6 +368,69 @@ class Deliveries:
             )
         step = {"step": "returned", "returnId": returned.id, "bounce": bounce is not None}
         await self._store.add_sent_steps(record.id, [step], returned=returned.id)
+
+    # ── the relay's outcomes ────────────────────────────────────────────────────────────────
+    async def _relayed(self, outcome: RelayOutcome) -> None:
+        """The events of one relay attempt for the recipients of the outbox entry it was for;
+        the entries of forwarded feedback have none. Each is keyed in the sent message's trace
+        (`<position>:<recipient>:event:...`), so an outcome resumed after a restart publishes
+        nothing twice; the outcome is dropped once all are on record."""
+        record = self._store.sent_message(outcome.sent_id)
+        raw = self._store.sent_raw(outcome.sent_id)
+        if record is not None and raw is not None:
+            journal = _Journal(self._store, record)
+            queued = journal.recorded("queued")
+            if queued.get("outboxId") == outcome.outbox_id:
+                message = self._message(record, raw)
+                positions = {r: i for i, r in enumerate(dict.fromkeys(record.recipients))}
+                for recipient in queued["recipients"]:
+                    key = f"{positions[recipient]}:{recipient}"
+                    await self._relay_events(journal, key, message, recipient, outcome, raw)
+        await self._store.relay_outcome_published(outcome)
+
+    async def _relay_events(
+        self,
+        journal: _Journal,
+        key: str,
+        message: _Message,
+        recipient: str,
+        outcome: RelayOutcome,
+        raw: bytes,
+    ) -> None:
+        """Delivery for `sent`; one DeliveryDelay per recipient, at its first deferral (later
+        deferrals of the same message add none); for `failed`, the Bounce, its count in the
+        statistics and the DSN forwarded to the feedback address when forwarding is on."""
+        assert self._relay is not None
+        now, host = datetime.now(UTC), simulator.outbound_host(message.region)
+        reply, error = outcome.remote_reply, outcome.last_error
+        if outcome.status is OutboxStatus.SENT:
+            response = relayed.smtp_response(reply or "")
+            for found in self._delivered(message, recipient, response, OUTBOX):
+                await self._feedback_of(journal, key, message, recipient, found)
+        elif outcome.status is OutboxStatus.DEFERRED:
+            expires = from_wire(outcome.queued) + timedelta(seconds=self._relay.max_age_seconds)
+            delay = relayed.delay(
+                recipient, reply, error, now=now, expires=expires, reporting_mta=host
+            )
+            await journal.once(
+                f"{key}:event:{delay.TYPE}", lambda: self._publish(message, delay, recipient)
+            )
+        else:
+            bounce = relayed.bounce(recipient, reply, error, now=now, reporting_mta=host)
+            await self._feedback_of(journal, key, message, recipient, bounce)
+            await journal.once(f"{key}:statistics", lambda: self._count(message, Bounces=1))
+            if message.forwarding:
+                [bounced] = bounce.recipients
+                assert bounced.status is not None and bounced.diagnostic_code is not None
+                built = simulator.failure_dsn(
+                    message.sent(recipient, raw),
+                    bounced.status,
+                    bounced.diagnostic_code.removeprefix("smtp; "),
+                    host,
+                )
+                await journal.once(
+                    f"{key}:forwarded", lambda: self._send_built(message, "bounce", built)
+                )
 
     # ── events and notifications ────────────────────────────────────────────────────────────
     async def _feedback_of(
@@ -415,6 +493,25 @@ class _Message:
     region: str
     mail: SentMail
     identity: Identity | None
+
+    @property
+    def forwarding(self) -> bool:
+        """Whether SES forwards bounces and complaints by email (SetIdentityFeedbackForwarding
+        Enabled; on by default, so also for a sender that is no identity)."""
+        return self.identity is None or self.identity.forwarding
+
+    def sent(self, recipient: str, raw: bytes) -> simulator.Sent:
+        """The message as `recipient` got it, for what SES sends back by email."""
+        record = self.record
+        return simulator.Sent(
+            raw,
+            record.id,
+            record.mail_from,
+            record.return_path,
+            recipient,
+            self.mail.timestamp,
+            self.region,
+        )
 
 
 class _Journal:

@@ -285,11 +285,28 @@ def build_bounce(
         # The notification's diagnostic has no type; a DSN field needs one, so the DSN says
         # smtp 550 5.1.1 before SES's text (DECIDED: no sample of this DSN is public).
         mta, diagnostic = "amazonses.com", f"550 5.1.1 {SUPPRESSED}"
+    return failure_dsn(
+        sent, "5.1.1", diagnostic, mta, date=date, message_id=message_id, boundary=boundary
+    )
+
+
+def failure_dsn(
+    sent: Sent,
+    status: str,
+    diagnostic: str,
+    mta: str,
+    *,
+    date: datetime | None = None,
+    message_id: str | None = None,
+    boundary: str | None = None,
+) -> EmailMessage:
+    """SES's DSN failing ``sent.recipient`` with ``status`` and the SMTP reply ``diagnostic``,
+    reported by ``mta``: the simulator's bounces and the relay's (sending/relayed.py)."""
     report = dsn.DeliveryReport(
         dsn.PerMessage(reporting_mta=f"dns; {mta}"),  # no Arrival-Date (amazonses-05..21)
         (
             dsn.RecipientStatus(
-                sent.recipient, dsn.Action.FAILED, "5.1.1", diagnostic_code=diagnostic
+                sent.recipient, dsn.Action.FAILED, status, diagnostic_code=diagnostic
             ),
         ),
     )

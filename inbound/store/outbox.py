@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from inbound.records import Listing, OutboxMessage, OutboxStatus
+from inbound.records import Listing, OutboxMessage, OutboxStatus, RelayOutcome
 from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
@@ -84,13 +84,39 @@ class Outbox(Database):
         remote_reply: str | None,
         next_attempt: str | None = None,
     ) -> None:
+        """Record how an attempt ended. For the entry holding a sent message's recipients, the
+        outcome is also kept for delivery to publish (`relay_outcomes_due`), in the same
+        transaction: a restart between the two cannot lose it."""
         assert status in _ENDED, status
-        await self._write(
-            lambda c: c.execute(
+
+        def record(c: Connection) -> None:
+            c.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, remote_reply = ?, next_attempt = ?"
                 " WHERE id = ?",
                 (status, last_error, remote_reply, next_attempt, outbox_id),
             )
+            c.execute(
+                "INSERT OR IGNORE INTO relay_outcomes"
+                " (outbox_id, attempt, sent_id, status, queued, remote_reply, last_error)"
+                " SELECT id, attempts, message_id, status, created, remote_reply, last_error"
+                " FROM outbox WHERE id = ? AND message_id IN (SELECT id FROM sent)",
+                (outbox_id,),
+            )
+
+        await self._write(record)
+
+    def relay_outcomes_due(self, limit: int) -> list[RelayOutcome]:
+        """Relay outcomes of sent mail whose events are not published yet, oldest first."""
+        found = self._read("SELECT * FROM relay_outcomes ORDER BY rowid LIMIT ?", (limit,))
+        return [rows.record(RelayOutcome, r, status=OutboxStatus(r["status"])) for r in found]
+
+    async def relay_outcome_published(self, outcome: RelayOutcome) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "DELETE FROM relay_outcomes WHERE outbox_id = ? AND attempt = ?",
+                (outcome.outbox_id, outcome.attempt),
+            ),
+            durable=False,
         )
 
     async def outbox_retry(self, outbox_id: str) -> OutboxStatus | None:

@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0, last_attempt TEXT, next_attempt TEXT,
     last_error TEXT, remote_reply TEXT);
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);
+CREATE TABLE IF NOT EXISTS relay_outcomes (
+    outbox_id TEXT NOT NULL, attempt INTEGER NOT NULL, sent_id TEXT NOT NULL,
+    status TEXT NOT NULL, queued TEXT NOT NULL, remote_reply TEXT, last_error TEXT,
+    PRIMARY KEY (outbox_id, attempt));
 CREATE TABLE IF NOT EXISTS documents (
     kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, updated TEXT NOT NULL,
     PRIMARY KEY (kind, key));
@@ -72,6 +76,7 @@ RESET_TABLES = (
     "s3_objects",
     "notifications",
     "invocations",
+    "relay_outcomes",
     "outbox",
     "mailbox",
     "metrics",
