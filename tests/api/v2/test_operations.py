@@ -73,6 +73,39 @@ def test_put_account_sending_attributes_pauses_sending_for_both_apis(v2: Any, v1
     assert v1.get_account_sending_enabled()["Enabled"] is True
 
 
+def test_account_details_and_attributes(v2: Any, inbound_factory: Any) -> None:
+    details = {
+        "MailType": "TRANSACTIONAL",
+        "WebsiteURL": "https://app.example.com",
+        "ContactLanguage": "EN",
+        "UseCaseDescription": "Receipts",
+        "AdditionalContactEmailAddresses": ["ops@example.com"],
+    }
+    assert "Details" not in v2.get_account()
+    v2.put_account_details(**details, ProductionAccessEnabled=True)
+    v2.put_account_vdm_attributes(VdmAttributes={"VdmEnabled": "ENABLED"})
+    v2.put_account_dedicated_ip_warmup_attributes(AutoWarmupEnabled=True)
+    account = v2.get_account()
+    review = account["Details"].pop("ReviewDetails")
+    assert account["Details"] == details
+    assert review["Status"] == "PENDING" and review["CaseId"].isdigit()  # the sandbox
+    assert account["VdmAttributes"] == {"VdmEnabled": "ENABLED"}
+    assert account["DedicatedIpAutoWarmupEnabled"] is True
+    v2.put_account_dedicated_ip_warmup_attributes()  # without the member: unchanged
+    assert v2.get_account()["DedicatedIpAutoWarmupEnabled"] is True
+
+
+def test_a_review_is_granted_when_the_server_is_in_production(inbound_factory: Any) -> None:
+    from inbound.config import SendingSettings
+    from tests.api.v2.conftest import client
+
+    v2 = client(inbound_factory(sending=SendingSettings(production=True)))
+    v2.put_account_details(
+        MailType="MARKETING", WebsiteURL="https://x.example", ProductionAccessEnabled=True
+    )
+    assert v2.get_account()["Details"]["ReviewDetails"]["Status"] == "GRANTED"
+
+
 # ── email identities ────────────────────────────────────────────────────────────────────────
 def test_create_a_domain_identity_sets_up_easy_dkim(v2: Any, server: RunningInbound) -> None:
     created = v2.create_email_identity(

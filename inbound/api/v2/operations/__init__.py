@@ -27,6 +27,9 @@ from inbound.api.v2.operations import (
 V2_OPERATIONS: Mapping[str, Handler] = {
     "GetAccount": account.get_account,
     "PutAccountSendingAttributes": account.put_account_sending_attributes,
+    "PutAccountDetails": account.put_account_details,
+    "PutAccountVdmAttributes": account.put_account_vdm_attributes,
+    "PutAccountDedicatedIpWarmupAttributes": account.put_account_dedicated_ip_warmup_attributes,
     "CreateEmailIdentity": identities.create_email_identity,
     "GetEmailIdentity": identities.get_email_identity,
     "ListEmailIdentities": identities.list_email_identities,
