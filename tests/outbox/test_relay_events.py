@@ -6,6 +6,7 @@ smarthost, a real SNS HTTP subscriber; the DSN is read back by flufl.bounce."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -191,3 +192,43 @@ def test_without_a_relay_the_delivery_is_published_at_queue_time(
     [row] = server.get("/api/outbox")
     assert row["status"] == "queued"  # nothing sends it on: the outbox stands for the server
     assert found[1]["delivery"]["smtpResponse"] == f"250 Ok {row['id']}"
+
+
+def test_recorded_outcomes_are_published_once_after_a_restart(
+    inbound_factory, sink, subscriber, tmp_path
+) -> None:
+    """A kill between the relay's record and its events: the next start publishes what is on
+    record and nothing already published. The outcomes are written as the relay writes them
+    (one transaction with the outbox row), with the server stopped."""
+    data = tmp_path / "restart"
+    settings = {
+        "sending": PRODUCTION,
+        "relay": relay_to(sink.port, retry_initial_seconds=3600),  # the sink never listens
+        "sns_subscribers": {EVENTS: (subscriber.url,)},
+    }
+    first = inbound_factory(data_dir=data, **settings)
+    events(first)
+    send(client(first), RECIPIENT, ConfigurationSetName="events")
+    assert [r["eventType"] for r in published(subscriber, 2)] == ["Send", "DeliveryDelay"]
+    first.stop()
+    with sqlite3.connect(data / "inbound.sqlite3") as conn:
+        [(outbox_id, sent_id, queued)] = conn.execute("SELECT id, message_id, created FROM outbox")
+        conn.execute(
+            "UPDATE outbox SET status = 'sent', attempts = 2, remote_reply = ? WHERE id = ?",
+            ("250 2.0.0 Ok: queued as 7", outbox_id),
+        )
+        conn.executemany(
+            "INSERT INTO relay_outcomes (outbox_id, attempt, sent_id, status, queued,"
+            " remote_reply) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (outbox_id, 1, sent_id, "deferred", queued, None),  # published, not dropped
+                (outbox_id, 2, sent_id, "sent", queued, "250 2.0.0 Ok: queued as 7"),
+            ],
+        )
+    second = inbound_factory(data_dir=data, **settings)
+    found = published(subscriber, 3)
+    assert [r["eventType"] for r in found] == ["Send", "DeliveryDelay", "Delivery"]
+    assert found[2]["delivery"]["smtpResponse"] == "250 2.0.0 Ok: queued as 7"
+    second.stop()
+    with sqlite3.connect(data / "inbound.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM relay_outcomes").fetchone() == (0,)
