@@ -64,7 +64,6 @@ class Sender:
         self.settings = settings
         self.dkim = dkim
         self._rate = quota.SendRate(settings.max_send_rate)
-        self._in_flight: dict[str, int] = {}  # recipients being stored, not yet in statistics
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
         # Called once a message is stored: the delivery worker's wake() (set by app.py).
         self.on_stored: Callable[[], None] | None = None
@@ -143,26 +142,24 @@ class Sender:
     async def send(self, region: str, submission: Submission, render: Render) -> str:
         """Check, build and store one message; returns its MessageId once it is durable.
 
-        Nothing awaits from the quota checks to the reservation of the recipients in flight,
-        so concurrent requests cannot both pass the last unit of a quota, and their store
-        writes still share fsyncs (the store's group commit). The checks wait for a statistics
-        write in progress: its message would otherwise count twice, in the statistics already
-        committed and in flight until the write returns."""
+        The quota checks and the write of a message with counted recipients run in one hold
+        of the statistics lock (`SendingConfiguration.counting`), and the message and its
+        count are one transaction: concurrent requests cannot both pass the last unit of a
+        quota, none sees a message counted twice or not at all, and a kill keeps both or
+        neither. Such sends write one at a time (one fsync each); messages that count nothing
+        (simulator recipients only, a rendering failure) share fsyncs (the group commit)."""
         mail_from_domain = self.check(region, submission)
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
         record, raw = self._build(region, submission, render, mail_from_domain)
+        attempts = counted if raw is not None else 0  # a rendering failure sends nothing
         async with self._sending.counting():
-            sent = self._sent_last_24_hours(region) + self._in_flight.get(region, 0)
+            sent = self._sent_last_24_hours(region)
             quota.check_daily(sent, counted, self.settings.max_24_hour_send)
             self._rate.take(region, len(submission.recipients))
-            reserved = counted if raw is not None else 0  # a rendering failure sends nothing
-            self._in_flight[region] = self._in_flight.get(region, 0) + reserved
-        try:
+            if attempts:
+                await self._sending.store_sent(region, record, raw, attempts)
+        if not attempts:
             await self._store.add_sent(record, raw)
-            if reserved:
-                await self._sending.record_sending(region, DeliveryAttempts=reserved)
-        finally:
-            self._in_flight[region] -= reserved
         # The message is durable: delivery (inbound/sending/delivery.py) takes it from here,
         # and a restart finds it pending in the store if this process dies first.
         if self.on_stored is not None:

@@ -22,6 +22,7 @@ from inbound.errors import (
     SesError,
     TemplateDoesNotExist,
 )
+from inbound.records import SentMessage
 from inbound.sending import configuration as rules
 from inbound.store import Store
 
@@ -109,11 +110,21 @@ class SendingConfiguration:
 
     @contextlib.asynccontextmanager
     async def counting(self) -> AsyncIterator[None]:
-        """No `record_sending` runs meanwhile: a caller that counts recipients it has reserved
-        but not yet recorded (the Sender's quota check) sees the statistics in step with its
-        own count, never a message in both."""
+        """No other statistics write runs meanwhile: the Sender checks the daily quota against
+        the statistics and stores the message it counts (`store_sent`) in one hold, so
+        concurrent sends never pass the last unit of the quota nor count a message twice."""
         async with self._lock:
             yield
+
+    async def store_sent(
+        self, region: str, message: SentMessage, raw: bytes | None, attempts: int
+    ) -> None:
+        """Store a sent message and count its `attempts` (DeliveryAttempts) in one durable
+        transaction, so a kill never keeps the message and loses its count. Inside
+        `counting()` only: its lock keeps the statistics' read-modify-write whole."""
+        assert self._lock.locked(), "store_sent runs inside counting()"
+        updated = rules.add_counts(self.statistics(region), rules.now(), DeliveryAttempts=attempts)
+        await self._store.add_sent(message, raw, document=(rules.STATISTICS, region, updated))
 
     async def record_sending(self, region: str, **counts: int) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inbound.store.writer import Database
+from inbound.store.writer import Connection, Database
 from inbound.timestamps import now_iso
+
+
+def put(c: Connection, kind: str, key: str, body: Any) -> None:
+    """Store `body` as the document `kind`/`key` in the transaction of `c`."""
+    text = json.dumps(body, sort_keys=True)
+    c.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso()))
 
 
 class Documents(Database):
     async def put_document(self, kind: str, key: str, body: Any) -> None:
         """Store `body` (JSON-serialisable) durably before returning: API changes must survive
         a restart once the response is sent."""
-        text = json.dumps(body, sort_keys=True)
-        await self._write(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso())
-            )
-        )
+        await self._write(lambda c: put(c, kind, key, body))
 
     async def delete_document(self, kind: str, key: str) -> None:
         await self._write(

@@ -8,15 +8,23 @@ import json
 from typing import Any
 
 from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
-from inbound.store import rows
+from inbound.store import documents, rows
 from inbound.store.writer import Connection, Database, Row
 
 
 class Sent(Database):
-    async def add_sent(self, message: SentMessage, raw: bytes | None) -> None:
+    async def add_sent(
+        self,
+        message: SentMessage,
+        raw: bytes | None,
+        *,
+        document: tuple[str, str, Any] | None = None,
+    ) -> None:
         """Store a sent message durably (fsynced) before returning: the caller answers the
         Send* request with its MessageId only then, as receiving answers `250` only after the
-        spool. `raw` is None when nothing was built (a rendering failure)."""
+        spool. `raw` is None when nothing was built (a rendering failure). `document` (kind,
+        key, body) is stored in the same transaction: the sending statistics that count the
+        message, so no kill keeps the one without the other."""
         params = (
             message.id,
             message.operation,
@@ -37,6 +45,8 @@ class Sent(Database):
             if raw is not None:
                 c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (message.id, raw))
             c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
+            if document is not None:
+                documents.put(c, *document)
 
         await self._write(insert)
 
