@@ -1,5 +1,5 @@
-"""Dedicated IPs and the Deliverability dashboard through boto3 `sesv2`: answered as an account
-without them."""
+"""Dedicated IPs, the Deliverability dashboard and the other resources the account has none of,
+through boto3 `sesv2`: answered as an account without them."""
 
 from __future__ import annotations
 
@@ -58,3 +58,43 @@ def test_nothing_named_exists(
     response = raised.value.response
     assert response["Error"] == {"Code": "NotFoundException", "Message": message}
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("operation", "member"),
+    [
+        ("list_multi_region_endpoints", "MultiRegionEndpoints"),
+        ("list_export_jobs", "ExportJobs"),
+        ("list_import_jobs", "ImportJobs"),
+        ("list_tenants", "Tenants"),
+        ("list_recommendations", "Recommendations"),
+    ],
+)
+def test_listings_of_what_the_account_has_none_of(v2: Any, operation: str, member: str) -> None:
+    assert getattr(v2, operation)()[member] == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "message"),
+    [
+        (
+            "get_multi_region_endpoint",
+            {"EndpointName": "e"},
+            "Multi-region endpoint <e> does not exist.",
+        ),
+        (
+            "delete_multi_region_endpoint",
+            {"EndpointName": "e"},
+            "Multi-region endpoint <e> does not exist.",
+        ),
+        ("get_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
+        ("cancel_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
+        ("get_import_job", {"JobId": "j"}, "Import job <j> does not exist."),
+        ("get_tenant", {"TenantName": "t"}, "Tenant <t> does not exist."),
+        ("delete_tenant", {"TenantName": "t"}, "Tenant <t> does not exist."),
+    ],
+)
+def test_what_the_account_has_none_of_does_not_exist(
+    v2: Any, operation: str, params: dict[str, Any], message: str
+) -> None:
+    test_nothing_named_exists(v2, operation, params, message)

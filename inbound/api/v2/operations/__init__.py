@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from inbound.api.query.operations import Handler
 from inbound.api.v2.operations import (
+    absent,
     account,
     configuration_sets,
     dedicated,
@@ -74,6 +75,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
+    **absent.OPERATIONS,
     "GetDedicatedIps": dedicated.get_dedicated_ips,
     "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
     "GetDedicatedIp": dedicated.get_dedicated_ip,

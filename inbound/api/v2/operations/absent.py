@@ -1,0 +1,45 @@
+"""Resources the simulated account has none of, because the operations that make them are not
+implemented (they answer 501): multi-region endpoints, export and import jobs, tenants, and
+Virtual Deliverability Manager recommendations. Their listings are empty and anything named
+does not exist (`NotFoundException`, which the model lists for each). When a Create* of these
+is implemented, its Get/List/Delete move out of this table to work on what it made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbound.api.query.operations import Handler
+from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.errors import NotFound
+
+Params = dict[str, Any]
+
+
+def _empty(member: str) -> Handler:
+    async def listing(ctx: OperationContext, p: Params) -> Params:
+        return {member: []}
+
+    return listing
+
+
+def _missing(what: str, member: str) -> Handler:
+    async def lookup(ctx: OperationContext, p: Params) -> Params:
+        raise NotFound(f"{what} <{p[member]}> does not exist.")
+
+    return lookup
+
+
+OPERATIONS: dict[str, Handler] = {
+    "ListMultiRegionEndpoints": _empty("MultiRegionEndpoints"),
+    "GetMultiRegionEndpoint": _missing("Multi-region endpoint", "EndpointName"),
+    "DeleteMultiRegionEndpoint": _missing("Multi-region endpoint", "EndpointName"),
+    "ListExportJobs": _empty("ExportJobs"),
+    "GetExportJob": _missing("Export job", "JobId"),
+    "CancelExportJob": _missing("Export job", "JobId"),
+    "ListImportJobs": _empty("ImportJobs"),
+    "GetImportJob": _missing("Import job", "JobId"),
+    "ListTenants": _empty("Tenants"),
+    "GetTenant": _missing("Tenant", "TenantName"),
+    "DeleteTenant": _missing("Tenant", "TenantName"),
+    "ListRecommendations": _empty("Recommendations"),
+}
