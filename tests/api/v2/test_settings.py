@@ -200,6 +200,28 @@ def test_configuration_set_options(v2: Any, v1: Any) -> None:
     assert reputation["LastFreshStart"].year >= 2024  # re-enabled: a fresh start
 
 
+def test_recorded_option_groups(v2: Any) -> None:
+    v2.create_configuration_set(ConfigurationSetName="rec")
+    archive = "arn:aws:ses:us-east-1:123456789012:mailmanager-archive/a-1"
+    v2.put_configuration_set_archiving_options(ConfigurationSetName="rec", ArchiveArn=archive)
+    v2.put_configuration_set_vdm_options(
+        ConfigurationSetName="rec",
+        VdmOptions={"DashboardOptions": {"EngagementMetrics": "ENABLED"}},
+    )
+    v2.put_configuration_set_suppression_options(
+        ConfigurationSetName="rec", SuppressedReasons=["BOUNCE", "COMPLAINT"]
+    )
+    got = v2.get_configuration_set(ConfigurationSetName="rec")
+    assert got["ArchivingOptions"] == {"ArchiveArn": archive}
+    assert got["VdmOptions"] == {"DashboardOptions": {"EngagementMetrics": "ENABLED"}}
+    assert got["SuppressionOptions"] == {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]}
+    v2.put_configuration_set_archiving_options(ConfigurationSetName="rec")
+    assert "ArchivingOptions" not in v2.get_configuration_set(ConfigurationSetName="rec")
+    assert _error(v2.put_configuration_set_vdm_options, ConfigurationSetName="nope", VdmOptions={})[
+        :2
+    ] == ("NotFoundException", 404)
+
+
 def test_tracking_options(v2: Any) -> None:
     v2.create_configuration_set(ConfigurationSetName="trk")
     v2.create_email_identity(EmailIdentity="links.test")

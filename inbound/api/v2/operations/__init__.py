@@ -58,6 +58,13 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     ),
     "PutConfigurationSetSendingOptions": configuration_sets.put_configuration_set_sending_options,
     "PutConfigurationSetTrackingOptions": configuration_sets.put_configuration_set_tracking_options,
+    "PutConfigurationSetArchivingOptions": (
+        configuration_sets.put_configuration_set_archiving_options
+    ),
+    "PutConfigurationSetVdmOptions": configuration_sets.put_configuration_set_vdm_options,
+    "PutConfigurationSetSuppressionOptions": (
+        configuration_sets.put_configuration_set_suppression_options
+    ),
     "CreateConfigurationSetEventDestination": (
         event_destinations.create_configuration_set_event_destination
     ),

@@ -140,3 +140,28 @@ async def put_configuration_set_tracking_options(ctx: OperationContext, p: Param
         found["TrackingOptions"] = (
             _tracking(ctx, options) if options.get("CustomRedirectDomain") else None
         )
+
+
+async def _replace_kept(ctx: OperationContext, p: Params, member: str, value: Any) -> None:
+    """One of the recorded option groups (`KEPT`), replaced; None removes it."""
+    async with _editing(ctx, p) as found:
+        if value:
+            found[member] = value
+        else:
+            found.pop(member, None)
+
+
+async def put_configuration_set_archiving_options(ctx: OperationContext, p: Params) -> None:
+    """Recorded (no Mail Manager archive here); without ArchiveArn archiving is off."""
+    archive = {"ArchiveArn": p["ArchiveArn"]} if p.get("ArchiveArn") else None
+    await _replace_kept(ctx, p, "ArchivingOptions", archive)
+
+
+async def put_configuration_set_vdm_options(ctx: OperationContext, p: Params) -> None:
+    await _replace_kept(ctx, p, "VdmOptions", p.get("VdmOptions"))
+
+
+async def put_configuration_set_suppression_options(ctx: OperationContext, p: Params) -> None:
+    """Recorded: the account suppression list is not kept yet, so nothing is suppressed."""
+    options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
+    await _replace_kept(ctx, p, "SuppressionOptions", options)
