@@ -120,15 +120,22 @@ class Engine:
         client_ip: str,
         helo: str,
         tls: bool,
+        message_id: str | None = None,
     ) -> str:
         """Spool the message durably under the current snapshot; returns its SES message id.
         With MAX_UNPROCESSED messages waiting to be processed it first waits for one to finish
-        (backpressure: the client's end-of-DATA reply is later, nothing is refused)."""
+        (backpressure: the client's end-of-DATA reply is later, nothing is refused).
+
+        A `message_id` from the caller makes this idempotent: a message already spooled under
+        it is not spooled again (sending's delivery names each of its steps so, and a kill
+        between the spool and the step's record does not deliver twice)."""
+        if message_id is not None and self.store.message(message_id) is not None:
+            return message_id
         while self._unprocessed >= MAX_UNPROCESSED:
             self._has_room.clear()
             await self._has_room.wait()
         record = MessageRecord(
-            id=new_message_id(),
+            id=message_id or new_message_id(),
             received_at=now_iso(),
             mail_from=mail_from,
             recipients=tuple(recipients),

@@ -42,6 +42,7 @@ from inbound.backends import Mailer
 from inbound.config import RelaySettings
 from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
+from inbound.ids import message_id_for
 from inbound.receiving.engine import Engine
 from inbound.receiving.replies import S250_OK
 from inbound.receiving.verdicts import ContentScanner, Status
@@ -191,7 +192,7 @@ class Deliveries:
         local = [r for r in recipients if routes[r] == RECEIVING]
         remote = [r for r in recipients if routes[r] == OUTBOX]
         received = await journal.once(
-            "received", lambda: self._receive(message, record.mail_from, local, raw)
+            "received", lambda: self._receive(message, record.mail_from, local, raw, "received")
         )
         queued = await journal.once(
             "queued", lambda: self._queue(record.mail_from, remote, raw, record.id)
@@ -227,10 +228,12 @@ class Deliveries:
 
     # ── routes ──────────────────────────────────────────────────────────────────────────────
     async def _receive(
-        self, message: _Message, mail_from: str, recipients: Sequence[str], raw: bytes
+        self, message: _Message, mail_from: str, recipients: Sequence[str], raw: bytes, key: str
     ) -> Step | None:
         """Received here as SES's outbound host delivers it: the envelope sender, the message
-        as built, over TLS from the host SES's events name (`reportingMTA`)."""
+        as built, over TLS from the host SES's events name (`reportingMTA`). The received
+        message's id comes from the step's `key`, so a step redone after a restart finds the
+        message it spooled before instead of receiving it twice."""
         if not recipients:
             return None
         received = await self._engine.accept(
@@ -240,6 +243,7 @@ class Deliveries:
             client_ip=OUTBOUND_IP,
             helo=simulator.outbound_host(message.region),
             tls=True,
+            message_id=message_id_for(message.record.id, key),
         )
         return {
             "step": "received",
@@ -295,13 +299,19 @@ class Deliveries:
         found = self._outcomes(message, simulator.feedback_of(outcome, recipient, message.region))
         for result in found:
             await self._feedback_of(journal, key, message, recipient, result)
+        forwarded = f"{key}:forwarded"
         await journal.once(
-            f"{key}:forwarded", lambda: self._forward(message, outcome, recipient, raw)
+            forwarded, lambda: self._forward(message, outcome, recipient, raw, forwarded)
         )
         return found
 
     async def _forward(
-        self, message: _Message, outcome: simulator.SimulatorOutcome, recipient: str, raw: bytes
+        self,
+        message: _Message,
+        outcome: simulator.SimulatorOutcome,
+        recipient: str,
+        raw: bytes,
+        key: str,
     ) -> Step | None:
         """The message SES sends back by email: the DSN or the complaint when feedback
         forwarding is on for the sending identity (SetIdentityFeedbackForwardingEnabled, on
@@ -318,17 +328,21 @@ class Deliveries:
             return None
         if built is None:
             return None
-        return await self._send_built(message, kind, built)
+        return await self._send_built(message, kind, built, key)
 
-    async def _send_built(self, message: _Message, kind: str, built: EmailMessage) -> Step:
+    async def _send_built(
+        self, message: _Message, kind: str, built: EmailMessage, key: str
+    ) -> Step:
         _, [to] = dsn.dsn_envelope(built)
-        return await self._send_back(message, kind, to, dsn.as_bytes(built))
+        return await self._send_back(message, kind, to, dsn.as_bytes(built), key)
 
-    async def _send_back(self, message: _Message, kind: str, to: str, body: bytes) -> Step:
+    async def _send_back(
+        self, message: _Message, kind: str, to: str, body: bytes, key: str
+    ) -> Step:
         """`body` to the feedback address `to`, with the null sender: received here when a
         rule matches it, else queued in the outbox."""
         if self._engine.receives_for(to):
-            done = await self._receive(message, "", [to], body)
+            done = await self._receive(message, "", [to], body, key)
             assert done is not None
             route, ref = RECEIVING, done["receivedMessageId"]
         else:
@@ -362,9 +376,10 @@ class Deliveries:
             await journal.once(f"{key}:statistics", lambda: self._count(message, Bounces=count))
         if bounce is None or message.forwarding:
             kind = "bounce" if bounce is not None else "returned"
+            forwarded = f"{key}:forwarded"
             await journal.once(
-                f"{key}:forwarded",
-                lambda: self._send_back(message, kind, record.return_path, raw),
+                forwarded,
+                lambda: self._send_back(message, kind, record.return_path, raw, forwarded),
             )
         step = {"step": "returned", "returnId": returned.id, "bounce": bounce is not None}
         await self._store.add_sent_steps(record.id, [step], returned=returned.id)
@@ -428,8 +443,9 @@ class Deliveries:
                     bounced.diagnostic_code.removeprefix("smtp; "),
                     host,
                 )
+                forwarded = f"{key}:forwarded"
                 await journal.once(
-                    f"{key}:forwarded", lambda: self._send_built(message, "bounce", built)
+                    forwarded, lambda: self._send_built(message, "bounce", built, forwarded)
                 )
 
     # ── events and notifications ────────────────────────────────────────────────────────────
