@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import smtplib
+from collections.abc import Callable
 from typing import Any
 
 from inbound.testing import RunningInbound
+from tests.api.v2.conftest import FAST, client
+from tests.rulesets import rule, rules
 
 
 def test_an_identity_created_through_v2_is_seen_by_v1(v2: Any, v1: Any) -> None:
@@ -76,3 +80,27 @@ def test_a_v2_template_is_used_by_a_v1_templated_send(
     )["MessageId"]
     sent = next(s for s in server.sent() if s["messageId"] == message_id)
     assert sent["message"]["Subject"] == "To you"
+
+
+def rcpt_code(running: RunningInbound, recipient: str) -> int:
+    """The SMTP server's reply code to RCPT TO for `recipient`, over a real socket."""
+    with smtplib.SMTP(running.smtp_host, running.smtp_port) as smtp:
+        smtp.ehlo()
+        smtp.mail("a@sender.test")
+        code, _ = smtp.rcpt(recipient)
+        return code
+
+
+def test_a_v2_domain_identity_opens_a_catch_all_rule(
+    inbound_factory: Callable[..., RunningInbound],
+) -> None:
+    # a rule with empty Recipients matches every verified domain (receiving.md §1.4)
+    running = inbound_factory(rules(rule("catch-all")), verified=["example.com"], sending=FAST)
+    v2 = client(running)
+    assert rcpt_code(running, "x@example.com") == 250
+    assert rcpt_code(running, "x@v2domain.test") == 550
+    v2.create_email_identity(EmailIdentity="v2domain.test")  # auto mode: verified at once
+    assert v2.get_email_identity(EmailIdentity="v2domain.test")["VerifiedForSendingStatus"]
+    assert rcpt_code(running, "x@v2domain.test") == 250
+    v2.delete_email_identity(EmailIdentity="v2domain.test")
+    assert rcpt_code(running, "x@v2domain.test") == 550
