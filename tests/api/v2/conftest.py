@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
@@ -55,4 +56,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"inbound: {len(missing)} of {len(service.operation_names())} SES v2 operations "
         f"not implemented: {', '.join(missing)}"
+    )
+
+
+def error(call: Any, **params: Any) -> tuple[str, int, str]:
+    """The code, HTTP status and message of the error `call(**params)` gets."""
+    with pytest.raises(ClientError) as raised:
+        call(**params)
+    response = raised.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
     )

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from inbound.testing import RunningInbound
+from tests.api.v2.conftest import error
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 STREAM = "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events"
@@ -37,17 +35,6 @@ FIREHOSE = {
     "MatchingEventTypes": ["DELIVERY"],
     "KinesisFirehoseDestination": {"IamRoleArn": ROLE, "DeliveryStreamArn": STREAM},
 }
-
-
-def _error(call: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as raised:
-        call(**params)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_event_destination_lifecycle(v2: Any, v1: Any) -> None:
@@ -91,7 +78,7 @@ def test_event_destination_errors(v2: Any) -> None:
     v2.create_configuration_set_event_destination(
         ConfigurationSetName="events", EventDestinationName="sns", EventDestination=SNS
     )
-    assert _error(
+    assert error(
         v2.create_configuration_set_event_destination,
         ConfigurationSetName="events",
         EventDestinationName="sns",
@@ -107,7 +94,7 @@ def test_event_destination_errors(v2: Any) -> None:
         "Event destination <nope> does not exist in configuration set <events>.",
     )
     assert (
-        _error(
+        error(
             v2.update_configuration_set_event_destination,
             ConfigurationSetName="events",
             EventDestinationName="nope",
@@ -116,19 +103,19 @@ def test_event_destination_errors(v2: Any) -> None:
         == missing
     )
     assert (
-        _error(
+        error(
             v2.delete_configuration_set_event_destination,
             ConfigurationSetName="events",
             EventDestinationName="nope",
         )
         == missing
     )
-    assert _error(v2.get_configuration_set_event_destinations, ConfigurationSetName="no") == (
+    assert error(v2.get_configuration_set_event_destinations, ConfigurationSetName="no") == (
         "NotFoundException",
         404,
         "Configuration set <no> does not exist.",
     )
-    code, status, _ = _error(
+    code, status, _ = error(
         v2.create_configuration_set_event_destination,
         ConfigurationSetName="events",
         EventDestinationName="wrong-region",
@@ -138,7 +125,7 @@ def test_event_destination_errors(v2: Any) -> None:
         },
     )
     assert (code, status) == ("BadRequestException", 400)
-    assert _error(
+    assert error(
         v2.create_configuration_set_event_destination,
         ConfigurationSetName="events",
         EventDestinationName="bridge",

@@ -8,22 +8,8 @@ import email
 from email import policy
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from inbound.testing import RunningInbound
-
-
-def _error(call: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as raised:
-        call(**params)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
+from tests.api.v2.conftest import error
 
 SIMPLE = {"Simple": {"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "Body text"}}}}
 
@@ -60,7 +46,7 @@ def test_put_account_sending_attributes_pauses_sending_for_both_apis(v2: Any, v1
     v2.put_account_sending_attributes(SendingEnabled=False)
     assert v2.get_account()["SendingEnabled"] is False
     assert v1.get_account_sending_enabled()["Enabled"] is False
-    code, status, _ = _error(
+    code, status, _ = error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination={"ToAddresses": ["b@example.com"]},
@@ -138,26 +124,26 @@ def test_create_an_address_identity(v2: Any) -> None:
 
 def test_identity_errors(v2: Any) -> None:
     v2.create_email_identity(EmailIdentity="dup.test")
-    assert _error(v2.create_email_identity, EmailIdentity="dup.test") == (
+    assert error(v2.create_email_identity, EmailIdentity="dup.test") == (
         "AlreadyExistsException",
         400,
         "Email identity dup.test already exist.",
     )
-    assert _error(v2.create_email_identity, EmailIdentity="not a domain") == (
+    assert error(v2.create_email_identity, EmailIdentity="not a domain") == (
         "BadRequestException",
         400,
         "Invalid domain name not a domain.",
     )
-    assert _error(v2.get_email_identity, EmailIdentity="nope.test") == (
+    assert error(v2.get_email_identity, EmailIdentity="nope.test") == (
         "NotFoundException",
         404,
         "Email identity <nope.test> does not exist.",
     )
-    assert _error(v2.delete_email_identity, EmailIdentity="nope.test")[:2] == (
+    assert error(v2.delete_email_identity, EmailIdentity="nope.test")[:2] == (
         "NotFoundException",
         404,
     )
-    code, status, message = _error(
+    code, status, message = error(
         v2.create_email_identity,
         EmailIdentity="byo.test",
         DkimSigningAttributes={"DomainSigningSelector": "s", "DomainSigningPrivateKey": "k"},
@@ -182,7 +168,7 @@ def test_list_and_delete_identities(v2: Any) -> None:
     v2.delete_email_identity(EmailIdentity="b.test")
     names = [i["IdentityName"] for i in v2.list_email_identities()["EmailIdentities"]]
     assert names == ["a.test", "c@a.test", "example.com"]
-    assert _error(v2.list_email_identities, NextToken="garbage")[:2] == ("BadRequestException", 400)
+    assert error(v2.list_email_identities, NextToken="garbage")[:2] == ("BadRequestException", 400)
 
 
 # ── email templates ─────────────────────────────────────────────────────────────────────────
@@ -213,21 +199,19 @@ def test_template_lifecycle(v2: Any, v1: Any) -> None:
 
 def test_template_errors(v2: Any) -> None:
     v2.create_email_template(TemplateName="t", TemplateContent=TEMPLATE)
-    assert _error(v2.create_email_template, TemplateName="t", TemplateContent=TEMPLATE) == (
+    assert error(v2.create_email_template, TemplateName="t", TemplateContent=TEMPLATE) == (
         "AlreadyExistsException",
         400,
         "Template t already exists.",
     )
     missing = ("NotFoundException", 404, "Template nope does not exist.")
-    assert _error(v2.get_email_template, TemplateName="nope") == missing
-    assert _error(v2.delete_email_template, TemplateName="nope") == missing
-    assert (
-        _error(v2.update_email_template, TemplateName="nope", TemplateContent=TEMPLATE) == missing
-    )
-    assert _error(
+    assert error(v2.get_email_template, TemplateName="nope") == missing
+    assert error(v2.delete_email_template, TemplateName="nope") == missing
+    assert error(v2.update_email_template, TemplateName="nope", TemplateContent=TEMPLATE) == missing
+    assert error(
         v2.create_email_template, TemplateName="bad", TemplateContent={"Text": "no subject"}
     ) == ("BadRequestException", 400, "The subject must be specified.")
-    assert _error(v2.list_email_templates, PageSize=0)[:2] == ("BadRequestException", 400)
+    assert error(v2.list_email_templates, PageSize=0)[:2] == ("BadRequestException", 400)
 
 
 def test_test_render_email_template(v2: Any) -> None:
@@ -236,12 +220,12 @@ def test_test_render_email_template(v2: Any) -> None:
     message = email.message_from_string(rendered["RenderedTemplate"], policy=policy.default)
     assert message["Subject"] == "Hi Ana"
     assert message.get_body(("plain",)).get_content().strip() == "Hello Ana"  # type: ignore[union-attr]
-    code, status, message_text = _error(
+    code, status, message_text = error(
         v2.test_render_email_template, TemplateName="t", TemplateData="{}"
     )
     assert (code, status) == ("BadRequestException", 400)
     assert message_text == "Attribute 'name' is not present in the rendering data."
-    assert _error(v2.test_render_email_template, TemplateName="t", TemplateData="[1]")[:2] == (
+    assert error(v2.test_render_email_template, TemplateName="t", TemplateData="[1]")[:2] == (
         "BadRequestException",
         400,
     )
@@ -286,24 +270,24 @@ def test_configuration_set_lifecycle(v2: Any, v1: Any) -> None:
 
 def test_configuration_set_errors(v2: Any) -> None:
     v2.create_configuration_set(ConfigurationSetName="x")
-    assert _error(v2.create_configuration_set, ConfigurationSetName="x") == (
+    assert error(v2.create_configuration_set, ConfigurationSetName="x") == (
         "AlreadyExistsException",
         400,
         "Configuration set <x> already exists.",
     )
     missing = ("NotFoundException", 404, "Configuration set <nope> does not exist.")
-    assert _error(v2.get_configuration_set, ConfigurationSetName="nope") == missing
-    assert _error(v2.delete_configuration_set, ConfigurationSetName="nope") == missing
-    assert _error(v2.create_configuration_set, ConfigurationSetName="bad name!")[:2] == (
+    assert error(v2.get_configuration_set, ConfigurationSetName="nope") == missing
+    assert error(v2.delete_configuration_set, ConfigurationSetName="nope") == missing
+    assert error(v2.create_configuration_set, ConfigurationSetName="bad name!")[:2] == (
         "BadRequestException",
         400,
     )
-    assert _error(
+    assert error(
         v2.create_configuration_set,
         ConfigurationSetName="pooled",
         DeliveryOptions={"SendingPoolName": "pool-1"},
     ) == ("NotFoundException", 404, "Dedicated IP pool <pool-1> does not exist.")
-    code, status, _ = _error(
+    code, status, _ = error(
         v2.create_configuration_set,
         ConfigurationSetName="tracked",
         TrackingOptions={"CustomRedirectDomain": "unverified.test"},
@@ -393,17 +377,17 @@ def test_send_raw_content(v2: Any, server: RunningInbound) -> None:
 
 def test_send_errors(v2: Any) -> None:
     to = {"ToAddresses": ["to@example.com"]}
-    assert _error(
+    assert error(
         v2.send_email, FromEmailAddress="x@unverified.test", Destination=to, Content=SIMPLE
     )[:2] == ("MessageRejected", 400)
-    assert _error(
+    assert error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination=to,
         Content=SIMPLE,
         ConfigurationSetName="nope",
     ) == ("NotFoundException", 404, "Configuration set <nope> does not exist.")
-    assert _error(
+    assert error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination=to,
@@ -413,24 +397,24 @@ def test_send_errors(v2: Any) -> None:
         400,
         "Exactly one of Simple, Raw or Template content must be specified.",
     )
-    assert _error(v2.send_email, Destination=to, Content=SIMPLE) == (
+    assert error(v2.send_email, Destination=to, Content=SIMPLE) == (
         "BadRequestException",
         400,
         "FromEmailAddress is required for Simple content.",
     )
-    assert _error(
+    assert error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination={"ToAddresses": [f"r{i}@example.com" for i in range(51)]},
         Content=SIMPLE,
     ) == ("BadRequestException", 400, "Recipient count exceeds 50.")
-    assert _error(
+    assert error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination=to,
         Content={"Template": {"TemplateName": "nope", "TemplateData": "{}"}},
     ) == ("NotFoundException", 404, "Template nope does not exist.")
-    assert _error(
+    assert error(
         v2.send_email,
         FromEmailAddress="a@example.com",
         Destination=to,
@@ -447,7 +431,7 @@ def test_the_v2_size_limit_is_40_mb(v2: Any, server: RunningInbound) -> None:
     fifteen = head + line * (15 * 1024 * 1024 // len(line))
     assert v2.send_email(Content={"Raw": {"Data": fifteen}})["MessageId"]
     over = head + line * (31 * 1024 * 1024 // len(line))  # 31 MB → 41.3 MB in base64
-    code, status, message = _error(v2.send_email, Content={"Raw": {"Data": over}})
+    code, status, message = error(v2.send_email, Content={"Raw": {"Data": over}})
     assert (code, status) == ("BadRequestException", 400)
     assert message.startswith(f"Message length is more than {40 * 1024 * 1024} bytes long")
 
@@ -480,13 +464,13 @@ def test_send_bulk_email(v2: Any, server: RunningInbound) -> None:
 
 def test_send_bulk_email_errors(v2: Any) -> None:
     entries = [{"Destination": {"ToAddresses": ["one@example.com"]}}]
-    assert _error(
+    assert error(
         v2.send_bulk_email,
         FromEmailAddress="sender@example.com",
         DefaultContent={"Template": {"TemplateName": "nope", "TemplateData": "{}"}},
         BulkEmailEntries=entries,
     ) == ("NotFoundException", 404, "Template nope does not exist.")
-    assert _error(
+    assert error(
         v2.send_bulk_email,
         FromEmailAddress="sender@example.com",
         DefaultContent={"Template": {"TemplateContent": {"Subject": "s", "Text": "t"}}},

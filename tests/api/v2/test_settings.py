@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.api.v2.conftest import error
 
 POLICY = json.dumps(
     {
@@ -22,17 +23,6 @@ POLICY = json.dumps(
         ],
     }
 )
-
-
-def _error(call: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as raised:
-        call(**params)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 # ── identity attributes ─────────────────────────────────────────────────────────────────────
@@ -61,17 +51,17 @@ def test_dkim_signing_attribute(v2: Any, v1: Any) -> None:
 
 def test_dkim_signing_needs_easy_dkim(v2: Any, v1: Any) -> None:
     v1.verify_domain_identity(Domain="plain.test")  # v1: no DKIM set up
-    assert _error(
+    assert error(
         v2.put_email_identity_dkim_attributes, EmailIdentity="plain.test", SigningEnabled=True
     ) == ("BadRequestException", 400, "Domain plain.test is not verified for DKIM signing.")
-    assert _error(
+    assert error(
         v2.put_email_identity_dkim_attributes, EmailIdentity="x@ghost.test", SigningEnabled=True
     ) == ("BadRequestException", 400, "Domain ghost.test is not verified for DKIM signing.")
 
 
 def test_feedback_attributes(v2: Any, v1: Any) -> None:
     v2.create_email_identity(EmailIdentity="fb@example.com")
-    assert _error(
+    assert error(
         v2.put_email_identity_feedback_attributes,
         EmailIdentity="fb@example.com",
         EmailForwardingEnabled=False,
@@ -89,7 +79,7 @@ def test_feedback_attributes(v2: Any, v1: Any) -> None:
     )
     attributes = v1.get_identity_notification_attributes(Identities=["fb@example.com"])
     assert attributes["NotificationAttributes"]["fb@example.com"]["ForwardingEnabled"] is False
-    assert _error(
+    assert error(
         v2.put_email_identity_feedback_attributes,
         EmailIdentity="nope.test",
         EmailForwardingEnabled=True,
@@ -116,12 +106,12 @@ def test_mail_from_attributes(v2: Any, v1: Any) -> None:
     assert v2.get_email_identity(EmailIdentity="mf.test")["MailFromAttributes"] == {
         "BehaviorOnMxFailure": "USE_DEFAULT_VALUE"
     }
-    assert _error(
+    assert error(
         v2.put_email_identity_mail_from_attributes,
         EmailIdentity="mf.test",
         MailFromDomain="elsewhere.test",
     )[:2] == ("BadRequestException", 400)
-    assert _error(v2.put_email_identity_mail_from_attributes, EmailIdentity="nope.test")[:2] == (
+    assert error(v2.put_email_identity_mail_from_attributes, EmailIdentity="nope.test")[:2] == (
         "NotFoundException",
         404,
     )
@@ -144,7 +134,7 @@ def test_policy_lifecycle(v2: Any, v1: Any) -> None:
 def test_policy_errors(v2: Any) -> None:
     v2.create_email_identity(EmailIdentity="pol.test")
     v2.create_email_identity_policy(EmailIdentity="pol.test", PolicyName="p1", Policy=POLICY)
-    assert _error(
+    assert error(
         v2.create_email_identity_policy, EmailIdentity="pol.test", PolicyName="p1", Policy=POLICY
     ) == (
         "AlreadyExistsException",
@@ -153,7 +143,7 @@ def test_policy_errors(v2: Any) -> None:
     )
     missing = ("NotFoundException", 404, "Policy <p2> does not exist for identity <pol.test>.")
     assert (
-        _error(
+        error(
             v2.update_email_identity_policy,
             EmailIdentity="pol.test",
             PolicyName="p2",
@@ -162,14 +152,13 @@ def test_policy_errors(v2: Any) -> None:
         == missing
     )
     assert (
-        _error(v2.delete_email_identity_policy, EmailIdentity="pol.test", PolicyName="p2")
-        == missing
+        error(v2.delete_email_identity_policy, EmailIdentity="pol.test", PolicyName="p2") == missing
     )
-    assert _error(v2.get_email_identity_policies, EmailIdentity="nope.test")[:2] == (
+    assert error(v2.get_email_identity_policies, EmailIdentity="nope.test")[:2] == (
         "NotFoundException",
         404,
     )
-    assert _error(
+    assert error(
         v2.create_email_identity_policy, EmailIdentity="pol.test", PolicyName="p3", Policy="{"
     ) == ("BadRequestException", 400, "Policy is not valid JSON.")
 
@@ -217,7 +206,7 @@ def test_recorded_option_groups(v2: Any) -> None:
     assert got["SuppressionOptions"] == {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]}
     v2.put_configuration_set_archiving_options(ConfigurationSetName="rec")
     assert "ArchivingOptions" not in v2.get_configuration_set(ConfigurationSetName="rec")
-    assert _error(v2.put_configuration_set_vdm_options, ConfigurationSetName="nope", VdmOptions={})[
+    assert error(v2.put_configuration_set_vdm_options, ConfigurationSetName="nope", VdmOptions={})[
         :2
     ] == ("NotFoundException", 404)
 
@@ -234,7 +223,7 @@ def test_tracking_options(v2: Any) -> None:
     }
     v2.put_configuration_set_tracking_options(ConfigurationSetName="trk")
     assert "TrackingOptions" not in v2.get_configuration_set(ConfigurationSetName="trk")
-    assert _error(
+    assert error(
         v2.put_configuration_set_tracking_options,
         ConfigurationSetName="trk",
         CustomRedirectDomain="unverified.test",
@@ -257,7 +246,7 @@ def test_tracking_options(v2: Any) -> None:
     ],
 )
 def test_options_of_a_missing_set(v2: Any, operation: str, params: dict[str, Any]) -> None:
-    assert _error(getattr(v2, operation), ConfigurationSetName="nope", **params) == (
+    assert error(getattr(v2, operation), ConfigurationSetName="nope", **params) == (
         "NotFoundException",
         404,
         "Configuration set <nope> does not exist.",
@@ -266,7 +255,7 @@ def test_options_of_a_missing_set(v2: Any, operation: str, params: dict[str, Any
 
 def test_a_sending_pool_does_not_exist(v2: Any) -> None:
     v2.create_configuration_set(ConfigurationSetName="pool")
-    assert _error(
+    assert error(
         v2.put_configuration_set_delivery_options,
         ConfigurationSetName="pool",
         SendingPoolName="dedicated",

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
-from tests.api.v2.conftest import client
+from tests.api.v2.conftest import client, error
 
 VERIFICATION = {
     "TemplateName": "verify",
@@ -20,17 +17,6 @@ VERIFICATION = {
     "SuccessRedirectionURL": "https://app.example.com/ok",
     "FailureRedirectionURL": "https://app.example.com/failed",
 }
-
-
-def _error(call: Any, **params: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as raised:
-        call(**params)
-    response = raised.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_template_lifecycle(v2: Any, v1: Any) -> None:
@@ -59,7 +45,7 @@ def test_template_lifecycle(v2: Any, v1: Any) -> None:
 
 def test_template_errors(v2: Any) -> None:
     v2.create_custom_verification_email_template(**VERIFICATION)
-    assert _error(v2.create_custom_verification_email_template, **VERIFICATION) == (
+    assert error(v2.create_custom_verification_email_template, **VERIFICATION) == (
         "AlreadyExistsException",
         400,
         "Custom verification email template <verify> already exists.",
@@ -69,16 +55,16 @@ def test_template_errors(v2: Any) -> None:
         404,
         "Custom verification email template <nope> does not exist.",
     )
-    assert _error(v2.get_custom_verification_email_template, TemplateName="nope") == missing
-    assert _error(v2.delete_custom_verification_email_template, TemplateName="nope") == missing
+    assert error(v2.get_custom_verification_email_template, TemplateName="nope") == missing
+    assert error(v2.delete_custom_verification_email_template, TemplateName="nope") == missing
     assert (
-        _error(
+        error(
             v2.update_custom_verification_email_template,
             **{**VERIFICATION, "TemplateName": "nope"},
         )
         == missing
     )
-    assert _error(
+    assert error(
         v2.create_custom_verification_email_template,
         **{**VERIFICATION, "TemplateName": "other", "FromEmailAddress": "x@unverified.test"},
     ) == ("BadRequestException", 400, "From email address <x@unverified.test> is not verified.")
@@ -99,14 +85,14 @@ def test_send_custom_verification_email(inbound_factory: Any) -> None:
     assert "/api/identities/new.user@customer.test/confirm" in sent["message"].get_content()
     identity = v2.get_email_identity(EmailIdentity="new.user@customer.test")
     assert identity["IdentityType"] == "EMAIL_ADDRESS"
-    assert _error(
+    assert error(
         v2.send_custom_verification_email, EmailAddress="a@customer.test", TemplateName="nope"
     ) == ("NotFoundException", 404, "Custom verification email template <nope> does not exist.")
 
 
 def test_send_custom_verification_email_in_the_sandbox(v2: Any, server: RunningInbound) -> None:
     v2.create_custom_verification_email_template(**VERIFICATION)
-    code, status, _ = _error(
+    code, status, _ = error(
         v2.send_custom_verification_email, EmailAddress="a@customer.test", TemplateName="verify"
     )
     assert (code, status) == ("BadRequestException", 400)
