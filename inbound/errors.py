@@ -57,6 +57,14 @@ class ValidationError(SesClientError):
         )
 
 
+class ResourceNotFound(SesClientError):
+    """A resource only API v2 has (a dedicated IP pool, an export job) does not exist: the v2
+    model's `NotFoundException`, raised by the services that keep them."""
+
+    code = "NotFoundException"
+    status = 404
+
+
 class InvalidParameterValue(SesClientError):
     code = "InvalidParameterValue"
 

@@ -29,6 +29,7 @@ from inbound.timestamps import from_wire, to_wire
 CONFIGURATION_SETS = "sending.configuration-sets"
 TEMPLATES = "sending.templates"
 VERIFICATION_TEMPLATES = "sending.custom-verification-templates"
+DEDICATED_IP_POOLS = "sending.dedicated-ip-pools"  # API v2 only: {"ScalingMode", "Tags"}
 ACCOUNT = "sending.account"  # key: region → {"SendingEnabled": bool}
 STATISTICS = "sending.statistics"  # key: region → {"buckets": {iso: SendDataPoint counters}}
 

@@ -19,6 +19,7 @@ from inbound.errors import (
     ConfigurationSetDoesNotExist,
     CustomVerificationEmailTemplateDoesNotExist,
     LimitExceeded,
+    ResourceNotFound,
     SesError,
     TemplateDoesNotExist,
 )
@@ -36,6 +37,9 @@ _MISSING: dict[str, Callable[[str], SesError]] = {
     rules.VERIFICATION_TEMPLATES: lambda name: CustomVerificationEmailTemplateDoesNotExist(
         f"Custom verification email template <{name}> does not exist.",
         CustomVerificationEmailTemplateName=name,
+    ),
+    rules.DEDICATED_IP_POOLS: lambda name: ResourceNotFound(
+        f"Dedicated IP pool <{name}> does not exist."
     ),
 }
 

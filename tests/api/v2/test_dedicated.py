@@ -1,5 +1,5 @@
 """Dedicated IPs, the Deliverability dashboard and the other resources the account has none of,
-through boto3 `sesv2`: answered as an account without them."""
+through boto3 `sesv2`: answered as an account without them (pools: test_pools.py)."""
 
 from __future__ import annotations
 

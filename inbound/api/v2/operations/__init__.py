@@ -83,6 +83,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
     **absent.OPERATIONS,
+    "CreateDedicatedIpPool": dedicated.create_dedicated_ip_pool,
     "GetDedicatedIps": dedicated.get_dedicated_ips,
     "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
     "GetDedicatedIp": dedicated.get_dedicated_ip,

@@ -25,12 +25,12 @@ _TLS_TO_V2 = {v: k for k, v in _TLS_TO_V1.items()}
 KEPT = ("SuppressionOptions", "VdmOptions", "ArchivingOptions", "MessageSecurityOptions")
 
 
-def _delivery(options: Params) -> Params:
-    """DeliveryOptions as stored (v1's TlsPolicy spelling, OPTIONAL unless said). The account
-    has no dedicated IP pools, so a `SendingPoolName` names a pool that does not exist."""
+def _delivery(ctx: OperationContext, options: Params) -> Params:
+    """DeliveryOptions as stored (v1's TlsPolicy spelling, OPTIONAL unless said). A
+    `SendingPoolName` names a dedicated IP pool that exists (CreateDedicatedIpPool)."""
     pool = options.get("SendingPoolName")
     if pool is not None:
-        raise dedicated.no_pool(pool)
+        dedicated.check_pool(ctx, pool)
     return {**options, "TlsPolicy": _TLS_TO_V1[options.get("TlsPolicy", "OPTIONAL")]}
 
 
@@ -46,7 +46,7 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
         tracking = _tracking(ctx, tracking)
     delivery = p.get("DeliveryOptions")
     if delivery is not None:
-        delivery = _delivery(delivery)
+        delivery = _delivery(ctx, delivery)
     await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
     reputation = p.get("ReputationOptions") or {}
     async with ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name) as found:
@@ -107,7 +107,7 @@ def _editing(
 async def put_configuration_set_delivery_options(ctx: OperationContext, p: Params) -> None:
     options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
     async with _editing(ctx, p) as found:
-        found["DeliveryOptions"] = _delivery(options)
+        found["DeliveryOptions"] = _delivery(ctx, options)
 
 
 async def put_configuration_set_reputation_options(ctx: OperationContext, p: Params) -> None:

@@ -1,35 +1,73 @@
 """Dedicated IPs and the Deliverability dashboard, answered as an account without them: the
-simulated account has no dedicated IPs or pools (every send goes out of SES's shared pool) and
-no dashboard subscription, so listings are empty and anything named does not exist
-(`NotFoundException`, which the model lists for each of these operations)."""
+simulated account leases no dedicated IPs (every send goes out of SES's shared pool) and has
+no dashboard subscription, so anything named that is not there does not exist
+(`NotFoundException`, which the model lists for each of these operations).
+
+Dedicated IP pools are real: CreateDedicatedIpPool stores one per Region (a store document,
+`sending.dedicated-ip-pools`), which Get/List/Delete and PutDedicatedIpPoolScalingAttributes
+then work on and a configuration set's `SendingPoolName` may name. A pool holds no IPs: a
+STANDARD pool only gets the IPs one moves into it (none are leased here), and a MANAGED pool's
+IPs are leased by SES as sending warrants ("The reputation and number of IPs are automatically
+managed by Amazon SES"), which this engine does not simulate (docs/behaviour.md)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.errors import NotFound
+from inbound.api.v2.errors import AlreadyExists, BadRequest, NotFound
+from inbound.sending import configuration as state
 
 Params = dict[str, Any]
-
-
-def no_pool(name: str) -> NotFound:
-    return NotFound(f"Dedicated IP pool <{name}> does not exist.")
+POOLS = state.DEDICATED_IP_POOLS
+MAX_POOLS = 50  # UNCONFIRMED: the quotas page names none; docs/behaviour.md
+MAX_POOLS_PAGE = 1000  # as ListEmailIdentities' PageSize
+POOL_NAME = re.compile(r"[a-z0-9_-]{1,64}")  # AWS::SES::DedicatedIpPool: ^[a-z0-9_-]{0,64}$
 
 
 def _no_ip(ip: str) -> NotFound:
     return NotFound(f"Dedicated IP <{ip}> does not exist.")
 
 
+def check_pool(ctx: OperationContext, name: str) -> Params:
+    """The stored pool, or `NotFoundException`."""
+    return ctx.sending.get(POOLS, ctx.region, name)
+
+
+async def create_dedicated_ip_pool(ctx: OperationContext, p: Params) -> None:
+    """ScalingMode "STANDARD ... is selected by default if no value is specified"."""
+    name = p["PoolName"]
+    if POOL_NAME.fullmatch(name) is None:
+        raise BadRequest(
+            f"Invalid pool name <{name}>: it must contain only lowercase letters, numbers, "
+            "underscores and dashes, and 64 characters or fewer."
+        )
+    body = {"ScalingMode": p.get("ScalingMode") or "STANDARD", "Tags": list(p.get("Tags") or ())}
+    await ctx.sending.create(
+        POOLS,
+        ctx.region,
+        name,
+        body,
+        exists=AlreadyExists(f"Dedicated IP pool <{name}> already exists."),
+        limit=MAX_POOLS,
+        what="dedicated IP pools",
+    )
+
+
 async def get_dedicated_ips(ctx: OperationContext, p: Params) -> Params:
-    """With a PoolName: that pool does not exist; without: no dedicated IPs."""
+    """No dedicated IPs, in any pool; a pool named must exist."""
     if p.get("PoolName"):
-        raise no_pool(p["PoolName"])
+        check_pool(ctx, p["PoolName"])
     return {"DedicatedIps": []}
 
 
 async def list_dedicated_ip_pools(ctx: OperationContext, p: Params) -> Params:
-    return {"DedicatedIpPools": []}
+    size = state.page_size(p.get("PageSize"), MAX_POOLS_PAGE, MAX_POOLS_PAGE, "PageSize")
+    names, token = state.page(
+        sorted(ctx.sending.in_region(POOLS, ctx.region)), p.get("NextToken"), size
+    )
+    return {"DedicatedIpPools": names, "NextToken": token}
 
 
 async def get_dedicated_ip(ctx: OperationContext, p: Params) -> Params:
@@ -45,15 +83,26 @@ async def put_dedicated_ip_warmup_attributes(ctx: OperationContext, p: Params) -
 
 
 async def get_dedicated_ip_pool(ctx: OperationContext, p: Params) -> Params:
-    raise no_pool(p["PoolName"])
+    found = check_pool(ctx, p["PoolName"])
+    return {"DedicatedIpPool": {"PoolName": p["PoolName"], "ScalingMode": found["ScalingMode"]}}
 
 
-async def delete_dedicated_ip_pool(ctx: OperationContext, p: Params) -> Params:
-    raise no_pool(p["PoolName"])
+async def delete_dedicated_ip_pool(ctx: OperationContext, p: Params) -> None:
+    """A pool holds no IPs here, so the rule that a STANDARD pool with IPs cannot be deleted
+    never applies."""
+    await ctx.sending.delete(POOLS, ctx.region, p["PoolName"], must_exist=True)
 
 
-async def put_dedicated_ip_pool_scaling_attributes(ctx: OperationContext, p: Params) -> Params:
-    raise no_pool(p["PoolName"])
+async def put_dedicated_ip_pool_scaling_attributes(ctx: OperationContext, p: Params) -> None:
+    """STANDARD to MANAGED is allowed; "updating ScalingMode from MANAGED to STANDARD is not
+    supported" (AWS::SES::DedicatedIpPool)."""
+    async with ctx.sending.editing(POOLS, ctx.region, p["PoolName"]) as found:
+        if found["ScalingMode"] == "MANAGED" and p["ScalingMode"] == "STANDARD":
+            raise BadRequest(
+                f"Dedicated IP pool <{p['PoolName']}> cannot change its scaling mode "
+                "from MANAGED to STANDARD."
+            )
+        found["ScalingMode"] = p["ScalingMode"]
 
 
 async def get_deliverability_dashboard_options(ctx: OperationContext, p: Params) -> Params:

@@ -1,11 +1,12 @@
 """TagResource, UntagResource and ListTagsForResource on the resources that keep tags: email
-identities (on the identity record), configuration sets, email templates and custom
-verification email templates (in their stored documents, as their Create operations keep them).
+identities (on the identity record), configuration sets, email templates, custom
+verification email templates and dedicated IP pools (in their stored documents, as their
+Create operations keep them).
 
 A resource is named by its ARN, `arn:aws:ses:<region>:<account>:<type>/<name>` (type
-`identity`, `configuration-set`, `template` or `custom-verification-email-template`); the
-Region of the ARN is the one looked in. "A resource can have no more than 50 tags"; a key
-tagged again takes the new value.
+`identity`, `configuration-set`, `template`, `custom-verification-email-template` or
+`dedicated-ip-pool`); the Region of the ARN is the one looked in. "A resource can have no
+more than 50 tags"; a key tagged again takes the new value.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _DOCUMENTS = {
     "configuration-set": state.CONFIGURATION_SETS,
     "template": state.TEMPLATES,
     "custom-verification-email-template": state.VERIFICATION_TEMPLATES,
+    "dedicated-ip-pool": state.DEDICATED_IP_POOLS,
 }
 
 
