@@ -374,8 +374,9 @@ class LambdaSettings(Section):
 class SnsSettings(Section):
     """`[sns]`: topic ARN → the http(s) URLs subscribed to it."""
 
+    # repr=False: a subscriber URL may carry Basic credentials (`https://user:password@...`)
     sns_subscribers: Mapping[str, tuple[str, ...]] = field(
-        default_factory=dict, metadata=toml(dict, _subscribers, key="subscriptions")
+        default_factory=dict, repr=False, metadata=toml(dict, _subscribers, key="subscriptions")
     )
 
 

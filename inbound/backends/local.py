@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -162,11 +163,13 @@ class LocalPublisher:
                 "x-amz-sns-topic-arn": topic_arn,
                 "x-amz-sns-subscription-arn": f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, url)}",
             }
+            shown = redacted(url)
             try:
                 async with self._session.post(url, data=body, headers=headers) as response:
-                    results.append({"url": url, "status": response.status})
+                    results.append({"url": shown, "status": response.status})
             except (aiohttp.ClientError, TimeoutError) as exc:
-                results.append({"url": url, "error": f"{type(exc).__name__}: {exc}"})
+                error = f"{type(exc).__name__}: {exc}"
+                results.append({"url": shown, "error": _without_password(error, url)})
         self.store.notification_delivered(sns_id, results)
 
     async def close(self) -> None:
@@ -174,6 +177,31 @@ class LocalPublisher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+
+
+REDACTED = "****"
+
+
+def redacted(url: str) -> str:
+    """`url` with the password of its user info replaced by `****`. SNS's HTTP(S) subscriptions
+    take Basic credentials in the URL (`https://user:password@host/...`, "Fanout Amazon SNS
+    notifications to HTTP/S endpoints"); the delivery log, and so the JSON API, shows the URL
+    without the password, like every other secret (config.py, `repr=False`)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
+
+
+def _without_password(text: str, url: str) -> str:
+    """An error's text with the URL's password (as written and percent-decoded) redacted:
+    aiohttp names the URL in some of its errors."""
+    password = urlsplit(url).password
+    for form in {password, unquote(password)} if password else ():
+        text = text.replace(form, REDACTED)
+    return text
 
 
 @dataclass(frozen=True)

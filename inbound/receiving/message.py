@@ -129,6 +129,8 @@ class MessageView:
             source=self.record.mail_from,
             message_id=self.record.id,
             headers=self.headers(scan),
+            received=self.received_at,
+            hostname=self.hostname,
         )
 
     def verdicts(self, scan: bool) -> dict[str, object]:

@@ -100,6 +100,8 @@ def mail_object(
     source: str,
     message_id: str,
     headers: Sequence[Header],
+    received: datetime,
+    hostname: str,
 ) -> dict[str, object]:
     """`mail`: `headers` are every field of the message as it stands, SES's first."""
     listed, truncated = listed_headers(headers)
@@ -110,5 +112,23 @@ def mail_object(
         "destination": destination(headers),
         "headersTruncated": truncated,
         "headers": listed,
-        "commonHeaders": common_headers(headers),
+        "commonHeaders": receipt_common_headers(
+            headers, received=received, hostname=hostname, message_id=message_id
+        ),
     }
+
+
+def receipt_common_headers(
+    headers: Sequence[Header], *, received: datetime, hostname: str, message_id: str
+) -> dict[str, object]:
+    """`commonHeaders`, with `date` and `messageId` always present (docs/behaviour.md, "Mail
+    without Date or Message-ID"): a message lacking the field gets the time SES received it
+    (the field's documented meaning) and `<messageId@hostname>`, the id an MTA gives such mail.
+    Typed consumers (Powertools' `SesModel`, `SESEvent`) require both. The message itself is
+    left as received: a receiving MTA must not add them (RFC 5321 §6.4), and adding a field a
+    DKIM signature lists as absent would break that signature.
+    """
+    common = common_headers(headers)
+    common.setdefault("date", smtp_date(received))
+    common.setdefault("messageId", f"<{message_id}@{hostname}>")
+    return common

@@ -18,6 +18,7 @@ from inbound.actions import json_dumps
 from inbound.testing import RunningInbound
 from tests.aws.conftest import Moto
 from tests.aws.normalize import assert_same, normalize
+from tests.powertools import strict_ses_model
 from tests.rulesets import lambda_, message, rule, rules, s3, sns, stop
 
 RAW = message(subject="Grüße", body="Hello there, Grüße.\r\n")
@@ -180,7 +181,7 @@ def test_lambda_event_payload_is_the_embedded_backends_event(
     assert_same(normalize(payload, aws_id), normalize(expected, local_id))
     [aws_step] = steps(aws, aws_id)
     assert aws_step["error"] is None and aws_step["detail"]["requestId"]
-    _strict_ses_model(payload)
+    strict_ses_model(payload)
 
 
 def test_lambda_request_response_disposition_stops_the_rule_set(
@@ -208,7 +209,7 @@ def test_lambda_request_response_disposition_stops_the_rule_set(
     assert step["outcome"] == local_step["outcome"] == "STOP_RULE_SET"
     assert step["detail"]["response"] == {"disposition": "STOP_RULE_SET"}
     assert moto_server.client("s3").list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-    _strict_ses_model(payload)
+    strict_ses_model(payload)
 
 
 class _FakeLambda:
@@ -254,26 +255,6 @@ def test_lambda_function_error_or_timeout_is_a_failure_and_flow_continues(
     assert lambda_step["error"] == error
     assert lambda_step["outcome"] == "CONTINUE"
     assert s3_step["error"] is None
-
-
-# The SES parser model's known gaps (aws-testing.md): the only complaints allowed.
-_MODEL_GAPS = {
-    ("invocationType", "RequestResponse"),
-    ("status", "DISABLED"),  # verdicts when scanning is off
-    ("processingTimeMillis", 0),
-}
-
-
-def _strict_ses_model(payload: bytes) -> None:
-    """aws-lambda-powertools' SES model in strict mode as an independent check."""
-    models = pytest.importorskip("aws_lambda_powertools.utilities.parser.models")
-    import pydantic
-
-    try:
-        models.SesModel.model_validate_json(payload, strict=True)
-    except pydantic.ValidationError as exc:
-        complaints = {(e["loc"][-1], e["input"]) for e in exc.errors()}
-        assert complaints <= _MODEL_GAPS, exc
 
 
 def test_boto3_is_not_given_real_credentials(moto_server):

@@ -88,3 +88,33 @@ def test_http_subscriber_gets_a_signed_sns_envelope(inbound_factory) -> None:
     cert.public_key().verify(
         base64.b64decode(envelope["Signature"]), canonical, padding.PKCS1v15(), hashes.SHA1()
     )
+
+
+def test_subscriber_credentials_are_used_but_never_shown(inbound_factory) -> None:
+    """A subscriber URL with Basic credentials: the POST carries them; the delivery log (JSON
+    API) and the settings' repr show the URL with the password redacted, a failed delivery's
+    error text included."""
+    subscriber = Subscriber()
+    secret = "s3cr%40t-pw"  # percent-encoded '@': redacted as written and as decoded
+    try:
+        host = subscriber.url.removeprefix("http://")
+        url = f"http://hook-user:{secret}@{host}"
+        dead = f"http://hook-user:{secret}@127.0.0.1:1/hook"  # nothing listens on port 1
+        server = inbound_factory(rules(rule("r", sns())), sns_subscribers={TOPIC: (url, dead)})
+        server.send("sender@sender.test", ["user@example.com"], message())
+        server.wait_idle()
+        assert subscriber.got.wait(10)
+        [(headers, _)] = subscriber.received
+        for _ in range(100):
+            [logged] = server.get("/api/notifications")
+            if logged["deliveries"]:
+                break
+            time.sleep(0.05)
+    finally:
+        subscriber.close()
+    assert headers["Authorization"] == "Basic " + base64.b64encode(b"hook-user:s3cr@t-pw").decode()
+    ok, failed = logged["deliveries"]
+    assert ok == {"url": f"http://hook-user:****@{host}", "status": 200}
+    assert failed["url"] == "http://hook-user:****@127.0.0.1:1/hook" and failed["error"]
+    shown = json.dumps(server.get("/api/notifications")) + repr(server.server.settings)
+    assert "s3cr" not in shown and "t-pw" not in shown
