@@ -12,6 +12,7 @@ from pathlib import Path
 
 from inbound.app import InboundServer
 from inbound.config import Address, Key, SendingSettings, Settings
+from inbound.store import StorageError
 
 
 def add_arguments(
@@ -54,6 +55,10 @@ async def _serve(settings: Settings) -> int:
     server = InboundServer(settings)
     try:
         await server.start()
+    except StorageError as exc:  # e.g. a read-only data dir: nothing could be stored
+        print(f"inbound: cannot write to the data dir {settings.data_dir}: {exc}", file=sys.stderr)
+        await server.stop()
+        return 2
     except OSError as exc:  # the address is taken, or does not exist here
         print(
             f"inbound: cannot listen on SMTP {settings.smtp} / HTTP {settings.http} / "

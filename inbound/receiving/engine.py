@@ -9,7 +9,9 @@ was received with; `resume()` at start-up finishes whatever a previous process l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import itertools
 import logging
 from collections.abc import Coroutine, Iterable
 from typing import Any
@@ -27,7 +29,8 @@ from inbound.receiving.replies import SmtpReply
 from inbound.receiving.retries import Retries
 from inbound.receiving.verdicts import Authenticator, ContentScanner
 from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceRow
-from inbound.store import Store
+from inbound.scheduling import backoff
+from inbound.store import StorageError, Store
 from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.engine")
@@ -40,6 +43,9 @@ MAX_UNPROCESSED = 256
 # Bodies of messages waiting for a processing slot stay in memory up to this total; past it a
 # waiting message keeps only its id and its body is read back from the spool when its turn comes.
 BACKLOG_MEMORY = 2 * 1024 * 1024
+# A run whose steps could not be recorded (the data dir is full or read-only) is tried again
+# after a backoff within these bounds, until it is recorded or the server stops.
+STORAGE_RETRY_SECONDS = (0.5, 30.0)
 
 
 class Engine:
@@ -72,6 +78,7 @@ class Engine:
         self._backlog_bytes = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closing = asyncio.Event()
 
     # ── state ───────────────────────────────────────────────────────────────────────────────
     def _compile(self, snapshot_id: str) -> tuple[Plan, IpFilterTable]:
@@ -171,8 +178,9 @@ class Engine:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("processing failed", exc_info=task.exception())
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None and not isinstance(failure, StorageError):  # the SMTP reply's
+            log.error("processing failed", exc_info=failure)
         if not self._tasks:
             self._idle.set()
 
@@ -200,16 +208,37 @@ class Engine:
                 raw = self.store.raw(record.id)
                 if raw is None:  # reset through the API while it waited
                     return
-            journal = Journal.of(self.store.trace(record.id)) if resumed else Journal()
-            steps = _Steps(record, self.store, self.retries)
-            await self.pipeline.run(
-                self._view(record, raw), self._plan(record.state_id), journal, steps
-            )
-            await steps.finish()
-            # Entries are worked on once their message is done; a resumed message may have
-            # some from before the restart.
-            if steps.failures or resumed:
-                self.retries.wake()
+            for attempt in itertools.count(1):
+                try:
+                    await self._run(record, raw, resumed)
+                    return
+                except StorageError as exc:
+                    if self._closing.is_set():
+                        log.warning(
+                            "message %s left pending for the next start: %s", record.id, exc
+                        )
+                        return
+                    delay = backoff(attempt, *STORAGE_RETRY_SECONDS).total_seconds()
+                    log.warning(
+                        "could not record message %s: %s; trying again in %.1f s",
+                        record.id, exc, delay,
+                    )  # fmt: skip
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), delay)
+                    resumed = True  # go on from what was recorded before the failure
+
+    async def _run(self, record: MessageRecord, raw: bytes, resumed: bool) -> None:
+        """One run of the rules over the message, from what its journal says is done."""
+        journal = Journal.of(self.store.trace(record.id)) if resumed else Journal()
+        steps = _Steps(record, self.store, self.retries)
+        await self.pipeline.run(
+            self._view(record, raw), self._plan(record.state_id), journal, steps
+        )
+        await steps.finish()
+        # Entries are worked on once their message is done; a resumed message may have
+        # some from before the restart.
+        if steps.failures or resumed:
+            self.retries.wake()
 
     def _load(self, message_id: str) -> tuple[MessageView, Plan] | None:
         """A message as received and its rule-set snapshot, for a retry (None: removed)."""
@@ -235,7 +264,11 @@ class Engine:
         await self.store.flush()
 
     async def close(self) -> None:
-        await self.drain()
+        self._closing.set()  # a run that cannot be recorded now waits for the next start
+        try:
+            await self.drain()
+        except StorageError as exc:  # what was not recorded is done again at the next start
+            log.warning("could not record the last steps before stopping: %s", exc)
         await self.retries.stop()
 
 

@@ -41,7 +41,10 @@ S550_MAILBOX_UNAVAILABLE = SmtpReply(
 S550_IP_BLACKLISTED = SmtpReply(550, "5.7.1", "IP address blacklisted by recipient")
 S550_TLS_REQUIRED = SmtpReply(550, "5.7.1", "TLS required by recipient")
 S503_NEED_RCPT = SmtpReply(503, None, "Error: need RCPT command")
-S451_LOCAL_ERROR = SmtpReply(451, "4.3.0", "Error: queue file write error")
+# The message could not be stored (the data dir is full, read-only or failing): SES's text for
+# a "local processing error" (DG, SMTP response codes), with the enhanced code of RFC 3463's
+# "other or undefined mail system status", as SES's receiving replies carry one.
+S451_LOCAL_ERROR = SmtpReply(451, "4.3.0", "Temporary service failure")
 # A control character in a command's argument (SES's replies for these are UNCONFIRMED):
 # Postfix's texts, without the `<argument>:` prefix Postfix writes, which would echo it.
 S501_BAD_HELO = SmtpReply(501, "5.5.2", "Helo command rejected: Invalid name")

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from inbound.receiving import replies
 from inbound.receiving.engine import Engine
+from inbound.store import StorageError
 
 log = logging.getLogger("inbound.smtp")
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every line at INFO
@@ -86,6 +87,11 @@ class SesHandler:
                 helo=session.host_name or "",
                 tls=session.ssl is not None,
             )
+        except StorageError as exc:  # the data dir is full or read-only: the client retries
+            log.warning(
+                "could not store a message from %s: %s; answered 451", _peer_ip(session), exc
+            )
+            return str(replies.S451_LOCAL_ERROR)
         except Exception:
             log.exception("could not spool a message; answered 451")
             return str(replies.S451_LOCAL_ERROR)

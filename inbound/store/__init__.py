@@ -15,8 +15,9 @@ from inbound.store.messages import Messages
 from inbound.store.outbox import Outbox
 from inbound.store.retries import Retries
 from inbound.store.sent import Sent
+from inbound.store.writer import StorageError
 
-__all__ = ["Store"]
+__all__ = ["StorageError", "Store"]
 
 
 class Store(Messages, Retries, Outbox, Documents, Embedded, Sent):

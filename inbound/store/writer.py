@@ -32,6 +32,12 @@ Connection = sqlite3.Connection
 Row = sqlite3.Row
 
 
+class StorageError(Exception):
+    """The data dir could not take a write: the disk is full, the file system is read-only or
+    failing. Nothing of the write was kept; the same write can succeed once the cause is gone,
+    so callers answer it with a temporary failure (SMTP `451`) or try again later."""
+
+
 class _Job:
     __slots__ = ("durable", "fn", "future", "loop")
 
@@ -68,9 +74,12 @@ class Database:
         if read_only:
             self._reader = self._connect_read_only()
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        writer = self._connect()
-        writer.executescript(SCHEMA)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            writer = self._connect()
+            writer.executescript(SCHEMA)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise StorageError(str(exc)) from exc
         self._thread = threading.Thread(
             target=self._write_loop, args=(writer,), name="inbound-store", daemon=True
         )
@@ -149,13 +158,15 @@ class Database:
                 try:
                     outcomes.append((True, _transaction(conn, [job])[0]))
                 except Exception as exc:  # handed to the caller
-                    outcomes.append((False, exc))
+                    outcomes.append((False, _storage_error(exc)))
         # One wake-up of each waiting event loop per batch, not one per job: every wake-up is
         # a write to the loop's self-pipe and a turn of its selector (profiled).
         waiting: dict[Any, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for job, (ok, value) in zip(batch, outcomes, strict=True):
             if job.future is not None:
                 waiting.setdefault(job.loop, []).append((job.future, ok, value))
+            elif isinstance(value, StorageError):  # a record that nobody waits for
+                log.warning("a record was not stored: %s", value)
             elif not ok:
                 log.error("store write failed: %s", value)
         for loop, settled in waiting.items():
@@ -214,6 +225,16 @@ def _transaction(conn: Connection, jobs: list[_Job]) -> list[Any]:
             conn.execute("ROLLBACK")
         raise
     return results
+
+
+def _storage_error(exc: Exception) -> Exception:
+    """SQLite's "database or disk is full", "disk I/O error", "attempt to write a readonly
+    database" and the like as a `StorageError`; other failures (a constraint, a bug) as they are."""
+    if isinstance(exc, sqlite3.OperationalError):
+        error = StorageError(str(exc))
+        error.__cause__ = exc
+        return error
+    return exc
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
