@@ -151,7 +151,7 @@ class IdentityBook:
             if identity.status != SUCCESS and identity.token:
                 txt = await self.dns.txt_token(identity.name, identity.token)
             if identity.dkim_tokens and identity.dkim_status != SUCCESS:
-                dkim = await self.dns.dkim(identity.name, identity.dkim_tokens)
+                dkim = await self._dkim(identity)
             if identity.mail_from_domain and identity.mail_from_status != SUCCESS:
                 mail_from = await self.dns.mail_from_mx(identity.mail_from_domain, self.region)
 
@@ -161,6 +161,14 @@ class IdentityBook:
                     ident.after_dns, txt=txt, dkim=dkim, mail_from=mail_from, now=now
                 ),
             )
+
+    async def _dkim(self, identity: Identity) -> bool | None:
+        """Easy DKIM's three CNAMEs, or BYODKIM's one TXT record under the user's selector."""
+        assert self.dns is not None
+        if identity.dkim_origin == ident.EXTERNAL and identity.dkim_public_key:
+            selector = identity.dkim_tokens[0]
+            return await self.dns.byodkim(identity.name, selector, identity.dkim_public_key)
+        return await self.dns.dkim(identity.name, identity.dkim_tokens)
 
     async def _apply(self, seen: Identity, change: Callable[[Identity], Identity]) -> None:
         """Apply a lookup's result unless the identity changed meanwhile (lookups run

@@ -67,7 +67,25 @@ class DnsChecker:
                 return False
         return True
 
+    async def byodkim(self, domain: str, selector: str, public_key: str) -> bool | None:
+        """BYODKIM: "a TXT record with the name `<selector>._domainkey.<domain>`" and the value
+        `p=<yourPublicKey>` (DG, BYODKIM, step 2); other tags (`v=DKIM1; k=rsa;`) may be
+        there too, and whitespace inside the key is ignored (RFC 6376 §3.6.1)."""
+        values = await self._records(f"{selector}._domainkey.{domain}", "TXT")
+        if values is None:
+            return None
+        return any(_tag(value, "p") == public_key for value in values)
+
     async def mail_from_mx(self, domain: str, region: str) -> bool | None:
         """Custom MAIL FROM: an MX record `feedback-smtp.<region>.amazonses.com` (DG)."""
         values = await self._records(domain, "MX")
         return None if values is None else f"feedback-smtp.{region}.amazonses.com" in values
+
+
+def _tag(record: str, name: str) -> str | None:
+    """The value of tag `name` of a DKIM key record, whitespace removed."""
+    for item in record.split(";"):
+        key, equals, value = item.partition("=")
+        if equals and key.strip() == name:
+            return "".join(value.split())
+    return None

@@ -26,6 +26,9 @@ PENDING, SUCCESS, FAILED = "Pending", "Success", "Failed"
 TEMPORARY_FAILURE, NOT_STARTED = "TemporaryFailure", "NotStarted"
 NOTIFICATION_TYPES = ("Bounce", "Complaint", "Delivery")
 USE_DEFAULT = "UseDefaultValue"
+# How DKIM is set up for a domain (SES v2 `SigningAttributesOrigin`): Easy DKIM or BYODKIM.
+AWS_SES, EXTERNAL = "AWS_SES", "EXTERNAL"
+RSA_1024, RSA_2048 = "RSA_1024_BIT", "RSA_2048_BIT"  # DkimSigningKeyLength
 # "If Amazon SES is unable to detect the record within 72 hours, the domain's verification
 # status changes to Failed" (VerifyDomainIdentity); the link in the verification email
 # "expires after 24 hours" (DG, verifying email addresses).
@@ -118,10 +121,14 @@ class Identity:
     status: str
     started: str  # ISO 8601: when verification (re)started, for the Failed windows
     token: str | None = None  # domains: the `_amazonses` TXT value
-    dkim_tokens: tuple[str, ...] = ()
+    dkim_tokens: tuple[str, ...] = ()  # Easy DKIM's three tokens, or BYODKIM's selector
     dkim_status: str = NOT_STARTED
     dkim_started: str | None = None
     dkim_enabled: bool | None = None  # None: the default (on once Easy DKIM is set up)
+    dkim_origin: str = AWS_SES  # EXTERNAL: BYODKIM, the user's key
+    dkim_public_key: str | None = None  # BYODKIM: the base64 key its `p=` record must carry
+    dkim_key_length: str = RSA_2048  # Easy DKIM: CurrentSigningKeyLength
+    dkim_next_key_length: str = RSA_2048  # Easy DKIM: NextSigningKeyLength
     mail_from_domain: str | None = None
     mail_from_status: str | None = None
     mail_from_started: str | None = None

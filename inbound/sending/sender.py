@@ -129,13 +129,13 @@ class Sender:
         return tracked
 
     def _sign(self, raw: bytes, trace: list[dict[str, Any]]) -> bytes:
-        """The built message with its Easy DKIM signature when its From identity has one
-        (sending/easy_dkim.py); unchanged otherwise."""
+        """The built message with its DKIM signature (Easy DKIM's key, or the user's BYODKIM
+        key) when its From identity has one (sending/easy_dkim.py); unchanged otherwise."""
         address = easy_dkim.from_address(raw)
         signer = None if address is None else easy_dkim.signer(address, self._identities.all())
         if signer is None:
             return raw
-        signed = easy_dkim.sign(raw, signer, self.dkim.private_key(signer.domain))
+        signed = easy_dkim.sign(raw, signer, self.dkim.private_key(signer.domain, signer.external))
         trace.append({"step": "dkimSigned", "domain": signer.domain, "selector": signer.selector})
         return signed
 

@@ -395,7 +395,9 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
     async def dkim(request: web.Request) -> web.Response:
         """What a verifier needs: SES publishes the key behind the CNAME
         `<token>._domainkey.<domain>` → `<token>.dkim.amazonses.com`; here it is the TXT
-        record to serve at `<token>._domainkey.<domain>` (docs/behaviour.md, "DKIM")."""
+        record to serve at `<token>._domainkey.<domain>` (docs/behaviour.md, "DKIM"). For
+        BYODKIM it is the record the user must publish: `<selector>._domainkey.<domain>` with
+        the public key of the key they gave."""
         everything = identities.all()
         identity = everything.get(ident.canonical(request.match_info["identity"]))
         domain = None if identity is None else ident.dkim_domain(everything, identity)
@@ -404,7 +406,9 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
                 {"error": "no such identity, or its domain is not set up for Easy DKIM"},
                 status=404,
             )
-        await keys.ensure(domain.name)
+        external = domain.dkim_origin == ident.EXTERNAL  # BYODKIM: the user's key
+        if not external:
+            await keys.ensure(domain.name)
         selector = domain.dkim_tokens[0]
         return web.json_response(
             {
@@ -415,7 +419,7 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
                 "Selector": selector,
                 "RecordName": easy_dkim.record_name(selector, domain.name),
                 "RecordType": "TXT",
-                "RecordValue": keys.txt_record(domain.name),
+                "RecordValue": keys.txt_record(domain.name, external),
             }
         )
 

@@ -36,6 +36,9 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "ListEmailIdentities": identities.list_email_identities,
     "DeleteEmailIdentity": identities.delete_email_identity,
     "PutEmailIdentityDkimAttributes": identities.put_email_identity_dkim_attributes,
+    "PutEmailIdentityDkimSigningAttributes": (
+        identities.put_email_identity_dkim_signing_attributes
+    ),
     "PutEmailIdentityFeedbackAttributes": identities.put_email_identity_feedback_attributes,
     "PutEmailIdentityMailFromAttributes": identities.put_email_identity_mail_from_attributes,
     "CreateEmailIdentityPolicy": policies.create_email_identity_policy,

@@ -22,8 +22,9 @@ from typing import Any
 from inbound.api.query.operations import identities as v1
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import AlreadyExists, BadRequest, NotFound
+from inbound.api.v2.operations import dkim
 from inbound.identities import rules as ident
-from inbound.identities.rules import DOMAIN, SUCCESS, Identity
+from inbound.identities.rules import AWS_SES, DOMAIN, EXTERNAL, SUCCESS, Identity
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
@@ -37,7 +38,6 @@ _STATUSES = {
 }
 _BEHAVIORS = {ident.USE_DEFAULT: "USE_DEFAULT_VALUE", "RejectMessage": "REJECT_MESSAGE"}
 MAX_PAGE = 1000  # PageSize: "at least 0, and can be no more than 1000"
-KEY_LENGTH = "RSA_2048_BIT"  # the Easy DKIM key sending/easy_dkim.py makes
 
 
 def _missing(name: str) -> NotFound:
@@ -45,22 +45,29 @@ def _missing(name: str) -> NotFound:
 
 
 async def create_email_identity(ctx: OperationContext, p: Params) -> Params:
-    """BYODKIM (`DkimSigningAttributes`) and a default configuration set are not supported yet:
-    they are refused by name rather than ignored."""
+    """A domain gets Easy DKIM, or what `DkimSigningAttributes` asks: BYODKIM when it has a
+    selector and a private key (the DG's example gives just those two) or says `EXTERNAL`, else
+    Easy DKIM with its `NextSigningKeyLength`; a `DomainSigningAttributesOrigin` naming a Region
+    to replicate from (Deterministic Easy DKIM) is refused by name. The BYODKIM key is checked
+    before anything is created. A default configuration set is not supported yet: it
+    is refused by name rather than ignored."""
     given = p["EmailIdentity"]
-    if p.get("DkimSigningAttributes"):
-        raise BadRequest("inbound does not support DkimSigningAttributes (BYODKIM) yet.")
     if p.get("ConfigurationSetName"):
         raise BadRequest("inbound does not support a default configuration set for identities yet.")
     kind = ident.kind_of(ident.canonical(given))
     name = ident.check_email(given) if kind == ident.EMAIL else ident.check_domain(given)
     if name in ctx.identities.all():
         raise AlreadyExists(f"Email identity {given} already exist.")
+    attributes = p.get("DkimSigningAttributes")
+    if attributes is not None:
+        dkim.domain_only(kind, given)
     tags = {t["Key"]: t["Value"] for t in p.get("Tags") or ()}
     if kind == ident.EMAIL:
         await v1.verify_email_identity(ctx, {"EmailAddress": name})
-    else:
+    elif attributes is None:
         await v1.verify_domain_dkim(ctx, {"Domain": name})
+    else:
+        await _create_with_dkim(ctx, name, attributes)
     if tags:
         await ctx.identities.edit(name, lambda i: i.replace(tags=tags))
     everything = ctx.identities.all()
@@ -72,21 +79,44 @@ async def create_email_identity(ctx: OperationContext, p: Params) -> Params:
     }
 
 
+async def _create_with_dkim(ctx: OperationContext, name: str, attributes: Params) -> None:
+    """BYODKIM when the attributes have a selector or a key, else Easy DKIM of their
+    `NextSigningKeyLength`; a BYODKIM key is checked before the identity exists."""
+    origin = attributes.get("DomainSigningAttributesOrigin")
+    if origin not in (None, AWS_SES, EXTERNAL):
+        raise BadRequest(f"inbound does not support DomainSigningAttributesOrigin {origin}.")
+    given = attributes.get("DomainSigningSelector") or attributes.get("DomainSigningPrivateKey")
+    if origin == EXTERNAL or (origin is None and given):
+        selector, public_key = await dkim.external_key(ctx, name, attributes)
+        await v1.verify_domain_identity(ctx, {"Domain": name})
+        await dkim.use_external(ctx, name, selector, public_key)
+    else:
+        await v1.verify_domain_identity(ctx, {"Domain": name})
+        await dkim.use_easy(ctx, name, attributes.get("NextSigningKeyLength"))
+
+
 def _dkim(everything: dict[str, Identity], identity: Identity) -> Params:
-    """An address reports its domain's Easy DKIM setup, as v1's GetIdentityDkimAttributes."""
+    """An address reports its domain's DKIM setup, as v1's GetIdentityDkimAttributes. The key
+    lengths are Easy DKIM's ("[Easy DKIM] The key length of the DKIM key pair in use"); BYODKIM
+    reports its selector as the one token."""
     domain = ident.dkim_domain(everything, identity)
+    origin = domain.dkim_origin if domain is not None else AWS_SES
     attributes: Params = {
         "SigningEnabled": ident.dkim_enabled(identity, domain),
         "Status": "NOT_STARTED",
-        "SigningAttributesOrigin": "AWS_SES",
-        "NextSigningKeyLength": KEY_LENGTH,
+        "SigningAttributesOrigin": origin,
     }
+    if origin == AWS_SES:
+        attributes["NextSigningKeyLength"] = (
+            domain.dkim_next_key_length if domain is not None else ident.RSA_2048
+        )
     if domain is not None and domain.dkim_tokens:
         attributes["Status"] = _STATUSES[domain.dkim_status]
         attributes["Tokens"] = list(domain.dkim_tokens)
-        attributes["CurrentSigningKeyLength"] = KEY_LENGTH
-        if domain.dkim_started:
-            attributes["LastKeyGenerationTimestamp"] = domain.dkim_started
+        if origin == AWS_SES:
+            attributes["CurrentSigningKeyLength"] = domain.dkim_key_length
+            if domain.dkim_started:
+                attributes["LastKeyGenerationTimestamp"] = domain.dkim_started
     return attributes
 
 
@@ -157,6 +187,20 @@ async def put_email_identity_dkim_attributes(ctx: OperationContext, p: Params) -
         await v1.set_identity_dkim_enabled(
             ctx, {"Identity": given, "DkimEnabled": p["SigningEnabled"]}
         )
+
+
+async def put_email_identity_dkim_signing_attributes(ctx: OperationContext, p: Params) -> Params:
+    """BYODKIM or Easy DKIM for a domain (`dkim.py`); the answer is the DKIM status and tokens
+    (BYODKIM: the selector) it has now."""
+    identity = existing(ctx, p["EmailIdentity"])
+    dkim.domain_only(identity.kind, p["EmailIdentity"])
+    configured = await dkim.configure(
+        ctx, identity.name, p["SigningAttributesOrigin"], p.get("SigningAttributes") or {}
+    )
+    return {
+        "DkimStatus": _STATUSES[configured.dkim_status],
+        "DkimTokens": list(configured.dkim_tokens),
+    }
 
 
 async def put_email_identity_feedback_attributes(ctx: OperationContext, p: Params) -> None:
