@@ -99,6 +99,11 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "ListDeliverabilityTestReports": dedicated.list_deliverability_test_reports,
     "GetDeliverabilityTestReport": dedicated.get_deliverability_test_report,
     "GetDomainDeliverabilityCampaign": dedicated.get_domain_deliverability_campaign,
+    "PutDeliverabilityDashboardOption": dedicated.put_deliverability_dashboard_option,
+    "CreateDeliverabilityTestReport": dedicated.create_deliverability_test_report,
+    "GetBlacklistReports": dedicated.get_blacklist_reports,
+    "GetDomainStatisticsReport": dedicated.get_domain_statistics_report,
+    "ListDomainDeliverabilityCampaigns": dedicated.list_domain_deliverability_campaigns,
     "CreateCustomVerificationEmailTemplate": (
         verification.create_custom_verification_email_template
     ),

@@ -8,11 +8,16 @@ Dedicated IP pools are real: CreateDedicatedIpPool stores one per Region (a stor
 then work on and a configuration set's `SendingPoolName` may name. A pool holds no IPs: a
 STANDARD pool only gets the IPs one moves into it (none are leased here), and a MANAGED pool's
 IPs are leased by SES as sending warrants ("The reputation and number of IPs are automatically
-managed by Amazon SES"), which this engine does not simulate (docs/behaviour.md)."""
+managed by Amazon SES"), which this engine does not simulate (docs/behaviour.md).
+
+The dashboard cannot be turned on (its inbox-placement and blacklist data are nothing this
+engine can produce): what needs it is `BadRequestException`, and a domain's reports are
+`NotFoundException` as for a domain never subscribed."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
@@ -125,3 +130,62 @@ async def get_deliverability_test_report(ctx: OperationContext, p: Params) -> Pa
 
 async def get_domain_deliverability_campaign(ctx: OperationContext, p: Params) -> Params:
     raise NotFound(f"Campaign <{p['CampaignId']}> does not exist.")
+
+
+# ── the Deliverability dashboard: no subscription ──────────────────────────────────────────
+MAX_REPORT_SPAN = timedelta(days=30)  # "less than or equal to 30 days after the StartDate"
+
+
+def _unavailable() -> BadRequest:
+    return BadRequest(
+        "The Deliverability dashboard is not enabled for this account. "
+        "Use Virtual Deliverability Manager (PutAccountVdmAttributes) instead."
+    )
+
+
+def _not_subscribed(domain: str) -> NotFound:
+    return NotFound(f"Domain <{domain}> is not subscribed to the Deliverability dashboard.")
+
+
+def _report_span(p: Params) -> None:
+    """StartDate to EndDate: forward, and at most 30 days."""
+    start, end = p["StartDate"], p["EndDate"]
+    if end < start:
+        raise BadRequest("EndDate must be later than or equal to StartDate.")
+    if end - start > MAX_REPORT_SPAN:
+        raise BadRequest("EndDate must be less than or equal to 30 days after StartDate.")
+
+
+async def put_deliverability_dashboard_option(ctx: OperationContext, p: Params) -> None:
+    """Turning the dashboard off succeeds (it is off); turning it on, which starts a paid
+    subscription, is refused: the dashboard's data (inbox placement panels, blacklists) is
+    nothing this engine can produce, and VDM is what SES offers for it now."""
+    if p["DashboardEnabled"]:
+        raise _unavailable()
+
+
+async def create_deliverability_test_report(ctx: OperationContext, p: Params) -> Params:
+    """A predictive inbox placement test needs the dashboard ("You also gain the ability to
+    perform predictive inbox placement tests")."""
+    raise _unavailable()
+
+
+async def get_blacklist_reports(ctx: OperationContext, p: Params) -> Params:
+    """ "You can only specify the dedicated IP addresses that you use to send email": the
+    account has none, so the first one named does not exist."""
+    names = p["BlacklistItemNames"]
+    if not names:
+        return {"BlacklistReport": {}}
+    raise _no_ip(names[0])
+
+
+async def get_domain_statistics_report(ctx: OperationContext, p: Params) -> Params:
+    _report_span(p)
+    raise _not_subscribed(p["Domain"])
+
+
+async def list_domain_deliverability_campaigns(ctx: OperationContext, p: Params) -> Params:
+    """ "This data is available for a domain only if you enabled the Deliverability dashboard
+    for the domain"."""
+    _report_span(p)
+    raise _not_subscribed(p["SubscribedDomain"])
