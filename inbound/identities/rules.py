@@ -138,6 +138,7 @@ class Identity:
     headers: frozenset[str] = frozenset()  # notification types that include headers
     policies: Mapping[str, str] = field(default_factory=dict)  # name → policy text
     tags: Mapping[str, str] = field(default_factory=dict)  # SES v2 resource tags, key → value
+    configuration_set: str | None = None  # SES v2: the default configuration set of its sends
 
     def to_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)

@@ -11,13 +11,19 @@ any of them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from inbound.config import SendingSettings
-from inbound.errors import AccountSendingPaused, ConfigurationSetSendingPaused
+from inbound.errors import (
+    AccountSendingPaused,
+    ConfigurationSetDoesNotExist,
+    ConfigurationSetSendingPaused,
+    InvalidParameterValue,
+)
 from inbound.identities.book import IdentityBook
 from inbound.records import SentMessage, SentStatus
 from inbound.sending import checks, easy_dkim, mime, quota, tracking
@@ -83,9 +89,32 @@ class Sender:
     def _sent_last_24_hours(self, region: str) -> float:
         return state.sent_last_24_hours(self._sending.statistics(region), state.now())
 
+    def configuration_set_of(self, region: str, submission: Submission) -> str | None:
+        """The set a send uses: the one it names (the API member, or X-SES-CONFIGURATION-SET),
+        else the default configuration set of the verified identity it sends as (the address,
+        else its domain: "A default configuration set at the email address level overrides a
+        default configuration set at the domain level", and "Default configuration sets will
+        only be applied if the identity is verified"; DG, "Understanding default configuration
+        sets"). A default set deleted since: "your call to Amazon SES fails with a "bad
+        request" error" (the text is UNCONFIRMED)."""
+        if submission.configuration_set is not None:
+            return submission.configuration_set
+        identity = checks.sending_identity(submission.source, self._identities.all())
+        name = None if identity is None else identity.configuration_set
+        if identity is None or name is None:
+            return None
+        try:
+            self._sending.get(state.CONFIGURATION_SETS, region, name)
+        except ConfigurationSetDoesNotExist:
+            raise InvalidParameterValue(
+                f"The default configuration set <{name}> of identity {identity.name} does not "
+                "exist."
+            ) from None
+        return name
+
     def check(self, region: str, submission: Submission) -> str | None:
         """The account checks, in SES's order; returns the custom MAIL FROM domain to use."""
-        name = submission.configuration_set
+        name = self.configuration_set_of(region, submission)
         found = None if name is None else self._sending.get(state.CONFIGURATION_SETS, region, name)
         if not self._sending.account_sending_enabled(region):
             # AccountSendingPausedException: "Indicates that email sending is disabled for your
@@ -148,6 +177,8 @@ class Sender:
         quota, none sees a message counted twice or not at all, and a kill keeps both or
         neither. Such sends write one at a time (one fsync each); messages that count nothing
         (simulator recipients only, a rendering failure) share fsyncs (the group commit)."""
+        chosen = self.configuration_set_of(region, submission)
+        submission = dataclasses.replace(submission, configuration_set=chosen)
         mail_from_domain = self.check(region, submission)
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
         record, raw = self._build(region, submission, render, mail_from_domain)

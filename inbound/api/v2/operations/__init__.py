@@ -39,6 +39,9 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "PutEmailIdentityDkimSigningAttributes": (
         identities.put_email_identity_dkim_signing_attributes
     ),
+    "PutEmailIdentityConfigurationSetAttributes": (
+        identities.put_email_identity_configuration_set_attributes
+    ),
     "PutEmailIdentityFeedbackAttributes": identities.put_email_identity_feedback_attributes,
     "PutEmailIdentityMailFromAttributes": identities.put_email_identity_mail_from_attributes,
     "CreateEmailIdentityPolicy": policies.create_email_identity_policy,

@@ -49,11 +49,13 @@ async def create_email_identity(ctx: OperationContext, p: Params) -> Params:
     selector and a private key (the DG's example gives just those two) or says `EXTERNAL`, else
     Easy DKIM with its `NextSigningKeyLength`; a `DomainSigningAttributesOrigin` naming a Region
     to replicate from (Deterministic Easy DKIM) is refused by name. The BYODKIM key is checked
-    before anything is created. A default configuration set is not supported yet: it
-    is refused by name rather than ignored."""
+    before anything is created, and so is the default configuration set: "The
+    configuration set must be created first before associating it with an identity" (DG,
+    "Understanding default configuration sets")."""
     given = p["EmailIdentity"]
-    if p.get("ConfigurationSetName"):
-        raise BadRequest("inbound does not support a default configuration set for identities yet.")
+    default_set = p.get("ConfigurationSetName")
+    if default_set:
+        ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, default_set)
     kind = ident.kind_of(ident.canonical(given))
     name = ident.check_email(given) if kind == ident.EMAIL else ident.check_domain(given)
     if name in ctx.identities.all():
@@ -68,8 +70,10 @@ async def create_email_identity(ctx: OperationContext, p: Params) -> Params:
         await v1.verify_domain_dkim(ctx, {"Domain": name})
     else:
         await _create_with_dkim(ctx, name, attributes)
-    if tags:
-        await ctx.identities.edit(name, lambda i: i.replace(tags=tags))
+    if tags or default_set:
+        await ctx.identities.edit(
+            name, lambda i: i.replace(tags=tags or i.tags, configuration_set=default_set or None)
+        )
     everything = ctx.identities.all()
     identity = everything[name]
     return {
@@ -140,6 +144,7 @@ async def get_email_identity(ctx: OperationContext, p: Params) -> Params:
         "MailFromAttributes": mail_from,
         "Policies": dict(identity.policies),
         "Tags": [{"Key": k, "Value": v} for k, v in identity.tags.items()],
+        "ConfigurationSetName": identity.configuration_set,
         "VerificationStatus": _STATUSES[identity.status],
     }
 
@@ -201,6 +206,17 @@ async def put_email_identity_dkim_signing_attributes(ctx: OperationContext, p: P
         "DkimStatus": _STATUSES[configured.dkim_status],
         "DkimTokens": list(configured.dkim_tokens),
     }
+
+
+async def put_email_identity_configuration_set_attributes(ctx: OperationContext, p: Params) -> None:
+    """The identity's default configuration set; without `ConfigurationSetName` it has none
+    ("To remove a default configuration set": the same command without the member, DG, "Edit
+    an identity to use a default configuration set using the SES API"). The set must exist."""
+    existing(ctx, p["EmailIdentity"])
+    name = p.get("ConfigurationSetName") or None
+    if name is not None:
+        ctx.sending.get(state.CONFIGURATION_SETS, ctx.region, name)
+    await ctx.identities.edit(p["EmailIdentity"], lambda i: i.replace(configuration_set=name))
 
 
 async def put_email_identity_feedback_attributes(ctx: OperationContext, p: Params) -> None:
