@@ -236,6 +236,7 @@ class InboundServer:
             hostname=settings.smtp_hostname,
             max_message_size=settings.max_message_size,
             tls_context=tls_context,
+            limits=settings.limits,
         )
         self._smtp_server = await loop.create_server(
             self._sessions, settings.smtp.host, settings.smtp.port
@@ -259,6 +260,7 @@ class InboundServer:
                 handler,
                 tls_context=tls_context,
                 implicit_tls=implicit,
+                limits=settings.limits,
                 plain_auth=settings.sending.smtp_allow_plain_auth and not implicit,
             )
             server = await loop.create_server(

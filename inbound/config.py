@@ -7,7 +7,8 @@ Each TOML table is a section dataclass whose fields are its keys: a field's `tom
 gives the TOML type, the parser that checks and converts the value, and the key when it differs
 from the field's name; a section's `check` does the checks across keys. The schema of allowed
 keys is these fields, so a key is declared in one place. `Settings` is the flat union of the
-server-wide sections plus the nested `[relay]`, `[retries]`, `[sending]` and `[backends.*]`.
+server-wide sections plus the nested `[relay]`, `[retries]`, `[sending]`, `[limits]` and
+`[backends.*]`.
 Secrets have `repr=False`, so neither `repr(settings)` nor a log line shows them.
 """
 
@@ -491,6 +492,32 @@ class SendingSettings(Section):
             )
 
 
+@dataclass(frozen=True)
+class LimitSettings(Section):
+    """`[limits]`: what one client may hold or send on both SMTP listeners (the receiving port
+    and the SMTP interface's), each listener counting its own connections (docs/behaviour.md,
+    "Limits and timeouts").
+
+    SES documents the replies, not the figures: `421 Too many concurrent SMTP connections` and
+    `451 Timeout waiting for data from client` (DG, "Amazon SES SMTP issues"). The defaults
+    are Postfix's, whose texts SES's receiving endpoint uses (spec receiving.md §11), and RFC
+    5321's: `smtpd_timeout` 300 s (RFC 5321 §4.5.3.2.7: at least 5 minutes), 100 recipients
+    (§4.5.3.1.8, spec §11's recommendation), 1,000-octet lines (§4.5.3.1.6), `hopcount_limit`
+    50 `Received:` headers; connections: `smtpd_client_connection_count_limit` is 50 beside
+    100 processes, raised here because every local client shares one loopback address.
+    """
+
+    max_connections: int = field(default=1000, metadata=toml(int, _positive))
+    max_connections_per_ip: int = field(default=100, metadata=toml(int, _positive))
+    command_timeout: float = field(default=300.0, metadata=toml((int, float), _seconds))
+    # the longest wait for more of the message between DATA's 354 and its final dot
+    data_timeout: float = field(default=300.0, metadata=toml((int, float), _seconds))
+    max_recipients: int = field(default=100, metadata=toml(int, _positive))
+    # octets of a DATA line without its CRLF
+    max_line_length: int = field(default=1000, metadata=toml(int, _positive))
+    max_received_headers: int = field(default=50, metadata=toml(int, _positive))
+
+
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")
 
 
@@ -541,6 +568,7 @@ _NESTED: dict[str, type[Section]] = {
     "relay": RelaySettings,
     "retries": RetrySettings,
     "sending": SendingSettings,
+    "limits": LimitSettings,
 }
 
 
@@ -563,6 +591,7 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
     retries: RetrySettings = RetrySettings()
     sending: SendingSettings = SendingSettings()
+    limits: LimitSettings = LimitSettings()
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (BACKEND_SERVICES); local when unset."""
@@ -601,6 +630,7 @@ def load(path: Path) -> Settings:
         },
         retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
         sending=SendingSettings.from_toml(raw.get("sending", {}), Key(path, "sending")),
+        limits=LimitSettings.from_toml(raw.get("limits", {}), Key(path, "limits")),
     )
     check_targets(settings, rules_file)
     return settings

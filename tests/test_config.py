@@ -605,3 +605,22 @@ def test_serve_submission_override_keeps_plain_auth_on_loopback(tmp_path: Path) 
         "inbound: configuration error: <command line>: --submission.smtp_allow_plain_auth: "
         "AUTH without TLS is only allowed when sending.smtp is a loopback address\n"
     )
+
+
+def test_limits_section(tmp_path: Path) -> None:
+    path = tmp_path / "inbound.toml"
+    (tmp_path / "rules.json").write_text('{"RuleSets": []}')
+    path.write_text("")
+    assert config.load(path).limits == config.LimitSettings(1000, 100, 300.0, 300.0, 100, 1000, 50)
+    path.write_text("[limits]\nmax_connections_per_ip = 5\ncommand_timeout = 0.5\n")
+    limits = config.load(path).limits
+    assert (limits.max_connections_per_ip, limits.command_timeout) == (5, 0.5)
+    for table, key in [
+        ("max_recipients = 0", "limits.max_recipients"),
+        ("data_timeout = -1", "limits.data_timeout"),
+        ("max_connection = 5", "limits.max_connection"),  # unknown key
+    ]:
+        path.write_text(f"[limits]\n{table}\n")
+        with pytest.raises(ConfigError) as caught:
+            config.load(path)
+        assert caught.value.key == key

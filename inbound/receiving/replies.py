@@ -50,3 +50,17 @@ S451_LOCAL_ERROR = SmtpReply(451, "4.3.0", "Temporary service failure")
 S501_BAD_HELO = SmtpReply(501, "5.5.2", "Helo command rejected: Invalid name")
 S501_BAD_SENDER = SmtpReply(501, "5.1.7", "Bad sender address syntax")
 S501_BAD_RECIPIENT = SmtpReply(501, "5.1.3", "Bad recipient address syntax")
+# Limits and timeouts, on both SMTP listeners (docs/behaviour.md, "Limits and timeouts"). The
+# first two are SES's, as its DG lists them ("SMTP response codes returned by Amazon SES");
+# the others are Postfix's, as SES's receiving endpoint's observed texts are.
+S421_TOO_MANY_CONNECTIONS = SmtpReply(421, None, "Too many concurrent SMTP connections")
+S451_TIMEOUT = SmtpReply(451, None, "Timeout waiting for data from client")
+S452_TOO_MANY_RECIPIENTS = SmtpReply(452, "4.5.3", "Error: too many recipients")
+S554_TOO_MANY_HOPS = SmtpReply(554, "5.4.0", "Error: too many hops")
+# What aiosmtpd's own code fails on is a syntax error (aiosmtpd would answer
+# `500 Error: (<exception class>) <exception text>`); an unknown command is answered without
+# quoting it (aiosmtpd's `500 Error: command "<name>" not recognized` echoes control
+# characters); the fifth unknown command ends the session, as in aiosmtpd. Postfix's texts.
+S500_BAD_SYNTAX = SmtpReply(500, "5.5.2", "Error: bad syntax")
+S500_UNKNOWN_COMMAND = SmtpReply(500, "5.5.2", "Error: command not recognized")
+S502_TOO_MANY_UNKNOWN = SmtpReply(502, "5.5.1", "Too many unrecognized commands, goodbye.")

@@ -18,11 +18,13 @@ import re
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
+from inbound.config import LimitSettings
 from inbound.receiving import replies
+from inbound.receiving.connections import Connections
 from inbound.receiving.engine import Engine
 from inbound.store import StorageError
 
@@ -110,6 +112,7 @@ def ehlo_lines(server: SMTP, session: Session, hostname: str, *extensions: str) 
 
 
 _END = b"\r\n.\r\n"
+_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
 # C0 controls but TAB (whitespace between parameters, as aiosmtpd reads them), and DEL: never
 # valid in a host name, a path or a parameter (RFC 5321 §4.1.2, §4.1.3), and a CR or NUL
 # copied into a trace header would let the client forge header lines. CR and LF can only reach
@@ -139,6 +142,39 @@ def _refusing_controls(method: Command, reply: replies.SmtpReply) -> Command:
     return checked
 
 
+def _limiting_recipients(method: Command) -> Command:
+    """aiosmtpd's RCPT, answering `452 4.5.3 Error: too many recipients` once the transaction
+    has as many recipients as the limit (Postfix's `smtpd_recipient_limit` and its reply; RFC
+    5321 §4.5.3.1.10: the client sends the others in another transaction)."""
+
+    @functools.wraps(method)
+    async def limited(protocol: SMTP, arg: str | None) -> None:
+        assert isinstance(protocol, SesSMTP) and protocol.envelope is not None
+        if len(protocol.envelope.rcpt_tos) >= protocol.limits.max_recipients:
+            await protocol.push(str(replies.S452_TOO_MANY_RECIPIENTS))
+            return
+        await method(protocol, arg)
+
+    return limited
+
+
+_UNKNOWN_COMMANDS = 5  # aiosmtpd's BOGUS_LIMIT: the fifth ends the session
+
+
+class _Commands(dict[str, Any]):
+    """aiosmtpd's command table (name → `smtp_*` method), answering every name it lacks
+    with `unknown`, so that an unknown command reaches our reply instead of aiosmtpd's."""
+
+    def __init__(
+        self, commands: dict[str, Any], unknown: Callable[[str | None], Awaitable[None]]
+    ) -> None:
+        super().__init__(commands)
+        self.unknown = unknown
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name, self.unknown)
+
+
 class UnparsablePath(Exception):
     """A MAIL/RCPT/VRFY path that aiosmtpd's parser cannot read: raised by `_getaddr` so that
     the command answers its 501 syntax reply instead of aiosmtpd's `553 ... malformed address`
@@ -151,13 +187,23 @@ _PLAIN_PATH = re.compile(rf"<((?P<local>(?:{_ATOM}\.)*{_ATOM})@(?:[A-Za-z0-9-]+\
 
 
 class SesSMTP(SMTP):
-    """aiosmtpd's protocol, reading DATA in one search for `CRLF.CRLF` instead of line by line.
+    """aiosmtpd's protocol, reading DATA in one search for `CRLF.CRLF` instead of line by line,
+    and holding every client to the `[limits]` of the config.
 
     aiosmtpd awaits `readuntil(CRLF)` once per line, which makes a 1 MB message cost ~24 ms of
     CPU (spec benchmarking.md). Here the stream reader finds the terminator itself (in C) with
     its limit raised to the size limit for the duration of DATA. The outcomes are aiosmtpd's:
-    `552` past the size limit and `500` for a line over 1,000 octets, both after draining the
+    `552` past the size limit and `500` for a line over the line limit, both after draining the
     data; dot-unstuffing per RFC 5321 §4.5.2; and never more than the limit held in memory.
+
+    Limits (one implementation for both listeners): a connection past the listener's overall
+    or per-IP count is answered `421` and closed before the greeting; a client silent for
+    `command_timeout` while a command is awaited, or for `data_timeout` while the message is,
+    is answered `451 Timeout waiting for data from client` and closed (aiosmtpd's timer would
+    close without a word, and counts the whole of DATA against the command timeout); RCPTs past
+    `max_recipients` get `452`, a message with more `Received:` headers than
+    `max_received_headers` gets `554 5.4.0` (a mail loop). What aiosmtpd fails to parse is a
+    `500` syntax reply logged in one line, never the exception's text or a traceback.
     """
 
     too_much_data = "552 Error: Too much mail data"  # aiosmtpd's; the submission port's differs
@@ -165,7 +211,80 @@ class SesSMTP(SMTP):
     smtp_HELO = _refusing_controls(SMTP.smtp_HELO, replies.S501_BAD_HELO)
     smtp_EHLO = _refusing_controls(SMTP.smtp_EHLO, replies.S501_BAD_HELO)
     smtp_MAIL = _refusing_controls(SMTP.smtp_MAIL, replies.S501_BAD_SENDER)
-    smtp_RCPT = _refusing_controls(SMTP.smtp_RCPT, replies.S501_BAD_RECIPIENT)
+    smtp_RCPT = _refusing_controls(_limiting_recipients(SMTP.smtp_RCPT), replies.S501_BAD_RECIPIENT)
+
+    def __init__(
+        self, *args: Any, limits: LimitSettings, connections: Connections, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, timeout=limits.command_timeout, **kwargs)
+        self.limits = limits
+        self._connections = connections
+        self._client_ip: str | None = None  # set while this connection is counted
+        self._awaiting_data = False  # between DATA's 354 and the final dot
+        self._data_seen = 0.0  # when the client last sent part of the message
+        self._unknown_left = _UNKNOWN_COMMANDS
+        self._smtp_methods = _Commands(self._smtp_methods, self._unknown_command)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self._original_transport is None  # STARTTLS makes it again, over TLS
+        super().connection_made(transport)
+        assert self.session is not None
+        if first and self._connections.admit(ip := _peer_ip(self.session)):
+            self._client_ip = ip
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._client_ip is not None:  # aiosmtpd may call it twice (failed STARTTLS)
+            self._connections.release(self._client_ip)
+            self._client_ip = None
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self._client_ip is None:  # not admitted: refused before the greeting
+            assert self.session is not None and self.transport is not None
+            log.info("refused a connection from %s: too many", _peer_ip(self.session))
+            await self.push(str(replies.S421_TOO_MANY_CONNECTIONS))
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_data:
+            self._data_seen = self.loop.time()
+        super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        """aiosmtpd's timer went off: the data timeout counts from the last data seen."""
+        if self._awaiting_data:
+            left = self._data_seen + self.limits.data_timeout - self.loop.time()
+            if left > 0:
+                self._reset_timeout(left)
+                return
+        transport = self.transport
+        assert self.session is not None and isinstance(transport, asyncio.WriteTransport)
+        log.info("timed out %s", _peer_ip(self.session))
+        self._writer.write(f"{replies.S451_TIMEOUT}\r\n".encode())
+        transport.close()  # once the reply is written; a client that never reads it is cut off
+        self.loop.call_later(self.limits.command_timeout, transport.abort)
+
+    async def _unknown_command(self, arg: str | None) -> None:
+        assert self.session is not None and self.transport is not None
+        self._unknown_left -= 1
+        log.info("unknown command from %s", _peer_ip(self.session))
+        if self._unknown_left > 0:
+            await self.push(str(replies.S500_UNKNOWN_COMMAND))
+            return
+        await self.push(str(replies.S502_TOO_MANY_UNKNOWN))
+        self.transport.close()
+
+    async def handle_exception(self, error: Exception) -> str:
+        """What aiosmtpd's own code raised on a command: a bad STARTTLS handshake, or input
+        its parsers fail on. One log line, and a syntax reply that quotes nothing."""
+        assert self.session is not None
+        cause = error.__cause__ or error
+        what = "TLS handshake failed" if isinstance(error, TLSSetupException) else "bad command"
+        log.warning("%s from %s: %s %r", what, _peer_ip(self.session), type(cause).__name__,
+                    str(cause))  # fmt: skip
+        return str(replies.S500_BAD_SYNTAX)
 
     @syntax("VRFY <address>")
     async def smtp_VRFY(self, arg: str) -> None:
@@ -182,7 +301,7 @@ class SesSMTP(SMTP):
         parameters parses to itself, so it is taken as is; everything else (quoted local
         parts, address literals, comments, the null path) goes to aiosmtpd. A property test
         checks that both give the same answer. A path aiosmtpd cannot read (it returns no
-        address, or its parser raises IndexError) raises `UnparsablePath`.
+        address, or its parser raises) raises `UnparsablePath`.
         """
         found = _PLAIN_PATH.match(arg)
         if found is not None:
@@ -197,8 +316,8 @@ class SesSMTP(SMTP):
                 return found[1], params
         try:
             address, rest_params = super()._getaddr(arg)
-        except IndexError:  # the email package's parser fails so on some paths, e.g. `0@`
-            raise UnparsablePath(arg) from None
+        except Exception:  # the email package's parser fails on some paths: IndexError on
+            raise UnparsablePath(arg) from None  # `0@`, AttributeError on `<a@[1.2.3.4>`
         if address is None:
             raise UnparsablePath(arg)
         return address, rest_params
@@ -215,19 +334,35 @@ class SesSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._awaiting_data, self._data_seen = True, self.loop.time()
+        self._reset_timeout(self.limits.data_timeout)
         try:
             content, error = await self._read_data()
         except asyncio.IncompleteReadError:
             self._writer.close()  # the client went away mid-DATA: nothing was accepted
             return
+        finally:
+            self._awaiting_data = False
+        if error is None and self._hops(content) > self.limits.max_received_headers:
+            error = str(replies.S554_TOO_MANY_HOPS)
         if error is not None:
             await self.push(error)
             self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
+            self._reset_timeout()
             return
         self.envelope.content = self.envelope.original_content = content
+        assert self._timeout_handle is not None
+        self._timeout_handle.cancel()  # the client waits for us now: no timeout while we work
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
         await self.push(status)
+        self._reset_timeout()  # aiosmtpd restarts it at the next command, if one comes
+
+    @staticmethod
+    def _hops(content: bytes) -> int:
+        """The `Received:` headers of the message's header block (Postfix's hop count)."""
+        ends = [at for at in (content.find(b"\r\n\r\n"), content.find(b"\n\n")) if at >= 0]
+        return len(_RECEIVED.findall(content, 0, min(ends, default=len(content))))
 
     async def _read_data(self) -> tuple[bytes, str | None]:
         reader = cast("_ReaderInternals", self._reader)
@@ -248,7 +383,7 @@ class SesSMTP(SMTP):
             return b"", self.too_much_data
         # A bare LF ends a line here too, as in Postfix: mail from clients that send bare LFs
         # is measured line by line rather than refused as one long line.
-        if max(map(len, data.split(b"\n"))) > self.line_length_limit - 1:
+        if max(map(len, data.split(b"\n"))) > self.limits.max_line_length - 1:
             return b"", "500 Line too long (see RFC5321 4.5.3.1.6)"
         if data.startswith(b"."):
             data = data[1:]
@@ -314,11 +449,14 @@ def receiving_sessions(
     hostname: str,
     max_message_size: int,
     tls_context: ssl.SSLContext | None,
+    limits: LimitSettings,
 ) -> Sessions:
     """The receiving listener's: SES's inbound endpoint in front of the engine."""
     make = functools.partial(
         SesSMTP,
         SesHandler(engine, hostname),
+        limits=limits,
+        connections=Connections(limits.max_connections, limits.max_connections_per_ip),
         hostname=hostname,
         ident="ESMTP Amazon SES",
         data_size_limit=max_message_size,

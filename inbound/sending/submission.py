@@ -25,8 +25,10 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from inbound.config import LimitSettings
 from inbound.errors import InvalidParameterValue, SesError
 from inbound.ids import random_bytes
+from inbound.receiving.connections import Connections
 from inbound.receiving.smtp import Sessions, SesSMTP, ehlo_lines
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
@@ -177,6 +179,7 @@ def sessions(
     *,
     tls_context: ssl.SSLContext,
     implicit_tls: bool,
+    limits: LimitSettings,
     plain_auth: bool = False,
 ) -> Sessions:
     """One submission port's sessions: STARTTLS (`implicit_tls` False) or TLS from the first
@@ -185,6 +188,8 @@ def sessions(
     make = functools.partial(
         SubmissionSMTP,
         handler,
+        limits=limits,
+        connections=Connections(limits.max_connections, limits.max_connections_per_ip),
         hostname=replies.HOSTNAME,
         data_size_limit=MAX_MESSAGE_BYTES,
         tls_context=None if implicit_tls else tls_context,

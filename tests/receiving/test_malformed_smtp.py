@@ -30,8 +30,19 @@ UNKNOWN_RCPT = b"nobody@unverified.test"  # no rule matches: 550 at RCPT (§1.5)
 class Raw:
     """A raw SMTP connection: send bytes as they are, read replies as the server sends them."""
 
-    def __init__(self, server: RunningInbound, timeout: float = 10) -> None:
-        self.sock = socket.create_connection((server.smtp_host, server.smtp_port), timeout=timeout)
+    def __init__(
+        self,
+        server: RunningInbound,
+        timeout: float = 10,
+        address: tuple[str, int] | None = None,
+        source: str | None = None,
+    ) -> None:
+        """A connection to the receiving port, or to `address` (from the `source` IP)."""
+        self.sock = socket.create_connection(
+            address or (server.smtp_host, server.smtp_port),
+            timeout=timeout,
+            source_address=None if source is None else (source, 0),
+        )
         self.buffer = b""
         self.greeting = self.reply()
 

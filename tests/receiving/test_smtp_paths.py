@@ -20,6 +20,8 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from inbound.config import LimitSettings
+from inbound.receiving.connections import Connections
 from inbound.receiving.smtp import SesSMTP, UnparsablePath
 
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
@@ -51,10 +53,11 @@ odd_paths = st.builds(
 def protocols() -> Iterator[tuple[SesSMTP, SesSMTP]]:
     """Two parsers: aiosmtpd's default local-part limit (none) and RFC 5321's 64 octets."""
     loop = asyncio.new_event_loop()
-    limited = SesSMTP(None, loop=loop)
+    make = partial(SesSMTP, None, loop=loop, limits=LimitSettings(), connections=Connections(1, 1))
+    limited = make()
     limited.local_part_limit = 64
     try:
-        yield SesSMTP(None, loop=loop), limited
+        yield make(), limited
     finally:
         loop.close()
 
