@@ -222,6 +222,27 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A contact of an SES v2 contact list (list management). `topic_preferences` are the
+    topics the contact chose ("OPT_IN" | "OPT_OUT"), in the order first set; the others follow
+    their topic's default. `key` is the address lower-cased: one contact per address, whatever
+    its case, spelt as it was first given."""
+
+    region: str
+    contact_list: str
+    email_address: str
+    topic_preferences: dict[str, str]
+    unsubscribe_all: bool
+    attributes_data: str | None
+    created: str
+    updated: str
+
+    @property
+    def key(self) -> str:
+        return self.email_address.lower()
+
+
+@dataclass(frozen=True)
 class ReturnedMail:
     """Mail that came back to a sent message's envelope sender (its VERP address): a DSN from a
     Bounce action or SendBounce on the copy received here. `done` once delivery has published

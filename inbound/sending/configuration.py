@@ -81,16 +81,29 @@ def page(names: Sequence[str], token: str | None, size: int) -> tuple[list[str],
     so pages stay consistent when items are created or deleted between calls."""
     start = 0
     if token:
-        try:
-            after = json.loads(base64.urlsafe_b64decode(token.encode()))["next"]
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise InvalidParameterValue(f"Invalid NextToken: {token}") from None
+        after = token_start(token)
         start = next((i for i, n in enumerate(names) if n >= after), len(names))
     chosen = list(names[start : start + size])
     if start + size >= len(names):
         return chosen, None
-    nxt = json.dumps({"next": names[start + size]}).encode()
-    return chosen, base64.urlsafe_b64encode(nxt).decode()
+    return chosen, next_token(names[start + size])
+
+
+def next_token(name: str) -> str:
+    """The NextToken of a page whose next item is `name`."""
+    return base64.urlsafe_b64encode(json.dumps({"next": name}).encode()).decode()
+
+
+def token_start(token: str) -> str:
+    """The item a NextToken names (`next_token`); a token this engine did not make is
+    `InvalidParameterValue`."""
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["next"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidParameterValue(f"Invalid NextToken: {token}") from None
+    if not isinstance(after, str):
+        raise InvalidParameterValue(f"Invalid NextToken: {token}")
+    return after
 
 
 def page_size(requested: int | None, default: int, maximum: int, member: str) -> int:

@@ -387,16 +387,27 @@ class Click:
 
 @dataclass(frozen=True)
 class TopicPreferences:
+    """A contact's preferences in a Subscription event: its own choice per topic
+    (`topicSubscriptionStatus`, as in the documented example) and, for the topics it made none
+    for, their defaults (`topicDefaultSubscriptionStatus`, left out when there are none, as the
+    example has none)."""
+
     unsubscribe_all: bool
     topics: tuple[tuple[str, str], ...] = ()  # (topic name, "OptIn" | "OptOut")
+    defaults: tuple[tuple[str, str], ...] = ()
 
     def json(self) -> Json:
-        return {
+        found: Json = {
             "unsubscribeAll": self.unsubscribe_all,
-            "topicSubscriptionStatus": [
-                {"topicName": name, "subscriptionStatus": status} for name, status in self.topics
-            ],
+            "topicSubscriptionStatus": _statuses(self.topics),
         }
+        if self.defaults:
+            found["topicDefaultSubscriptionStatus"] = _statuses(self.defaults)
+        return found
+
+
+def _statuses(topics: tuple[tuple[str, str], ...]) -> list[Json]:
+    return [{"topicName": name, "subscriptionStatus": status} for name, status in topics]
 
 
 @dataclass(frozen=True)

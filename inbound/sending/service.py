@@ -25,6 +25,7 @@ from inbound.errors import (
 )
 from inbound.records import SentMessage
 from inbound.sending import configuration as rules
+from inbound.sending.contact_lists import CONTACT_LISTS
 from inbound.store import Store
 
 _MISSING: dict[str, Callable[[str], SesError]] = {
@@ -41,6 +42,7 @@ _MISSING: dict[str, Callable[[str], SesError]] = {
     rules.DEDICATED_IP_POOLS: lambda name: ResourceNotFound(
         f"Dedicated IP pool <{name}> does not exist."
     ),
+    CONTACT_LISTS: lambda name: ResourceNotFound(f"List with name: {name} doesn't exist."),
 }
 
 

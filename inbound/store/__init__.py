@@ -9,6 +9,7 @@ the group-commit writer thread, `schema.py` the tables, and one module per domai
 
 from __future__ import annotations
 
+from inbound.store.contacts import Contacts
 from inbound.store.documents import Documents
 from inbound.store.embedded import Embedded
 from inbound.store.messages import Messages
@@ -20,5 +21,5 @@ from inbound.store.writer import StorageError
 __all__ = ["StorageError", "Store"]
 
 
-class Store(Messages, Retries, Outbox, Documents, Embedded, Sent):
+class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS relay_outcomes (
 CREATE TABLE IF NOT EXISTS documents (
     kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, updated TEXT NOT NULL,
     PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS contacts (
+    region TEXT NOT NULL, contact_list TEXT NOT NULL, key TEXT NOT NULL,
+    email_address TEXT NOT NULL, topic_preferences TEXT NOT NULL,
+    unsubscribe_all INTEGER NOT NULL, attributes_data TEXT, created TEXT NOT NULL,
+    updated TEXT NOT NULL, PRIMARY KEY (region, contact_list, key));
 CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
     path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);

@@ -19,6 +19,8 @@ def _make(v2: Any, kind: str) -> str:
         v2.create_configuration_set(
             ConfigurationSetName="tagged", Tags=[{"Key": "a", "Value": "1"}]
         )
+    elif kind == "contact-list":
+        v2.create_contact_list(ContactListName="tagged", Tags=[{"Key": "a", "Value": "1"}])
     elif kind == "template":
         v2.create_email_template(
             TemplateName="tagged",
@@ -39,7 +41,14 @@ def _make(v2: Any, kind: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "kind", ["identity", "configuration-set", "template", "custom-verification-email-template"]
+    "kind",
+    [
+        "identity",
+        "configuration-set",
+        "template",
+        "custom-verification-email-template",
+        "contact-list",
+    ],
 )
 def test_tags_of_each_resource(v2: Any, kind: str) -> None:
     arn = f"{PREFIX}:{kind}/{_make(v2, kind)}"

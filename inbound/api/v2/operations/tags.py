@@ -1,12 +1,12 @@
 """TagResource, UntagResource and ListTagsForResource on the resources that keep tags: email
 identities (on the identity record), configuration sets, email templates, custom
-verification email templates and dedicated IP pools (in their stored documents, as their
-Create operations keep them).
+verification email templates, dedicated IP pools and contact lists (in their stored documents,
+as their Create operations keep them).
 
 A resource is named by its ARN, `arn:aws:ses:<region>:<account>:<type>/<name>` (type
-`identity`, `configuration-set`, `template`, `custom-verification-email-template` or
-`dedicated-ip-pool`); the Region of the ARN is the one looked in. "A resource can have no
-more than 50 tags"; a key tagged again takes the new value.
+`identity`, `configuration-set`, `template`, `custom-verification-email-template`,
+`dedicated-ip-pool` or `contact-list`); the Region of the ARN is the one looked in. "A resource
+can have no more than 50 tags"; a key tagged again takes the new value.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest, NotFound
 from inbound.sending import configuration as state
+from inbound.sending.contact_lists import CONTACT_LISTS
 
 Params = dict[str, Any]
 MAX_TAGS = 50
@@ -26,6 +27,7 @@ _DOCUMENTS = {
     "template": state.TEMPLATES,
     "custom-verification-email-template": state.VERIFICATION_TEMPLATES,
     "dedicated-ip-pool": state.DEDICATED_IP_POOLS,
+    "contact-list": CONTACT_LISTS,
 }
 
 

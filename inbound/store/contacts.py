@@ -1,0 +1,121 @@
+"""The contacts of SES v2 contact lists (list management), one row per (Region, list,
+address), listed in address order so that ListContacts pages by the address it stopped at.
+The lists themselves are API documents (`sending.contact-lists`); deleting one deletes its
+contacts in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from inbound.records import Contact
+from inbound.store.writer import Connection, Database, Row
+
+_COLUMNS = (
+    "region, contact_list, key, email_address, topic_preferences, unsubscribe_all,"
+    " attributes_data, created, updated"
+)
+_VALUES = f"({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _params(contact: Contact) -> tuple[object, ...]:
+    return (
+        contact.region,
+        contact.contact_list,
+        contact.key,
+        contact.email_address,
+        json.dumps(contact.topic_preferences),
+        int(contact.unsubscribe_all),
+        contact.attributes_data,
+        contact.created,
+        contact.updated,
+    )
+
+
+def _contact(row: Row) -> Contact:
+    return Contact(
+        region=row["region"],
+        contact_list=row["contact_list"],
+        email_address=row["email_address"],
+        topic_preferences=json.loads(row["topic_preferences"]),
+        unsubscribe_all=bool(row["unsubscribe_all"]),
+        attributes_data=row["attributes_data"],
+        created=row["created"],
+        updated=row["updated"],
+    )
+
+
+class Contacts(Database):
+    async def add_contacts(self, contacts: Sequence[Contact]) -> list[bool]:
+        """Store the contacts that are new, durably; per contact, whether it was added (False:
+        the list already had that address, which is left as it was)."""
+
+        def insert(c: Connection) -> list[bool]:
+            return [
+                c.execute(
+                    f"INSERT OR IGNORE INTO contacts {_VALUES}",
+                    _params(contact),
+                ).rowcount
+                == 1
+                for contact in contacts
+            ]
+
+        return await self._write(insert)
+
+    async def put_contact(self, contact: Contact) -> None:
+        """Store `contact` in place of the one with its address, durably."""
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT OR REPLACE INTO contacts {_VALUES}",
+                _params(contact),
+            )
+        )
+
+    async def delete_contact(self, region: str, contact_list: str, address: str) -> bool:
+        """Whether there was such a contact."""
+
+        def delete(c: Connection) -> bool:
+            return (
+                c.execute(
+                    "DELETE FROM contacts WHERE region = ? AND contact_list = ? AND key = ?",
+                    (region, contact_list, address.lower()),
+                ).rowcount
+                == 1
+            )
+
+        return await self._write(delete)
+
+    async def delete_contact_list(self, region: str, contact_list: str, document: str) -> None:
+        """The list's document (kind `document`, key `<region>/<name>`) and its contacts, in
+        one transaction."""
+
+        def delete(c: Connection) -> None:
+            c.execute(
+                "DELETE FROM documents WHERE kind = ? AND key = ?",
+                (document, f"{region}/{contact_list}"),
+            )
+            c.execute(
+                "DELETE FROM contacts WHERE region = ? AND contact_list = ?",
+                (region, contact_list),
+            )
+
+        await self._write(delete)
+
+    def contact(self, region: str, contact_list: str, address: str) -> Contact | None:
+        found = self._read(
+            f"SELECT {_COLUMNS} FROM contacts WHERE region = ? AND contact_list = ? AND key = ?",
+            (region, contact_list, address.lower()),
+        )
+        return _contact(found[0]) if found else None
+
+    def contacts(
+        self, region: str, contact_list: str, start: str = "", limit: int = 1000
+    ) -> list[Contact]:
+        """Up to `limit` contacts of the list from the address `start` on (lower-cased), in
+        address order."""
+        found = self._read(
+            f"SELECT {_COLUMNS} FROM contacts WHERE region = ? AND contact_list = ? AND key >= ?"
+            " ORDER BY key LIMIT ?",
+            (region, contact_list, start, limit),
+        )
+        return [_contact(r) for r in found]
