@@ -1,9 +1,10 @@
 """SMTP load generator on raw asyncio streams.
 
-Speaks lock-step ESMTP (aiosmtpd offers no PIPELINING): EHLO once per connection, then per
-message MAIL / RCPT... / DATA / payload, and QUIT at the end. Each of ``concurrency`` workers
-opens ``connections`` connections one after another and sends ``per_connection`` messages on
-each, so messages-per-connection stays fixed whatever the total.
+Speaks lock-step ESMTP (aiosmtpd offers no PIPELINING): EHLO once per connection (and
+`AUTH PLAIN` after it when the load has credentials, as a client of the SES SMTP interface
+does), then per message MAIL / RCPT... / DATA / payload, and QUIT at the end. Each of
+``concurrency`` workers opens ``connections`` connections one after another and sends
+``per_connection`` messages on each, so messages-per-connection stays fixed whatever the total.
 
 In ``reject`` mode a transaction is MAIL / RCPT... / RSET (no DATA): it measures how fast the
 server answers RCPT, whatever the code (550 from the engine, 250 from the sink).
@@ -15,6 +16,7 @@ reply in ``reject`` mode). Reply codes are counted per command.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import random
 import time
@@ -38,6 +40,7 @@ class Load:
     rcpts: tuple[str, ...]
     mode: Mode = "send"
     sender: str = "loadgen@sender.test"
+    auth: tuple[str, str] | None = None  # (user name, password) for AUTH PLAIN
 
     @property
     def total(self) -> int:
@@ -82,6 +85,12 @@ async def _connection(load: Load, result: LoadResult) -> None:
         writer.write(b"EHLO loadgen.test\r\n")
         if (code := await _reply(reader)) != 250:
             raise SMTPError(f"EHLO {code}")
+        if load.auth:
+            user, password = load.auth
+            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+            writer.write(f"AUTH PLAIN {token}\r\n".encode())
+            if (code := await _reply(reader)) != 235:
+                raise SMTPError(f"AUTH {code}")
         mail = f"MAIL FROM:<{load.sender}>\r\n".encode()
         rcpts = [f"RCPT TO:<{r}>\r\n".encode() for r in load.rcpts]
         payload = load.message + b".\r\n"
@@ -143,7 +152,9 @@ async def run_load(load: Load) -> LoadResult:
     return result
 
 
-def make_message(size: int, *, to: str = "bench@example.com") -> bytes:
+def make_message(
+    size: int, *, to: str = "bench@example.com", sender: str = "loadgen@sender.test"
+) -> bytes:
     """A valid RFC 5322 text/plain message of exactly ``size`` bytes, CRLF line endings.
 
     Body lines are ASCII words, at most 78 characters, never starting with "." so the wire
@@ -151,7 +162,7 @@ def make_message(size: int, *, to: str = "bench@example.com") -> bytes:
     """
     rng = random.Random(size)
     head = (
-        "From: Load Generator <loadgen@sender.test>\r\n"
+        f"From: Load Generator <{sender}>\r\n"
         f"To: <{to}>\r\n"
         f"Subject: inbound benchmark message of {size} bytes\r\n"
         "Date: Wed, 25 Nov 2026 12:00:00 +0000\r\n"

@@ -51,6 +51,10 @@ GOALS = [
          0.95),
     Goal("200 rules >= 95% of 1 rule: non-matching recipient (550)", "rules-nomatch", "ratio",
          "rate", 0.95),
+    Goal("10 KB, c=10: SendRawEmail calls accepted >= the same message received over SMTP",
+         "send-api-c10", "ratio", "rate", 1.0),
+    Goal("10 KB, c=10: SendRawEmail calls drained >= the same message received over SMTP",
+         "send-api-c10", "ratio", "drained", 1.0),
 ]  # fmt: skip
 
 
@@ -231,7 +235,9 @@ def write_report(
         f"- Machine: {machine()}",
         f"- Engine: {revision if engine[0] else 'NOT RUNNABLE: ' + engine[1]}",
         f"- Load generator: raw asyncio streams on {client_loop}, lock-step ESMTP (no PIPELINING),"
-        f" in the process running this command. Its own ceiling, against a protocol-only"
+        " or for SendRawEmail one unsigned Query-protocol call at a time per HTTP/1.1 keep-alive"
+        f" connection, in the process running this command. Its own SMTP ceiling, against a"
+        " protocol-only"
         f" responder at 10 KB, c=10: {fmt(client_ceiling)} msgs/s"
         + (f" ({client_ceiling / sink_rate:.1f}x the aiosmtpd sink)." if sink_rate else "."),
         f"- Method: {runs} run(s); in each run the two targets of a scenario are measured back to"
@@ -242,11 +248,13 @@ def write_report(
         " machine to go quiet; data dirs are deleted only after the last measurement, since a"
         " deletion of thousands of files slowed the next measurement's file system calls.",
         "- Server CPU: utime+stime of the server process (all threads) from /proc/<pid>/stat,"
-        " from load start until the engine reports `pending == 0` on `GET /api/stats`, divided by"
+        " from load start until the engine reports `pending == 0` on `GET /api/stats`"
+        " (`sentPending == 0` for sending), divided by"
         " the number of messages. Peak RSS: VmHWM from /proc/<pid>/status at the end of the"
         " measurement (process lifetime peak, startup included).",
         "- Drained throughput: messages / time from load start until `pending == 0` (all rule"
-        " actions done). The sink stores nothing, so its drained figure is its accept figure.",
+        " actions done; for sending, `sentPending == 0`: every message delivered, here to the"
+        " outbox). The sink stores nothing, so its drained figure is its accept figure.",
         f"- Other processes' CPU during the measurements: median {fmt(med(bg))}%, max"
         f" {fmt(max(bg, default=float('nan')))}% of one CPU (the run waited {fmt(waited)} s in"
         " all for them to go quiet before measurements)"
@@ -271,8 +279,9 @@ def write_report(
             "",
             *goals,
             "",
-            "The last column is the baseline's (A: sink or 1 rule) server CPU per message over"
-            " the candidate's (B: engine or 200 rules), median of per-run ratios: what the"
+            "The last column is the baseline's (A: sink, 1 rule, or receiving over SMTP) server"
+            " CPU per message over the candidate's (B: engine, 200 rules, or sending), median of"
+            " per-run ratios: what the"
             " throughput ratio tends to when both servers are CPU-bound on one core, and the"
             " steadier figure when other processes share the machine. Throughput can beat it when"
             " the candidate's extra work runs in other threads (the second core).",

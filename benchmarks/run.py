@@ -16,12 +16,13 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks import servers
+from benchmarks.apigen import run_api_load
 from benchmarks.loadgen import (
     Load,
     LoadResult,
@@ -32,10 +33,21 @@ from benchmarks.loadgen import (
     run_load,
 )
 from benchmarks.report import engine_revision, write_report
-from benchmarks.servers import ROOT, Server, engine_available, rule, rule_set, system_busy_seconds
+from benchmarks.servers import (
+    ACCESS_KEY,
+    ROOT,
+    Server,
+    engine_available,
+    rule,
+    rule_set,
+    system_busy_seconds,
+)
 
 WORK = ROOT / "benchmarks" / ".work"
 KB, MB = 1024, 1024 * 1024
+# How the load reaches a target: SMTP to the receiving port, SMTP with AUTH to the SES SMTP
+# interface, or SendRawEmail calls to the HTTP port.
+Via = Literal["smtp", "submission", "api"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,27 @@ class Target:
     label: str
     start: Callable[[Path], Server]
     rcpt_code: int = 250  # expected RCPT reply
+    via: Via = "smtp"
+
+    def port(self, server: Server) -> int:
+        ports = {"smtp": server.smtp_port, "submission": server.submission_port,
+                 "api": server.http_port}  # fmt: skip
+        port = ports[self.via]
+        assert port is not None, f"{self.label}: the server has no {self.via} port"
+        return port
+
+    def credentials(self, region: str = "us-east-1") -> tuple[str, str] | None:
+        """The SMTP interface's user name and password (SES's derivation of them)."""
+        if self.via != "submission":
+            return None
+        # Imported here: without the engine's dependencies the sink alone must still run.
+        from inbound.sending.credentials import smtp_password
+
+        key, secret = ACCESS_KEY
+        return key, smtp_password(secret, region)
+
+    def run(self, load: Load) -> Awaitable[LoadResult]:
+        return run_api_load(load) if self.via == "api" else run_load(load)
 
 
 @dataclass(frozen=True)
@@ -55,8 +88,9 @@ class Scenario:
     shape: tuple[int, int, int]  # concurrency, connections per worker (in turn), msgs/connection
     quick: tuple[int, int]  # connections per worker, msgs/connection for --quick
     mode: Mode = "send"
+    sender: str = "loadgen@sender.test"
 
-    def load(self, port: int, quick: bool) -> Load:
+    def load(self, port: int, quick: bool, auth: tuple[str, str] | None = None) -> Load:
         concurrency, connections, per_connection = self.shape
         if quick:
             connections, per_connection = self.quick
@@ -66,9 +100,11 @@ class Scenario:
             concurrency=concurrency,
             connections=connections,
             per_connection=per_connection,
-            message=message(self.size),
+            message=message(self.size, self.sender),
             rcpts=self.rcpts,
             mode=self.mode,
+            sender=self.sender,
+            auth=auth,
         )
 
 
@@ -90,13 +126,13 @@ class Measurement:
     waited: float = 0.0  # seconds spent waiting for the machine to go quiet before it
 
 
-_messages: dict[int, bytes] = {}
+_messages: dict[tuple[int, str], bytes] = {}
 
 
-def message(size: int) -> bytes:
-    if size not in _messages:
-        _messages[size] = make_message(size)
-    return _messages[size]
+def message(size: int, sender: str = "loadgen@sender.test") -> bytes:
+    if (size, sender) not in _messages:
+        _messages[size, sender] = make_message(size, sender=sender)
+    return _messages[size, sender]
 
 
 def sink_target(label: str = "sink") -> Target:
@@ -133,6 +169,24 @@ def scenarios(with_engine: bool) -> list[Scenario]:
     ]  # fmt: skip
     if not with_engine:
         return out
+    # Sending: the same 10 KB message from a verified sender to the same recipient, received
+    # over SMTP by the catch-all engine (A) or sent by an engine whose only rule does not match
+    # it, so that it goes to the outbox instead of back into receiving (B).
+    receive = engine_target("receive SMTP", catch_all)
+    sender = "bench@example.com"
+
+    def sending(label: str, via: Via) -> Target:
+        return Target(label, lambda d: Server.engine(d, only_someone, sending=True), via=via)
+
+    out += [
+        Scenario("send-api-c10", "Sending: SendRawEmail calls vs receiving the same message over"
+                 " SMTP, 10 connections", (receive, sending("SendRawEmail", "api")), 10 * KB,
+                 one_rcpt, shape=(10, 3, 100), quick=(1, 100), sender=sender),
+        Scenario("send-smtp-c10", "Sending: the SES SMTP interface (AUTH PLAIN) vs receiving the"
+                 " same message over SMTP, 10 connections",
+                 (receive, sending("SMTP interface", "submission")), 10 * KB, one_rcpt,
+                 shape=(10, 3, 100), quick=(1, 100), sender=sender),
+    ]  # fmt: skip
     r1, r200 = engine_target("1 rule", one), engine_target("200 rules", two_hundred)
     n1, n200 = engine_target("1 rule", one, 550), engine_target("200 rules", two_hundred, 550)
     nobody = ("nobody@unverified.test",)
@@ -154,20 +208,22 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
     notes: list[str] = []
     try:
         await server.start()
-        load = scenario.load(server.smtp_port, quick)
+        load = scenario.load(target.port(server), quick, target.credentials())
         warm = replace(
             load, concurrency=1, connections=1, per_connection=min(20, load.per_connection)
         )
-        await run_load_checked(warm, notes)
-        baseline = (server.stats() or {}).get("messages", 0)
-        await server.drained(baseline)
-        baseline = (server.stats() or {}).get("messages", 0)
+        await run_load_checked(target, warm, notes)
+        sent = target.via != "smtp"
+        counter = "sent" if sent else "messages"
+        baseline = (server.stats() or {}).get(counter, 0)
+        await server.drained(baseline, sent=sent)
+        baseline = (server.stats() or {}).get(counter, 0)
         idle_rss = server.status_kb("VmRSS") / 1024
         busy0, cpu0, client0 = system_busy_seconds(), server.cpu_seconds(), time.process_time()
         t0 = time.perf_counter()
-        result = await run_load_checked(load, notes)
+        result = await run_load_checked(target, load, notes)
         client_cpu = time.process_time() - client0
-        t_drained, note = await server.drained(baseline + result.accepted)
+        t_drained, note = await server.drained(baseline + result.accepted, sent=sent)
         cpu = server.cpu_seconds() - cpu0
         ours = cpu + time.process_time() - client0
         wall = time.perf_counter() - t0
@@ -202,8 +258,8 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
     )
 
 
-async def run_load_checked(load: Load, notes: list[str]) -> LoadResult:
-    result = await run_load(load)
+async def run_load_checked(target: Target, load: Load, notes: list[str]) -> LoadResult:
+    result = await target.run(load)
     if result.errors:
         notes.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
     return result
@@ -212,10 +268,11 @@ async def run_load_checked(load: Load, notes: list[str]) -> LoadResult:
 def check_codes(
     scenario: Scenario, target: Target, load: Load, result: LoadResult, notes: list[str]
 ) -> None:
-    want = load.total * len(load.rcpts)
-    got = result.codes.get(f"RCPT {target.rcpt_code}", 0)
-    if got != want:
-        notes.append(f"expected RCPT {target.rcpt_code} x{want}, got {dict(result.codes)}")
+    want, reply = load.total * len(load.rcpts), f"RCPT {target.rcpt_code}"
+    if target.via == "api":
+        want, reply = load.total, "HTTP 200"
+    if result.codes.get(reply, 0) != want:
+        notes.append(f"expected {reply} x{want}, got {dict(result.codes)}")
     if scenario.mode == "send" and result.accepted != load.total:
         notes.append(f"only {result.accepted}/{load.total} messages got 250 after DATA")
 

@@ -49,6 +49,27 @@ account_id = "123456789012"
 verified = ["example.com"]
 """
 
+# The SMTP interface stays off unless a sending scenario needs it: on its default port it would
+# collide with any other engine running on the machine.
+RECEIVING_ONLY = """\
+[sending]
+smtp = ""
+"""
+
+# Sending at full speed: out of the sandbox (any recipient), quotas that never throttle, and
+# AUTH without TLS on the loopback SMTP interface, with credentials from this access key.
+ACCESS_KEY = ("AKIAINBOUNDBENCH0000", "inbound-benchmark-secret")
+SENDING = """\
+[api.credentials]
+{key} = "{secret}"
+[sending]
+production = true
+max_send_rate = 1000000
+max_24_hour_send = 1000000000
+smtp = "127.0.0.1:{port}"
+smtp_allow_plain_auth = true
+"""
+
 
 def rule(name: str, recipients: list[str]) -> dict[str, Any]:
     return {
@@ -139,6 +160,7 @@ class Server:
     smtp_port: int
     log: Path
     http_port: int | None = None
+    submission_port: int | None = None  # the SES SMTP interface, when the engine serves it
     cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
 
@@ -149,8 +171,12 @@ class Server:
         return cls(argv + (["--raw"] if raw else []), port, workdir / "server.log")
 
     @classmethod
-    def engine(cls, workdir: Path, rules: dict[str, Any]) -> Server:
-        (workdir / "inbound.toml").write_text(TOML)
+    def engine(cls, workdir: Path, rules: dict[str, Any], *, sending: bool = False) -> Server:
+        """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``)."""
+        submission = free_port() if sending else None
+        key, secret = ACCESS_KEY
+        extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
+        (workdir / "inbound.toml").write_text(TOML + (extra or RECEIVING_ONLY))
         (workdir / "rules.json").write_text(json.dumps(rules))
         (workdir / "data").mkdir()
         smtp, http = free_port(), free_port()
@@ -160,7 +186,8 @@ class Server:
             *("--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}"),
             *("--data", str(workdir / "data")),
         ]
-        return cls(argv, smtp, workdir / "server.log", http_port=http, cwd=ENGINE_DIR)
+        log = workdir / "server.log"
+        return cls(argv, smtp, log, http_port=http, submission_port=submission, cwd=ENGINE_DIR)
 
     async def start(self, timeout: float = 30.0) -> None:
         with self.log.open("wb") as log:  # the child keeps its own descriptor
@@ -222,13 +249,17 @@ class Server:
                 data = json.loads(resp.read())
         except (OSError, ValueError):
             return None
-        return {"messages": int(data["messages"]), "pending": int(data["pending"])}
+        return {key: int(value) for key, value in data.items()}
 
-    async def drained(self, expected: int, timeout: float = 120.0) -> tuple[float | None, str]:
-        """Poll until ``pending == 0`` and ``messages >= expected``.
+    async def drained(
+        self, expected: int, timeout: float = 120.0, *, sent: bool = False
+    ) -> tuple[float | None, str]:
+        """Poll until ``pending == 0`` and ``messages >= expected`` (with ``sent``: the Send*
+        counters ``sentPending`` and ``sent``).
 
         Returns (perf_counter time when drained or None, note).
         """
+        done, pending = ("sent", "sentPending") if sent else ("messages", "pending")
         if self.http_port is None:
             return time.perf_counter(), ""
         deadline = time.monotonic() + timeout
@@ -238,12 +269,12 @@ class Server:
             now = time.perf_counter()
             if stats is None:
                 return None, "GET /api/stats did not answer"
-            if stats["pending"] == 0:
-                if stats["messages"] >= expected:
+            if stats[pending] == 0:
+                if stats[done] >= expected:
                     return now, ""
                 short_since = short_since or now
                 if now - short_since > 2.0:
-                    return now, f"stats.messages {stats['messages']} < expected {expected}"
+                    return now, f"stats.{done} {stats[done]} < expected {expected}"
             await asyncio.sleep(0.02)
         return None, f"not drained within {timeout:.0f}s"
 

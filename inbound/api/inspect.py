@@ -1,7 +1,7 @@
 """JSON inspection API: what happened to each message, and what each backend received.
 
 Routes (all JSON unless noted):
-  GET    /api/stats                      {"messages": n, "pending": n}
+  GET    /api/stats                      {"messages": n, "pending": n, "sent": n, "sentPending": n}
   GET    /api/messages[?status=pending]  received messages, oldest first
          /api/messages?retries=pending   ... those with a failed action still being retried
          /api/messages?retries=expired   ... those with a PublishExpired action (spec §8)
@@ -77,7 +77,7 @@ def add_routes(app: web.Application, services: Services) -> None:
     store = services.store
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(store.counts())
+        return web.json_response({**store.counts(), **store.sent_counts()})
 
     async def messages(request: web.Request) -> web.Response:
         at = pages.window(request)

@@ -111,6 +111,15 @@ class Sent(Database):
         found, total = self._page("SELECT * FROM sent ORDER BY created, rowid", (), limit, offset)
         return Listing((_sent(r) for r in found), total)
 
+    def sent_counts(self) -> dict[str, int]:
+        """For `GET /api/stats`: how many messages the Send* operations stored, and how many of
+        them delivery has not finished."""
+        found = self._read(
+            "SELECT (SELECT COUNT(*) FROM sent) AS sent,"
+            " (SELECT COUNT(*) FROM sent_pending) AS pending"
+        )
+        return {"sent": found[0]["sent"], "sentPending": found[0]["pending"]}
+
     def sent_message(self, message_id: str) -> SentMessage | None:
         found = self._read("SELECT * FROM sent WHERE id = ?", (message_id,))
         return _sent(found[0]) if found else None

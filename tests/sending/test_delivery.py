@@ -427,6 +427,8 @@ def test_more_pending_messages_than_a_page_are_all_delivered(server: RunningInbo
             Destinations=[{"Destination": {"ToAddresses": [f"success@{SIM}"]}}] * 50,
         )
     assert {s["status"] for s in server.get("/api/sent")} == {"accepted"}
+    stats = server.get("/api/stats")
+    assert (stats["sent"], stats["sentPending"]) == (150, 150)
 
     async def restart_and_settle() -> int:  # on the server's loop
         deliveries.start()
@@ -435,6 +437,8 @@ def test_more_pending_messages_than_a_page_are_all_delivered(server: RunningInbo
 
     assert server.call(restart_and_settle()) == 0
     assert {s["status"] for s in server.sent()} == {"done"}
+    stats = server.get("/api/stats")
+    assert (stats["sent"], stats["sentPending"]) == (150, 0)
 
 
 def test_a_message_with_a_virus_is_rejected_after_the_send(
