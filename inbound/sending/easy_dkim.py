@@ -37,15 +37,13 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email import policy
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 from inbound.datadir import under
 from inbound.identities import rules as ident
 from inbound.identities.rules import SUCCESS, Identity
-from inbound.sending import checks
+from inbound.sending import checks, mime
 
 KEY_BITS = 2048
 MODULE = "inbound.sending.easy_dkim"  # run as a child: `python -m` this module
@@ -90,9 +88,8 @@ def signer(address: str, identities: Mapping[str, Identity]) -> Signer | None:
 
 def from_address(raw: bytes) -> str | None:
     """The first From address of a built message: the identity Easy DKIM signs for."""
-    parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-    addresses = getattr(parsed.get("From"), "addresses", ())
-    return addresses[0].addr_spec if addresses else None
+    addresses = mime.parse_header(raw).addresses("From")
+    return addresses[0] if addresses else None
 
 
 def record_name(selector: str, domain: str) -> str:

@@ -89,3 +89,47 @@ def test_raw_body_is_kept_byte_for_byte(body: bytes, crlf: bool) -> None:
     raw = mime.prepare_raw(head + eol + eol + body, MESSAGE_ID, WHEN)
     assert raw.endswith(eol + eol + body)
     assert b"Bcc" not in raw.partition(eol + eol)[0]
+
+
+_ADDRESS_TEXT = st.lists(
+    st.sampled_from([*"ab.@<>,;:\"\\ ()[]é=?+-Z1'", "=?utf-8?q?Jos=C3=A9?=", "x@y.test"]),
+    max_size=20,
+).map("".join)
+
+
+def _addresses_of(value: str) -> list[str]:
+    """What the default policy's full parse reads in `value` as an address field."""
+    parsed = message_from_bytes(f"To: {value}\n\n".encode(), policy=policy.default)
+    return [a.addr_spec for v in parsed.get_all("To", []) for a in getattr(v, "addresses", ())]
+
+
+@given(
+    fields=st.lists(
+        st.tuples(st.sampled_from(["From", "To", "Cc", "Bcc", "Return-Path", "Subject"]),
+                  _ADDRESS_TEXT),
+        max_size=6,
+    ),
+    crlf=st.booleans(),
+)  # fmt: skip
+@settings(max_examples=500)
+def test_address_fields_read_as_the_default_policy_reads_them(
+    fields: list[tuple[str, str]], crlf: bool
+) -> None:
+    """`mime.parse_header` reads plain addresses without the RFC 5322 parser and parses a
+    field only when asked for; what it returns must be what the default policy's parser
+    reads, malformed values included (where that parser itself fails: "Illegal address")."""
+    eol = "\r\n" if crlf else "\n"
+    head = "".join(f"{name}: {value}{eol}" for name, value in fields)
+    raw = (head + eol + f"body line{eol}" * 3).encode()
+    header = mime.parse_header(raw)
+    for name in ("From", "To", "Cc", "Bcc", "Return-Path"):
+        values = [value.lstrip() for field, value in fields if field == name]
+        try:
+            expected = [address for value in values for address in _addresses_of(value)]
+        except Exception:  # the stdlib parser's own failures
+            with pytest.raises(InvalidParameterValue, match=r"^Illegal address$"):
+                header.addresses(name)
+            continue
+        assert header.addresses(name) == expected
+    subject = message_from_bytes(raw, policy=policy.default).get("Subject")
+    assert header.single("Subject") == (None if subject is None else str(subject).strip())

@@ -313,10 +313,36 @@ def test_send_raw_email_parameters_win_over_headers(server: RunningInbound, ses:
     assert sent["source"] == sent["returnPath"] == "bounces@example.com"
 
 
+@pytest.mark.parametrize("value", [b"<bounces@example.com>", b"Bounces <bounces@example.com>"])
+def test_send_raw_email_without_source_returns_to_the_return_path_header(
+    server: RunningInbound, ses: Any, value: bytes
+) -> None:
+    """ "[Source] takes precedence over any Return-Path header that you might include in the
+    raw text of the message": without it, the header is where feedback goes."""
+    raw = b"Return-Path: " + value + b"\r\nFrom: sender@example.com\r\nTo: t@example.com\r\n"
+    ses.send_raw_email(RawMessage={"Data": raw + b"Subject: x\r\n\r\nx\r\n"})
+    [sent] = server.sent()
+    assert (sent["source"], sent["returnPath"]) == ("sender@example.com", "bounces@example.com")
+
+
 def test_send_raw_email_checks_the_from_header_too(ses: Any) -> None:
     raw = b"From: someone@other.test\r\nTo: to@example.com\r\nSubject: x\r\n\r\nx\r\n"
     code, text = error(ses.send_raw_email, RawMessage={"Data": raw}, Source="s@example.com")
     assert (code, text.rpartition(": ")[2]) == ("MessageRejected", "someone@other.test")
+
+
+@pytest.mark.parametrize("value", [b"<", b".:"])
+def test_an_address_field_the_parser_fails_on_is_an_illegal_address(
+    server: RunningInbound, ses: Any, value: bytes
+) -> None:
+    """The stdlib's RFC 5322 parser raises on these (IndexError, AttributeError): an SES
+    error, never a 500."""
+    raw = b"From: s@example.com\r\nTo: " + value + b"\r\nSubject: x\r\n\r\nx\r\n"
+    assert error(ses.send_raw_email, RawMessage={"Data": raw}) == (
+        "InvalidParameterValue",
+        "Illegal address",
+    )
+    assert server.sent() == []
 
 
 def test_send_raw_email_adds_message_id_and_date_when_missing(
