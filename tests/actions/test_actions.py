@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import email
-import json
 import mailbox
 import threading
 from pathlib import Path
