@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from inbound.sending import checks, mime, templates
+from inbound.sending import attachments, checks, mime, templates
 from inbound.sending import configuration as state
 from inbound.sending.origin import Origin
 from inbound.sending.sender import Render, Submission
@@ -91,6 +91,20 @@ def simple(
         return raw
 
     return render
+
+
+def attached(render: Render, files: Sequence[attachments.Attachment], limit: int) -> Render:
+    """`render`'s message with `files` attached (API v2's `Attachments`), its size checked
+    again with them."""
+    if not files:
+        return render
+
+    def with_files(message_id: str, when: datetime) -> bytes:
+        raw = attachments.attach(render(message_id, when), files)
+        checks.message_size(len(raw), limit)
+        return raw
+
+    return with_files
 
 
 def stored_template(

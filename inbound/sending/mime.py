@@ -71,6 +71,11 @@ class Text:
     charset: str = "UTF-8"
 
 
+def boundary() -> str:
+    """A multipart boundary of JavaMail's form, as SES writes them."""
+    return f"----=_Part_{int.from_bytes(random_bytes(5), 'big')}"
+
+
 def _encoding(text: str) -> str:
     if text.isascii() and all(len(line) <= MAX_LINE for line in _NEWLINES.split(text)):
         return "7bit"
@@ -135,9 +140,7 @@ def simple(
     first, subtype = parts[0]
     set_text(message, first, subtype)
     if len(parts) > 1:
-        # JavaMail's boundary form, as SES writes it (and TestRenderTemplate here)
-        boundary = f"----=_Part_{int.from_bytes(random_bytes(5), 'big')}"
-        message.make_alternative(boundary=boundary)
+        message.make_alternative(boundary=boundary())  # as TestRenderTemplate here too
         for part, subtype in parts[1:]:
             alternative = EmailMessage(policy=policy.SMTP)
             set_text(alternative, part, subtype)

@@ -474,10 +474,15 @@ def test_send_bulk_email_errors(v2: Any) -> None:
     assert error(
         v2.send_bulk_email,
         FromEmailAddress="sender@example.com",
-        DefaultContent={"Template": {"TemplateContent": {"Subject": "s", "Text": "t"}}},
+        DefaultContent={
+            "Template": {
+                "TemplateContent": {"Subject": "s", "Text": "t"},
+                "Headers": [{"Name": "X-A", "Value": "1"}],
+            }
+        },
         BulkEmailEntries=entries,
     ) == (
         "BadRequestException",
         400,
-        "inbound does not support TemplateContent in SendBulkEmail yet.",
+        "inbound does not support Headers in SendBulkEmail yet.",
     )

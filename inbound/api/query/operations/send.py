@@ -21,7 +21,7 @@ from inbound.errors import (
     Throttling,
 )
 from inbound.rules.validate import is_verified
-from inbound.sending import checks, compose, mime, quota, templates
+from inbound.sending import attachments, checks, compose, mime, quota, templates
 from inbound.sending import configuration as state
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Submission
@@ -125,7 +125,24 @@ def _bulk_status(error: SesError) -> str:
 
 
 async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
-    """Errors of the whole call (template, configuration set, paused sending, the source's
+    return await send_bulk(
+        ctx, p, lambda: compose.stored_template(ctx.sending, ctx.region, p["Template"])
+    )
+
+
+async def send_bulk(
+    ctx: OperationContext,
+    p: Params,
+    template: Callable[[], templates.TemplateParts],
+    *,
+    limit: int = checks.MAX_MESSAGE_BYTES,
+    files: Sequence[attachments.Attachment] = (),
+) -> Params:
+    """SendBulkTemplatedEmail, and v2's SendBulkEmail through it: `template` gives the parts
+    once the destinations are counted (v1: the stored template; v2: stored or inline
+    content), `limit` is the API's message size, `files` v2's attachments.
+
+    Errors of the whole call (template, configuration set, paused sending, the source's
     verification and MAIL FROM) are raised; those of one destination (its addresses and
     recipient count, sandbox recipients, quotas) are its status, as the model's
     `BulkEmailStatus` lists them. A destination's ReplacementTemplateData is laid over
@@ -136,7 +153,7 @@ async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
         raise InvalidParameterValue(
             f"The number of destinations exceeds {MAX_BULK_DESTINATIONS}."
         )  # UNCONFIRMED text
-    parts = compose.stored_template(ctx.sending, ctx.region, p["Template"])
+    parts = template()
     default_data = _template_data(p["DefaultTemplateData"], "DefaultTemplateData")
     default_tags = {t["Name"]: t for t in p.get("DefaultTags") or ()}
     ctx.sender.check(ctx.region, _submission(ctx, "SendBulkTemplatedEmail", p, None, None))
@@ -155,8 +172,9 @@ async def send_bulk_templated_email(ctx: OperationContext, p: Params) -> Params:
             fields = compose.header_fields(
                 p["Source"], destination["Destination"], p.get("ReplyToAddresses") or ()
             )
+            render = compose.templated(parts, fields, data, limit)
             message_id = await ctx.sender.send(
-                ctx.region, submission, compose.templated(parts, fields, data)
+                ctx.region, submission, compose.attached(render, files, limit)
             )
         except SesError as error:
             statuses.append({"Status": _bulk_status(error), "Error": error.message})

@@ -17,7 +17,7 @@ from inbound.api.query.operations import send as v1
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest, NotFound
 from inbound.api.v2.operations import templates as email_templates
-from inbound.sending import checks, compose, templates
+from inbound.sending import attachments, checks, compose, templates
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Render
 
@@ -27,8 +27,9 @@ CONTENT = ("Simple", "Raw", "Template")
 
 async def send_email(ctx: OperationContext, p: Params) -> Params:
     """Exactly one kind of content ("Simple", "Raw" or "Template"). Contact lists are not kept
-    yet, so `ListManagementOptions` names a list that does not exist; attachments of Simple and
-    Template content are refused by name until the message builder makes them."""
+    yet, so `ListManagementOptions` names a list that does not exist. Simple and Template
+    content may have `Attachments` (`sending/attachments.py` builds the MIME around the
+    body); Raw content carries its own."""
     content = p["Content"]
     given = [kind for kind in CONTENT if content.get(kind) is not None]
     if len(given) != 1:
@@ -40,8 +41,7 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
         return {"MessageId": await _send_raw(ctx, p, content["Raw"]["Data"])}
     kind = given[0]
     part = content[kind]
-    if part.get("Attachments"):
-        raise BadRequest(f"inbound does not support Attachments in {kind} content yet.")
+    files = _attachments(part)
     if not p.get("FromEmailAddress"):
         raise BadRequest(f"FromEmailAddress is required for {kind} content.")
     destination = p.get("Destination") or {}
@@ -77,7 +77,42 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
             _template_data(part.get("TemplateData") or "{}"),
             checks.MAX_V2_MESSAGE_BYTES,
         )
+    render = compose.attached(render, files, checks.MAX_V2_MESSAGE_BYTES)
     return {"MessageId": await ctx.sender.send(ctx.region, submission, render)}
+
+
+# Attachment: FileName "Maximum length of 255", ContentDescription 1000, ContentId and
+# ContentType 1 to 78 (API v2 reference, Attachment).
+_ATTACHMENT_LENGTHS = (
+    ("FileName", 1, 255),
+    ("ContentDescription", 0, 1000),
+    ("ContentId", 1, 78),
+    ("ContentType", 1, 78),
+)
+
+
+def _attachments(part: Params) -> list[attachments.Attachment]:
+    """The content's `Attachments`, checked (lengths, SES's unsupported file types)."""
+    found = []
+    for given in part.get("Attachments") or ():
+        for member, least, most in _ATTACHMENT_LENGTHS:
+            value = given.get(member)
+            if value is not None and not least <= len(value) <= most:
+                raise BadRequest(
+                    f"Attachment {member} must have {least} to {most} characters: {value!r}."
+                )
+        attachment = attachments.Attachment(
+            content=given["RawContent"],
+            file_name=given["FileName"],
+            content_type=given.get("ContentType"),
+            inline=given.get("ContentDisposition") == "INLINE",
+            description=given.get("ContentDescription"),
+            content_id=given.get("ContentId"),
+            transfer_encoding=given.get("ContentTransferEncoding") or "SEVEN_BIT",
+        )
+        attachments.check(attachment)
+        found.append(attachment)
+    return found
 
 
 async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
@@ -149,17 +184,16 @@ _BULK_STATUS = {
 async def send_bulk_email(ctx: OperationContext, p: Params) -> Params:
     """v1's SendBulkTemplatedEmail (`api/query/operations/send.py`): errors of the whole call
     are raised, those of one entry are its status. The template is a stored one, by name or
-    ARN; inline `TemplateContent`, `Headers` and `Attachments` are refused by name (v1's bulk
-    path builds neither yet)."""
+    ARN, or inline `TemplateContent`, rendered per entry with its data; `Attachments` go on
+    every message. `Headers` are refused by name (no send path adds them yet)."""
     template = p["DefaultContent"].get("Template")
     if template is None:
         raise BadRequest("DefaultContent must have a Template.")
-    for member in ("TemplateContent", "Headers", "Attachments"):
-        if template.get(member):
-            raise BadRequest(f"inbound does not support {member} in SendBulkEmail yet.")
-    name = _template_name(template)
-    if name is None:
-        raise BadRequest("The template needs a TemplateName or a TemplateArn.")
+    if template.get("Headers"):
+        raise BadRequest("inbound does not support Headers in SendBulkEmail yet.")
+    if template.get("TemplateContent") is None and _template_name(template) is None:
+        raise BadRequest("The template needs a TemplateName, a TemplateArn or TemplateContent.")
+    files = _attachments(template)
     if not p.get("FromEmailAddress"):
         raise BadRequest("FromEmailAddress is required.")
     destinations = []
@@ -174,7 +208,7 @@ async def send_bulk_email(ctx: OperationContext, p: Params) -> Params:
                 "ReplacementTemplateData": (replacement or {}).get("ReplacementTemplateData"),
             }
         )
-    found = await v1.send_bulk_templated_email(
+    found = await v1.send_bulk(
         ctx,
         {
             "Source": p["FromEmailAddress"],
@@ -182,10 +216,13 @@ async def send_bulk_email(ctx: OperationContext, p: Params) -> Params:
             "ReturnPath": p.get("FeedbackForwardingEmailAddress"),
             "ConfigurationSetName": p.get("ConfigurationSetName"),
             "DefaultTags": p.get("DefaultEmailTags") or [],
-            "Template": name,
+            "Template": _template_name(template),
             "DefaultTemplateData": template.get("TemplateData") or "{}",
             "Destinations": destinations,
         },
+        lambda: _template(ctx, template),
+        limit=checks.MAX_V2_MESSAGE_BYTES,
+        files=files,
     )
     return {
         "BulkEmailEntryResults": [
