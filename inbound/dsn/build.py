@@ -53,7 +53,9 @@ class Original:
         if isinstance(original, Message):
             pol = original.policy.clone(linesep="\r\n", mangle_from_=False)
             original = original.as_bytes(policy=pol)
-        raw = re.sub(rb"\r\n|\r|\n", b"\r\n", original)
+        # CRLF, CR and LF each become CRLF: three passes in C, a fraction of a regex's time on
+        # a message of megabytes (a bounce of a 40 MB message builds one of these)
+        raw = original.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
         header, sep, body = raw.partition(b"\r\n\r\n")
         if not sep:
             return cls(header.rstrip(b"\r\n") + b"\r\n", None)

@@ -20,6 +20,7 @@ from inbound.config import RetrySettings
 from inbound.ids import new_message_id
 from inbound.model import TlsPolicy
 from inbound.receiving import replies
+from inbound.receiving.budget import MemoryBudget
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
 from inbound.receiving.journal import Journal
 from inbound.receiving.keeper import StateKeeper
@@ -43,6 +44,10 @@ MAX_UNPROCESSED = 256
 # Bodies of messages waiting for a processing slot stay in memory up to this total; past it a
 # waiting message keeps only its id and its body is read back from the spool when its turn comes.
 BACKLOG_MEMORY = 2 * 1024 * 1024
+# The memory budget of the messages being processed at once (receiving/budget.py): each holds
+# BODY_COPIES times its size (its body, the message as a rule sees it, what a backend writes).
+PROCESSING_MEMORY = 64 * 1024 * 1024
+BODY_COPIES = 3
 # A run whose steps could not be recorded (the data dir is full or read-only) is tried again
 # after a backoff within these bounds, until it is recorded or the server stops.
 STORAGE_RETRY_SECONDS = (0.5, 30.0)
@@ -72,6 +77,7 @@ class Engine:
         self._compiled: dict[str, tuple[Plan, IpFilterTable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
+        self._memory = MemoryBudget(PROCESSING_MEMORY)
         self._unprocessed = 0
         self._has_room = asyncio.Event()
         self._has_room.set()
@@ -164,7 +170,7 @@ class Engine:
         self._schedule(record, raw, resumed=False)
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
-    def _schedule(self, record: MessageRecord, raw: bytes, *, resumed: bool) -> None:
+    def _schedule(self, record: MessageRecord, raw: bytes | None, *, resumed: bool) -> None:
         self._unprocessed += 1
         self._track(self._process(record, raw, resumed))
 
@@ -195,14 +201,14 @@ class Engine:
     async def _process_in_turn(
         self, record: MessageRecord, raw: bytes | None, resumed: bool
     ) -> None:
-        held = 0  # bytes of body this message holds while it waits for a slot
-        if self._slots.locked() and raw is not None:
+        held = 0  # bytes of body this message holds while it waits for a slot and its memory
+        if raw is not None:
             if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
                 raw = None
             else:
                 held = len(raw)
                 self._backlog_bytes += held
-        async with self._slots:
+        async with self._slots, self._memory.hold(record.size * BODY_COPIES):
             self._backlog_bytes -= held
             if raw is None:
                 raw = self.store.raw(record.id)
@@ -251,10 +257,8 @@ class Engine:
     async def resume(self) -> None:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
         pending = self.store.messages(status=MessageStatus.PENDING, limit=1_000_000)
-        for record in pending:
-            raw = self.store.raw(record.id)
-            if raw is not None:
-                self._schedule(record, raw, resumed=True)
+        for record in pending:  # bodies are read when their turn comes, within the budget
+            self._schedule(record, None, resumed=True)
         if pending:
             log.info("resuming %d unfinished message(s)", len(pending))
 
