@@ -254,6 +254,26 @@ class ReturnedMail:
     done: bool = False
 
 
+class SuppressionReason(StrEnum):
+    """Why an address is on the account-level suppression list (SES v2's values)."""
+
+    BOUNCE = "BOUNCE"
+    COMPLAINT = "COMPLAINT"
+
+
+@dataclass(frozen=True)
+class SuppressedDestination:
+    """One address on the account-level suppression list of a Region: `address` as SES keeps
+    it (sending/suppression.py `canonical`), `updated` when it was last put there, and the
+    message and feedback that put it there when SES did (`None` when put through the API)."""
+
+    address: str
+    reason: SuppressionReason
+    updated: str
+    message_id: str | None = None
+    feedback_id: str | None = None
+
+
 # The embedded backends' records (below) are listed by the inspection API as they are stored:
 # snake_case fields in column order (`dataclasses.asdict`).
 

@@ -46,12 +46,20 @@ from inbound.ids import message_id_for
 from inbound.receiving.engine import Engine
 from inbound.receiving.replies import S250_OK
 from inbound.receiving.verdicts import ContentScanner, Status
-from inbound.records import OutboxStatus, RelayOutcome, ReturnedMail, SentMessage, SentStatus
+from inbound.records import (
+    OutboxStatus,
+    RelayOutcome,
+    ReturnedMail,
+    SentMessage,
+    SentStatus,
+    SuppressionReason,
+)
 from inbound.scheduling import DueWorker
 from inbound.sending import checks, mime, relayed, simulator
 from inbound.sending.events import (
     Bounce,
     BouncedRecipient,
+    Complaint,
     Event,
     NotificationOutcome,
     Outcome,
@@ -63,6 +71,7 @@ from inbound.sending.events import (
 from inbound.sending.feedback import Feedback, Publication
 from inbound.sending.sent_mail import region_of, sent_mail
 from inbound.sending.service import SendingConfiguration
+from inbound.sending.suppression import SuppressionList
 from inbound.store import Store
 from inbound.timestamps import from_wire
 
@@ -97,6 +106,7 @@ class Deliveries:
         self._store = store
         self._feedback = feedback
         self._sending = sending
+        self._suppression = SuppressionList(store, sending)
         self._identities = identities
         self._engine = engine
         self._mailer = mailer
@@ -185,7 +195,9 @@ class Deliveries:
             await journal.finish(SentStatus.REJECTED, {"step": "done", "rejected": "virus"})
             return
         recipients = list(dict.fromkeys(record.recipients))  # one delivery per address
-        routes = {r: self._route(r) for r in recipients}
+        held = await journal.once("suppressed", lambda: self._held_back(message, recipients))
+        held_back: dict[str, str] = (held or {}).get("recipients", {})
+        routes = {r: SUPPRESSED if r in held_back else self._route(r) for r in recipients}
         for key, route in (("received", RECEIVING), ("queued", OUTBOX)):
             for recipient in journal.recorded(key).get("recipients", ()):
                 routes[recipient] = route  # as routed before a restart, whatever the rules now
@@ -202,6 +214,9 @@ class Deliveries:
             route, key = routes[recipient], f"{position}:{recipient}"
             if route == SIMULATOR:
                 found = await self._simulated(journal, key, message, recipient, raw)
+            elif route == SUPPRESSED:
+                reason = SuppressionReason(held_back[recipient])
+                found = await self._held(journal, key, message, recipient, raw, reason)
             elif route == OUTBOX and self._relay is not None:
                 found = ()  # published from the relay's outcome (_relayed)
             else:
@@ -220,6 +235,16 @@ class Deliveries:
         mail = sent_mail(record, raw, identities, account_id=self._account_id, region=region)
         identity = checks.sending_identity(record.source, identities)
         return _Message(record, region, mail, identity)
+
+    async def _held_back(self, message: _Message, recipients: Sequence[str]) -> Step | None:
+        """The recipients the account-level suppression list holds back, decided once per
+        message: accepted, never attempted (sending/suppression.py)."""
+        region = message.region
+        reasons = self._suppression.reasons(region, message.record.configuration_set)
+        found = self._suppression.held_back(region, recipients, reasons)
+        if not found:
+            return None
+        return {"step": "suppressed", "recipients": {r: str(v) for r, v in found.items()}}
 
     def _route(self, recipient: str) -> str:
         if simulator.outcome_of(recipient) is not None:
@@ -296,28 +321,75 @@ class Deliveries:
     ) -> tuple[simulator.SimulatedOutcome, ...]:
         outcome = simulator.outcome_of(recipient)
         assert outcome is not None
-        found = self._outcomes(message, simulator.feedback_of(outcome, recipient, message.region))
+        facts = simulator.feedback_of(outcome, recipient, message.region)
+        return await self._answered(
+            journal,
+            key,
+            message,
+            recipient,
+            facts,
+            lambda: self._forward(message, outcome, recipient, raw),
+        )
+
+    async def _held(
+        self,
+        journal: _Journal,
+        key: str,
+        message: _Message,
+        recipient: str,
+        raw: bytes,
+        reason: SuppressionReason,
+    ) -> tuple[simulator.SimulatedOutcome, ...]:
+        """A recipient on the account-level suppression list: answered as the simulator's
+        ``suppressionlist@`` is, with the account list's subtype and text; its bounce's DSN
+        forwarded as any bounce's (DECIDED), nothing for a complaint (there is no report)."""
+        complaint = reason is SuppressionReason.COMPLAINT
+        facts = simulator.held_back_feedback(recipient, complaint)
+
+        def forward() -> tuple[str, EmailMessage] | None:
+            if complaint or not message.forwarding:
+                return None
+            sent = message.sent(recipient, raw)
+            return "bounce", simulator.suppression_dsn(sent, simulator.ACCOUNT_SUPPRESSED)
+
+        return await self._answered(journal, key, message, recipient, facts, forward)
+
+    async def _answered(
+        self,
+        journal: _Journal,
+        key: str,
+        message: _Message,
+        recipient: str,
+        facts: simulator.RecipientFacts,
+        forward: Callable[[], tuple[str, EmailMessage] | None],
+    ) -> tuple[simulator.SimulatedOutcome, ...]:
+        """SES's own answer for `recipient` (no delivery attempt leaves here): its outcomes
+        published, then what `forward` says SES sends back by email, if anything."""
+        found = self._outcomes(message, facts)
         for result in found:
             await self._feedback_of(journal, key, message, recipient, result)
         forwarded = f"{key}:forwarded"
-        await journal.once(
-            forwarded, lambda: self._forward(message, outcome, recipient, raw, forwarded)
-        )
+
+        async def send_back() -> Step | None:
+            answer = forward()
+            return None if answer is None else await self._send_built(message, *answer, forwarded)
+
+        await journal.once(forwarded, send_back)
         return found
 
-    async def _forward(
+    def _forward(
         self,
         message: _Message,
         outcome: simulator.SimulatorOutcome,
         recipient: str,
         raw: bytes,
-        key: str,
-    ) -> Step | None:
+    ) -> tuple[str, EmailMessage] | None:
         """The message SES sends back by email: the DSN or the complaint when feedback
         forwarding is on for the sending identity (SetIdentityFeedbackForwardingEnabled, on
         by default), the auto-reply always (it is the recipient's mail, not SES's feedback)."""
         sent = message.sent(recipient, raw)
         forwarding = message.forwarding
+        built: EmailMessage | None
         if outcome in simulator.BOUNCES:
             kind, built = "bounce", simulator.build_bounce(sent) if forwarding else None
         elif outcome is simulator.SimulatorOutcome.COMPLAINT:
@@ -326,9 +398,7 @@ class Deliveries:
             kind, built = "autoReply", simulator.build_auto_reply(sent)
         else:
             return None
-        if built is None:
-            return None
-        return await self._send_built(message, kind, built, key)
+        return None if built is None else (kind, built)
 
     async def _send_built(
         self, message: _Message, kind: str, built: EmailMessage, key: str
@@ -457,8 +527,9 @@ class Deliveries:
         recipient: str,
         outcome: NotificationOutcome,
     ) -> None:
-        """One recipient's Delivery, Bounce or Complaint: the configuration-set event, then the
-        identity notification."""
+        """One recipient's Delivery, Bounce or Complaint: the configuration-set event, the
+        identity notification, then the account-level suppression list for a hard bounce or a
+        complaint when its reason is in force."""
         kind = str(outcome.TYPE)
         await journal.once(
             f"{key}:event:{kind}", lambda: self._publish(message, outcome, recipient)
@@ -466,6 +537,16 @@ class Deliveries:
         await journal.once(
             f"{key}:notification:{kind}", lambda: self._notify(message, outcome, recipient)
         )
+        if isinstance(outcome, Bounce | Complaint):
+            await journal.once(
+                f"{key}:suppression:{kind}", lambda: self._suppress(message, outcome)
+            )
+
+    async def _suppress(self, message: _Message, outcome: Bounce | Complaint) -> Step | None:
+        region, record = message.region, message.record
+        reasons = self._suppression.reasons(region, record.configuration_set)
+        added = await self._suppression.add_feedback(region, outcome, record.id, reasons)
+        return {"step": "suppressionList", "added": added} if added else None
 
     async def _publish(
         self, message: _Message, outcome: Outcome, recipient: str | None = None
@@ -497,7 +578,8 @@ class Deliveries:
         }
 
 
-SIMULATOR, RECEIVING, OUTBOX = "simulator", "receiving", "outbox"  # a recipient's route
+# a recipient's route; SUPPRESSED: held back by the account-level suppression list
+SIMULATOR, RECEIVING, OUTBOX, SUPPRESSED = "simulator", "receiving", "outbox", "suppressed"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,11 +94,13 @@ class BounceFacts:
 
 @dataclass(frozen=True)
 class ComplaintFacts:
-    """The ``complaint`` object's values: ``complaintFeedbackType`` and ``userAgent``."""
+    """The ``complaint`` object's values: ``complaintFeedbackType`` and ``userAgent`` from a
+    feedback report (``None``: there is none), ``complaintSubType``."""
 
     complained_recipient: str
-    feedback_type: str
-    user_agent: str
+    feedback_type: str | None
+    user_agent: str | None
+    sub_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,16 @@ SUPPRESSED = (
     " http://docs.aws.amazon.com/ses/latest/DeveloperGuide/remove-from-suppressionlist.html"
 )
 SUPPRESSION_MTA = "dns; amazonses.com"
+# What a recipient on the account-level suppression list gets (bounceSubType
+# OnAccountSuppressionList, status 5.1.1, reportingMTA "dns; amazonses.com"), seen verbatim in
+# SES notifications of 2020-2025 quoted in public repositories.
+ACCOUNT_SUPPRESSED = (
+    "Amazon SES did not send the message to this address because it is on the suppression list"
+    " for your account. For more information about removing addresses from the suppression"
+    " list, see the Amazon SES Developer Guide at"
+    " https://docs.aws.amazon.com/ses/latest/DeveloperGuide/sending-email-suppression-list.html"
+)
+ON_ACCOUNT_SUPPRESSION_LIST = "OnAccountSuppressionList"
 _REGION = "us-east-1"  # the region whose hosts carry no region label
 
 
@@ -157,10 +169,7 @@ def feedback_of(outcome: SimulatorOutcome, recipient: str, region: str) -> Recip
             bounce = BounceFacts("Permanent", "General", bounced, mta, SIMULATOR_MTA_IP)
             return RecipientFacts(bounce=bounce)
         case SimulatorOutcome.SUPPRESSION_LIST:
-            bounced = BouncedRecipient(recipient, "failed", "5.1.1", SUPPRESSED)
-            return RecipientFacts(
-                bounce=BounceFacts("Permanent", "Suppressed", bounced, SUPPRESSION_MTA)
-            )
+            return _suppressed("Suppressed", recipient, SUPPRESSED)
         case SimulatorOutcome.OOTO:
             # Delivered, then the auto-reply comes back as a Transient/General "bounce" naming
             # only the address (observed 2013; the notification-contents page's note on
@@ -170,6 +179,26 @@ def feedback_of(outcome: SimulatorOutcome, recipient: str, region: str) -> Recip
         case SimulatorOutcome.COMPLAINT:
             complaint = ComplaintFacts(recipient, "abuse", SIMULATOR_USER_AGENT)
             return RecipientFacts(delivery=delivery, complaint=complaint)
+
+
+def _suppressed(sub_type: str, recipient: str, diagnostic: str) -> RecipientFacts:
+    """A suppression list's bounce: SES's own, reported by amazonses.com, nothing delivered."""
+    bounced = BouncedRecipient(recipient, "failed", "5.1.1", diagnostic)
+    return RecipientFacts(bounce=BounceFacts("Permanent", sub_type, bounced, SUPPRESSION_MTA))
+
+
+def held_back_feedback(recipient: str, complaint: bool) -> RecipientFacts:
+    """What SES reports for a recipient on the account-level suppression list, as it does for
+    ``suppressionlist@`` (the global list): a Permanent bounce with subtype
+    OnAccountSuppressionList; or, for an address listed because of a complaint (``complaint``),
+    a complaint with ``complaintSubType`` OnAccountSuppressionList and no feedback report ("If
+    the value is OnAccountSuppressionList, Amazon SES accepted the message, but didn't attempt
+    to send it because it was on the account-level suppression list", "Contents of event
+    data")."""
+    if complaint:
+        facts = ComplaintFacts(recipient, None, None, ON_ACCOUNT_SUPPRESSION_LIST)
+        return RecipientFacts(complaint=facts)
+    return _suppressed(ON_ACCOUNT_SUPPRESSION_LIST, recipient, ACCOUNT_SUPPRESSED)
 
 
 SimulatedOutcome = events.Delivery | events.Bounce | events.Complaint
@@ -218,8 +247,13 @@ def outcomes(
         )
     if facts.complaint is not None:
         c = facts.complaint
-        report = events.FeedbackReport(c.user_agent, c.feedback_type, accepted)
-        found.append(events.Complaint((c.complained_recipient,), now, feedback_id, report))
+        report = None
+        if c.user_agent is not None and c.feedback_type is not None:
+            report = events.FeedbackReport(c.user_agent, c.feedback_type, accepted)
+        complaint = events.Complaint(
+            (c.complained_recipient,), now, feedback_id, report, c.sub_type
+        )
+        found.append(complaint)
     return tuple(found)
 
 
@@ -280,13 +314,39 @@ def build_bounce(
     if outcome not in BOUNCES:
         raise ValueError(f"{sent.recipient!r} is not a bouncing simulator address")
     if outcome is SimulatorOutcome.BOUNCE:
-        mta, diagnostic = outbound_host(sent.region), "550 5.1.1 user unknown"
-    else:
-        # The notification's diagnostic has no type; a DSN field needs one, so the DSN says
-        # smtp 550 5.1.1 before SES's text (DECIDED: no sample of this DSN is public).
-        mta, diagnostic = "amazonses.com", f"550 5.1.1 {SUPPRESSED}"
+        diagnostic = "550 5.1.1 user unknown"
+        return failure_dsn(
+            sent,
+            "5.1.1",
+            diagnostic,
+            outbound_host(sent.region),
+            date=date,
+            message_id=message_id,
+            boundary=boundary,
+        )
+    return suppression_dsn(sent, SUPPRESSED, date=date, message_id=message_id, boundary=boundary)
+
+
+def suppression_dsn(
+    sent: Sent,
+    text: str,
+    *,
+    date: datetime | None = None,
+    message_id: str | None = None,
+    boundary: str | None = None,
+) -> EmailMessage:
+    """The DSN of a suppression list's bounce (``suppressionlist@``: the global list, ``text``
+    ``SUPPRESSED``; a recipient on the account-level list: ``ACCOUNT_SUPPRESSED``), reported by
+    amazonses.com. The notification's diagnostic has no type; a DSN field needs one, so the
+    DSN says smtp 550 5.1.1 before SES's text (DECIDED: no sample of this DSN is public)."""
     return failure_dsn(
-        sent, "5.1.1", diagnostic, mta, date=date, message_id=message_id, boundary=boundary
+        sent,
+        "5.1.1",
+        f"550 5.1.1 {text}",
+        "amazonses.com",
+        date=date,
+        message_id=message_id,
+        boundary=boundary,
     )
 
 

@@ -16,10 +16,11 @@ from inbound.store.messages import Messages
 from inbound.store.outbox import Outbox
 from inbound.store.retries import Retries
 from inbound.store.sent import Sent
+from inbound.store.suppressed import Suppressed
 from inbound.store.writer import StorageError
 
 __all__ = ["StorageError", "Store"]
 
 
-class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts):
+class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts, Suppressed):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS sent_pending (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS sent_returns (
     id TEXT PRIMARY KEY, sent_id TEXT NOT NULL, raw BLOB NOT NULL, created TEXT NOT NULL,
     done INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS suppressed (
+    region TEXT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL, updated TEXT NOT NULL,
+    message_id TEXT, feedback_id TEXT, PRIMARY KEY (region, address));
+CREATE INDEX IF NOT EXISTS suppressed_updated ON suppressed(region, updated, address);
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.

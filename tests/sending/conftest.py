@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ from botocore.config import Config
 
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
+from tests.backends.test_sns_http import Subscriber
 
 FAST = SendingSettings(max_send_rate=1000.0, max_24_hour_send=10000.0)
 
@@ -37,6 +39,13 @@ def sending(inbound_factory: Callable[..., RunningInbound]) -> Callable[..., Run
         return inbound_factory(verified=["example.com"], sending=settings)
 
     return make
+
+
+@pytest.fixture
+def subscriber() -> Iterator[Subscriber]:
+    """A real SNS HTTP subscriber (tests/backends/test_sns_http.py) for the tests' topics."""
+    with closing(Subscriber()) as found:
+        yield found
 
 
 @pytest.fixture

@@ -36,13 +36,6 @@ ALL_TYPES = ["send", "reject", "bounce", "complaint", "delivery", "renderingFail
 
 
 @pytest.fixture
-def subscriber():
-    found = Subscriber()
-    yield found
-    found.close()
-
-
-@pytest.fixture
 def server(inbound_factory: Callable[..., RunningInbound], subscriber: Subscriber):
     return inbound_factory(
         RULES,

@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.operations.suppression import suppression_attributes
 
 Params = dict[str, Any]
 ATTRIBUTES = "sesv2.account"  # key: Region → {"Details", "VdmAttributes", "AutoWarmupEnabled"}
@@ -28,8 +29,9 @@ async def _update(ctx: OperationContext, **changes: Any) -> None:
 
 async def get_account(ctx: OperationContext, p: Params) -> Params:
     """ProductionAccessEnabled is `[sending] production`; SendQuota is what GetSendQuota
-    reports. No dedicated IPs (DedicatedIpAutoWarmupEnabled false), and an account in good
-    standing ("HEALTHY": "the status of your account is healthy")."""
+    reports; SuppressionAttributes what PutAccountSuppressionAttributes set. No dedicated IPs
+    (DedicatedIpAutoWarmupEnabled false), and an account in good standing ("HEALTHY": "the
+    status of your account is healthy")."""
     attributes = _attributes(ctx)
     details = attributes.get("Details")
     if details is not None and "ReviewDetails" in details:
@@ -43,6 +45,7 @@ async def get_account(ctx: OperationContext, p: Params) -> Params:
         "SendingEnabled": ctx.sending.account_sending_enabled(ctx.region),
         "Details": details,
         "VdmAttributes": attributes.get("VdmAttributes"),
+        "SuppressionAttributes": suppression_attributes(ctx),
     }
 
 

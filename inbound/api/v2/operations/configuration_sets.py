@@ -16,7 +16,7 @@ from typing import Any
 
 from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.operations import dedicated
+from inbound.api.v2.operations import dedicated, suppression
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
@@ -47,6 +47,8 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
     delivery = p.get("DeliveryOptions")
     if delivery is not None:
         delivery = _delivery(ctx, delivery)
+    given = (p.get("SuppressionOptions") or {}).get("SuppressedReasons") or ()
+    suppression.reasons(given, "suppressionOptions.suppressedReasons")
     await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
     reputation = p.get("ReputationOptions") or {}
     async with ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name) as found:
@@ -162,6 +164,8 @@ async def put_configuration_set_vdm_options(ctx: OperationContext, p: Params) ->
 
 
 async def put_configuration_set_suppression_options(ctx: OperationContext, p: Params) -> None:
-    """Recorded: the account suppression list is not kept yet, so nothing is suppressed."""
+    """The set's override of the account's suppression reasons (sending/suppression.py): with
+    SuppressedReasons (an empty list too) it overrides, without it the set uses the account's."""
     options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
+    suppression.reasons(options.get("SuppressedReasons") or (), "suppressedReasons")
     await _replace_kept(ctx, p, "SuppressionOptions", options)
