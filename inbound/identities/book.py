@@ -70,10 +70,16 @@ class IdentityBook:
         self.dns = dns
         self.interval = check_interval
         self._task: asyncio.Task[None] | None = None
+        self._stored: dict[str, Identity] | None = None  # `stored()`'s copy
 
     # ── reading ─────────────────────────────────────────────────────────────────────────
     def stored(self) -> dict[str, Identity]:
-        return {key: Identity.from_json(body) for key, body in self.store.documents(KIND).items()}
+        """Read once and kept until `save` or `delete`, through which every identity write
+        goes: the sending path asks for identities several times per message (profiled)."""
+        if self._stored is None:
+            found = self.store.documents(KIND).items()
+            self._stored = {key: Identity.from_json(body) for key, body in found}
+        return dict(self._stored)
 
     def all(self) -> dict[str, Identity]:
         """Stored identities, plus configured ones (always Success) not stored."""
@@ -102,10 +108,12 @@ class IdentityBook:
     # ── writing ─────────────────────────────────────────────────────────────────────────
     async def save(self, identity: Identity) -> None:
         await self.store.put_document(KIND, identity.name, identity.to_json())
+        self._stored = None
         await self.publish()
 
     async def delete(self, name: str) -> None:
         await self.store.delete_document(KIND, name)
+        self._stored = None
         await self.publish()
 
     async def edit(self, identity: str, change: Callable[[Identity], Identity]) -> Identity:
