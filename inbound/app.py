@@ -29,7 +29,7 @@ from inbound.api.services import Services
 from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends
-from inbound.backends.local import LocalMailer
+from inbound.backends.local import LocalMailer, LocalObjectStore
 from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
 from inbound.errors import ConfigError
@@ -108,6 +108,7 @@ class InboundServer:
         self.submission_address: tuple[str, int] | None = None  # STARTTLS
         self.submission_tls_address: tuple[str, int] | None = None  # TLS from the first byte
         self.http_url = ""
+        self._services: Services | None = None  # what the HTTP side sees, `ready` included
 
     async def start(self, *, listen: bool = True) -> None:
         """Open the store, resume unfinished work, and (with `listen`) serve SMTP and HTTP.
@@ -145,6 +146,7 @@ class InboundServer:
             api_auth=settings.api_auth,
             api_credentials=settings.api_credentials,
         )
+        self._services = services
         if listen:
             # HTTP first: the SNS envelope's certificate URL needs the bound address.
             self._runner = web.AppRunner(
@@ -162,6 +164,9 @@ class InboundServer:
 
         seed_keys(settings.data_dir, settings.smtp_hostname)
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
+        objects = self.backends.objects
+        if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
+            log.warning("discarded %d S3 object writes a previous run left unfinished", left)
         self.feedback = Feedback(
             self.sending, self.backends.publisher, self.backends.metrics, self.backends.streams
         )
@@ -239,10 +244,14 @@ class InboundServer:
             limits=settings.limits,
         )
         self._smtp_server = await loop.create_server(
-            self._sessions, settings.smtp.host, settings.smtp.port
+            self._sessions,
+            settings.smtp.host,
+            settings.smtp.port,
+            backlog=settings.limits.listen_backlog,
         )
         self.smtp_address = self._smtp_server.sockets[0].getsockname()[:2]
         await self._start_submission(tls_context)
+        services.ready = True  # the HTTP port answered 503 until now (api/readiness.py)
 
     async def _start_submission(self, tls_context: ssl.SSLContext) -> None:
         """The SMTP interface: `[sending] smtp` (STARTTLS) and `smtps` (implicit TLS), with the
@@ -264,7 +273,11 @@ class InboundServer:
                 plain_auth=settings.sending.smtp_allow_plain_auth and not implicit,
             )
             server = await loop.create_server(
-                sessions, address.host, address.port, ssl=tls_context if implicit else None
+                sessions,
+                address.host,
+                address.port,
+                ssl=tls_context if implicit else None,
+                backlog=settings.limits.listen_backlog,
             )
             self._submission.append((server, sessions))
             bound = server.sockets[0].getsockname()[:2]
@@ -296,6 +309,8 @@ class InboundServer:
             await self.deliveries.stop()
         if self.engine is not None:
             await self.engine.close()
+        if self._services is not None:  # what the API would use now is closing: 503
+            self._services.ready = False
         if self.relay is not None:
             await self.relay.stop()
         if self.backends is not None:

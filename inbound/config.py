@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import ipaddress
 import re
+import socket
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -504,7 +505,10 @@ class LimitSettings(Section):
     5321's: `smtpd_timeout` 300 s (RFC 5321 §4.5.3.2.7: at least 5 minutes), 100 recipients
     (§4.5.3.1.8, spec §11's recommendation), 1,000-octet lines (§4.5.3.1.6), `hopcount_limit`
     50 `Received:` headers; connections: `smtpd_client_connection_count_limit` is 50 beside
-    100 processes, raised here because every local client shares one loopback address.
+    100 processes, raised here because every local client shares one loopback address. The
+    listen backlog is the kernel's maximum (`SOMAXCONN`, which the kernel caps at
+    `net.core.somaxconn`): with asyncio's 100, a burst of 1,000 connections lost some
+    (docs/reliability.md).
     """
 
     max_connections: int = field(default=1000, metadata=toml(int, _positive))
@@ -516,6 +520,8 @@ class LimitSettings(Section):
     # octets of a DATA line without its CRLF
     max_line_length: int = field(default=1000, metadata=toml(int, _positive))
     max_received_headers: int = field(default=50, metadata=toml(int, _positive))
+    # connections the kernel queues before the server accepts them (listen(2)'s backlog)
+    listen_backlog: int = field(default=socket.SOMAXCONN, metadata=toml(int, _positive))
 
 
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")

@@ -71,7 +71,7 @@ def test_the_embedded_stores_never_write_outside_their_folder(
     outer = tmp_path_factory.mktemp("outer")
     data = outer / "data"
     store = _Recorder()
-    objects = LocalObjectStore(under(data, "s3"), store)  # type: ignore[arg-type]
+    objects = LocalObjectStore(under(data, "s3"), store, under(data, "s3-partial"))  # type: ignore[arg-type]
     mailboxes = LocalMailbox(under(data, "workmail"), store)  # type: ignore[arg-type]
     for write in (
         lambda: objects.put_object(bucket, key, b"body", {}, "id"),
@@ -82,6 +82,10 @@ def test_the_embedded_stores_never_write_outside_their_folder(
         with contextlib.suppress(BackendError, OSError):  # refused, or the file system's no
             asyncio.run(write())
     assert {p.relative_to(outer).parts[0] for p in outer.rglob("*")} <= {"data"}
-    assert {p.relative_to(data).parts[0] for p in data.rglob("*")} <= {"s3", "workmail"}
+    assert {p.relative_to(data).parts[0] for p in data.rglob("*")} <= {
+        "s3",
+        "s3-partial",
+        "workmail",
+    }
     for path in _files(data):
         assert path.resolve().is_relative_to(data.resolve())

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import inspect, rules, sent, tracking
+from inbound.api import inspect, readiness, rules, sent, tracking
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -24,8 +24,11 @@ def make_app(
     guard: Middleware,
 ) -> web.Application:
     """`operations` and `v2_operations` are the server's own registries (tests plug fake
-    handlers into them); `guard` (api/guard.py) runs outermost."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guard])
+    handlers into them); `guard` (api/guard.py) runs outermost, then the 503 of a server that
+    is not ready (api/readiness.py)."""
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[guard, readiness.until_ready(services)]
+    )
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)
     tracking.add_routes(app, services)

@@ -63,6 +63,15 @@ class InternalFailure(SesError):
     status = 500
 
 
+class ServiceUnavailable(SesError):
+    """AWS's common error for "a temporary failure of the server" (SES API Reference, Common
+    Errors): what a request gets while the server is starting or stopping. botocore retries
+    503s, so an SDK client that arrives just before the engine is up is served."""
+
+    code = "ServiceUnavailable"
+    status = 503
+
+
 class MissingAuthenticationToken(SesClientError):
     code = "MissingAuthenticationToken"
     status = 403

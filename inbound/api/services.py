@@ -41,6 +41,9 @@ class Services:
     engine: Engine | None = None
     relay: Relay | None = None
     tracker: Tracker | None = None  # open and click tracking: needs the feedback service
+    # False until every component above is set and running, and again once shutting down
+    # stops them: until then requests are answered 503 (api/readiness.py)
+    ready: bool = False
 
     def operation_context(self, region: str, request_id: str, origin: Origin) -> OperationContext:
         assert self.backends is not None

@@ -56,7 +56,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     data = settings.data_dir
     signing_key = signing_paths(data)[1]
     return Backends(
-        objects=LocalObjectStore(under(data, "s3"), store),
+        objects=LocalObjectStore(under(data, "s3"), store, under(data, "s3-partial")),
         publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
         functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
         mailer=LocalMailer(store),

@@ -57,32 +57,55 @@ def _under(root: Path, *parts: str) -> Path:
         raise BackendError(str(exc)) from None
 
 
-def _write_atomically(path: Path, body: bytes) -> None:
-    """Readers never see a partial file: write beside it, then rename over it. Folders are
-    made only when missing (a stat per object was a measurable cost)."""
+def _write_atomically(path: Path, body: bytes, partial: Path) -> None:
+    """Readers never see a partial file: write it in `partial` (same file system), then
+    rename it over `path`. Folders are made only when missing (a stat per object was a
+    measurable cost)."""
     try:
-        _replace_with(path, body)
+        _replace_with(path, body, partial)
     except FileNotFoundError:
+        partial.mkdir(parents=True, exist_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_with(path, body)
+        _replace_with(path, body, partial)
 
 
-def _replace_with(path: Path, body: bytes) -> None:
-    tmp = f"{path.parent}/.{path.name}.{new_uuid()}.tmp"
+def _replace_with(path: Path, body: bytes, partial: Path) -> None:
+    tmp = f"{partial}/{new_uuid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        view = memoryview(body)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)  # a full disk, a missing folder: nothing half-written stays behind
+        raise
 
 
 @dataclass
 class LocalObjectStore:
+    """Objects under `root`/<bucket>/<key>. Each is written in `partial` first and renamed
+    into its bucket, so a bucket never holds a half-written or temporary file, even after a
+    kill -9; what a killed server left in `partial` goes at the next start
+    (`discard_partial`)."""
+
     root: Path
     store: Store
+    partial: Path
+
+    def discard_partial(self) -> int:
+        """Delete the writes a killed server left unfinished; how many there were. Only `serve`
+        calls it: one server per data dir, whose writes cannot be in progress yet."""
+        try:
+            leftovers = list(self.partial.iterdir())
+        except FileNotFoundError:
+            return 0
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        return len(leftovers)
 
     def path(self, bucket: str, key: str) -> Path:
         return _under(self.root, bucket, key)
@@ -99,7 +122,7 @@ class LocalObjectStore:
             message_id=message_id,
             created=now_iso(),
         )
-        await self.store.add_object(record, lambda: _write_atomically(path, body))
+        await self.store.add_object(record, lambda: _write_atomically(path, body, self.partial))
 
     async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
         try:

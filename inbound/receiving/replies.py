@@ -62,5 +62,9 @@ S554_TOO_MANY_HOPS = SmtpReply(554, "5.4.0", "Error: too many hops")
 # quoting it (aiosmtpd's `500 Error: command "<name>" not recognized` echoes control
 # characters); the fifth unknown command ends the session, as in aiosmtpd. Postfix's texts.
 S500_BAD_SYNTAX = SmtpReply(500, "5.5.2", "Error: bad syntax")
+# STARTTLS once TLS is on (after STARTTLS, or on the SMTP interface's TLS-wrapper port): RFC
+# 3207 §4.2 forbids a second negotiation, and aiosmtpd would start one inside the first.
+# Postfix's text, with the 503 of a bad command sequence (Postfix answers 554).
+S503_TLS_ACTIVE = SmtpReply(503, "5.5.1", "Error: TLS already active")
 S500_UNKNOWN_COMMAND = SmtpReply(500, "5.5.2", "Error: command not recognized")
 S502_TOO_MANY_UNKNOWN = SmtpReply(502, "5.5.1", "Too many unrecognized commands, goodbye.")

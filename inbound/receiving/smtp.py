@@ -286,6 +286,14 @@ class SesSMTP(SMTP):
                     str(cause))  # fmt: skip
         return str(replies.S500_BAD_SYNTAX)
 
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        assert self.transport is not None
+        if self.transport.get_extra_info("ssl_object") is not None:
+            await self.push(str(replies.S503_TLS_ACTIVE))
+            return
+        await super().smtp_STARTTLS(arg)
+
     @syntax("VRFY <address>")
     async def smtp_VRFY(self, arg: str) -> None:
         try:

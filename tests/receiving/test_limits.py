@@ -7,41 +7,24 @@ loopback), which share one implementation (`receiving/smtp.py` `SesSMTP`)."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from inbound.config import LimitSettings
 from inbound.receiving import replies
 from inbound.sending.credentials import smtp_password
 from inbound.testing import RunningInbound
+from tests.receiving.conftest import KEY_ID, SECRET
 from tests.receiving.test_malformed_smtp import Raw, code
-from tests.sending.conftest import FAST
 
-KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SENDER, RCPT = b"sender@example.com", b"someone@example.com"
 LISTENERS = ["receiving", "submission"]
 TOO_MANY = str(replies.S421_TOO_MANY_CONNECTIONS).encode()
 TIMEOUT = str(replies.S451_TIMEOUT).encode()
 # what an exception's text looks like in a reply: aiosmtpd's `500 Error: (IndexError) ...`
 EXCEPTION_TEXT = re.compile(rb"Error: \(|Traceback|[A-Za-z]+(Error|Exception)\b|\bstring index")
-
-
-@pytest.fixture
-def serve(inbound_factory: Callable[..., RunningInbound]) -> Callable[..., RunningInbound]:
-    """`serve(**LimitSettings fields)`: both listeners on, AUTH PLAIN allowed on loopback."""
-
-    def make(**limits: Any) -> RunningInbound:
-        sending = dataclasses.replace(FAST, smtp_allow_plain_auth=True)
-        return inbound_factory(
-            sending=sending, api_credentials={KEY_ID: SECRET}, limits=LimitSettings(**limits)
-        )
-
-    return make
 
 
 def address(server: RunningInbound, listener: str) -> tuple[str, int]:

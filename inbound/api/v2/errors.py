@@ -80,6 +80,7 @@ _COMMON = frozenset(
         faults.MisdirectedRequest,
         faults.AccessDenied,
         faults.InternalFailure,
+        faults.ServiceUnavailable,
     )
 )
 
