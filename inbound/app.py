@@ -44,8 +44,10 @@ from inbound.sending import submission
 from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.feedback import Feedback
+from inbound.sending.list_management import Unsubscriber
 from inbound.sending.returns import Returns
 from inbound.sending.sender import Sender
+from inbound.sending.sent_mail import SentEvents
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.tracking import Tracker
 from inbound.store import Store
@@ -170,13 +172,15 @@ class InboundServer:
         self.feedback = Feedback(
             self.sending, self.backends.publisher, self.backends.metrics, self.backends.streams
         )
-        services.tracker = Tracker(
+        sent_events = SentEvents(
             self.store,
             self.identities,
             self.feedback,
             account_id=settings.account_id,
             region=settings.region,
         )
+        services.tracker = Tracker(self.store, sent_events)
+        services.unsubscriber = Unsubscriber(self.store, self.sending, sent_events)
         relaying = None
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
             self.relay = services.relay = Relay(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import inspect, readiness, rules, sent, tracking
+from inbound.api import inspect, readiness, rules, sent, tracking, unsubscribe
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -32,6 +32,7 @@ def make_app(
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)
     tracking.add_routes(app, services)
+    unsubscribe.add_routes(app, services)
     rules.add_routes(app, services)
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from inbound.outbox.relay import Relay
     from inbound.receiving.engine import Engine
     from inbound.receiving.keeper import StateKeeper
+    from inbound.sending.list_management import Unsubscriber
     from inbound.sending.origin import Origin
     from inbound.sending.sender import Sender
     from inbound.sending.service import SendingConfiguration
@@ -41,6 +42,7 @@ class Services:
     engine: Engine | None = None
     relay: Relay | None = None
     tracker: Tracker | None = None  # open and click tracking: needs the feedback service
+    unsubscriber: Unsubscriber | None = None  # unsubscribe links: needs it too
     # False until every component above is set and running, and again once shutting down
     # stops them: until then requests are answered 503 (api/readiness.py)
     ready: bool = False

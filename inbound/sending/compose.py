@@ -14,6 +14,7 @@ from typing import Any
 
 from inbound.sending import attachments, checks, mime, templates
 from inbound.sending import configuration as state
+from inbound.sending.list_management import ListManagement
 from inbound.sending.origin import Origin
 from inbound.sending.sender import Render, Submission
 from inbound.sending.service import SendingConfiguration
@@ -46,6 +47,7 @@ def submission(
     tags: Sequence[Mapping[str, str]],
     detail: dict[str, Any],
     origin: Origin,
+    list_management: ListManagement | None = None,
 ) -> Submission:
     """No `destination`: the parts of a bulk send common to every destination. "The ReturnPath
     parameter is never overwritten. This email address must be either individually verified
@@ -70,6 +72,7 @@ def submission(
         configuration_set=configuration_set,
         tags=checks.tags(tags),
         detail=detail,
+        list_management=list_management,
     )
 
 

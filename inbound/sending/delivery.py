@@ -55,7 +55,7 @@ from inbound.records import (
     SuppressionReason,
 )
 from inbound.scheduling import DueWorker
-from inbound.sending import checks, mime, relayed, simulator
+from inbound.sending import checks, list_management, mime, relayed, simulator
 from inbound.sending.events import (
     Bounce,
     BouncedRecipient,
@@ -197,7 +197,15 @@ class Deliveries:
         recipients = list(dict.fromkeys(record.recipients))  # one delivery per address
         held = await journal.once("suppressed", lambda: self._held_back(message, recipients))
         held_back: dict[str, str] = (held or {}).get("recipients", {})
-        routes = {r: SUPPRESSED if r in held_back else self._route(r) for r in recipients}
+        unsubscribed = list_management.unsubscribed_recipients(record)
+        routes = {
+            r: SUPPRESSED
+            if r in held_back
+            else UNSUBSCRIBED
+            if r in unsubscribed
+            else self._route(r)
+            for r in recipients
+        }
         for key, route in (("received", RECEIVING), ("queued", OUTBOX)):
             for recipient in journal.recorded(key).get("recipients", ()):
                 routes[recipient] = route  # as routed before a restart, whatever the rules now
@@ -220,9 +228,12 @@ class Deliveries:
             elif route == OUTBOX and self._relay is not None:
                 found = ()  # published from the relay's outcome (_relayed)
             else:
-                done = received if route == RECEIVING else queued
-                assert done is not None
-                found = self._delivered(message, recipient, done["smtpResponse"], route)
+                if route == UNSUBSCRIBED:
+                    found = self._outcomes(message, _unsubscribed(recipient))
+                else:
+                    done = received if route == RECEIVING else queued
+                    assert done is not None
+                    found = self._delivered(message, recipient, done["smtpResponse"], route)
                 for outcome in found:
                     await self._feedback_of(journal, key, message, recipient, outcome)
             events = [str(outcome.TYPE) for outcome in found]
@@ -580,6 +591,15 @@ class Deliveries:
 
 # a recipient's route; SUPPRESSED: held back by the account-level suppression list
 SIMULATOR, RECEIVING, OUTBOX, SUPPRESSED = "simulator", "receiving", "outbox", "suppressed"
+UNSUBSCRIBED = "unsubscribed"  # a contact unsubscribed from the send's list or topic
+
+
+def _unsubscribed(recipient: str) -> simulator.RecipientFacts:
+    """ "Amazon SES will bounce an email if it is sent to an unsubscribed contact on your
+    contact list": a Permanent, General bounce without a DSN (no MTA was contacted; the type
+    and subtype are UNCONFIRMED, docs/behaviour.md)."""
+    bounce = simulator.BounceFacts("Permanent", "General", BouncedRecipient(recipient))
+    return simulator.RecipientFacts(bounce=bounce)
 
 
 @dataclasses.dataclass(frozen=True)

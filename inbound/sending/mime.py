@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage, MIMEPart
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import format_datetime
 
 from inbound.errors import InvalidParameterValue
@@ -42,6 +42,8 @@ SES_HEADERS = (
 )
 _DROPPED = frozenset(("bcc", *SES_HEADERS))
 _REPLACED = ("message-id", "date")
+# Fields of a text part that say what it is rather than how it is encoded: kept as they were.
+_KEPT_FIELDS = ("content-id", "content-disposition", "content-description", "content-location")
 
 
 def new_message_id(when: datetime) -> str:
@@ -302,3 +304,66 @@ def prepare_raw(raw: bytes, message_id: str, when: datetime) -> bytes:
         kept.append(field)
     kept += [ours[name] for name in _REPLACED if name in ours]
     return eol.join(kept) + eol + eol + body
+
+
+def replace_fields(raw: bytes, fields: Sequence[tuple[str, str]]) -> bytes:
+    """The message with the header fields called as `fields` are removed, and `fields` added
+    after the last field; the rest byte for byte."""
+    head, eol, body = _split(raw)
+    names = {name.lower() for name, _ in fields}
+    kept = [field for field in head if _name(field).lower() not in names]
+    kept += [f"{name}: {value}".encode() for name, value in fields]
+    return eol.join(kept) + eol + eol + body
+
+
+# ── editing what the text parts say (open and click tracking, unsubscribe links) ──────────────
+def _part_text(part: EmailMessage) -> tuple[str, str] | None:
+    """The part's text and its charset: the declared one (default US-ASCII), else UTF-8 when
+    its 8-bit bytes are UTF-8 (what a client declaring nothing most likely wrote); None when
+    neither reads it (the part is then left alone)."""
+    data = part.get_payload(decode=True)
+    declared = part.get_param("charset")  # as written ("UTF-8"), not lower-cased
+    assert isinstance(data, bytes)
+    for charset in (declared if isinstance(declared, str) else "us-ascii", "utf-8"):
+        try:
+            return data.decode(charset), charset
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def _replace_text(part: EmailMessage, text: str, charset: str) -> None:
+    """Put `text` in `part`, in `charset`, keeping what the part is (Content-ID, ...)."""
+    kept = [(n, v) for n, v in part.items() if n.lower() in _KEPT_FIELDS]
+    had_version = "MIME-Version" in part
+    set_text(part, Text(text, charset), part.get_content_subtype())
+    if not had_version:
+        del part["MIME-Version"]
+    for name, value in kept:
+        part[name] = value
+
+
+def edit_text_parts(raw: bytes, subtypes: Sequence[str], edit: Callable[[str, str], str]) -> bytes:
+    """The message with each inline text part of `subtypes` ("plain", "html") replaced by
+    `edit(subtype, text)`, in its charset; `raw` itself when no part changed."""
+    crlf = b"\r\n" in raw.partition(b"\n")[0] + b"\n"
+    used = policy.SMTP if crlf else policy.default
+    message = BytesParser(policy=used).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    changed = False
+    for part in message.walk():
+        subtype = part.get_content_subtype()
+        if part.get_content_maintype() != "text" or subtype not in subtypes:
+            continue
+        if part.is_attachment():
+            continue
+        assert isinstance(part, EmailMessage)
+        found = _part_text(part)
+        if found is None:
+            continue
+        text, charset = found
+        new = edit(subtype, text)
+        if new != text:
+            _replace_text(part, new, charset)
+            changed = True
+    return message.as_bytes(policy=used) if changed else raw

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from inbound.errors import MessageRejected
 from inbound.sending import checks, mime
+from inbound.sending.list_management import ListManagement
 from inbound.sending.origin import Origin
 from inbound.sending.sender import Sender, Submission
 
@@ -30,6 +31,7 @@ async def send_raw(
     tags: Sequence[Mapping[str, str]] = (),
     detail: Mapping[str, str] | None = None,
     operation: str = "SendRawEmail",
+    list_management: ListManagement | None = None,
 ) -> str:
     """Check, build and store `raw`; its MessageId once it is durable.
 
@@ -64,6 +66,7 @@ async def send_raw(
         configuration_set=configuration_set or found.configuration_set,
         tags=chosen,
         detail=dict(detail or {}),
+        list_management=list_management,
     )
 
     def render(message_id: str, when: datetime) -> bytes:

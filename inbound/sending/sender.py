@@ -25,10 +25,11 @@ from inbound.errors import (
     InvalidParameterValue,
 )
 from inbound.identities.book import IdentityBook
-from inbound.records import SentMessage, SentStatus
-from inbound.sending import checks, easy_dkim, mime, quota, tracking
+from inbound.records import Contact, SentMessage, SentStatus
+from inbound.sending import checks, easy_dkim, list_management, mime, quota, tracking
 from inbound.sending import configuration as state
 from inbound.sending.easy_dkim import DkimKeys
+from inbound.sending.list_management import ListManagement
 from inbound.sending.origin import Origin
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.templates import MissingAttribute
@@ -53,6 +54,7 @@ class Submission:
     configuration_set: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)  # for the trace (template, ARNs)
+    list_management: ListManagement | None = None  # v2 SendEmail's ListManagementOptions
 
 
 class Sender:
@@ -157,6 +159,15 @@ class Sender:
             trace.append({"step": "tracking", "open": wanted.opens, "links": links})
         return tracked
 
+    def _unsubscribe_link(self, raw: bytes, message_id: str, submission: Submission) -> bytes:
+        """SES's unsubscribe headers and link (sending/list_management.py): "added only if the
+        email is being sent to a single recipient". After tracking (the placeholder is no http
+        link, so the unsubscribe link is never rewritten into a click redirect) and before
+        signing, so the signature covers them."""
+        if submission.list_management is None or len(set(submission.recipients)) != 1:
+            return raw
+        return list_management.with_unsubscribe(raw, list_management.url(self.http_url, message_id))
+
     def _sign(self, raw: bytes, trace: list[dict[str, Any]]) -> bytes:
         """The built message with its DKIM signature (Easy DKIM's key, or the user's BYODKIM
         key) when its From identity has one (sending/easy_dkim.py); unchanged otherwise."""
@@ -180,6 +191,18 @@ class Sender:
         chosen = self.configuration_set_of(region, submission)
         submission = dataclasses.replace(submission, configuration_set=chosen)
         mail_from_domain = self.check(region, submission)
+        new_contacts: tuple[Contact, ...] = ()
+        if submission.list_management is not None:
+            prepared = list_management.prepare(
+                self._store,
+                self._sending,
+                region,
+                submission.list_management,
+                submission.recipients,
+            )
+            new_contacts = prepared.new_contacts
+            detail = {**submission.detail, "listManagement": prepared.trace}
+            submission = dataclasses.replace(submission, detail=detail)
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
         record, raw = self._build(region, submission, render, mail_from_domain)
         attempts = counted if raw is not None else 0  # a rendering failure sends nothing
@@ -191,6 +214,8 @@ class Sender:
                 await self._sending.store_sent(region, record, raw, attempts)
         if not attempts:
             await self._store.add_sent(record, raw)
+        if new_contacts:  # the recipients' contacts, once the message is durable
+            await self._store.add_contacts(new_contacts)
         # The message is durable: delivery (inbound/sending/delivery.py) takes it from here,
         # and a restart finds it pending in the store if this process dies first.
         if self.on_stored is not None:
@@ -221,6 +246,7 @@ class Sender:
         else:
             trace.append({"step": "built", "size": len(raw)})
             raw = self._track(raw, message_id, region, submission.configuration_set, trace)
+            raw = self._unsubscribe_link(raw, message_id, submission)
             raw = self._sign(raw, trace)
         status = SentStatus.ACCEPTED if raw is not None else SentStatus.RENDERING_FAILURE
         trace.append({"step": "stored", "status": status})

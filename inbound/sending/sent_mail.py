@@ -1,5 +1,5 @@
 """The `mail` facts of a stored sent message (events.SentMail), for the events published after
-the send: open and click tracking now, delivery and feedback alike.
+the send: delivery and feedback, open and click tracking, subscription changes.
 
 `sourceArn` is the operation's SourceArn when it had one, else the ARN of the identity the
 source sends as; `sourceIp` (`ses:source-ip`) and `callerIdentity` (`ses:caller-identity`)
@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from inbound.headers import SplitMessage
+from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.records import SentMessage
 from inbound.sending import checks
-from inbound.sending.events import SentMail
+from inbound.sending.events import Event, Outcome, SentMail
+from inbound.sending.feedback import Feedback
 from inbound.sending.origin import LOCAL
+from inbound.store import Store
 from inbound.timestamps import from_wire
 
 
@@ -51,3 +54,37 @@ def sent_mail(
         configuration_set=record.configuration_set,
         tags=tuple(record.tags.items()),
     )
+
+
+class SentEvents:
+    """Publishes an event about a stored sent message to its configuration set's destinations,
+    as they are now: the Open and Click of tracking, the Subscription of an unsubscribe."""
+
+    def __init__(
+        self,
+        store: Store,
+        identities: IdentityBook,
+        feedback: Feedback,
+        *,
+        account_id: str,
+        region: str,
+    ) -> None:
+        self._store = store
+        self._identities = identities
+        self._feedback = feedback
+        self._account_id = account_id
+        self._region = region
+
+    async def publish(self, record: SentMessage, outcome: Outcome) -> None:
+        """Nothing for a message sent without a configuration set."""
+        if record.configuration_set is None:
+            return
+        region = region_of(record, self._region)
+        mail = sent_mail(
+            record,
+            self._store.sent_raw(record.id),
+            self._identities.all(),
+            account_id=self._account_id,
+            region=region,
+        )
+        await self._feedback.publish_event(region, record.configuration_set, Event(mail, outcome))

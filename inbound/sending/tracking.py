@@ -28,19 +28,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
-from inbound.identities.book import IdentityBook
 from inbound.records import SentMessage, SentStatus
 from inbound.sending import destinations, mime
-from inbound.sending.events import Click, Event, EventType, Open
-from inbound.sending.feedback import Feedback
-from inbound.sending.sent_mail import region_of, sent_mail
+from inbound.sending.events import Click, EventType, Open
+from inbound.sending.sent_mail import SentEvents
 from inbound.store import Store
 
 OPEN_PATH = "/track/open/I0/"
@@ -51,8 +46,6 @@ NO_TRACK, LINK_TAGS = "ses:no-track", "ses:tags"
 PIXEL = '<img alt="" src="{src}" style="display: none; width: 1px; height: 1px;">'
 # a transparent 1x1 GIF
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-# Fields of an HTML part that say what it is rather than how it is encoded: kept as they were.
-_KEPT_FIELDS = ("content-id", "content-disposition", "content-description", "content-location")
 
 
 @dataclass(frozen=True)
@@ -149,77 +142,29 @@ def rewrite_html(
     return text, links
 
 
-def _html_text(part: EmailMessage) -> tuple[str, str] | None:
-    """The part's text and its charset: the declared one (default US-ASCII), else UTF-8 when
-    its 8-bit bytes are UTF-8 (what a client declaring nothing most likely wrote); None when
-    neither reads it (the part is then left alone)."""
-    data = part.get_payload(decode=True)
-    declared = part.get_param("charset")  # as written ("UTF-8"), not lower-cased
-    assert isinstance(data, bytes)
-    for charset in (declared if isinstance(declared, str) else "us-ascii", "utf-8"):
-        try:
-            return data.decode(charset), charset
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return None
-
-
-def _replace_html(part: EmailMessage, text: str, charset: str) -> None:
-    """Put `text` in `part`, in `charset`, keeping what the part is (Content-ID, ...)."""
-    kept = [(n, v) for n, v in part.items() if n.lower() in _KEPT_FIELDS]
-    had_version = "MIME-Version" in part
-    mime.set_text(part, mime.Text(text, charset), "html")
-    if not had_version:
-        del part["MIME-Version"]
-    for name, value in kept:
-        part[name] = value
-
-
 def rewrite(
     raw: bytes, base: str, message_id: str, tracking: Tracking
 ) -> tuple[bytes, list[dict[str, Any]]]:
     """The message with every inline HTML part rewritten (`rewrite_html`), and the links
     tracked; `raw` itself when nothing changed (no HTML part)."""
-    crlf = b"\r\n" in raw.partition(b"\n")[0] + b"\n"
-    used = policy.SMTP if crlf else policy.default
-    message = BytesParser(policy=used).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
     links: list[dict[str, Any]] = []
-    changed = False
-    for part in message.walk():
-        if part.get_content_type() != "text/html" or part.is_attachment():
-            continue
-        assert isinstance(part, EmailMessage)
-        found_text = _html_text(part)
-        if found_text is None:
-            continue
-        text, charset = found_text
+
+    def edit(subtype: str, text: str) -> str:
         new, found = rewrite_html(text, base, message_id, tracking, first=len(links) + 1)
         if new != text:
-            _replace_html(part, new, charset)
-            links += found
-            changed = True
-    return (message.as_bytes(policy=used) if changed else raw), links
+            links.extend(found)
+        return new
+
+    return mime.edit_text_parts(raw, ("html",), edit), links
 
 
 # ── the GETs ────────────────────────────────────────────────────────────────────────────────
 class Tracker:
     """Publishes the Open and Click events of tracked messages (api/tracking.py asks)."""
 
-    def __init__(
-        self,
-        store: Store,
-        identities: IdentityBook,
-        feedback: Feedback,
-        *,
-        account_id: str,
-        region: str,
-    ) -> None:
+    def __init__(self, store: Store, events: SentEvents) -> None:
         self._store = store
-        self._identities = identities
-        self._feedback = feedback
-        self._account_id = account_id
-        self._region = region
+        self._events = events
 
     def _tracked(self, message_id: str) -> tuple[dict[str, Any], SentMessage] | None:
         record = self._store.sent_message(message_id)
@@ -228,24 +173,12 @@ class Tracker:
         step = next((s for s in record.trace if s.get("step") == "tracking"), None)
         return None if step is None else (step, record)
 
-    async def _publish(self, record: SentMessage, outcome: Open | Click) -> None:
-        region = region_of(record, self._region)
-        mail = sent_mail(
-            record,
-            self._store.sent_raw(record.id),
-            self._identities.all(),
-            account_id=self._account_id,
-            region=region,
-        )
-        assert record.configuration_set is not None  # tracking needs one
-        await self._feedback.publish_event(region, record.configuration_set, Event(mail, outcome))
-
     async def opened(self, message_id: str, ip_address: str, user_agent: str) -> bool:
         """A GET on the pixel: an Open event; False when the message has no pixel."""
         found = self._tracked(message_id)
         if found is None or not found[0].get("open"):
             return False
-        await self._publish(found[1], Open(ip_address, datetime.now(UTC), user_agent))
+        await self._events.publish(found[1], Open(ip_address, datetime.now(UTC), user_agent))
         return True
 
     async def clicked(
@@ -261,5 +194,5 @@ class Tracker:
         tags = {name: tuple(values) for name, values in link["tags"].items()}
         click = Click(ip_address, datetime.now(UTC), user_agent, link["link"], tags or None)
         assert found is not None
-        await self._publish(found[1], click)
+        await self._events.publish(found[1], click)
         return str(link["link"])

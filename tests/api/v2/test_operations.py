@@ -421,7 +421,7 @@ def test_send_errors(v2: Any) -> None:
         Destination=to,
         Content=SIMPLE,
         ListManagementOptions={"ContactListName": "news"},
-    ) == ("NotFoundException", 404, "List with name <news> does not exist.")
+    ) == ("NotFoundException", 404, "List with name: news doesn't exist.")
 
 
 def test_the_v2_size_limit_is_40_mb(v2: Any, server: RunningInbound) -> None:

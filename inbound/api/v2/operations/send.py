@@ -15,9 +15,10 @@ from typing import Any
 
 from inbound.api.query.operations import send as v1
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.errors import BadRequest, NotFound
+from inbound.api.v2.errors import BadRequest
 from inbound.api.v2.operations import templates as email_templates
 from inbound.sending import attachments, checks, compose, templates
+from inbound.sending.list_management import ListManagement
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Render
 
@@ -26,17 +27,13 @@ CONTENT = ("Simple", "Raw", "Template")
 
 
 async def send_email(ctx: OperationContext, p: Params) -> Params:
-    """Exactly one kind of content ("Simple", "Raw" or "Template"). Contact lists are not kept
-    yet, so `ListManagementOptions` names a list that does not exist. Simple and Template
-    content may have `Attachments` (`sending/attachments.py` builds the MIME around the
-    body); Raw content carries its own."""
+    """Exactly one kind of content ("Simple", "Raw" or "Template"); `ListManagementOptions` for
+    any (sending/list_management.py). Simple and Template content may have `Attachments`
+    (`sending/attachments.py` builds the MIME around the body); Raw content carries its own."""
     content = p["Content"]
     given = [kind for kind in CONTENT if content.get(kind) is not None]
     if len(given) != 1:
         raise BadRequest("Exactly one of Simple, Raw or Template content must be specified.")
-    options = p.get("ListManagementOptions")
-    if options is not None:
-        raise NotFound(f"List with name <{options['ContactListName']}> does not exist.")
     if given == ["Raw"]:
         return {"MessageId": await _send_raw(ctx, p, content["Raw"]["Data"])}
     kind = given[0]
@@ -55,6 +52,7 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
         tags=p.get("EmailTags") or (),
         detail={"api": "v2", **({"template": _template_name(part)} if kind == "Template" else {})},
         origin=ctx.origin,
+        list_management=_list_management(p),
     )
     fields = compose.header_fields(
         p["FromEmailAddress"], destination, p.get("ReplyToAddresses") or ()
@@ -136,7 +134,15 @@ async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
         tags=p.get("EmailTags") or (),
         detail={"api": "v2"},
         operation="SendEmail",
+        list_management=_list_management(p),
     )
+
+
+def _list_management(p: Params) -> ListManagement | None:
+    options = p.get("ListManagementOptions")
+    if options is None:
+        return None
+    return ListManagement(options["ContactListName"], options.get("TopicName"))
 
 
 def _template_name(part: Params) -> str | None:
