@@ -235,7 +235,9 @@ class Deliveries:
                     assert done is not None
                     found = self._delivered(message, recipient, done["smtpResponse"], route)
                 for outcome in found:
-                    await self._feedback_of(journal, key, message, recipient, outcome)
+                    await self._feedback_of(
+                        journal, key, message, recipient, outcome, suppress=route != UNSUBSCRIBED
+                    )
             events = [str(outcome.TYPE) for outcome in found]
             summary.append({"recipient": recipient, "route": route, "events": events})
         await journal.finish(SentStatus.DONE, {"step": "done", "recipients": summary})
@@ -537,10 +539,13 @@ class Deliveries:
         message: _Message,
         recipient: str,
         outcome: NotificationOutcome,
+        *,
+        suppress: bool = True,
     ) -> None:
         """One recipient's Delivery, Bounce or Complaint: the configuration-set event, the
         identity notification, then the account-level suppression list for a hard bounce or a
-        complaint when its reason is in force."""
+        complaint when its reason is in force (not for the bounce of an unsubscribed contact,
+        which says nothing about the address: `suppress` False)."""
         kind = str(outcome.TYPE)
         await journal.once(
             f"{key}:event:{kind}", lambda: self._publish(message, outcome, recipient)
@@ -548,7 +553,7 @@ class Deliveries:
         await journal.once(
             f"{key}:notification:{kind}", lambda: self._notify(message, outcome, recipient)
         )
-        if isinstance(outcome, Bounce | Complaint):
+        if suppress and isinstance(outcome, Bounce | Complaint):
             await journal.once(
                 f"{key}:suppression:{kind}", lambda: self._suppress(message, outcome)
             )

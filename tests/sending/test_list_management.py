@@ -200,6 +200,7 @@ def test_an_unsubscribed_recipient_is_bounced_not_sent_to(
     assert {(b["bounce"]["bounceType"], b["bounce"]["bounceSubType"]) for b in bounces} == {
         ("Permanent", "General")
     }
+    assert client(server).list_suppressed_destinations()["SuppressedDestinationSummaries"] == []
     # without a topic only UnsubscribeAll counts
     other = send(server, ["nosports@example.com"], topic=None)
     [done] = [s for s in stored(server, other)["trace"] if s["step"] == "done"]
