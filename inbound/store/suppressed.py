@@ -25,12 +25,13 @@ class Suppressed(Database):
 
         await self._write(put)
 
-    async def delete_suppressed(self, region: str, address: str) -> bool:
-        """Remove `address`; False when it was not on the list."""
+    async def delete_suppressed(self, region: str, addresses: Collection[str]) -> int:
+        """Remove `addresses` in one transaction; returns how many were on the list."""
+        rows = [(region, a) for a in addresses]
 
-        def delete(c: Connection) -> bool:
+        def delete(c: Connection) -> int:
             sql = "DELETE FROM suppressed WHERE region = ? AND address = ?"
-            return c.execute(sql, (region, address)).rowcount > 0
+            return sum(c.execute(sql, row).rowcount for row in rows)
 
         return await self._write(delete)
 

@@ -22,7 +22,6 @@ from inbound.timestamps import now_iso, to_wire
 
 Params = dict[str, Any]
 MAX_PAGE = 1000  # PageSize has no documented bound: DECIDED, as ListEmailIdentities'
-_REASONS = ", ".join(SuppressionReason)
 MAX_ADDRESS = 320  # RFC 5321's 64 + 1 + 255
 
 
@@ -30,17 +29,28 @@ class InvalidNextToken(SesClientError):
     code = "InvalidNextTokenException"
 
 
+def one_of(value: str, allowed: Iterable[str], member: str) -> str:
+    """`value`, or the validation error AWS words for an enum member (BadRequest)."""
+    allowed = list(allowed)
+    if value not in allowed:
+        raise BadRequest(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy"
+            f" constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
+        )
+    return value
+
+
 def reasons(given: Iterable[str], member: str) -> list[SuppressionReason]:
-    """The reasons, or the validation error AWS words for an enum member (BadRequest)."""
-    found = []
-    for reason in given:
-        if reason not in SuppressionReason.__members__:
-            raise BadRequest(
-                f"1 validation error detected: Value '{reason}' at '{member}' failed to satisfy"
-                f" constraint: Member must satisfy enum value set: [{_REASONS}]"
-            )
-        found.append(SuppressionReason(reason))
-    return found
+    return [SuppressionReason(one_of(r, SuppressionReason, member)) for r in given]
+
+
+def valid_address(address: str) -> bool:
+    """Whether the list takes `address` (canonical already): a bare address of at most 320
+    characters that the Send operations would take."""
+    try:
+        return len(address) <= MAX_ADDRESS and checks.address(address) == address
+    except SesClientError:
+        return False
 
 
 def _missing(address: str) -> NotFound:
@@ -52,7 +62,8 @@ async def put_suppressed_destination(ctx: OperationContext, p: Params) -> None:
     the Send operations refuse one ("Illegal address"), as BadRequestException."""
     [reason] = reasons([p["Reason"]], "reason")
     address = suppression.canonical(p["EmailAddress"])
-    if len(address) > MAX_ADDRESS or checks.address(address) != address:
+    if not valid_address(address):
+        checks.address(address)  # SES's words for what is malformed
         raise BadRequest("Illegal address")
     entry = SuppressedDestination(address, reason, now_iso())
     await ctx.store.put_suppressed(ctx.region, [entry])
@@ -74,7 +85,7 @@ async def get_suppressed_destination(ctx: OperationContext, p: Params) -> Params
 
 async def delete_suppressed_destination(ctx: OperationContext, p: Params) -> None:
     address = suppression.canonical(p["EmailAddress"])
-    if not await ctx.store.delete_suppressed(ctx.region, address):
+    if not await ctx.store.delete_suppressed(ctx.region, [address]):
         raise _missing(address)
 
 
