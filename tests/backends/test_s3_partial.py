@@ -70,7 +70,8 @@ def test_a_kill_leaves_no_temporary_file_in_a_bucket(tmp_path: Path) -> None:
 
     process, _, http_url = _start(config, data)
     try:
-        assert list(partial.iterdir()) == []
+        # the planted leftover is gone; the pending mail the restart resumes may be mid-write
+        assert not (partial / "left-by-a-kill").exists()
         assert _get(f"{http_url}/api/s3")  # and the store still serves what it had
     finally:
         process.send_signal(signal.SIGTERM)
