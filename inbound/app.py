@@ -144,6 +144,7 @@ class InboundServer:
             self.sending,
             self.sender,
             region=settings.region,
+            account_id=settings.account_id,
             data_dir=settings.data_dir,
             api_auth=settings.api_auth,
             api_credentials=settings.api_credentials,

@@ -58,8 +58,8 @@ class ValidationError(SesClientError):
 
 
 class ResourceNotFound(SesClientError):
-    """A resource only API v2 has (a dedicated IP pool, an export job) does not exist: the v2
-    model's `NotFoundException`, raised by the services that keep them."""
+    """A resource only API v2 has (a dedicated IP pool, an export job, a tenant) does not
+    exist: the v2 model's `NotFoundException`, raised by the services that keep them."""
 
     code = "NotFoundException"
     status = 404

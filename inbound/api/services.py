@@ -35,6 +35,7 @@ class Services:
     sending: SendingConfiguration
     sender: Sender
     region: str  # the configured Region: requests signed for another one use theirs
+    account_id: str
     data_dir: Path
     api_auth: str  # "verify" | "off"
     api_credentials: Mapping[str, str]
@@ -59,4 +60,5 @@ class Services:
             self.sender,
             self.backends,
             origin,
+            self.account_id,
         )

@@ -30,6 +30,7 @@ CONFIGURATION_SETS = "sending.configuration-sets"
 TEMPLATES = "sending.templates"
 VERIFICATION_TEMPLATES = "sending.custom-verification-templates"
 DEDICATED_IP_POOLS = "sending.dedicated-ip-pools"  # API v2 only: {"ScalingMode", "Tags"}
+TENANTS = "sending.tenants"  # API v2 only: sending/tenants.py
 ACCOUNT = "sending.account"  # key: region → {"SendingEnabled": bool}
 STATISTICS = "sending.statistics"  # key: region → {"buckets": {iso: SendDataPoint counters}}
 

@@ -91,6 +91,7 @@ class SentMail:
     caller_identity: str
     configuration_set: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    tenant: str | None = None  # TenantName of an API v2 send
 
     @property
     def from_domain(self) -> str:
@@ -112,6 +113,10 @@ class SentMail:
         tags["ses:source-ip"] = [self.source_ip]
         tags["ses:from-domain"] = [self.from_domain]
         tags["ses:caller-identity"] = [self.caller_identity]
+        if self.tenant is not None:
+            # "SES adds a ses:tenant-name tag ... so that you can identify which tenant the
+            # event belongs to" (DG, "Using tenant-level suppression lists")
+            tags["ses:tenant-name"] = [self.tenant]
         if outgoing_ip is not None:
             tags["ses:outgoing-ip"] = [outgoing_ip]
         for name, value in self.tags:

@@ -2,9 +2,10 @@
 the send: delivery and feedback, open and click tracking, subscription changes.
 
 `sourceArn` is the operation's SourceArn when it had one, else the ARN of the identity the
-source sends as; `sourceIp` (`ses:source-ip`) and `callerIdentity` (`ses:caller-identity`)
-are the trace's `accepted` step's (the Sender records the submission's `Origin` there; a message
-stored before origins were recorded has `sender.LOCAL`'s).
+source sends as; `sourceIp` (`ses:source-ip`), `callerIdentity` (`ses:caller-identity`) and
+the tenant (`ses:tenant-name`) are the trace's `accepted` step's (the Sender records the
+submission's `Origin` there; a message stored before origins were recorded has
+`sender.LOCAL`'s).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def sent_mail(
         caller_identity=accepted.get("callerIdentity", LOCAL.identity),
         configuration_set=record.configuration_set,
         tags=tuple(record.tags.items()),
+        tenant=accepted.get("TenantName"),
     )
 
 

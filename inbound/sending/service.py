@@ -43,6 +43,7 @@ _MISSING: dict[str, Callable[[str], SesError]] = {
         f"Dedicated IP pool <{name}> does not exist."
     ),
     CONTACT_LISTS: lambda name: ResourceNotFound(f"List with name: {name} doesn't exist."),
+    rules.TENANTS: lambda name: ResourceNotFound(f"The requested tenant <{name}> does not exist."),
 }
 
 

@@ -34,6 +34,18 @@ class LimitExceeded(SesClientError):
     code = "LimitExceededException"
 
 
+class SendingPaused(SesClientError):
+    code = "SendingPausedException"
+
+
+class AccessDenied(SesClientError):
+    """Not in the v2 model, yet AWS's answer to a tenant's send with resources the tenant does
+    not hold (floci's probe, github.com/floci-io/floci/pull/2815): kept as it is."""
+
+    code = "AccessDeniedException"
+    status = 403
+
+
 class UnknownOperation(SesClientError):
     """No operation of the model has this method and path. AWS's REST services answer an
     unroutable request with `UnknownOperationException` (404)."""
@@ -88,7 +100,7 @@ _COMMON = frozenset(
 def for_v2(error: SesError) -> tuple[str, int]:
     """(the v2 error code, its HTTP status) for any error a handler or the codec raised."""
     code = error.code
-    if code in _COMMON or code == UnknownOperation.code:
+    if code in _COMMON or code in (UnknownOperation.code, AccessDenied.code):
         return code, error.status
     if service.error_shape(code) is None:
         code = _RENAMED.get(code) or (

@@ -66,7 +66,6 @@ def test_nothing_named_exists(
         ("list_multi_region_endpoints", "MultiRegionEndpoints"),
         ("list_export_jobs", "ExportJobs"),
         ("list_import_jobs", "ImportJobs"),
-        ("list_tenants", "Tenants"),
         ("list_recommendations", "Recommendations"),
     ],
 )
@@ -90,8 +89,6 @@ def test_listings_of_what_the_account_has_none_of(v2: Any, operation: str, membe
         ("get_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
         ("cancel_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
         ("get_import_job", {"JobId": "j"}, "Import job <j> does not exist."),
-        ("get_tenant", {"TenantName": "t"}, "Tenant <t> does not exist."),
-        ("delete_tenant", {"TenantName": "t"}, "Tenant <t> does not exist."),
     ],
 )
 def test_what_the_account_has_none_of_does_not_exist(

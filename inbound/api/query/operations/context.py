@@ -27,3 +27,4 @@ class OperationContext:
     sender: Sender
     backends: Backends
     origin: Origin  # who made the request: the Send* operations record it with the message
+    account_id: str  # the simulated account's id, in the ARNs an operation answers with

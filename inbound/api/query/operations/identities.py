@@ -47,7 +47,8 @@ from inbound.identities import rules as ident
 from inbound.identities.book import IdentityBook, utcnow
 from inbound.identities.rules import DOMAIN, EMAIL, SUCCESS, Identity
 from inbound.records import Listing
-from inbound.sending import easy_dkim
+from inbound.sending import configuration as state
+from inbound.sending import easy_dkim, tenants
 from inbound.sending.easy_dkim import DkimKeys
 
 Params = dict[str, Any]
@@ -140,9 +141,12 @@ async def list_verified_email_addresses(ctx: OperationContext, p: Params) -> Par
 
 
 async def delete_identity(ctx: OperationContext, p: Params) -> Params:
+    """Not while a tenant (of any Region: identities here are the account's) holds it."""
     identities = ctx.identities
+    name = ident.canonical(p["Identity"])
+    tenants.refuse_deleting(ctx.store.documents(state.TENANTS).values(), tenants.IDENTITY, name)
     async with identities.lock:
-        await identities.delete(ident.canonical(p["Identity"]))
+        await identities.delete(name)
     return {}
 
 

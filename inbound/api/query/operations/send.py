@@ -42,8 +42,10 @@ def _submission(
     tags: Sequence[Params] | None,
 ) -> Submission:
     """Source, Destination, ReplyToAddresses, ReturnPath, ConfigurationSetName and Tags of the
-    SendEmail shape (the templated operations share it)."""
-    detail = {k: p[k] for k in ("SourceArn", "ReturnPathArn", "TemplateArn") if p.get(k)}
+    SendEmail shape (the templated operations share it); v2's SendBulkEmail adds the
+    TenantName it sends through."""
+    kept = ("SourceArn", "ReturnPathArn", "TemplateArn", "TenantName")
+    detail = {k: p[k] for k in kept if p.get(k)}
     if p.get("Template"):
         detail["template"] = p["Template"]
     return compose.submission(

@@ -37,7 +37,7 @@ from inbound.errors import (
 )
 from inbound.rules.validate import is_verified
 from inbound.sending import configuration as state
-from inbound.sending import templates
+from inbound.sending import templates, tenants
 from inbound.timestamps import now_iso
 
 Params = dict[str, Any]
@@ -86,8 +86,14 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> Params:
     return {}
 
 
+def _not_held_by_tenants(ctx: OperationContext, kind: str, name: str) -> None:
+    """Tenants (SES API v2) hold resources; one they hold cannot be deleted."""
+    tenants.refuse_deleting(ctx.sending.in_region(state.TENANTS, ctx.region).values(), kind, name)
+
+
 async def delete_configuration_set(ctx: OperationContext, p: Params) -> Params:
     name = p["ConfigurationSetName"]
+    _not_held_by_tenants(ctx, tenants.CONFIGURATION_SET, name)
     await ctx.sending.delete(state.CONFIGURATION_SETS, ctx.region, name, must_exist=True)
     return {}
 
@@ -320,6 +326,7 @@ async def update_template(ctx: OperationContext, p: Params) -> Params:
 
 async def delete_template(ctx: OperationContext, p: Params) -> Params:
     """No modeled errors: deleting a missing template succeeds."""
+    _not_held_by_tenants(ctx, tenants.TEMPLATE, p["TemplateName"])
     await ctx.sending.delete(state.TEMPLATES, ctx.region, p["TemplateName"], must_exist=False)
     return {}
 

@@ -25,6 +25,7 @@ from inbound.api.v2.operations import (
     suppression,
     tags,
     templates,
+    tenants,
     verification,
 )
 
@@ -111,6 +112,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "ListTagsForResource": tags.list_tags_for_resource,
     **absent.OPERATIONS,
     "CreateDedicatedIpPool": dedicated.create_dedicated_ip_pool,
+    **tenants.OPERATIONS,
     "GetDedicatedIps": dedicated.get_dedicated_ips,
     "ListDedicatedIpPools": dedicated.list_dedicated_ip_pools,
     "GetDedicatedIp": dedicated.get_dedicated_ip,

@@ -17,7 +17,8 @@ from inbound.api.query.operations import send as v1
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest
 from inbound.api.v2.operations import templates as email_templates
-from inbound.sending import attachments, checks, compose, templates
+from inbound.api.v2.operations import tenants
+from inbound.sending import attachments, checks, compose, easy_dkim, templates
 from inbound.sending.list_management import ListManagement
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Render
@@ -41,6 +42,10 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
     files = _attachments(part)
     if not p.get("FromEmailAddress"):
         raise BadRequest(f"FromEmailAddress is required for {kind} content.")
+    stored = (
+        _template_name(part) if kind == "Template" and not part.get("TemplateContent") else None
+    )
+    tenant = _tenant(ctx, p, p["FromEmailAddress"], stored)
     destination = p.get("Destination") or {}
     submission = compose.submission(
         "SendEmail",
@@ -50,7 +55,11 @@ async def send_email(ctx: OperationContext, p: Params) -> Params:
         return_path=p.get("FeedbackForwardingEmailAddress"),
         configuration_set=p.get("ConfigurationSetName"),
         tags=p.get("EmailTags") or (),
-        detail={"api": "v2", **({"template": _template_name(part)} if kind == "Template" else {})},
+        detail={
+            "api": "v2",
+            **({"template": _template_name(part)} if kind == "Template" else {}),
+            **tenant,
+        },
         origin=ctx.origin,
         list_management=_list_management(p),
     )
@@ -117,6 +126,7 @@ async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
     """Raw content as SendRawEmail: FromEmailAddress is its Source, the Destination's addresses
     its Destinations (else the message's headers say where it goes)."""
     checks.message_size(4 * math.ceil(len(raw) / 3), checks.MAX_V2_MESSAGE_BYTES)
+    tenant = _tenant(ctx, p, p.get("FromEmailAddress") or easy_dkim.from_address(raw), None)
     destination = p.get("Destination") or {}
     recipients = [
         *destination.get("ToAddresses", ()),
@@ -132,7 +142,7 @@ async def _send_raw(ctx: OperationContext, p: Params, raw: bytes) -> str:
         destinations=recipients,
         configuration_set=p.get("ConfigurationSetName"),
         tags=p.get("EmailTags") or (),
-        detail={"api": "v2"},
+        detail={"api": "v2", **tenant},
         operation="SendEmail",
         list_management=_list_management(p),
     )
@@ -143,6 +153,20 @@ def _list_management(p: Params) -> ListManagement | None:
     if options is None:
         return None
     return ListManagement(options["ContactListName"], options.get("TopicName"))
+
+
+def _tenant(
+    ctx: OperationContext, p: Params, source: str | None, template: str | None
+) -> dict[str, str]:
+    """TenantName: the tenant must hold what the send uses (`tenants.gate`); what the send then
+    records of it."""
+    name = p.get("TenantName")
+    if name is None:
+        return {}
+    configuration_set = p.get("ConfigurationSetName")
+    return tenants.gate(
+        ctx, name, source=source, configuration_set=configuration_set, template=template
+    )
 
 
 def _template_name(part: Params) -> str | None:
@@ -202,6 +226,8 @@ async def send_bulk_email(ctx: OperationContext, p: Params) -> Params:
     files = _attachments(template)
     if not p.get("FromEmailAddress"):
         raise BadRequest("FromEmailAddress is required.")
+    stored = None if template.get("TemplateContent") else _template_name(template)
+    tenant = _tenant(ctx, p, p["FromEmailAddress"], stored)
     destinations = []
     for entry in p["BulkEmailEntries"]:
         if entry.get("ReplacementHeaders"):
@@ -225,6 +251,7 @@ async def send_bulk_email(ctx: OperationContext, p: Params) -> Params:
             "Template": _template_name(template),
             "DefaultTemplateData": template.get("TemplateData") or "{}",
             "Destinations": destinations,
+            **tenant,
         },
         lambda: _template(ctx, template),
         limit=checks.MAX_V2_MESSAGE_BYTES,
