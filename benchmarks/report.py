@@ -308,4 +308,18 @@ def write_report(
     for s in scenarios:
         if results.get(s.key):
             lines += scenario_table(s, results[s.key], quick)
-    path.write_text("\n".join(lines).rstrip() + "\n")
+    path.write_text("\n".join(lines).rstrip() + "\n" + kept_sections(path))
+
+
+# Sections recorded by other commands (benchmarks/memory.py) follow this line in RESULTS.md;
+# a run rewrites everything above it and keeps the rest.
+KEEP = "<!-- Below: figures of other commands, kept by benchmarks.run. -->"
+
+
+def kept_sections(path: Path) -> str:
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    at = text.find(KEEP)
+    return "" if at < 0 else "\n" + text[at:]
