@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from inbound.errors import (
@@ -51,6 +51,8 @@ class SendingConfiguration:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = asyncio.Lock()
+        self._sending_enabled: dict[str, bool] = {}  # by Region, as stored
+        self._statistics: dict[str, Mapping[str, Any] | None] = {}  # by Region, as stored
 
     # ── named resources: configuration sets, templates, verification templates ───────────────
     def in_region(self, kind: str, region: str) -> dict[str, Any]:
@@ -103,17 +105,27 @@ class SendingConfiguration:
             await self._store.delete_document(kind, rules.key(region, name))
 
     # ── account: sending enabled, statistics ────────────────────────────────────────────────
+    # Both are read for every message sent, and written only by the methods below: each keeps
+    # what it stored, per Region, instead of reading it back (profiled: a third of the store
+    # reads of a send).
     def account_sending_enabled(self, region: str) -> bool:
         """For the sending path: False means `AccountSendingPausedException`."""
-        found = self._store.document(rules.ACCOUNT, region) or {}
-        return bool(found.get("SendingEnabled", True))
+        if region not in self._sending_enabled:
+            found = self._store.document(rules.ACCOUNT, region) or {}
+            self._sending_enabled[region] = bool(found.get("SendingEnabled", True))
+        return self._sending_enabled[region]
 
     async def set_account_sending_enabled(self, region: str, enabled: bool) -> None:
         async with self._lock:
             await self._store.put_document(rules.ACCOUNT, region, {"SendingEnabled": enabled})
+            self._sending_enabled[region] = enabled
 
-    def statistics(self, region: str) -> Any:
-        return self._store.document(rules.STATISTICS, region)
+    def statistics(self, region: str) -> Mapping[str, Any] | None:
+        """The statistics document (`configuration.add_counts` makes a new one: never change
+        it in place)."""
+        if region not in self._statistics:
+            self._statistics[region] = self._store.document(rules.STATISTICS, region)
+        return self._statistics[region]
 
     @contextlib.asynccontextmanager
     async def counting(self) -> AsyncIterator[None]:
@@ -132,6 +144,7 @@ class SendingConfiguration:
         assert self._lock.locked(), "store_sent runs inside counting()"
         updated = rules.add_counts(self.statistics(region), rules.now(), DeliveryAttempts=attempts)
         await self._store.add_sent(message, raw, document=(rules.STATISTICS, region, updated))
+        self._statistics[region] = updated
 
     async def record_sending(self, region: str, **counts: int) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
@@ -139,3 +152,4 @@ class SendingConfiguration:
         async with self._lock:
             updated = rules.add_counts(self.statistics(region), rules.now(), **counts)
             await self._store.put_document(rules.STATISTICS, region, updated)
+            self._statistics[region] = updated
