@@ -170,9 +170,7 @@ class InboundServer:
         objects = self.backends.objects
         if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
             log.warning("discarded %d S3 object writes a previous run left unfinished", left)
-        self.feedback = Feedback(
-            self.sending, self.backends.publisher, self.backends.metrics, self.backends.streams
-        )
+        self.feedback = Feedback(self.sending, self.backends)
         sent_events = SentEvents(
             self.store,
             self.identities,

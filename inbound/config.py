@@ -524,7 +524,7 @@ class LimitSettings(Section):
     listen_backlog: int = field(default=socket.SOMAXCONN, metadata=toml(int, _positive))
 
 
-BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose")
+BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose", "eventbridge")
 
 
 @dataclass(frozen=True)

@@ -386,6 +386,19 @@ class StreamRecord:
     created: str
 
 
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event the embedded EventBridge bus or Amazon Pinpoint project received (an
+    EventBridge or Pinpoint event destination): `event` as the service would hand it on (the
+    EventBridge event a rule's target gets; the Pinpoint event-stream record)."""
+
+    id: str
+    target_arn: str  # the event bus or the Pinpoint application
+    event: dict[str, Any]
+    message_id: str | None
+    created: str
+
+
 T = TypeVar("T")
 
 

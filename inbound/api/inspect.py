@@ -20,6 +20,8 @@ Routes (all JSON unless noted):
   GET    /api/workmail                   WorkMail deliveries
   GET    /api/metrics                    CloudWatch data points (event destinations)
   GET    /api/firehose                   Kinesis Data Firehose records (event destinations)
+  GET    /api/eventbridge                EventBridge events (event destinations)
+  GET    /api/pinpoint                   Amazon Pinpoint events (event destinations)
 
 Every listing answers one page (`?limit=`, `?next=`, `X-Total-Count`, `Link: rel="next"`):
 inbound/api/pages.py.
@@ -28,6 +30,7 @@ inbound/api/pages.py.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -201,6 +204,12 @@ def add_routes(app: web.Application, services: Services) -> None:
     app.router.add_get("/api/workmail", listing(store.mailbox_deliveries))
     app.router.add_get("/api/metrics", listing(store.metric_points))
     app.router.add_get("/api/firehose", listing(store.stream_records))
+    app.router.add_get(
+        "/api/eventbridge", listing(functools.partial(store.recorded_events, "eventbridge"))
+    )
+    app.router.add_get(
+        "/api/pinpoint", listing(functools.partial(store.recorded_events, "pinpoint"))
+    )
 
     async def unsubscribe(request: web.Request) -> web.Response:
         return web.json_response(

@@ -1,4 +1,4 @@
-"""Where actions and sending events reach the outside world: eight small interfaces, chosen
+"""Where actions and sending events reach the outside world: ten small interfaces, chosen
 by configuration.
 
 `local.py` (and `local_kms.py`) implement them inside the data dir (the default: one command,
@@ -101,6 +101,35 @@ class DeliveryStreams(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class BusEntry:
+    """One EventBridge PutEvents entry, as SES's event publishing makes it."""
+
+    source: str
+    detail_type: str
+    detail: str  # JSON
+    time: datetime
+    resources: tuple[str, ...] = ()
+
+
+class EventBus(Protocol):
+    """EventBridge, as a configuration set's EventBridge event destination needs it."""
+
+    async def put_bus_event(self, bus_arn: str, entry: BusEntry, message_id: str) -> str:
+        """Returns the event id."""
+        ...
+
+
+class PinpointEvents(Protocol):
+    """Amazon Pinpoint, as a configuration set's Pinpoint event destination needs it."""
+
+    async def put_pinpoint_event(
+        self, application_arn: str, event: Mapping[str, Any], message_id: str
+    ) -> str:
+        """Returns the event id."""
+        ...
+
+
 class KeyService(Protocol):
     """KMS, as the S3 action's client-side encryption needs it (spec receiving.md §3.3)."""
 
@@ -130,12 +159,17 @@ class Backends:
     mailbox: Mailbox
     metrics: MetricSink
     streams: DeliveryStreams
+    bus: EventBus
+    pinpoint: PinpointEvents
     kms: KeyService = field(default_factory=_memory_kms)
 
     async def close(self) -> None:
         """Close each backend that has a `close`, once (AWS ones share a thread pool; DryRun
         is all of them at once)."""
-        parts = (self.objects, self.publisher, self.functions, self.metrics, self.streams, self.kms)
+        parts = (
+            self.objects, self.publisher, self.functions, self.metrics, self.streams, self.bus,
+            self.kms,
+        )  # fmt: skip
         for backend in {id(x): x for x in parts}.values():
             close = getattr(backend, "close", None)
             if close is not None:

@@ -21,18 +21,21 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from inbound.backends import BackendError, Invocation, MetricDatum
+from inbound.backends import BackendError, BusEntry, Invocation, MetricDatum
 from inbound.config import BackendSettings, Settings
 from inbound.model import InvocationType
 
 T = TypeVar("T")
-SERVICE_NAMES: dict[str, Literal["s3", "sns", "lambda", "kms", "cloudwatch", "firehose"]] = {
+SERVICE_NAMES: dict[
+    str, Literal["s3", "sns", "lambda", "kms", "cloudwatch", "firehose", "events"]
+] = {
     "s3": "s3",
     "sns": "sns",
     "lambda": "lambda",
     "kms": "kms",
     "cloudwatch": "cloudwatch",
     "firehose": "firehose",
+    "eventbridge": "events",
 }
 _FAILURES = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
@@ -250,6 +253,38 @@ class AwsStreams:
         except _FAILURES as exc:
             raise _error(f"Firehose PutRecord {stream_arn}", exc) from None
         return str(response["RecordId"])
+
+    async def close(self) -> None:
+        self.services.close()
+
+
+class AwsBus:
+    """`events.put_events`, one entry, to the bus the destination's ARN names."""
+
+    def __init__(self, services: AwsServices) -> None:
+        self.services = services
+        self.client = services.client("eventbridge")
+
+    async def put_bus_event(self, bus_arn: str, entry: BusEntry, message_id: str) -> str:
+        request = {
+            "Source": entry.source,
+            "DetailType": entry.detail_type,
+            "Detail": entry.detail,
+            "Time": entry.time,
+            "Resources": list(entry.resources),
+            "EventBusName": bus_arn,
+        }
+        try:
+            response = await self.services.run(self.client.put_events, Entries=[request])
+        except _FAILURES as exc:
+            raise _error(f"EventBridge PutEvents {bus_arn}", exc) from None
+        [result] = response["Entries"]
+        if response.get("FailedEntryCount") or "EventId" not in result:
+            raise BackendError(
+                f"EventBridge PutEvents {bus_arn}: {result.get('ErrorCode')}: "
+                f"{result.get('ErrorMessage')}"
+            )
+        return str(result["EventId"])
 
     async def close(self) -> None:
         self.services.close()

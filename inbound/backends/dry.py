@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from inbound.backends import BackendError, Backends, Invocation, MetricDatum
+from inbound.backends import BackendError, Backends, BusEntry, Invocation, MetricDatum
 from inbound.backends.local_kms import LocalKms
 from inbound.ids import new_uuid
 from inbound.model import InvocationType
@@ -71,6 +71,14 @@ class DryRun:
     async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
         return self._note("firehose.put_record", deliveryStreamArn=stream_arn, size=len(data))
 
+    async def put_bus_event(self, bus_arn: str, entry: BusEntry, message_id: str) -> str:
+        return self._note("events.put_events", eventBusArn=bus_arn, detailType=entry.detail_type)
+
+    async def put_pinpoint_event(
+        self, application_arn: str, event: Mapping[str, Any], message_id: str
+    ) -> str:
+        return self._note("pinpoint.put_events", applicationArn=application_arn)
+
     async def generate_data_key(
         self, key_id: str, context: Mapping[str, str]
     ) -> tuple[bytes, bytes]:
@@ -81,4 +89,4 @@ class DryRun:
         return await self._kms.decrypt(blob, context)
 
     def backends(self) -> Backends:
-        return Backends(self, self, self, self, self, self, self, kms=self)
+        return Backends(self, self, self, self, self, self, self, self, self, kms=self)

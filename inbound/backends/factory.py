@@ -1,7 +1,8 @@
 """The one place that picks each backend: `[backends.<service>] kind` (docs/aws.md).
 
-`s3`, `sns`, `lambda`, `kms`, `cloudwatch` and `firehose` are `local` (embedded, in the data
-dir) unless configured `aws`; the mailer and the WorkMail mailbox are always local. Making
+`s3`, `sns`, `lambda`, `kms`, `cloudwatch`, `firehose` and `eventbridge` are `local`
+(embedded, in the data dir) unless configured `aws`; the mailer, the WorkMail mailbox and
+Pinpoint are always local (moto has no Pinpoint PutEvents to test one against). Making
 backends creates nothing: the SNS signing key they use is made when the server starts
 (`inbound.app.seed_keys`).
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from inbound.backends import Backends
 from inbound.backends.local import (
+    LocalBus,
     LocalFunctions,
     LocalMailbox,
     LocalMailer,
     LocalMetrics,
     LocalObjectStore,
+    LocalPinpoint,
     LocalPublisher,
     LocalStreams,
 )
@@ -48,6 +51,8 @@ def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         mailbox=backends.mailbox,
         metrics=aws.AwsMetrics(services) if "cloudwatch" in remote else backends.metrics,
         streams=aws.AwsStreams(services) if "firehose" in remote else backends.streams,
+        bus=aws.AwsBus(services) if "eventbridge" in remote else backends.bus,
+        pinpoint=backends.pinpoint,
         kms=aws.AwsKms(services) if "kms" in remote else backends.kms,
     )
 
@@ -63,5 +68,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         mailbox=LocalMailbox(under(data, "workmail"), store),
         metrics=LocalMetrics(store),
         streams=LocalStreams(store),
+        bus=LocalBus(store),
+        pinpoint=LocalPinpoint(store),
         kms=LocalKms(under(data, "kms")),
     )

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
-from inbound.backends import BackendError, Invocation, MetricDatum
+from inbound.backends import BackendError, BusEntry, Invocation, MetricDatum
 from inbound.backends.sns_envelope import SnsSigner, http_envelope
 from inbound.datadir import UnsafePath, under
 from inbound.ids import new_uuid
@@ -40,6 +40,7 @@ from inbound.records import (
     Notification,
     OutboxMessage,
     OutboxStatus,
+    RecordedEvent,
     StoredObject,
     StreamRecord,
 )
@@ -424,3 +425,45 @@ class LocalStreams:
             )
         )
         return record_id
+
+
+@dataclass
+class LocalBus:
+    """EventBridge as a log of the events each bus received, each as a rule's target would get
+    it: the entry inside EventBridge's envelope (`version`, `id`, the bus's `account` and
+    `region`, `time` in seconds; "Amazon EventBridge events", EventBridge User Guide)."""
+
+    store: Store
+
+    async def put_bus_event(self, bus_arn: str, entry: BusEntry, message_id: str) -> str:
+        event_id = new_uuid()
+        _, _, _, region, account, _ = bus_arn.split(":", 5)
+        event = {
+            "version": "0",
+            "id": event_id,
+            "detail-type": entry.detail_type,
+            "source": entry.source,
+            "account": account,
+            "time": entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": list(entry.resources),
+            "detail": json.loads(entry.detail),
+        }
+        record = RecordedEvent(event_id, bus_arn, event, message_id, now_iso())
+        self.store.add_recorded_event("eventbridge", record)
+        return event_id
+
+
+@dataclass
+class LocalPinpoint:
+    """Amazon Pinpoint as a log of the events each project (application) received."""
+
+    store: Store
+
+    async def put_pinpoint_event(
+        self, application_arn: str, event: Mapping[str, Any], message_id: str
+    ) -> str:
+        event_id = new_uuid()
+        record = RecordedEvent(event_id, application_arn, dict(event), message_id, now_iso())
+        self.store.add_recorded_event("pinpoint", record)
+        return event_id

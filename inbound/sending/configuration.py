@@ -60,6 +60,12 @@ FIREHOSE_STREAM = re.compile(
     _PARTITION + r":firehose:([a-z0-9-]+):\d{12}:deliverystream/[A-Za-z0-9_.-]{1,64}"
 )
 IAM_ROLE = re.compile(_PARTITION + r":iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+# EventBusArn: CloudFormation's pattern `^arn:aws[a-z0-9-]*:events:[a-z0-9-]+:\d{12}:event-bus/
+# [^:]+$`; ApplicationArn: a Pinpoint project, `arn:aws:mobiletargeting:<region>:<id>:apps/<id>`.
+EVENT_BUS = re.compile(r"arn:aws[a-z0-9-]*:events:([a-z0-9-]+):\d{12}:event-bus/([^:]+)")
+PINPOINT_APPLICATION = re.compile(
+    _PARTITION + r":mobiletargeting:([a-z0-9-]+):\d{12}:apps/[A-Za-z0-9]{1,64}"
+)
 
 
 def key(region: str, name: str) -> str:
@@ -123,7 +129,13 @@ def valid_name(name: str) -> bool:
 
 
 # ── event destinations ──────────────────────────────────────────────────────────────────────
-DESTINATIONS = ("CloudWatchDestination", "KinesisFirehoseDestination", "SNSDestination")
+DESTINATIONS = (
+    "CloudWatchDestination",
+    "KinesisFirehoseDestination",
+    "SNSDestination",
+    "EventBridgeDestination",  # SES API v2 only, as PinpointDestination
+    "PinpointDestination",
+)
 
 
 def check_event_destination(set_name: str, region: str, dest: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,6 +167,10 @@ def check_event_destination(set_name: str, region: str, dest: Mapping[str, Any])
         _check_sns(body["TopicARN"], region, fields)
     elif kind == "KinesisFirehoseDestination":
         _check_firehose(body, region, fields)
+    elif kind == "EventBridgeDestination":
+        _check_event_bus(body["EventBusArn"], region)
+    elif kind == "PinpointDestination":
+        _check_pinpoint(body.get("ApplicationArn"), region)
     else:
         _check_cloudwatch(body["DimensionConfigurations"], fields)
     return {
@@ -188,6 +204,28 @@ def _check_firehose(body: Mapping[str, str], region: str, fields: dict[str, str]
     if IAM_ROLE.fullmatch(role) is None:
         raise InvalidFirehoseDestination(
             f"IAM role <{role}> is invalid: it must be an IAM role ARN.", **fields
+        )
+
+
+def _check_event_bus(arn: str, region: str) -> None:
+    """ "The Amazon Resource Name (ARN) of the Amazon EventBridge bus to publish email events
+    to. Only the default bus is supported." (API v2, EventBridgeDestination), of the sending
+    Region as SNS topics are. No modeled error: `InvalidParameterValue` (UNCONFIRMED)."""
+    match = EVENT_BUS.fullmatch(arn)
+    if match is None or match.group(1) != region or match.group(2) != "default":
+        raise InvalidParameterValue(
+            f"Event bus <{arn}> is invalid: it must be the ARN of the default event bus in "
+            f"{region}."
+        )
+
+
+def _check_pinpoint(arn: str | None, region: str) -> None:
+    """The Pinpoint project events go to (optional in the model, needed to send anything)."""
+    match = None if arn is None else PINPOINT_APPLICATION.fullmatch(arn)
+    if match is None or match.group(1) != region:
+        raise InvalidParameterValue(
+            f"Pinpoint application <{arn}> is invalid: it must be the ARN of an Amazon Pinpoint "
+            f"project in {region}."
         )
 
 

@@ -6,7 +6,9 @@ configuration set (destinations.py decides which): SNS through the Publisher bac
 embedded notification log and HTTP subscribers, or boto3), CloudWatch as a data point, Kinesis
 Data Firehose as the JSON record followed by a newline ("When publishing events to Kinesis Data
 Firehose, Amazon SES follows each JSON record with a newline character", "Contents of event
-data that Amazon SES publishes to Kinesis Data Firehose"). `notify_identity` publishes a Bounce,
+data that Amazon SES publishes to Kinesis Data Firehose"), EventBridge as an `aws.ses` event
+whose detail is the record, Amazon Pinpoint as an email event of its event stream.
+`notify_identity` publishes a Bounce,
 Complaint or Delivery notification to the topic the identity set for it
 (SetIdentityNotificationTopic), with headers when SetIdentityHeadersInNotificationsEnabled is on.
 
@@ -25,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from inbound.backends import DeliveryStreams, MetricSink, Publisher
+from inbound.backends import Backends
 from inbound.errors import ConfigurationSetDoesNotExist
 from inbound.identities.rules import Identity
 from inbound.sending import destinations
@@ -45,25 +47,21 @@ class Publication:
     the Firehose record id; `skipped` a reason nothing was published."""
 
     destination: str
-    kind: str  # "SNSDestination" | "CloudWatchDestination" | "KinesisFirehoseDestination"
-    target: str  # the topic, the metric namespace or the delivery stream
+    kind: str  # the destination's member: "SNSDestination", "CloudWatchDestination", ...
+    target: str  # the topic, the metric namespace, the delivery stream, bus or application
     ref: str | None = None
     error: str | None = None
     skipped: str | None = None
 
 
 class Feedback:
-    def __init__(
-        self,
-        sending: SendingConfiguration,
-        publisher: Publisher,
-        metrics: MetricSink,
-        streams: DeliveryStreams,
-    ) -> None:
+    def __init__(self, sending: SendingConfiguration, backends: Backends) -> None:
         self._sending = sending
-        self._publisher = publisher
-        self._metrics = metrics
-        self._streams = streams
+        self._publisher = backends.publisher
+        self._metrics = backends.metrics
+        self._streams = backends.streams
+        self._bus = backends.bus
+        self._pinpoint = backends.pinpoint
 
     async def publish_event(
         self, region: str, configuration_set: str, event: Event
@@ -92,6 +90,19 @@ class Feedback:
             stream = destination["KinesisFirehoseDestination"]["DeliveryStreamARN"]
             put = self._streams.put_record(stream, text + b"\n", message_id)
             return await _attempt(Publication(name, "KinesisFirehoseDestination", stream), put)
+        if "EventBridgeDestination" in destination:
+            bus = destination["EventBridgeDestination"]["EventBusArn"]
+            entry = destinations.bus_entry(event, text)
+            put_event = self._bus.put_bus_event(bus, entry, message_id)
+            return await _attempt(Publication(name, "EventBridgeDestination", bus), put_event)
+        if "PinpointDestination" in destination:
+            application = destination["PinpointDestination"]["ApplicationArn"]
+            done = Publication(name, "PinpointDestination", application)
+            found = destinations.pinpoint_event(application, event)
+            if found is None:
+                return replace(done, skipped=f"Pinpoint has no email event for {event.type}")
+            put_pinpoint = self._pinpoint.put_pinpoint_event(application, found, message_id)
+            return await _attempt(done, put_pinpoint)
         done = Publication(name, "CloudWatchDestination", destinations.NAMESPACE)
         dimensions = destination["CloudWatchDestination"]["DimensionConfigurations"]
         datum = destinations.metric_datum(dimensions, event)

@@ -1,12 +1,13 @@
 """What the embedded backends did (inbound/backends/local.py): objects written, notifications
-published, Lambda invocations, WorkMail deliveries, CloudWatch data points, Firehose records.
+published, Lambda invocations, WorkMail deliveries, CloudWatch data points, Firehose records,
+EventBridge and Pinpoint events.
 Recorded without waiting (the writer commits them in order) unless a method says otherwise."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from inbound.records import (
     LambdaInvocation,
@@ -14,6 +15,7 @@ from inbound.records import (
     MailboxDelivery,
     MetricPoint,
     Notification,
+    RecordedEvent,
     StoredObject,
     StreamRecord,
 )
@@ -21,6 +23,11 @@ from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
 T = TypeVar("T")
+EventService = Literal["eventbridge", "pinpoint"]
+_EVENT_TABLES: dict[EventService, str] = {
+    "eventbridge": "eventbridge_events",
+    "pinpoint": "pinpoint_events",
+}
 
 
 class Embedded(Database):
@@ -189,6 +196,30 @@ class Embedded(Database):
     def stream_records(self, limit: int = 1000, offset: int = 0) -> Listing[StreamRecord]:
         return self._listing(
             "stream_records", lambda r: rows.record(StreamRecord, r), limit, offset
+        )
+
+    # ── EventBridge, Pinpoint ─────────────────────────────────────────────────────────────
+    def add_recorded_event(self, service: EventService, record: RecordedEvent) -> None:
+        table = _EVENT_TABLES[service]
+        params = (
+            record.id,
+            record.target_arn,
+            json.dumps(record.event),
+            record.message_id,
+            record.created,
+        )
+        self._submit(
+            lambda c: c.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", params)
+        )
+
+    def recorded_events(
+        self, service: EventService, limit: int = 1000, offset: int = 0
+    ) -> Listing[RecordedEvent]:
+        return self._listing(
+            _EVENT_TABLES[service],
+            lambda r: rows.record(RecordedEvent, r, event=json.loads(r["event"])),
+            limit,
+            offset,
         )
 
     def _listing(

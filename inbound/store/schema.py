@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE TABLE IF NOT EXISTS stream_records (
     id TEXT PRIMARY KEY, stream_arn TEXT NOT NULL, data TEXT NOT NULL, message_id TEXT,
     created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS eventbridge_events (
+    id TEXT PRIMARY KEY, target_arn TEXT NOT NULL, event TEXT NOT NULL, message_id TEXT,
+    created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pinpoint_events (
+    id TEXT PRIMARY KEY, target_arn TEXT NOT NULL, event TEXT NOT NULL, message_id TEXT,
+    created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sent (
     id TEXT PRIMARY KEY, operation TEXT NOT NULL, created TEXT NOT NULL, source TEXT NOT NULL,
     mail_from TEXT NOT NULL, recipients TEXT NOT NULL, return_path TEXT NOT NULL,
@@ -90,6 +96,8 @@ RESET_TABLES = (
     "mailbox",
     "metrics",
     "stream_records",
+    "eventbridge_events",
+    "pinpoint_events",
     "sent_returns",
     "sent_pending",
     "sent_raw",

@@ -69,3 +69,15 @@ def error(call: Any, **params: Any) -> tuple[str, int, str]:
         response["ResponseMetadata"]["HTTPStatusCode"],
         response["Error"]["Message"],
     )
+
+
+def add_destination(
+    v2: Any, set_name: str, name: str, types: list[str], **destination: Any
+) -> None:
+    """An enabled event destination of `types` (v2's names) on a configuration set, made
+    through v2; `destination` is its one member (`SnsDestination={...}`, ...)."""
+    v2.create_configuration_set_event_destination(
+        ConfigurationSetName=set_name,
+        EventDestinationName=name,
+        EventDestination={"Enabled": True, "MatchingEventTypes": types, **destination},
+    )

@@ -17,7 +17,7 @@ import pytest
 from inbound.config import Address
 from inbound.sending.credentials import smtp_password
 from inbound.testing import RunningInbound
-from tests.api.v2.conftest import FAST, client, error
+from tests.api.v2.conftest import FAST, add_destination, client, error
 
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TO = {"ToAddresses": ["success@simulator.amazonses.com"]}
@@ -110,22 +110,17 @@ def test_default_set_events_are_published(server: RunningInbound) -> None:
     """The default set is the message's set all the way: its event destinations publish."""
     v2 = client(server)
     v2.create_configuration_set(ConfigurationSetName="watched")
-    v2.create_configuration_set_event_destination(
-        ConfigurationSetName="watched",
-        EventDestinationName="cw",
-        EventDestination={
-            "Enabled": True,
-            "MatchingEventTypes": ["SEND"],
-            "CloudWatchDestination": {
-                "DimensionConfigurations": [
-                    {
-                        "DimensionName": "ses:configuration-set",
-                        "DimensionValueSource": "MESSAGE_TAG",
-                        "DefaultDimensionValue": "none",
-                    }
-                ]
-            },
-        },
+    dimension = {
+        "DimensionName": "ses:configuration-set",
+        "DimensionValueSource": "MESSAGE_TAG",
+        "DefaultDimensionValue": "none",
+    }
+    add_destination(
+        v2,
+        "watched",
+        "cw",
+        ["SEND"],
+        CloudWatchDestination={"DimensionConfigurations": [dimension]},
     )
     v2.put_email_identity_configuration_set_attributes(
         EmailIdentity="example.com", ConfigurationSetName="watched"

@@ -134,7 +134,12 @@ def test_event_destination_errors(v2: Any) -> None:
             "MatchingEventTypes": ["SEND"],
             "EventBridgeDestination": {"EventBusArn": "arn:aws:events:us-east-1:1:event-bus/x"},
         },
-    ) == ("BadRequestException", 400, "inbound does not publish to an EventBridgeDestination yet.")
+    ) == (
+        "BadRequestException",
+        400,
+        "Event bus <arn:aws:events:us-east-1:1:event-bus/x> is invalid: it must be the ARN of the "
+        "default event bus in us-east-1.",
+    )
 
 
 def test_a_v2_send_publishes_to_a_v2_destination(v2: Any, server: RunningInbound) -> None:

@@ -5,8 +5,8 @@ either API receives the events of sends through either.
 v2's shape is v1's with other spellings: `SnsDestination.TopicArn` is `SNSDestination.TopicARN`,
 the Firehose ARNs are `IAMRoleARN`/`DeliveryStreamARN`, event types and dimension sources are
 upper snake case (`RENDERING_FAILURE`, `MESSAGE_TAG`) where v1 writes camel case
-(`renderingFailure`, `messageTag`). EventBridge and Pinpoint destinations are refused by name:
-the pipeline does not publish to them yet.
+(`renderingFailure`, `messageTag`). EventBridge and Pinpoint destinations, which only v2 has,
+are stored under their v2 names and published to as the others (`sending/feedback.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import Any
 
 from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.errors import BadRequest
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
-UNSUPPORTED = ("EventBridgeDestination", "PinpointDestination")
+V2_ONLY = ("EventBridgeDestination", "PinpointDestination")  # stored as v2 spells them
 
 
 def _camel(text: str) -> str:
@@ -33,9 +32,6 @@ def _snake(text: str) -> str:
 
 
 def _to_v1(name: str, definition: Params) -> Params:
-    for kind in UNSUPPORTED:
-        if definition.get(kind) is not None:
-            raise BadRequest(f"inbound does not publish to an {kind} yet.")
     dest: Params = {
         "Name": name,
         "Enabled": definition.get("Enabled", False),
@@ -50,6 +46,9 @@ def _to_v1(name: str, definition: Params) -> Params:
             "IAMRoleARN": firehose["IamRoleArn"],
             "DeliveryStreamARN": firehose["DeliveryStreamArn"],
         }
+    for kind in V2_ONLY:
+        if definition.get(kind) is not None:
+            dest[kind] = definition[kind]
     cloudwatch = definition.get("CloudWatchDestination")
     if cloudwatch is not None:
         dest["CloudWatchDestination"] = {
@@ -75,6 +74,7 @@ def _to_v2(dest: Params) -> Params:
             "IamRoleArn": firehose["IAMRoleARN"],
             "DeliveryStreamArn": firehose["DeliveryStreamARN"],
         }
+    out.update({kind: dest[kind] for kind in V2_ONLY if kind in dest})
     if "CloudWatchDestination" in dest:
         out["CloudWatchDestination"] = {
             "DimensionConfigurations": [
