@@ -106,7 +106,7 @@ class Deliveries:
         self._store = store
         self._feedback = feedback
         self._sending = sending
-        self._suppression = SuppressionList(store, sending)
+        self._suppression = SuppressionList(store)
         self._identities = identities
         self._engine = engine
         self._mailer = mailer

@@ -20,7 +20,6 @@ from typing import Any
 from inbound.records import SuppressedDestination, SuppressionReason
 from inbound.sending import configuration, simulator
 from inbound.sending.events import Bounce, Complaint, NotificationOutcome
-from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 from inbound.timestamps import to_wire
 
@@ -56,9 +55,8 @@ async def set_account_reasons(
 class SuppressionList:
     """The list as delivery uses it, for one Region's messages at a time."""
 
-    def __init__(self, store: Store, sending: SendingConfiguration) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._sending = sending
 
     def reasons(self, region: str, configuration_set: str | None) -> Reasons:
         """The reasons in force for a message sent in `region` with `configuration_set`: the
@@ -66,8 +64,9 @@ class SuppressionList:
         send overrides nothing."""
         found: Mapping[str, Any] | None = None
         if configuration_set is not None:
-            sets = self._sending.in_region(configuration.CONFIGURATION_SETS, region)
-            found = (sets.get(configuration_set) or {}).get("SuppressionOptions")
+            key = configuration.key(region, configuration_set)
+            stored = self._store.document(configuration.CONFIGURATION_SETS, key)
+            found = (stored or {}).get("SuppressionOptions")
         if found is None:
             return frozenset(account_reasons(self._store, region))
         given = found.get("SuppressedReasons") or ()
