@@ -44,6 +44,13 @@ DOCUMENT_KINDS = {CONFIGURATION_SET: CONFIGURATION_SETS, TEMPLATE: TEMPLATES}
 # Sending status of a reputation entity and of the tenant it is.
 ENABLED, DISABLED, REINSTATED = "ENABLED", "DISABLED", "REINSTATED"
 SENDING_STATUSES = (ENABLED, DISABLED, REINSTATED)
+# "Reputation management policies are Amazon SES-managed (predefined policies). You can select
+# from none, standard, and strict policies"; "When you create a tenant, SES automatically
+# assigns the Standard reputation policy." The ARN's form is CloudFormation's pattern for
+# AWS::SES::Tenant ReputationEntityPolicy.
+_POLICY = re.compile(r"arn:[a-z0-9-]+:ses:[a-z0-9-]+:aws:reputation-policy/(none|standard|strict)")
+# The cause AWS records for a status set through the API (the guide's EventBridge example).
+MANUAL_CAUSE = "Status manually updated."
 
 
 def check_name(name: str) -> None:
@@ -217,3 +224,8 @@ def refuse_deleting(tenants: Iterable[Mapping[str, Any]], kind: str, name: str) 
             f"Cannot delete <{arn}> because it has tenant associations. "
             "Remove all tenant associations and try again."
         )
+
+
+def check_policy(arn: str) -> None:
+    if _POLICY.fullmatch(arn) is None:
+        raise InvalidParameterValue(f"Invalid reputation entity policy: {arn}")
