@@ -139,13 +139,14 @@ class Identity:
     policies: Mapping[str, str] = field(default_factory=dict)  # name → policy text
     tags: Mapping[str, str] = field(default_factory=dict)  # SES v2 resource tags, key → value
     configuration_set: str | None = None  # SES v2: the default configuration set of its sends
+    certificates: Mapping[str, str] = field(default_factory=dict)  # S/MIME: address → ACM ARN
 
     def to_json(self) -> dict[str, Any]:
         body = dataclasses.asdict(self)
         body["dkim_tokens"] = list(self.dkim_tokens)
         body["headers"] = sorted(self.headers)
         body["topics"], body["policies"] = dict(self.topics), dict(self.policies)
-        body["tags"] = dict(self.tags)
+        body["tags"], body["certificates"] = dict(self.tags), dict(self.certificates)
         return body
 
     @classmethod

@@ -14,6 +14,7 @@ from inbound.api.query.operations import Handler
 from inbound.api.v2.operations import (
     absent,
     account,
+    certificates,
     configuration_sets,
     contact_lists,
     dedicated,
@@ -36,6 +37,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "PutAccountDetails": account.put_account_details,
     "PutAccountVdmAttributes": account.put_account_vdm_attributes,
     "PutAccountDedicatedIpWarmupAttributes": account.put_account_dedicated_ip_warmup_attributes,
+    "PutAccountPricingAttributes": account.put_account_pricing_attributes,
     "PutAccountSuppressionAttributes": suppression.put_account_suppression_attributes,
     "PutSuppressedDestination": suppression.put_suppressed_destination,
     "GetSuppressedDestination": suppression.get_suppressed_destination,
@@ -57,6 +59,9 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     ),
     "PutEmailIdentityFeedbackAttributes": identities.put_email_identity_feedback_attributes,
     "PutEmailIdentityMailFromAttributes": identities.put_email_identity_mail_from_attributes,
+    "AssociateEmailIdentityCertificate": certificates.associate_email_identity_certificate,
+    "DisassociateEmailIdentityCertificate": (certificates.disassociate_email_identity_certificate),
+    "ListEmailIdentityCertificates": certificates.list_email_identity_certificates,
     "CreateEmailIdentityPolicy": policies.create_email_identity_policy,
     "UpdateEmailIdentityPolicy": policies.update_email_identity_policy,
     "DeleteEmailIdentityPolicy": policies.delete_email_identity_policy,
@@ -71,6 +76,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "GetConfigurationSet": configuration_sets.get_configuration_set,
     "ListConfigurationSets": configuration_sets.list_configuration_sets,
     "DeleteConfigurationSet": configuration_sets.delete_configuration_set,
+    "UpdateConfigurationSet": configuration_sets.update_configuration_set,
     "PutConfigurationSetDeliveryOptions": configuration_sets.put_configuration_set_delivery_options,
     "PutConfigurationSetReputationOptions": (
         configuration_sets.put_configuration_set_reputation_options

@@ -10,6 +10,7 @@ and stays PENDING in the sandbox (SES's reviewers are not simulated; docs/api.md
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
@@ -46,6 +47,7 @@ async def get_account(ctx: OperationContext, p: Params) -> Params:
         "Details": details,
         "VdmAttributes": attributes.get("VdmAttributes"),
         "SuppressionAttributes": suppression_attributes(ctx),
+        "PricingAttributes": pricing(attributes.get("Pricing"), datetime.now(UTC)),
     }
 
 
@@ -62,6 +64,38 @@ async def put_account_details(ctx: OperationContext, p: Params) -> None:
     if p.get("ProductionAccessEnabled"):
         details["ReviewDetails"] = {"CaseId": str(secrets.randbelow(10**10)).zfill(10)}
     await _update(ctx, Details=details)
+
+
+def next_month(moment: datetime) -> datetime:
+    """The start of the monthly cycle after `moment` (calendar months, UTC)."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def pricing(stored: Params | None, moment: datetime) -> Params:
+    """GetAccount's PricingAttributes at `moment`: CurrentPlan "currently active" (NONE until a
+    plan was chosen), NextPlan "will become active at the start of the next monthly cycle, if a
+    scheduled change has been requested", which it is from then on."""
+    stored = stored or {}
+    current = stored.get("CurrentPlan", "NONE")
+    if stored.get("NextPlan") is None:
+        return {"CurrentPlan": current}
+    if moment >= datetime.fromisoformat(stored["From"]):
+        return {"CurrentPlan": stored["NextPlan"]}
+    return {"CurrentPlan": current, "NextPlan": stored["NextPlan"]}
+
+
+async def put_account_pricing_attributes(ctx: OperationContext, p: Params) -> None:
+    """ "Set the pricing plan for your Amazon SES account": a change scheduled for the start of
+    the next monthly cycle (GetAccount reports it as NextPlan until then); choosing the current
+    plan again cancels a scheduled change."""
+    now = datetime.now(UTC)
+    current = pricing(_attributes(ctx).get("Pricing"), now)["CurrentPlan"]
+    plan = p["Plan"]
+    scheduled: Params = {"CurrentPlan": current}
+    if plan != current:
+        scheduled |= {"NextPlan": plan, "From": next_month(now).isoformat()}
+    await _update(ctx, Pricing=scheduled)
 
 
 async def put_account_vdm_attributes(ctx: OperationContext, p: Params) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.v2.errors import BadRequest
 from inbound.api.v2.operations import dedicated, suppression
 from inbound.sending import configuration as state
 
@@ -34,6 +35,15 @@ def _delivery(ctx: OperationContext, options: Params) -> Params:
     return {**options, "TlsPolicy": _TLS_TO_V1[options.get("TlsPolicy", "OPTIONAL")]}
 
 
+def _message_security(options: Params) -> Params:
+    """MessageSecurityOptions: its SigningScheme "is a union type, so you specify exactly one of
+    its members" (DefaultScheme: no S/MIME signature; SmimeScheme with its SignatureFormat)."""
+    scheme = options.get("SigningScheme") or {}
+    if len([name for name, value in scheme.items() if value is not None]) != 1:
+        raise BadRequest("SigningScheme must have exactly one of DefaultScheme or SmimeScheme.")
+    return options
+
+
 def _tracking(ctx: OperationContext, options: Params) -> Params:
     return {**options, **v1.check_tracking(ctx, options)}
 
@@ -49,6 +59,8 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
         delivery = _delivery(ctx, delivery)
     given = (p.get("SuppressionOptions") or {}).get("SuppressedReasons") or ()
     suppression.reasons(given, "suppressionOptions.suppressedReasons")
+    if p.get("MessageSecurityOptions") is not None:
+        _message_security(p["MessageSecurityOptions"])
     await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
     reputation = p.get("ReputationOptions") or {}
     async with ctx.sending.editing(state.CONFIGURATION_SETS, ctx.region, name) as found:
@@ -93,6 +105,19 @@ async def list_configuration_sets(ctx: OperationContext, p: Params) -> Params:
     )
     names = [entry["Name"] for entry in listed["ConfigurationSets"]]
     return {"ConfigurationSets": names, "NextToken": listed.get("NextToken")}
+
+
+async def update_configuration_set(ctx: OperationContext, p: Params) -> None:
+    """ "This operation performs a partial update. Only the attributes that you include in the
+    request are updated; any omitted attribute is left unchanged." The model's only attribute
+    is MessageSecurityOptions (recorded and described back; no message is S/MIME signed here:
+    the certificates are ACM's, `certificates.py`)."""
+    options = p.get("MessageSecurityOptions")
+    if options is not None:
+        _message_security(options)
+    async with _editing(ctx, p) as found:
+        if options is not None:
+            found["MessageSecurityOptions"] = options
 
 
 async def delete_configuration_set(ctx: OperationContext, p: Params) -> None:
