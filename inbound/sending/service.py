@@ -44,6 +44,9 @@ _MISSING: dict[str, Callable[[str], SesError]] = {
     ),
     CONTACT_LISTS: lambda name: ResourceNotFound(f"List with name: {name} doesn't exist."),
     rules.TENANTS: lambda name: ResourceNotFound(f"The requested tenant <{name}> does not exist."),
+    rules.MULTI_REGION_ENDPOINTS: lambda name: ResourceNotFound(
+        f"Multi-region endpoint <{name}> does not exist."
+    ),
 }
 
 

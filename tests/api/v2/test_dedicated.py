@@ -63,7 +63,6 @@ def test_nothing_named_exists(
 @pytest.mark.parametrize(
     ("operation", "member"),
     [
-        ("list_multi_region_endpoints", "MultiRegionEndpoints"),
         ("list_export_jobs", "ExportJobs"),
         ("list_import_jobs", "ImportJobs"),
         ("list_recommendations", "Recommendations"),
@@ -76,16 +75,6 @@ def test_listings_of_what_the_account_has_none_of(v2: Any, operation: str, membe
 @pytest.mark.parametrize(
     ("operation", "params", "message"),
     [
-        (
-            "get_multi_region_endpoint",
-            {"EndpointName": "e"},
-            "Multi-region endpoint <e> does not exist.",
-        ),
-        (
-            "delete_multi_region_endpoint",
-            {"EndpointName": "e"},
-            "Multi-region endpoint <e> does not exist.",
-        ),
         ("get_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
         ("cancel_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
         ("get_import_job", {"JobId": "j"}, "Import job <j> does not exist."),

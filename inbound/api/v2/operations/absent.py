@@ -1,6 +1,6 @@
 """Resources the simulated account has none of, because the operations that make them are not
-implemented (they answer 501): multi-region endpoints, export jobs, and Virtual
-Deliverability Manager recommendations. Their listings are empty and anything named
+implemented (they answer 501): export jobs, and Virtual Deliverability Manager
+recommendations. Their listings are empty and anything named
 does not exist (`NotFoundException`, which the model lists for each). When a Create* of these
 is implemented, its Get/List/Delete move out of this table to work on what it made."""
 
@@ -30,9 +30,6 @@ def _missing(what: str, member: str) -> Handler:
 
 
 OPERATIONS: dict[str, Handler] = {
-    "ListMultiRegionEndpoints": _empty("MultiRegionEndpoints"),
-    "GetMultiRegionEndpoint": _missing("Multi-region endpoint", "EndpointName"),
-    "DeleteMultiRegionEndpoint": _missing("Multi-region endpoint", "EndpointName"),
     "ListExportJobs": _empty("ExportJobs"),
     "GetExportJob": _missing("Export job", "JobId"),
     "CancelExportJob": _missing("Export job", "JobId"),

@@ -16,8 +16,8 @@ from typing import Any
 from inbound.api.query.operations import send as v1
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest
+from inbound.api.v2.operations import endpoints, tenants
 from inbound.api.v2.operations import templates as email_templates
-from inbound.api.v2.operations import tenants
 from inbound.sending import attachments, checks, compose, easy_dkim, templates
 from inbound.sending.list_management import ListManagement
 from inbound.sending.raw import send_raw
@@ -159,7 +159,8 @@ def _tenant(
     ctx: OperationContext, p: Params, source: str | None, template: str | None
 ) -> dict[str, str]:
     """TenantName: the tenant must hold what the send uses (`tenants.gate`); what the send then
-    records of it."""
+    records of it. (And EndpointId, a multi-region endpoint's, must name one.)"""
+    endpoints.check_endpoint_id(ctx, p.get("EndpointId"))
     name = p.get("TenantName")
     if name is None:
         return {}

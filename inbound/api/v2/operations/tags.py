@@ -1,14 +1,14 @@
 """TagResource, UntagResource and ListTagsForResource on the resources that keep tags: email
 identities (on the identity record), configuration sets, email templates, custom
-verification email templates, dedicated IP pools, contact lists and tenants (in their stored
-documents, as their Create operations keep them).
+verification email templates, dedicated IP pools, contact lists, tenants and multi-region
+endpoints (in their stored documents, as their Create operations keep them).
 
 A resource is named by its ARN, `arn:aws:ses:<region>:<account>:<type>/<name>` (type
 `identity`, `configuration-set`, `template`, `custom-verification-email-template`,
-`dedicated-ip-pool` or `contact-list`); the Region of the ARN is the one looked in. A tenant's
-is `tenant/<name>/<id>`, and AWS finds the tenant by the id alone (floci's probe,
-github.com/floci-io/floci/pull/2832). "A resource can have no more than 50 tags"; a key tagged
-again takes the new value.
+`dedicated-ip-pool`, `contact-list` or `multi-region-endpoint`); the Region of the ARN is the
+one looked in. A tenant's is `tenant/<name>/<id>`, and AWS finds the tenant by the id alone
+(floci's probe, github.com/floci-io/floci/pull/2832). "A resource can have no more than 50
+tags"; a key tagged again takes the new value.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ _DOCUMENTS = {
     "dedicated-ip-pool": state.DEDICATED_IP_POOLS,
     "contact-list": CONTACT_LISTS,
     "tenant": state.TENANTS,
+    "multi-region-endpoint": state.MULTI_REGION_ENDPOINTS,
 }
 
 
