@@ -34,7 +34,8 @@ def add_routes(app: web.Application, services: Services, operations: Mapping[str
     async def serve(request: web.Request, request_id: str) -> web.Response:
         return await _serve(request, request_id, services, operations)
 
-    app.router.add_route("*", PREFIX + "{tail:.*}", endpoint(serve, error_response, "SES v2"))
+    # `[\s\S]`, not `.`: a label may decode to a line break (`%0A`), still a v2 request
+    app.router.add_route("*", PREFIX + r"{tail:[\s\S]*}", endpoint(serve, error_response, "SES v2"))
 
 
 async def _serve(

@@ -88,6 +88,15 @@ def test_no_operation_at_a_path_is_unknown_operation(
     assert body == {"message": f"No SES v2 operation (API version 2019-09-27) is {method} {path}."}
 
 
+def test_a_label_with_a_line_break_is_still_a_v2_request(inbound_server: RunningInbound) -> None:
+    """Found by fuzzing (tests/fuzz/test_v2_api.py): a label decoding to CR LF fell outside the
+    `/v2/` route and got aiohttp's plain-text `404: Not Found`."""
+    status, headers, body = _raw(inbound_server, "GET", "/v2/email/identities/a%0D%0Ab.example")
+    assert status == 404
+    assert headers["X-Amzn-ErrorType"] == "NotFoundException"
+    assert isinstance(body["message"], str)
+
+
 def test_refused_by_the_guard_is_a_v2_error(inbound_server: RunningInbound) -> None:
     status, headers, body = _raw(
         inbound_server, "POST", "/v2/email/outbound-emails", Origin="http://evil.example"
