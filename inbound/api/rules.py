@@ -32,7 +32,7 @@ def add_routes(app: web.Application, services: Services) -> None:
             for rule_set in new.rule_sets:
                 for rule in rule_set.rules:
                     await check_targets(services.backends, services.region, rule)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return web.json_response({"error": f"invalid JSON: {exc}"}, status=400)
         except SesError as exc:
             return web.json_response({"error": exc.message, "code": exc.code}, status=400)

@@ -64,6 +64,8 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
         created = _timestamp(entry["Metadata"].get("CreatedTimestamp"), where)
         rule_sets.append(model.RuleSet(name, rules, created))
     active = data.get("ActiveRuleSet")
+    if active is not None and not isinstance(active, str):
+        raise ValidationError("ActiveRuleSet", "Member must be a string", active)
     state = model.ReceiptState(filters, tuple(rule_sets), active, verified)
     validate.check_state(state)
     return state

@@ -464,3 +464,24 @@ def test_put_api_rules_applies_to_a_running_server(inbound_factory) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.loads(response.read())["ActiveRuleSet"] == "s"
     assert server.send("s@sender.test", ["user@example.com"], message()) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (json.dumps({"ActiveRuleSet": ["s"]}).encode(), "Member must be a string"),
+        (b'{"\xff": 1}', "invalid JSON"),
+    ],
+    ids=["active-rule-set-not-a-string", "not-utf-8"],
+)
+def test_put_api_rules_refuses_what_it_cannot_read_with_a_400(inbound_factory, body, error):
+    """Found by fuzzing (tests/fuzz/test_json_api.py): both answered 500 with a traceback."""
+    import urllib.error
+    import urllib.request
+
+    server = inbound_factory(EMPTY)
+    request = urllib.request.Request(server.api_url + "/api/rules", data=body, method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert error in json.loads(refused.value.read())["error"]
