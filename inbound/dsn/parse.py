@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import Message
+from email.header import Header, decode_header
 from email.parser import HeaderParser
 from email.utils import parsedate_to_datetime
 
@@ -27,6 +28,23 @@ _REPLY_START = re.compile(r"[2-5][0-5][0-9](?:[ -]|$)")
 
 def _unfold(value: str) -> str:
     return re.sub(r"\r?\n(?=[ \t])", "", value).strip()
+
+
+def _text(value: str | Header) -> str:
+    """A field's value as text. The stdlib (compat32) gives a `Header`, not a str, for a value
+    with 8-bit bytes (UTF-8 in a `message/delivery-status` block, against RFC 3464, or raw
+    garbage): its bytes are read as UTF-8, an invalid sequence as U+FFFD."""
+    if isinstance(value, str):
+        return value
+    raw = b"".join(
+        part if isinstance(part, bytes) else part.encode() for part, _ in decode_header(value)
+    )
+    return raw.decode("utf-8", "replace")
+
+
+def _field(block: Message, name: str) -> str | None:
+    value = block.get(name)
+    return None if value is None else _text(value)
 
 
 def _typed(name: str, value: str) -> tuple[str, str]:
@@ -73,18 +91,18 @@ def _diagnostic(value: str) -> tuple[str, str]:
 
 def _extensions(block: Message) -> tuple[tuple[str, str], ...]:
     # RFC 3464 §2.4: X- fields are extensions; other unknown (registered) fields are skipped.
-    return tuple((k, _unfold(v)) for k, v in block.items() if k[:2].upper() == "X-")
+    return tuple((k, _unfold(_text(v))) for k, v in block.items() if k[:2].upper() == "X-")
 
 
 def _per_message(block: Message) -> PerMessage:
     def get(name: str) -> str | None:
-        v = block.get(name)
+        v = _field(block, name)
         return _unfold(v) if v is not None else None
 
     reporting = get("Reporting-MTA")
     if reporting is None:
         raise DsnParseError("Reporting-MTA", "missing (required, RFC 3464 §2.2.2)")
-    arrival = block.get("Arrival-Date")
+    arrival = _field(block, "Arrival-Date")
     return PerMessage(
         reporting_mta=reporting,
         original_envelope_id=get("Original-Envelope-Id"),
@@ -104,22 +122,22 @@ def _action(value: str | None) -> Action:
 
 def _recipient(block: Message) -> RecipientStatus:
     def get(name: str) -> str | None:
-        v = block.get(name)
+        v = _field(block, name)
         return _COMMENT.sub("", _unfold(v)) if v is not None else None
 
-    final = block.get("Final-Recipient")
+    final = _field(block, "Final-Recipient")
     if final is None:
         raise DsnParseError("Final-Recipient", "missing (required, RFC 3464 §2.3.2)")
-    original = block.get("Original-Recipient")
-    diagnostic = block.get("Diagnostic-Code")
+    original = _field(block, "Original-Recipient")
+    diagnostic = _field(block, "Diagnostic-Code")
     kind, code = _diagnostic(diagnostic) if diagnostic is not None else ("smtp", None)
     dates = {
-        attr: _date(name, block[name])
+        attr: _date(name, value)
         for attr, name in (
             ("last_attempt_date", "Last-Attempt-Date"),
             ("will_retry_until", "Will-Retry-Until"),
         )
-        if block.get(name) is not None
+        if (value := _field(block, name)) is not None
     }
     return RecipientStatus(
         final_recipient=_address("Final-Recipient", final),

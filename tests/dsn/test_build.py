@@ -194,3 +194,29 @@ def test_parse_reads_back_what_was_built():
         failed = {r.final_recipient for r in report.recipients if r.action is dsn.Action.FAILED}
         delayed = {r.final_recipient for r in report.recipients if r.action is dsn.Action.DELAYED}
         assert (failed, delayed) == (set(case.failed), set(case.delayed)), name
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b"Final-Recipient: rfc822; j\xc3\xb6rg@example.com",
+        b"Final-Recipient: rfc822; a@example.com\r\nX-Note: \xff",
+    ],
+    ids=["utf-8-address", "invalid-utf-8-extension"],
+)
+def test_parse_reads_8_bit_bytes_in_a_delivery_status_block_as_utf_8(field):
+    """Found by fuzzing (tests/fuzz/test_dsn.py): the stdlib gives such a field as a `Header`
+    object, and the parser failed with AttributeError / TypeError; now it reads the value as
+    UTF-8 and accepts it or names the field, as for any other value."""
+    raw = (
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n"
+        b"\r\nAction: failed\r\nStatus: 5.1.1\r\n" + field + b"\r\n--b--\r\n"
+    )
+    if b"X-Note" in field:  # read (as U+FFFD), then refused as any non-ASCII extension is
+        with pytest.raises(dsn.DsnParseError) as refused:
+            dsn.parse_dsn(raw)
+        assert refused.value.field == "X-Note"
+        return
+    [recipient] = dsn.parse_dsn(raw).recipients
+    assert recipient.final_recipient == "jörg@example.com"
