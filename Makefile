@@ -1,10 +1,12 @@
 # Two commands: `make run` and `make test`. Both set up .venv on first use.
+# `make fuzz`: the fuzz targets of tests/fuzz at depth (at least 100,000 cases; INBOUND_FUZZ=N
+# for N times as many), their figures printed at the end (docs/reliability.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -n auto
+
+INBOUND_FUZZ ?= 1
+fuzz: $(STAMP)
+	INBOUND_FUZZ=$(INBOUND_FUZZ) $(BIN)/pytest tests/fuzz -q
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
