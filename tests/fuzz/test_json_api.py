@@ -1,8 +1,9 @@
-"""Fuzz the JSON API and the other non-SES routes (`/api/...`, `/sns/...`, `/track/...`) of a
-running server: every route of its own router, with path parameters that name real messages
-and objects or hostile text, random query parameters (`limit`, `next`, `status`, ...), and for
-`PUT /api/rules` the current rules mutated or random JSON. Whatever arrives, the answer is not
-a 5xx and the server logs no traceback."""
+"""Fuzz the JSON API and the other routes that are not SES's (`/api/...`, `/sns/...`,
+`/track/...`, `/unsubscribe/...`) of a running server: every route of its own router but the
+SES endpoints, with path parameters that name real messages and objects or hostile text,
+random query parameters (`limit`, `next`, `status`, ...), and for `PUT /api/rules` the current
+rules mutated or random JSON. Whatever arrives, the answer is not a 5xx and the server logs no
+traceback."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def known(fuzzed: RunningInbound) -> dict[str, Any]:
             (route.method, route.resource.canonical)
             for route in router.routes()
             if route.resource is not None
-            and route.resource.canonical.startswith(("/api", "/sns", "/track"))
+            and route.resource.canonical != "/"
+            and not route.resource.canonical.startswith("/v2/")
         }
     )
     return {

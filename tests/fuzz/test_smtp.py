@@ -101,6 +101,7 @@ _VERBS = st.sampled_from(
         "MAIL",
         "RCPT",
         "QUIT",
+        "STARTTLS",
     ]
 )
 
@@ -202,7 +203,7 @@ class Session(RuleBasedStateMachine):
     @rule(verb=_VERBS, argument=_WORD)
     def other(self, verb: str, argument: str) -> None:
         if verb.upper() in ("DATA", "BDAT"):
-            argument = ""  # DATA has its own rule, as STARTTLS; BDAT is not offered
+            argument = ""  # DATA has its own rule; BDAT is not offered
         self._command(f"{verb} {argument}".rstrip().encode("utf-8", "surrogatepass"))
 
     @rule(line=st.binary(max_size=300).filter(lambda b: b"\n" not in b) | st.just(b"x" * 5000))
