@@ -11,8 +11,8 @@ import email
 import re
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email.message import Message
 from email.header import Header, decode_header
+from email.message import Message
 from email.parser import HeaderParser
 from email.utils import parsedate_to_datetime
 
