@@ -170,6 +170,8 @@ class InboundServer:
         objects = self.backends.objects
         if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
             log.warning("discarded %d S3 object writes a previous run left unfinished", left)
+        if listen and (left := self.store.discard_orphan_bodies()):
+            log.warning("discarded %d message bodies a previous run left unaccepted", left)
         self.feedback = Feedback(self.sending, self.backends)
         sent_events = SentEvents(
             self.store,

@@ -47,7 +47,15 @@ class SplitMessage:
 
     def with_headers(self, prepended: Sequence[Header]) -> bytes:
         """The full message with `prepended` header fields above the original ones."""
-        return b"".join(f"{name}: {value}\r\n".encode() for name, value in prepended) + self.raw
+        return header_lines(prepended) + self.raw
+
+    def head_with(self, prepended: Sequence[Header]) -> bytes:
+        """`with_headers` up to where the body starts: all a bounce returns of a message."""
+        return header_lines(prepended) + self.raw[: self.body_offset]
+
+
+def header_lines(fields: Sequence[Header]) -> bytes:
+    return b"".join(f"{name}: {value}\r\n".encode() for name, value in fields)
 
 
 def _unfold(head: bytes) -> Iterable[Header]:

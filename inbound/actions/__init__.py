@@ -58,6 +58,13 @@ class ActionContext:
     def content(self) -> bytes:
         return self.view.content(self.rule.scan_enabled)
 
+    def content_size(self) -> int:
+        return self.view.content_size(self.rule.scan_enabled)
+
+    def head(self) -> bytes:
+        """The message up to its body: a bounce returns no more (dsn.ses_receipt_bounce)."""
+        return self.view.head(self.rule.scan_enabled)
+
     def receipt(self, action_fields: Mapping[str, Any]) -> dict[str, Any]:
         """`receipt` for a notification or event produced by this action (spec §4.3)."""
         elapsed = time.time() - self.view.received_at.timestamp()

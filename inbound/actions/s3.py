@@ -26,10 +26,10 @@ async def execute(ctx: ActionContext) -> Result:
     assert isinstance(action, S3Action)
     key = object_key(action.object_key_prefix, ctx.message_id)
     fields = action_fields(action, objectKey=key)
-    content = ctx.content()
-    failed = await over_limit(ctx, fields, len(content), MAX_MESSAGE, "S3 action's 40 MB")
+    failed = await over_limit(ctx, fields, ctx.content_size(), MAX_MESSAGE, "S3 action's 40 MB")
     if failed is not None:
         return failed
+    content = ctx.content()
     metadata: dict[str, str] = {}
     if action.kms_key_arn:
         context = ses_context(ctx.message_id, ctx.rule.name, ctx.site.account_id)

@@ -45,7 +45,7 @@ async def bounce_to_sender(
         sender = "postmaster@" + ctx.recipients[0].rpartition("@")[2]
     try:
         report = dsn.ses_receipt_bounce(
-            ctx.content(),
+            ctx.head(),  # SES returns only the header; all of a 40 MB message is not copied
             sender=sender,
             envelope_sender=ctx.view.source,
             recipients=ctx.recipients,

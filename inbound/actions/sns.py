@@ -19,10 +19,10 @@ async def execute(ctx: ActionContext) -> Result:
     action = ctx.action
     assert isinstance(action, SNSAction)
     fields = action_fields(action)
-    content = ctx.content()
-    failed = await over_limit(ctx, fields, len(content), MAX_MESSAGE, "SNS action's 150 KB")
+    failed = await over_limit(ctx, fields, ctx.content_size(), MAX_MESSAGE, "SNS action's 150 KB")
     if failed is not None:
         return failed
+    content = ctx.content()
     if action.encoding is SnsEncoding.BASE64:
         text = base64.b64encode(content).decode("ascii")
     else:

@@ -32,6 +32,7 @@ from inbound.receiving.verdicts import Authenticator, ContentScanner
 from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceRow
 from inbound.scheduling import backoff
 from inbound.store import StorageError, Store
+from inbound.store.bodies import SpooledBody
 from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.engine")
@@ -129,7 +130,7 @@ class Engine:
         *,
         mail_from: str,
         recipients: Iterable[str],
-        raw: bytes,
+        raw: bytes | SpooledBody,
         client_ip: str,
         helo: str,
         tls: bool,
@@ -156,7 +157,7 @@ class Engine:
             helo=helo,
             tls=tls,
             state_id=self.keeper.active.id,
-            size=len(raw),
+            size=raw.size if isinstance(raw, SpooledBody) else len(raw),
             status=MessageStatus.PENDING,
             finished_at=None,
         )
@@ -165,9 +166,10 @@ class Engine:
         await asyncio.shield(self._track(self._spool(record, raw)))
         return record.id
 
-    async def _spool(self, record: MessageRecord, raw: bytes) -> None:
+    async def _spool(self, record: MessageRecord, raw: bytes | SpooledBody) -> None:
         await self.store.spool(record, raw)
-        self._schedule(record, raw, resumed=False)
+        # A spooled body is read back from its file when its turn comes.
+        self._schedule(record, None if isinstance(raw, SpooledBody) else raw, resumed=False)
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes | None, *, resumed: bool) -> None:
@@ -211,7 +213,7 @@ class Engine:
         async with self._slots, self._memory.hold(record.size * BODY_COPIES):
             self._backlog_bytes -= held
             if raw is None:
-                raw = self.store.raw(record.id)
+                raw = await self.store.read_raw(record.id)
                 if raw is None:  # reset through the API while it waited
                     return
             for attempt in itertools.count(1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cached_property
 
-from inbound.headers import Header, SplitMessage
+from inbound.headers import Header, SplitMessage, header_lines
 from inbound.ids import random_bytes
 from inbound.receiving import receipt
 from inbound.receiving.verdicts import (
@@ -84,7 +84,9 @@ class MessageView:
             ("X-SES-RECEIPT", receipt.ses_receipt_blob()),
             (
                 "X-SES-DKIM-SIGNATURE",
-                receipt.ses_dkim_signature(self.split.body, self.received_at, _SECRET),
+                receipt.ses_dkim_signature(
+                    self.split.raw, self.split.body_offset, self.received_at, _SECRET
+                ),
             ),
         ]
 
@@ -122,6 +124,14 @@ class MessageView:
             self._content = self.split.with_headers(self.prepended(scan))
             self._content_key = key
         return self._content
+
+    def content_size(self, scan: bool) -> int:
+        """`len(content(scan))`, without building it (a size limit is checked so)."""
+        return len(header_lines(self.prepended(scan))) + len(self.split.raw)
+
+    def head(self, scan: bool) -> bytes:
+        """`content(scan)` up to its body: what a bounce returns (dsn.ses_receipt_bounce)."""
+        return self.split.head_with(self.prepended(scan))
 
     def mail(self, scan: bool) -> dict[str, object]:
         return receipt.mail_object(

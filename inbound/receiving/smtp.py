@@ -4,9 +4,9 @@ SES's endpoint as observed (spec receiving.md §11): greeting `220 <host> ESMTP 
 EHLO advertising only 8BITMIME and STARTTLS, per-RCPT verdicts, `503` for DATA without an
 accepted recipient, `250 Ok` for everything accepted (NOOP and RSET too). HELO, EHLO, MAIL and
 RCPT with a control character in their argument are refused with `501`, so nothing the client
-sends can start or split a trace header line; so are MAIL and RCPT paths that cannot be parsed. The
-size limit is enforced by aiosmtpd while reading DATA: past the limit it discards what it read
-and keeps draining, then replies 552, so no more than the limit is held in memory.
+sends can start or split a trace header line; so are MAIL and RCPT paths that cannot be parsed.
+DATA is read by `data.py`: past the size limit what was read is discarded while the rest is
+drained, then 552; a large message is written to disk as it arrives instead of held whole.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ import re
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
 from inbound.config import LimitSettings
 from inbound.receiving import replies
 from inbound.receiving.connections import Connections
+from inbound.receiving.data import DataReader
 from inbound.receiving.engine import Engine
 from inbound.store import StorageError
+from inbound.store.bodies import BodyWriter, SpooledBody
 
 log = logging.getLogger("inbound.smtp")
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every line at INFO
@@ -77,7 +79,8 @@ class SesHandler:
         return str(replies.S250_OK)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
+        assert isinstance(envelope, SesEnvelope)
+        raw = envelope.spooled or envelope.original_content or b""
         try:
             message_id = await self.engine.accept(
                 # aiosmtpd keeps the null reverse-path as "<>" (its "MAIL was given" marker);
@@ -93,13 +96,15 @@ class SesHandler:
             log.warning(
                 "could not store a message from %s: %s; answered 451", _peer_ip(session), exc
             )
-            return str(replies.S451_LOCAL_ERROR)
         except Exception:
             log.exception("could not spool a message; answered 451")
-            return str(replies.S451_LOCAL_ERROR)
-        # SES's end-of-DATA text is UNCONFIRMED (spec §11); SES's sending endpoint answers
-        # "250 Ok <message id>", which also lets a client find its message.
-        return f"{replies.S250_OK} {message_id}"
+        else:
+            # SES's end-of-DATA text is UNCONFIRMED (spec §11); SES's sending endpoint answers
+            # "250 Ok <message id>", which also lets a client find its message.
+            return f"{replies.S250_OK} {message_id}"
+        if envelope.spooled is not None:  # not accepted: its file goes
+            envelope.spooled.path.unlink(missing_ok=True)
+        return str(replies.S451_LOCAL_ERROR)
 
 
 def ehlo_lines(server: SMTP, session: Session, hostname: str, *extensions: str) -> list[str]:
@@ -111,8 +116,6 @@ def ehlo_lines(server: SMTP, session: Session, hostname: str, *extensions: str) 
     return [*advertised, *(f"250-{extension}" for extension in extensions), "250 Ok"]
 
 
-_END = b"\r\n.\r\n"
-_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
 # C0 controls but TAB (whitespace between parameters, as aiosmtpd reads them), and DEL: never
 # valid in a host name, a path or a parameter (RFC 5321 §4.1.2, §4.1.3), and a CR or NUL
 # copied into a trace header would let the client forge header lines. CR and LF can only reach
@@ -186,15 +189,17 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_PATH = re.compile(rf"<((?P<local>(?:{_ATOM}\.)*{_ATOM})@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>")
 
 
-class SesSMTP(SMTP):
-    """aiosmtpd's protocol, reading DATA in one search for `CRLF.CRLF` instead of line by line,
-    and holding every client to the `[limits]` of the config.
+class SesEnvelope(Envelope):
+    """aiosmtpd's envelope; a message spooled to disk as it arrived is `spooled`, not its
+    `content` (data.py)."""
 
-    aiosmtpd awaits `readuntil(CRLF)` once per line, which makes a 1 MB message cost ~24 ms of
-    CPU (spec benchmarking.md). Here the stream reader finds the terminator itself (in C) with
-    its limit raised to the size limit for the duration of DATA. The outcomes are aiosmtpd's:
-    `552` past the size limit and `500` for a line over the line limit, both after draining the
-    data; dot-unstuffing per RFC 5321 §4.5.2; and never more than the limit held in memory.
+    spooled: SpooledBody | None = None
+
+
+class SesSMTP(SMTP):
+    """aiosmtpd's protocol, reading DATA with `data.DataReader` (in one search for `CRLF.CRLF`
+    instead of line by line; with `spool`, a large message written to disk as it arrives) and
+    holding every client to the `[limits]` of the config.
 
     Limits (one implementation for both listeners): a connection past the listener's overall
     or per-IP count is answered `421` and closed before the greeting; a client silent for
@@ -214,16 +219,27 @@ class SesSMTP(SMTP):
     smtp_RCPT = _refusing_controls(_limiting_recipients(SMTP.smtp_RCPT), replies.S501_BAD_RECIPIENT)
 
     def __init__(
-        self, *args: Any, limits: LimitSettings, connections: Connections, **kwargs: Any
+        self,
+        *args: Any,
+        limits: LimitSettings,
+        connections: Connections,
+        spool: Callable[[], BodyWriter] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, timeout=limits.command_timeout, **kwargs)
         self.limits = limits
+        self._data = DataReader(
+            self.data_size_limit or 0, limits.max_line_length, self.too_much_data, spool
+        )
         self._connections = connections
         self._client_ip: str | None = None  # set while this connection is counted
         self._awaiting_data = False  # between DATA's 354 and the final dot
         self._data_seen = 0.0  # when the client last sent part of the message
         self._unknown_left = _UNKNOWN_COMMANDS
         self._smtp_methods = _Commands(self._smtp_methods, self._unknown_command)
+
+    def _create_envelope(self) -> Envelope:
+        return SesEnvelope()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._original_transport is None  # STARTTLS makes it again, over TLS
@@ -345,86 +361,34 @@ class SesSMTP(SMTP):
         self._awaiting_data, self._data_seen = True, self.loop.time()
         self._reset_timeout(self.limits.data_timeout)
         try:
-            content, error = await self._read_data()
+            data = await self._data.read(self._reader)
         except asyncio.IncompleteReadError:
             self._writer.close()  # the client went away mid-DATA: nothing was accepted
             return
         finally:
             self._awaiting_data = False
-        if error is None and self._hops(content) > self.limits.max_received_headers:
+        error = data.error
+        if error is None and data.hops > self.limits.max_received_headers:
             error = str(replies.S554_TOO_MANY_HOPS)
+            if isinstance(data.message, SpooledBody):
+                data.message.path.unlink(missing_ok=True)
         if error is not None:
             await self.push(error)
             self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
             self._reset_timeout()
             return
-        self.envelope.content = self.envelope.original_content = content
+        envelope = self.envelope
+        assert isinstance(envelope, SesEnvelope)
+        if isinstance(data.message, SpooledBody):
+            envelope.spooled = data.message
+        else:
+            envelope.content = envelope.original_content = data.message
         assert self._timeout_handle is not None
         self._timeout_handle.cancel()  # the client waits for us now: no timeout while we work
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated in aiosmtpd
         await self.push(status)
         self._reset_timeout()  # aiosmtpd restarts it at the next command, if one comes
-
-    @staticmethod
-    def _hops(content: bytes) -> int:
-        """The `Received:` headers of the message's header block (Postfix's hop count)."""
-        ends = [at for at in (content.find(b"\r\n\r\n"), content.find(b"\n\n")) if at >= 0]
-        return len(_RECEIVED.findall(content, 0, min(ends, default=len(content))))
-
-    async def _read_data(self) -> tuple[bytes, str | None]:
-        reader = cast("_ReaderInternals", self._reader)
-        if await _starts_with(reader, b".\r\n"):
-            # The terminator right away: the CRLF before its dot ended the DATA command line,
-            # so this is the one case a search for CRLF.CRLF cannot see.
-            await reader.readexactly(3)
-            return b"", None
-        limit = self.data_size_limit or 0
-        saved = reader._limit  # the stream's line limit, raised for DATA only
-        reader._limit = max(saved, limit + len(_END)) if limit else 2**62
-        try:
-            found, too_much = await _read_until(reader, _END)
-        finally:
-            reader._limit = saved
-        data = found[:-3]  # keep the CRLF that precedes the final dot
-        if too_much or (limit and len(data) > limit):
-            return b"", self.too_much_data
-        # A bare LF ends a line here too, as in Postfix: mail from clients that send bare LFs
-        # is measured line by line rather than refused as one long line.
-        if max(map(len, data.split(b"\n"))) > self.limits.max_line_length - 1:
-            return b"", "500 Line too long (see RFC5321 4.5.3.1.6)"
-        if data.startswith(b"."):
-            data = data[1:]
-        return data.replace(b"\r\n.", b"\r\n"), None
-
-
-if TYPE_CHECKING:
-
-    class _ReaderInternals(asyncio.StreamReader):
-        """CPython's StreamReader with the private members DATA uses; typeshed leaves them out."""
-
-        _limit: int
-        _buffer: bytearray
-
-        async def _wait_for_data(self, func_name: str) -> None: ...
-
-
-async def _starts_with(reader: _ReaderInternals, prefix: bytes) -> bool:
-    """Peek at the stream: CPython's StreamReader keeps unread bytes in `_buffer`."""
-    while len(reader._buffer) < len(prefix) and not reader.at_eof():
-        await reader._wait_for_data("readuntil")
-    return reader._buffer.startswith(prefix)
-
-
-async def _read_until(reader: asyncio.StreamReader, separator: bytes) -> tuple[bytes, bool]:
-    """(bytes up to and including `separator`, whether anything was discarded on the way)."""
-    overrun = False
-    while True:
-        try:
-            return await reader.readuntil(separator), overrun
-        except asyncio.LimitOverrunError as error:
-            overrun = True  # drop what cannot hold the separator; never hold more than the limit
-            await reader.readexactly(error.consumed)
 
 
 def _peer_ip(session: Session) -> str:
@@ -465,6 +429,7 @@ def receiving_sessions(
         SesHandler(engine, hostname),
         limits=limits,
         connections=Connections(limits.max_connections, limits.max_connections_per_ip),
+        spool=engine.store.body_writer,
         hostname=hostname,
         ident="ESMTP Amazon SES",
         data_size_limit=max_message_size,

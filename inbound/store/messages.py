@@ -1,13 +1,21 @@
-"""Received messages: their receipt-state snapshots, the spool, and each message's trace."""
+"""Received messages: their receipt-state snapshots, the spool, and each message's trace.
+
+A message's body is in the spool table, or, when the SMTP session wrote it to disk as it
+arrived (a large one), in the file `spool/<message id>` (store/bodies.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
+from inbound.datadir import under
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, TraceRow
-from inbound.store import rows
-from inbound.store.writer import Connection, Database
+from inbound.store import bodies, rows
+from inbound.store.bodies import BodyWriter, SpooledBody
+from inbound.store.writer import Connection, Database, StorageError
 from inbound.timestamps import now_iso
 
 
@@ -23,9 +31,27 @@ class Messages(Database):
         body: str = self._read("SELECT body FROM states WHERE id = ?", (state_id,))[0]["body"]
         return body
 
-    async def spool(self, record: MessageRecord, raw: bytes) -> None:
+    def body_writer(self) -> BodyWriter:
+        """Where an SMTP session writes a large message as it arrives, for `spool()`."""
+        return BodyWriter(under(self.data_dir, bodies.PARTIAL))
+
+    def _body_path(self, message_id: str) -> Path:
+        return under(self.data_dir, bodies.SPOOL, message_id)
+
+    async def spool(self, record: MessageRecord, raw: bytes | SpooledBody) -> None:
+        """Keep the message and its body durably (fsynced) before returning: the caller
+        answers `250` then. A `SpooledBody` becomes the message's file first."""
+        path = None
+        if isinstance(raw, SpooledBody):
+            path = self._body_path(record.id)
+            try:
+                await asyncio.to_thread(bodies.adopt, raw, path)
+            except OSError as exc:
+                raise StorageError(str(exc)) from exc
+
         def insert(c: Connection) -> None:
-            c.execute("INSERT INTO spool (id, raw) VALUES (?, ?)", (record.id, raw))
+            if not isinstance(raw, SpooledBody):
+                c.execute("INSERT INTO spool (id, raw) VALUES (?, ?)", (record.id, raw))
             c.execute(
                 "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo,"
                 " tls, state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -42,11 +68,39 @@ class Messages(Database):
                 ),
             )
 
-        await self._write(insert)
+        try:
+            await self._write(insert)
+        except BaseException:
+            if path is not None:  # not accepted: no body without its row
+                path.unlink(missing_ok=True)
+            raise
 
     def raw(self, message_id: str) -> bytes | None:
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
-        return bytes(found[0]["raw"]) if found else None
+        return bytes(found[0]["raw"]) if found else bodies.read(self._body_path(message_id))
+
+    async def read_raw(self, message_id: str) -> bytes | None:
+        """`raw()`, reading a body file in a thread: the event loop does not wait on the disk."""
+        found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
+        if found:
+            return bytes(found[0]["raw"])
+        return await asyncio.to_thread(bodies.read, self._body_path(message_id))
+
+    def discard_orphan_bodies(self) -> int:
+        """Delete the body files a killed server left without a committed message: partial
+        ones and those whose row never committed; how many. Only `serve` calls it, before it
+        listens: one server per data dir, so no write of them can be in progress."""
+        count = bodies.discard_partial(under(self.data_dir, bodies.PARTIAL))
+        for name in bodies.names(under(self.data_dir, bodies.SPOOL)):
+            if not self._read("SELECT 1 FROM messages WHERE id = ?", (name,)):
+                self._body_path(name).unlink(missing_ok=True)
+                count += 1
+        return count
+
+    async def reset(self) -> None:
+        """Every table `Database.reset` empties, and the body files with the spool table."""
+        await super().reset()
+        await asyncio.to_thread(shutil.rmtree, under(self.data_dir, bodies.SPOOL), True)
 
     def message(self, message_id: str) -> MessageRecord | None:
         found = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))

@@ -1,0 +1,28 @@
+"""X-SES-DKIM-SIGNATURE's `bh` is hashed in place, without copying the body (issue 18 item 2):
+the same value as the canonical body built as a copy, whatever the body and its line ends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inbound.receiving.receipt import ses_dkim_signature
+
+_ENDS = st.lists(st.sampled_from([b"\r", b"\n", b"\r\n"]), max_size=5).map(b"".join)
+
+
+@given(
+    head=st.binary(max_size=40),
+    body=st.binary(max_size=200),
+    tail=st.one_of(_ENDS, st.integers(4000, 9000).map(lambda n: b"\r\n" * n)),
+)
+def test_body_hash_is_that_of_the_canonical_copy(head: bytes, body: bytes, tail: bytes) -> None:
+    whole = body + tail
+    canonical = whole.rstrip(b"\r\n") + b"\r\n" if whole.strip(b"\r\n") else b"\r\n"
+    expected = base64.b64encode(hashlib.sha256(canonical).digest()).decode()
+    signature = ses_dkim_signature(head + whole, len(head), datetime.now(UTC), b"k" * 16)
+    assert f" bh={expected};" in signature
