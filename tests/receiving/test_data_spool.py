@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from inbound.receiving.data import Data, DataReader
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.testing import RunningInbound
+from tests import disks
 from tests.rulesets import add_header, rule, rules, s3
 
 MB = 1024 * 1024
@@ -188,3 +189,24 @@ def test_a_reset_removes_the_body_files(inbound_server: RunningInbound) -> None:
     assert len(_files(inbound_server, "spool")) == 1
     assert inbound_server.delete("/api/messages") == {"reset": True}
     assert _files(inbound_server, "spool") == []
+
+
+def test_a_large_message_on_a_full_disk_is_451_and_leaves_no_file(
+    inbound_factory: Callable[..., RunningInbound], tmp_path: Path
+) -> None:
+    with disks.tmpfs(tmp_path / "disk", "16m") as disk:
+        server = inbound_factory(data_dir=disk / "data")
+        ballast = disks.fill(disk)
+        with server.smtp() as client:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.sendmail("s@sender.test", ["someone@example.com"], _big(3 * MB))
+            assert (refused.value.smtp_code, refused.value.smtp_error) == (
+                451,
+                b"4.3.0 Temporary service failure",
+            )
+            assert _files(server, "spool-partial") == []
+            ballast.unlink()  # space returns: the client's retry is accepted
+            client.rset()
+            client.sendmail("s@sender.test", ["someone@example.com"], _big(3 * MB))
+        assert [m["status"] for m in server.messages()] == ["done"]
+        assert len(_files(server, "spool")) == 1

@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.rulesets import FUNCTION, lambda_, message, rule, rules, s3, sns
 
 HANDLER = """
@@ -51,7 +53,14 @@ def _get(url: str):
         return json.loads(response.read())
 
 
-def test_kill_after_250_resumes_without_repeating_completed_actions(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "body",
+    ["Hello there.\r\n", ("x" * 998 + "\r\n") * 3000],  # the second, 3 MB: spooled as a file
+    ids=["in-the-spool-table", "spooled-to-a-file"],
+)
+def test_kill_after_250_resumes_without_repeating_completed_actions(
+    tmp_path: Path, body: str
+) -> None:
     (tmp_path / "handler.py").write_text(HANDLER)
     (tmp_path / "rules.json").write_text(
         json.dumps(rules(rule("r", s3("b", "mail/"), lambda_("RequestResponse"), sns())))
@@ -65,7 +74,7 @@ def test_kill_after_250_resumes_without_repeating_completed_actions(tmp_path: Pa
     process, smtp_port, _ = _start(config, data)
     try:
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
-            client.sendmail("sender@sender.test", ["user@example.com"], message())
+            client.sendmail("sender@sender.test", ["user@example.com"], message(body=body))
         marker = tmp_path / "started"
         for _ in range(200):
             if marker.exists():
@@ -86,8 +95,12 @@ def test_kill_after_250_resumes_without_repeating_completed_actions(tmp_path: Pa
         steps = [t["action"] for t in detail["trace"] if t["kind"] == "action"]
         assert detail["status"] == "done"
         assert steps == ["S3", "Lambda", "SNS"]  # S3 was done before the kill: not repeated
-        assert len(_get(f"{http_url}/api/s3")) == 1
-        assert len(_get(f"{http_url}/api/notifications")) == 1
+        [stored] = _get(f"{http_url}/api/s3")
+        written = (data / "s3" / stored["bucket"] / stored["key"]).read_bytes()
+        assert written.endswith(b"\r\n" + message(body=body))
+        assert (data / "spool" / message_id).exists() == (len(body) > 2 * 1024 * 1024)
+        notified = _get(f"{http_url}/api/notifications")
+        assert len(notified) == (len(body) < 150 * 1024)  # SNS bounces the big one
         invocations = _get(f"{http_url}/api/lambda")
         assert len(invocations) == 2  # the killed one never answered; the resumed one did
         assert [i["response"] for i in invocations].count({"disposition": "CONTINUE"}) == 1
