@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench clean
+.PHONY: run test lint fuzz bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks.run
+
+# The soak test (docs/reliability.md, "Soak"): about 5 minutes; it records its figures there.
+# Longer: make soak SOAK_ARGS="--duration 3600 --kill-every 60 --concurrency 16"
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak --record docs/reliability.md $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .inbound .pytest_cache .mypy_cache
