@@ -227,9 +227,7 @@ class Embedded(Database):
     ) -> Listing[T]:
         """A page of a table's records, oldest first (`table` is one of this module's, never
         input)."""
-        found, total = self._page(
-            f"SELECT * FROM {table} ORDER BY created, rowid", (), limit, offset
-        )
+        found, total = self._page(f"SELECT * FROM {table}", "created, rowid", (), limit, offset)
         return Listing((build(r) for r in found), total)
 
 

@@ -111,7 +111,7 @@ class Messages(Database):
     ) -> Listing[MessageRecord]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         found, total = self._page(
-            f"SELECT * FROM messages {where} ORDER BY received_at, rowid", params, limit, offset
+            f"SELECT * FROM messages {where}", "received_at, rowid", params, limit, offset
         )
         return Listing((rows.message(r) for r in found), total)
 

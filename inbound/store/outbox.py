@@ -38,7 +38,7 @@ class Outbox(Database):
 
     def outbox(self, limit: int = 1000, offset: int = 0) -> Listing[OutboxMessage]:
         found, total = self._page(
-            f"SELECT {_COLUMNS} FROM outbox ORDER BY created, rowid", (), limit, offset
+            f"SELECT {_COLUMNS} FROM outbox", "created, rowid", (), limit, offset
         )
         return Listing((_message(r) for r in found), total)
 

@@ -44,8 +44,8 @@ class Retries(Database):
         where = {"message_id": message_id, "status": status}
         clause = " AND ".join(f"{k} = ?" for k, v in where.items() if v is not None)
         found, total = self._page(
-            f"SELECT * FROM retries {'WHERE ' + clause if clause else ''}"
-            " ORDER BY created, message_id, rule_position, action_index",
+            f"SELECT * FROM retries {'WHERE ' + clause if clause else ''}",
+            "created, message_id, rule_position, action_index",
             tuple(v for v in where.values() if v is not None),
             limit,
             offset,
@@ -57,9 +57,8 @@ class Retries(Database):
     ) -> Listing[MessageRecord]:
         """Messages with at least one retry entry in `status`, oldest first."""
         found, total = self._page(
-            "SELECT * FROM messages WHERE id IN"
-            " (SELECT message_id FROM retries WHERE status = ?)"
-            " ORDER BY received_at, rowid",
+            "SELECT * FROM messages WHERE id IN (SELECT message_id FROM retries WHERE status = ?)",
+            "received_at, rowid",
             (status,),
             limit,
             offset,

@@ -1,5 +1,6 @@
 """The tables of `inbound.sqlite3`. `CREATE ... IF NOT EXISTS`: a data dir made by any earlier
-release opens as it is."""
+release opens as it is (gaining the indexes it lacks). Every listing the JSON API pages through
+has an index in its order (`Database._page`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ CREATE TABLE IF NOT EXISTS messages (
     state_id TEXT NOT NULL REFERENCES states(id), size INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending', finished_at TEXT);
 CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
 CREATE TABLE IF NOT EXISTS spool (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS trace (
     message_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, rule TEXT,
@@ -19,18 +21,22 @@ CREATE TABLE IF NOT EXISTS trace (
 CREATE TABLE IF NOT EXISTS s3_objects (
     bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, metadata TEXT NOT NULL,
     message_id TEXT, created TEXT NOT NULL, PRIMARY KEY (bucket, key));
+CREATE INDEX IF NOT EXISTS s3_objects_created ON s3_objects(created);
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
     message_id TEXT, created TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS notifications_created ON notifications(created);
 CREATE TABLE IF NOT EXISTS invocations (
     id TEXT PRIMARY KEY, function_arn TEXT NOT NULL, invocation_type TEXT NOT NULL,
     payload TEXT NOT NULL, response TEXT, error TEXT, message_id TEXT, created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS invocations_created ON invocations(created);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY, mail_from TEXT NOT NULL, recipients TEXT NOT NULL, raw BLOB NOT NULL,
     message_id TEXT, status TEXT NOT NULL DEFAULT 'queued', created TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, last_attempt TEXT, next_attempt TEXT,
     last_error TEXT, remote_reply TEXT);
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created);
 CREATE TABLE IF NOT EXISTS relay_outcomes (
     outbox_id TEXT NOT NULL, attempt INTEGER NOT NULL, sent_id TEXT NOT NULL,
     status TEXT NOT NULL, queued TEXT NOT NULL, remote_reply TEXT, last_error TEXT,
@@ -46,6 +52,7 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE TABLE IF NOT EXISTS mailbox (
     id TEXT PRIMARY KEY, organization_arn TEXT NOT NULL, recipients TEXT NOT NULL,
     path TEXT NOT NULL, message_id TEXT, created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mailbox_created ON mailbox(created);
 CREATE TABLE IF NOT EXISTS retries (
     message_id TEXT NOT NULL, rule_position INTEGER NOT NULL, action_index INTEGER NOT NULL,
     rule TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
@@ -53,24 +60,31 @@ CREATE TABLE IF NOT EXISTS retries (
     created TEXT NOT NULL, updated TEXT NOT NULL,
     PRIMARY KEY (message_id, rule_position, action_index));
 CREATE INDEX IF NOT EXISTS retries_status ON retries(status, next_attempt);
+CREATE INDEX IF NOT EXISTS retries_created
+    ON retries(created, message_id, rule_position, action_index);
 CREATE TABLE IF NOT EXISTS metrics (
     id TEXT PRIMARY KEY, namespace TEXT NOT NULL, metric_name TEXT NOT NULL,
     dimensions TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL, timestamp TEXT NOT NULL,
     message_id TEXT, created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS metrics_created ON metrics(created);
 CREATE TABLE IF NOT EXISTS stream_records (
     id TEXT PRIMARY KEY, stream_arn TEXT NOT NULL, data TEXT NOT NULL, message_id TEXT,
     created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS stream_records_created ON stream_records(created);
 CREATE TABLE IF NOT EXISTS eventbridge_events (
     id TEXT PRIMARY KEY, target_arn TEXT NOT NULL, event TEXT NOT NULL, message_id TEXT,
     created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS eventbridge_events_created ON eventbridge_events(created);
 CREATE TABLE IF NOT EXISTS pinpoint_events (
     id TEXT PRIMARY KEY, target_arn TEXT NOT NULL, event TEXT NOT NULL, message_id TEXT,
     created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pinpoint_events_created ON pinpoint_events(created);
 CREATE TABLE IF NOT EXISTS sent (
     id TEXT PRIMARY KEY, operation TEXT NOT NULL, created TEXT NOT NULL, source TEXT NOT NULL,
     mail_from TEXT NOT NULL, recipients TEXT NOT NULL, return_path TEXT NOT NULL,
     configuration_set TEXT, tags TEXT NOT NULL, status TEXT NOT NULL, size INTEGER NOT NULL,
     trace TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sent_created ON sent(created);
 CREATE TABLE IF NOT EXISTS sent_raw (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sent_pending (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS sent_returns (

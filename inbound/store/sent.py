@@ -108,7 +108,7 @@ class Sent(Database):
 
     def sent(self, limit: int = 1000, offset: int = 0) -> Listing[SentMessage]:
         """Oldest first, as the received messages are listed."""
-        found, total = self._page("SELECT * FROM sent ORDER BY created, rowid", (), limit, offset)
+        found, total = self._page("SELECT * FROM sent", "created, rowid", (), limit, offset)
         return Listing((_sent(r) for r in found), total)
 
     def sent_counts(self) -> dict[str, int]:

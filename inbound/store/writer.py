@@ -199,11 +199,15 @@ class Database:
         return cursor.fetchall()
 
     def _page(
-        self, sql: str, params: tuple[Any, ...], limit: int, offset: int
+        self, sql: str, order: str, params: tuple[Any, ...], limit: int, offset: int
     ) -> tuple[list[Row], int]:
-        """Rows `offset` to `offset + limit` of the ordered query `sql`, and how many it has."""
+        """Rows `offset` to `offset + limit` of `sql` sorted by `order` (an indexed order: a
+        page then reads its rows alone, not the whole table), and how many `sql` has. The count
+        leaves the order out: with it, SQLite reads every row whole (0.3 s for 64,000
+        notifications, on the event loop); without it, it counts an index."""
         total = self._read(f"SELECT COUNT(*) AS n FROM ({sql})", params)[0]["n"]
-        return self._read(f"{sql} LIMIT ? OFFSET ?", (*params, limit, offset)), total
+        page = f"{sql} ORDER BY {order} LIMIT ? OFFSET ?"
+        return self._read(page, (*params, limit, offset)), total
 
     async def reset(self) -> None:
         """Empty every table but the receipt states and the API's documents."""
