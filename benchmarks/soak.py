@@ -170,7 +170,7 @@ async def _worker(run: Run, port: int, up: asyncio.Event, stop: asyncio.Event, s
 
 async def _lives(run: Run, server: servers.Server, up: asyncio.Event, stop: asyncio.Event) -> None:
     """Start, sample, wait, sample, kill; until the deadline. The engine is left running."""
-    deadline = time.monotonic() + run.plan.duration
+    deadline = None  # the duration counts from the first greeting
     try:
         while not stop.is_set():
             life = run.kills
@@ -178,6 +178,7 @@ async def _lives(run: Run, server: servers.Server, up: asyncio.Event, stop: asyn
             await server.start(timeout=60)
             run.samples.append(sample(server, life, "start"))
             up.set()
+            deadline = deadline or time.monotonic() + run.plan.duration
             left = deadline - time.monotonic()
             await pause(stop, min(left, run.plan.kill_every))
             if stop.is_set() or left <= run.plan.kill_every:
