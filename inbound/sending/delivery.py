@@ -60,7 +60,6 @@ from inbound.sending.events import (
     Bounce,
     BouncedRecipient,
     Complaint,
-    Event,
     NotificationOutcome,
     Outcome,
     Reject,
@@ -68,7 +67,7 @@ from inbound.sending.events import (
     Send,
     SentMail,
 )
-from inbound.sending.feedback import Feedback, Publication
+from inbound.sending.feedback import Feedback
 from inbound.sending.sent_mail import region_of, sent_mail
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.suppression import SuppressionList
@@ -566,16 +565,8 @@ class Deliveries:
 
     async def _publish(
         self, message: _Message, outcome: Outcome, recipient: str | None = None
-    ) -> Step | None:
-        name = message.mail.configuration_set
-        if name is None:
-            return None
-        event = Event(message.mail, outcome)
-        done = await self._feedback.publish_event(message.region, name, event)
-        step: Step = {"step": "event", "eventType": str(event.type)}
-        if recipient is not None:
-            step["recipient"] = recipient
-        return step | {"publications": [_publication(p) for p in done]}
+    ) -> Step:
+        return await self._feedback.event(message.region, message.mail, outcome, recipient)
 
     async def _notify(
         self, message: _Message, outcome: NotificationOutcome, recipient: str
@@ -590,7 +581,7 @@ class Deliveries:
             "notificationType": str(outcome.TYPE),
             "recipient": recipient,
             "identity": message.identity.name,
-            "publication": _publication(done),
+            "publication": done.step(),
         }
 
 
@@ -701,7 +692,3 @@ def _bounce_of(raw: bytes) -> Bounce | None:
         feedback_id=mime.new_message_id(now),
         reporting_mta=report.per_message.reporting_mta,
     )
-
-
-def _publication(publication: Publication) -> Step:
-    return {k: v for k, v in dataclasses.asdict(publication).items() if v is not None}

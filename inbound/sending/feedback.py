@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
@@ -32,8 +32,15 @@ from inbound.errors import ConfigurationSetDoesNotExist
 from inbound.identities.rules import Identity
 from inbound.sending import destinations
 from inbound.sending.configuration import CONFIGURATION_SETS
-from inbound.sending.events import Event, NotificationOutcome, SentMail, identity_notification
+from inbound.sending.events import (
+    Event,
+    NotificationOutcome,
+    Outcome,
+    SentMail,
+    identity_notification,
+)
 from inbound.sending.service import SendingConfiguration
+from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.sending")
 
@@ -53,6 +60,10 @@ class Publication:
     error: str | None = None
     skipped: str | None = None
 
+    def step(self) -> dict[str, Any]:
+        """As a trace step records it."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
 
 class Feedback:
     def __init__(self, sending: SendingConfiguration, backends: Backends) -> None:
@@ -62,6 +73,25 @@ class Feedback:
         self._streams = backends.streams
         self._bus = backends.bus
         self._pinpoint = backends.pinpoint
+
+    async def event(
+        self, region: str, mail: SentMail, outcome: Outcome, recipient: str | None = None
+    ) -> dict[str, Any]:
+        """Publish the event of `outcome` to the message's configuration set, if it has one,
+        and return its trace step: the event's facts (the outcome's JSON and when it was
+        recorded) with what each destination did. The step is kept whether or not anything was
+        published: VDM's insights and metrics read it (`insights.py`)."""
+        name = mail.configuration_set
+        done = [] if name is None else await self.publish_event(region, name, Event(mail, outcome))
+        step: dict[str, Any] = {
+            "step": "event",
+            "eventType": str(outcome.TYPE),
+            "at": now_iso(),
+            "facts": outcome.json(),
+        }
+        if recipient is not None:
+            step["recipient"] = recipient
+        return step | {"publications": [p.step() for p in done]}
 
     async def publish_event(
         self, region: str, configuration_set: str, event: Event

@@ -17,7 +17,7 @@ from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
 from inbound.records import SentMessage
 from inbound.sending import checks
-from inbound.sending.events import Event, Outcome, SentMail
+from inbound.sending.events import Outcome, SentMail
 from inbound.sending.feedback import Feedback
 from inbound.sending.origin import LOCAL
 from inbound.store import Store
@@ -78,9 +78,8 @@ class SentEvents:
         self._region = region
 
     async def publish(self, record: SentMessage, outcome: Outcome) -> None:
-        """Nothing for a message sent without a configuration set."""
-        if record.configuration_set is None:
-            return
+        """Published to the message's configuration set when it has one, and kept in its trace
+        either way, as delivery keeps its events (VDM's insights read them: `insights.py`)."""
         region = region_of(record, self._region)
         mail = sent_mail(
             record,
@@ -89,4 +88,5 @@ class SentEvents:
             account_id=self._account_id,
             region=region,
         )
-        await self._feedback.publish_event(region, record.configuration_set, Event(mail, outcome))
+        step = await self._feedback.event(region, mail, outcome)
+        await self._store.add_sent_steps(record.id, [step])

@@ -120,6 +120,16 @@ class Sent(Database):
         )
         return {"sent": found[0]["sent"], "sentPending": found[0]["pending"]}
 
+    def sent_created_between(self, first: str, last: str, limit: int) -> list[SentMessage]:
+        """Messages accepted from `first` to `last` (wire timestamps, which compare as text),
+        oldest first, at most `limit`."""
+        found = self._read(
+            "SELECT * FROM sent WHERE created >= ? AND created <= ?"
+            " ORDER BY created, rowid LIMIT ?",
+            (first, last, limit),
+        )
+        return [_sent(r) for r in found]
+
     def sent_message(self, message_id: str) -> SentMessage | None:
         found = self._read("SELECT * FROM sent WHERE id = ?", (message_id,))
         return _sent(found[0]) if found else None

@@ -15,9 +15,11 @@ from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.operations.suppression import suppression_attributes
+from inbound.timestamps import from_wire, now_iso
 
 Params = dict[str, Any]
-ATTRIBUTES = "sesv2.account"  # key: Region → {"Details", "VdmAttributes", "AutoWarmupEnabled"}
+ATTRIBUTES = "sesv2.account"  # key: Region → {"Details", "VdmAttributes", "VdmEnabledSince",
+# "AutoWarmupEnabled"}
 
 
 def _attributes(ctx: OperationContext) -> Params:
@@ -99,8 +101,21 @@ async def put_account_pricing_attributes(ctx: OperationContext, p: Params) -> No
 
 
 async def put_account_vdm_attributes(ctx: OperationContext, p: Params) -> None:
-    """Virtual Deliverability Manager settings, recorded (there is no dashboard to feed)."""
-    await _update(ctx, VdmAttributes=p["VdmAttributes"])
+    """Virtual Deliverability Manager settings, recorded with when VDM was turned on: it tracks
+    what is sent from then on (`vdm_since`; operations/insights.py)."""
+    attributes = p["VdmAttributes"]
+    since = None
+    if attributes.get("VdmEnabled") == "ENABLED":
+        since = _attributes(ctx).get("VdmEnabledSince") if vdm_since(ctx) else now_iso()
+    await _update(ctx, VdmAttributes=attributes, VdmEnabledSince=since)
+
+
+def vdm_since(ctx: OperationContext) -> datetime | None:
+    """When VDM was turned on, while it is on; None while it is off."""
+    attributes = _attributes(ctx)
+    enabled = (attributes.get("VdmAttributes") or {}).get("VdmEnabled") == "ENABLED"
+    since = attributes.get("VdmEnabledSince")
+    return from_wire(since) if enabled and since else None
 
 
 async def put_account_dedicated_ip_warmup_attributes(ctx: OperationContext, p: Params) -> None:
