@@ -135,8 +135,12 @@ def add_routes(app: web.Application, services: Services) -> None:
         retries = [e.to_json() for e in store.retries(message_id=record.id)]
         return web.json_response({**record.to_json(), "trace": trace, "retries": retries})
 
-    async def raw(request: web.Request) -> web.Response:
-        body = store.raw(request.match_info["id"])
+    async def raw(request: web.Request) -> web.StreamResponse:
+        message_id = request.match_info["id"]
+        path = store.body_file(message_id)
+        if path is not None:  # a large body: streamed from its file, not read into memory
+            return web.FileResponse(path, headers={"Content-Type": "message/rfc822"})
+        body = store.raw(message_id)
         if body is None:
             return _not_found("message")
         return web.Response(body=body, content_type="message/rfc822")

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
 from inbound.config import RetrySettings
@@ -248,13 +248,17 @@ class Engine:
         if steps.failures or resumed:
             self.retries.wake()
 
-    def _load(self, message_id: str) -> tuple[MessageView, Plan] | None:
-        """A message as received and its rule-set snapshot, for a retry (None: removed)."""
+    @contextlib.asynccontextmanager
+    async def _load(self, message_id: str) -> AsyncIterator[tuple[MessageView, Plan] | None]:
+        """A message as received and its rule-set snapshot, for a retry (None: removed), held
+        within the memory budget as a message being processed is."""
         record = self.store.message(message_id)
-        raw = self.store.raw(message_id)
-        if record is None or raw is None:
-            return None
-        return self._view(record, raw), self._plan(record.state_id)
+        if record is None:
+            yield None
+            return
+        async with self._memory.hold(record.size * BODY_COPIES):
+            raw = await self.store.read_raw(message_id)
+            yield None if raw is None else (self._view(record, raw), self._plan(record.state_id))
 
     async def resume(self) -> None:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""

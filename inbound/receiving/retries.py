@@ -58,12 +58,14 @@ log = logging.getLogger("inbound.retries")
 
 CONCURRENT_MESSAGES = 8  # messages retried at once; one message's actions one after another
 
-Loader = Callable[[str], tuple[MessageView, Plan] | None]
+# `load(message_id)`: the message view and its rule-set snapshot (None: removed) for the block.
+Loader = Callable[[str], contextlib.AbstractAsyncContextManager[tuple[MessageView, Plan] | None]]
 
 
 class Retries:
     """The retry policy and its worker. `load(message_id)` gives the message view and the
-    rule-set snapshot it was received under (the engine's)."""
+    rule-set snapshot it was received under (the engine's, holding the message's share of the
+    processing memory budget for as long as the retry works on it)."""
 
     def __init__(
         self, store: Store, pipeline: Pipeline, settings: RetrySettings, load: Loader
@@ -171,13 +173,13 @@ class Retries:
                     return
                 try:
                     # A fresh view for each: AddHeader appends to it, and a retry re-applies.
-                    loaded = self._load(entry.message_id)
-                    if loaded is None:  # removed meanwhile (DELETE /api/messages)
-                        return
-                    if entry.status == RetryStatus.PENDING:
-                        await self._attempt(entry, *loaded)
-                    else:
-                        await self._expire(entry, *loaded, None)
+                    async with self._load(entry.message_id) as loaded:
+                        if loaded is None:  # removed meanwhile (DELETE /api/messages)
+                            return
+                        if entry.status == RetryStatus.PENDING:
+                            await self._attempt(entry, *loaded)
+                        else:
+                            await self._expire(entry, *loaded, None)
                 except Exception as exc:  # a bug, or the store: never retry in a tight loop
                     log.exception("retrying %s %s failed", entry.message_id, entry.target)
                     with contextlib.suppress(Exception):

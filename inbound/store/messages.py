@@ -79,6 +79,11 @@ class Messages(Database):
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
         return bytes(found[0]["raw"]) if found else bodies.read(self._body_path(message_id))
 
+    def body_file(self, message_id: str) -> Path | None:
+        """The file of a body kept as one, for a reader that streams it; None otherwise."""
+        path = self._body_path(message_id)
+        return path if path.is_file() else None
+
     async def read_raw(self, message_id: str) -> bytes | None:
         """`raw()`, reading a body file in a thread: the event loop does not wait on the disk."""
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,7 +147,10 @@ def test_a_large_message_is_kept_as_a_file_byte_for_byte(inbound_server: Running
     assert (data / "spool" / message_id).read_bytes() == raw
     assert _files(inbound_server, "spool") == [message_id]  # the small one: in the table
     assert _files(inbound_server, "spool-partial") == []
-    assert inbound_server.get(f"/api/messages/{message_id}/raw") == raw
+    url = f"{inbound_server.api_url}/api/messages/{message_id}/raw"
+    with urllib.request.urlopen(url) as response:  # streamed from the file
+        assert response.headers["Content-Type"] == "message/rfc822"
+        assert response.read() == raw
     stored = (data / "s3" / "b" / "mail" / message_id).read_bytes()
     assert stored.startswith(b"X-A: 1\r\n") and stored.endswith(b"\r\n" + raw)
 

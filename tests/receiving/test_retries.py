@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email
 import json
@@ -446,3 +447,31 @@ def test_kill_after_a_failure_then_resume_retries_it_once(tmp_path: Path) -> Non
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
+
+
+def test_a_retry_holds_its_message_s_share_of_the_memory_budget(inbound_factory) -> None:
+    """A retry reads the whole message again: it waits for its share of the processing memory
+    budget as a message being processed does (issue 18 item 2), so retries of large messages
+    cannot add up beyond it."""
+    flaky = FlakyObjects(failures=1)
+    server = start(inbound_factory, flaky, rules(rule("r", s3("b", "in/"))))
+    engine = server.server.engine
+    assert engine is not None
+    budget = engine._memory
+    held, release = threading.Event(), threading.Event()
+
+    async def hold_all() -> None:
+        async with budget.hold(budget.total):
+            held.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+
+    send(server)  # processed: its S3 action failed, a retry is due in 0.02-0.05 s
+    holding = asyncio.run_coroutine_threadsafe(hold_all(), server.loop)
+    assert held.wait(10)
+    time.sleep(0.5)
+    assert flaky.calls == 1  # due, but waiting for the memory its message needs
+    release.set()
+    holding.result(10)
+    until(lambda: retries(server, "?status=delivered"))
+    assert flaky.calls == 2

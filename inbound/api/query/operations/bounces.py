@@ -17,6 +17,7 @@ from typing import Any
 from inbound import dsn
 from inbound.api.query.operations.context import OperationContext
 from inbound.errors import InvalidParameterValue, MessageRejected
+from inbound.headers import SplitMessage
 from inbound.rules.validate import is_verified
 from inbound.timestamps import from_wire
 
@@ -81,9 +82,12 @@ async def send_bounce(ctx: OperationContext, p: Params) -> Params:
             ),
             recipients,
         )
+        raw = ctx.store.raw(message_id)
         message = dsn.ses_bounce(
             report,
-            ctx.store.raw(message_id),
+            # SES returns the header only: the DSN is built from it, not from copies of all
+            # of a message of up to 40 MB.
+            None if raw is None else SplitMessage.parse(raw).head_with(()),
             sender=sender,
             envelope_sender=record.mail_from,
             region=ctx.region,
