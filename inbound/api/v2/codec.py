@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _ABSENT = object()
+_INVALID = object()  # a value given but refused (a violation is recorded): not also "null"
+
+
+def _given(value: Any) -> bool:
+    return value is not _ABSENT and value is not _INVALID
+
 _DEFAULT_TIMESTAMP = {"body": "unixTimestamp", "querystring": "iso8601", "header": "rfc822"}
 
 
@@ -97,7 +103,7 @@ class _Decoder:
         self.violations.append(
             f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
         )
-        return _ABSENT
+        return _INVALID
 
     def top_level(
         self,
@@ -141,9 +147,9 @@ class _Decoder:
                 value = found or _ABSENT
             elif location is None and payload_name is None and wire in in_body:
                 value = self.json(member, in_body[wire], path)
-            if value is not _ABSENT:
+            if _given(value):
                 out[name] = value
-            elif name in shape.required_members:
+            elif value is _ABSENT and name in shape.required_members:
                 self.violate(None, path, "Member must not be null")
         return out
 
@@ -177,7 +183,7 @@ class _Decoder:
             return _ABSENT
         if member.type_name == "list":
             items = [self.text(member.member, v, f"{path}.member", "querystring") for v in values]
-            return [item for item in items if item is not _ABSENT]
+            return [item for item in items if _given(item)]
         return self.text(member, values[0], path, "querystring")
 
     def header(self, member: Any, text: str, path: str) -> Any:
@@ -188,14 +194,14 @@ class _Decoder:
                 return self.violate(text, path, "Member must be base64-encoded JSON")
         if member.type_name == "list":
             items = [self.text(member.member, v.strip(), path, "header") for v in text.split(",")]
-            return [item for item in items if item is not _ABSENT]
+            return [item for item in items if _given(item)]
         return self.text(member, text, path, "header")
 
     def text(self, shape: Any, text: str, path: str, location: str) -> Any:
         """A scalar written as text: URI label, query string or header."""
         kind = shape.type_name
         if kind == "string":
-            return text
+            return self.string(shape, text, path)
         if kind in ("integer", "long"):
             if not _INTEGER.match(text):
                 return self.violate(text, path, "Member must be an integer")
@@ -216,6 +222,13 @@ class _Decoder:
             return self.blob(text, path)
         return self.violate(text, path, f"Member of type {kind} cannot be given as text")
 
+    def string(self, shape: Any, value: str, path: str) -> Any:
+        """A string of an enum shape must be one of its values, in AWS's words."""
+        if shape.enum and value not in shape.enum:
+            allowed = ", ".join(shape.enum)
+            return self.violate(value, path, f"Member must satisfy enum value set: [{allowed}]")
+        return value
+
     def json(self, shape: Any, value: Any, path: str) -> Any:
         """A value of the JSON body (numbers arrive as `int` or `Decimal`)."""
         if value is None:
@@ -232,9 +245,9 @@ class _Decoder:
                     if wire not in value
                     else self.json(member, value[wire], _path(path, name))
                 )
-                if child is not _ABSENT:
+                if _given(child):
                     out[name] = child
-                elif name in shape.required_members:
+                elif child is _ABSENT and name in shape.required_members:
                     self.violate(None, _path(path, name), "Member must not be null")
             return out
         if kind == "list":
@@ -243,16 +256,16 @@ class _Decoder:
             items = [
                 self.json(shape.member, v, f"{path}.{i}.member") for i, v in enumerate(value, 1)
             ]
-            return [item for item in items if item is not _ABSENT]
+            return [item for item in items if _given(item)]
         if kind == "map":
             if not isinstance(value, dict):
                 return self.violate(_shown(value), path, "Member must be a map")
             entries = {k: self.json(shape.value, v, f"{path}.{k}") for k, v in value.items()}
-            return {k: v for k, v in entries.items() if v is not _ABSENT}
+            return {k: v for k, v in entries.items() if _given(v)}
         if kind == "string":
             if not isinstance(value, str):
                 return self.violate(_shown(value), path, "Member must be a string")
-            return value
+            return self.string(shape, value, path)
         if kind == "boolean":
             if not isinstance(value, bool):
                 return self.violate(_shown(value), path, "Member must be a boolean")

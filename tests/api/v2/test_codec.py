@@ -130,6 +130,21 @@ def test_wrong_types_are_bad_requests() -> None:
     )
 
 
+def test_enum_members_take_only_their_values() -> None:
+    """Body and query string alike; a refused required member is not also reported null."""
+    routed = codec.Routed(MODEL.operation_model("PutSuppressedDestination"), {})
+    with pytest.raises(codec.BadRequest) as raised:
+        codec.decode(routed, [], {}, b'{"EmailAddress": "a@example.com", "Reason": "SPAM"}')
+    assert raised.value.message == (
+        "1 validation error detected: Value 'SPAM' at 'reason' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [BOUNCE, COMPLAINT]"
+    )
+    listing = codec.Routed(MODEL.operation_model("ListSuppressedDestinations"), {})
+    with pytest.raises(codec.BadRequest, match=r"Value 'X' at 'reasons.member'"):
+        codec.decode(listing, [("Reason", "BOUNCE"), ("Reason", "X")], {}, b"")
+    assert codec.decode(listing, [("Reason", "BOUNCE")], {}, b"") == {"Reasons": ["BOUNCE"]}
+
+
 @pytest.mark.parametrize("body", [b"{", b"[1]", b"\xff"])
 def test_a_body_that_is_not_a_json_object_is_a_bad_request(body: bytes) -> None:
     with pytest.raises(codec.BadRequest):

@@ -92,7 +92,7 @@ def test_an_unknown_reason_is_a_bad_request(server: Any) -> None:
         f"{enum}",
     )
     code, status, text = error(raw.list_suppressed_destinations, Reasons=["BOUNCE", "OTHER"])
-    assert (code, status) == ("BadRequestException", 400) and "'OTHER' at 'reasons'" in text
+    assert (code, status) == ("BadRequestException", 400) and "'OTHER' at 'reasons.member'" in text
     code, status, _ = error(raw.put_account_suppression_attributes, SuppressedReasons=["X"])
     assert (code, status) == ("BadRequestException", 400)
     raw.create_configuration_set(ConfigurationSetName="set")

@@ -1,11 +1,13 @@
-"""UpdateConfigurationSet (message security options, a partial update) and the account's
-pricing plan (PutAccountPricingAttributes, GetAccount's PricingAttributes), through boto3
-`sesv2`."""
+"""UpdateConfigurationSet (message security options, a partial update), the account's
+pricing plan (PutAccountPricingAttributes, GetAccount's PricingAttributes) and delivery mode
+(PutAccountDeliveryAttributes, GetAccount's DeliveryAttributes), through boto3 `sesv2`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+import boto3
 
 from inbound.api.v2.operations.account import next_month, pricing
 from inbound.testing import RunningInbound
@@ -57,6 +59,25 @@ def test_pricing_plan_changes_at_the_next_monthly_cycle(v2: Any) -> None:
     assert v2.get_account()["PricingAttributes"]["NextPlan"] == "ENTERPRISE"
     v2.put_account_pricing_attributes(Plan="NONE")  # the current plan: the change is cancelled
     assert v2.get_account()["PricingAttributes"] == {"CurrentPlan": "NONE"}
+
+
+def test_shared_pool_delivery_mode(server: RunningInbound, v2: Any) -> None:
+    assert v2.get_account()["DeliveryAttributes"] == {"SharedPoolDeliveryMode": "REGIONAL"}
+    v2.put_account_delivery_attributes(SharedPoolDeliveryMode="GLOBAL")
+    assert v2.get_account()["DeliveryAttributes"] == {"SharedPoolDeliveryMode": "GLOBAL"}
+    other = boto3.client(  # an account setting of the Region
+        "sesv2",
+        endpoint_url=server.api_url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert other.get_account()["DeliveryAttributes"]["SharedPoolDeliveryMode"] == "REGIONAL"
+    raw = client(server, validate=False)
+    assert error(raw.put_account_delivery_attributes, SharedPoolDeliveryMode="WORLD")[0] == (
+        "BadRequestException"
+    )
+    assert v2.get_account()["DeliveryAttributes"]["SharedPoolDeliveryMode"] == "GLOBAL"
 
 
 def test_a_scheduled_plan_becomes_current_when_the_cycle_starts() -> None:

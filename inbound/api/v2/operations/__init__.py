@@ -40,6 +40,7 @@ V2_OPERATIONS: Mapping[str, Handler] = {
     "PutAccountVdmAttributes": account.put_account_vdm_attributes,
     "PutAccountDedicatedIpWarmupAttributes": account.put_account_dedicated_ip_warmup_attributes,
     "PutAccountPricingAttributes": account.put_account_pricing_attributes,
+    "PutAccountDeliveryAttributes": account.put_account_delivery_attributes,
     "PutAccountSuppressionAttributes": suppression.put_account_suppression_attributes,
     "PutSuppressedDestination": suppression.put_suppressed_destination,
     "GetSuppressedDestination": suppression.get_suppressed_destination,

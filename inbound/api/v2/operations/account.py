@@ -50,6 +50,7 @@ async def get_account(ctx: OperationContext, p: Params) -> Params:
         "VdmAttributes": attributes.get("VdmAttributes"),
         "SuppressionAttributes": suppression_attributes(ctx),
         "PricingAttributes": pricing(attributes.get("Pricing"), datetime.now(UTC)),
+        "DeliveryAttributes": attributes.get("DeliveryAttributes", _REGIONAL_DELIVERY),
     }
 
 
@@ -98,6 +99,17 @@ async def put_account_pricing_attributes(ctx: OperationContext, p: Params) -> No
     if plan != current:
         scheduled |= {"NextPlan": plan, "From": next_month(now).isoformat()}
     await _update(ctx, Pricing=scheduled)
+
+
+# Before PutAccountDeliveryAttributes: SES's long-standing delivery from the sending Region's
+# own shared IPs (UNCONFIRMED: the API reference names no default).
+_REGIONAL_DELIVERY = {"SharedPoolDeliveryMode": "REGIONAL"}
+
+
+async def put_account_delivery_attributes(ctx: OperationContext, p: Params) -> None:
+    """The shared pool delivery mode (GLOBAL or REGIONAL, the model's enum), recorded per
+    Region and reported by GetAccount; mail here is delivered locally either way."""
+    await _update(ctx, DeliveryAttributes={"SharedPoolDeliveryMode": p["SharedPoolDeliveryMode"]})
 
 
 async def put_account_vdm_attributes(ctx: OperationContext, p: Params) -> None:
