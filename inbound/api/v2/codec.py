@@ -44,6 +44,7 @@ _INVALID = object()  # a value given but refused (a violation is recorded): not 
 def _given(value: Any) -> bool:
     return value is not _ABSENT and value is not _INVALID
 
+
 _DEFAULT_TIMESTAMP = {"body": "unixTimestamp", "querystring": "iso8601", "header": "rfc822"}
 
 
