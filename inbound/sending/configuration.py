@@ -32,6 +32,7 @@ VERIFICATION_TEMPLATES = "sending.custom-verification-templates"
 DEDICATED_IP_POOLS = "sending.dedicated-ip-pools"  # API v2 only: {"ScalingMode", "Tags"}
 TENANTS = "sending.tenants"  # API v2 only: sending/tenants.py
 MULTI_REGION_ENDPOINTS = "sending.multi-region-endpoints"  # API v2 only: v2/operations/endpoints.py
+EXPORT_JOBS = "sending.export-jobs"  # API v2 only: GetExportJob's members
 ACCOUNT = "sending.account"  # key: region → {"SendingEnabled": bool}
 STATISTICS = "sending.statistics"  # key: region → {"buckets": {iso: SendDataPoint counters}}
 

@@ -47,6 +47,7 @@ _MISSING: dict[str, Callable[[str], SesError]] = {
     rules.MULTI_REGION_ENDPOINTS: lambda name: ResourceNotFound(
         f"Multi-region endpoint <{name}> does not exist."
     ),
+    rules.EXPORT_JOBS: lambda name: ResourceNotFound(f"Export job <{name}> does not exist."),
 }
 
 

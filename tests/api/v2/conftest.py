@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
+from tests.rulesets import bounce, rule, rules
 
 FAST = SendingSettings(max_send_rate=1000.0, max_24_hour_send=10000.0)
 
@@ -35,6 +36,17 @@ def client(running: RunningInbound, service: str = "sesv2", validate: bool = Tru
 def server(inbound_factory: Callable[..., RunningInbound]) -> RunningInbound:
     """The sandbox, example.com verified, quotas high enough not to matter."""
     return inbound_factory(verified=["example.com"], sending=FAST)
+
+
+@pytest.fixture
+def vdm_server(inbound_factory: Callable[..., RunningInbound]) -> RunningInbound:
+    """Out of the sandbox (mail to any address), example.com verified; gone@example.com is
+    received here and bounced by its rule (a Permanent bounce that is no simulator's)."""
+    return inbound_factory(
+        rules(rule("gone", bounce(), recipients=["gone@example.com"])),
+        verified=["example.com"],
+        sending=SendingSettings(**{**FAST.__dict__, "production": True}),
+    )
 
 
 @pytest.fixture

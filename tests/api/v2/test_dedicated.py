@@ -63,7 +63,6 @@ def test_nothing_named_exists(
 @pytest.mark.parametrize(
     ("operation", "member"),
     [
-        ("list_export_jobs", "ExportJobs"),
         ("list_import_jobs", "ImportJobs"),
         ("list_recommendations", "Recommendations"),
     ],
@@ -75,8 +74,6 @@ def test_listings_of_what_the_account_has_none_of(v2: Any, operation: str, membe
 @pytest.mark.parametrize(
     ("operation", "params", "message"),
     [
-        ("get_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
-        ("cancel_export_job", {"JobId": "j"}, "Export job <j> does not exist."),
         ("get_import_job", {"JobId": "j"}, "Import job <j> does not exist."),
     ],
 )

@@ -5,52 +5,14 @@ GetMessageInsights (inbound/sending/insights.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
-from tests.api.v2.conftest import FAST, client, error
-from tests.rulesets import bounce as bounce_action
-from tests.rulesets import rule, rules
-
-SIM = "simulator.amazonses.com"
-VDM_ON = {"VdmEnabled": "ENABLED"}
-
-
-@pytest.fixture
-def server(inbound_factory: Callable[..., RunningInbound]) -> RunningInbound:
-    """Out of the sandbox, example.com verified; gone@example.com is received here and
-    bounced by its rule."""
-    return inbound_factory(
-        rules(rule("gone", bounce_action(), recipients=["gone@example.com"])),
-        verified=["example.com"],
-        sending=SendingSettings(**{**FAST.__dict__, "production": True}),
-    )
-
-
-def _send(v2: Any, *to: str, **extra: Any) -> str:
-    return str(
-        v2.send_email(
-            FromEmailAddress="sender@example.com",
-            Destination={"ToAddresses": list(to)},
-            Content={"Simple": {"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "hi"}}}},
-            **extra,
-        )["MessageId"]
-    )
-
-
-def _settled(server: RunningInbound) -> None:
-    """Delivered, received, and what came back (the rule's bounce) published."""
-    for _ in range(3):
-        server.wait_idle()
-
-
-def _today() -> datetime:
-    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+from tests.api.v2.conftest import client, error
+from tests.api.v2.vdm import SIM, VDM_ON, send, settled, today
 
 
 def _query(metric: str, key: str = "q", **dimensions: str) -> dict[str, Any]:
@@ -58,8 +20,8 @@ def _query(metric: str, key: str = "q", **dimensions: str) -> dict[str, Any]:
         "Id": key,
         "Namespace": "VDM",
         "Metric": metric,
-        "StartDate": _today() - timedelta(days=2),
-        "EndDate": _today() + timedelta(hours=23),
+        "StartDate": today() - timedelta(days=2),
+        "EndDate": today() + timedelta(hours=23),
     }
     if dimensions:
         query["Dimensions"] = dimensions
@@ -73,17 +35,17 @@ def _values(v2: Any, *queries: dict[str, Any]) -> dict[str, list[int]]:
 
 
 def test_metrics_count_what_was_sent_and_what_happened_to_it(
-    server: RunningInbound,
+    vdm_server: RunningInbound,
 ) -> None:
-    v2 = client(server)
+    v2 = client(vdm_server)
     v2.create_configuration_set(ConfigurationSetName="news")
     v2.put_account_vdm_attributes(VdmAttributes=VDM_ON)
-    _send(v2, "someone@elsewhere.test", ConfigurationSetName="news")  # outbox: Delivery
-    _send(v2, "friend@gmail.com")  # outbox: Delivery, ISP Gmail
-    _send(v2, "gone@example.com")  # received here, bounced by its rule: Permanent bounce
-    _send(v2, f"bounce@{SIM}")  # the simulator: left out of the metrics
-    _send(v2, "a@elsewhere.test", "b@elsewhere.test")  # two recipients: left out
-    _settled(server)
+    send(v2, "someone@elsewhere.test", ConfigurationSetName="news")  # outbox: Delivery
+    send(v2, "friend@gmail.com")  # outbox: Delivery, ISP Gmail
+    send(v2, "gone@example.com")  # received here, bounced by its rule: Permanent bounce
+    send(v2, f"bounce@{SIM}")  # the simulator: left out of the metrics
+    send(v2, "a@elsewhere.test", "b@elsewhere.test")  # two recipients: left out
+    settled(vdm_server)
     found = _values(
         v2,
         _query("SEND", "send"),
@@ -110,16 +72,16 @@ def test_metrics_count_what_was_sent_and_what_happened_to_it(
     }
     answer = v2.batch_get_metric_data(Queries=[_query("SEND")])
     assert answer["Results"][0]["Timestamps"] == [
-        _today() - timedelta(days=2),
-        _today() - timedelta(days=1),
-        _today(),
+        today() - timedelta(days=2),
+        today() - timedelta(days=1),
+        today(),
     ]
 
 
-def test_without_vdm_nothing_is_tracked(server: RunningInbound) -> None:
-    v2 = client(server)
-    message_id = _send(v2, "someone@elsewhere.test")
-    _settled(server)
+def test_without_vdm_nothing_is_tracked(vdm_server: RunningInbound) -> None:
+    v2 = client(vdm_server)
+    message_id = send(v2, "someone@elsewhere.test")
+    settled(vdm_server)
     answer = v2.batch_get_metric_data(Queries=[_query("SEND", "a"), _query("DELIVERY", "b")])
     assert answer["Results"] == []
     assert answer["Errors"] == [
@@ -136,8 +98,8 @@ def test_without_vdm_nothing_is_tracked(server: RunningInbound) -> None:
     v2.put_account_vdm_attributes(VdmAttributes=VDM_ON)
     assert error(v2.get_message_insights, MessageId=message_id) == missing
     assert _values(v2, _query("SEND"))["q"] == [0, 0, 0]
-    _send(v2, "someone@elsewhere.test")
-    _settled(server)
+    send(v2, "someone@elsewhere.test")
+    settled(vdm_server)
     assert _values(v2, _query("SEND"))["q"] == [0, 0, 1]
     v2.put_account_vdm_attributes(VdmAttributes={"VdmEnabled": "DISABLED"})
     assert v2.batch_get_metric_data(Queries=[_query("SEND")])["Errors"][0]["Code"] == (
@@ -145,16 +107,16 @@ def test_without_vdm_nothing_is_tracked(server: RunningInbound) -> None:
     )
 
 
-def test_message_insights_give_each_destination_its_events(server: RunningInbound) -> None:
-    v2 = client(server)
+def test_message_insights_give_each_destination_its_events(vdm_server: RunningInbound) -> None:
+    v2 = client(vdm_server)
     v2.put_account_vdm_attributes(VdmAttributes=VDM_ON)
-    message_id = _send(
+    message_id = send(
         v2,
         f"complaint@{SIM}",
         "gone@example.com",
         EmailTags=[{"Name": "campaign", "Value": "launch"}],
     )
-    _settled(server)
+    settled(vdm_server)
     found = v2.get_message_insights(MessageId=message_id)
     assert (found["MessageId"], found["FromEmailAddress"], found["Subject"]) == (
         message_id,
@@ -192,7 +154,7 @@ def test_an_id_this_engine_did_not_send_is_not_found(v2: Any) -> None:
 
 
 def test_a_span_must_go_forward(v2: Any) -> None:
-    query = {**_query("SEND"), "EndDate": _today() - timedelta(days=3)}
+    query = {**_query("SEND"), "EndDate": today() - timedelta(days=3)}
     assert error(v2.batch_get_metric_data, Queries=[query]) == (
         "BadRequestException",
         400,
@@ -218,10 +180,10 @@ def test_a_span_must_go_forward(v2: Any) -> None:
         ("a..b@example.com", ("LOW", "LOW", "LOW", "LOW", "LOW", "LOW", "LOW")),
     ],
 )
-def test_email_address_insights(server: RunningInbound, address: str, verdicts: tuple) -> None:
+def test_email_address_insights(vdm_server: RunningInbound, address: str, verdicts: tuple) -> None:
     """IsValid, then HasValidSyntax, HasValidDnsRecords, MailboxExists, IsRoleAddress,
     IsDisposable, IsRandomInput."""
-    found = client(server).get_email_address_insights(EmailAddress=address)["MailboxValidation"]
+    found = client(vdm_server).get_email_address_insights(EmailAddress=address)["MailboxValidation"]
     evaluations = found["Evaluations"]
     assert (
         found["IsValid"]["ConfidenceVerdict"],

@@ -1,8 +1,8 @@
 """Resources the simulated account has none of, because the operations that make them are not
-implemented (they answer 501): export jobs, and Virtual Deliverability Manager
-recommendations. Their listings are empty and anything named
-does not exist (`NotFoundException`, which the model lists for each). When a Create* of these
-is implemented, its Get/List/Delete move out of this table to work on what it made."""
+implemented (they answer 501): Virtual Deliverability Manager recommendations. Their listings
+are empty and anything named does not exist (`NotFoundException`, which the model lists for
+each). When a Create* of these is implemented, its Get/List/Delete move out of this table to
+work on what it made."""
 
 from __future__ import annotations
 
@@ -30,8 +30,5 @@ def _missing(what: str, member: str) -> Handler:
 
 
 OPERATIONS: dict[str, Handler] = {
-    "ListExportJobs": _empty("ExportJobs"),
-    "GetExportJob": _missing("Export job", "JobId"),
-    "CancelExportJob": _missing("Export job", "JobId"),
     "ListRecommendations": _empty("Recommendations"),
 }
