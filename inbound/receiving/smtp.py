@@ -34,7 +34,20 @@ log = logging.getLogger("inbound.smtp")
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every line at INFO
 
 
-class SesHandler:
+class OkReplies:
+    """NOOP and RSET as SES answers them on both its SMTP endpoints: `250 Ok` (aiosmtpd's own
+    hooks say `250 OK`)."""
+
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        return str(replies.S250_OK)
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return str(replies.S250_OK)
+
+
+class SesHandler(OkReplies):
     """aiosmtpd handler hooks: each asks the engine and returns its reply line."""
 
     def __init__(self, engine: Engine, hostname: str) -> None:
@@ -69,14 +82,6 @@ class SesHandler:
         else:
             log.info("rejected RCPT %s from %s: %s", address, _peer_ip(session), reply)
         return str(reply)
-
-    async def handle_NOOP(
-        self, server: SMTP, session: Session, envelope: Envelope, arg: str
-    ) -> str:
-        return str(replies.S250_OK)  # aiosmtpd says `250 OK`; SES's replies say `Ok`
-
-    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return str(replies.S250_OK)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope, SesEnvelope)

@@ -29,7 +29,7 @@ from inbound.config import LimitSettings
 from inbound.errors import InvalidParameterValue, SesError
 from inbound.ids import random_bytes
 from inbound.receiving.connections import Connections
-from inbound.receiving.smtp import Sessions, SesSMTP, ehlo_lines
+from inbound.receiving.smtp import OkReplies, Sessions, SesSMTP, ehlo_lines
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
 from inbound.sending.origin import LOCAL, Origin
@@ -81,7 +81,7 @@ class SubmissionSMTP(SesSMTP):
         return True
 
 
-class SubmissionHandler:
+class SubmissionHandler(OkReplies):
     """aiosmtpd handler hooks: AUTH against the SMTP credentials, the envelope checked for
     syntax, the message through SendRawEmail's path."""
 

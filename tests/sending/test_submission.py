@@ -154,6 +154,13 @@ def test_auth_plain_with_smtplib_login(server: RunningInbound) -> None:
     assert len(server.sent()) == 1
 
 
+def test_noop_and_rset_say_ok_as_ses_does(server: RunningInbound) -> None:
+    with logged_in(server) as smtp:
+        assert smtp.noop() == (250, b"Ok")
+        smtp.mail("sender@example.com")
+        assert smtp.rset() == (250, b"Ok")
+
+
 def test_implicit_tls_port(server: RunningInbound) -> None:
     assert server.submission_tls_address is not None
     host, port = server.submission_tls_address
