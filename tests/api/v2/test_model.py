@@ -2,6 +2,8 @@
 
 * every operation of the model has a handler (the list of those without is printed in every
   run's summary), and one without answers 501 `NotImplemented` naming it;
+* every operation, called with the model's smallest valid input, answers with its result or
+  one of the errors its model lists for it (never a 5xx, never another protocol's error);
 * every implemented operation, called without one of its required body or query members,
   answers `BadRequestException` naming it (botocore's own validation switched off, as a raw
   client would send it). A URI label cannot be left out: the path would name no operation
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from inbound.api.v2 import service
 from inbound.api.v2.operations import V2_OPERATIONS
-from inbound.testing import RunningInbound
+from inbound.testing import RunningInbound, make_settings
 from tests.api.v2.conftest import client
 
 MODEL = service.service_model()
@@ -87,6 +90,24 @@ def test_an_operation_without_handler_answers_not_implemented(
         "Message": "inbound does not implement the SES v2 operation ListEmailTemplates "
         f"(API version {service.api_version()}).",
     }
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningInbound]:
+    running = RunningInbound(make_settings(tmp_path_factory.mktemp("every-v2") / "data"))
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("name", IMPLEMENTED)
+def test_every_operation_answers_a_minimal_request(shared: RunningInbound, name: str) -> None:
+    try:
+        getattr(client(shared, validate=False), _snake(name))(**_params(name))
+    except ClientError as error:
+        response = error.response
+        listed = {shape.name for shape in MODEL.operation_model(name).error_shapes}
+        assert response["ResponseMetadata"]["HTTPStatusCode"] < 500, response["Error"]
+        assert response["Error"]["Code"] in listed, response["Error"]
 
 
 REQUIRED = [
