@@ -18,7 +18,6 @@ import binascii
 import email
 import enum
 import quopri
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -70,13 +69,27 @@ class Authenticator(Protocol):
     def evaluate(self, message: AuthInput) -> AuthResult: ...
 
 
-_ENCODED = re.compile(rb"base64|quoted-printable", re.IGNORECASE)
+_ENCODINGS = (b"base64", b"quoted-printable")
+_CHUNK = 1 << 20
+
+
+def has_encoded_part(raw: bytes, chunk: int = _CHUNK) -> bool:
+    """Whether `base64` or `quoted-printable` appears in `raw`, in any case: lowered `chunk`
+    bytes at a time, overlapping by a marker's length. A case-insensitive regex took 150 µs
+    per 10 KB (a tenth of what receiving a message costs, paid by every message sent), and
+    one lowered copy of the whole would double a 40 MB message."""
+    overlap = max(map(len, _ENCODINGS)) - 1
+    for start in range(0, len(raw), chunk):
+        lowered = raw[max(0, start - overlap) : start + chunk].lower()
+        if any(marker in lowered for marker in _ENCODINGS):
+            return True
+    return False
 
 
 def _decoded_parts(raw: bytes) -> list[bytes]:
     """The raw message and every base64 / quoted-printable leaf decoded, as a scanner sees it."""
     texts = [raw]
-    if _ENCODED.search(raw) is None:  # not `raw.lower()`: two copies of a message of 40 MB
+    if not has_encoded_part(raw):
         return texts
     for part in email.message_from_bytes(raw, policy=policy.compat32).walk():
         cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
