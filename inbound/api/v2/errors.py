@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from inbound.api import faults
 from inbound.api.v2 import service
-from inbound.errors import SesClientError, SesError
+from inbound.errors import ResourceNotFound, SesClientError, SesError
 
 
 class BadRequest(SesClientError):
     code = "BadRequestException"
 
 
-class NotFound(SesClientError):
-    code = "NotFoundException"
-    status = 404
+# The services raise it for resources only v2 has; the operations use the one class too.
+NotFound = ResourceNotFound
 
 
 class AlreadyExists(SesClientError):
