@@ -18,6 +18,7 @@ import pytest
 from flufl.bounce import scan_message
 
 from inbound.testing import RunningInbound
+from tests.api.v2.conftest import add_destination
 from tests.api.v2.conftest import client as v2_client
 from tests.backends.test_sns_http import Subscriber
 from tests.outbox.test_relay import Sink, relay_to
@@ -65,15 +66,7 @@ def events(server: RunningInbound) -> None:
     """The configuration set `events`, its destination made through SES API v2."""
     v2 = v2_client(server)
     v2.create_configuration_set(ConfigurationSetName="events")
-    v2.create_configuration_set_event_destination(
-        ConfigurationSetName="events",
-        EventDestinationName="to-sns",
-        EventDestination={
-            "Enabled": True,
-            "MatchingEventTypes": TYPES,
-            "SnsDestination": {"TopicArn": EVENTS},
-        },
-    )
+    add_destination(v2, "events", "to-sns", TYPES, SnsDestination={"TopicArn": EVENTS})
 
 
 def published(subscriber: Subscriber, count: int, timeout: float = 15) -> list[dict[str, Any]]:

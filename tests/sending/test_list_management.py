@@ -14,7 +14,7 @@ import pytest
 
 from inbound.sending import list_management
 from inbound.testing import RunningInbound
-from tests.api.v2.conftest import client, error
+from tests.api.v2.conftest import add_destination, client, error
 from tests.backends.test_sns_http import Subscriber
 from tests.sending.conftest import FAST
 from tests.sending.test_tracking import events
@@ -44,14 +44,8 @@ def server(
     v2 = client(running)
     v2.create_contact_list(ContactListName="News", Topics=TOPICS)
     v2.create_configuration_set(ConfigurationSetName="Lists")
-    v2.create_configuration_set_event_destination(
-        ConfigurationSetName="Lists",
-        EventDestinationName="to-sns",
-        EventDestination={
-            "Enabled": True,
-            "MatchingEventTypes": ["SUBSCRIPTION", "BOUNCE"],
-            "SnsDestination": {"TopicArn": TOPIC},
-        },
+    add_destination(
+        v2, "Lists", "to-sns", ["SUBSCRIPTION", "BOUNCE"], SnsDestination={"TopicArn": TOPIC}
     )
     return running
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from html import escape as html_escape
@@ -88,13 +88,6 @@ def events(subscriber: Subscriber, count: int) -> list[dict[str, Any]]:
     while len(subscriber.received) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return [json.loads(envelope["Message"]) for _, envelope in subscriber.received]
-
-
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    found = Subscriber()
-    yield found
-    found.close()
 
 
 def configuration_set(server: RunningInbound, name: str, types: list[str]) -> None:

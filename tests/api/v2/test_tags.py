@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.api.v2.conftest import error
 
 PREFIX = "arn:aws:ses:us-east-1:123456789012"
 
@@ -69,16 +70,6 @@ def test_identity_tags_show_in_get_email_identity(v2: Any) -> None:
 
 
 def test_tag_errors(v2: Any) -> None:
-    def error(call: Any, **params: Any) -> tuple[str, int, str]:
-        with pytest.raises(ClientError) as raised:
-            call(**params)
-        response = raised.value.response
-        return (
-            response["Error"]["Code"],
-            response["ResponseMetadata"]["HTTPStatusCode"],
-            response["Error"]["Message"],
-        )
-
     missing = f"{PREFIX}:configuration-set/nope"
     assert error(v2.list_tags_for_resource, ResourceArn=missing) == (
         "NotFoundException",

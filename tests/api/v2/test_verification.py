@@ -8,15 +8,7 @@ from typing import Any
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import client, error
-
-VERIFICATION = {
-    "TemplateName": "verify",
-    "FromEmailAddress": "noreply@example.com",
-    "TemplateSubject": "Please confirm",
-    "TemplateContent": "<html><body><p>Confirm your address</p></body></html>",
-    "SuccessRedirectionURL": "https://app.example.com/ok",
-    "FailureRedirectionURL": "https://app.example.com/failed",
-}
+from tests.sending.test_templated import VERIFICATION
 
 
 def test_template_lifecycle(v2: Any, v1: Any) -> None:
