@@ -17,7 +17,7 @@ from typing import Any
 from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest
-from inbound.api.v2.operations import dedicated, suppression
+from inbound.api.v2.operations import dedicated
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
@@ -57,8 +57,6 @@ async def create_configuration_set(ctx: OperationContext, p: Params) -> None:
     delivery = p.get("DeliveryOptions")
     if delivery is not None:
         delivery = _delivery(ctx, delivery)
-    given = (p.get("SuppressionOptions") or {}).get("SuppressedReasons") or ()
-    suppression.reasons(given, "suppressionOptions.suppressedReasons")
     if p.get("MessageSecurityOptions") is not None:
         _message_security(p["MessageSecurityOptions"])
     await v1.create_configuration_set(ctx, {"ConfigurationSet": {"Name": name}})
@@ -192,5 +190,4 @@ async def put_configuration_set_suppression_options(ctx: OperationContext, p: Pa
     """The set's override of the account's suppression reasons (sending/suppression.py): with
     SuppressedReasons (an empty list too) it overrides, without it the set uses the account's."""
     options = {k: v for k, v in p.items() if k != "ConfigurationSetName"}
-    suppression.reasons(options.get("SuppressedReasons") or (), "suppressedReasons")
     await _replace_kept(ctx, p, "SuppressionOptions", options)

@@ -24,7 +24,7 @@ from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest, NotFound
-from inbound.api.v2.operations.suppression import one_of, valid_address
+from inbound.api.v2.operations.suppression import valid_address
 from inbound.backends.errors import BackendError
 from inbound.records import SuppressedDestination, SuppressionReason
 from inbound.sending import suppression
@@ -66,12 +66,8 @@ async def create_import_job(ctx: OperationContext, p: Params) -> Params:
     target = destination.get("SuppressionListDestination")
     if target is None:
         raise BadRequest("ImportDestination must contain a SuppressionListDestination.")
-    action = one_of(
-        target["SuppressionListImportAction"],
-        ("DELETE", "PUT"),
-        "importDestination.suppressionListDestination.suppressionListImportAction",
-    )
-    data_format = one_of(source["DataFormat"], ("CSV", "JSON"), "importDataSource.dataFormat")
+    action = target["SuppressionListImportAction"]  # the model's enums: the codec checks them
+    data_format = source["DataFormat"]
     found = _S3_URL.fullmatch(source["S3Url"])
     if found is None:
         raise BadRequest(f"Invalid S3 URL: {source['S3Url']}. Use s3://<bucket>/<key>.")
@@ -111,8 +107,6 @@ async def list_import_jobs(ctx: OperationContext, p: Params) -> Params:
     none (no such job is ever made)."""
     size = page_size(p.get("PageSize"), MAX_PAGE, MAX_PAGE, "PageSize")
     kind = p.get("ImportDestinationType")
-    if kind is not None:
-        one_of(kind, ("SUPPRESSION_LIST", "CONTACT_LIST"), "importDestinationType")
     prefix = f"{ctx.region}/"
     jobs = {
         f"{found['order']:020d}/{key}": found["job"]

@@ -29,19 +29,9 @@ class InvalidNextToken(SesClientError):
     code = "InvalidNextTokenException"
 
 
-def one_of(value: str, allowed: Iterable[str], member: str) -> str:
-    """`value`, or the validation error AWS words for an enum member (BadRequest)."""
-    allowed = list(allowed)
-    if value not in allowed:
-        raise BadRequest(
-            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy"
-            f" constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
-        )
-    return value
-
-
-def reasons(given: Iterable[str], member: str) -> list[SuppressionReason]:
-    return [SuppressionReason(one_of(r, SuppressionReason, member)) for r in given]
+def reasons(given: Iterable[str]) -> list[SuppressionReason]:
+    """The model's `SuppressionListReason` values (the codec refuses any other)."""
+    return [SuppressionReason(r) for r in given]
 
 
 def valid_address(address: str) -> bool:
@@ -60,7 +50,7 @@ def _missing(address: str) -> NotFound:
 async def put_suppressed_destination(ctx: OperationContext, p: Params) -> None:
     """Adds the address, or replaces its reason and time. A malformed address is refused as
     the Send operations refuse one ("Illegal address"), as BadRequestException."""
-    [reason] = reasons([p["Reason"]], "reason")
+    [reason] = reasons([p["Reason"]])
     address = suppression.canonical(p["EmailAddress"])
     if not valid_address(address):
         checks.address(address)  # SES's words for what is malformed
@@ -94,7 +84,7 @@ async def list_suppressed_destinations(ctx: OperationContext, p: Params) -> Para
     page; `Reasons` filters (none: both), `StartDate` is inclusive and `EndDate` exclusive.
     The token names the last entry given, so an entry updated meanwhile moves to a later
     page instead of being given twice on one."""
-    chosen = reasons(p.get("Reasons") or list(SuppressionReason), "reasons")
+    chosen = reasons(p.get("Reasons") or list(SuppressionReason))
     size = page_size(p.get("PageSize"), MAX_PAGE, MAX_PAGE, "PageSize")
     start, end = p.get("StartDate"), p.get("EndDate")
     found = ctx.store.suppressed_page(
@@ -119,7 +109,7 @@ async def list_suppressed_destinations(ctx: OperationContext, p: Params) -> Para
 async def put_account_suppression_attributes(ctx: OperationContext, p: Params) -> None:
     """The reasons given replace the account's; none (or an empty list) turns the list's
     automatic additions and its holding back off."""
-    chosen = reasons(p.get("SuppressedReasons") or (), "suppressedReasons")
+    chosen = reasons(p.get("SuppressedReasons") or ())
     await suppression.set_account_reasons(ctx.store, ctx.region, chosen)
 
 
