@@ -1,0 +1,1 @@
+"""SPF, DKIM and DMARC of received mail, evaluated against the configured DNS source."""

@@ -1,0 +1,171 @@
+"""DKIM verification of received mail: every `DKIM-Signature`, each with its own result.
+
+SES evaluates DKIM "over all DKIM-Signature headers" of every message it receives (spec
+receiving.md §6) and writes one `dkim=<result> header.i=@<d>` clause per signature in its
+`Authentication-Results` (§5 item 6). dkimpy does the cryptography and the canonicalization
+(rsa-sha256, rsa-sha1, ed25519-sha256 per RFC 8463 through PyNaCl; simple and relaxed; `l=`);
+this module asks DNS itself, through the lookup it is given, so that each way a signature can
+go wrong gets its own RFC 8601 §2.7.1 word, where `dkim.DKIM.verify` turns a missing key, a
+broken key and a DNS timeout alike into False:
+
+* pass: the signature verifies with the published key;
+* fail: it does not (a changed header or body: RFC 6376 §6.1.3);
+* policy: it verifies, or could, but is not acceptable: an RSA key under 1024 bits (RFC 8301
+  §3.2), rsa-sha1 (RFC 8301 §3.1), an `x=` expiry in the past (RFC 6376 §3.5);
+* temperror: the key could not be fetched now (timeout, SERVFAIL: RFC 6376 §6.1.2);
+* permerror: the signature cannot be checked at all: its tag list is malformed or lacks a
+  required tag, its algorithm or canonicalization is unknown, no key is published at
+  `<s>._domainkey.<d>`, or the key record is malformed or revoked (RFC 6376 §6.1.1, §6.1.2).
+
+`neutral` is not written: RFC 8601 gives it to "syntax errors", which permerror already names,
+and SES was observed writing `dkim=permerror header.i=@<d>` for such signatures (docs/
+authentication.md, "DKIM").
+"""
+
+from __future__ import annotations
+
+import binascii
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import dkim
+
+from inbound.headers import Header, SplitMessage, unfolded
+from inbound.receiving.verdicts import Status
+
+MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
+
+
+class DnsUnavailable(Exception):
+    """The DNS source could not answer now (a timeout, SERVFAIL): the verdict is temperror."""
+
+
+# The TXT records at a name, each one's strings joined (RFC 6376 §3.6.2.2); empty when the
+# name or its TXT records do not exist. Raises DnsUnavailable.
+TxtLookup = Callable[[str], Sequence[str]]
+
+
+class Result(enum.StrEnum):
+    """The RFC 8601 §2.7.1 result words this verifier writes."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    POLICY = "policy"
+    TEMPERROR = "temperror"
+    PERMERROR = "permerror"
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    """One DKIM-Signature's outcome, in the order the signatures appear in the message."""
+
+    result: Result
+    domain: str  # the signature's d= ("" when it has none)
+    selector: str  # s=
+    reason: str  # why, for the trace; SES's header carries only result and domain
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(RFC 8601 result, signing domain): what `Authentication-Results` writes."""
+        return (self.result.value, self.domain)
+
+
+def verdict(results: Sequence[SignatureResult]) -> Status:
+    """SES's `dkimVerdict` over every signature: GRAY when the message is not signed (spec
+    §6); PASS when any signature passes, since one good signature is what DKIM vouches with
+    and bad ones weigh nothing beside it (RFC 6376 §6.1); FAIL when one failed or was refused;
+    PROCESSING_FAILED when none could be checked (DNS failure, malformed signature or key:
+    spec §6, and SES's `dkim=permerror` with PROCESSING_FAILED in [OBS])."""
+    words = {r.result for r in results}
+    if not words:
+        return Status.GRAY
+    if Result.PASS in words:
+        return Status.PASS
+    if words & {Result.FAIL, Result.POLICY}:
+        return Status.FAIL
+    return Status.PROCESSING_FAILED
+
+
+def verify(raw: bytes, lookup: TxtLookup) -> tuple[SignatureResult, ...]:
+    """Every DKIM-Signature of `raw` (the message as received, before SES's headers) checked
+    against the keys `lookup` finds; () when the message carries none."""
+    if b"dkim-signature" not in raw[: _header_end(raw)].lower():
+        return ()  # unsigned: no parse, no cost (most mail a test sends)
+    try:
+        verifier = dkim.DKIM(raw, minkey=MIN_RSA_BITS)
+    except dkim.DKIMException as error:  # a header line dkimpy cannot read: none can be checked
+        return tuple(
+            SignatureResult(Result.PERMERROR, *_signer(value), f"unreadable message: {error}")
+            for value in _signatures(SplitMessage.parse(raw).headers)
+        )
+    values = _signatures(
+        (n.decode("ascii"), v.decode("utf-8", "replace")) for n, v in verifier.headers
+    )
+    return tuple(_check(verifier, i, _signer(value), lookup) for i, value in enumerate(values))
+
+
+def _header_end(raw: bytes) -> int:
+    end = raw.find(b"\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    return len(raw) if end < 0 else end
+
+
+def _signatures(headers: Iterable[Header]) -> list[str]:
+    return [value for name, value in headers if name.lower() == "dkim-signature"]
+
+
+def _signer(signature: str) -> tuple[str, str]:
+    """The signature's d= and s=, as far as its tags parse: a broken signature is reported
+    with its domain too."""
+    tags: dict[str, str] = {}
+    for item in unfolded(signature).split(";"):
+        key, equals, value = item.partition("=")
+        if equals:
+            tags.setdefault(key.strip(), "".join(value.split()).lower())
+    return tags.get("d", ""), tags.get("s", "")
+
+
+def _check(
+    verifier: dkim.DKIM, index: int, signer: tuple[str, str], lookup: TxtLookup
+) -> SignatureResult:
+    domain, selector = signer
+
+    def result(word: Result, reason: object) -> SignatureResult:
+        return SignatureResult(word, domain, selector, str(reason))
+
+    try:
+        signature, include, headers = verifier.verify_headerprep(index)
+    except dkim.ValidationError as error:
+        expired = str(error).startswith("x= value is past")
+        return result(Result.POLICY if expired else Result.PERMERROR, error)
+    except dkim.DKIMException as error:
+        return result(Result.PERMERROR, error)
+    name = f"{selector}._domainkey.{domain}"
+    try:
+        records = lookup(name)
+    except DnsUnavailable as error:
+        return result(Result.TEMPERROR, f"key lookup of {name} failed: {error}")
+    if not records:
+        return result(Result.PERMERROR, f"no key for signature at {name}")
+    try:
+        verifier.pk, verifier.keysize, verifier.ktag, verifier.seqtlsrpt = dkim.evaluate_pk(
+            name, records[0].encode("utf-8", "replace")
+        )
+    except (dkim.DKIMException, binascii.Error, ValueError) as error:
+        return result(Result.PERMERROR, f"bad key record at {name}: {error}")
+    try:
+        good = verifier.verify_sig_process(signature, include, headers[index], None)
+    except dkim.KeyFormatError as error:  # dkimpy's `minkey` check comes after the signature's
+        small = str(error).startswith("public key too small")
+        return result(Result.POLICY if small else Result.PERMERROR, error)
+    except dkim.ValidationError as error:  # the body hash differs
+        return result(Result.FAIL, error)
+    except dkim.DKIMException as error:
+        return result(Result.PERMERROR, error)
+    if not good:
+        return result(Result.FAIL, "signature does not verify")
+    if signature[b"a"] == b"rsa-sha1":
+        return result(Result.POLICY, "rsa-sha1 is not accepted (RFC 8301)")
+    return result(Result.PASS, "verified")
