@@ -37,13 +37,10 @@ from inbound.receiving.verdicts import Status
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
 
 
-class DnsUnavailable(Exception):
-    """The DNS source could not answer now (a timeout, SERVFAIL): the verdict is temperror."""
-
-
 # The TXT records at a name, each one's strings joined (RFC 6376 §3.6.2.2); empty when the
-# name or its TXT records do not exist. Raises DnsUnavailable.
-TxtLookup = Callable[[str], Sequence[str]]
+# name or its TXT records do not exist; None when DNS could not answer now (a timeout,
+# SERVFAIL): the DNS source's `lookup(name, "TXT")` (inbound/dns).
+TxtLookup = Callable[[str], Sequence[str] | None]
 
 
 class Result(enum.StrEnum):
@@ -143,10 +140,9 @@ def _check(
     except dkim.DKIMException as error:
         return result(Result.PERMERROR, error)
     name = f"{selector}._domainkey.{domain}"
-    try:
-        records = lookup(name)
-    except DnsUnavailable as error:
-        return result(Result.TEMPERROR, f"key lookup of {name} failed: {error}")
+    records = lookup(name)
+    if records is None:
+        return result(Result.TEMPERROR, f"the key at {name} could not be looked up")
     if not records:
         return result(Result.PERMERROR, f"no key for signature at {name}")
     try:
