@@ -136,6 +136,7 @@ class InboundServer:
             self.identities,
             settings.sending,
             DkimKeys(settings.data_dir),
+            account_id=settings.account_id,
         )
         services = Services(
             self.store,

@@ -206,5 +206,20 @@ class AccountSendingPaused(SesClientError):
     code = "AccountSendingPausedException"
 
 
+class SendingPaused(SesClientError):
+    """The v2 model's code for paused sending; a paused tenant's send answers it."""
+
+    code = "SendingPausedException"
+
+
+class TenantAccessDenied(SesClientError):
+    """Not in the v2 model, yet AWS's answer to a tenant's send with resources the tenant does
+    not hold (floci's probe, github.com/floci-io/floci/pull/2815): kept as it is. Raised by
+    the sending side (`sending/tenants.gate`), whichever interface sent."""
+
+    code = "AccessDeniedException"
+    status = 403
+
+
 class ProductionAccessNotGranted(SesClientError):
     code = "ProductionAccessNotGranted"

@@ -137,11 +137,14 @@ class Tracked:
         return self.record.recipients[0]
 
     def dimension(self, name: str) -> str | None:
-        """A `MetricDimensionName`'s value; TENANT_NAME is none (no message has a tenant)."""
+        """A `MetricDimensionName`'s value; TENANT_NAME the tenant it was sent through (v2's
+        TenantName, or X-SES-TENANT), recorded in its trace's first step."""
+        accepted = self.record.trace[0] if self.record.trace else {}
         return {
             "EMAIL_IDENTITY": self.identity,
             "CONFIGURATION_SET": self.record.configuration_set,
             "ISP": isp_of(self.recipient),
+            "TENANT_NAME": accepted.get("TenantName"),
         }.get(name)
 
     def tracking(self, kind: str) -> bool:

@@ -51,6 +51,27 @@ class ListManagement:
     topic: str | None = None
 
 
+HEADER = "X-SES-LIST-MANAGEMENT-OPTIONS"
+
+
+def from_header(value: str) -> ListManagement:
+    """ListManagementOptions as a raw message's X-SES-LIST-MANAGEMENT-OPTIONS header gives them
+    (SendRawEmail and the SMTP interface): `<contactListName>` or `<contactListName>;
+    topic=<topicName>` (the form of AWS's own Rails mailer's tests, github.com/aws/
+    aws-actionmailer-ses-ruby). Anything else is InvalidParameterValue (the text is ours,
+    UNCONFIRMED); a name that is no list's fails as ListManagementOptions do, at the send."""
+    name, *parameters = (part.strip() for part in value.split(";"))
+    topic = None
+    for parameter in filter(None, parameters):
+        key, equals, given = (part.strip() for part in parameter.partition("="))
+        if not (equals and key.lower() == "topic" and given) or topic is not None:
+            raise InvalidParameterValue(f"Invalid {HEADER} header: {value}")
+        topic = given
+    if not name:
+        raise InvalidParameterValue(f"Invalid {HEADER} header: {value}")
+    return ListManagement(name, topic)
+
+
 def url(base: str, message_id: str) -> str:
     return f"{base}{PATH}{message_id}"
 

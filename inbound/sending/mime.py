@@ -33,13 +33,16 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines()'s
 _ASCII_SAMPLE = "Aa0 =\r\n"
 # Headers that select what SES does with a raw message, removed before it is sent (DG, "Step 3:
-# Specify your configuration set when you send email"; SendRawEmail's X-SES-*-ARN headers).
+# Specify your configuration set when you send email"; SendRawEmail's X-SES-*-ARN headers; the
+# list and the tenant of the SMTP interface: docs/behaviour.md, "Sending").
 SES_HEADERS = (
     "x-ses-configuration-set",
     "x-ses-message-tags",
     "x-ses-source-arn",
     "x-ses-from-arn",
     "x-ses-return-path-arn",
+    "x-ses-list-management-options",
+    "x-ses-tenant",
 )
 _DROPPED = frozenset(("bcc", *SES_HEADERS))
 _REPLACED = ("message-id", "date")
@@ -188,6 +191,8 @@ class Raw:
     return_path: str | None
     configuration_set: str | None
     tags: str | None  # X-SES-MESSAGE-TAGS as written
+    list_management: str | None  # X-SES-LIST-MANAGEMENT-OPTIONS as written
+    tenant: str | None  # X-SES-TENANT
 
 
 def _split(raw: bytes) -> tuple[list[bytes], bytes, bytes]:
@@ -294,6 +299,8 @@ def read_raw(raw: bytes) -> Raw:
         return_path=return_path[0] if return_path else None,
         configuration_set=header.single("X-SES-CONFIGURATION-SET"),
         tags=header.single("X-SES-MESSAGE-TAGS"),
+        list_management=header.single("X-SES-LIST-MANAGEMENT-OPTIONS"),
+        tenant=header.single("X-SES-TENANT"),
     )
 
 

@@ -14,9 +14,11 @@ from datetime import datetime
 
 from inbound.errors import MessageRejected
 from inbound.sending import checks, mime
-from inbound.sending.list_management import ListManagement
+from inbound.sending.list_management import ListManagement, from_header
 from inbound.sending.origin import Origin
 from inbound.sending.sender import Sender, Submission
+
+SEND_RAW_EMAIL = "SendRawEmail"
 
 
 async def send_raw(
@@ -30,7 +32,7 @@ async def send_raw(
     configuration_set: str | None = None,
     tags: Sequence[Mapping[str, str]] = (),
     detail: Mapping[str, str] | None = None,
-    operation: str = "SendRawEmail",
+    operation: str = SEND_RAW_EMAIL,
     list_management: ListManagement | None = None,
 ) -> str:
     """Check, build and store `raw`; its MessageId once it is durable.
@@ -41,7 +43,14 @@ async def send_raw(
     replace the header recipients. ConfigurationSetName and Tags win over the X-SES headers:
     "If you specify message tags using both headers and API parameters, Amazon SES uses only
     the message tags provided by the API parameters." `operation` is the one traced (v2's
-    SendEmail sends Raw content this way too)."""
+    SendEmail sends Raw content this way too).
+
+    SendRawEmail, and so the SMTP interface, has no parameters for the contact list and the
+    tenant: X-SES-LIST-MANAGEMENT-OPTIONS and X-SES-TENANT name them, with the effect of v2's
+    ListManagementOptions and TenantName. v2's SendEmail has those parameters and reads only
+    them ("The SES v2 SendEmail API does not read that header from raw MIME", AWS's Rails
+    mailer, github.com/aws/aws-actionmailer-ses-ruby/pull/16). Both headers are removed from
+    the message either way, as every X-SES-* header is."""
     found = mime.read_raw(raw)
     checks.single_headers(found.names)
     header_senders = tuple(map(checks.address, found.senders))
@@ -56,6 +65,15 @@ async def send_raw(
     recipients = tuple(map(checks.address, destinations)) if destinations else header_recipients
     checks.recipient_count(len(recipients))
     chosen = checks.tags(tags) if tags else checks.header_tags(found.tags or "")
+    configuration_set = configuration_set or found.configuration_set
+    detail = dict(detail or {})
+    if operation == SEND_RAW_EMAIL:
+        if found.list_management is not None:
+            list_management = from_header(found.list_management)
+        if found.tenant is not None:
+            detail |= sender.tenant(
+                region, found.tenant, source=source, configuration_set=configuration_set
+            )
     submission = Submission(
         operation,
         source=source,
@@ -63,9 +81,9 @@ async def send_raw(
         recipients=recipients,
         return_path=source if given else found.return_path or source,
         origin=origin,
-        configuration_set=configuration_set or found.configuration_set,
+        configuration_set=configuration_set,
         tags=chosen,
-        detail=dict(detail or {}),
+        detail=detail,
         list_management=list_management,
     )
 

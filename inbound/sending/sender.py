@@ -26,7 +26,7 @@ from inbound.errors import (
 )
 from inbound.identities.book import IdentityBook
 from inbound.records import Contact, SentMessage, SentStatus
-from inbound.sending import checks, easy_dkim, list_management, mime, quota, tracking
+from inbound.sending import checks, easy_dkim, list_management, mime, quota, tenants, tracking
 from inbound.sending import configuration as state
 from inbound.sending.easy_dkim import DkimKeys
 from inbound.sending.list_management import ListManagement
@@ -65,12 +65,15 @@ class Sender:
         identities: IdentityBook,
         settings: SendingSettings,
         dkim: DkimKeys,
+        *,
+        account_id: str,
     ) -> None:
         self._store = store
         self._sending = sending
         self._identities = identities
         self.settings = settings
         self.dkim = dkim
+        self.account_id = account_id  # the tenants' ARNs in the errors of `tenant()`
         self._rate = quota.SendRate(settings.max_send_rate)
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
         # Called once a message is stored: the delivery worker's wake() (set by app.py).
@@ -113,6 +116,28 @@ class Sender:
                 "exist."
             ) from None
         return name
+
+    def tenant(
+        self,
+        region: str,
+        name: str,
+        *,
+        source: str | None,
+        configuration_set: str | None,
+        template: str | None = None,
+    ) -> dict[str, str]:
+        """A send through tenant `name` (v2's TenantName, a raw message's X-SES-TENANT), checked
+        by `tenants.gate`; what the send records of it (its `detail`)."""
+        return tenants.gate(
+            self._sending.in_region(state.TENANTS, region).get(name),
+            name,
+            region=region,
+            account_id=self.account_id,
+            identities=self._identities.all(),
+            source=source,
+            configuration_set=configuration_set,
+            template=template,
+        )
 
     def check(self, region: str, submission: Submission) -> str | None:
         """The account checks, in SES's order; returns the custom MAIL FROM domain to use."""

@@ -23,7 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inbound.errors import InvalidParameterValue
+from inbound.errors import (
+    InvalidParameterValue,
+    ResourceNotFound,
+    SendingPaused,
+    TenantAccessDenied,
+)
+from inbound.identities.rules import Identity
+from inbound.sending import checks
 from inbound.sending.configuration import CONFIGURATION_SETS, TEMPLATES, TENANTS
 from inbound.timestamps import now_iso
 
@@ -229,3 +236,43 @@ def refuse_deleting(tenants: Iterable[Mapping[str, Any]], kind: str, name: str) 
 def check_policy(arn: str) -> None:
     if _POLICY.fullmatch(arn) is None:
         raise InvalidParameterValue(f"Invalid reputation entity policy: {arn}")
+
+
+# ── sending through a tenant ────────────────────────────────────────────────────────────────
+def gate(
+    found: Mapping[str, Any] | None,
+    name: str,
+    *,
+    region: str,
+    account_id: str,
+    identities: Mapping[str, Identity],
+    source: str | None,
+    configuration_set: str | None,
+    template: str | None,
+) -> dict[str, str]:
+    """A send through tenant `name` (`found`, its document, None when there is none): "The
+    email sending operation will only succeed if all referenced resources (identities,
+    configuration sets, and templates) are associated with this tenant", and not while the
+    tenant's sending is paused ("any attempt to send email using that tenant will fail"). The
+    identity is the one the source sends as (the address's own identity when there is one, else
+    its domain's), the configuration set the send names or else that identity's default one.
+    Returns what the send records of the tenant: its `ses:tenant-name` tag comes from it."""
+    if found is None:
+        raise ResourceNotFound(f"Tenant {name} for AwsAccountId {account_id} not found.")
+    if sending_status(found) == DISABLED:
+        raise SendingPaused(f"Email sending is disabled for tenant <{name}>.")
+    address = None if source is None else bare(source)
+    identity = None if address is None else identity_of(address, identities)
+    if configuration_set is None and address is not None:  # the identity's default, if any
+        verified = checks.sending_identity(address, identities)
+        configuration_set = None if verified is None else verified.configuration_set
+    used = {IDENTITY: identity, CONFIGURATION_SET: configuration_set, TEMPLATE: template}
+    held = {(r["ResourceType"], r["ResourceName"]) for r in found["Resources"]}
+    missing = [
+        resource_arn(region, account_id, kind, used_name)
+        for kind, used_name in used.items()
+        if used_name is not None and (kind, used_name) not in held
+    ]
+    if missing:
+        raise TenantAccessDenied(f"Tenant not associated with resources [{', '.join(missing)}].")
+    return {"TenantName": name}

@@ -12,6 +12,7 @@ errors (SigV4, 413, 501, 500) keep their code: they are not SES's.
 
 from __future__ import annotations
 
+from inbound import errors
 from inbound.api import faults
 from inbound.api.v2 import service
 from inbound.errors import ResourceNotFound, SesClientError, SesError
@@ -33,16 +34,9 @@ class LimitExceeded(SesClientError):
     code = "LimitExceededException"
 
 
-class SendingPaused(SesClientError):
-    code = "SendingPausedException"
-
-
-class AccessDenied(SesClientError):
-    """Not in the v2 model, yet AWS's answer to a tenant's send with resources the tenant does
-    not hold (floci's probe, github.com/floci-io/floci/pull/2815): kept as it is."""
-
-    code = "AccessDeniedException"
-    status = 403
+# Raised by the sending side too (a tenant named by X-SES-TENANT): declared with the others.
+SendingPaused = errors.SendingPaused
+AccessDenied = errors.TenantAccessDenied
 
 
 class UnknownOperation(SesClientError):

@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
-from inbound.api.v2.errors import AccessDenied, SendingPaused
 from inbound.api.v2.operations.identities import existing
 from inbound.api.v2.operations.tags import MAX_TAGS
-from inbound.errors import AlreadyExists, InvalidParameterValue, ResourceNotFound
-from inbound.sending import checks, tenants
+from inbound.errors import AlreadyExists, InvalidParameterValue
 from inbound.sending import configuration as state
+from inbound.sending import tenants
 
 Params = dict[str, Any]
 # Page sizes of the tenant listings: the model gives no bounds (UNCONFIRMED, docs/behaviour.md).
@@ -210,35 +209,9 @@ def gate(
     configuration_set: str | None,
     template: str | None,
 ) -> dict[str, str]:
-    """SendEmail and SendBulkEmail with a TenantName: "The email sending operation will only
-    succeed if all referenced resources (identities, configuration sets, and templates) are
-    associated with this tenant", and not while the tenant's sending is paused ("any attempt
-    to send email using that tenant will fail"). The identity is the one the source sends as
-    (the address's own identity when there is one, else its domain's), the configuration set
-    the send names or else that identity's default one. Returns what the send
-    records of the tenant: its `ses:tenant-name` tag comes from it."""
-    found = ctx.sending.in_region(state.TENANTS, ctx.region).get(name)
-    if found is None:
-        raise ResourceNotFound(f"Tenant {name} for AwsAccountId {ctx.account_id} not found.")
-    if tenants.sending_status(found) == tenants.DISABLED:
-        raise SendingPaused(f"Email sending is disabled for tenant <{name}>.")
-    identities = ctx.identities.all()
-    address = None if source is None else tenants.bare(source)
-    identity = None if address is None else tenants.identity_of(address, identities)
-    if configuration_set is None and address is not None:  # the identity's default, if any
-        verified = checks.sending_identity(address, identities)
-        configuration_set = None if verified is None else verified.configuration_set
-    used = {
-        tenants.IDENTITY: identity,
-        tenants.CONFIGURATION_SET: configuration_set,
-        tenants.TEMPLATE: template,
-    }
-    held = {(r["ResourceType"], r["ResourceName"]) for r in found["Resources"]}
-    missing = [
-        tenants.resource_arn(ctx.region, ctx.account_id, kind, used_name)
-        for kind, used_name in used.items()
-        if used_name is not None and (kind, used_name) not in held
-    ]
-    if missing:
-        raise AccessDenied(f"Tenant not associated with resources [{', '.join(missing)}].")
-    return {"TenantName": name}
+    """SendEmail and SendBulkEmail with a TenantName: the sending side's check
+    (`sending/tenants.gate`, which the X-SES-TENANT header of a raw message goes through too);
+    what the send records of the tenant."""
+    return ctx.sender.tenant(
+        ctx.region, name, source=source, configuration_set=configuration_set, template=template
+    )
