@@ -12,7 +12,6 @@ from __future__ import annotations
 from inbound.backends import Backends
 from inbound.backends.local import (
     LocalBus,
-    LocalFunctions,
     LocalMailbox,
     LocalMailer,
     LocalMetrics,
@@ -22,6 +21,7 @@ from inbound.backends.local import (
     LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
+from inbound.backends.local_lambda import LocalFunctions
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
 from inbound.datadir import under
