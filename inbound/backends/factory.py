@@ -21,7 +21,7 @@ from inbound.backends.local import (
     LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
-from inbound.backends.local_lambda import LocalFunctions
+from inbound.backends.local_lambda import LocalFunctions, engine_environment
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
 from inbound.datadir import under
@@ -63,7 +63,14 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     return Backends(
         objects=LocalObjectStore(under(data, "s3"), store, under(data, "s3-partial")),
         publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
-        functions=LocalFunctions(settings.lambda_handlers, store, settings.lambda_timeout),
+        functions=LocalFunctions(
+            settings.lambda_handlers,
+            store,
+            settings.lambda_timeout,
+            region=settings.region,
+            concurrency=settings.lambda_concurrency,
+            engine_env=engine_environment(settings, http_url),
+        ),
         mailer=LocalMailer(store),
         mailbox=LocalMailbox(under(data, "workmail"), store),
         metrics=LocalMetrics(store),
