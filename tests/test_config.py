@@ -178,6 +178,12 @@ CASES = [
         where=("lambda.timeout",),
     ),
     Case(
+        "toml/lambda-concurrency-zero",
+        toml="[lambda]\nconcurrency = 0\n",
+        file="inbound.toml",
+        where=("lambda.concurrency",),
+    ),
+    Case(
         "toml/lambda-handler-missing-file",
         toml=f'[lambda.functions]\n"{LAMBDA_ARN}" = "nope.py:handle"\n',
         file="inbound.toml",
