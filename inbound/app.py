@@ -37,9 +37,12 @@ from inbound.identities.book import IdentityBook, dns_checker
 from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
 from inbound.receiving.engine import Engine
+from inbound.receiving.evaluation import Evaluator
+from inbound.receiving.forced import OverrideBook
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
-from inbound.receiving.verdicts import EICAR_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator
+from inbound.receiving.scanning import scanners
+from inbound.receiving.verdicts import NoDnsAuthenticator
 from inbound.sending import submission
 from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
@@ -149,6 +152,7 @@ class InboundServer:
             data_dir=settings.data_dir,
             api_auth=settings.api_auth,
             api_credentials=settings.api_credentials,
+            overrides=OverrideBook(self.store, settings.verdicts),
         )
         self._services = services
         if listen:
@@ -207,14 +211,13 @@ class InboundServer:
                 settings.lambda_timeout,
             ),
         )
+        spam, virus = scanners(settings.scanning)
         self.engine = services.engine = Engine(
             self.store,
             pipeline,
             self.keeper,
             hostname=settings.smtp_hostname,
-            spam=GTUBE_SCANNER,
-            virus=EICAR_SCANNER,
-            authenticator=NoDnsAuthenticator(),
+            evaluator=Evaluator(spam, virus, NoDnsAuthenticator(), services.overrides),
             retries=settings.retries,
         )
         self.deliveries = Deliveries(
@@ -224,7 +227,7 @@ class InboundServer:
             self.identities,
             self.engine,
             outbox,
-            EICAR_SCANNER,
+            virus,
             region=settings.region,
             account_id=settings.account_id,
             relay=relaying,

@@ -7,8 +7,8 @@ Each TOML table is a section dataclass whose fields are its keys: a field's `tom
 gives the TOML type, the parser that checks and converts the value, and the key when it differs
 from the field's name; a section's `check` does the checks across keys. The schema of allowed
 keys is these fields, so a key is declared in one place. `Settings` is the flat union of the
-server-wide sections plus the nested `[relay]`, `[retries]`, `[sending]`, `[limits]` and
-`[backends.*]`.
+server-wide sections plus the nested `[relay]`, `[retries]`, `[sending]`, `[limits]`,
+`[scanning]`, `[backends.*]` and `[verdicts.*]`.
 Secrets have `repr=False`, so neither `repr(settings)` nor a log line shows them.
 """
 
@@ -28,6 +28,7 @@ from typing import Any, Self
 
 from inbound import model
 from inbound.errors import ConfigError
+from inbound.receiving.forced import Override, OverrideError
 from inbound.rules.codec import load_rules
 
 DEFAULT_REGION = "us-east-1"
@@ -527,6 +528,51 @@ class LimitSettings(Section):
     listen_backlog: int = field(default=socket.SOMAXCONN, metadata=toml(int, _positive))
 
 
+def _scanner(value: str, at: Key) -> Address | Path | None:
+    """HOST:PORT, an absolute unix socket path, or empty for none."""
+    if not value:
+        return None
+    if value.startswith("/"):
+        return Path(value)
+    try:
+        return _address(value, at)
+    except ConfigError:
+        raise at.error(f"expected HOST:PORT or an absolute socket path, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class ScanningSettings(Section):
+    """`[scanning]` (docs/authentication.md, "Scanning"): the spamd and clamd a rule with
+    ScanEnabled asks after the built-in GTUBE and EICAR scanners; no verdict within `timeout`
+    is PROCESSING_FAILED. The size limits are spamc's default (`-s`, 500 KB) and clamd's
+    default StreamMaxLength (25 MB)."""
+
+    spamd: Address | Path | None = field(default=None, metadata=toml(str, _scanner))
+    clamd: Address | Path | None = field(default=None, metadata=toml(str, _scanner))
+    timeout: float = field(default=10.0, metadata=toml((int, float), _seconds))
+    spamd_max_size: int = field(default=500 * 1024, metadata=toml(int, _positive))
+    clamd_max_size: int = field(default=25 * 1024 * 1024, metadata=toml(int, _positive))
+
+
+_OVERRIDE_KEYS = {"rule_set": "ruleSet", "dmarc_policy": "dmarcPolicy", "sender": "sender"}
+_OVERRIDE_KEYS |= {k: k for k in ("spam", "virus", "spf", "dkim", "dmarc")}
+
+
+def _verdict_overrides(tables: Mapping[str, Any], at: Key) -> tuple[Override, ...]:
+    """`[verdicts.<name>]`: forced verdicts (receiving/forced.py), TOML keys in snake_case."""
+    found = []
+    for name, table in tables.items():
+        for key in table:
+            if key not in _OVERRIDE_KEYS:
+                raise at.child(name).child(key).error("unknown key")
+        fields = {_OVERRIDE_KEYS[k]: v for k, v in table.items()}
+        try:
+            found.append(Override.parse(name, "config", fields))
+        except OverrideError as exc:
+            raise at.child(name).error(str(exc)) from None
+    return tuple(found)
+
+
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose", "eventbridge")
 
 
@@ -578,6 +624,7 @@ _NESTED: dict[str, type[Section]] = {
     "retries": RetrySettings,
     "sending": SendingSettings,
     "limits": LimitSettings,
+    "scanning": ScanningSettings,
 }
 
 
@@ -601,6 +648,8 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     retries: RetrySettings = RetrySettings()
     sending: SendingSettings = SendingSettings()
     limits: LimitSettings = LimitSettings()
+    scanning: ScanningSettings = ScanningSettings()
+    verdicts: tuple[Override, ...] = ()  # `[verdicts.<name>]`, forced verdicts
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (BACKEND_SERVICES); local when unset."""
@@ -640,6 +689,8 @@ def load(path: Path) -> Settings:
         retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
         sending=SendingSettings.from_toml(raw.get("sending", {}), Key(path, "sending")),
         limits=LimitSettings.from_toml(raw.get("limits", {}), Key(path, "limits")),
+        scanning=ScanningSettings.from_toml(raw.get("scanning", {}), Key(path, "scanning")),
+        verdicts=_verdict_overrides(raw.get("verdicts", {}), Key(path, "verdicts")),
     )
     check_targets(settings, rules_file)
     return settings
@@ -650,10 +701,15 @@ def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
     sections = {**_SERVER_WIDE, **_NESTED}
     for name, table in raw.items():
         at = Key(path, name)
-        if name not in sections and name != "backends":
+        if name not in sections and name not in ("backends", "verdicts"):
             raise at.error("unknown section")
         if not isinstance(table, dict):
             raise at.error("must be a table")
+        if name == "verdicts":
+            for key, override in table.items():
+                if not isinstance(override, dict):
+                    raise at.child(key).error(f"has the wrong type ({override!r})")
+            continue
         if name != "backends":
             sections[name].check_types(table, at)
             continue

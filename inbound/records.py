@@ -21,6 +21,7 @@ class TraceKind(StrEnum):
     RULE = "rule"  # a rule matched
     ACTION = "action"  # an action ran
     RETRY = "retry"  # a failed action was attempted again (inbound/receiving/retries.py)
+    VERDICTS = "verdicts"  # the message's verdicts, which of them forced (receiving/evaluation.py)
 
 
 class Outcome(StrEnum):

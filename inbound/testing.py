@@ -10,6 +10,7 @@
 temporary data dir, SMTP, HTTP and the SMTP interface's listeners on port 0 (`.smtp_port`,
 `.api_url`, `.submission_address`, `.submission_tls_address`), and the rules of the test's
 `inbound_rules` marker (default: a catch-all rule with no actions for `example.com`).
+`inbound_verdicts` markers force verdicts (docs/authentication.md, "Forced verdicts").
 `inbound_factory(rules=..., verified=..., **settings)` makes more, e.g. to restart on the same
 data dir; `make_backends=` replaces the backends factory (`InboundServer(backends=...)`), e.g.
 with one that fails on purpose. Everything the fixtures start is stopped at teardown. Imports
@@ -276,9 +277,27 @@ def inbound_server(
     request: pytest.FixtureRequest, inbound_factory: Callable[..., RunningInbound]
 ) -> RunningInbound:
     marker = request.node.get_closest_marker("inbound_rules")
-    if marker is None:
-        return inbound_factory()
-    return inbound_factory(*marker.args, **marker.kwargs)
+    args, kwargs = ((), {}) if marker is None else (marker.args, dict(marker.kwargs))
+    forced = _forced_verdicts(request.node)
+    if forced:
+        kwargs["verdicts"] = (*kwargs.get("verdicts", ()), *forced)
+    return inbound_factory(*args, **kwargs)
+
+
+_MARKER_FIELDS = {"rule_set": "ruleSet", "dmarc_policy": "dmarcPolicy"}
+
+
+def _forced_verdicts(node: pytest.Item) -> list[Any]:
+    """The `inbound_verdicts` markers' overrides (inbound/receiving/forced.py), named
+    `marker-1`, `marker-2`... closest first."""
+    from inbound.receiving.forced import Override
+
+    return [
+        Override.parse(
+            f"marker-{i}", "marker", {_MARKER_FIELDS.get(k, k): v for k, v in m.kwargs.items()}
+        )
+        for i, m in enumerate(node.iter_markers("inbound_verdicts"), start=1)
+    ]
 
 
 @pytest.fixture
@@ -290,4 +309,9 @@ def inbound_ses(inbound_server: RunningInbound) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "inbound_rules(rules, verified=..., **settings): rules for inbound_server"
+    )
+    config.addinivalue_line(
+        "markers",
+        "inbound_verdicts(sender=..., rule_set=..., spam=..., virus=..., spf=..., dkim=..., "
+        "dmarc=..., dmarc_policy=...): forced verdicts for inbound_server",
     )

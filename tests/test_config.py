@@ -130,6 +130,24 @@ CASES = [
         where=("sending.production",),
     ),
     Case(
+        "toml/scanning-endpoint",
+        toml='[scanning]\nspamd = "spamd.sock"\n',
+        file="inbound.toml",
+        where=("scanning.spamd",),
+    ),
+    Case(
+        "toml/verdicts-bad-status",
+        toml='[verdicts.lenient]\ndmarc = "fail"\n',
+        file="inbound.toml",
+        where=("verdicts.lenient",),
+    ),
+    Case(
+        "toml/verdicts-unknown-key",
+        toml='[verdicts.lenient]\ndmarcPolicy = "reject"\n',
+        file="inbound.toml",
+        where=("verdicts.lenient.dmarcPolicy",),
+    ),
+    Case(
         "toml/not-positive",
         toml="[server]\nmax_message_size = 0\n",
         file="inbound.toml",
@@ -378,6 +396,9 @@ def write_config(directory: Path, toml: str, rules: dict[str, Any] | str) -> Pat
 # Variants of the cases above that need no fresh interpreter: they run through `cli.main`
 # in-process, which keeps the file fast; every kind of error still has a subprocess case.
 IN_PROCESS = {
+    "toml/scanning-endpoint",
+    "toml/verdicts-bad-status",
+    "toml/verdicts-unknown-key",
     "toml/unknown-nested-key",
     "toml/allowed-host-with-port",
     "toml/wrong-type-bool-for-int",

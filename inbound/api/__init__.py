@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import inspect, readiness, rules, sent, tracking, unsubscribe
+from inbound.api import inspect, readiness, rules, sent, tracking, unsubscribe, verdicts
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -34,6 +34,7 @@ def make_app(
     tracking.add_routes(app, services)
     unsubscribe.add_routes(app, services)
     rules.add_routes(app, services)
+    verdicts.add_routes(app, services)
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)
     ses_routes.add_routes(app, services, operations)

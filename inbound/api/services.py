@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from inbound.identities.book import IdentityBook
     from inbound.outbox.relay import Relay
     from inbound.receiving.engine import Engine
+    from inbound.receiving.forced import OverrideBook
     from inbound.receiving.keeper import StateKeeper
     from inbound.sending.list_management import Unsubscriber
     from inbound.sending.origin import Origin
@@ -39,6 +40,7 @@ class Services:
     data_dir: Path
     api_auth: str  # "verify" | "off"
     api_credentials: Mapping[str, str]
+    overrides: OverrideBook  # forced verdicts (api/verdicts.py)
     backends: Backends | None = None
     engine: Engine | None = None
     relay: Relay | None = None

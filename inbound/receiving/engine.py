@@ -21,6 +21,7 @@ from inbound.ids import new_message_id
 from inbound.model import TlsPolicy
 from inbound.receiving import replies
 from inbound.receiving.budget import MemoryBudget
+from inbound.receiving.evaluation import Evaluator
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
 from inbound.receiving.journal import Journal
 from inbound.receiving.keeper import StateKeeper
@@ -28,7 +29,6 @@ from inbound.receiving.message import MessageView
 from inbound.receiving.pipeline import Pipeline, Plan
 from inbound.receiving.replies import SmtpReply
 from inbound.receiving.retries import Retries
-from inbound.receiving.verdicts import Authenticator, ContentScanner
 from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceRow
 from inbound.scheduling import backoff
 from inbound.store import StorageError, Store
@@ -62,9 +62,7 @@ class Engine:
         keeper: StateKeeper,
         *,
         hostname: str,
-        spam: ContentScanner,
-        virus: ContentScanner,
-        authenticator: Authenticator,
+        evaluator: Evaluator,
         retries: RetrySettings,
     ) -> None:
         self.store = store
@@ -72,9 +70,7 @@ class Engine:
         self.keeper = keeper
         # Failed actions: retried by this worker, started by the app (inbound/retries.py).
         self.retries = Retries(store, pipeline, retries, self._load)
-        self._view = functools.partial(
-            MessageView, hostname=hostname, spam=spam, virus=virus, authenticator=authenticator
-        )
+        self._view = functools.partial(MessageView, hostname=hostname, evaluator=evaluator)
         self._compiled: dict[str, tuple[Plan, IpFilterTable]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from inbound.records import TraceKind, TraceRow
 
@@ -19,11 +19,13 @@ from inbound.records import TraceKind, TraceRow
 @dataclass(frozen=True)
 class Journal:
     """`actions`: the completed actions' rows by (rule position, action index); `rules`: the
-    positions of rules recorded as matched; `next_seq`: the next row's number."""
+    positions of rules recorded as matched; `next_seq`: the next row's number; `verdicts`: the
+    recorded verdicts' detail (receiving/evaluation.py)."""
 
     actions: Mapping[tuple[int, int], TraceRow] = field(default_factory=dict)
     rules: frozenset[int] = frozenset()
     next_seq: int = 0
+    verdicts: Mapping[str, Any] | None = None
 
     @classmethod
     def of(cls, trace: Sequence[TraceRow]) -> Journal:
@@ -37,6 +39,7 @@ class Journal:
                 if r.kind is TraceKind.RULE and r.rule_position is not None
             ),
             next_seq=max((r.seq for r in trace), default=-1) + 1,
+            verdicts=next((r.detail for r in trace if r.kind is TraceKind.VERDICTS), None),
         )
 
 

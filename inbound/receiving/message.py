@@ -2,25 +2,22 @@
 
 Per rule, the message is: headers added by AddHeader actions so far (newest on top, spec
 receiving.md §3.1 recommendation), then SES's trace headers (with the scan verdict headers only
-when that rule has ScanEnabled, §5), then the original message as received.
+when that rule has ScanEnabled, §5), then the original message as received. Its verdicts are
+evaluated once, by `evaluate`, before the rules run (receiving/evaluation.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from inbound.headers import Header, SplitMessage, header_lines
 from inbound.ids import random_bytes
 from inbound.receiving import receipt
-from inbound.receiving.verdicts import (
-    Authenticator,
-    AuthInput,
-    AuthResult,
-    ContentScanner,
-    Status,
-    auth_headers,
-)
+from inbound.receiving.evaluation import Evaluator
+from inbound.receiving.verdicts import AuthInput, AuthResult, Status, Verdicts, auth_headers
 from inbound.records import MessageRecord
 from inbound.timestamps import from_wire
 
@@ -35,9 +32,7 @@ class MessageView:
         raw: bytes,
         *,
         hostname: str,
-        spam: ContentScanner,
-        virus: ContentScanner,
-        authenticator: Authenticator,
+        evaluator: Evaluator,
     ) -> None:
         self.record = record
         self.split = SplitMessage.parse(raw)
@@ -45,7 +40,8 @@ class MessageView:
         self._content_key: tuple[bool, int] | None = None
         self._content = b""
         self.hostname = hostname
-        self._spam, self._virus, self._authenticator = spam, virus, authenticator
+        self._evaluator = evaluator
+        self._verdicts: Verdicts | None = None
 
     @cached_property
     def received_at(self) -> datetime:
@@ -64,17 +60,26 @@ class MessageView:
             headers=self.split.headers,
         )
 
-    @cached_property
+    async def evaluate(
+        self, rule_set: str, scan: bool, recorded: Mapping[str, Any] | None
+    ) -> Verdicts:
+        """The message's verdicts, evaluated on the first call: `scan` when a rule it matched
+        has ScanEnabled; `recorded`, the verdicts of an earlier run (evaluation.py)."""
+        if self._verdicts is None:
+            self._verdicts = await self._evaluator.evaluate(
+                self.auth_input, self.split.raw, rule_set=rule_set, scan=scan, recorded=recorded
+            )
+        return self._verdicts
+
+    @property
+    def evaluated(self) -> Verdicts:
+        if self._verdicts is None:
+            raise RuntimeError("a message's verdicts are evaluated before its rules run")
+        return self._verdicts
+
+    @property
     def auth(self) -> AuthResult:
-        return self._authenticator.evaluate(self.auth_input)
-
-    @cached_property
-    def spam(self) -> Status:
-        return self._spam.scan(self.split.raw)
-
-    @cached_property
-    def virus(self) -> Status:
-        return self._virus.scan(self.split.raw)
+        return self.evaluated.auth
 
     @cached_property
     def _ses_tail(self) -> list[Header]:
@@ -108,7 +113,8 @@ class MessageView:
     def trace_headers(self, scan: bool) -> list[Header]:
         if not scan:  # no scan, no verdict headers, and no scanning cost (§5)
             return [*self._ses_head, *self._ses_tail]
-        verdicts = [("X-SES-Spam-Verdict", self.spam), ("X-SES-Virus-Verdict", self.virus)]
+        found = self.evaluated
+        verdicts = [("X-SES-Spam-Verdict", found.spam), ("X-SES-Virus-Verdict", found.virus)]
         return [*self._ses_head, *verdicts, *self._ses_tail]
 
     def prepended(self, scan: bool) -> list[Header]:
@@ -145,10 +151,11 @@ class MessageView:
 
     def verdicts(self, scan: bool) -> dict[str, object]:
         """The five verdicts of `receipt`, and `dmarcPolicy` only when DMARC failed (§4.3)."""
-        auth = self.auth
+        found = self.evaluated
+        auth = found.auth
         verdicts: dict[str, object] = {
-            "spamVerdict": {"status": self.spam if scan else Status.DISABLED},
-            "virusVerdict": {"status": self.virus if scan else Status.DISABLED},
+            "spamVerdict": {"status": found.spam if scan else Status.DISABLED},
+            "virusVerdict": {"status": found.virus if scan else Status.DISABLED},
             "spfVerdict": {"status": auth.spf},
             "dkimVerdict": {"status": auth.dkim},
             "dmarcVerdict": {"status": auth.dmarc},

@@ -2,7 +2,9 @@
 
 Every enabled rule that matches at least one envelope recipient runs, in order; its actions run
 in order, once per message, with `receipt.recipients` = the recipients that rule matched.
-Stop or a Lambda disposition ends the rule or the rule set. The pipeline does no I/O itself:
+Stop or a Lambda disposition ends the rule or the rule set. Before the first rule runs, the
+message's verdicts are evaluated once (receiving/evaluation.py) and recorded as the run's first
+row (`verdicts`, with the forced ones marked). The pipeline does no I/O itself:
 executors reach backends, and a `Recorder` persists each step, so a restart can skip what
 its `Journal` says already happened and finish the rest (inbound/receiving/journal.py).
 
@@ -13,14 +15,14 @@ when it must not be retried. `retry()` re-runs one such action later (inbound/re
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from inbound.actions import ActionContext, Executor, Result, Site
 from inbound.actions.fields import action_fields
 from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
-from inbound.model import ReceiptState
+from inbound.model import ReceiptState, RuleSet
 from inbound.receiving.journal import Journal, Recorder
 from inbound.receiving.matching import RecipientIndex
 from inbound.receiving.message import MessageView
@@ -56,6 +58,14 @@ class Pipeline:
         done = journal.actions
         seq = journal.next_seq
 
+        def on_verdicts(detail: dict[str, object]) -> None:
+            nonlocal seq
+            if journal.verdicts is None:
+                recorder.record(
+                    TraceRow(seq=seq, kind=TraceKind.VERDICTS, rule=None, detail=detail)
+                )
+                seq += 1
+
         def on_rule(
             position: int, name: str, recipients: tuple[str, ...], reasons: Mapping[str, object]
         ) -> None:
@@ -86,7 +96,7 @@ class Pipeline:
                 seq += 1
             return _steering(row)
 
-        await self._walk(view, plan, on_action, on_rule)
+        await self._walk(view, plan, journal, on_action, on_rule, on_verdicts)
 
     async def retry(
         self,
@@ -116,23 +126,39 @@ class Pipeline:
             prior = journal.actions.get((position, index))
             return _steering(prior) if prior is not None else Outcome.CONTINUE
 
-        await self._walk(view, plan, on_action)
+        await self._walk(view, plan, journal, on_action)
         return found[0] if found else None
+
+    async def evaluate(self, view: MessageView, plan: Plan, journal: Journal) -> None:
+        """Evaluate the message's verdicts, as a run does before its first rule: for a step
+        outside the walk that shows the message (a retry's DSN)."""
+        rule_set = plan.state.active_rule_set
+        if rule_set is not None:
+            positions = {p for r in view.record.recipients for p in plan.index.explain(r)}
+            await _evaluate(view, rule_set, positions, journal)
 
     async def _walk(
         self,
         view: MessageView,
         plan: Plan,
+        journal: Journal,
         on_action: Callable[[ActionContext, int, int], Awaitable[Outcome | None]],
         on_rule: Callable[[int, str, tuple[str, ...], Mapping[str, object]], None] | None = None,
+        on_verdicts: Callable[[dict[str, object]], None] | None = None,
     ) -> None:
-        """Every matching rule in order, its actions in order; `on_action` says how the flow
-        goes on (None: stop here)."""
+        """The message's verdicts, then every matching rule in order, its actions in order;
+        `on_action` says how the flow goes on (None: stop here)."""
         rule_set = plan.state.active_rule_set
         if rule_set is None:
             return
         matches = {r: plan.index.explain(r) for r in view.record.recipients}
-        for position in sorted({p for found in matches.values() for p in found}):
+        positions = sorted({p for found in matches.values() for p in found})
+        if not positions:
+            return
+        detail = await _evaluate(view, rule_set, positions, journal)
+        if on_verdicts is not None:
+            on_verdicts(detail)
+        for position in positions:
             rule = rule_set.rules[position]
             recipients = tuple(r for r in view.record.recipients if position in matches[r])
             if on_rule is not None:
@@ -191,6 +217,16 @@ class Pipeline:
         except Exception as exc:
             return {"topicArn": topic_arn, "error": _describe(exc)}
         return {"topicArn": topic_arn, "snsMessageId": sns_id}
+
+
+async def _evaluate(
+    view: MessageView, rule_set: RuleSet, positions: Iterable[int], journal: Journal
+) -> dict[str, object]:
+    """The message's verdicts, scanned when a rule it matched scans (spec §6), as the
+    detail of its `verdicts` row."""
+    scan = any(rule_set.rules[p].scan_enabled for p in positions)
+    verdicts = await view.evaluate(rule_set.name, scan, journal.verdicts)
+    return {**view.verdicts(scan), "forced": dict(verdicts.forced)}
 
 
 def _steering(row: TraceRow) -> Outcome:

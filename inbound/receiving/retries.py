@@ -237,7 +237,8 @@ class Retries:
         if earlier is not None:
             detail["dsn"] = f"already sent for this message: {earlier}"
             dsn = earlier
-        else:
+        else:  # the DSN returns the message's headers, verdicts included
+            await self.pipeline.evaluate(view, plan, Journal.of(self.store.trace(entry.message_id)))
             dsn = (await bounce_to_sender(self._context(entry, view, plan), RECIPIENT_ERROR))["dsn"]
             detail["dsn"] = dsn
         entry = dataclasses.replace(entry, status=RetryStatus.EXPIRED, next_attempt=None, dsn=dsn)

@@ -1,7 +1,9 @@
 """Verdict providers: spam, virus, SPF, DKIM, DMARC (spec receiving.md §5, §6).
 
-Providers are small objects with one method, chosen in `app.py`, so a spamd/clamd scanner or a
-DNS-backed SPF/DKIM/DMARC evaluator replaces one without touching the pipeline. Built in:
+Providers are small objects with one method, chosen in `app.py`, so a DNS-backed SPF/DKIM/DMARC
+evaluator replaces one without touching the pipeline; spamd and clamd (receiving/scanning.py)
+are asked after the built-in test signatures, and forced verdicts (receiving/forced.py) go over
+all of them (docs/authentication.md). Built in:
 
 * spam: GTUBE, the standard anti-spam test string ⇒ FAIL, else PASS;
 * virus: EICAR, the standard anti-virus test file (also inside base64 / quoted-printable
@@ -18,7 +20,7 @@ import binascii
 import email
 import enum
 import quopri
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from typing import Protocol
@@ -62,11 +64,25 @@ class AuthInput:
 
 
 class ContentScanner(Protocol):
-    def scan(self, raw: bytes) -> Status: ...
+    """Async: a daemon scanner waits on its socket (receiving/scanning.py)."""
+
+    async def scan(self, raw: bytes) -> Status: ...
 
 
 class Authenticator(Protocol):
     def evaluate(self, message: AuthInput) -> AuthResult: ...
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """A message's verdicts, evaluated once per message (receiving/evaluation.py): `spam` and
+    `virus` are DISABLED when no rule it matched scans; `forced` names the override behind
+    each forced verdict, by its `receipt` field (`dmarcVerdict`: `api:no-dmarc`)."""
+
+    auth: AuthResult
+    spam: Status
+    virus: Status
+    forced: Mapping[str, str]
 
 
 _ENCODINGS = (b"base64", b"quoted-printable")
@@ -113,7 +129,7 @@ class SignatureScanner:
 
     signature: bytes
 
-    def scan(self, raw: bytes) -> Status:
+    async def scan(self, raw: bytes) -> Status:
         if any(self.signature in text for text in _decoded_parts(raw)):
             return Status.FAIL
         return Status.PASS

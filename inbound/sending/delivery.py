@@ -188,7 +188,7 @@ class Deliveries:
             await journal.finish(SentStatus.RENDERING_FAILURE, {"step": "done"})
             return
         await journal.once("event:Send", lambda: self._publish(message, Send()))
-        if self._virus.scan(raw) is Status.FAIL:
+        if await self._virus.scan(raw) is Status.FAIL:
             await journal.once("event:Reject", lambda: self._publish(message, Reject()))
             await journal.once("statistics", lambda: self._count(message, Rejects=1))
             await journal.finish(SentStatus.REJECTED, {"step": "done", "rejected": "virus"})

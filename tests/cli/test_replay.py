@@ -47,7 +47,8 @@ def test_replay_runs_the_rules_and_prints_the_trace(setup) -> None:
         "user@example.com": "250 Ok",
         "x@nope.test": "550 5.1.1 Requested action not taken: mailbox unavailable",
     }
-    [matched, stored] = report["trace"]
+    [verdicts, matched, stored] = report["trace"]
+    assert verdicts["kind"] == "verdicts" and verdicts["detail"]["spamVerdict"]["status"]
     assert (matched["rule"], stored["action"]) == ("all", "S3")
     key = stored["detail"]["action"]["objectKey"]
     assert (data / "s3" / "b" / key).read_bytes().endswith(message())

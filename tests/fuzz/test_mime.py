@@ -13,6 +13,7 @@ sends such messages through the whole running engine as well.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import quopri
 from datetime import UTC, datetime
@@ -132,4 +133,4 @@ def test_the_engine_reads_any_message(raw: bytes) -> None:
     common = mail["commonHeaders"]
     assert isinstance(common, dict) and {"date", "messageId"} <= set(common)
     for scanner in (GTUBE_SCANNER, EICAR_SCANNER):
-        scanner.scan(split.with_headers(trace))
+        asyncio.run(scanner.scan(split.with_headers(trace)))

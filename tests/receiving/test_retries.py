@@ -113,7 +113,7 @@ def test_failure_then_retry_delivers_once(inbound_factory) -> None:
     assert len(server.get("/api/s3")) == 1
 
     trace = server.trace(message_id)
-    steps = [(t["kind"], t["action"], t["detail"].get("status")) for t in trace[1:]]
+    steps = [(t["kind"], t["action"], t["detail"].get("status")) for t in trace[2:]]
     assert steps == [
         ("action", "AddHeader", None),
         ("action", "S3", "PublishFailure"),
@@ -121,10 +121,10 @@ def test_failure_then_retry_delivers_once(inbound_factory) -> None:
         ("retry", "S3", "PublishFailure"),
         ("retry", "S3", "Delivered"),
     ]
-    first = trace[2]
+    first = trace[3]
     assert "NoSuchBucket" in first["error"]
     assert first["detail"]["retry"]["status"] == "pending"
-    assert [t["detail"]["attempt"] for t in trace[4:]] == [2, 3]
+    assert [t["detail"]["attempt"] for t in trace[5:]] == [2, 3]
     assert trace[-1]["error"] is None and trace[-1]["detail"]["key"] == f"in/{message_id}"
 
     [entry] = server.get(f"/api/messages/{message_id}")["retries"]
