@@ -8,6 +8,8 @@ Two scenarios, each on a fresh server process (`servers.Server`) and data dir:
   the receipt-state snapshot they were received under), so the figure is the restart's alone.
 - concurrent: `count` clients send one `size`-byte message each at the same time, streamed in
   1 MB writes so that the clients hold no whole message either.
+- submission: `count` messages of `size` bytes sent one after another through the SES SMTP
+  interface (smtplib, AUTH PLAIN on loopback) to the mailbox simulator's success address.
 
 Figures: the server's VmRSS once started and idle, its VmHWM (peak) when every message has
 been processed (`pending == 0` on `GET /api/stats`), and the slowest `GET /api/stats` answer,
@@ -15,6 +17,7 @@ polled every 100 ms from start to end.
 
     python -m benchmarks.memory                  # full scale: 256 x 10 MB restart, 20 x 40 MB
     python -m benchmarks.memory --scale 0.1      # the same with a tenth of the messages' size
+    python -m benchmarks.memory --only submission    # one 30 MB message through the SMTP interface
 """
 
 from __future__ import annotations
@@ -27,17 +30,20 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import servers
 from inbound.records import MessageRecord, MessageStatus
+from inbound.sending.credentials import smtp_password
 from inbound.store import Store
 from inbound.timestamps import now_iso
 
 MB = 1_000_000
 _LINE = b"x" * 76 + b"\r\n"
 _CHUNK = _LINE * (MB // len(_LINE))
+SIMULATOR = "success@simulator.amazonses.com"
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,10 @@ class Figures:
         )
 
 
-def message(size: int, subject: str = "big") -> bytes:
-    head = f"From: s@sender.test\r\nTo: u@example.com\r\nSubject: {subject}\r\n\r\n".encode()
+def message(
+    size: int, subject: str = "big", sender: str = "s@sender.test", to: str = "u@example.com"
+) -> bytes:
+    head = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\n".encode()
     return head + _LINE * max(1, (size - len(head)) // len(_LINE))
 
 
@@ -176,25 +184,61 @@ async def restart(workdir: Path, count: int, size: int) -> Figures:
     return Figures("restart", count, size, idle, peak, probe.slowest, time.perf_counter() - started)
 
 
-async def concurrent(workdir: Path, count: int, size: int) -> Figures:
-    server = _engine(workdir)
+async def _under_load(
+    server: servers.Server,
+    scenario: str,
+    count: int,
+    size: int,
+    load: Callable[[], Awaitable[None]],
+    *,
+    sent: bool = False,
+) -> Figures:
+    """Start `server`, run `load` while the API is probed, wait until its `count` messages
+    (with `sent`, sent ones) are processed, and read the figures."""
     await server.start()
     try:
         idle = server.status_kb("VmRSS") / 1024
         started = time.perf_counter()
         with ApiProbe(server.http_port or 0) as probe:
-            replies = await asyncio.gather(
-                *(send_streamed(server.smtp_port, size) for _ in range(count))
-            )
-            assert all(r.startswith(b"250 ") for r in replies), replies
-            drained, note = await server.drained(count, timeout=3600)
+            await load()
+            drained, note = await server.drained(count, timeout=3600, sent=sent)
             assert drained is not None, note
         peak = server.status_kb("VmHWM") / 1024
     finally:
         server.stop()
-    return Figures(
-        "concurrent", count, size, idle, peak, probe.slowest, time.perf_counter() - started
-    )
+    return Figures(scenario, count, size, idle, peak, probe.slowest, time.perf_counter() - started)
+
+
+async def concurrent(workdir: Path, count: int, size: int) -> Figures:
+    server = _engine(workdir)
+
+    async def load() -> None:
+        replies = await asyncio.gather(
+            *(send_streamed(server.smtp_port, size) for _ in range(count))
+        )
+        assert all(r.startswith(b"250 ") for r in replies), replies
+
+    return await _under_load(server, "concurrent", count, size, load)
+
+
+def _submit(port: int, message: bytes) -> None:
+    """One message through the SMTP interface, as an application would send it."""
+    key, secret = servers.ACCESS_KEY
+    with smtplib.SMTP("127.0.0.1", port, timeout=600) as client:
+        client.login(key, smtp_password(secret, "us-east-1"))
+        client.sendmail("s@example.com", [SIMULATOR], message)
+
+
+async def submission(workdir: Path, count: int, size: int) -> Figures:
+    rules = servers.rule_set([servers.rule("b", ["example.com"])])
+    server = servers.Server.engine(workdir, rules, sending=True)
+    raw = message(size, sender="s@example.com", to=SIMULATOR)
+
+    async def load() -> None:
+        for _ in range(count):
+            await asyncio.to_thread(_submit, server.submission_port or 0, raw)
+
+    return await _under_load(server, "submission", count, size, load, sent=True)
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -202,6 +246,7 @@ async def _main(args: argparse.Namespace) -> None:
     runs = {
         "restart": (restart, 256, int(10 * MB * size)),
         "concurrent": (concurrent, 20, int(40 * MB * size)),
+        "submission": (submission, 1, int(30 * MB * size)),
     }
     for name in args.only.split(","):
         run, count, message_size = runs[name]

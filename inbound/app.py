@@ -279,6 +279,7 @@ class InboundServer:
                 tls_context=tls_context,
                 implicit_tls=implicit,
                 limits=settings.limits,
+                spool=self.store.body_writer,
                 plain_auth=settings.sending.smtp_allow_plain_auth and not implicit,
             )
             server = await loop.create_server(

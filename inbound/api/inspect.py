@@ -33,6 +33,7 @@ import dataclasses
 import functools
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -52,6 +53,15 @@ from inbound.records import (
 if TYPE_CHECKING:
     from inbound.api.services import Services
     from inbound.store import Store
+
+
+def rfc822(path: Path | None, read: Callable[[], bytes | None]) -> web.StreamResponse | None:
+    """A stored message's bytes (message/rfc822): streamed from `path` when it is kept as a
+    file (a large one is not read into memory), else `read()`; None when there are none."""
+    if path is not None:
+        return web.FileResponse(path, headers={"Content-Type": "message/rfc822"})
+    body = read()
+    return None if body is None else web.Response(body=body, content_type="message/rfc822")
 
 
 def _not_found(what: str) -> web.Response:
@@ -137,13 +147,8 @@ def add_routes(app: web.Application, services: Services) -> None:
 
     async def raw(request: web.Request) -> web.StreamResponse:
         message_id = request.match_info["id"]
-        path = store.body_file(message_id)
-        if path is not None:  # a large body: streamed from its file, not read into memory
-            return web.FileResponse(path, headers={"Content-Type": "message/rfc822"})
-        body = store.raw(message_id)
-        if body is None:
-            return _not_found("message")
-        return web.Response(body=body, content_type="message/rfc822")
+        found = rfc822(store.body_file(message_id), lambda: store.raw(message_id))
+        return _not_found("message") if found is None else found
 
     def listing(records: Callable[[int, int], Listing[Any]]) -> Any:
         """The embedded backends' records as stored: snake_case fields in column order."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from inbound.api import pages
+from inbound.api.inspect import rfc822
 from inbound.records import SentMessage
 
 if TYPE_CHECKING:
@@ -34,11 +35,10 @@ def add_routes(app: web.Application, store: Store) -> None:
         found = store.sent_message(request.match_info["id"])
         return _not_found() if found is None else web.json_response(found.to_json())
 
-    async def raw(request: web.Request) -> web.Response:
-        body = store.sent_raw(request.match_info["id"])
-        if body is None:
-            return _not_found()
-        return web.Response(body=body, content_type="message/rfc822")
+    async def raw(request: web.Request) -> web.StreamResponse:
+        message_id = request.match_info["id"]
+        found = rfc822(store.sent_body_file(message_id), lambda: store.sent_raw(message_id))
+        return _not_found() if found is None else found
 
     app.router.add_get("/api/sent", listing)
     app.router.add_get("/api/sent/{id}", one)

@@ -195,12 +195,17 @@ class Raw:
     tenant: str | None  # X-SES-TENANT
 
 
-def _split(raw: bytes) -> tuple[list[bytes], bytes, bytes]:
-    """Header lines (continuations joined to their field), the line end, and the rest."""
-    eol = b"\r\n" if b"\r\n" in raw.partition(b"\n")[0] + b"\n" else b"\n"
-    head, sep, body = raw.partition(eol + eol)
-    if not sep and raw.startswith(eol):  # no header section at all
-        head, body = b"", raw[len(eol) :]
+def _split(raw: bytes) -> tuple[list[bytes], bytes, memoryview]:
+    """Header lines (continuations joined to their field), the line end, and the rest: a view
+    of `raw`, not a copy (a 30 MB message would be copied once more for each use)."""
+    first = raw.find(b"\n")  # the first line's end says which line end the header uses
+    eol = b"\r\n" if raw.endswith(b"\r", 0, len(raw) if first < 0 else first) else b"\n"
+    end = raw.find(eol + eol)
+    if end < 0:
+        head, start = (b"", len(eol)) if raw.startswith(eol) else (raw, len(raw))
+    else:
+        head, start = raw[:end], end + 2 * len(eol)
+    body = memoryview(raw)[start:]
     fields: list[bytes] = []
     for line in head.split(eol) if head else []:
         if line[:1] in (b" ", b"\t") and fields:
@@ -323,7 +328,7 @@ def prepare_raw(raw: bytes, message_id: str, when: datetime) -> bytes:
             continue
         kept.append(field)
     kept += [ours[name] for name in _REPLACED if name in ours]
-    return eol.join(kept) + eol + eol + body
+    return b"".join((eol.join(kept), eol, eol, body))
 
 
 def replace_fields(raw: bytes, fields: Sequence[tuple[str, str]]) -> bytes:
@@ -333,7 +338,7 @@ def replace_fields(raw: bytes, fields: Sequence[tuple[str, str]]) -> bytes:
     names = {name.lower() for name, _ in fields}
     kept = [field for field in head if _name(field).lower() not in names]
     kept += [f"{name}: {value}".encode() for name, value in fields]
-    return eol.join(kept) + eol + eol + body
+    return b"".join((eol.join(kept), eol, eol, body))
 
 
 # ── editing what the text parts say (open and click tracking, unsubscribe links) ──────────────

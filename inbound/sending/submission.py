@@ -11,7 +11,9 @@ command first`); AUTH with SMTP credentials (`credentials.py`) before MAIL (`530
 required`); the message checked at the end of DATA, `250 Ok <MessageId>` once it is durable,
 else the SES error's SMTP form (`smtp_replies.FAILURES`). aiosmtpd does the protocol and AUTH;
 the protocol class is receiving's (`receiving.smtp.SesSMTP`: DATA read in one search, control
-characters refused), with the texts SES's submission endpoint uses.
+characters refused), with the texts SES's submission endpoint uses. As on the receiving port, a
+message over 2 MiB is written to a file of the store as it arrives (`receiving/data.py`), not
+held while DATA comes in; its file goes once the message is sent or refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncio
 import functools
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -29,12 +31,13 @@ from inbound.config import LimitSettings
 from inbound.errors import InvalidParameterValue, SesError
 from inbound.ids import random_bytes
 from inbound.receiving.connections import Connections
-from inbound.receiving.smtp import OkReplies, Sessions, SesSMTP, ehlo_lines
+from inbound.receiving.smtp import OkReplies, SesEnvelope, Sessions, SesSMTP, ehlo_lines
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
 from inbound.sending.origin import LOCAL, Origin
 from inbound.sending.raw import send_raw
 from inbound.sending.sender import Sender
+from inbound.store.bodies import BodyWriter
 
 log = logging.getLogger("inbound.submission")
 # "Using the SES v2 API or SMTP - Maximum message size (including attachments): 40 MB per
@@ -140,11 +143,17 @@ class SubmissionHandler(OkReplies):
         return replies.S250_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope, SesEnvelope)
+        spooled = envelope.spooled
         try:
+            if spooled is None:
+                raw = envelope.original_content or b""
+            else:
+                raw = await asyncio.to_thread(spooled.path.read_bytes)
             message_id = await send_raw(
                 self.sender,
                 self.region,
-                envelope.original_content or b"",
+                raw,
                 _origin(session),
                 source=envelope.mail_from,
                 destinations=envelope.rcpt_tos,
@@ -155,6 +164,9 @@ class SubmissionHandler(OkReplies):
         except Exception:
             log.exception("could not send a message; answered 451")
             return replies.S451_TEMPORARY_FAILURE
+        finally:
+            if spooled is not None:  # what was sent is the store's now, built from these bytes
+                spooled.path.unlink(missing_ok=True)
         return f"{replies.S250_OK} {message_id}"
 
 
@@ -180,10 +192,12 @@ def sessions(
     tls_context: ssl.SSLContext,
     implicit_tls: bool,
     limits: LimitSettings,
+    spool: Callable[[], BodyWriter],
     plain_auth: bool = False,
 ) -> Sessions:
     """One submission port's sessions: STARTTLS (`implicit_tls` False) or TLS from the first
-    byte (the server is created with `tls_context` then)."""
+    byte (the server is created with `tls_context` then); large messages are written to
+    `spool()`'s files as they arrive."""
     server_id = f"d-{_token(9, _ALNUM[:36])}"  # SES's greeting names the host that answers
     make = functools.partial(
         SubmissionSMTP,
@@ -200,6 +214,7 @@ def sessions(
         enable_SMTPUTF8=False,
         tls_transport=implicit_tls,
         plain_auth=plain_auth,
+        spool=spool,
     )
 
     def session(loop: asyncio.AbstractEventLoop) -> SMTP:

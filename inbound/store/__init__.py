@@ -24,3 +24,7 @@ __all__ = ["StorageError", "Store"]
 
 class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts, Suppressed):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""
+
+    def discard_orphan_bodies(self) -> int:
+        """The body files a killed server left, received (`Messages`) and sent (`Sent`)."""
+        return super().discard_orphan_bodies() + self.discard_orphan_sent_bodies()

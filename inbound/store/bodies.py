@@ -1,5 +1,6 @@
 """Message bodies kept as files: the large ones, written to disk by the SMTP session as they
-arrive instead of being held whole in memory (issue 18 item 2).
+arrive instead of being held whole in memory (issue 18 item 2), and the large messages the
+Send* operations and the SMTP interface accepted (`sent/<MessageId>`, store/sent.py).
 
 A body above the SMTP reader's spool threshold (receiving/data.py) is written to a new file in
 `spool-partial/` while DATA comes in, fsynced at its end, and renamed to `spool/<message id>`
@@ -17,8 +18,9 @@ never committed: `discard_orphans()` removes both at the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,6 +99,30 @@ def adopt(body: SpooledBody, path: Path) -> None:
     _sync_folder(path.parent)
 
 
+async def keep(data: bytes, partial: Path, path: Path) -> None:
+    """`data` as the file `path`, durably: written to a new file of `partial` (in a thread),
+    fsynced, then `adopt`ed. Disk failures are `StorageError`, and leave no file in `partial`."""
+    writer = BodyWriter(partial)
+    try:
+        await writer.write(data)
+        await _in_thread(adopt, await writer.finish(), path)
+    except BaseException:
+        writer.discard()
+        raise
+
+
+@contextlib.contextmanager
+def kept_only_if_recorded(path: Path | None) -> Iterator[None]:
+    """The body file `path` is deleted if the block fails: it holds the write of the message's
+    row, and a message not accepted leaves no body."""
+    try:
+        yield
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
+
+
 def read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -115,11 +141,17 @@ def discard_partial(partial: Path) -> int:
     return len(leftovers)
 
 
-def names(folder: Path) -> list[str]:
+def discard_unrecorded(folder: Path, recorded: Callable[[str], bool]) -> int:
+    """Delete the files of `folder` whose message is not `recorded` (its row never committed:
+    a kill between the file and the row); how many."""
     try:
-        return [entry.name for entry in folder.iterdir()]
+        found = [entry.name for entry in folder.iterdir()]
     except FileNotFoundError:
-        return []
+        return 0
+    unrecorded = [name for name in found if not recorded(name)]
+    for name in unrecorded:
+        (folder / name).unlink(missing_ok=True)
+    return len(unrecorded)
 
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:

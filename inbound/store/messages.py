@@ -68,12 +68,8 @@ class Messages(Database):
                 ),
             )
 
-        try:
+        with bodies.kept_only_if_recorded(path):
             await self._write(insert)
-        except BaseException:
-            if path is not None:  # not accepted: no body without its row
-                path.unlink(missing_ok=True)
-            raise
 
     def raw(self, message_id: str) -> bytes | None:
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
@@ -96,11 +92,10 @@ class Messages(Database):
         ones and those whose row never committed; how many. Only `serve` calls it, before it
         listens: one server per data dir, so no write of them can be in progress."""
         count = bodies.discard_partial(under(self.data_dir, bodies.PARTIAL))
-        for name in bodies.names(under(self.data_dir, bodies.SPOOL)):
-            if not self._read("SELECT 1 FROM messages WHERE id = ?", (name,)):
-                self._body_path(name).unlink(missing_ok=True)
-                count += 1
-        return count
+        return count + bodies.discard_unrecorded(
+            under(self.data_dir, bodies.SPOOL),
+            lambda name: bool(self._read("SELECT 1 FROM messages WHERE id = ?", (name,))),
+        )
 
     async def reset(self) -> None:
         """Every table `Database.reset` empties, and the body files with the spool table."""

@@ -1,15 +1,32 @@
 """Mail accepted by the Send* operations: one row per message, its bytes apart, and the
 messages whose delivery is not finished (`sent_pending`, written with the message and removed
-with its last trace step, so a restart finds exactly the unfinished ones)."""
+with its last trace step, so a restart finds exactly the unfinished ones).
+
+A message's bytes are a blob of `sent_raw`, or, above `FILE_ABOVE`, the file
+`sent/<MessageId>` under the data dir, for the reasons store/bodies.py gives for received
+bodies (a 40 MB blob is written twice and holds the one writer thread for the whole write).
+The file is fsynced and renamed into place (its folder fsynced) before the row commits, so a
+message is never accepted without its bytes; a kill between the two leaves a file without a
+row, which `discard_orphan_sent_bodies()` removes at the next start.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
+from inbound.datadir import under
 from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
-from inbound.store import documents, rows
+from inbound.store import bodies, documents, rows
 from inbound.store.writer import Connection, Database, Row
+
+SENT_BODIES = "sent"
+# Above this a sent message's bytes are a file: the SMTP reader's spooling threshold
+# (receiving/data.py), so the 10 KB and 1 MB sends keep their blob and its group commit.
+FILE_ABOVE = 2 * 1024 * 1024
 
 
 class Sent(Database):
@@ -39,16 +56,24 @@ class Sent(Database):
             message.size,
             json.dumps(message.trace),
         )
+        path = None
+        if raw is not None and len(raw) > FILE_ABOVE:
+            path = self._sent_body_path(message.id)
+            await bodies.keep(raw, under(self.data_dir, bodies.PARTIAL), path)
 
         def insert(c: Connection) -> None:
             c.execute("INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
-            if raw is not None:
+            if raw is not None and path is None:
                 c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (message.id, raw))
             c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
             if document is not None:
                 documents.put(c, *document)
 
-        await self._write(insert)
+        with bodies.kept_only_if_recorded(path):
+            await self._write(insert)
+
+    def _sent_body_path(self, message_id: str) -> Path:
+        return under(self.data_dir, SENT_BODIES, message_id)
 
     def sent_due(self, limit: int) -> list[SentMessage]:
         """Messages whose delivery has not finished, oldest first."""
@@ -135,8 +160,27 @@ class Sent(Database):
         return _sent(found[0]) if found else None
 
     def sent_raw(self, message_id: str) -> bytes | None:
+        """The message's bytes, from its blob or its file; None for a rendering failure."""
         found = self._read("SELECT raw FROM sent_raw WHERE id = ?", (message_id,))
-        return bytes(found[0]["raw"]) if found else None
+        return bytes(found[0]["raw"]) if found else bodies.read(self._sent_body_path(message_id))
+
+    def sent_body_file(self, message_id: str) -> Path | None:
+        """The file of a message's bytes kept as one, for a reader that streams it."""
+        path = self._sent_body_path(message_id)
+        return path if path.is_file() else None
+
+    def discard_orphan_sent_bodies(self) -> int:
+        """Delete the files of messages whose row never committed (a kill between the file
+        and the row: never answered); how many. Before `serve` accepts anything."""
+        return bodies.discard_unrecorded(
+            under(self.data_dir, SENT_BODIES),
+            lambda name: bool(self._read("SELECT 1 FROM sent WHERE id = ?", (name,))),
+        )
+
+    async def reset(self) -> None:
+        """The tables, and the files of the sent messages with them."""
+        await super().reset()
+        await asyncio.to_thread(shutil.rmtree, under(self.data_dir, SENT_BODIES), True)
 
 
 def _sent(row: Row) -> SentMessage:
