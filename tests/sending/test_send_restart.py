@@ -133,3 +133,36 @@ def test_sent_message_is_delivered_once_after_a_kill_after_the_reply(tmp_path: P
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
+
+
+def test_a_large_sent_message_kept_as_a_file_survives_a_kill_after_the_reply(
+    tmp_path: Path,
+) -> None:
+    """Over 2 MiB the bytes are a file (store/sent.py): fsynced with its folder before the row,
+    so the MessageId answered means the file is there for the next start."""
+    config = tmp_path / "inbound.toml"
+    config.write_text('[identities]\nverified = ["example.com"]\n')
+    (tmp_path / "rules.json").write_text(json.dumps(rules()))
+    data = tmp_path / "data"
+    line = b"x" * 76 + b"\r\n"
+    raw = (
+        b"From: sender@example.com\r\nTo: success@simulator.amazonses.com\r\nSubject: big\r\n\r\n"
+        + line * (3 * 1024 * 1024 // len(line))
+    )
+    process, _, http_url = _start(config, data)
+    try:
+        message_id = _client(http_url).send_raw_email(RawMessage={"Data": raw})["MessageId"]
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    kept = (data / "sent" / message_id).read_bytes()
+    assert kept.endswith(raw.partition(b"\r\n\r\n")[2])
+    process, _, http_url = _start(config, data)
+    try:
+        assert _until_done(http_url, message_id)["status"] == "done"
+        with urllib.request.urlopen(f"{http_url}/api/sent/{message_id}/raw", timeout=10) as got:
+            assert got.read() == kept
+        assert sorted(p.name for p in (data / "sent").iterdir()) == [message_id]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
