@@ -1,7 +1,8 @@
-"""docs/aws-endpoints.md's examples, run as a reader would run them: each `python` block in a
-process of its own with only the page's `sh` environment (the engine's addresses replaced by
-a real `inbound serve`'s ephemeral ones), against the shipped config plus the page's `toml`
-line; `# file: NAME` blocks are written beside the config first."""
+"""docs/aws-endpoints.md's examples, run as a reader would run them: each `python` block marked
+`<!-- run -->` in a process of its own with only the page's `sh` environment (the engine's
+addresses replaced by a real `inbound serve`'s ephemeral ones), against the shipped config
+plus the page's `<!-- lambda.functions -->` line; `# file: NAME` blocks are written beside the
+config first."""
 
 from __future__ import annotations
 
@@ -20,21 +21,24 @@ from tests.receiving.test_restart import _start
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "aws-endpoints.md"
 HTTP, SMTP = "http://127.0.0.1:4525", '"127.0.0.1", 2525'  # as the examples write them
-BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
+BLOCK = re.compile(r"^(<!-- [\w.]+ -->\n)?```(\w+)\n(.*?)^```$", re.S | re.M)
 
 
-def blocks(language: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(PAGE.read_text()) if lang == language]
+def blocks(language: str, marker: str = "") -> list[str]:
+    """The page's blocks in `language`, only those after `<!-- marker -->` if one is given."""
+    found = BLOCK.findall(PAGE.read_text())
+    wanted = f"<!-- {marker} -->\n" if marker else None
+    return [b for m, lang, b in found if lang == language and wanted in (None, m)]
 
 
 def examples() -> list[str]:
-    return [b for b in blocks("python") if not b.startswith("# file: ")]
+    return blocks("python", "run")
 
 
 def environment(http_url: str) -> dict[str, str]:
     """The page's `export`s, on top of the test's environment without its AWS_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    [exports] = [b for b in blocks("sh") if "AWS_ENDPOINT_URL=" in b]
+    exports = next(b for b in blocks("sh") if "AWS_ENDPOINT_URL=" in b)
     for line in exports.splitlines():
         assignments = line.removeprefix("export ").split()
         env.update(a.replace(HTTP, http_url).split("=", 1) for a in assignments)
@@ -49,7 +53,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
     for file in (b for b in blocks("python") if b.startswith("# file: ")):
         (folder / file.split("\n", 1)[0].removeprefix("# file: ")).write_text(file)
     config = folder / "inbound.toml"
-    [functions] = blocks("toml")
+    [functions] = blocks("toml", "lambda.functions")
     config.write_text(
         config.read_text().replace("[lambda.functions]\n", f"[lambda.functions]\n{functions}")
     )
