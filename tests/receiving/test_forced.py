@@ -17,7 +17,7 @@ from inbound import config
 from inbound.receiving.forced import UNASKED, Forced, Override, OverrideError
 from inbound.receiving.verdicts import Status
 from inbound.testing import RunningInbound
-from tests.rulesets import message, rule, rules, sns
+from tests.rulesets import FUNCTION, lambda_, message, rule, rules, s3, sns
 
 SCANNED = rules(rule("r", sns(), ScanEnabled=True))
 
@@ -224,3 +224,32 @@ def test_forced_by_the_marker(inbound_server: RunningInbound) -> None:
         "dmarcVerdict": "marker:marker-2",
         "dmarcPolicy": "marker:marker-2",
     }
+
+
+# ── the example: "my Lambda drops DMARC failures", with no DNS ──────────────────────
+LAMBDA_EVENTS: list[dict[str, Any]] = []
+
+
+def drop_dmarc_failures(event: dict[str, Any], context: Any) -> dict[str, str] | None:
+    LAMBDA_EVENTS.append(event)
+    receipt = event["Records"][0]["ses"]["receipt"]
+    return {"disposition": "STOP_RULE_SET"} if receipt["dmarcVerdict"]["status"] == "FAIL" else None
+
+
+@pytest.mark.inbound_rules(
+    rules(rule("gate", lambda_("RequestResponse")), rule("keep", s3("b", "kept/"))),
+    lambda_handlers={FUNCTION: drop_dmarc_failures},
+)
+@pytest.mark.inbound_verdicts(dmarc="FAIL", dmarc_policy="reject", sender="spoofed.example")
+def test_a_lambda_that_drops_dmarc_failures(inbound_server: RunningInbound) -> None:
+    LAMBDA_EVENTS.clear()
+    for sender in ("ceo@spoofed.example", "friend@honest.example"):
+        inbound_server.send(sender, ["user@example.com"], message(sender=sender))
+    honest = [m for m in inbound_server.messages() if m["mailFrom"] == "friend@honest.example"]
+    kept = [o["key"] for o in inbound_server.get("/api/s3")]
+    assert kept == [f"kept/{honest[0]['messageId']}"]
+    [spoofed] = [e["Records"][0]["ses"] for e in LAMBDA_EVENTS
+                 if e["Records"][0]["ses"]["mail"]["source"] == "ceo@spoofed.example"]  # fmt: skip
+    assert spoofed["receipt"]["dmarcPolicy"] == "reject"
+    headers = {h["name"]: h["value"] for h in spoofed["mail"]["headers"]}
+    assert headers["Authentication-Results"].endswith(" dmarc=fail header.from=spoofed.example;")

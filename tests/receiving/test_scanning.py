@@ -177,11 +177,16 @@ def _timed(chain: ScanChain, raw: bytes) -> tuple[Status, float]:
     return status, time.monotonic() - started
 
 
-def test_a_daemon_that_is_down_gives_processing_failed_at_once(tmp_path: Path) -> None:
+def test_a_daemon_that_is_down_gives_processing_failed_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for daemon in (Spamd(_closed_port(), 1000), Clamd(tmp_path / "missing.sock", 1000)):
         status, took = _timed(ScanChain(GTUBE_SCANNER, daemon, timeout=5), HAM)
         assert status is Status.PROCESSING_FAILED
         assert took < 2
+    logged = [r.getMessage() for r in caplog.records if r.name == "inbound.scanning"]
+    assert [line.split(" at ")[0] for line in logged] == ["Spamd", "Clamd"]
+    assert all("could not scan" in line for line in logged)
 
 
 def test_a_daemon_that_never_answers_gives_processing_failed_at_the_timeout(
