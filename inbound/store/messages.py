@@ -15,6 +15,7 @@ from inbound.datadir import under
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, TraceRow
 from inbound.store import bodies, rows
 from inbound.store.bodies import BodyWriter, SpooledBody
+from inbound.store.changes import ChangeKind
 from inbound.store.writer import Connection, Database, StorageError
 from inbound.timestamps import now_iso
 
@@ -70,6 +71,7 @@ class Messages(Database):
 
         with bodies.kept_only_if_recorded(path):
             await self._write(insert)
+        self.changes.post(ChangeKind.RECEIVED, record.id)
 
     def raw(self, message_id: str) -> bytes | None:
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
@@ -101,6 +103,7 @@ class Messages(Database):
         """Every table `Database.reset` empties, and the body files with the spool table."""
         await super().reset()
         await asyncio.to_thread(shutil.rmtree, under(self.data_dir, bodies.SPOOL), True)
+        self.changes.post(ChangeKind.RESET)
 
     def message(self, message_id: str) -> MessageRecord | None:
         found = self._read("SELECT * FROM messages WHERE id = ?", (message_id,))
@@ -151,6 +154,7 @@ class Messages(Database):
                 )
 
         await self._write(write, durable=False)
+        self.changes.post(ChangeKind.RECEIVED, message_id)
 
     def trace(self, message_id: str) -> list[TraceRow]:
         found = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
 from inbound.store import rows
+from inbound.store.changes import ChangeKind
 from inbound.store.writer import Connection, Database
 
 _WORK = "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE m.status = ?"
@@ -89,6 +90,7 @@ class Retries(Database):
             rows.insert_retries(c, [entry])
 
         await self._write(write)
+        self.changes.post(ChangeKind.RECEIVED, entry.message_id)
 
     async def retry_now(self, message_id: str, now: str) -> int:
         """Make the message's pending and expired entries due at `now`; returns how many."""

@@ -21,6 +21,7 @@ from typing import Any
 from inbound.datadir import under
 from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
 from inbound.store import bodies, documents, rows
+from inbound.store.changes import ChangeKind
 from inbound.store.writer import Connection, Database, Row
 
 SENT_BODIES = "sent"
@@ -71,6 +72,7 @@ class Sent(Database):
 
         with bodies.kept_only_if_recorded(path):
             await self._write(insert)
+        self.changes.post(ChangeKind.SENT, message.id)
 
     def _sent_body_path(self, message_id: str) -> Path:
         return under(self.data_dir, SENT_BODIES, message_id)
@@ -110,6 +112,7 @@ class Sent(Database):
                 c.execute("UPDATE sent_returns SET done = 1 WHERE id = ?", (returned,))
 
         await self._write(append, durable=False)
+        self.changes.post(ChangeKind.SENT, message_id)
 
     async def add_sent_return(self, returned: ReturnedMail, raw: bytes) -> None:
         """Keep mail addressed to a sent message's envelope sender, durably (fsynced): the

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inbound.datadir import under
+from inbound.store.changes import Changes
 from inbound.store.schema import RESET_TABLES, SCHEMA
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class Database:
         self._thread: threading.Thread | None = None
         self._reader: Connection | None = None
         self._synchronous = "FULL"  # the writer connection's current setting (_connect)
+        self.changes = Changes()  # announced after each commit (store/changes.py)
 
     # ── lifecycle ──────────────────────────────────────────────────────────────────────
     def exists(self) -> bool:
