@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 
 class MessageStatus(StrEnum):
@@ -410,3 +410,51 @@ class Listing(list[T]):
     def __init__(self, items: Iterable[T], total: int) -> None:
         super().__init__(items)
         self.total = total
+
+
+# What the web UI lists and searches by (inbound/web/, store/browse.py).
+
+
+class Direction(StrEnum):
+    RECEIVED = "received"  # through the receiving engine (`messages`)
+    SENT = "sent"  # accepted by a Send* operation (`sent`)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A message as the UI lists and searches it, read once from its bytes
+    (inbound/web/digests.py): the addresses of the envelope and of its headers, its subject and
+    the start of its text. `source_rowid` orders digests as their messages were stored."""
+
+    message_id: str
+    source_rowid: int
+    subject: str
+    sender: str
+    recipients: str
+    body: str
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """What the UI's list asks for: `text` in sender, recipients, subject or body (every word,
+    as a prefix), `status` (received: pending, done or failed; sent: a SentStatus), `rule` that
+    matched, `action` type that ran (received only)."""
+
+    text: str = ""
+    status: str | None = None
+    rule: str | None = None
+    action: str | None = None
+
+
+M = TypeVar("M", MessageRecord, SentMessage)
+
+
+@dataclass(frozen=True)
+class Summary(Generic[M]):
+    """A row of the UI's list: the message, its subject (None until digested), the rules that
+    matched it and whether one of its actions failed for good or is being retried."""
+
+    record: M
+    subject: str | None
+    rules: tuple[str, ...] = ()
+    failed: bool = False

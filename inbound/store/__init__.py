@@ -9,6 +9,7 @@ the group-commit writer thread, `schema.py` the tables, and one module per domai
 
 from __future__ import annotations
 
+from inbound.store.browse import Browse
 from inbound.store.contacts import Contacts
 from inbound.store.documents import Documents
 from inbound.store.embedded import Embedded
@@ -22,7 +23,7 @@ from inbound.store.writer import StorageError
 __all__ = ["StorageError", "Store"]
 
 
-class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts, Suppressed):
+class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts, Suppressed, Browse):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""
 
     def discard_orphan_bodies(self) -> int:

@@ -4,6 +4,7 @@ message's trace rows and retry entries commit together with other changes (`add_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -28,8 +29,10 @@ _TRACE_CHUNK = 50  # rows per statement: 550 parameters, under SQLite's oldest l
 
 def record(kind: type[R], row: Row, **decoded: Any) -> R:
     """A `kind` from a row whose columns are its fields; `decoded` gives the columns stored
-    as JSON, as integers (booleans) or as enum values, decoded."""
-    return kind(**{**dict(row), **decoded})
+    as JSON, as integers (booleans) or as enum values, decoded. Columns that are no field of
+    `kind` (what a query computes beside them, store/browse.py) are left out."""
+    names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    return kind(**{**{k: v for k, v in dict(row).items() if k in names}, **decoded})
 
 
 def message(row: Row) -> MessageRecord:

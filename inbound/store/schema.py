@@ -94,6 +94,12 @@ CREATE TABLE IF NOT EXISTS suppressed (
     region TEXT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL, updated TEXT NOT NULL,
     message_id TEXT, feedback_id TEXT, PRIMARY KEY (region, address));
 CREATE INDEX IF NOT EXISTS suppressed_updated ON suppressed(region, updated, address);
+CREATE TABLE IF NOT EXISTS digests (
+    kind TEXT NOT NULL, message_id TEXT NOT NULL, source_rowid INTEGER NOT NULL,
+    subject TEXT NOT NULL, PRIMARY KEY (kind, message_id));
+CREATE INDEX IF NOT EXISTS digests_source ON digests(kind, source_rowid);
+CREATE VIRTUAL TABLE IF NOT EXISTS digest_text USING fts5(
+    sender, recipients, subject, body, tokenize = 'unicode61 remove_diacritics 2');
 """
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
@@ -116,4 +122,6 @@ RESET_TABLES = (
     "sent_pending",
     "sent_raw",
     "sent",
+    "digest_text",
+    "digests",
 )

@@ -1,0 +1,182 @@
+"""What the web UI reads (inbound/web/): its message lists, newest first, filtered and searched,
+and the records a message's trace points at.
+
+Search is SQLite FTS5 over `digests` (subject, addresses and the start of the text of each
+message, inbound/web/digests.py). Digests are made when the UI lists or searches, for the
+messages stored since the last one (`undigested`), not when mail is accepted: a server nobody
+browses pays nothing per message (docs/ui.md, "Search").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from inbound.records import (
+    Digest,
+    Direction,
+    Listing,
+    MessageFilter,
+    MessageRecord,
+    Notification,
+    OutboxMessage,
+    RetryStatus,
+    SentMessage,
+    Summary,
+    TraceKind,
+)
+from inbound.store import rows
+from inbound.store.outbox import _message as outbox_message
+from inbound.store.sent import _sent
+from inbound.store.writer import Connection, Database
+
+FAILED = "failed"  # the received list's third status: an action failed and is not delivered
+_SOURCE_TABLE = {Direction.RECEIVED: "messages", Direction.SENT: "sent"}
+_WORD = re.compile(r"\w")
+
+# An action that failed and is still being retried or has expired, or failed for good (no
+# retry entry: `final`, e.g. over a size limit).
+_FAILED_SQL = f"""(
+    EXISTS (SELECT 1 FROM retries r WHERE r.message_id = m.id
+            AND r.status != '{RetryStatus.DELIVERED}')
+    OR EXISTS (SELECT 1 FROM trace t WHERE t.message_id = m.id
+            AND t.kind = '{TraceKind.ACTION}' AND t.error IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM retries r WHERE r.message_id = t.message_id
+                AND r.rule_position = t.rule_position AND r.action_index = t.action_index)))"""
+
+
+def match_expression(text: str) -> str | None:
+    """FTS5 syntax for `text`: every whitespace-separated term must occur, each as a phrase
+    prefix (`alice@exa` finds alice@example.com); quoting makes any input a literal, so a
+    user's quotes, stars or `OR` are searched for, never parsed. None: no term has a word."""
+    terms = [t for t in text.split() if _WORD.search(t)]
+    if not terms:
+        return None
+    return " AND ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+
+
+class Browse(Database):
+    # ── digests ─────────────────────────────────────────────────────────────────────────────
+    def undigested(self, direction: Direction, limit: int) -> list[tuple[str, int]]:
+        """(message id, rowid) of the messages stored after the last digested one, in order."""
+        table = _SOURCE_TABLE[direction]
+        found = self._read(
+            f"SELECT id, rowid FROM {table} WHERE rowid > (SELECT COALESCE(MAX(source_rowid),"
+            " 0) FROM digests WHERE kind = ?) ORDER BY rowid LIMIT ?",
+            (direction, limit),
+        )
+        return [(r["id"], r["rowid"]) for r in found]
+
+    async def add_digests(self, direction: Direction, digests: Sequence[Digest]) -> None:
+        def write(c: Connection) -> None:
+            for d in digests:
+                cursor = c.execute(
+                    "INSERT OR IGNORE INTO digests (kind, message_id, source_rowid, subject)"
+                    " VALUES (?, ?, ?, ?)",
+                    (direction, d.message_id, d.source_rowid, d.subject),
+                )
+                if cursor.rowcount:
+                    c.execute(
+                        "INSERT INTO digest_text (rowid, sender, recipients, subject, body)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (cursor.lastrowid, d.sender, d.recipients, d.subject, d.body),
+                    )
+
+        await self._write(write, durable=False)  # made again from the messages if lost
+
+    # ── lists ───────────────────────────────────────────────────────────────────────────────
+    def browse_received(
+        self, wanted: MessageFilter, limit: int, offset: int
+    ) -> Listing[Summary[MessageRecord]] | None:
+        """None when `wanted.text` has nothing to search for (no letter or digit)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if wanted.status == FAILED:
+            where.append(_FAILED_SQL)
+        elif wanted.status:
+            where.append("m.status = ?")
+            params.append(wanted.status)
+        for kind, name in ((TraceKind.RULE, wanted.rule), (TraceKind.ACTION, wanted.action)):
+            if name:
+                column = "rule" if kind is TraceKind.RULE else "action"
+                where.append(
+                    "EXISTS (SELECT 1 FROM trace t WHERE t.message_id = m.id"
+                    f" AND t.kind = ? AND t.{column} = ?)"
+                )
+                params += [kind, name]
+        if not self._searching(Direction.RECEIVED, wanted.text, where, params):
+            return None
+        sql = (
+            "SELECT m.*, d.subject AS digest_subject, "
+            f"{_FAILED_SQL} AS failed, (SELECT json_group_array(t.rule) FROM trace t"
+            f" WHERE t.message_id = m.id AND t.kind = '{TraceKind.RULE}') AS matched"
+            " FROM messages m LEFT JOIN digests d"
+            f" ON d.kind = '{Direction.RECEIVED}' AND d.message_id = m.id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+        )
+        found, total = self._page(
+            sql, "m.received_at DESC, m.rowid DESC", tuple(params), limit, offset
+        )
+        return Listing(
+            (
+                Summary(
+                    rows.message(r),
+                    r["digest_subject"],
+                    tuple(json.loads(r["matched"])),
+                    bool(r["failed"]),
+                )
+                for r in found
+            ),
+            total,
+        )
+
+    def browse_sent(
+        self, wanted: MessageFilter, limit: int, offset: int
+    ) -> Listing[Summary[SentMessage]] | None:
+        where: list[str] = []
+        params: list[Any] = []
+        if wanted.status:
+            where.append("m.status = ?")
+            params.append(wanted.status)
+        if not self._searching(Direction.SENT, wanted.text, where, params):
+            return None
+        sql = (
+            "SELECT m.*, d.subject AS digest_subject FROM sent m LEFT JOIN digests d"
+            f" ON d.kind = '{Direction.SENT}' AND d.message_id = m.id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+        )
+        found, total = self._page(sql, "m.created DESC, m.rowid DESC", tuple(params), limit, offset)
+        return Listing((Summary(_sent(r), r["digest_subject"]) for r in found), total)
+
+    @staticmethod
+    def _searching(direction: Direction, text: str, where: list[str], params: list[Any]) -> bool:
+        """Add the full-text condition for `text`; False when it has no term to search."""
+        if not text.strip():
+            return True
+        expression = match_expression(text)
+        if expression is None:
+            return False
+        where.append(
+            "m.id IN (SELECT d.message_id FROM digest_text JOIN digests d"
+            " ON d.rowid = digest_text.rowid WHERE d.kind = ? AND digest_text MATCH ?)"
+        )
+        params += [direction, expression]
+        return True
+
+    def digest_count(self, direction: Direction) -> int:
+        return int(
+            self._read("SELECT COUNT(*) AS n FROM digests WHERE kind = ?", (direction,))[0]["n"]
+        )
+
+    # ── what a trace points at ──────────────────────────────────────────────────────────────
+    def notification(self, sns_id: str) -> Notification | None:
+        found = self._read("SELECT * FROM notifications WHERE id = ?", (sns_id,))
+        if not found:
+            return None
+        return rows.record(Notification, found[0], deliveries=json.loads(found[0]["deliveries"]))
+
+    def outbox_message(self, outbox_id: str) -> OutboxMessage | None:
+        found = self._read("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+        return outbox_message(found[0]) if found else None
