@@ -13,6 +13,7 @@ from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
 from inbound.api.v2 import routes as v2_routes
+from inbound.web import routes as web_routes
 
 MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
 
@@ -37,5 +38,6 @@ def make_app(
     verdicts.add_routes(app, services)
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)
+    web_routes.add_routes(app, services)  # before the Query API: it takes browser visits to /
     ses_routes.add_routes(app, services, operations)
     return app

@@ -34,7 +34,7 @@ from inbound.errors import SesError
 if TYPE_CHECKING:
     from inbound.api.services import Services
 
-OWN_ERROR_PREFIXES = ("/api/", "/sns/", "/v2/")  # JSON routes: their errors are not the Query API's
+OWN_ERROR_PREFIXES = ("/api/", "/sns/", "/v2/", "/ui/")  # not the Query API: own errors
 FORM = "application/x-www-form-urlencoded"
 
 
