@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inbound.records import Digest, Direction
@@ -54,17 +56,20 @@ class Digester:
         if direction is Direction.SENT:
             sent = store.sent_message(message_id)
             assert sent is not None
-            raw = store.sent_raw(message_id) or b""
-            return message_id, rowid, sent.source, sent.recipients, raw[: mime.DIGEST_HEAD]
+            head = _start(store.sent_body_file(message_id), lambda: store.sent_raw(message_id))
+            return message_id, rowid, sent.source, sent.recipients, head
         record = store.message(message_id)
         assert record is not None
-        path = store.body_file(message_id)
-        if path is None:
-            head = (store.raw(message_id) or b"")[: mime.DIGEST_HEAD]
-        else:  # a large body, kept as a file: only its start is read
-            with path.open("rb") as body:
-                head = body.read(mime.DIGEST_HEAD)
+        head = _start(store.body_file(message_id), lambda: store.raw(message_id))
         return message_id, rowid, record.mail_from, record.recipients, head
+
+
+def _start(path: Path | None, raw: Callable[[], bytes | None]) -> bytes:
+    """The first `DIGEST_HEAD` bytes of a body: a large one, kept as a file, is not read whole."""
+    if path is None:
+        return (raw() or b"")[: mime.DIGEST_HEAD]
+    with path.open("rb") as body:
+        return body.read(mime.DIGEST_HEAD)
 
 
 def _digest_all(heads: list[Head]) -> list[Digest]:
