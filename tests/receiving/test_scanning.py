@@ -263,10 +263,8 @@ def test_a_silent_daemon_does_not_hold_the_message(inbound_factory, silent: Addr
     assert time.monotonic() - started < 5
 
 
-@pytest.fixture
-def counting() -> Iterator[tuple[Address, list[int]]]:
-    """A spamd that says "not spam" to everything and counts the messages it was asked about."""
-    asked: list[int] = []
+def _answering(reply: bytes, asked: list[int]) -> contextlib.AbstractContextManager[Address]:
+    """A daemon that reads each request to its end, counts it in `asked` and says `reply`."""
 
     def answer(client: socket.socket) -> None:
         with client:
@@ -274,10 +272,37 @@ def counting() -> Iterator[tuple[Address, list[int]]]:
             while client.recv(65536):  # the client half-closes after its request
                 pass
             asked.append(1)
-            client.sendall(b"SPAMD/1.1 0 EX_OK\r\nSpam: False ; 0.0 / 5.0\r\n\r\n")
+            client.sendall(reply)
 
-    with _tcp_server(answer) as address:
+    return _tcp_server(answer)
+
+
+@pytest.fixture
+def counting() -> Iterator[tuple[Address, list[int]]]:
+    """A spamd that says "not spam" to everything and counts the messages it was asked about."""
+    asked: list[int] = []
+    with _answering(b"SPAMD/1.1 0 EX_OK\r\nSpam: False ; 0.0 / 5.0\r\n\r\n", asked) as address:
         yield address, asked
+
+
+@pytest.mark.parametrize(
+    ("kind", "reply"),
+    [
+        (Spamd, b"SPAMD/1.0 76 Bad header line: (Content-length mismatch)\r\n"),
+        (Spamd, b"SPAMD/1.1 0 EX_OK\r\n\r\n"),  # no Spam header
+        (Clamd, b"INSTREAM size limit exceeded. ERROR\0"),
+        (Clamd, b"stream: Can't allocate memory ERROR\0"),
+        (Clamd, b""),
+    ],
+    ids=["spamd-status", "spamd-no-verdict", "clamd-size", "clamd-error", "clamd-nothing"],
+)
+def test_a_daemon_that_answers_an_error_gives_processing_failed(
+    kind: type[Spamd] | type[Clamd], reply: bytes
+) -> None:
+    asked: list[int] = []
+    with _answering(reply, asked) as address:
+        status, _ = _timed(ScanChain(GTUBE_SCANNER, kind(address, 1000), timeout=5), HAM)
+    assert (status, asked) == (Status.PROCESSING_FAILED, [1])
 
 
 def test_a_message_is_scanned_once_and_only_when_a_matching_rule_scans(
