@@ -30,6 +30,7 @@ from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
 from inbound.backends.factory import local_backends, make_backends
 from inbound.backends.local import LocalMailer, LocalObjectStore
+from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
 from inbound.errors import ConfigError
@@ -172,6 +173,8 @@ class InboundServer:
 
         seed_keys(settings.data_dir, settings.smtp_hostname)
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
+        if isinstance(self.backends.publisher, LocalSns):  # [sns.subscriptions], confirmed
+            await self.backends.publisher.start()
         objects = self.backends.objects
         if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
             log.warning("discarded %d S3 object writes a previous run left unfinished", left)

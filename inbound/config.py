@@ -259,6 +259,13 @@ def _subscribers(table: Mapping[str, Any], at: Key) -> dict[str, tuple[str, ...]
     return result
 
 
+def _delay_scale(value: float, at: Key) -> float:
+    """1 is SNS's own timing; 0.001 makes its 20 s between retries 20 ms (tests)."""
+    if not 0 < value <= 1:
+        raise at.error("must be more than 0 and at most 1")
+    return float(value)
+
+
 def _credentials(table: Mapping[str, Any], at: Key) -> dict[str, str]:
     for key, secret in table.items():
         if not isinstance(secret, str) or not secret:
@@ -378,11 +385,15 @@ class LambdaSettings(Section):
 
 @dataclass(frozen=True)
 class SnsSettings(Section):
-    """`[sns]`: topic ARN → the http(s) URLs subscribed to it."""
+    """`[sns]`: topic ARN → the http(s) URLs subscribed to it (confirmed from the start), and
+    the factor on every delay of SNS's HTTP delivery retry policy (docs/aws-endpoints.md)."""
 
     # repr=False: a subscriber URL may carry Basic credentials (`https://user:password@...`)
     sns_subscribers: Mapping[str, tuple[str, ...]] = field(
         default_factory=dict, repr=False, metadata=toml(dict, _subscribers, key="subscriptions")
+    )
+    sns_retry_delay_scale: float = field(
+        default=1.0, metadata=toml((int, float), _delay_scale, key="retry_delay_scale")
     )
 
 

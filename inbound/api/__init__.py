@@ -1,5 +1,5 @@
-"""The HTTP side: the SES Query API on `/`, SES API v2 under `/v2/`, the JSON inspection API
-under `/api/` (the UI too)."""
+"""The HTTP side: the SES Query API on `/` (the embedded SNS's too, told apart by the request's
+signature), SES API v2 under `/v2/`, the JSON inspection API under `/api/` (the UI too)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from inbound.api import inspect, readiness, rules, sent, tracking, unsubscribe, verdicts
+from inbound.api.aws import sns
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -39,5 +40,5 @@ def make_app(
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)
     web_routes.add_routes(app, services)  # before the Query API: it takes browser visits to /
-    ses_routes.add_routes(app, services, operations)
+    ses_routes.add_routes(app, services, operations, others=[sns.claim(services)])
     return app

@@ -50,6 +50,13 @@ class Caller:
     region: str | None = None  # the credential scope's region, when the request was signed
 
 
+def signing_service(headers: CIMultiDictProxy[str]) -> str | None:
+    """The service of the credential scope a request claims (`ses`, `sns`...), unchecked:
+    which API on the shared port it is for."""
+    match = _SCOPE.search(headers.get("Authorization", ""))
+    return None if match is None else match.group(4)
+
+
 def caller_of(headers: CIMultiDictProxy[str]) -> Caller:
     """Who signed the request, as claimed and unchecked (`api_auth = "off"`)."""
     match = _SCOPE.search(headers.get("Authorization", ""))
@@ -65,8 +72,10 @@ def verify(
     body: bytes,
     credentials: Mapping[str, str],
     now: datetime | None = None,
+    signing_names: tuple[str, ...] = SIGNING_NAMES,
 ) -> Caller:
-    """Check a SigV4-signed request; raises the 403 (or 400) error SES would send."""
+    """Check a SigV4-signed request; raises the 403 (or 400) error SES would send.
+    `signing_names`: the services the credential scope may name (the first in the error)."""
     authorization = headers.get("Authorization", "")
     if not authorization:
         if "X-Amzn-Authorization" in headers:  # AWS3-HTTPS: refused since 2020
@@ -90,8 +99,10 @@ def verify(
     secret = credentials.get(access_key)
     if secret is None:
         raise InvalidClientTokenId("The security token included in the request is invalid.")
-    if service not in SIGNING_NAMES:
-        raise SignatureDoesNotMatch("Credential should be scoped to correct service: 'ses'.")
+    if service not in signing_names:
+        raise SignatureDoesNotMatch(
+            f"Credential should be scoped to correct service: '{signing_names[0]}'."
+        )
 
     timestamp, source = _timestamp(headers)
     if timestamp[:8] != day:

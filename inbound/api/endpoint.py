@@ -57,10 +57,20 @@ async def read_body(request: web.Request) -> bytes:
         ) from None
 
 
-def caller(services: Services, request: web.Request, body: bytes) -> auth.Caller:
+def caller(
+    services: Services,
+    request: web.Request,
+    body: bytes,
+    signing_names: tuple[str, ...] = auth.SIGNING_NAMES,
+) -> auth.Caller:
     if services.api_auth == "verify":
         return auth.verify(
-            request.method, request.raw_path, request.headers, body, services.api_credentials
+            request.method,
+            request.raw_path,
+            request.headers,
+            body,
+            services.api_credentials,
+            signing_names=signing_names,
         )
     return auth.caller_of(request.headers)
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api import pages
-from inbound.backends.sns_envelope import CERT_ROUTE, UNSUBSCRIBE_ROUTE, signing_paths
+from inbound.backends.sns_envelope import CERT_ROUTE, signing_paths
 from inbound.datadir import UnsafePath, under
 from inbound.records import (
     Listing,
@@ -220,11 +220,4 @@ def add_routes(app: web.Application, services: Services) -> None:
         "/api/pinpoint", listing(functools.partial(store.recorded_events, "pinpoint"))
     )
 
-    async def unsubscribe(request: web.Request) -> web.Response:
-        return web.json_response(
-            {"error": "subscriptions are configured in inbound.toml under [sns.subscriptions]"},
-            status=400,
-        )
-
     app.router.add_get(CERT_ROUTE, signing_cert)
-    app.router.add_get(UNSUBSCRIBE_ROUTE, unsubscribe)

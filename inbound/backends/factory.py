@@ -17,11 +17,11 @@ from inbound.backends.local import (
     LocalMetrics,
     LocalObjectStore,
     LocalPinpoint,
-    LocalPublisher,
     LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
 from inbound.backends.local_lambda import LocalFunctions, engine_environment
+from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
 from inbound.datadir import under
@@ -62,7 +62,12 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     signing_key = signing_paths(data)[1]
     return Backends(
         objects=LocalObjectStore(under(data, "s3"), store, under(data, "s3-partial")),
-        publisher=LocalPublisher(store, settings.sns_subscribers, SnsSigner(signing_key, http_url)),
+        publisher=LocalSns(
+            store,
+            settings.sns_subscribers,
+            SnsSigner(signing_key, http_url),
+            settings.sns_retry_delay_scale,
+        ),
         functions=LocalFunctions(
             settings.lambda_handlers,
             store,

@@ -1,8 +1,8 @@
 """Embedded backends: everything inside the data dir, no external service (DESIGN.md).
 
 * objects: `DATA/s3/<bucket>/<key>`, metadata in the store; buckets exist on first use;
-* publisher: the notification log in the store, plus HTTP(S) POSTs to the subscribers
-  configured per topic, in the JSON envelope SNS uses for HTTP subscriptions;
+* publisher: the embedded SNS (`local_sns.py`): topics, HTTP(S) subscriptions, the
+  notification log;
 * functions: `local_lambda.py`;
 * mailer: the outbox; `inbound.relay` delivers it to a smarthost when `[relay]` is set;
 * mailbox: a Maildir per WorkMail organization, `DATA/workmail/<organization id>/`;
@@ -16,23 +16,17 @@ import asyncio
 import json
 import mailbox
 import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
-
-import aiohttp
 
 from inbound.backends import BackendError, BusEntry, MetricDatum
-from inbound.backends.sns_envelope import SnsSigner, http_envelope
 from inbound.datadir import UnsafePath, under
 from inbound.ids import new_uuid
 from inbound.records import (
     MailboxDelivery,
     MetricPoint,
-    Notification,
     OutboxMessage,
     OutboxStatus,
     RecordedEvent,
@@ -125,100 +119,6 @@ class LocalObjectStore:
             raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {self.root.parent})") from None
         found = self.store.stored_object(bucket, key)
         return body, found.metadata if found is not None else {}
-
-
-class LocalPublisher:
-    """Notification log + HTTP subscribers. Publishing succeeds once logged, as with SNS:
-    deliveries to subscribers happen afterwards and their results are logged with it."""
-
-    def __init__(
-        self,
-        store: Store,
-        subscribers: Mapping[str, Sequence[str]],
-        signer: SnsSigner,
-    ) -> None:
-        self.store = store
-        self.subscribers = subscribers
-        self.signer = signer
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
-
-    async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
-        sns_id = new_uuid()
-        timestamp = now_iso()
-        self.store.add_notification(
-            Notification(
-                id=sns_id,
-                topic_arn=topic_arn,
-                subject=subject,
-                message=message,
-                message_id=message_id,
-                created=timestamp,
-            )
-        )
-        urls = self.subscribers.get(topic_arn, ())
-        if urls:
-            envelope = http_envelope(self.signer, sns_id, topic_arn, subject, message, timestamp)
-            task = asyncio.create_task(self._deliver(sns_id, topic_arn, envelope, urls))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return sns_id
-
-    async def _deliver(
-        self, sns_id: str, topic_arn: str, envelope: dict[str, str], urls: Sequence[str]
-    ) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-        body = json.dumps(envelope)
-        results = []
-        for url in urls:
-            headers = {
-                "Content-Type": "text/plain; charset=UTF-8",
-                "User-Agent": "Amazon Simple Notification Service Agent",
-                "x-amz-sns-message-type": "Notification",
-                "x-amz-sns-message-id": sns_id,
-                "x-amz-sns-topic-arn": topic_arn,
-                "x-amz-sns-subscription-arn": f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, url)}",
-            }
-            shown = redacted(url)
-            try:
-                async with self._session.post(url, data=body, headers=headers) as response:
-                    results.append({"url": shown, "status": response.status})
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                results.append({"url": shown, "error": _without_password(error, url)})
-        self.store.notification_delivered(sns_id, results)
-
-    async def close(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-
-
-REDACTED = "****"
-
-
-def redacted(url: str) -> str:
-    """`url` with the password of its user info replaced by `****`. SNS's HTTP(S) subscriptions
-    take Basic credentials in the URL (`https://user:password@host/...`, "Fanout Amazon SNS
-    notifications to HTTP/S endpoints"); the delivery log, and so the JSON API, shows the URL
-    without the password, like every other secret (config.py, `repr=False`)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{REDACTED}@{host}"))
-
-
-def _without_password(text: str, url: str) -> str:
-    """An error's text with the URL's password (as written and percent-decoded) redacted:
-    aiohttp names the URL in some of its errors."""
-    password = urlsplit(url).password
-    for form in {password, unquote(password)} if password else ():
-        text = text.replace(form, REDACTED)
-    return text
 
 
 @dataclass

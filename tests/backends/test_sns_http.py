@@ -1,120 +1,143 @@
-"""SNS action delivered to an HTTP subscriber in SNS's envelope, with a verifiable signature."""
+"""SNS action delivered to an HTTP subscriber as SNS delivers: its envelope with a verifiable
+signature, Basic credentials only after a 401 challenge, and SNS's retry policy."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
-import threading
+import itertools
 import time
+from collections.abc import Callable
+from typing import Any
 
-from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
-
+from inbound.backends.sns_delivery import RetryPolicy
+from inbound.testing import RunningInbound
 from tests.rulesets import TOPIC, message, rule, rules, sns
+from tests.webhook import Webhook, verify_signature
 
-SIGNED_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
-
-
-class Subscriber:
-    """A real HTTP endpoint on an ephemeral port, in its own thread."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], dict[str, str]]] = []
-        self.got = threading.Event()
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-
-    async def _start(self) -> str:
-        async def hook(request: web.Request) -> web.Response:
-            self.received.append((dict(request.headers), json.loads(await request.text())))
-            self.got.set()
-            return web.Response(text="ok")
-
-        app = web.Application()
-        app.router.add_post("/hook", hook)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/hook"
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+SCALE = 0.001  # SNS's 20 s between retries: 20 ms
 
 
-def test_http_subscriber_gets_a_signed_sns_envelope(inbound_factory) -> None:
-    subscriber = Subscriber()
-    try:
-        server = inbound_factory(
-            rules(rule("r", sns())), sns_subscribers={TOPIC: (subscriber.url,)}
-        )
-        server.send("sender@sender.test", ["user@example.com"], message())
-        server.wait_idle()
-        assert subscriber.got.wait(10)
-        [(headers, envelope)] = subscriber.received
-    finally:
-        subscriber.close()
+def deliveries(server: RunningInbound, count: int) -> list[dict[str, Any]]:
+    """The logged deliveries of the one notification, once `count` are in."""
+    for _ in range(500):  # each result is logged after its last attempt
+        [logged] = server.get("/api/notifications")
+        if len(logged["deliveries"]) == count:
+            return logged["deliveries"]  # type: ignore[no-any-return]
+        time.sleep(0.02)
+    raise AssertionError(f"not {count} deliveries: {logged['deliveries']}")
+
+
+def receive(
+    inbound_factory: Callable[..., RunningInbound], *urls: str, **settings: Any
+) -> RunningInbound:
+    server = inbound_factory(
+        rules(rule("r", sns())),
+        sns_subscribers={TOPIC: urls},
+        sns_retry_delay_scale=SCALE,
+        **settings,
+    )
+    server.send("sender@sender.test", ["user@example.com"], message())
+    server.wait_idle()
+    return server
+
+
+def test_http_subscriber_gets_a_signed_sns_envelope(
+    inbound_factory: Callable[..., RunningInbound], webhook: Callable[..., Webhook]
+) -> None:
+    hook = webhook()
+    server = receive(inbound_factory, hook.url)
+    [received] = hook.wait_for(1)
+    headers, envelope = received.headers, received.json
     assert headers["x-amz-sns-message-type"] == "Notification"
     assert headers["x-amz-sns-topic-arn"] == TOPIC
     assert headers["x-amz-sns-message-id"] == envelope["MessageId"]
-    assert set(envelope) == {
-        *SIGNED_KEYS,
-        "SignatureVersion",
-        "Signature",
-        "SigningCertURL",
-        "UnsubscribeURL",
-    }
     assert envelope["Subject"] == "Amazon SES Email Receipt Notification"
-    notification = json.loads(envelope["Message"])
-    assert notification["receipt"]["action"]["type"] == "SNS"
-    for _ in range(100):  # the delivery result is logged after the POST returns
-        [logged] = server.get("/api/notifications")
-        if logged["deliveries"]:
-            break
-        time.sleep(0.05)
+    assert envelope["UnsubscribeURL"].startswith(f"{server.api_url}/?Action=Unsubscribe&")
+    verify_signature(envelope)
+    [logged] = server.get("/api/notifications")
     assert logged["id"] == envelope["MessageId"] and logged["message"] == envelope["Message"]
-    assert logged["deliveries"] == [{"url": subscriber.url, "status": 200}]
-    # Verify as SNS's documentation says: SHA1withRSA over "Key\nValue\n" of the signed keys.
-    cert = x509.load_pem_x509_certificate(
-        server.get(envelope["SigningCertURL"][len(server.api_url) :])
-    )
-    canonical = "".join(f"{k}\n{envelope[k]}\n" for k in SIGNED_KEYS).encode()
-    cert.public_key().verify(
-        base64.b64decode(envelope["Signature"]), canonical, padding.PKCS1v15(), hashes.SHA1()
-    )
+    assert deliveries(server, 1) == [{"url": hook.url, "status": 200, "attempts": 1}]
 
 
-def test_subscriber_credentials_are_used_but_never_shown(inbound_factory) -> None:
-    """A subscriber URL with Basic credentials: the POST carries them; the delivery log (JSON
-    API) and the settings' repr show the URL with the password redacted, a failed delivery's
-    error text included."""
-    subscriber = Subscriber()
+def test_credentials_go_only_after_a_401_challenge_and_are_never_shown(
+    inbound_factory: Callable[..., RunningInbound], webhook: Callable[..., Webhook]
+) -> None:
+    """A subscriber URL with Basic credentials: the first POST goes without them, the endpoint
+    challenges, the second carries them; the delivery log (JSON API) and the settings' repr
+    show the URL with the password redacted, a failed delivery's error text included."""
+    hook = webhook(credentials=("hook-user", "s3cr@t-pw"))
     secret = "s3cr%40t-pw"  # percent-encoded '@': redacted as written and as decoded
-    try:
-        host = subscriber.url.removeprefix("http://")
-        url = f"http://hook-user:{secret}@{host}"
-        dead = f"http://hook-user:{secret}@127.0.0.1:1/hook"  # nothing listens on port 1
-        server = inbound_factory(rules(rule("r", sns())), sns_subscribers={TOPIC: (url, dead)})
-        server.send("sender@sender.test", ["user@example.com"], message())
-        server.wait_idle()
-        assert subscriber.got.wait(10)
-        [(headers, _)] = subscriber.received
-        for _ in range(100):
-            [logged] = server.get("/api/notifications")
-            if logged["deliveries"]:
-                break
-            time.sleep(0.05)
-    finally:
-        subscriber.close()
-    assert headers["Authorization"] == "Basic " + base64.b64encode(b"hook-user:s3cr@t-pw").decode()
-    ok, failed = logged["deliveries"]
-    assert ok == {"url": f"http://hook-user:****@{host}", "status": 200}
+    host = hook.url.removeprefix("http://")
+    url = f"http://hook-user:{secret}@{host}"
+    dead = f"http://hook-user:{secret}@127.0.0.1:1/hook"  # nothing listens on port 1
+    server = receive(inbound_factory, url, dead)
+    challenged, answered = hook.wait_for(2)
+    assert "Authorization" not in challenged.headers
+    expected = "Basic " + base64.b64encode(b"hook-user:s3cr@t-pw").decode()
+    assert answered.headers["Authorization"] == expected
+    assert answered.body == challenged.body
+    ok, failed = sorted(deliveries(server, 2), key=lambda d: "error" in d)
+    assert ok == {"url": f"http://hook-user:****@{host}", "status": 200, "attempts": 1}
     assert failed["url"] == "http://hook-user:****@127.0.0.1:1/hook" and failed["error"]
-    shown = json.dumps(server.get("/api/notifications")) + repr(server.server.settings)
+    assert failed["attempts"] == 4  # the first and SNS's 3 retries
+    shown = str(server.listing("/api/notifications")) + repr(server.server.settings)
     assert "s3cr" not in shown and "t-pw" not in shown
+
+
+def test_server_errors_are_retried_by_the_policy_and_client_errors_are_not(
+    inbound_factory: Callable[..., RunningInbound], webhook: Callable[..., Webhook]
+) -> None:
+    flaky, broken, gone = (
+        webhook(statuses=(500, 503)),
+        webhook(statuses=(502,) * 9),
+        webhook(statuses=(404,)),
+    )
+    server = receive(inbound_factory, flaky.url, broken.url, gone.url)
+    logged = {d["url"]: (d["status"], d["attempts"]) for d in deliveries(server, 3)}
+    assert logged == {flaky.url: (200, 3), broken.url: (502, 4), gone.url: (404, 1)}
+    attempts = broken.wait_for(4)
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(attempts)]
+    assert all(gap >= 20 * SCALE for gap in gaps)  # 20 s apart, scaled
+    time.sleep(0.2)
+    assert (len(flaky.requests), len(broken.requests), len(gone.requests)) == (3, 4, 1)
+
+
+def test_a_subscriptions_delivery_policy_sets_the_phases(
+    inbound_factory: Callable[..., RunningInbound], webhook: Callable[..., Webhook]
+) -> None:
+    from tests.api.aws.conftest import sns_client
+
+    hook = webhook(statuses=(500,) * 20)
+    server = inbound_factory(sns_retry_delay_scale=SCALE)
+    client = sns_client(server)
+    topic = client.create_topic(Name="t")["TopicArn"]
+    client.subscribe(
+        TopicArn=topic,
+        Protocol="http",
+        Endpoint=hook.url,
+        Attributes={
+            "DeliveryPolicy": '{"healthyRetryPolicy": {"numRetries": 5, "numNoDelayRetries": 2,'
+            ' "minDelayTarget": 10, "maxDelayTarget": 40}}'
+        },
+    )
+    hook.wait_for(6)  # the confirmation request failed 6 times: it is retried by the policy too
+    client.confirm_subscription(
+        TopicArn=topic, Token=hook.of_type("SubscriptionConfirmation")[0].json["Token"]
+    )
+    client.publish(TopicArn=topic, Message="m")
+    assert deliveries(server, 1)[0]["attempts"] == 6
+
+
+def test_the_policy_phases() -> None:
+    assert RetryPolicy().delays() == [20.0, 20.0, 20.0]
+    policy = RetryPolicy(
+        min_delay=1,
+        max_delay=9,
+        retries=8,
+        no_delay_retries=2,
+        min_delay_retries=1,
+        max_delay_retries=1,
+    )
+    assert policy.delays() == [0.0, 0.0, 1.0, 3.0, 5.0, 7.0, 9.0, 9.0]
+    curved = RetryPolicy(min_delay=1, max_delay=9, retries=4, backoff="exponential").delays()
+    assert curved[0] >= 1 and curved[-1] == 9 and curved == sorted(curved)

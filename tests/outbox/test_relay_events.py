@@ -20,10 +20,10 @@ from flufl.bounce import scan_message
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import add_destination
 from tests.api.v2.conftest import client as v2_client
-from tests.backends.test_sns_http import Subscriber
 from tests.outbox.test_relay import Sink, relay_to
 from tests.sending.conftest import FAST, client
 from tests.sending.test_delivery import BOUNCES, EVENTS, send
+from tests.webhook import Webhook as Subscriber
 
 TYPES = ["SEND", "DELIVERY", "DELIVERY_DELAY", "BOUNCE"]  # DELIVERY_DELAY: SES API v2 only
 RECIPIENT = "someone@elsewhere.test"  # neither the simulator's nor received here: the outbox

@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
-from tests.backends.test_sns_http import Subscriber
+from tests.webhook import Webhook as Subscriber
 
 FAST = SendingSettings(max_send_rate=1000.0, max_24_hour_send=10000.0)
 
@@ -43,7 +43,7 @@ def sending(inbound_factory: Callable[..., RunningInbound]) -> Callable[..., Run
 
 @pytest.fixture
 def subscriber() -> Iterator[Subscriber]:
-    """A real SNS HTTP subscriber (tests/backends/test_sns_http.py) for the tests' topics."""
+    """A real SNS HTTP subscriber (tests/webhook.py) for the tests' topics."""
     with closing(Subscriber()) as found:
         yield found
 

@@ -16,11 +16,11 @@ from flufl.bounce import scan_message
 from inbound.config import SendingSettings
 from inbound.receiving.verdicts import EICAR
 from inbound.testing import RunningInbound
-from tests.backends.test_sns_http import Subscriber
 from tests.rulesets import bounce as bounce_action
 from tests.rulesets import rule, rules, s3
 from tests.sending.conftest import FAST, client
 from tests.sending.test_feedback import TOPIC, configuration_set, sns
+from tests.webhook import Webhook as Subscriber
 
 EVENTS = TOPIC
 BOUNCES = "arn:aws:sns:us-east-1:123456789012:ses-bounces"

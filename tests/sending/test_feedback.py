@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from inbound.sending.destinations import matching
 from inbound.sending.events import Click, Delivery, Event, RenderingFailure, Send
 from inbound.testing import RunningInbound
-from tests.backends.test_sns_http import Subscriber
 from tests.sending.test_events import MAIL, OUTCOMES, V1_TYPES
+from tests.webhook import Webhook as Subscriber
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 STREAM = "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events"

@@ -15,9 +15,9 @@ import pytest
 from inbound.sending import list_management
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import add_destination, client, error
-from tests.backends.test_sns_http import Subscriber
 from tests.sending.conftest import FAST
 from tests.sending.test_tracking import events
+from tests.webhook import Webhook as Subscriber
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 PLACEHOLDER = "{{amazonSESUnsubscribeUrl}}"

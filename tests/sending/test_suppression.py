@@ -18,7 +18,6 @@ from flufl.bounce import scan_message
 
 from inbound.sending.simulator import ACCOUNT_SUPPRESSED
 from inbound.testing import RunningInbound
-from tests.backends.test_sns_http import Subscriber
 from tests.outbox.test_relay import Sink, relay_to
 from tests.outbox.test_relay_events import PRODUCTION, RECIPIENT, events, published
 from tests.rulesets import bounce as bounce_action
@@ -35,6 +34,7 @@ from tests.sending.test_delivery import (
 )
 from tests.sending.test_feedback import sns
 from tests.sending.test_submission import KEY_ID, SECRET, logged_in
+from tests.webhook import Webhook as Subscriber
 
 SIM = "simulator.amazonses.com"
 RULES = rules(

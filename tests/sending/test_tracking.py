@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 from inbound.sending import tracking
 from inbound.testing import RunningInbound
-from tests.backends.test_sns_http import Subscriber
 from tests.sending.conftest import FAST
 from tests.sending.test_dkim import published
+from tests.webhook import Webhook as Subscriber
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 TARGET = "https://www.example.org/a/b?x=1&y=two%20words#frag"

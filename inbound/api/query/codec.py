@@ -55,19 +55,19 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="surrogateescape")
 
 
-def operation_for(params: Mapping[str, str]) -> OperationModel:
+def operation_for(params: Mapping[str, str], model: str = service.SES) -> OperationModel:
     """The model of `Action`; `Version` may be absent or the model's (query-api.md §11)."""
     action = params.get("Action", "")
     if not action:
         raise MissingAction("Missing Action")
     version = params.get("Version", "")
-    if version and version != service.api_version():
+    if version and version != service.api_version(model):
         raise InvalidAction(f"Could not find operation {action} for version {version}")
-    operation = service.operation_model(action)
+    operation = service.operation_model(action, model)
     if operation is None:
         raise InvalidAction(
             f"The action {action} is not valid for this web service "
-            f"(SES API version {service.api_version()})."
+            f"({model.upper()} API version {service.api_version(model)})."
         )
     return operation
 

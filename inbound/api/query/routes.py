@@ -13,7 +13,7 @@ The operation registry is passed in when mounting, so each server (and each test
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -38,11 +38,29 @@ OWN_ERROR_PREFIXES = ("/api/", "/sns/", "/v2/", "/ui/")  # not the Query API: ow
 FORM = "application/x-www-form-urlencoded"
 
 
-def add_routes(app: web.Application, services: Services, operations: Mapping[str, Handler]) -> None:
+Handle = Callable[[web.Request], Awaitable[web.Response]]
+# Another API on `/` (the embedded SNS): whether a request is its, and what answers it.
+Claim = tuple[Callable[[web.Request], bool], Handle]
+
+
+def add_routes(
+    app: web.Application,
+    services: Services,
+    operations: Mapping[str, Handler],
+    others: Sequence[Claim] = (),
+) -> None:
     async def serve(request: web.Request, request_id: str) -> web.Response:
         return await _serve(request, request_id, services, operations)
 
-    app.router.add_route("*", "/", endpoint(serve, error_response, "SES Query"))
+    ses = endpoint(serve, error_response, "SES Query")
+
+    async def root(request: web.Request) -> web.Response:
+        for claims, handle in others:
+            if claims(request):
+                return await handle(request)
+        return await ses(request)
+
+    app.router.add_route("*", "/", root)
     app.middlewares.append(_xml_http_errors)
 
 
@@ -77,15 +95,15 @@ async def _serve(
         who.region or services.region, request_id, origin(request, who)
     )
     result = await operations[operation.name](context, kwargs)
-    return _xml_response(200, xml.result_document(operation, result, request_id), request_id)
+    return xml_response(200, xml.result_document(operation, result, request_id), request_id)
 
 
 def error_response(error: SesError, request_id: str) -> web.Response:
     status, body = xml.error_document(error, request_id)
-    return _xml_response(status, body, request_id)
+    return xml_response(status, body, request_id)
 
 
-def _xml_response(status: int, body: bytes, request_id: str) -> web.Response:
+def xml_response(status: int, body: bytes, request_id: str) -> web.Response:
     return web.Response(
         status=status,
         body=body,

@@ -1,8 +1,11 @@
-"""botocore's SES service model, loaded once, and the per-shape lookups the codec repeats.
+"""botocore's Query-protocol service models, loaded once, and the per-shape lookups the codec
+repeats.
 
-The Query codec (`query.py` in, `xml.py` out) is generic: everything it knows about SES comes
-from here, so a newer botocore model needs no code change (query-api.md §6). botocore's shapes
-are hashable by identity and cache their own members, so `functools.cache` over them is safe.
+The Query codec (`codec.py` in, `xml.py` out) is generic: everything it knows about SES comes
+from here, so a newer botocore model needs no code change (query-api.md §6). The embedded SNS
+speaks the same protocol, so the same codec serves it with botocore's `sns` model: each lookup
+takes the model's name, `ses` unless said. botocore's shapes are hashable by identity and cache
+their own members, so `functools.cache` over them is safe.
 """
 
 from __future__ import annotations
@@ -15,31 +18,34 @@ if TYPE_CHECKING:
     from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
 
+SES = "ses"
+
+
 @functools.cache
-def service_model() -> ServiceModel:
+def service_model(service: str = SES) -> ServiceModel:
     import botocore.session  # lazy: ~0.1 s, paid by the first request only
 
-    return botocore.session.get_session().get_service_model("ses")
+    return botocore.session.get_session().get_service_model(service)
 
 
-def api_version() -> str:
-    return str(service_model().metadata["apiVersion"])
+def api_version(service: str = SES) -> str:
+    return str(service_model(service).metadata["apiVersion"])
 
 
-def namespace() -> str:
-    return str(service_model().metadata["xmlNamespace"])
+def namespace(service: str = SES) -> str:
+    return str(service_model(service).metadata["xmlNamespace"])
 
 
 @functools.cache
-def operation_names() -> frozenset[str]:
-    return frozenset(service_model().operation_names)
+def operation_names(service: str = SES) -> frozenset[str]:
+    return frozenset(service_model(service).operation_names)
 
 
-def operation_model(name: str) -> OperationModel | None:
+def operation_model(name: str, service: str = SES) -> OperationModel | None:
     """The model of `name`, or None when the model has no such operation."""
-    if name not in operation_names():
+    if name not in operation_names(service):
         return None
-    return service_model().operation_model(name)
+    return service_model(service).operation_model(name)
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,11 @@ def members(shape: StructureShape) -> tuple[Member, ...]:
 
 
 @functools.cache
-def _error_shapes() -> dict[str, StructureShape]:
+def _error_shapes(service: str) -> dict[str, StructureShape]:
     """Wire code and shape name → error shape (handlers may raise either spelling)."""
     from botocore.model import StructureShape  # loaded by service_model() already
 
-    shapes = [s for s in service_model().error_shapes if isinstance(s, StructureShape)]
+    shapes = [s for s in service_model(service).error_shapes if isinstance(s, StructureShape)]
     table: dict[str, StructureShape] = {}
     for shape in shapes:
         table[shape.name] = shape
@@ -80,5 +86,5 @@ def _error_shapes() -> dict[str, StructureShape]:
     return table
 
 
-def error_shape(code: str) -> StructureShape | None:
-    return _error_shapes().get(code)
+def error_shape(code: str, service: str = SES) -> StructureShape | None:
+    return _error_shapes(service).get(code)

@@ -41,7 +41,8 @@ def result_document(
     operation: OperationModel, result: dict[str, Any] | None, request_id: str
 ) -> bytes:
     name = operation.name
-    parts = [_PROLOG, f'<{name}Response xmlns="{service.namespace()}">']
+    xmlns = operation.service_model.metadata["xmlNamespace"]
+    parts = [_PROLOG, f'<{name}Response xmlns="{xmlns}">']
     shape = operation.output_shape
     if shape is not None:
         wrapper = shape.serialization.get("resultWrapper")
@@ -57,9 +58,10 @@ def result_document(
     return "".join(parts).encode()
 
 
-def error_document(error: SesError, request_id: str) -> tuple[int, bytes]:
-    """(status, body) for any `SesError`; modeled codes take status and members from the model."""
-    shape = service.error_shape(error.code)
+def error_document(error: SesError, request_id: str, model: str = service.SES) -> tuple[int, bytes]:
+    """(status, body) for any `SesError`; modeled codes take status and members from the model
+    (`model`: the botocore service model whose errors these are, `ses` or `sns`)."""
+    shape = service.error_shape(error.code, model)
     code, status = error.code, error.status
     if shape is not None:
         code = shape.error_code
@@ -67,7 +69,7 @@ def error_document(error: SesError, request_id: str) -> tuple[int, bytes]:
     kind = "Receiver" if status >= 500 else "Sender"
     parts = [
         _PROLOG,
-        f'<ErrorResponse xmlns="{service.namespace()}"><Error>',
+        f'<ErrorResponse xmlns="{service.namespace(model)}"><Error>',
         f"<Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(error.message)}</Message>",
     ]
     if shape is not None:
