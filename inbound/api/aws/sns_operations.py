@@ -361,7 +361,9 @@ async def publish(ctx: SnsContext, p: Params) -> Params:
     if size > MAX_MESSAGE:
         raise InvalidParameter("Invalid parameter: Message too long")
     topic = ctx.sns.existing_topic(arn)
-    return {"MessageId": ctx.sns.publish_to(topic, subject or "", messages, None, attributes)}
+    message_id = ctx.sns.publish_to(topic, subject or "", messages, None, attributes)
+    await ctx.sns.store.flush()  # accepted: on disk before the answer
+    return {"MessageId": message_id}
 
 
 OPERATIONS: Mapping[str, Handler] = {
