@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 SES = "ses"
 
 
-@functools.cache
 def service_model(service: str = SES) -> ServiceModel:
+    return _loaded(service)  # one model per name, however the name is passed
+
+
+@functools.cache
+def _loaded(service: str) -> ServiceModel:
     import botocore.session  # lazy: ~0.1 s, paid by the first request only
 
     return botocore.session.get_session().get_service_model(service)
@@ -36,8 +40,12 @@ def namespace(service: str = SES) -> str:
     return str(service_model(service).metadata["xmlNamespace"])
 
 
-@functools.cache
 def operation_names(service: str = SES) -> frozenset[str]:
+    return _operation_names(service)
+
+
+@functools.cache
+def _operation_names(service: str) -> frozenset[str]:
     return frozenset(service_model(service).operation_names)
 
 
