@@ -235,7 +235,7 @@ class InboundServer:
             account_id=settings.account_id,
             relay=relaying,
         )
-        self.sender.on_stored = self.deliveries.wake
+        self.sender.on_stored = self.deliveries.hand
         if relaying is not None and self.relay is not None:
             self.relay.on_result = self.deliveries.wake
         if returns is not None:

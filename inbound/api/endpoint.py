@@ -1,7 +1,9 @@
 """What the two SES endpoints (v1's Query API on `/`, v2's REST-JSON under `/v2/`) do alike
 around their codecs: a request id per request, SES errors answered in the endpoint's own
-format, a crash logged and answered `InternalFailure`, the body read with 413 as an SES error,
-the caller identified (SigV4 under `[api] auth = "verify"`), big bodies decoded off the loop."""
+format, a crash logged and answered `InternalFailure` (a disk that cannot take the write:
+`ServiceUnavailable`, in one log line, as receiving answers `451`), the body read with 413 as
+an SES error, the caller identified (SigV4 under `[api] auth = "verify"`), big bodies decoded
+off the loop."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from typing import TYPE_CHECKING, TypeVar
 from aiohttp import web
 
 from inbound.api import auth
-from inbound.api.faults import InternalFailure, RequestEntityTooLarge
+from inbound.api.faults import InternalFailure, RequestEntityTooLarge, ServiceUnavailable
 from inbound.errors import SesError
 from inbound.sending.origin import LOCAL, Origin
+from inbound.store import StorageError
 
 if TYPE_CHECKING:
     from inbound.api.services import Services
@@ -38,6 +41,12 @@ def endpoint(
             return await serve(request, request_id)
         except SesError as error:
             return error_response(error, request_id)
+        except StorageError as error:  # a full or failing disk: nothing of the request kept
+            log.warning("%s request %s not served: %s", what, request_id, error)
+            unavailable = ServiceUnavailable(
+                "The request has failed due to a temporary failure of the server."
+            )
+            return error_response(unavailable, request_id)
         except Exception:
             log.exception("%s request %s failed", what, request_id)
             return error_response(

@@ -71,6 +71,7 @@ class IdentityBook:
         self.interval = check_interval
         self._task: asyncio.Task[None] | None = None
         self._stored: dict[str, Identity] | None = None  # `stored()`'s copy
+        self._all: dict[str, Identity] | None = None  # `all()`'s copy
 
     # ── reading ─────────────────────────────────────────────────────────────────────────
     def stored(self) -> dict[str, Identity]:
@@ -82,15 +83,18 @@ class IdentityBook:
         return dict(self._stored)
 
     def all(self) -> dict[str, Identity]:
-        """Stored identities, plus configured ones (always Success) not stored."""
-        found = self.stored()
-        epoch = datetime.fromtimestamp(0, UTC).isoformat()
-        for name in self.configured:
-            if name in found:
-                found[name] = found[name].replace(status=SUCCESS)
-            else:
-                found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
-        return found
+        """Stored identities, plus configured ones (always Success) not stored; kept as
+        `stored()` is."""
+        if self._all is None:
+            found = self.stored()
+            epoch = datetime.fromtimestamp(0, UTC).isoformat()
+            for name in self.configured:
+                if name in found:
+                    found[name] = found[name].replace(status=SUCCESS)
+                else:
+                    found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
+            self._all = found
+        return dict(self._all)
 
     def get(self, identity: str) -> Identity | None:
         name = ident.canonical(identity)
@@ -108,12 +112,12 @@ class IdentityBook:
     # ── writing ─────────────────────────────────────────────────────────────────────────
     async def save(self, identity: Identity) -> None:
         await self.store.put_document(KIND, identity.name, identity.to_json())
-        self._stored = None
+        self._stored = self._all = None
         await self.publish()
 
     async def delete(self, name: str) -> None:
         await self.store.delete_document(KIND, name)
-        self._stored = None
+        self._stored = self._all = None
         await self.publish()
 
     async def edit(self, identity: str, change: Callable[[Identity], Identity]) -> Identity:

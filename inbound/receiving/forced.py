@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any, Protocol
@@ -234,9 +234,9 @@ def _label(override: Override) -> str:
 class OverrideStore(Protocol):
     """The store's documents, where the API's overrides are kept."""
 
-    async def put_document(self, kind: str, key: str, body: Any) -> None: ...
+    def put_document(self, kind: str, key: str, body: Any) -> Awaitable[None]: ...
 
-    async def delete_document(self, kind: str, key: str) -> None: ...
+    def delete_document(self, kind: str, key: str) -> Awaitable[None]: ...
 
     def documents(self, kind: str) -> dict[str, Any]: ...
 

@@ -59,7 +59,14 @@ def address(text: str) -> str:
 
     SES answers a malformed address with `InvalidParameterValue` and the JavaMail parser's
     words: "Missing final '@domain'" without an @, "Illegal address" otherwise (spec
-    sending.md §1)."""
+    sending.md §1). A bare address of SES's syntax is one the parser reads as itself, so it
+    is not parsed (profiled: a twentieth of a SendRawEmail's CPU)."""
+    if _ADDRESS.fullmatch(text):
+        return text
+    return _parsed_address(text)
+
+
+def _parsed_address(text: str) -> str:
     bare = email.utils.parseaddr(text)[1]
     if "@" not in (bare or text):
         raise InvalidParameterValue("Missing final '@domain'")

@@ -76,8 +76,9 @@ class Sender:
         self.account_id = account_id  # the tenants' ARNs in the errors of `tenant()`
         self._rate = quota.SendRate(settings.max_send_rate)
         self.http_url = ""  # set by app.py once the HTTP port is bound: verification links
-        # Called once a message is stored: the delivery worker's wake() (set by app.py).
-        self.on_stored: Callable[[], None] | None = None
+        # Called with each message and its bytes once stored: the delivery worker's hand()
+        # (set by app.py).
+        self.on_stored: Callable[[SentMessage, bytes | None], None] | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -207,12 +208,11 @@ class Sender:
     async def send(self, region: str, submission: Submission, render: Render) -> str:
         """Check, build and store one message; returns its MessageId once it is durable.
 
-        The quota checks and the write of a message with counted recipients run in one hold
-        of the statistics lock (`SendingConfiguration.counting`), and the message and its
-        count are one transaction: concurrent requests cannot both pass the last unit of a
-        quota, none sees a message counted twice or not at all, and a kill keeps both or
-        neither. Such sends write one at a time (one fsync each); messages that count nothing
-        (simulator recipients only, a rendering failure) share fsyncs (the group commit)."""
+        The quota checks and the queueing of the message's write are one step on the event
+        loop, and a message and its count are one transaction (`SendingConfiguration.
+        store_sent`): concurrent requests cannot both pass the last unit of a quota, none sees
+        a message counted twice or not at all, a kill keeps both or neither, and concurrent
+        sends share an fsync (the group commit)."""
         chosen = self.configuration_set_of(region, submission)
         submission = dataclasses.replace(submission, configuration_set=chosen)
         mail_from_domain = self.check(region, submission)
@@ -231,20 +231,26 @@ class Sender:
         counted = sum(not checks.is_simulator(r) for r in submission.recipients)
         record, raw = self._build(region, submission, render, mail_from_domain)
         attempts = counted if raw is not None else 0  # a rendering failure sends nothing
-        async with self._sending.counting():
-            sent = self._sent_last_24_hours(region)
-            quota.check_daily(sent, counted, self.settings.max_24_hour_send)
+        body = await self._store.sent_body(record.id, raw)
+        try:  # no await from the quota checks to the write queued: one step on the event loop
+            quota.check_daily(
+                self._sent_last_24_hours(region), counted, self.settings.max_24_hour_send
+            )
             self._rate.take(region, len(submission.recipients))
             if attempts:
-                await self._sending.store_sent(region, record, raw, attempts)
-        if not attempts:
-            await self._store.add_sent(record, raw)
+                stored = self._sending.store_sent(region, record, body, attempts)
+            else:
+                stored = self._store.add_sent(record, body)
+        except BaseException:
+            body.discard()
+            raise
+        await stored
         if new_contacts:  # the recipients' contacts, once the message is durable
             await self._store.add_contacts(new_contacts)
         # The message is durable: delivery (inbound/sending/delivery.py) takes it from here,
         # and a restart finds it pending in the store if this process dies first.
         if self.on_stored is not None:
-            self.on_stored()
+            self.on_stored(record, raw)
         return record.id
 
     def _build(

@@ -23,7 +23,7 @@ from inbound.store.writer import StorageError
 __all__ = ["StorageError", "Store"]
 
 
-class Store(Messages, Retries, Outbox, Documents, Embedded, Sent, Contacts, Suppressed, Browse):
+class Store(Messages, Retries, Outbox, Embedded, Sent, Contacts, Documents, Suppressed, Browse):
     """All persistent state. Create, `open()`, use from one event loop, `close()`."""
 
     def discard_orphan_bodies(self) -> int:

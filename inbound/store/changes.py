@@ -39,6 +39,12 @@ class Changes:
     def __init__(self) -> None:
         self._listeners: set[asyncio.Queue[Change]] = set()
 
+    @property
+    def listening(self) -> bool:
+        """Whether anyone listens: a writer that would wait for a commit only to announce it
+        need not then."""
+        return bool(self._listeners)
+
     def post(self, kind: ChangeKind, message_id: str | None = None) -> None:
         for queue in self._listeners:
             with contextlib.suppress(asyncio.QueueFull):

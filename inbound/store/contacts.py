@@ -9,7 +9,9 @@ import json
 from collections.abc import Sequence
 
 from inbound.records import Contact
-from inbound.store.writer import Connection, Database, Row
+from inbound.store import documents
+from inbound.store.documents import Documents
+from inbound.store.writer import Connection, Row
 
 _COLUMNS = (
     "region, contact_list, key, email_address, topic_preferences, unsubscribe_all,"
@@ -45,7 +47,7 @@ def _contact(row: Row) -> Contact:
     )
 
 
-class Contacts(Database):
+class Contacts(Documents):
     async def add_contacts(self, contacts: Sequence[Contact]) -> list[bool]:
         """Store the contacts that are new, durably; per contact, whether it was added (False:
         the list already had that address, which is left as it was)."""
@@ -89,17 +91,16 @@ class Contacts(Database):
         """The list's document (kind `document`, key `<region>/<name>`) and its contacts, in
         one transaction."""
 
+        key = f"{region}/{contact_list}"
+
         def delete(c: Connection) -> None:
-            c.execute(
-                "DELETE FROM documents WHERE kind = ? AND key = ?",
-                (document, f"{region}/{contact_list}"),
-            )
+            documents.delete(c, document, key)
             c.execute(
                 "DELETE FROM contacts WHERE region = ? AND contact_list = ?",
                 (region, contact_list),
             )
 
-        await self._write(delete)
+        await self._written(document, key, None, self._queue_write(delete))
 
     def contact(self, region: str, contact_list: str, address: str) -> Contact | None:
         found = self._read(

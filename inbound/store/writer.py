@@ -63,6 +63,9 @@ class Database:
         self._reader: Connection | None = None
         self._synchronous = "FULL"  # the writer connection's current setting (_connect)
         self.changes = Changes()  # announced after each commit (store/changes.py)
+        # How many times `reset()` emptied the tables: what holds records in memory (the
+        # delivery worker) drops those of an earlier generation.
+        self.generation = 0
 
     # ── lifecycle ──────────────────────────────────────────────────────────────────────
     def exists(self) -> bool:
@@ -177,11 +180,18 @@ class Database:
     async def _write(self, fn: Callable[[Connection], T], *, durable: bool = True) -> T:
         """Run `fn` in the writer's next transaction; returns once it is committed (and, when
         `durable`, fsynced)."""
+        return await self._queue_write(fn, durable=durable)
+
+    def _queue_write(
+        self, fn: Callable[[Connection], T], *, durable: bool = True
+    ) -> asyncio.Future[T]:
+        """`_write`, queued now, in call order: the future is done once it is committed (and,
+        when `durable`, fsynced)."""
         assert self._thread is not None, "store is not open for writing"
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, loop, future, durable))
-        return await future
+        return future
 
     def _submit(self, fn: Callable[[Connection], Any]) -> None:
         """Queue `fn` without waiting. Writes commit in submission order, so a record submitted
@@ -219,6 +229,7 @@ class Database:
                 c.execute(f"DELETE FROM {table}")
 
         await self._write(wipe)
+        self.generation += 1
 
 
 def _transaction(conn: Connection, jobs: list[_Job]) -> list[Any]:

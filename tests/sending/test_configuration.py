@@ -756,8 +756,8 @@ def test_send_quota_and_statistics_from_counters(server: Any, ses: Any) -> None:
     )
     assert ses.get_send_statistics()["SendDataPoints"] == []  # nothing sends yet
 
-    server.call(server.server.sending.record_sending(REGION, DeliveryAttempts=3, Rejects=1))
-    server.call(server.server.sending.record_sending(REGION, DeliveryAttempts=1, Bounces=1))
+    server.call(server.server.sending.record_sending(REGION, {"DeliveryAttempts": 3, "Rejects": 1}))
+    server.call(server.server.sending.record_sending(REGION, {"DeliveryAttempts": 1, "Bounces": 1}))
     assert ses.get_send_quota()["SentLast24Hours"] == 4.0
     [point] = ses.get_send_statistics()["SendDataPoints"]
     assert point["Timestamp"].tzinfo is not None and point["Timestamp"].minute % 15 == 0
@@ -800,7 +800,7 @@ def test_state_survives_restart(inbound_factory: Any, tmp_path: Any) -> None:
     ses.create_template(Template=TEMPLATE)
     ses.create_custom_verification_email_template(**verification())
     ses.update_account_sending_enabled(Enabled=False)
-    first.call(first.server.sending.record_sending(REGION, DeliveryAttempts=2))
+    first.call(first.server.sending.record_sending(REGION, {"DeliveryAttempts": 2}))
     everything = ("eventDestinations", "trackingOptions", "deliveryOptions", "reputationOptions")
     before = describe(ses, "cs", *everything)
     templates = ses.list_templates()["TemplatesMetadata"]

@@ -426,7 +426,7 @@ def test_more_pending_messages_than_a_page_are_all_delivered(server: RunningInbo
     async def restart_and_settle() -> int:  # on the server's loop
         deliveries.start()
         await deliveries.settle()
-        return len(server.server.store.sent_due(1000))  # read before anything else runs
+        return len(server.server.store.sent_pending_ids())  # read before anything else runs
 
     assert server.call(restart_and_settle()) == 0
     assert {s["status"] for s in server.sent()} == {"done"}
@@ -452,3 +452,38 @@ def test_a_message_with_a_virus_is_rejected_after_the_send(
     assert server.messages() == [] and outbox(server) == []  # nothing delivered
     points = ses.get_send_statistics()["SendDataPoints"]
     assert sum(p["Rejects"] for p in points) == 1
+
+
+def test_messages_beyond_the_held_bytes_are_read_back_and_delivered(
+    server: RunningInbound, ses: Any, subscriber: Subscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker keeps the bytes of the messages it is handed up to HELD_BYTES; beyond, it
+    keeps their ids and reads them back: delivered all the same, in order."""
+    from inbound.sending import delivery
+
+    monkeypatch.setattr(delivery, "HELD_BYTES", 0)
+    ids = [send(ses, f"success@{SIM}", ConfigurationSetName="events") for _ in range(3)]
+    events = records(server, subscriber, 6)
+    assert [(e["eventType"], e["mail"]["messageId"]) for e in events] == [
+        (kind, i) for i in ids for kind in ("Send", "Delivery")
+    ]
+    assert {m["status"] for m in server.sent()} == {"done"}
+
+
+def test_a_reset_drops_the_messages_queued_before_it(server: RunningInbound, ses: Any) -> None:
+    """Messages handed to the worker and then reset through the API are not delivered: no
+    event, no message received here."""
+    deliveries = server.server.deliveries
+    assert deliveries is not None
+    server.call(deliveries.stop())
+    send(ses, "support@example.com", ConfigurationSetName="events")
+    server.reset()
+
+    async def restart() -> None:  # on the server's loop
+        deliveries.start()
+
+    server.call(restart())
+    assert server.sent() == [] and server.messages() == [] and server.notifications() == []
+    send(ses, "support@example.com")  # the worker runs on
+    assert [m["status"] for m in server.sent()] == ["done"]
+    assert len(server.messages()) == 1

@@ -139,3 +139,34 @@ def test_address_fields_read_as_the_default_policy_reads_them(
         assert header.addresses(name) == expected
     subject = message_from_bytes(raw, policy=policy.default).get("Subject")
     assert header.single("Subject") == (None if subject is None else str(subject).strip())
+
+
+_HEADER_BYTES = st.lists(
+    st.sampled_from(
+        [b"From", b"From ", b"To", b"Subject", b"X-A", b":", b": ", b" ", b"\t", b"\r\n", b"\n",
+         b"\r", b"a@b.test", b"\xc3\xa9", b"\x80", b"=?utf-8?q?x?=", b"\x00", b"\x7f"]
+    ),
+    max_size=30,
+).map(b"".join)  # fmt: skip
+
+
+@given(head=_HEADER_BYTES, crlf=st.booleans())
+@settings(max_examples=1000)
+@example(head=b"From x\nTo: a", crlf=False)
+@example(head=b": no name\r\nTo: a", crlf=True)
+@example(head=b" first\r\nTo: a", crlf=True)
+@example(head=b"To: a\rb", crlf=False)
+def test_header_fields_are_split_as_the_parser_splits_them(head: bytes, crlf: bool) -> None:
+    """`mime.parse_header` splits the fields itself when the parser would read them plainly,
+    and hands the rest to compat32's parser: both must give the same fields."""
+    eol = b"\r\n" if crlf else b"\n"
+    fields, found_eol, _ = mime._split(head + eol + eol + b"body" + eol)
+    assert mime._header(fields, found_eol) == mime._parsed_header(fields, found_eol)
+
+
+@given(st.from_regex(checks._ADDRESS, fullmatch=True))
+@settings(max_examples=500)
+def test_a_plain_address_is_read_as_the_parser_reads_it(text: str) -> None:
+    """`checks.address` returns an address SES's syntax admits without parsing it: the parser
+    must read it as the same one address."""
+    assert checks.address(text) == checks._parsed_address(text) == text

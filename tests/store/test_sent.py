@@ -10,6 +10,9 @@ import pytest
 
 from inbound.records import SentMessage, SentStatus
 from inbound.store import Store
+from inbound.store.sent import SentBody
+
+BODY = SentBody(b"body")
 
 STATISTICS = ("sending.statistics", "us-east-1")
 
@@ -35,17 +38,17 @@ def test_the_message_and_its_document_commit_together(tmp_path) -> None:
         store = Store(tmp_path)
         store.open()
         try:
-            await store.add_sent(message("a"), b"body", document=(*STATISTICS, {"count": 1}))
-            assert [m.id for m in store.sent_due(10)] == ["a"]
+            await store.add_sent(message("a"), BODY, document=(*STATISTICS, {"count": 1}))
+            assert store.sent_pending_ids() == ["a"]
             assert store.document(*STATISTICS) == {"count": 1}
             # The same id again: the row cannot be inserted, so the document is not written.
             with pytest.raises(sqlite3.IntegrityError):
-                await store.add_sent(message("a"), b"body", document=(*STATISTICS, {"count": 2}))
+                await store.add_sent(message("a"), BODY, document=(*STATISTICS, {"count": 2}))
             assert store.document(*STATISTICS) == {"count": 1}
             # A document that cannot be stored: the message is not stored either.
             with pytest.raises(TypeError):
-                await store.add_sent(message("b"), b"body", document=(*STATISTICS, object()))
-            assert [m.id for m in store.sent_due(10)] == ["a"]
+                await store.add_sent(message("b"), BODY, document=(*STATISTICS, object()))
+            assert store.sent_pending_ids() == ["a"]
             assert store.sent_raw("b") is None
         finally:
             store.close()

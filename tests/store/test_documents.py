@@ -1,0 +1,64 @@
+"""The documents' copy (inbound/store/documents.py): reads see a write as soon as it is queued,
+a write that fails leaves the stored document readable, and a caller that stops waiting does
+not stop the write."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from inbound.store import StorageError, Store
+from tests import disks
+
+KIND = "test.kind"
+
+
+def test_a_queued_write_is_read_at_once_and_a_cancelled_wait_still_writes(tmp_path: Path) -> None:
+    async def run() -> None:
+        store = Store(tmp_path)
+        store.open()
+        try:
+            write = store.put_document(KIND, "a", {"v": 1})
+            assert store.document(KIND, "a") == {"v": 1}  # before the commit
+            write.cancel()  # the caller went away: the write goes on
+            await store.flush()
+            assert _stored(tmp_path) == {"v": 1}
+            deleting = store.delete_document(KIND, "a")
+            assert store.document(KIND, "a") is None
+            await deleting
+        finally:
+            store.close()
+        assert _stored(tmp_path) is None
+
+    asyncio.run(run())
+
+
+def _stored(data_dir: Path) -> object:
+    """The document as a store that has not seen the writes reads it."""
+    other = Store(data_dir)
+    other.open(read_only=True)
+    try:
+        return other.document(KIND, "a")
+    finally:
+        other.close()
+
+
+def test_a_write_the_disk_cannot_take_leaves_the_stored_document(tmp_path: Path) -> None:
+    with disks.tmpfs(tmp_path / "disk", "8m") as disk:
+
+        async def run() -> None:
+            store = Store(disk / "data")
+            store.open()
+            try:
+                await store.put_document(KIND, "a", {"v": 1})
+                ballast = disks.fill(disk)
+                with pytest.raises(StorageError):
+                    await store.put_document(KIND, "a", {"v": "x" * 1_000_000})
+                assert store.document(KIND, "a") == {"v": 1}
+                ballast.unlink()
+            finally:
+                store.close()
+
+        asyncio.run(run())
