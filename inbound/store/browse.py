@@ -70,12 +70,17 @@ class Browse(Database):
         return [(r["id"], r["rowid"]) for r in found]
 
     async def add_digests(self, direction: Direction, digests: Sequence[Digest]) -> None:
+        """Keep the digests of the messages that still exist: one reset while they were made
+        leaves none behind, whose rowids would hold back the digests of the messages after it
+        (`undigested` goes on from the highest)."""
+        table = _SOURCE_TABLE[direction]
+
         def write(c: Connection) -> None:
             for d in digests:
                 cursor = c.execute(
                     "INSERT OR IGNORE INTO digests (kind, message_id, source_rowid, subject)"
-                    " VALUES (?, ?, ?, ?)",
-                    (direction, d.message_id, d.source_rowid, d.subject),
+                    f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {table} WHERE id = ?)",
+                    (direction, d.message_id, d.source_rowid, d.subject, d.message_id),
                 )
                 if cursor.rowcount:
                     c.execute(
@@ -164,11 +169,6 @@ class Browse(Database):
         )
         params += [direction, expression]
         return True
-
-    def digest_count(self, direction: Direction) -> int:
-        return int(
-            self._read("SELECT COUNT(*) AS n FROM digests WHERE kind = ?", (direction,))[0]["n"]
-        )
 
     # ── what a trace points at ──────────────────────────────────────────────────────────────
     def notification(self, sns_id: str) -> Notification | None:
