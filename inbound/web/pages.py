@@ -21,7 +21,6 @@ import jinja2
 from aiohttp import web
 
 from inbound import model
-from inbound.actions.fields import action_fields
 from inbound.records import (
     Direction,
     Listing,
@@ -224,7 +223,7 @@ def add_routes(app: web.Application, services: Services) -> None:
             "rules.html",
             "/ui/rules",
             state=state,
-            action_fields=action_fields,
+            settings=trace.settings,
             document=json.dumps(codec.rules_to_json(state), indent=2, ensure_ascii=False),
         )
 

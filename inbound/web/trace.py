@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from inbound.actions.fields import action_fields
-from inbound.model import ReceiptRule, ReceiptState
+from inbound.model import Action, ReceiptRule, ReceiptState, to_api
 from inbound.receiving.filters import FilterVerdict, IpFilterTable
 from inbound.receiving.matching import RecipientIndex
 from inbound.records import MessageRecord, MessageStatus, RetryEntry, TraceKind, TraceRow
@@ -122,6 +121,12 @@ def path(
     return Path(filters, rule_set.name, steps, retryable)
 
 
+def settings(action: Action) -> dict[str, Any]:
+    """The action's members as the SES API names them (`BucketName`, `HeaderValue`, ...)."""
+    [members] = to_api(action).values()
+    return dict(members)
+
+
 def _unmatched(rule: ReceiptRule, recipients: Sequence[str]) -> str:
     if not rule.recipients:
         return "catch-all rule: no recipient is in a verified domain"
@@ -142,7 +147,7 @@ def _actions(
         mine = [r for r in rows if r.target == target]
         first = next((r for r in mine if r.kind is TraceKind.ACTION), None)
         retry = next((e for e in retries if e.target == target), None)
-        fields = action_fields(action)
+        fields = settings(action)
         if first is None:
             steps.append(ActionStep(index, action.NOTIFICATION_TYPE, fields, _idle(pending)))
             continue

@@ -115,6 +115,19 @@ def chromium(downloads: Path) -> Any:
     return session
 
 
+def emulate(browser: Any, width: int, height: int, scheme: str) -> None:
+    """A screen of `width` x `height` CSS pixels (a phone's below 600) whose system setting
+    is the `scheme` ("light" or "dark") theme."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+    )
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One browser per test worker; skips visibly without chromium (.ci/run installs it)."""

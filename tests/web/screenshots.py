@@ -20,7 +20,7 @@ from inbound.config import RetrySettings
 from inbound.testing import RunningInbound, make_settings
 from tests.receiving.test_retries import FlakyObjects
 from tests.rulesets import TOPIC, add_header, rule, rules, s3, sns, stop
-from tests.web.conftest import DESKTOP, chromium, rich_message
+from tests.web.conftest import DESKTOP, chromium, emulate, rich_message
 
 PHONE = (390, 844)
 DEMO_RULES = rules(
@@ -61,7 +61,7 @@ def main(folder: Path) -> None:
         first = server.listing("/api/messages")[0]["messageId"]
         views = {
             "list": "/ui/received",
-            "message": f"/ui/received/{first}",
+            "message": f"/ui/received/{first}#path",
             "rules": "/ui/rules",
         }
         for scheme in ("light", "dark"):
@@ -88,15 +88,7 @@ def main(folder: Path) -> None:
 
 
 def shot(browser: Any, url: str, size: tuple[int, int], scheme: str, path: Path) -> None:
-    width, height = size
-    browser.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
-    )
-    browser.execute_cdp_cmd(
-        "Emulation.setEmulatedMedia",
-        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
-    )
+    emulate(browser, *size, scheme)
     browser.get(url)
     time.sleep(0.5)  # the frame with the message's HTML loads
     browser.save_screenshot(str(path))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import ATTACHMENT, failing_once, rich_message
+from tests.web.conftest import ATTACHMENT, UI_RULES, emulate, failing_once, rich_message
 
 WAIT = 15
 
@@ -159,3 +159,51 @@ def test_the_rules_editor_saves_through_the_api_validation(
     save(document)
     _until(lambda: browser.find_elements(By.XPATH, "//h3/span[text()='renamed']"), "the new rule")
     assert inbound_server.get("/api/rules")["RuleSets"][0]["Rules"][0]["Name"] == "renamed"
+
+
+@pytest.mark.inbound_rules(UI_RULES)
+def test_keyboard_phone_width_and_dark_theme(browser: Any, inbound_server: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    inbound_server.send("alice@sender.test", ["user@example.com"], rich_message("Keyboard"))
+    inbound_server.wait_idle()
+    browser.get(inbound_server.api_url + "/ui/received")
+    try:
+        # the first Tab reaches "Skip to content", visibly focused; Enter moves into main
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        skip = browser.switch_to.active_element
+        assert skip.text == "Skip to content"
+        assert skip.value_of_css_property("outline-style") == "solid"
+        skip.send_keys(Keys.ENTER)
+        assert browser.switch_to.active_element.get_attribute("id") == "main"
+        # then the search, the filters, and the first message, in reading order
+        order = []
+        for _ in range(6):
+            browser.switch_to.active_element.send_keys(Keys.TAB)
+            order.append(browser.switch_to.active_element.text or "")
+            order[-1] = browser.switch_to.active_element.get_attribute("id") or order[-1]
+        assert order == ["q", "status", "rule", "type", "Filter", "Keyboard"]
+        opened = browser.switch_to.active_element
+        assert opened.text == "Keyboard"
+        opened.send_keys(Keys.ENTER)
+        _until(lambda: browser.find_elements(By.ID, "path"), "the message, opened by keyboard")
+
+        # a phone's width: nothing wider than the screen
+        emulate(browser, 390, 844, "light")
+        browser.get(inbound_server.api_url + "/ui/received")
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390
+        browser.back()
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+
+        # the system's dark setting gives the dark theme
+        emulate(browser, 1280, 800, "dark")
+        browser.get(inbound_server.api_url + "/ui/received")
+        background = browser.find_element(By.TAG_NAME, "body").value_of_css_property(
+            "background-color"
+        )
+        assert background == "rgba(13, 17, 23, 1)"
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
