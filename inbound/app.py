@@ -33,6 +33,8 @@ from inbound.backends.local import LocalMailer, LocalObjectStore
 from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
+from inbound.dns import DnsSource
+from inbound.dns.factory import open_source
 from inbound.errors import ConfigError
 from inbound.identities.book import IdentityBook, dns_checker
 from inbound.outbox.relay import Relay
@@ -105,6 +107,7 @@ class InboundServer:
         self.deliveries: Deliveries | None = None  # delivers sent mail; runs with `listen`
         self.backends: Backends | None = None
         self.relay: Relay | None = None  # runs when [relay] names a smarthost
+        self.dns: DnsSource | None = None  # the [dns] source; None: no DNS configured
         self._smtp_server: asyncio.Server | None = None
         self._sessions: smtp.Sessions | None = None
         self._runner: web.AppRunner | None = None
@@ -125,12 +128,14 @@ class InboundServer:
         self.store.open()
         self.keeper = StateKeeper(self.store, settings.state)
         await self.keeper.load()
+        dns_settings = settings.dns_settings
+        self.dns = None if dns_settings is None else open_source(dns_settings)
         self.identities = IdentityBook(
             self.store,
             self.keeper,
             configured=settings.state.verified,
             region=settings.region,
-            dns=dns_checker(settings.identity_verification, settings.identity_resolver),
+            dns=dns_checker(settings.identity_verification, self.dns),
             check_interval=settings.identity_check_interval,
         )
         self.sending = SendingConfiguration(self.store)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from inbound import model
+from inbound.dns.zone import Zone, ZoneError
 from inbound.errors import ConfigError
 from inbound.receiving.forced import Override, OverrideError
 from inbound.rules.codec import load_rules
@@ -226,6 +227,17 @@ def _resolver(value: str, at: Key) -> Address:
     return resolver
 
 
+def _zone(value: str, at: Key) -> Zone:
+    """A zone file beside the config, loaded now: a missing or broken one stops start-up."""
+    path = at.file.parent / value
+    if not path.is_file():
+        raise at.error(f"zone file not found: {path}")
+    try:
+        return Zone.load(path)
+    except ZoneError as exc:
+        raise at.error(f"bad zone file: {exc}") from None
+
+
 def _check_interval(value: float, at: Key) -> float:
     if not value > 0:
         raise at.error("must be more than 0 seconds")
@@ -344,10 +356,45 @@ class IdentitySettings(Section):
         default=60.0, metadata=toml((int, float), _check_interval, key="check_interval")
     )
 
+
+DEFAULT_ZONE = "dns.zone"
+
+
+@dataclass(frozen=True)
+class DnsSettings(Section):
+    """`[dns]`: where identity verification, SPF, DKIM and DMARC get their records
+    (docs/authentication.md, inbound/dns/__init__.py): a zone file beside the config (the
+    default, `dns.zone`), the system's resolver, or the resolver at `resolver` (IP:PORT)."""
+
+    source: str = field(default="zone", metadata=toml(str, _choice("zone", "system", "resolver")))
+    zone: Zone | None = field(default=None, repr=False, metadata=toml(str, _zone))
+    resolver: Address | None = field(default=None, metadata=toml(str, _resolver))
+    # seconds a resolver may take to answer one question
+    timeout: float = field(default=2.0, metadata=toml((int, float), _seconds))
+
+    @classmethod
+    def configured(cls, table: Mapping[str, Any] | None, at: Key) -> DnsSettings | None:
+        """Without a `[dns]` table: the zone `dns.zone` beside the config when there is one,
+        else no DNS (authentication verdicts say "not evaluated", as before `[dns]`)."""
+        if table is None:
+            if not (at.file.parent / DEFAULT_ZONE).is_file():
+                return None
+            table = {}
+        if table.get("source", "zone") == "zone":
+            table = {"zone": DEFAULT_ZONE, **table}
+        return cls.from_toml(table, at)
+
     @classmethod
     def check(cls, values: Mapping[str, Any], at: Key) -> None:
-        if values["identity_verification"] == "dns" and values["identity_resolver"] is None:
-            raise at.child("resolver").error("verification = 'dns' needs a resolver")
+        source = values["source"]
+        if source != "zone" and values["zone"] is not None:
+            raise at.child("zone").error(f"a zone file goes with source = 'zone', not {source!r}")
+        if (source == "resolver") != (values["resolver"] is not None):
+            raise at.child("resolver").error("goes with source = 'resolver', and it needs one")
+
+    @classmethod
+    def at_resolver(cls, resolver: Address) -> DnsSettings:
+        return cls(source="resolver", resolver=resolver)
 
 
 @dataclass(frozen=True)
@@ -636,6 +683,7 @@ _NESTED: dict[str, type[Section]] = {
     "sending": SendingSettings,
     "limits": LimitSettings,
     "scanning": ScanningSettings,
+    "dns": DnsSettings,
 }
 
 
@@ -661,6 +709,14 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     limits: LimitSettings = LimitSettings()
     scanning: ScanningSettings = ScanningSettings()
     verdicts: tuple[Override, ...] = ()  # `[verdicts.<name>]`, forced verdicts
+    dns: DnsSettings | None = None  # None: no DNS, authentication is not evaluated
+
+    @property
+    def dns_settings(self) -> DnsSettings | None:
+        """`[dns]`, or the resolver of `[identities] resolver`, the key `[dns]` replaced."""
+        if self.dns is None and self.identity_resolver is not None:
+            return DnsSettings.at_resolver(self.identity_resolver)
+        return self.dns
 
     def backend(self, service: str) -> BackendSettings:
         """The settings of `service` (BACKEND_SERVICES); local when unset."""
@@ -702,9 +758,22 @@ def load(path: Path) -> Settings:
         limits=LimitSettings.from_toml(raw.get("limits", {}), Key(path, "limits")),
         scanning=ScanningSettings.from_toml(raw.get("scanning", {}), Key(path, "scanning")),
         verdicts=_verdict_overrides(raw.get("verdicts", {}), Key(path, "verdicts")),
+        dns=None
+        if "dns" not in raw and values["identity_resolver"]  # the old form's resolver
+        else DnsSettings.configured(raw.get("dns"), Key(path, "dns")),
     )
+    _check_dns(settings, path, "dns" in raw)
     check_targets(settings, rules_file)
     return settings
+
+
+def _check_dns(settings: Settings, path: Path, has_dns: bool) -> None:
+    """`[identities] resolver` is the old form of `[dns] source = "resolver"`: not both."""
+    resolver = Key(path, "identities").child("resolver")
+    if has_dns and settings.identity_resolver is not None:
+        raise resolver.error("replaced by [dns] (source = 'resolver'): give one of them")
+    if settings.identity_verification == "dns" and settings.dns_settings is None:
+        raise resolver.error("verification = 'dns' needs a DNS source: [dns] or a resolver")
 
 
 def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from inbound.config import Address
 from inbound.errors import ConfigError, InvalidParameterValue
 from inbound.identities import rules as ident
 from inbound.identities.rules import EMAIL, PENDING, SUCCESS, Identity
@@ -26,6 +25,7 @@ from inbound.receiving.keeper import StateKeeper
 from inbound.store import Store
 
 if TYPE_CHECKING:
+    from inbound.dns import DnsSource
     from inbound.identities.dns import DnsChecker
 
 log = logging.getLogger("inbound.identities")
@@ -37,16 +37,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def dns_checker(verification: str, resolver: Address | None) -> DnsChecker | None:
-    """The DNS checker of `verification = "dns"`; None in "auto" mode."""
+def dns_checker(verification: str, source: DnsSource | None) -> DnsChecker | None:
+    """The DNS checker of `verification = "dns"`, asking the server's DNS source; None in
+    "auto" mode."""
     if verification != "dns":
         return None
-    if resolver is None:
-        raise ConfigError("settings", "identities.resolver", "dns mode needs a resolver")
-    # dnspython (~3.5 MB) is loaded only in dns mode.
+    if source is None:
+        raise ConfigError("settings", "identities.resolver", "dns mode needs a DNS source")
     from inbound.identities.dns import DnsChecker
 
-    return DnsChecker(resolver.host, resolver.port)
+    return DnsChecker(source)
 
 
 class IdentityBook:

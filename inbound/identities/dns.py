@@ -1,9 +1,10 @@
-"""The DNS records SES looks for, asked of one configured resolver with dnspython.
+"""The DNS records SES looks for, asked of the server's DNS source (`[dns]`, inbound/dns/).
 
-`[identities] verification = "dns"` sends every lookup to `resolver = "host:port"`, without
-caching, search domains or the system's resolv.conf, so a test's or a lab's DNS server decides.
-A lookup that gets no answer (NXDOMAIN, no record of that type) is `False`; one that cannot be
-answered (timeout, SERVFAIL, refused) is `None`, which SES reports as TemporaryFailure.
+`[identities] verification = "dns"` asks the configured source: a zone file, the system's
+resolver, or a named one (without caching, search domains or resolv.conf), so a test's zone or
+a lab's DNS server decides. A lookup that gets no answer (NXDOMAIN, no record of that type) is
+`False`; one that cannot be answered (timeout, SERVFAIL, refused) is `None`, which SES reports
+as TemporaryFailure.
 """
 
 from __future__ import annotations
@@ -11,56 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
+from inbound.dns import DnsSource
 
 
 @dataclass(frozen=True)
 class DnsChecker:
-    host: str
-    port: int
-    timeout: float = 2.0
-
-    def _resolver(self) -> dns.asyncresolver.Resolver:
-        resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [self.host]
-        resolver.port = self.port
-        resolver.lifetime = self.timeout
-        resolver.timeout = self.timeout
-        return resolver
-
-    async def _records(self, name: str, rdtype: str) -> list[str] | None:
-        try:
-            answer = await self._resolver().resolve(
-                name, rdtype, search=False, raise_on_no_answer=False
-            )
-        except dns.resolver.NXDOMAIN:
-            return []
-        except (dns.exception.DNSException, OSError):  # timeout, SERVFAIL, port unreachable
-            return None
-        if answer.rrset is None:
-            return []
-        values = []
-        for rdata in answer.rrset:
-            if rdtype == "TXT":
-                values.append(b"".join(rdata.strings).decode("utf-8", "replace"))
-            else:
-                target = rdata.exchange if rdtype == "MX" else rdata.target
-                values.append(target.to_text().rstrip(".").lower())
-        return values
+    source: DnsSource
 
     async def txt_token(self, domain: str, token: str) -> bool | None:
         """Domain verification: "a TXT record with the name `_amazonses.<domain>` and the
         value <token>" (DG, verifying a domain with the legacy TXT method)."""
-        values = await self._records(f"_amazonses.{domain}", "TXT")
+        values = await self.source.records(f"_amazonses.{domain}", "TXT")
         return None if values is None else token in values
 
     async def dkim(self, domain: str, tokens: Sequence[str]) -> bool | None:
         """Easy DKIM: three CNAMEs `<token>._domainkey.<domain>` → `<token>.dkim.amazonses.com`;
         SES reports Success once all three are visible."""
         for token in tokens:
-            values = await self._records(f"{token}._domainkey.{domain}", "CNAME")
+            values = await self.source.records(f"{token}._domainkey.{domain}", "CNAME")
             if values is None:
                 return None
             if f"{token}.dkim.amazonses.com" not in values:
@@ -71,14 +40,14 @@ class DnsChecker:
         """BYODKIM: "a TXT record with the name `<selector>._domainkey.<domain>`" and the value
         `p=<yourPublicKey>` (DG, BYODKIM, step 2); other tags (`v=DKIM1; k=rsa;`) may be
         there too, and whitespace inside the key is ignored (RFC 6376 §3.6.1)."""
-        values = await self._records(f"{selector}._domainkey.{domain}", "TXT")
+        values = await self.source.records(f"{selector}._domainkey.{domain}", "TXT")
         if values is None:
             return None
         return any(_tag(value, "p") == public_key for value in values)
 
     async def mail_from_mx(self, domain: str, region: str) -> bool | None:
         """Custom MAIL FROM: an MX record `feedback-smtp.<region>.amazonses.com` (DG)."""
-        values = await self._records(domain, "MX")
+        values = await self.source.records(domain, "MX")
         return None if values is None else f"feedback-smtp.{region}.amazonses.com" in values
 
 
