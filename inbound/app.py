@@ -39,6 +39,7 @@ from inbound.errors import ConfigError
 from inbound.identities.book import IdentityBook, dns_checker
 from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
+from inbound.receiving.authentication import DnsAuthenticator
 from inbound.receiving.engine import Engine
 from inbound.receiving.evaluation import Evaluator
 from inbound.receiving.forced import OverrideBook
@@ -220,12 +221,13 @@ class InboundServer:
             ),
         )
         spam, virus = scanners(settings.scanning)
+        authenticator = NoDnsAuthenticator() if self.dns is None else DnsAuthenticator(self.dns)
         self.engine = services.engine = Engine(
             self.store,
             pipeline,
             self.keeper,
             hostname=settings.smtp_hostname,
-            evaluator=Evaluator(spam, virus, NoDnsAuthenticator(), services.overrides),
+            evaluator=Evaluator(spam, virus, authenticator, services.overrides),
             retries=settings.retries,
         )
         self.deliveries = Deliveries(

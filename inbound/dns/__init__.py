@@ -7,6 +7,7 @@ Everything that asks DNS (identity verification, SPF, DKIM keys, DMARC policies)
 * `source.lookup(name, rdtype)` from synchronous code (pyspf's and dkimpy's DNS hooks).
   A zone source answers from memory; a resolver source blocks for the network round trip,
   so its `blocking` is true and callers on the event loop run such work in a thread.
+  A zone's answers are `fixed`: what is computed from them alone may be cached.
 
 Both answer a list of strings, or None:
 
@@ -30,6 +31,7 @@ Answer = list[str] | None
 
 class DnsSource(Protocol):
     blocking: bool  # whether `lookup` waits for the network
+    fixed: bool  # whether answers never change while the server runs (results may be kept)
 
     def lookup(self, name: str, rdtype: str) -> Answer: ...
 

@@ -25,6 +25,7 @@ class ResolverSource:
     """A `DnsSource` asking a resolver over the network; `lookup` blocks (run it off the loop)."""
 
     blocking = True
+    fixed = False
 
     def __init__(self, sync: dns.resolver.Resolver, asynchronous: dns.asyncresolver.Resolver):
         self._sync, self._async = sync, asynchronous

@@ -95,6 +95,7 @@ class ZoneSource:
     """A `DnsSource` answering from a `Zone`, without any I/O."""
 
     blocking = False
+    fixed = True  # loaded once, at start-up
 
     def __init__(self, zone: Zone) -> None:
         self.zone = zone

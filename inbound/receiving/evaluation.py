@@ -19,6 +19,7 @@ from inbound.receiving.forced import UNASKED, Forced, OverrideBook, senders
 from inbound.receiving.verdicts import (
     Authenticator,
     AuthInput,
+    AuthResult,
     ContentScanner,
     Status,
     Verdicts,
@@ -53,9 +54,16 @@ class Evaluator:
             )
         else:
             spam = virus = Status.DISABLED
-        auth = UNASKED if forced.all_auth else self.authenticator.evaluate(message)
+        auth = UNASKED if forced.all_auth else await self._authenticate(message)
         auth = forced.apply(auth, header_from_domain(message.headers))
         return Verdicts(auth, spam, virus, forced.marks())
+
+    async def _authenticate(self, message: AuthInput) -> AuthResult:
+        """In a thread when the authenticator waits for the network (a resolver source), so
+        the event loop goes on serving other mail meanwhile."""
+        if self.authenticator.blocking:
+            return await asyncio.to_thread(self.authenticator.evaluate, message)
+        return self.authenticator.evaluate(message)
 
     @staticmethod
     async def _scan(

@@ -8,10 +8,13 @@ all of them (docs/authentication.md). Built in:
 * spam: GTUBE, the standard anti-spam test string ⇒ FAIL, else PASS;
 * virus: EICAR, the standard anti-virus test file (also inside base64 / quoted-printable
   parts) ⇒ FAIL, else PASS;
-* authentication without DNS: no resolver is configured, so nothing that needs DNS is claimed.
-  SPF and DMARC are `temperror` ⇒ PROCESSING_FAILED (SES's word for "could not be checked",
-  e.g. a DNS failure); DKIM is GRAY when the message carries no DKIM-Signature (true without
-  DNS) and `temperror` ⇒ PROCESSING_FAILED for each signature it cannot verify.
+* authentication without DNS (no `[dns]` source): nothing that needs DNS is claimed. SPF and
+  DMARC are `temperror` ⇒ PROCESSING_FAILED (SES's word for "could not be checked", e.g. a
+  DNS failure); DKIM is `UNVERIFIED_DKIM`: GRAY when the message carries no DKIM-Signature
+  (true without DNS) and `temperror` ⇒ PROCESSING_FAILED for each signature it cannot verify.
+
+With a DNS source, `receiving/authentication/` evaluates SPF and DMARC for real; DKIM is the
+`DkimEvaluator` it is given.
 """
 
 from __future__ import annotations
@@ -63,13 +66,28 @@ class AuthInput:
     headers: Sequence[Header]
 
 
+@dataclass(frozen=True)
+class DkimOutcome:
+    """SES's `dkimVerdict`, and (RFC 8601 result, signing domain) per signature in order."""
+
+    status: Status
+    results: tuple[tuple[str, str], ...]
+
+
 class ContentScanner(Protocol):
     """Async: a daemon scanner waits on its socket (receiving/scanning.py)."""
 
     async def scan(self, raw: bytes) -> Status: ...
 
 
+class DkimEvaluator(Protocol):
+    def evaluate(self, message: AuthInput) -> DkimOutcome: ...
+
+
 class Authenticator(Protocol):
+    # whether `evaluate` waits for the network: evaluation.py then runs it in a thread
+    blocking: bool
+
     def evaluate(self, message: AuthInput) -> AuthResult: ...
 
 
@@ -139,23 +157,38 @@ GTUBE_SCANNER = SignatureScanner(GTUBE)
 EICAR_SCANNER = SignatureScanner(EICAR)
 
 
-class NoDnsAuthenticator:
-    """Reports what is true when no DNS evaluation is configured (see module docstring)."""
+class UnverifiedDkim:
+    """DKIM that verifies nothing (see the module docstring): no signature is claimed good."""
 
-    EXPLANATION = "SPF evaluation requires DNS, which is not configured"
-
-    def evaluate(self, message: AuthInput) -> AuthResult:
+    def evaluate(self, message: AuthInput) -> DkimOutcome:
         domains = [
             _tag(unfolded(value), "d")
             for name, value in message.headers
             if name.lower() == "dkim-signature"
         ]
+        return DkimOutcome(
+            Status.PROCESSING_FAILED if domains else Status.GRAY,
+            tuple(("temperror", d) for d in domains),
+        )
+
+
+UNVERIFIED_DKIM = UnverifiedDkim()
+
+
+class NoDnsAuthenticator:
+    """Reports what is true when no DNS evaluation is configured (see module docstring)."""
+
+    EXPLANATION = "SPF evaluation requires DNS, which is not configured"
+    blocking = False
+
+    def evaluate(self, message: AuthInput) -> AuthResult:
+        dkim = UNVERIFIED_DKIM.evaluate(message)
         return AuthResult(
             spf=Status.PROCESSING_FAILED,
             spf_result="temperror",
             spf_explanation=self.EXPLANATION,
-            dkim=Status.PROCESSING_FAILED if domains else Status.GRAY,
-            dkim_results=tuple(("temperror", d) for d in domains),
+            dkim=dkim.status,
+            dkim_results=dkim.results,
             dmarc=Status.PROCESSING_FAILED,
             dmarc_result="temperror",
         )
