@@ -16,6 +16,7 @@ the result, after `redirect=` (SES writes `domain of _spf.google.com` for gmail.
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +100,18 @@ class _Query(spf.query):  # type: ignore[misc]
 
 
 def evaluate(source: DnsSource, client_ip: str, mail_from: str, helo: str) -> SpfResult:
-    """RFC 7208 `check_host()` of the MAIL FROM identity (HELO's when MAIL FROM is empty)."""
+    """RFC 7208 `check_host()` of the MAIL FROM identity (HELO's when MAIL FROM is empty); a
+    client address that is not an IP address (pyspf would fail on it) is a permerror."""
+    result, domain = "permerror", mail_from.rpartition("@")[2] or helo
+    try:
+        ipaddress.ip_address(client_ip)
+    except ValueError:
+        return SpfResult(VERDICTS[result], result, explanation(result, domain, client_ip))
     token = _SOURCE.set(source)
     try:
         query = _Query(i=client_ip, s=mail_from, h=helo, querytime=QUERY_SECONDS)
         result = query.check()[0]
         domain = query.domain or query.o
-    except (spf.PermError, ValueError):  # an IP address pyspf cannot parse
-        result, domain = "permerror", mail_from.rpartition("@")[2] or helo
     finally:
         _SOURCE.reset(token)
     return SpfResult(VERDICTS[result], result, explanation(result, domain, client_ip))

@@ -6,9 +6,13 @@ from __future__ import annotations
 import email
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inbound import config
-from inbound.dns.zone import Zone
+from inbound.dns.zone import Zone, ZoneSource
+from inbound.receiving.authentication import DnsAuthenticator
+from inbound.receiving.verdicts import AuthInput, Status
 from tests.api.test_identities import FakeDns
 from tests.rulesets import message, rule, rules, s3, sns
 
@@ -97,3 +101,28 @@ def test_without_dns_nothing_is_claimed(inbound_factory) -> None:
         "temperror (spfCheck: SPF evaluation requires DNS, which is not configured)"
     )
     assert note["receipt"]["spfVerdict"] == {"status": "PROCESSING_FAILED"}
+
+
+AUTH_ZONE = Zone(
+    {
+        ("any.test", "TXT"): ("v=spf1 a mx ptr exists:%{l}.%{d} include:%{h} -all",),
+        ("_dmarc.any.test", "TXT"): ("v=DMARC1; p=reject",),
+    }
+)
+TEXT = st.text(max_size=40)
+
+
+@given(
+    ip=st.one_of(TEXT, st.ip_addresses().map(str)),
+    mail_from=st.one_of(TEXT, TEXT.map("{}@any.test".format), TEXT.map("a@".__add__)),
+    helo=TEXT,
+    sender=st.one_of(TEXT, TEXT.map("a@{}".format)),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_envelope_gets_verdicts(ip: str, mail_from: str, helo: str, sender: str) -> None:
+    """Whatever the client sent (an empty or odd HELO, MAIL FROM, From; a message that came in
+    without a client IP), SPF and DMARC give a result and never raise into the pipeline."""
+    result = DnsAuthenticator(ZoneSource(AUTH_ZONE)).evaluate(
+        AuthInput(client_ip=ip, helo=helo, mail_from=mail_from, headers=[("From", sender)])
+    )
+    assert result.spf in Status and result.dmarc in Status
