@@ -48,7 +48,7 @@ def environment(http_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("config")
-    for name in ("inbound.toml", "rules.json", "handlers.py"):
+    for name in ("inbound.toml", "rules.json", "handlers.py", "dns.zone"):
         shutil.copy(ROOT / "config" / name, folder / name)
     for file in (b for b in blocks("python") if b.startswith("# file: ")):
         (folder / file.split("\n", 1)[0].removeprefix("# file: ")).write_text(file)
