@@ -28,8 +28,9 @@ from inbound.api.query.operations import OPERATIONS, Handler
 from inbound.api.services import Services
 from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
-from inbound.backends.factory import local_backends, make_backends
-from inbound.backends.local import LocalMailer, LocalObjectStore
+from inbound.backends.factory import embedded_s3_and_kms, local_backends, make_backends
+from inbound.backends.local import LocalMailer
+from inbound.backends.local_s3 import LocalObjectStore
 from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
@@ -184,6 +185,7 @@ class InboundServer:
         objects = self.backends.objects
         if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
             log.warning("discarded %d S3 object writes a previous run left unfinished", left)
+        services.s3, services.kms = embedded_s3_and_kms(self.store, settings, self.backends)
         if listen and (left := self.store.discard_orphan_bodies()):
             log.warning("discarded %d message bodies a previous run left unaccepted", left)
         self.feedback = Feedback(self.sending, self.backends)

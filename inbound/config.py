@@ -632,6 +632,7 @@ def _verdict_overrides(tables: Mapping[str, Any], at: Key) -> tuple[Override, ..
 
 
 BACKEND_SERVICES = ("s3", "sns", "lambda", "kms", "cloudwatch", "firehose", "eventbridge")
+STRICT = "strict"  # `[backends] strict`, beside the services' tables
 
 
 @dataclass(frozen=True)
@@ -704,6 +705,9 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     relay: RelaySettings | None = None  # None: the outbox is kept, never relayed
     # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
+    # `[backends] strict`: a rule naming a bucket nobody made is refused, as on AWS; false (the
+    # sandbox): the first write makes it (docs/aws-endpoints.md)
+    strict: bool = False
     retries: RetrySettings = RetrySettings()
     sending: SendingSettings = SendingSettings()
     limits: LimitSettings = LimitSettings()
@@ -752,7 +756,9 @@ def load(path: Path) -> Settings:
         backends={
             service: BackendSettings.from_toml(table, Key(path, f"backends.{service}"))
             for service, table in raw.get("backends", {}).items()
+            if service != STRICT
         },
+        strict=raw.get("backends", {}).get(STRICT, False),
         retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
         sending=SendingSettings.from_toml(raw.get("sending", {}), Key(path, "sending")),
         limits=LimitSettings.from_toml(raw.get("limits", {}), Key(path, "limits")),
@@ -794,6 +800,10 @@ def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
             sections[name].check_types(table, at)
             continue
         for service, backend in table.items():
+            if service == STRICT and isinstance(backend, bool):
+                continue
+            if service == STRICT:
+                raise at.child(service).error(f"has the wrong type ({backend!r}): true or false")
             if service not in BACKEND_SERVICES:
                 raise at.child(service).error("unknown key")
             if not isinstance(backend, dict):

@@ -281,13 +281,29 @@ class SuppressedDestination:
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object the embedded S3 wrote under `DATA/s3/`."""
+    """An object of the embedded S3: its file is `DATA/s3/<bucket>/<key>`, or, for a key no
+    file path can stand for (`a//b`, `../x`, `k` beside `k/x`...), `DATA/s3-keyed/<bucket>/
+    <sha256 of the key>` (`hashed`). `metadata` is the user metadata (`x-amz-meta-*` without
+    the prefix), `headers` the system metadata PutObject was given (Content-Type...); `etag`
+    is None for objects written before it was recorded (computed when read)."""
 
     bucket: str
     key: str
     size: int
     metadata: dict[str, str]
     message_id: str | None
+    created: str
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    hashed: bool = False
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A bucket of the embedded S3: made by CreateBucket, or by the first write to it."""
+
+    name: str
+    region: str
     created: str
 
 

@@ -185,10 +185,15 @@ class RunningInbound:
 
     def ses(self, region: str | None = None) -> Any:
         """A boto3 SES client for this server's Query API (fake credentials)."""
+        return self.client("ses", region)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client of `service` (`ses`, `sesv2`, and the embedded `s3` and `kms`)
+        pointed at this server, with fake credentials."""
         import boto3
 
-        return boto3.client(
-            "ses",
+        return boto3.client(  # type: ignore[call-overload]  # the stubs type literal names
+            service,
             endpoint_url=self.api_url,
             region_name=region or self.settings.region,
             aws_access_key_id="testing",

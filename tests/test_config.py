@@ -118,6 +118,12 @@ CASES = [
     ),
     Case("toml/section-not-a-table", toml='server = "x"\n', file="inbound.toml", where=("server",)),
     Case(
+        "toml/backends-strict-not-boolean",
+        toml='[backends]\nstrict = "yes"\n',
+        file="inbound.toml",
+        where=("backends.strict",),
+    ),
+    Case(
         "toml/sending-rate-not-positive",
         toml="[sending]\nmax_send_rate = 0\n",
         file="inbound.toml",
@@ -408,6 +414,7 @@ IN_PROCESS = {
     "rule/name-bad-first-char",
     "toml/wrong-type-string-for-list",
     "toml/section-not-a-table",
+    "toml/backends-strict-not-boolean",
     "toml/not-positive",
     "toml/account-id",
     "toml/bad-identity",
@@ -541,6 +548,14 @@ def test_export_round_trips(tmp_path: Path, path: Path) -> None:
     assert [s["Metadata"]["Name"] for s in exported["RuleSets"]] == [
         s["Metadata"]["Name"] for s in source["RuleSets"]
     ]
+
+
+def test_backends_strict_beside_the_services_tables(tmp_path: Path) -> None:
+    toml = VERIFIED_TOML + '[backends]\nstrict = true\n[backends.s3]\nkind = "local"\n'
+    settings = config.load(write_config(tmp_path, toml, GOOD_RULES))
+    assert settings.strict is True
+    assert set(settings.backends) == {"s3"}
+    assert config.load(write_config(tmp_path, VERIFIED_TOML, GOOD_RULES)).strict is False
 
 
 # ── secrets ────────────────────────────────────────────────────────────────────────────────

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from inbound.backends import BackendError
-from inbound.backends.local import LocalMailbox, LocalObjectStore
+from inbound.backends.local import LocalMailbox
+from inbound.backends.local_s3 import LocalObjectStore
 from inbound.datadir import UnsafePath, under
 
 
@@ -43,9 +44,15 @@ class _Recorder:
     def __init__(self) -> None:
         self.records: list[object] = []
 
-    async def add_object(self, record: object, write_file: Callable[[], None]) -> None:
-        write_file()
+    async def add_object(
+        self, record: object, write_file: Callable[[object], bool], *, durable: bool = False
+    ) -> bool:
+        hashed = write_file(None)
         self.records.append(record)
+        return hashed
+
+    def bucket(self, name: str) -> str:
+        return name  # every bucket exists
 
     def add_mailbox_delivery(self, record: object) -> None:
         self.records.append(record)
@@ -84,6 +91,7 @@ def test_the_embedded_stores_never_write_outside_their_folder(
     assert {p.relative_to(outer).parts[0] for p in outer.rglob("*")} <= {"data"}
     assert {p.relative_to(data).parts[0] for p in data.rglob("*")} <= {
         "s3",
+        "s3-keyed",
         "s3-partial",
         "workmail",
     }

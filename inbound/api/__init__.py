@@ -1,5 +1,6 @@
 """The HTTP side: the SES Query API on `/` (the embedded SNS's too, told apart by the request's
-signature), SES API v2 under `/v2/`, the JSON inspection API under `/api/` (the UI too)."""
+signature), SES API v2 under `/v2/`, the JSON inspection API under `/api/` (the UI too), and
+the embedded S3 and KMS APIs wherever a request is signed for them (`aws/`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import inspect, readiness, rules, sent, tracking, unsubscribe, verdicts
+from inbound.api import aws, inspect, readiness, rules, sent, tracking, unsubscribe, verdicts
 from inbound.api.aws import sns
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
@@ -27,9 +28,11 @@ def make_app(
 ) -> web.Application:
     """`operations` and `v2_operations` are the server's own registries (tests plug fake
     handlers into them); `guard` (api/guard.py) runs outermost, then the 503 of a server that
-    is not ready (api/readiness.py)."""
+    is not ready (api/readiness.py), which the S3 and KMS endpoints (api/aws) answer in their
+    own words."""
     app = web.Application(
-        client_max_size=MAX_BODY, middlewares=[guard, readiness.until_ready(services)]
+        client_max_size=MAX_BODY,
+        middlewares=[guard, aws.dispatch(services), readiness.until_ready(services)],
     )
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)

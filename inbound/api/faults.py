@@ -87,6 +87,14 @@ class SignatureDoesNotMatch(SesClientError):
     status = 403
 
 
+class SignatureExpired(SignatureDoesNotMatch):
+    """SES answers a clock skew as a signature mismatch; S3 has its own code for it."""
+
+
+class ContentHashMismatch(SignatureDoesNotMatch):
+    """The body is not the one `X-Amz-Content-SHA256` names (S3: its own code, 400)."""
+
+
 class IncompleteSignature(SesClientError):
     code = "IncompleteSignature"
 

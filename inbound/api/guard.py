@@ -3,7 +3,9 @@
 * DNS rebinding: a page at `http://evil.example:4525` whose name the attacker then points at
   127.0.0.1 reads the API as its own origin; its requests carry `Host: evil.example:4525`. The
   server answers only to the names it is known by: loopback names, the host it is bound to,
-  `[server] allowed_hosts`, and IP literals (a rebinding page has a name, never our address).
+  `[server] allowed_hosts`, IP literals (a rebinding page has a name, never our address) and
+  `*.localhost` (the S3 API's virtual-host style: browsers resolve those names to loopback
+  themselves, RFC 6761 §6.3, so no attacker's DNS answers for them).
 * Cross-site writes: any page can POST a form anywhere, without a CORS preflight. A request
   that changes state and says it comes from another origin (`Origin`; without it,
   `Sec-Fetch-Site`, then `Referer`) is refused. SDKs and the AWS CLI send none of these.
@@ -75,7 +77,7 @@ def guard(settings: Settings) -> Middleware:
         if host is None or "*" in allowed:  # no Host: HTTP/1.0, never a browser
             return True
         name = host_name(host)
-        return name in allowed or _is_ip_literal(name)
+        return name in allowed or name.endswith(".localhost") or _is_ip_literal(name)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api import pages
+from inbound.backends.errors import BackendError
 from inbound.backends.sns_envelope import CERT_ROUTE, signing_paths
-from inbound.datadir import UnsafePath, under
+from inbound.datadir import under
 from inbound.records import (
     Listing,
     MessageRecord,
@@ -133,7 +134,7 @@ def add_routes(app: web.Application, services: Services) -> None:
         assert services.engine is not None
         await services.engine.drain()
         await store.reset()
-        for folder in ("s3", "workmail"):
+        for folder in ("s3", "s3-keyed", "workmail"):
             shutil.rmtree(under(services.data_dir, folder), ignore_errors=True)
         return web.json_response({"reset": True})
 
@@ -161,13 +162,14 @@ def add_routes(app: web.Application, services: Services) -> None:
 
     async def s3_object(request: web.Request) -> web.Response:
         bucket, key = request.match_info["bucket"], request.match_info["key"]
-        try:
-            path = under(services.data_dir, "s3", bucket, key)
-        except UnsafePath as exc:
-            return web.json_response({"error": str(exc)}, status=400)
         found = store.stored_object(bucket, key)
         if found is None:
             return _not_found("object")
+        assert services.s3 is not None
+        try:  # a record of a key that would leave the data dir is refused, not followed
+            path = services.s3.file(found)
+        except BackendError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         headers = {f"x-amz-meta-{k}": v for k, v in found.metadata.items()}
         return web.Response(body=path.read_bytes(), headers=headers)
 

@@ -12,6 +12,8 @@ from inbound.api.query.operations.context import OperationContext
 
 if TYPE_CHECKING:
     from inbound.backends import Backends
+    from inbound.backends.local_kms import LocalKms
+    from inbound.backends.local_s3 import LocalObjectStore
     from inbound.identities.book import IdentityBook
     from inbound.outbox.relay import Relay
     from inbound.receiving.engine import Engine
@@ -46,6 +48,9 @@ class Services:
     relay: Relay | None = None
     tracker: Tracker | None = None  # open and click tracking: needs the feedback service
     unsubscriber: Unsubscriber | None = None  # unsubscribe links: needs it too
+    # the embedded S3 and KMS their APIs serve (api/aws), whichever backends the actions use
+    s3: LocalObjectStore | None = None
+    kms: LocalKms | None = None
     # False until every component above is set and running, and again once shutting down
     # stops them: until then requests are answered 503 (api/readiness.py)
     ready: bool = False

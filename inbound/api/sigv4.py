@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
+from botocore.utils import normalize_url_path
 
 from inbound.api.faults import SignatureDoesNotMatch
 
@@ -40,6 +41,7 @@ class ServerSigV4(SigV4Auth):
 
     * `headers_to_sign`: exactly the SignedHeaders, with their received values (the stock
       method signs every header present, which server-side includes Content-Length…).
+    * `_normalize_url_path`: for S3 (`raw_path`), the path as it arrived.
     * `canonical_query_string`: decoded pairs re-encoded per RFC 3986 and sorted (the stock
       one reuses the client's raw encoding, which only works for botocore's own output).
     """
@@ -52,10 +54,16 @@ class ServerSigV4(SigV4Auth):
         region: str,
         received: CIMultiDictProxy[str],
         signed: list[str],
+        raw_path: bool = False,
     ) -> None:
         super().__init__(Credentials(access_key, secret), service, region)
         self._received = received
         self._signed = signed
+        self._raw_path = raw_path
+
+    def _normalize_url_path(self, path: str) -> str:
+        """S3 signs the path as sent (botocore's S3SigV4Auth does not normalize it)."""
+        return path if self._raw_path else quote(normalize_url_path(path), safe="/~")
 
     def headers_to_sign(self, request: Any) -> Any:
         headers = HTTPHeaders()

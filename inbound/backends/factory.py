@@ -15,12 +15,12 @@ from inbound.backends.local import (
     LocalMailbox,
     LocalMailer,
     LocalMetrics,
-    LocalObjectStore,
     LocalPinpoint,
     LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
 from inbound.backends.local_lambda import LocalFunctions, engine_environment
+from inbound.backends.local_s3 import LocalObjectStore
 from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
@@ -61,7 +61,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
     data = settings.data_dir
     signing_key = signing_paths(data)[1]
     return Backends(
-        objects=LocalObjectStore(under(data, "s3"), store, under(data, "s3-partial")),
+        objects=local_objects(store, settings),
         publisher=LocalSns(
             store,
             settings.sns_subscribers,
@@ -83,4 +83,25 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         bus=LocalBus(store),
         pinpoint=LocalPinpoint(store),
         kms=LocalKms(under(data, "kms")),
+    )
+
+
+def local_objects(store: Store, settings: Settings) -> LocalObjectStore:
+    """The embedded S3, as the S3 action and the S3 API (api/aws/s3) use it."""
+    data = settings.data_dir
+    return LocalObjectStore(
+        under(data, "s3"), store, under(data, "s3-partial"), settings.region, settings.strict
+    )
+
+
+def embedded_s3_and_kms(
+    store: Store, settings: Settings, backends: Backends
+) -> tuple[LocalObjectStore, LocalKms]:
+    """What the embedded S3 and KMS APIs serve (api/aws): the backends' own when they are
+    the embedded ones, else embedded ones over the same data dir."""
+    objects = backends.objects
+    kms = backends.kms
+    return (
+        objects if isinstance(objects, LocalObjectStore) else local_objects(store, settings),
+        kms if isinstance(kms, LocalKms) else LocalKms(under(settings.data_dir, "kms")),
     )

@@ -1,6 +1,6 @@
 """Embedded backends: everything inside the data dir, no external service (DESIGN.md).
 
-* objects: `DATA/s3/<bucket>/<key>`, metadata in the store; buckets exist on first use;
+* objects: `local_s3.py`;
 * publisher: the embedded SNS (`local_sns.py`): topics, HTTP(S) subscriptions, the
   notification log;
 * functions: `local_lambda.py`;
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import mailbox
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,95 +29,18 @@ from inbound.records import (
     OutboxMessage,
     OutboxStatus,
     RecordedEvent,
-    StoredObject,
     StreamRecord,
 )
 from inbound.store import Store
 from inbound.timestamps import now_iso, to_wire
 
 
-def _under(root: Path, *parts: str) -> Path:
+def checked_under(root: Path, *parts: str) -> Path:
     """An unsafe path from a rule or a client fails the action, as any backend error does."""
     try:
         return under(root, *parts)
     except UnsafePath as exc:
         raise BackendError(str(exc)) from None
-
-
-def _write_atomically(path: Path, body: bytes, partial: Path) -> None:
-    """Readers never see a partial file: write it in `partial` (same file system), then
-    rename it over `path`. Folders are made only when missing (a stat per object was a
-    measurable cost)."""
-    try:
-        _replace_with(path, body, partial)
-    except FileNotFoundError:
-        partial.mkdir(parents=True, exist_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_with(path, body, partial)
-
-
-def _replace_with(path: Path, body: bytes, partial: Path) -> None:
-    tmp = f"{partial}/{new_uuid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)  # a full disk, a missing folder: nothing half-written stays behind
-        raise
-
-
-@dataclass
-class LocalObjectStore:
-    """Objects under `root`/<bucket>/<key>. Each is written in `partial` first and renamed
-    into its bucket, so a bucket never holds a half-written or temporary file, even after a
-    kill -9; what a killed server left in `partial` goes at the next start
-    (`discard_partial`)."""
-
-    root: Path
-    store: Store
-    partial: Path
-
-    def discard_partial(self) -> int:
-        """Delete the writes a killed server left unfinished; how many there were. Only `serve`
-        calls it: one server per data dir, whose writes cannot be in progress yet."""
-        try:
-            leftovers = list(self.partial.iterdir())
-        except FileNotFoundError:
-            return 0
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
-        return len(leftovers)
-
-    def path(self, bucket: str, key: str) -> Path:
-        return _under(self.root, bucket, key)
-
-    async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
-    ) -> None:
-        path = self.path(bucket, key)
-        record = StoredObject(
-            bucket=bucket,
-            key=key,
-            size=len(body),
-            metadata=dict(metadata),
-            message_id=message_id,
-            created=now_iso(),
-        )
-        await self.store.add_object(record, lambda: _write_atomically(path, body, self.partial))
-
-    async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
-        try:
-            body = self.path(bucket, key).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (in {self.root.parent})") from None
-        found = self.store.stored_object(bucket, key)
-        return body, found.metadata if found is not None else {}
 
 
 @dataclass
@@ -153,7 +75,7 @@ class LocalMailbox:
         self, organization_arn: str, recipients: Sequence[str], message: bytes, message_id: str
     ) -> str:
         organization = organization_arn.rsplit("/", 1)[-1]
-        folder = _under(self.root, organization)
+        folder = checked_under(self.root, organization)
         key = await asyncio.to_thread(_maildir_add, folder, message)
         path = str(under(folder, "new", key))
         self.store.add_mailbox_delivery(

@@ -18,6 +18,7 @@ import json
 import os
 import struct
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,6 +29,14 @@ from inbound.datadir import under
 MAGIC = b"inbound-kms1"
 
 
+class KeyNotFound(BackendError):
+    """No key material for the key id (KMS's NotFoundException)."""
+
+
+class InvalidCiphertext(BackendError):
+    """Not a blob of this KMS, or not for this context (KMS's InvalidCiphertextException)."""
+
+
 class LocalKms:
     def __init__(self, root: Path | None) -> None:
         self.root = root  # None: keys live in memory only
@@ -35,9 +44,9 @@ class LocalKms:
         self._lock = threading.Lock()
 
     async def generate_data_key(
-        self, key_id: str, context: Mapping[str, str]
+        self, key_id: str, context: Mapping[str, str], size: int = 32
     ) -> tuple[bytes, bytes]:
-        data_key = os.urandom(32)
+        data_key = os.urandom(size)
         return data_key, self.wrap(key_id, data_key, context)
 
     async def decrypt(self, blob: bytes, context: Mapping[str, str]) -> bytes:
@@ -53,18 +62,38 @@ class LocalKms:
         return MAGIC + struct.pack(">H", len(name)) + name + nonce + wrapped
 
     def unwrap(self, blob: bytes, context: Mapping[str, str]) -> bytes:
-        if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 2:
-            raise BackendError("KMS InvalidCiphertextException: not a local KMS blob")
-        at = len(MAGIC)
-        (size,) = struct.unpack(">H", blob[at : at + 2])
-        key_id = blob[at + 2 : at + 2 + size].decode()
-        nonce, wrapped = blob[at + 2 + size : at + 14 + size], blob[at + 14 + size :]
+        key_id = self.key_of(blob)
+        at = len(MAGIC) + 2 + len(key_id.encode())
+        nonce, wrapped = blob[at : at + 12], blob[at + 12 :]
         try:
             return aead.decrypt(self._material(key_id, create=False), nonce, wrapped, _aad(context))
         except aead.InvalidTagError:
-            raise BackendError(
+            raise InvalidCiphertext(
                 "KMS InvalidCiphertextException: wrong key or encryption context"
             ) from None
+
+    def key_of(self, blob: bytes) -> str:
+        """The key id a blob was made under."""
+        if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 2:
+            raise InvalidCiphertext("KMS InvalidCiphertextException: not a local KMS blob")
+        at = len(MAGIC)
+        (size,) = struct.unpack(">H", blob[at : at + 2])
+        try:
+            return blob[at + 2 : at + 2 + size].decode()
+        except UnicodeDecodeError:
+            raise InvalidCiphertext(
+                "KMS InvalidCiphertextException: not a local KMS blob"
+            ) from None
+
+    def created(self, key_id: str) -> float | None:
+        """When the key's material was made (a POSIX time), or None when there is none."""
+        try:
+            self._material(key_id, create=False)
+        except KeyNotFound:
+            return None
+        if self.root is None:
+            return time.time()
+        return os.stat(self._path(key_id)).st_mtime
 
     def _material(self, key_id: str, *, create: bool) -> bytes:
         with self._lock:
@@ -74,17 +103,21 @@ class LocalKms:
                 self._keys[key_id] = key
             return key
 
+    def _path(self, key_id: str) -> Path:
+        assert self.root is not None
+        return under(self.root, f"{hashlib.sha256(key_id.encode()).hexdigest()[:32]}.key")
+
     def _load(self, key_id: str, create: bool) -> bytes:
         if self.root is None:
             if not create:
-                raise BackendError(f"KMS NotFoundException: no key material for {key_id}")
+                raise KeyNotFound(f"KMS NotFoundException: no key material for {key_id}")
             return os.urandom(32)
-        path = under(self.root, f"{hashlib.sha256(key_id.encode()).hexdigest()[:32]}.key")
+        path = self._path(key_id)
         try:
             return path.read_bytes()
         except FileNotFoundError:
             if not create:
-                raise BackendError(f"KMS NotFoundException: no key material for {key_id}") from None
+                raise KeyNotFound(f"KMS NotFoundException: no key material for {key_id}") from None
         self.root.mkdir(parents=True, exist_ok=True)
         # Written beside, then hard-linked into place: link() fails if another process won
         # the race, and a reader never sees a partial key.

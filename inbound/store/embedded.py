@@ -6,10 +6,12 @@ Recorded without waiting (the writer commits them in order) unless a method says
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from inbound.records import (
+    Bucket,
     LambdaInvocation,
     Listing,
     MailboxDelivery,
@@ -32,25 +34,52 @@ _EVENT_TABLES: dict[EventService, str] = {
 
 class Embedded(Database):
     # ── S3 ────────────────────────────────────────────────────────────────────────────────
-    async def add_object(self, record: StoredObject, write_file: Callable[[], None]) -> None:
-        """Run `write_file` in the writer thread, then insert the record that describes the
-        file in the same transaction: the event loop does not wait on the file system
-        (profiled: it was a fifth of the loop's work per message), and the record never
-        exists without its file."""
-        params = (
-            record.bucket,
-            record.key,
-            record.size,
-            json.dumps(record.metadata),
-            record.message_id,
-            record.created,
-        )
+    async def add_object(
+        self,
+        record: StoredObject,
+        write_file: Callable[[StoredObject | None], bool],
+        *,
+        durable: bool = False,
+    ) -> bool:
+        """Run `write_file(the object it replaces)` in the writer thread, then insert the
+        record that describes the file, and its bucket if new, in the same transaction: the
+        event loop does not wait on the file system (profiled: it was a fifth of the loop's
+        work per message), and the record never exists without its file. `write_file`
+        answers whether it wrote the file under the key's hash (`StoredObject.hashed`)."""
 
-        def write(c: Connection) -> None:
-            write_file()
-            c.execute("INSERT OR REPLACE INTO s3_objects VALUES (?, ?, ?, ?, ?, ?)", params)
+        def write(c: Connection) -> bool:
+            hashed = write_file(_object_in(c, record.bucket, record.key))
+            c.execute(
+                "INSERT OR REPLACE INTO s3_objects (bucket, key, size, metadata, message_id, "
+                "created, headers, etag, hashed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.bucket,
+                    record.key,
+                    record.size,
+                    json.dumps(record.metadata),
+                    record.message_id,
+                    record.created,
+                    json.dumps(record.headers),
+                    record.etag,
+                    int(hashed),
+                ),
+            )
+            return hashed
 
-        await self._write(write, durable=False)
+        return await self._write(write, durable=durable)
+
+    async def delete_object(
+        self, bucket: str, key: str, remove_file: Callable[[StoredObject], None]
+    ) -> None:
+        """Forget the object and run `remove_file` on it, in one transaction of the writer."""
+
+        def delete(c: Connection) -> None:
+            found = _object_in(c, bucket, key)
+            if found is not None:
+                remove_file(found)
+                c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
+
+        await self._write(delete)
 
     def objects(self, limit: int = 1000, offset: int = 0) -> Listing[StoredObject]:
         return self._listing("s3_objects", _object, limit, offset)
@@ -58,6 +87,41 @@ class Embedded(Database):
     def stored_object(self, bucket: str, key: str) -> StoredObject | None:
         found = self._read("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
         return _object(found[0]) if found else None
+
+    def objects_after(self, bucket: str, prefix: str, after: str, limit: int) -> list[StoredObject]:
+        """Up to `limit` objects of `bucket` whose key starts with `prefix` and sorts after
+        `after`, in key order: UTF-8 binary order, S3's listing order (SQLite's BINARY
+        collation compares the UTF-8 bytes). The prefix is compared as bytes: SQLite's text
+        functions stop at a NUL, which S3 keys may hold."""
+        found = self._read(
+            "SELECT * FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? "
+            "AND substr(CAST(key AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY key LIMIT ?",
+            (bucket, after, prefix, len(prefix.encode()), prefix, limit),
+        )
+        return [_object(row) for row in found]
+
+    async def add_bucket(self, bucket: Bucket) -> bool:
+        """Whether the bucket is new (False: one of that name exists, left as it was)."""
+
+        def add(c: Connection) -> bool:
+            cursor = c.execute(
+                "INSERT OR IGNORE INTO s3_buckets VALUES (?, ?, ?)",
+                (bucket.name, bucket.region, bucket.created),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(add)
+
+    async def delete_bucket(self, name: str) -> None:
+        await self._write(lambda c: c.execute("DELETE FROM s3_buckets WHERE name = ?", (name,)))
+
+    def bucket(self, name: str) -> Bucket | None:
+        found = self._read("SELECT * FROM s3_buckets WHERE name = ?", (name,))
+        return rows.record(Bucket, found[0]) if found else None
+
+    def buckets(self) -> list[Bucket]:
+        found = self._read("SELECT * FROM s3_buckets ORDER BY name")
+        return [rows.record(Bucket, row) for row in found]
 
     # ── SNS ───────────────────────────────────────────────────────────────────────────────
     def add_notification(self, record: Notification) -> None:
@@ -240,5 +304,20 @@ def _invocation(row: Row) -> LambdaInvocation:
     )
 
 
+def _object_in(c: Connection, bucket: str, key: str) -> StoredObject | None:
+    """The object as the writer's transaction sees it."""
+    cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
+    cursor.row_factory = sqlite3.Row
+    found = cursor.fetchone()
+    return None if found is None else _object(found)
+
+
 def _object(row: Row) -> StoredObject:
-    return rows.record(StoredObject, row, metadata=json.loads(row["metadata"]))
+    columns = row.keys()  # a data dir opened read-only is not migrated: the columns may lack
+    return rows.record(
+        StoredObject,
+        row,
+        metadata=json.loads(row["metadata"]),
+        headers=json.loads(row["headers"]) if "headers" in columns else {},
+        hashed=bool(row["hashed"]) if "hashed" in columns else False,
+    )

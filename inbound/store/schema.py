@@ -4,6 +4,8 @@ has an index in its order (`Database._page`)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -20,7 +22,10 @@ CREATE TABLE IF NOT EXISTS trace (
     detail TEXT, error TEXT, PRIMARY KEY (message_id, seq));
 CREATE TABLE IF NOT EXISTS s3_objects (
     bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, metadata TEXT NOT NULL,
-    message_id TEXT, created TEXT NOT NULL, PRIMARY KEY (bucket, key));
+    message_id TEXT, created TEXT NOT NULL, headers TEXT NOT NULL DEFAULT '{}', etag TEXT,
+    hashed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (bucket, key));
+CREATE TABLE IF NOT EXISTS s3_buckets (
+    name TEXT PRIMARY KEY, region TEXT NOT NULL, created TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS s3_objects_created ON s3_objects(created);
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
@@ -101,6 +106,29 @@ CREATE INDEX IF NOT EXISTS digests_source ON digests(kind, source_rowid);
 CREATE VIRTUAL TABLE IF NOT EXISTS digest_text USING fts5(
     sender, recipients, subject, body, tokenize = 'unicode61 remove_diacritics 2');
 """
+
+# Columns added to a table after its first release: `migrate()` adds them to a data dir made
+# before (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
+ADDED_COLUMNS = (
+    ("s3_objects", "headers", "TEXT NOT NULL DEFAULT '{}'"),
+    ("s3_objects", "etag", "TEXT"),
+    ("s3_objects", "hashed", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    # Buckets were not recorded before `s3_buckets`: those that hold objects are (in the
+    # default Region: which one was configured then is not known).
+    if conn.execute("SELECT 1 FROM s3_buckets LIMIT 1").fetchone() is None:
+        conn.execute(
+            "INSERT INTO s3_buckets SELECT bucket, 'us-east-1', MIN(created) FROM s3_objects "
+            "GROUP BY bucket"
+        )
+
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.
 RESET_TABLES = (

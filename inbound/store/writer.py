@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from inbound.datadir import under
 from inbound.store.changes import Changes
-from inbound.store.schema import RESET_TABLES, SCHEMA
+from inbound.store.schema import RESET_TABLES, SCHEMA, migrate
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
@@ -83,6 +83,7 @@ class Database:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
             writer.executescript(SCHEMA)
+            migrate(writer)
         except (OSError, sqlite3.OperationalError) as exc:
             raise StorageError(str(exc)) from exc
         self._thread = threading.Thread(

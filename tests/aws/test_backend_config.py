@@ -10,8 +10,8 @@ import pytest
 from inbound import config
 from inbound.backends.aws import AwsFunctions, AwsObjectStore
 from inbound.backends.factory import make_backends
-from inbound.backends.local import LocalObjectStore
 from inbound.backends.local_kms import LocalKms
+from inbound.backends.local_s3 import LocalObjectStore
 from inbound.errors import ConfigError
 from inbound.store import Store
 
