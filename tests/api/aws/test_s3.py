@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from inbound.testing import RunningInbound
 from tests.api.aws import KEY, SECRET, signed_client
@@ -186,11 +187,20 @@ def test_ranges(s3: Any, header: str, body: bytes, status: int, content_range: s
 @pytest.mark.parametrize("header", ["bytes=10-", "bytes=10-20", "bytes=-0"])
 def test_unsatisfiable_ranges_are_416(s3: Any, header: str) -> None:
     s3.put_object(Bucket="mail", Key="digits", Body=b"0123456789")
-    assert error(s3.get_object, Bucket="mail", Key="digits", Range=header) == (
-        "InvalidRange",
-        416,
-        "The requested range is not satisfiable",
-    )
+    with pytest.raises(ClientError) as raised:
+        s3.get_object(Bucket="mail", Key="digits", Range=header)
+    response = raised.value.response
+    assert response["Error"] == {
+        "Code": "InvalidRange",
+        "Message": "The requested range is not satisfiable",
+        "RangeRequested": header,
+        "ActualObjectSize": "10",
+    }
+    headers = response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["content-range"] == "bytes */10"
+    # the error names the request as its headers do
+    assert response["ResponseMetadata"]["RequestId"] == headers["x-amz-request-id"]
+    assert response["ResponseMetadata"]["HostId"] == headers["x-amz-id-2"]
 
 
 def test_conditional_requests(s3: Any) -> None:

@@ -53,27 +53,34 @@ Operation = Callable[[S3Request], Awaitable[web.StreamResponse]]
 
 def handler(services: Services) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        request_id = secrets.token_hex(8).upper()
+        request_id, host_id = secrets.token_hex(8).upper(), secrets.token_urlsafe(48)
+        head = request.method == "HEAD"
         try:
             response = await _serve(request, services)
         except SesError as error:
-            response = error_response(_as_s3(error), request.method == "HEAD")
+            response = error_response(_as_s3(error), request_id, host_id, head)
         except Exception:
             log.exception("S3 request %s failed", request_id)
-            response = error_response(errors.S3Error(), request.method == "HEAD")
+            response = error_response(errors.S3Error(), request_id, host_id, head)
         response.headers["x-amz-request-id"] = request_id
-        response.headers["x-amz-id-2"] = secrets.token_urlsafe(48)
+        response.headers["x-amz-id-2"] = host_id
         return response
 
     return handle
 
 
-def error_response(error: SesError, head: bool = False) -> web.Response:
-    """A HEAD error has no body (S3 sends none: boto3 then reports the status as the code)."""
+def error_response(error: SesError, request_id: str, host_id: str, head: bool) -> web.Response:
+    """A HEAD error has no body (S3 sends none: boto3 then reports the status as the code).
+    An unsatisfiable range says the object's size in `Content-Range` (RFC 9110 §15.5.17)."""
+    headers = {}
+    if isinstance(error, errors.InvalidRange):
+        headers["Content-Range"] = f"bytes */{error.fields['ActualObjectSize']}"
     if head:
-        return web.Response(status=error.status)
-    body = xml.error_document(error, "-", "-")
-    return web.Response(status=error.status, body=body, content_type="application/xml")
+        return web.Response(status=error.status, headers=headers)
+    body = xml.error_document(error, request_id, host_id)
+    return web.Response(
+        status=error.status, body=body, content_type="application/xml", headers=headers
+    )
 
 
 async def _serve(request: web.Request, services: Services) -> web.StreamResponse:
