@@ -73,3 +73,17 @@ def test_the_sandbox_makes_the_bucket_on_first_use(inbound_factory: Any) -> None
     assert [b["Name"] for b in client.list_buckets()["Buckets"]] == ["made-on-first-use"]
     setup = client.get_object(Bucket="made-on-first-use", Key="in/AMAZON_SES_SETUP_NOTIFICATION")
     assert b"Amazon SES Setup Notification" in setup["Body"].read()
+
+
+def test_strict_still_writes_ses_own_export_location(inbound_factory: Any) -> None:
+    """SES's export jobs write "to a location that it manages" (api/v2/operations/
+    export_jobs.py): that bucket is SES's, not the user's to make first."""
+    from inbound.backends.local_s3 import EXPORT_BUCKET, NoSuchBucket
+
+    server = inbound_factory(strict=True)
+    objects = server.server.backends.objects  # type: ignore[union-attr]
+    server.call(objects.put_object(EXPORT_BUCKET, "us-east-1/job.csv", b"a,b\r\n", {}, "job"))
+    got = server.client("s3").get_object(Bucket=EXPORT_BUCKET, Key="us-east-1/job.csv")
+    assert got["Body"].read() == b"a,b\r\n"
+    with pytest.raises(NoSuchBucket):
+        server.call(objects.put_object("users-bucket", "k", b"x", {}, "m"))

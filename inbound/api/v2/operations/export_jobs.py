@@ -21,13 +21,13 @@ from inbound.api.query.operations.context import OperationContext
 from inbound.api.v2.errors import BadRequest
 from inbound.api.v2.operations import insights as vdm
 from inbound.backends import BackendError
+from inbound.backends.local_s3 import EXPORT_BUCKET  # the "location that it manages" (DECIDED)
 from inbound.sending import configuration as state
 from inbound.sending import exports, insights
 from inbound.timestamps import to_wire
 
 Params = dict[str, Any]
 JOBS = state.EXPORT_JOBS
-EXPORT_BUCKET = "ses-export-jobs"  # the "location that it manages" (DECIDED)
 MAX_JOBS = 1000  # kept per Region (DECIDED); older ones are not deleted for you
 MAX_PAGE = 100  # ListExportJobs PageSize (DECIDED)
 
