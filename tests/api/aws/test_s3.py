@@ -278,6 +278,21 @@ def test_a_body_over_the_limit_is_entity_too_large(inbound_factory: Any) -> None
     assert error(s3.head_object, Bucket="big", Key="k")[1] == 404
 
 
+def test_delete_objects(s3: Any) -> None:
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket="mail", Key=key, Body=b"x")
+    answer = s3.delete_objects(
+        Bucket="mail", Delete={"Objects": [{"Key": "a"}, {"Key": "c"}, {"Key": "never"}]}
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["a", "c", "never"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="mail")["Contents"]] == ["b"]
+    quiet = s3.delete_objects(Bucket="mail", Delete={"Objects": [{"Key": "b"}], "Quiet": True})
+    assert "Deleted" not in quiet
+    assert s3.list_objects_v2(Bucket="mail")["KeyCount"] == 0
+    too_many = {"Objects": [{"Key": f"k{i}"} for i in range(1001)]}
+    assert error(s3.delete_objects, Bucket="mail", Delete=too_many)[:2] == ("MalformedXML", 400)
+
+
 def test_unsupported_operations_are_501(s3: Any) -> None:
     code, status, _ = error(s3.get_object_tagging, Bucket="mail", Key="k")
     assert (code, status) == ("NotImplemented", 501)
@@ -390,6 +405,10 @@ def test_requests_s3_cannot_read(s3: Any, inbound_server: RunningInbound) -> Non
     status, body = raw(inbound_server, "GET", "/mail/%FF")
     assert (status, b"<Code>InvalidURI</Code>" in body) == (400, True)
     assert raw(inbound_server, "DELETE", "/")[0] == 405
+    body = b"<Delete><Object><Key>k</Key></Object></Delete>"
+    status, answer = raw(inbound_server, "POST", "/mail?delete", body)
+    assert status == 400
+    assert b"Missing required header for this request: Content-MD5" in answer
 
 
 def test_signatures_are_verified_for_s3(inbound_factory: Any) -> None:

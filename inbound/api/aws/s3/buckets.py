@@ -15,7 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from inbound.api.aws.s3 import errors, xml
-from inbound.api.aws.s3.objects import etag_of, require_bucket
+from inbound.api.aws.s3.objects import CHECKSUM_HEADERS, check_digests, etag_of, require_bucket
 from inbound.records import StoredObject
 
 if TYPE_CHECKING:
@@ -116,6 +116,28 @@ async def delete_bucket(request: S3Request) -> web.StreamResponse:
         raise errors.BucketNotEmpty(BucketName=request.bucket)
     await request.objects.store.delete_bucket(request.bucket)
     return web.Response(status=204)
+
+
+async def delete_objects(request: S3Request) -> web.StreamResponse:
+    """Up to 1,000 keys at once; a key that is not there is reported deleted, as S3 does;
+    `Quiet` answers only the errors (there are none here). S3 requires the body's
+    Content-MD5 or a flexible checksum, which the SDKs send."""
+    require_bucket(request)
+    headers = request.http.headers
+    if "Content-MD5" not in headers and not any(h in headers for h in CHECKSUM_HEADERS):
+        raise errors.InvalidRequest("Missing required header for this request: Content-MD5")
+    check_digests(headers, request.body)
+    try:
+        keys = xml.find_all(request.body, ["Object", "Key"])
+        quiet = xml.find_text(request.body, ["Quiet"]) == "true"
+    except ValueError:
+        raise errors.MalformedXML() from None
+    if not keys or len(keys) > MAX_KEYS:
+        raise errors.MalformedXML()
+    for key in keys:
+        await request.objects.delete_object(request.bucket, key)
+    deleted = [] if quiet else [{"Key": key} for key in keys]
+    return xml_response("DeleteResult", {"Deleted": deleted})
 
 
 # ── listings ──────────────────────────────────────────────────────────────────────────────

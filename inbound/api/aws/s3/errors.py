@@ -84,6 +84,10 @@ class InvalidRange(S3Error):
     code, status, text = "InvalidRange", 416, "The requested range is not satisfiable"
 
 
+class InvalidRequest(S3Error):
+    code, status = "InvalidRequest", 400
+
+
 class InvalidURI(S3Error):
     code, status, text = "InvalidURI", 400, "Couldn't parse the specified URI."
 

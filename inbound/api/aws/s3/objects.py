@@ -45,6 +45,7 @@ _CHECKSUMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "x-amz-checksum-sha1": ("SHA1", lambda b: hashlib.sha1(b).digest()),
     "x-amz-checksum-sha256": ("SHA256", lambda b: hashlib.sha256(b).digest()),
 }
+CHECKSUM_HEADERS = (*_CHECKSUMS, "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -85,7 +86,7 @@ async def put_object(request: S3Request) -> web.StreamResponse:
     size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
     if size > MAX_USER_METADATA:
         raise errors.MetadataTooLarge(Size=size, MaxSizeAllowed=MAX_USER_METADATA)
-    _check_digests(headers, body)
+    check_digests(headers, body)
     system = {name: headers[name] for name in SYSTEM_HEADERS if name in headers}
     system.setdefault("Content-Type", DEFAULT_CONTENT_TYPE)
     require_bucket(request)
@@ -101,7 +102,7 @@ async def put_object(request: S3Request) -> web.StreamResponse:
     return web.Response(status=200, headers=answer)
 
 
-def _check_digests(headers: Mapping[str, str], body: bytes) -> None:
+def check_digests(headers: Mapping[str, str], body: bytes) -> None:
     """Content-MD5 and the flexible checksums S3 checks (CRC32, SHA1, SHA256; CRC32C and
     CRC64NVME are taken unchecked: no dependency computes them here)."""
     md5 = headers.get("Content-MD5")

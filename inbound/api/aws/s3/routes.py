@@ -32,7 +32,7 @@ MAX_BODY = 64 * 1024 * 1024  # PutObject bodies: the HTTP port's limit (api/__in
 SIGNING_NAMES = ("s3",)
 VIRTUAL_HOST_SUFFIX = ".localhost"
 # Subresources this endpoint answers; any other (`?acl`, `?tagging`, `?uploads`...) is S3's 501
-BUCKET_SUBRESOURCES = frozenset({"list-type", "location"})
+BUCKET_SUBRESOURCES = frozenset({"list-type", "location", "delete"})
 LISTING_PARAMETERS = frozenset(
     {
         "prefix", "delimiter", "max-keys", "marker", "continuation-token", "start-after",
@@ -122,6 +122,8 @@ def _operation(request: S3Request) -> Operation:
             "HEAD": buckets.head_bucket,
             "DELETE": buckets.delete_bucket,
         }
+        if method == "POST" and "delete" in names:
+            return buckets.delete_objects
         if method == "GET":
             if "location" in names:
                 return buckets.get_bucket_location

@@ -62,15 +62,18 @@ def _serialize(element: Element) -> bytes:
 def find_text(body: bytes, path: Iterable[str]) -> str | None:
     """The text at `path` below the root (local names, any namespace) of an XML request
     body, or None; ValueError when it is not XML."""
+    found = find_all(body, path)
+    return None if not found else found[0]
+
+
+def find_all(body: bytes, path: Iterable[str]) -> list[str]:
+    """The texts of every element at `path` below the root (local names, any namespace)."""
     from xml.etree import ElementTree as ET
 
     try:
-        node = ET.fromstring(body)
+        nodes = [ET.fromstring(body)]
     except ET.ParseError as exc:
         raise ValueError(str(exc)) from None
     for name in path:
-        found = next((c for c in node if c.tag.rpartition("}")[2] == name), None)
-        if found is None:
-            return None
-        node = found
-    return node.text or ""
+        nodes = [c for node in nodes for c in node if c.tag.rpartition("}")[2] == name]
+    return [node.text or "" for node in nodes]
