@@ -55,6 +55,10 @@ GOALS = [
          "send-api-c10", "ratio", "rate", 1.0),
     Goal("10 KB, c=10: SendRawEmail calls drained >= the same message received over SMTP",
          "send-api-c10", "ratio", "drained", 1.0),
+    Goal("10 KB, c=10: authentication on (SPF, DKIM, DMARC) accepts >= 85% of it off",
+         "auth-c10", "ratio", "rate", 0.85),
+    Goal("10 KB, c=10: authentication on (SPF, DKIM, DMARC) drained >= 85% of it off",
+         "auth-c10", "ratio", "drained", 0.85),
 ]  # fmt: skip
 
 

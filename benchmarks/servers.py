@@ -171,13 +171,19 @@ class Server:
         return cls(argv + (["--raw"] if raw else []), port, workdir / "server.log")
 
     @classmethod
-    def engine(cls, workdir: Path, rules: dict[str, Any], *, sending: bool = False) -> Server:
-        """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``)."""
+    def engine(
+        cls, workdir: Path, rules: dict[str, Any], *, sending: bool = False, zone: str = ""
+    ) -> Server:
+        """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``); with
+        a ``zone``, that zone file as its DNS (without one it has no DNS: authentication is
+        not evaluated)."""
         submission = free_port() if sending else None
         key, secret = ACCESS_KEY
         extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
         (workdir / "inbound.toml").write_text(TOML + (extra or RECEIVING_ONLY))
         (workdir / "rules.json").write_text(json.dumps(rules))
+        if zone:  # `dns.zone` beside the config is the [dns] default
+            (workdir / "dns.zone").write_text(zone)
         (workdir / "data").mkdir()
         smtp, http = free_port(), free_port()
         argv = [
