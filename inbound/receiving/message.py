@@ -58,6 +58,7 @@ class MessageView:
             helo=self.record.helo,
             mail_from=self.record.mail_from,
             headers=self.split.headers,
+            message=self.split.raw,
         )
 
     async def evaluate(

@@ -64,6 +64,7 @@ class AuthInput:
     helo: str
     mail_from: str
     headers: Sequence[Header]
+    message: bytes = b""  # the whole message as received: DKIM hashes its body
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class SignatureResult:
     result: Result
     domain: str  # the signature's d= ("" when it has none)
     selector: str  # s=
-    reason: str  # why, for the trace; SES's header carries only result and domain
+    reason: str  # why, in words; SES's header carries only the result and the domain
 
     @property
     def pair(self) -> tuple[str, str]:

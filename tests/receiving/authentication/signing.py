@@ -91,14 +91,19 @@ class Keys:
             "v2": "v=DKIM2; k=rsa; p=AAAA",
         }
 
-    def zone(self) -> dns.zone.Zone:
+    def zone_text(self, *extra: str) -> str:
+        """A zone file (absolute names) with every record of `records`, and `extra` lines."""
         lines = [
             "$TTL 300",
-            "@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300",
-            "@ NS ns.test.",
-            *(f"{s}._domainkey.signed TXT {_txt(v)}" for s, v in self.records.items()),
+            *(f"{s}._domainkey.{DOMAIN}. TXT {_txt(v)}" for s, v in self.records.items()),
+            *extra,
         ]
-        return dns.zone.from_text("\n".join(lines), origin="test.", relativize=False)
+        return "\n".join(lines) + "\n"
+
+    def zone(self) -> dns.zone.Zone:
+        return dns.zone.from_text(
+            self.zone_text(), origin=dns.name.root, relativize=False, check_origin=False
+        )
 
     def private(self, selector: str) -> bytes:
         """The private key in the form dkimpy signs with (PEM; ed25519: base64 of the seed)."""
