@@ -13,8 +13,7 @@ all of them (docs/authentication.md). Built in:
   DNS failure); DKIM is `UNVERIFIED_DKIM`: GRAY when the message carries no DKIM-Signature
   (true without DNS) and `temperror` ⇒ PROCESSING_FAILED for each signature it cannot verify.
 
-With a DNS source, `receiving/authentication/` evaluates SPF and DMARC for real; DKIM is the
-`DkimEvaluator` it is given.
+With a DNS source, `receiving/authentication/` evaluates SPF, DKIM and DMARC for real.
 """
 
 from __future__ import annotations
@@ -79,10 +78,6 @@ class ContentScanner(Protocol):
     """Async: a daemon scanner waits on its socket (receiving/scanning.py)."""
 
     async def scan(self, raw: bytes) -> Status: ...
-
-
-class DkimEvaluator(Protocol):
-    def evaluate(self, message: AuthInput) -> DkimOutcome: ...
 
 
 class Authenticator(Protocol):

@@ -1,9 +1,9 @@
 """SPF, DKIM and DMARC against the server's DNS source (docs/authentication.md): the
 `Authenticator` app.py uses whenever `[dns]` gives a source.
 
-Each check is a module: `spf.py` (pyspf), `dmarc.py` (RFC 7489 with the Public Suffix List);
-DKIM is the `dkim` evaluator handed in (verdicts.UNVERIFIED_DKIM until signatures are
-verified), and DMARC reads only its results' passing `d=` domains. With a zone source every
+Each check is a module: `spf.py` (pyspf), `dkim.py` (dkimpy, every signature),
+`dmarc.py` (RFC 7489 with the Public Suffix List), which reads only DKIM's passing `d=`
+domains. With a zone source every
 lookup is a dict access, so a message is evaluated on the event loop; with a resolver,
 `blocking` tells the message view to evaluate in a thread (receiving/message.py).
 """
@@ -14,21 +14,16 @@ import functools
 
 from inbound.dns import DnsSource
 from inbound.receiving.authentication import dmarc, spf
-from inbound.receiving.verdicts import (
-    UNVERIFIED_DKIM,
-    AuthInput,
-    AuthResult,
-    DkimEvaluator,
-    Status,
-)
+from inbound.receiving.authentication.dkim import DkimVerifier
+from inbound.receiving.verdicts import AuthInput, AuthResult, Status
 
 SPF_CACHE = 4096  # (IP, MAIL FROM, HELO) results kept with a zone source
 
 
 class DnsAuthenticator:
-    def __init__(self, source: DnsSource, dkim: DkimEvaluator = UNVERIFIED_DKIM) -> None:
+    def __init__(self, source: DnsSource) -> None:
         self.source = source
-        self.dkim = dkim
+        self.dkim = DkimVerifier(source)
         self.blocking = source.blocking
         dmarc.suffix_list()  # parsed now, not while the first message waits
         # With fixed answers (a zone) SPF's result depends on (IP, MAIL FROM, HELO) alone: a

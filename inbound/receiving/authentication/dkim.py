@@ -31,8 +31,9 @@ from dataclasses import dataclass
 
 import dkim
 
+from inbound.dns import DnsSource
 from inbound.headers import Header, SplitMessage, unfolded
-from inbound.receiving.verdicts import Status
+from inbound.receiving.verdicts import AuthInput, DkimOutcome, Status
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
 
@@ -66,6 +67,20 @@ class SignatureResult:
     def pair(self) -> tuple[str, str]:
         """(RFC 8601 result, signing domain): what `Authentication-Results` writes."""
         return (self.result.value, self.domain)
+
+
+class DkimVerifier:
+    """The DKIM of `DnsAuthenticator`: every signature verified against `source`'s keys."""
+
+    def __init__(self, source: DnsSource) -> None:
+        self._source = source
+
+    def _txt(self, name: str) -> list[str] | None:
+        return self._source.lookup(name, "TXT")
+
+    def evaluate(self, message: AuthInput) -> DkimOutcome:
+        results = verify(message.message, self._txt)
+        return DkimOutcome(verdict(results), tuple(r.pair for r in results))
 
 
 def verdict(results: Sequence[SignatureResult]) -> Status:
