@@ -1,6 +1,6 @@
-"""Signed mail for the DKIM tests: keys whose public halves are in a dnspython zone built here,
-messages signed with dkimpy, and a TXT lookup over that zone (the engine's DNS source answers
-the same way: the records' strings joined, nothing for a missing name)."""
+"""Signed mail for the DKIM tests: keys whose public halves are in a zone built here (read by
+dnspython, as a server's `[dns]` zone file is), messages signed with dkimpy, and the TXT lookup
+the verifier gets from the DNS source."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import dkim
-import dns.name
-import dns.zone
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from inbound.dns.zone import Zone
 from inbound.receiving.authentication.dkim import TxtLookup
 
 DOMAIN = "signed.test"
@@ -100,10 +99,8 @@ class Keys:
         ]
         return "\n".join(lines) + "\n"
 
-    def zone(self) -> dns.zone.Zone:
-        return dns.zone.from_text(
-            self.zone_text(), origin=dns.name.root, relativize=False, check_origin=False
-        )
+    def zone(self) -> Zone:
+        return Zone.from_text(self.zone_text())
 
     def private(self, selector: str) -> bytes:
         """The private key in the form dkimpy signs with (PEM; ed25519: base64 of the seed)."""
@@ -149,16 +146,12 @@ class Keys:
         return field + raw
 
 
-def zone_lookup(zone: dns.zone.Zone) -> TxtLookup:
+def zone_lookup(zone: Zone) -> TxtLookup:
+    """The zone's TXT records; no answer at all (None, as for a timeout) under `DOWN`."""
+
     def lookup(name: str) -> Sequence[str] | None:
-        absolute = dns.name.from_text(name)
-        if absolute.is_subdomain(dns.name.from_text(DOWN)):
-            return None  # as the DNS source answers a timeout
-        if not absolute.is_subdomain(zone.origin):
-            return []
-        rdataset = zone.get_rdataset(absolute, "TXT")
-        if rdataset is None:
-            return []
-        return [b"".join(r.strings).decode("utf-8", "replace") for r in rdataset]
+        if name.rstrip(".").endswith(DOWN):
+            return None
+        return zone.lookup(name, "TXT")
 
     return lookup

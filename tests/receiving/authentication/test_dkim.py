@@ -20,11 +20,6 @@ TEMPERROR, PERMERROR = Result.TEMPERROR, Result.PERMERROR
 
 
 @pytest.fixture(scope="module")
-def keys() -> Keys:
-    return Keys.make()
-
-
-@pytest.fixture(scope="module")
 def check(keys: Keys) -> Callable[[bytes], tuple[SignatureResult, ...]]:
     lookup = zone_lookup(keys.zone())
     return lambda raw: verify(raw, lookup)

@@ -9,8 +9,6 @@ import email
 import re
 from typing import Any
 
-import pytest
-
 from inbound.config import DnsSettings
 from inbound.dns.zone import Zone
 from inbound.testing import RunningInbound
@@ -18,11 +16,6 @@ from tests.receiving.authentication.signing import DOMAIN, Keys, message
 from tests.rulesets import rule, rules, s3, sns
 
 _CLAUSE = re.compile(r"dkim=\S+ header\.i=@[^;]*;")
-
-
-@pytest.fixture(scope="module")
-def keys() -> Keys:
-    return Keys.make()
 
 
 def _cases(keys: Keys) -> dict[str, tuple[bytes, list[str], str]]:
