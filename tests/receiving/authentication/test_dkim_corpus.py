@@ -61,6 +61,11 @@ def _corpus(keys: Keys) -> dict[str, bytes]:
         b"rsa", DOMAIN.encode(), keys.private("rsa"), include_headers=[b"from", b"subject"]
     )
     corpus["rsa-sha1"] = sha1 + plain
+    corpus["lf-line-ends"] = keys.sign(plain).replace(b"\r\n", b"\n")
+    corpus["lf-line-ends-body-changed"] = body_changed(corpus["lf-line-ends"])
+    headers_only = plain.partition(b"\r\n\r\n")[0] + b"\r\n"
+    corpus["no-body"] = keys.sign(headers_only)
+    corpus["no-body-added"] = corpus["no-body"] + b"\r\nA body.\r\n"
     return corpus
 
 
