@@ -70,7 +70,8 @@ async def _serve(settings: Settings) -> int:
     host, port = server.smtp_address
     domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
     print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
-    print(f"inbound: HTTP on {server.http_url} (JSON API at {server.http_url}/api/messages)")
+    url = server.http_url
+    print(f"inbound: HTTP on {url} (web UI at {url}/, JSON API at {url}/api/messages)")
     for kind, bound in (
         ("STARTTLS", server.submission_address),
         ("TLS", server.submission_tls_address),
