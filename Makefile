@@ -8,10 +8,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fuzz bench soak clean
 
+# Progress while it installs (a first install takes about a minute): a line per step and pip's
+# own lines per package.
 $(STAMP): pyproject.toml
+	@echo "inbound: creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "inbound: upgrading pip"
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@# the distribution was called `inbound` before it became `inbound-ses`
+	@$(BIN)/pip uninstall --quiet --yes inbound 2>/dev/null || true
+	@echo "inbound: installing inbound-ses and its dependencies into $(VENV)"
+	$(BIN)/pip install --progress-bar on -e '.[test]'
+	@echo "inbound: installed"
 	touch $(STAMP)
 
 run: $(STAMP)

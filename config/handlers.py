@@ -4,8 +4,10 @@ It receives SES's exact event. With InvocationType RequestResponse its return va
 rule set: {"disposition": "STOP_RULE" | "STOP_RULE_SET" | "CONTINUE"}.
 """
 
+from typing import Any
 
-def handle(event, context):
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, str]:
     record = event["Records"][0]["ses"]
     mail, receipt = record["mail"], record["receipt"]
     print(

@@ -105,8 +105,7 @@ class Section:
             found = keys.get(key)
             if found is None:
                 raise at.child(key).error("unknown key")
-            kind = found.metadata["toml"]
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            if not _has_type(value, found.metadata["toml"]):
                 raise at.child(key).error(f"has the wrong type ({value!r})")
 
     @classmethod
@@ -132,6 +131,11 @@ class Section:
     @classmethod
     def check(cls, values: Mapping[str, Any], at: Key) -> None:
         """Checks across keys, on the parsed values; none by default."""
+
+
+def _has_type(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """TOML's `true` is no number, though Python's bool is an int."""
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
 # ── parsers: (TOML value, its key) → the field's value, or ConfigError ───────────────────────
@@ -735,8 +739,9 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
 
 
 # ── inbound.toml ────────────────────────────────────────────────────────────────────────────
-def load(path: Path) -> Settings:
-    """Read `inbound.toml` and the rules file it names (default `rules.json` beside it)."""
+def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `inbound.toml` and the rules file it names (default `rules.json` beside it); the
+    `INBOUND_*` variables of `environ` (the CLI passes `os.environ`) override its keys."""
     try:
         with path.open("rb") as f:
             raw = tomllib.load(f)
@@ -745,6 +750,8 @@ def load(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "-", f"invalid TOML: {exc}") from None
     _check_schema(path, raw)
+    for (table, key), value in from_environment(path, environ or {}).items():
+        raw.setdefault(table, {})[key] = value
     values: dict[str, Any] = {}
     for name, section in _SERVER_WIDE.items():
         values |= section.values(raw.get(name, {}), Key(path, name))
@@ -809,6 +816,77 @@ def _check_schema(path: Path, raw: Mapping[str, Any]) -> None:
             if not isinstance(backend, dict):
                 raise at.child(service).error(f"has the wrong type ({backend!r})")
             BackendSettings.check_types(backend, at.child(service))
+
+
+# ── environment variables: INBOUND_<SECTION>_<KEY> over the file's keys ──────────────────────
+ENV_PREFIX = "INBOUND_"
+# Short names for the settings everyone changes first; each is the same as its long name.
+ENV_ALIASES = {
+    "INBOUND_SMTP": ("server", "smtp"),
+    "INBOUND_HTTP": ("server", "http"),
+    "INBOUND_DATA": ("server", "data_dir"),
+}
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    """A key of inbound.toml that an environment variable can set."""
+
+    variable: str
+    section: str
+    key: str
+    field: dataclasses.Field[Any]
+
+
+def environment_settings() -> list[EnvSetting]:
+    """Every key of the plain sections (not `[backends.*]`, `[verdicts.*]`), in file order."""
+    return [
+        EnvSetting(f"{ENV_PREFIX}{name}_{key}".upper(), name, key, f)
+        for name, section in {**_SERVER_WIDE, **_NESTED}.items()
+        for key, f in section.keys().items()
+    ]
+
+
+def from_environment(path: Path, environ: Mapping[str, str]) -> dict[tuple[str, str], Any]:
+    """(section, key) → TOML value of the `INBOUND_*` variables that name a setting; other
+    `INBOUND_*` variables (a test's, a benchmark's) are not ours to judge, unless they start
+    with a section's name. A string key takes the text as it is; any other type is written as
+    in TOML (`50`, `true`, `["a.example"]`, `{ "arn:..." = "file.py:f" }`). Each value is
+    checked as the file's would be, and an error names the variable."""
+    known = {s.variable: s for s in environment_settings()}
+    sections = {**_SERVER_WIDE, **_NESTED}
+    found: dict[tuple[str, str], Any] = {}
+    for variable, text in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        setting = known.get(variable)
+        target = ENV_ALIASES.get(variable) or ((setting.section, setting.key) if setting else None)
+        if target is None:
+            section = variable[len(ENV_PREFIX) :].partition("_")[0].lower()
+            if section in sections:
+                raise ConfigError(f"${variable}", "-", "no such setting (docs/running.md)")
+            continue
+        section, key = target
+        at = Key(path, f"{section}.{key} (from ${variable})")
+        if target in found:
+            raise at.error("set twice, by its short and its long name")
+        field_ = sections[section].keys()[key]
+        value = _env_value(text, field_.metadata["toml"], at)
+        if not _has_type(value, field_.metadata["toml"]):
+            raise at.error(f"has the wrong type ({value!r})")
+        if field_.metadata["parse"]:
+            field_.metadata["parse"](value, at)
+        found[target] = value
+    return found
+
+
+def _env_value(text: str, kind: type | tuple[type, ...], at: Key) -> Any:
+    if kind is str:
+        return text
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise at.error(f"not a TOML value: {text!r}") from None
 
 
 @dataclass(frozen=True)

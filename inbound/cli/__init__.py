@@ -1,25 +1,33 @@
-"""`inbound` command line: serve | replay | rules validate/export/apply | s3 get | dsn |
+"""`inbound` command line: serve | init | replay | rules validate/export/apply | s3 get | dsn |
 smtp-password."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from inbound import config
-from inbound.cli import dsn, replay, rules, s3, serve, smtp_password
+from inbound.cli import defaults, dsn, replay, rules, s3, serve, smtp_password
 from inbound.errors import ConfigError
 
-DEFAULT_CONFIG = Path("config/inbound.toml")
+DISTRIBUTION = "inbound-ses"  # the name on the package index (`inbound` there is another's)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="inbound", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version(DISTRIBUTION)}"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_arguments(
         commands.add_parser("serve", help="run the SMTP and HTTP servers"), _config_option
+    )
+    defaults.add_arguments(
+        commands.add_parser("init", help="write the default config files for editing")
     )
     replay.add_arguments(
         commands.add_parser("replay", help="run a message file through the rules"),
@@ -44,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "dsn":
         return dsn.run(args)
+    if args.command == "init":
+        return defaults.run(args)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -55,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         "s3": s3.run,
         "smtp-password": smtp_password.run,
     }[args.command]
+    args.config = defaults.find_config(args.config, os.environ)
     try:
-        return run(config.load(args.config), args)
+        return run(config.load(args.config, os.environ), args)
     except ConfigError as exc:
         print(f"inbound: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -64,5 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help=f"inbound.toml ({DEFAULT_CONFIG})"
+        "--config",
+        type=Path,
+        help="inbound.toml (default: $INBOUND_CONFIG, ./inbound.toml, ./config/inbound.toml, "
+        "else the one shipped in the package)",
     )

@@ -31,7 +31,7 @@ def add_arguments(
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    return asyncio.run(_serve(_overrides(settings, args)))
+    return asyncio.run(_serve(_overrides(settings, args), args.config))
 
 
 def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -51,7 +51,7 @@ def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.clone(**changes)
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, config: Path) -> int:
     server = InboundServer(settings)
     try:
         await server.start()
@@ -68,6 +68,7 @@ async def _serve(settings: Settings) -> int:
         await server.stop()
         return 2
     host, port = server.smtp_address
+    print(f"inbound: config {config}, data in {settings.data_dir}")
     domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
     print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
     url = server.http_url
