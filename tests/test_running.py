@@ -125,6 +125,13 @@ def test_the_command_line_beats_the_environment_which_beats_the_file(tmp_path: P
     assert _serve_data_dir(tmp_path, "--data", "cli", INBOUND_DATA="from-env") == "cli"
 
 
+def test_the_package_ships_every_file_of_config() -> None:
+    """inbound/defaults/ links to config/'s files: a file added there needs its link."""
+    shipped = {p.name: p.resolve() for p in defaults.DEFAULTS.iterdir()}
+    assert shipped == {p.name: p.resolve() for p in (ROOT / "config").iterdir()}
+    assert defaults.FILES[0] == "inbound.toml"
+
+
 def test_init_writes_the_shipped_files_and_refuses_to_overwrite(tmp_path: Path) -> None:
     result = _inbound("init", "conf", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "defaults"
-FILES = ("inbound.toml", "rules.json", "handlers.py")
+# inbound.toml first: the one `inbound init` says to run with
+FILES = sorted(
+    (p.name for p in DEFAULTS.iterdir() if p.is_file()), key=lambda n: n != "inbound.toml"
+)
 # Looked for in the working directory, in order, when neither --config nor INBOUND_CONFIG
 # names one: what `inbound init` writes, then the repository's own.
 LOCAL_CONFIGS = (Path("inbound.toml"), Path("config/inbound.toml"))
@@ -38,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the shipped inbound.toml, rules.json and handlers.py into `args.dir`."""
+    """Write the shipped files (inbound.toml, rules.json, handlers.py, dns.zone) into
+    `args.dir`."""
     targets = [args.dir / name for name in FILES]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not args.force:
