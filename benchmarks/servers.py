@@ -110,14 +110,17 @@ ENGINE_DIR = ROOT
 
 def snapshot_engine(dest: Path, rev: str | None = None) -> Path:
     """Copy the ``inbound`` package (from the working tree, or as of git revision ``rev``) to
-    ``dest``/inbound and run the engine from there."""
+    ``dest``/inbound and run the engine from there. As of a revision, ``config/`` comes too:
+    the package's ``defaults/`` are links to it."""
     global ENGINE_DIR
     if rev is None:
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(ROOT / "inbound", dest / "inbound", ignore=ignore)
     else:
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", rev, "inbound"], cwd=ROOT, capture_output=True
+            ["git", "archive", "--format=tar", rev, "inbound", "config"],
+            cwd=ROOT,
+            capture_output=True,
         )
         if archive.returncode != 0:
             raise SystemExit(f"git archive {rev}: {archive.stderr.decode().strip()}")

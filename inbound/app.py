@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from inbound import logs
 from inbound.actions import Executor, Site
 from inbound.actions.registry import with_overrides
 from inbound.api import make_app
@@ -167,7 +168,8 @@ class InboundServer:
             # HTTP first: the SNS envelope's certificate URL needs the bound address.
             self._runner = web.AppRunner(
                 make_app(services, self.operations, self.v2_operations, guard(settings)),
-                access_log=None,
+                access_log=logs.access_log,  # answered only while enabled (`-v`)
+                access_log_class=logs.AccessLogger,
             )
             await self._runner.setup()
             site = web.TCPSite(self._runner, settings.http.host, settings.http.port)

@@ -331,6 +331,8 @@ class ServerSettings(Section):
     hostname: str = field(default="", metadata=toml(str))
     data_dir: Path = field(default=Path(".inbound"), metadata=toml(str, _path))
     max_message_size: int = field(default=DEFAULT_MAX_MESSAGE, metadata=toml(int, _positive))
+    # the log's form (docs/running.md, "Logs"): "text" lines or one JSON object per line
+    log_format: str = field(default="text", metadata=toml(str, _choice("text", "json")))
     # where `state` came from, for error messages (default: rules.json beside inbound.toml)
     rules_file: Path | None = field(default=None, metadata=toml(str, _beside_config, key="rules"))
 

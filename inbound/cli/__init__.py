@@ -4,13 +4,12 @@ smtp-password."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from importlib import metadata
 from pathlib import Path
 
-from inbound import config
+from inbound import config, logs
 from inbound.cli import defaults, dsn, replay, rules, s3, serve, smtp_password
 from inbound.errors import ConfigError
 
@@ -54,10 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         return dsn.run(args)
     if args.command == "init":
         return defaults.run(args)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     run = {
         "serve": serve.run,
         "replay": replay.run,
@@ -67,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     args.config = defaults.find_config(args.config, os.environ)
     try:
-        return run(config.load(args.config, os.environ), args)
+        settings = config.load(args.config, os.environ)
+        logs.setup(
+            verbose=getattr(args, "verbose", False),
+            form=getattr(args, "log_format", None) or settings.log_format,
+        )
+        return run(settings, args)
     except ConfigError as exc:
         print(f"inbound: configuration error: {exc}", file=sys.stderr)
         return 2

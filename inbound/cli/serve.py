@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from inbound import logs
 from inbound.app import InboundServer
 from inbound.config import Address, Key, SendingSettings, Settings
 from inbound.store import StorageError
@@ -27,7 +28,14 @@ def add_arguments(
         help='the SMTP interface\'s STARTTLS address (127.0.0.1:2587; "" for off)',
     )
     parser.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every decision")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every decision and HTTP request"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        help="text lines or JSON objects ([server] log_format)",
+    )
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

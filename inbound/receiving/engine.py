@@ -13,9 +13,11 @@ import contextlib
 import functools
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from typing import Any
 
+from inbound import activity
 from inbound.config import RetrySettings
 from inbound.ids import new_message_id
 from inbound.model import TlsPolicy
@@ -233,12 +235,14 @@ class Engine:
 
     async def _run(self, record: MessageRecord, raw: bytes, resumed: bool) -> None:
         """One run of the rules over the message, from what its journal says is done."""
+        started = time.perf_counter()
         journal = Journal.of(self.store.trace(record.id)) if resumed else Journal()
         steps = _Steps(record, self.store, self.retries)
         await self.pipeline.run(
             self._view(record, raw), self._plan(record.state_id), journal, steps
         )
         await steps.finish()
+        activity.received(record, steps.done, (time.perf_counter() - started) * 1000)
         # Entries are worked on once their message is done; a resumed message may have
         # some from before the restart.
         if steps.failures or resumed:
@@ -290,6 +294,7 @@ class _Steps:
         self._rows: list[TraceRow] = []
         self._entries: list[RetryEntry] = []
         self.failures = 0
+        self.done: list[TraceRow] = []  # every step of this run, for its log line
 
     def record(self, row: TraceRow) -> None:
         if row.error is not None:
@@ -298,6 +303,7 @@ class _Steps:
                 self._entries.append(entry)
                 self.failures += 1
         self._rows.append(row)
+        self.done.append(row)
 
     async def checkpoint(self) -> None:
         # One write per side effect, before it: steps without one (a rule match, an AddHeader)

@@ -34,12 +34,13 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
 
-from inbound import dsn
+from inbound import activity, dsn
 from inbound.backends import Mailer
 from inbound.config import RelaySettings
 from inbound.identities.book import IdentityBook
@@ -699,7 +700,9 @@ class _Journal:
 
     def __init__(self, store: Store, record: SentMessage) -> None:
         self._store = store
+        self._record = record
         self._id = record.id
+        self._started = time.perf_counter()
         self._done: dict[str, Step] = {s["key"]: s for s in record.trace if "key" in s}
 
     async def once(self, key: str, effect: Callable[[], Awaitable[Step | None]]) -> Step | None:
@@ -721,6 +724,7 @@ class _Journal:
 
     def finish(self, status: SentStatus, step: Step) -> None:
         self._store.record_sent_steps(self._id, [step], finished=status)
+        activity.sent(self._record, status, step, (time.perf_counter() - self._started) * 1000)
 
 
 def _rendering_failure(record: SentMessage) -> RenderingFailure:

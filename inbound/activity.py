@@ -1,0 +1,89 @@
+"""One log line per message, once it is finished: a received message when its rules have run,
+a sent one when delivery has dealt with every recipient (docs/running.md, "Logs").
+
+The engine and sending's delivery call these at the point where they record a message as
+finished, with what that run did; nothing is read back from the store. The line is built only
+when the `inbound.mail` logger would emit it (`inbound serve` enables it at its default level),
+so an embedded server or the pytest plugin pays one level check per message.
+
+The text line and the JSON object (`--log-format json`, logs.JsonFormatter) carry the same
+fields: the JSON one gets them from the record's `fields` attribute.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from inbound.records import MessageRecord, SentMessage, TraceKind, TraceRow
+
+log = logging.getLogger("inbound.mail")
+
+
+def received(record: MessageRecord, rows: Sequence[TraceRow], ms: float) -> None:
+    """`rows`: the steps of this run (a resumed message's run does the rest of them)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    actions = [
+        {"rule": row.rule, "action": row.action, "ok": row.error is None}
+        for row in rows
+        if row.kind is TraceKind.ACTION
+    ]
+    rules = [row.rule for row in rows if row.kind is TraceKind.RULE]
+    _emit("received", record.id, record.mail_from, record.recipients, record.size, ms, rules=rules,
+          actions=actions)  # fmt: skip
+
+
+def sent(record: SentMessage, status: str, step: Mapping[str, Any], ms: float) -> None:
+    """`step`: delivery's last step, whose `recipients` says where each one went."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    outcomes = [
+        {"recipient": r["recipient"], "route": r["route"], "events": r["events"]}
+        for r in step.get("recipients", ())
+    ]
+    _emit("sent", record.id, record.source, record.recipients, record.size, ms,
+          operation=record.operation, status=status, delivery=outcomes)  # fmt: skip
+
+
+def _emit(
+    event: str,
+    message_id: str,
+    sender: str,
+    to: Sequence[str],
+    size: int,
+    ms: float,
+    **more: Any,
+) -> None:
+    fields: dict[str, Any] = {"event": event, "messageId": message_id, "from": sender}
+    fields["to"] = list(to)
+    fields |= {"size": size, **more, "ms": round(ms, 1)}
+    log.info("%s", _Line(fields), extra={"fields": fields})
+
+
+class _Line:
+    """The text form, made only when a text handler formats the record."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        f = self.fields
+        head = f"{f['event']} {f['messageId']} {f['from'] or '<>'} → {', '.join(f['to'])}"
+        parts = [head, _size(f["size"])]
+        if f["event"] == "received":
+            parts.append(f"rules: {', '.join(f['rules']) or 'none'}")
+            if f["actions"]:
+                marks = (f"{a['action']} {'✓' if a['ok'] else '✗'}" for a in f["actions"])
+                parts.append(f"actions: {', '.join(marks)}")
+        else:
+            parts.append(f"{f['operation']} {f['status']}")
+            for r in f["delivery"]:
+                parts.append(f"{r['recipient']}: {'+'.join(r['events']) or r['route']}")
+        parts.append(f"{f['ms']:.0f} ms")
+        return "  ".join(parts)
+
+
+def _size(octets: int) -> str:
+    return f"{octets} B" if octets < 1024 else f"{octets / 1024:.1f} KB"

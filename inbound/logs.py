@@ -1,0 +1,77 @@
+"""How `inbound serve` logs (docs/running.md, "Logs"): text lines or one JSON object per line,
+the per-message lines (inbound/activity.py) at the default level, everything else from
+warnings up unless `-v`, and the HTTP port's access log at `-v`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from inbound import activity
+
+FORMATS = ("text", "json")
+access_log = logging.getLogger("inbound.access")
+
+
+def setup(*, verbose: bool, form: str) -> None:
+    """Log to stderr: with `verbose` every module's decisions and the access log, otherwise
+    warnings and the per-message lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if form == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    activity.log.setLevel(logging.INFO)
+
+
+class JsonFormatter(logging.Formatter):
+    """One object per record: time, level, logger, then the record's `fields` (a message's or
+    a request's) or its message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        fields = getattr(record, "fields", None)
+        line |= fields if fields is not None else {"message": record.getMessage()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+class AccessLogger(AbstractAccessLogger):
+    """`GET /api/messages 200 1234 B 1.2 ms 127.0.0.1`: aiohttp calls it per answered request
+    while `inbound.access` is enabled for INFO (`-v`), and not at all otherwise."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        fields = {
+            "event": "http",
+            "method": request.method,
+            "path": request.path_qs,
+            "status": response.status,
+            "size": response.body_length,
+            "ms": round(time * 1000, 1),
+            "remote": request.remote,
+        }
+        self.logger.info(
+            "%s %s %d %d B %.1f ms %s",
+            request.method,
+            request.path_qs,
+            response.status,
+            response.body_length,
+            time * 1000,
+            request.remote,
+            extra={"fields": fields},
+        )

@@ -1,0 +1,145 @@
+"""The logs docs/running.md describes: one line per received and per sent message once it is
+finished (rules, actions with ✓/✗, milliseconds), the access log at -v only, JSON objects with
+the same fields behind --log-format json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import smtplib
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from inbound.actions import Result
+from inbound.testing import RunningInbound
+from tests.rulesets import message, rule, rules, s3
+
+ROOT = Path(__file__).resolve().parent.parent
+CONNECT = {
+    "ConnectAction": {
+        "InstanceARN": "arn:aws:connect:us-east-1:123456789012:instance/"
+        "11111111-2222-3333-4444-555555555555",
+        "IAMRoleARN": "arn:aws:iam::123456789012:role/connect",
+    }
+}
+
+
+def test_a_received_message_is_one_line_once_its_rules_have_run(
+    inbound_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def failing(ctx: object) -> Result:
+        return Result(error="the contact center is down")
+
+    server: RunningInbound = inbound_factory(
+        rules(rule("keep", s3("bucket")), rule("call", CONNECT)),
+        executors={"ConnectAction": failing},
+    )
+    caplog.set_level(logging.INFO, logger="inbound.mail")
+    server.send("sender@sender.test", ["user@example.com", "b@example.com"], message())
+    [received] = server.messages()
+    [line] = [r for r in caplog.records if r.name == "inbound.mail"]
+    text = line.getMessage()
+    assert text.startswith(
+        f"received {received['messageId']} sender@sender.test → user@example.com, b@example.com  "
+    )
+    assert "  rules: keep, call  actions: S3 ✓, Connect ✗  " in text
+    assert re.search(r"  \d+ ms$", text)
+    fields = line.fields  # type: ignore[attr-defined]
+    assert fields["size"] == received["size"]
+    assert fields["actions"] == [
+        {"rule": "keep", "action": "S3", "ok": True},
+        {"rule": "call", "action": "Connect", "ok": False},
+    ]
+
+
+def test_an_embedded_server_builds_no_line_when_nobody_listens(
+    inbound_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    server: RunningInbound = inbound_factory(rules(rule("keep", s3("bucket"))))
+    caplog.set_level(logging.WARNING)
+    server.send("sender@sender.test", ["user@example.com"], message())
+    server.messages()
+    assert not [r for r in caplog.records if r.name == "inbound.mail"]
+
+
+class _Serve:
+    """`inbound serve` in a subprocess, its stderr in a file."""
+
+    def __init__(self, tmp_path: Path, *flags: str) -> None:
+        self.log = tmp_path / "stderr"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
+        with self.log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "inbound", "serve", "--config",
+                 str(ROOT / "config/inbound.toml"), "--smtp", "127.0.0.1:0", "--http",
+                 "127.0.0.1:0", "--submission", "", "--data", str(tmp_path / "data"), *flags],
+                env=environ | {"PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr,
+                text=True,
+            )  # fmt: skip
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if found := re.search(r"SMTP on 127\.0\.0\.1:(\d+)", line):
+                self.smtp_port = int(found[1])
+            if found := re.search(r"HTTP on (http://\S+) ", line):
+                self.http_url = found[1]
+                break
+
+    def lines(self, pattern: str, count: int) -> list[str]:
+        """Stop the server once it logged `count` lines matching `pattern`; all its lines."""
+        for _ in range(200):
+            text = self.log.read_text(encoding="utf-8")
+            if len(re.findall(pattern, text)) >= count:
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+
+def _traffic(server: _Serve) -> None:
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as client:
+        client.sendmail("a@sender.test", ["hello@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
+    urllib.request.urlopen(server.http_url + "/api/stats", timeout=30).read()
+    ses = boto3.client("ses", endpoint_url=server.http_url, region_name="us-east-1",
+                       aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")  # fmt: skip
+    ses.send_email(
+        Source="me@example.com",
+        Destination={"ToAddresses": ["bounce@simulator.amazonses.com"]},
+        Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}},
+    )
+
+
+def test_json_logs_carry_the_same_fields_and_the_access_log_comes_with_v(tmp_path: Path) -> None:
+    server = _Serve(tmp_path, "-v", "--log-format", "json")
+    _traffic(server)
+    lines = [json.loads(line) for line in server.lines('"event":"sent"', 1)]  # each is JSON
+    [received] = [e for e in lines if e.get("event") == "received" and e["from"] == "a@sender.test"]
+    assert received["to"] == ["hello@example.com"]
+    assert received["rules"] == ["catch-all"]
+    assert [a["ok"] for a in received["actions"]] == [True, True, True]
+    assert received["logger"] == "inbound.mail" and received["level"] == "info"
+    assert isinstance(received["ms"], float) and received["size"] > 0
+    [sent] = [e for e in lines if e.get("event") == "sent"]
+    assert sent["from"] == "me@example.com" and sent["operation"] == "SendEmail"
+    assert sent["delivery"] == [
+        {"recipient": "bounce@simulator.amazonses.com", "route": "simulator", "events": ["Bounce"]}
+    ]
+    [stats] = [e for e in lines if e.get("event") == "http" and e["path"] == "/api/stats"]
+    assert stats["method"] == "GET" and stats["status"] == 200 and stats["remote"] == "127.0.0.1"
+
+
+def test_the_default_level_shows_message_lines_and_no_access_log(tmp_path: Path) -> None:
+    server = _Serve(tmp_path)
+    _traffic(server)
+    lines = server.lines(r"INFO inbound\.mail: sent ", 1)
+    assert [line for line in lines if "inbound.mail: received" in line]
+    assert not [line for line in lines if "inbound.access" in line]
+    [sent] = [line for line in lines if "inbound.mail: sent" in line]
+    assert "SendEmail done  bounce@simulator.amazonses.com: Bounce  " in sent
