@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench soak clean
+.PHONY: run test lint fuzz bench soak docker clean
 
 # Progress while it installs (a first install takes about a minute): a line per step and pip's
 # own lines per package.
@@ -46,5 +46,11 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak --record docs/reliability.md $(SOAK_ARGS)
 
+# The image (docs/running.md, "Docker"): wheels built here, so the build needs no package index.
+docker: $(STAMP)
+	rm -rf dist/wheels
+	$(BIN)/pip wheel --quiet --wheel-dir dist/wheels .
+	docker build -t inbound-ses .
+
 clean:
-	rm -rf $(VENV) .inbound .pytest_cache .mypy_cache
+	rm -rf $(VENV) dist .inbound .pytest_cache .mypy_cache
