@@ -21,15 +21,18 @@ access_log = logging.getLogger("inbound.access")
 
 def setup(*, verbose: bool, form: str) -> None:
     """Log to stderr: with `verbose` every module's decisions and the access log, otherwise
-    warnings and the per-message lines."""
+    warnings and the per-message lines. Logging that is configured already (a program that
+    calls `cli.main`, pytest) is left as it is, as `logging.basicConfig` leaves it."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
         if form == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     activity.log.setLevel(logging.INFO)
 
