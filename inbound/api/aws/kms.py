@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from inbound.api import auth, faults
+from inbound.api import faults
+from inbound.api.endpoint import caller, read_body
 from inbound.backends.local_kms import InvalidCiphertext, KeyNotFound, LocalKms
 from inbound.errors import SesClientError, SesError
 
@@ -72,17 +73,8 @@ def error_response(error: SesError) -> web.Response:
 async def _serve(request: web.Request, services: Services) -> Params:
     if not services.ready or services.kms is None:
         raise KmsError("ServiceUnavailableException", "", 503)
-    body = await request.read()
-    if services.api_auth == "verify":
-        auth.verify(
-            request.method,
-            request.raw_path,
-            request.headers,
-            body,
-            services.api_credentials,
-            signing_names=("kms",),
-        )
-    who = auth.caller_of(request.headers)
+    body = await read_body(request)  # over the port's 64 MiB: 413 RequestEntityTooLarge
+    who = caller(services, request, body, ("kms",))
     target = request.headers.get("X-Amz-Target", "")
     operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX))
     if request.method != "POST" or not target.startswith(TARGET_PREFIX) or operation is None:

@@ -20,6 +20,7 @@ from aiohttp import web
 from inbound.api import auth, faults
 from inbound.api.aws.s3 import buckets, errors, objects, xml
 from inbound.api.aws.s3.request import S3Request
+from inbound.api.endpoint import caller
 from inbound.api.guard import host_name
 from inbound.errors import SesError
 
@@ -159,20 +160,11 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 def _caller(services: Services, request: web.Request, body: bytes) -> auth.Caller:
-    if services.api_auth != "verify":
-        return auth.caller_of(request.headers)
-    if "X-Amz-Credential" in request.query:
+    if services.api_auth == "verify" and "X-Amz-Credential" in request.query:
         raise errors.AccessDenied(
             'Presigned (query-string) URLs are not supported when [api] auth = "verify".'
         )
-    return auth.verify(
-        request.method,
-        request.raw_path,
-        request.headers,
-        body,
-        services.api_credentials,
-        signing_names=SIGNING_NAMES,
-    )
+    return caller(services, request, body, SIGNING_NAMES)
 
 
 def _address(request: web.Request) -> tuple[str, str]:
