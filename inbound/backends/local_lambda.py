@@ -176,6 +176,9 @@ class Worker:
             env=dict(env),
             cwd=task_root,
             limit=MAX_RESPONSE + 1024,
+            # not in the terminal's process group: Ctrl-C stops the engine, which then ends
+            # its environments by closing their input
+            start_new_session=True,
         )
         worker = cls(process)
         setup = {"sysPath": [*([str(task_root)] if task_root else []), *sys.path]}
