@@ -65,7 +65,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory):
 
 def test_the_page_has_an_example_of_each_service() -> None:
     text = PAGE.read_text()
-    for client in ('client("ses")', 'client("sesv2")', 'client("s3")', 'client("kms")'):
+    for client in (
+        'client("ses")',
+        'client("sesv2")',
+        'client("s3")',
+        'client("kms")',
+        'client("sns")',
+    ):
         assert any(client in example for example in examples()), client
     assert any(b.startswith("# file: ") and "boto3.client" in b for b in blocks("python")), text
 
