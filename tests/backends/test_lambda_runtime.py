@@ -5,6 +5,7 @@ context is also read through aws-lambda-powertools' Logger, an independent consu
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import textwrap
@@ -16,9 +17,10 @@ import pytest
 from inbound.config import HandlerSource, load_handler
 from inbound.errors import ConfigError
 from inbound.testing import RunningInbound
-from tests.rulesets import ACCOUNT, FUNCTION, lambda_, message, rule, rules
+from tests.rulesets import ACCOUNT, FUNCTION, lambda_, message, rule, rules, s3
 
 OTHER = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:other:7"
+SES_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/aws/ses"
 
 HANDLERS = """
 import io, json, logging, os, sys, time
@@ -269,3 +271,63 @@ def test_names_bound_any_way_at_top_level_are_found(tmp_path: Path) -> None:
     )
     for name in ("imported", "assigned", "annotated", "Handler", "coroutine"):
         assert source(tmp_path / "bound.py", name).handler == f"bound.{name}"
+
+
+READER = '''
+import hashlib, json
+
+import boto3
+from s3_encryption import S3EncryptionClient, S3EncryptionClientConfig
+from s3_encryption.materials.kms_keyring import KmsKeyring
+from s3_encryption.materials.materials import CommitmentPolicy
+
+s3 = boto3.client("s3")  # at init, as Lambda code does: no endpoint_url, no keys
+
+
+def plain(event, context):
+    mail = event["Records"][0]["ses"]["mail"]
+    body = s3.get_object(Bucket="inbound-mail", Key="in/" + mail["messageId"])["Body"].read()
+    return {"sha256": hashlib.sha256(body).hexdigest()}
+
+
+def encrypted(event, context):
+    """SES's KMS objects, opened as aws-testing.md says the official client opens them."""
+    key = "in/" + event["Records"][0]["ses"]["mail"]["messageId"]
+    metadata = s3.head_object(Bucket="inbound-mail", Key=key)["Metadata"]
+    matdesc = json.loads(metadata["x-amz-matdesc"])
+    keyring = KmsKeyring(kms_client=boto3.client("kms"), kms_key_id=matdesc["kms_cmk_id"],
+                         enable_legacy_wrapping_algorithms=True)
+    config = S3EncryptionClientConfig(
+        keyring=keyring, commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+    client = S3EncryptionClient(wrapped_s3_client=s3, config=config)
+    body = client.get_object(Bucket="inbound-mail", Key=key)["Body"].read()
+    return {"sha256": hashlib.sha256(body).hexdigest()}
+'''
+
+
+@pytest.mark.parametrize(
+    ("function", "action"),
+    [
+        ("plain", s3("inbound-mail", "in/")),
+        ("encrypted", s3("inbound-mail", "in/", KmsKeyArn=SES_KEY)),
+    ],
+    ids=["plain", "kms-encrypted"],
+)
+def test_s3_action_then_lambda_reads_the_object_with_boto3(
+    inbound_factory, tmp_path: Path, function: str, action: dict[str, Any]
+) -> None:
+    """The common "S3 action, then Lambda" pattern, unchanged: the handler reads the object
+    the S3 action wrote with `boto3.client("s3").get_object` (and, encrypted with a KMS key,
+    the official S3 Encryption Client with `boto3.client("kms")`), through the engine's S3 and
+    KMS APIs, found by AWS_ENDPOINT_URL alone."""
+    (tmp_path / "reader.py").write_text(READER)
+    server = inbound_factory(
+        rules(rule("r", s3("inbound-mail", "plain/"), action, lambda_("RequestResponse"))),
+        lambda_handlers={FUNCTION: source(tmp_path / "reader.py", function)},
+    )
+    server.send("sender@sender.test", ["user@example.com"], message())
+    [invocation] = invocations(server)
+    assert invocation["error"] is None
+    message_id = invocation["payload"]["Records"][0]["ses"]["mail"]["messageId"]
+    stored = server.get(f"/api/s3/inbound-mail/plain/{message_id}")
+    assert invocation["response"] == {"sha256": hashlib.sha256(stored).hexdigest()}
