@@ -711,8 +711,8 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     relay: RelaySettings | None = None  # None: the outbox is kept, never relayed
     # `[backends.<service>]` (docs/aws.md): absent ⇒ the embedded ("local") backend.
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
-    # `[backends] strict`: a rule naming a bucket nobody made is refused, as on AWS; false (the
-    # sandbox): the first write makes it (docs/aws-endpoints.md)
+    # `[backends] strict`: a rule naming a bucket or topic nobody made is refused, as on AWS;
+    # false (the sandbox): the first use makes it (docs/aws-endpoints.md)
     strict: bool = False
     retries: RetrySettings = RetrySettings()
     sending: SendingSettings = SendingSettings()

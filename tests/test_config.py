@@ -124,6 +124,12 @@ CASES = [
         where=("backends.strict",),
     ),
     Case(
+        "toml/sns-retry-delay-scale",
+        toml="[sns]\nretry_delay_scale = 0\n",
+        file="inbound.toml",
+        where=("sns.retry_delay_scale",),
+    ),
+    Case(
         "toml/sending-rate-not-positive",
         toml="[sending]\nmax_send_rate = 0\n",
         file="inbound.toml",

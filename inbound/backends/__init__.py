@@ -34,6 +34,11 @@ class Publisher(Protocol):
         """Returns the SNS MessageId of the publication; `subject` "" publishes without one."""
         ...
 
+    async def prepare_topic(self, topic_arn: str) -> bool:
+        """Whether the topic exists to be published to, made first where the service may (the
+        embedded SNS, unless `[backends] strict`): checked when a rule naming it is saved."""
+        ...
+
 
 @dataclass(frozen=True)
 class Invocation:

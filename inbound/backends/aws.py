@@ -144,6 +144,14 @@ class AwsPublisher:
             raise _error(f"SNS Publish {topic_arn}", exc) from None
         return str(response["MessageId"])
 
+    async def prepare_topic(self, topic_arn: str) -> bool:
+        """Whether the topic exists: nothing is ever made in an AWS account."""
+        try:
+            await self.services.run(self.client.get_topic_attributes, TopicArn=topic_arn)
+        except _FAILURES:
+            return False
+        return True
+
     async def close(self) -> None:
         self.services.close()
 

@@ -39,6 +39,9 @@ class DryRun:
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         return self._note("sns.publish", topicArn=topic_arn, subject=subject, size=len(message))
 
+    async def prepare_topic(self, topic_arn: str) -> bool:
+        return True
+
     async def exists(self, function_arn: str) -> bool:
         return True
 

@@ -67,6 +67,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
             settings.sns_subscribers,
             SnsSigner(signing_key, http_url),
             settings.sns_retry_delay_scale,
+            settings.strict,
         ),
         functions=LocalFunctions(
             settings.lambda_handlers,

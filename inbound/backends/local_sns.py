@@ -3,7 +3,8 @@
 What it keeps is in the store (API documents of kinds `sns-topic` and `sns-subscription`), so
 topics and subscriptions survive a restart and every process sharing the data dir sees them:
 * topics are made by CreateTopic, and on first use by a publication (receipt actions, sending
-  events) to a topic nobody made: the sandbox makes it, as it makes buckets;
+  events) or a rule naming a topic nobody made: the sandbox makes it, as it makes buckets;
+  under `[backends] strict` it does not (the rule is refused, the publication fails);
 * a subscription is made pending by Subscribe, which POSTs the `SubscriptionConfirmation` to
   the endpoint; ConfirmSubscription (the API call, or a GET of its SubscribeURL) confirms it;
   only confirmed subscriptions receive notifications, as on SNS;
@@ -100,11 +101,13 @@ class LocalSns:
         subscribers: Mapping[str, Sequence[str]],
         signer: SnsSigner,
         retry_delay_scale: float = 1.0,
+        strict: bool = False,
     ) -> None:
         self.store = store
         self.subscribers = subscribers
         self.signer = signer
         self.retry_delay_scale = retry_delay_scale
+        self.strict = strict  # a topic is made by CreateTopic only
         self.http = HttpDelivery()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()  # read-modify-write of the documents, one at a time
@@ -166,6 +169,12 @@ class LocalSns:
             topic = self.existing_topic(arn)
             changed = Topic(arn, {**topic.attributes, name: value})
             await self.store.put_document(TOPICS, arn, dataclasses.asdict(changed))
+
+    async def prepare_topic(self, arn: str) -> bool:
+        if self.topic(arn) is None and self.strict:
+            return False
+        await self._ensure_topic(arn)
+        return True
 
     def existing_topic(self, arn: str) -> Topic:
         topic = self.topic(arn)
@@ -252,11 +261,11 @@ class LocalSns:
 
     # ── publication ────────────────────────────────────────────────────────────────────────
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
-        """What receipt actions and sending events publish: a topic nobody made is made."""
-        try:
-            topic = await self._ensure_topic(topic_arn)
-        except InvalidParameter as exc:
-            raise BackendError(f"SNS Publish {topic_arn}: {exc.message}") from None
+        """What receipt actions and sending events publish: a topic nobody made is made,
+        unless strict."""
+        if not await self.prepare_topic(topic_arn):
+            raise BackendError(f"SNS Publish {topic_arn}: NotFound: Topic does not exist")
+        topic = self.existing_topic(topic_arn)
         return self.publish_to(topic, subject, {"default": message}, message_id, {})
 
     def publish_to(

@@ -159,6 +159,24 @@ def test_sns_missing_topic_is_a_publish_failure(inbound_factory, moto_server):
     assert "NotFound" in step["error"]
 
 
+def test_a_rule_naming_a_topic_is_checked_and_told_through_sns(inbound_factory, moto_server):
+    """The AWS backend makes no topic: a rule naming one that is not there is refused; one that
+    is gets SES's setup notification through SNS."""
+    topic, queue = moto_server.topic_with_queue()
+    server = inbound_factory(backends=moto_server.backends("sns"))
+    ses = server.ses()
+    ses.create_receipt_rule_set(RuleSetName="set")
+    missing = topic + "-missing"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        ses.create_receipt_rule(RuleSetName="set", Rule=rule("r", sns(missing)))
+    assert refused.value.response["Error"]["Message"] == (
+        f"Could not publish to SNS topic: {missing}"
+    )
+    ses.create_receipt_rule(RuleSetName="set", Rule=rule("r", sns(topic)))
+    [received] = moto_server.received(queue, 1)
+    assert json.loads(received)["notificationType"] == "AmazonSnsSubscriptionSucceeded"
+
+
 # ── Lambda ──────────────────────────────────────────────────────────────────────────────────
 def test_lambda_event_payload_is_the_embedded_backends_event(
     inbound_factory, tmp_path, moto_server

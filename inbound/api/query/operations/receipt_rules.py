@@ -7,6 +7,7 @@ the configured backends (what SES does at CreateReceiptRule / UpdateReceiptRule,
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from inbound import model
 from inbound.actions.s3 import object_key
 from inbound.api import pages
 from inbound.api.query.operations.context import OperationContext
+from inbound.backends.errors import BackendError
 from inbound.errors import (
     InvalidLambdaFunction,
     InvalidParameterValue,
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from inbound.backends import Backends
 
 Params = dict[str, Any]
-_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:.+$")
+# a topic name SNS accepts: 1 to 256 letters, digits, hyphens and underscores (CreateTopic)
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:.+$")
 PAGE_SIZE = 100  # ListReceiptRuleSets pages of up to 100 (spec §9.1)
 SETUP_KEY = "AMAZON_SES_SETUP_NOTIFICATION"
@@ -45,18 +48,34 @@ def _rule_set_json(rule_set: model.RuleSet) -> dict[str, Any]:
     return {"Metadata": rule_set_metadata(rule_set), "Rules": model.to_api(rule_set.rules)}
 
 
+def setup_notification(topic: str, rule: str) -> str:
+    """What SES publishes to a topic it is set up to notify: `AmazonSnsSubscriptionSucceeded`
+    in the form SES's identity notifications have (as SES users have captured it, compact
+    JSON and a newline); the receipt rule's wording is ours (docs/aws-endpoints.md, "SNS")."""
+    text = (
+        f"You have successfully subscribed your Amazon SNS topic '{topic}' to receive "
+        f"notifications from Amazon SES receipt rule '{rule}'."
+    )
+    notice = {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": text}
+    return json.dumps(notice, separators=(",", ":")) + "\n"
+
+
 async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule) -> None:
     """SES tests a rule's targets when it is saved: the S3 check is a real write of
-    `<prefix>AMAZON_SES_SETUP_NOTIFICATION` (spec §3.3); topics and functions must be usable
-    in the receiving Region. A value that is not an ARN of its kind gets its own text before
-    any lookup, as probed (query-api.md §9.3's floci notes)."""
+    `<prefix>AMAZON_SES_SETUP_NOTIFICATION` (spec §3.3), the SNS check a real publication of
+    SES's setup notification, once per topic the rule names; functions must be usable in the
+    receiving Region. A value that is not an ARN of its kind gets its own text before any
+    lookup, as probed (query-api.md §9.3's floci notes)."""
     prefix = f"arn:aws:sns:{region}:"
+    tested: set[str] = set()
     for action in rule.actions:
         topic = getattr(action, "topic_arn", None)
         if topic is not None and not _SNS_TOPIC_ARN.match(topic):
             raise InvalidSnsTopic(f"Invalid SNS topic: {topic}", Topic=topic)
-        if topic is not None and not (topic.startswith(prefix) and topic.count(":") == 5):
-            raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
+        if topic is not None and topic not in tested:
+            tested.add(topic)
+            if not (topic.startswith(prefix) and await _published(backends, topic, rule.name)):
+                raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
         if isinstance(action, model.LambdaAction):
             arn = action.function_arn
             if not _FUNCTION_ARN.match(arn):
@@ -76,6 +95,16 @@ async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule
                 raise InvalidS3Configuration(
                     f"Could not write to bucket: {bucket}", Bucket=bucket
                 ) from None
+
+
+async def _published(backends: Backends, topic: str, rule: str) -> bool:
+    if not await backends.publisher.prepare_topic(topic):
+        return False
+    try:
+        await backends.publisher.publish(topic, "", setup_notification(topic, rule), SETUP_KEY)
+    except BackendError:
+        return False
+    return True
 
 
 # ── rule sets ───────────────────────────────────────────────────────────────────────────────
