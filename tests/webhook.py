@@ -157,18 +157,20 @@ SIGNED_KEYS = {
 }
 
 
-def verify_signature(envelope: dict[str, str]) -> None:
+def verify_signature(envelope: dict[str, str], pem: bytes | None = None) -> None:
     """Check an SNS message as a subscriber does, with `cryptography` against the certificate
-    fetched from its SigningCertURL: SHA1withRSA for SignatureVersion 1, SHA256withRSA for 2.
-    Raises `InvalidSignature` when it does not hold."""
+    fetched from its SigningCertURL (or `pem`): SHA1withRSA for SignatureVersion 1,
+    SHA256withRSA for 2. Raises `InvalidSignature` when it does not hold."""
     import urllib.request
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    with urllib.request.urlopen(envelope["SigningCertURL"], timeout=10) as response:
-        certificate = x509.load_pem_x509_certificate(response.read())
+    if pem is None:
+        with urllib.request.urlopen(envelope["SigningCertURL"], timeout=10) as response:
+            pem = response.read()
+    certificate = x509.load_pem_x509_certificate(pem)
     keys = SIGNED_KEYS[envelope["Type"]]
     canonical = "".join(f"{k}\n{envelope[k]}\n" for k in keys if k in envelope)
     digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}[envelope["SignatureVersion"]]

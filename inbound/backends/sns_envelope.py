@@ -14,11 +14,16 @@ which a local URL cannot be).
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from inbound.datadir import under
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 CERT_ROUTE = "/sns/SimpleNotificationService.pem"
 SIGNATURE_VERSIONS = ("1", "2")
@@ -39,14 +44,22 @@ class SnsSigner:
     key_path: Path
     base_url: str  # where this server's HTTP side is reachable, e.g. http://127.0.0.1:4525
 
-    def sign(self, canonical: str, version: str) -> str:
-        from cryptography.hazmat.primitives import hashes, serialization  # only with subscribers
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    @functools.cached_property
+    def _key(self) -> RSAPrivateKey:
+        """Read at the first signature (only a subscriber needs one), then kept."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
+        return key
+
+    def sign(self, canonical: str, version: str) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         digest = hashes.SHA256() if version == "2" else hashes.SHA1()
-        signature = key.sign(canonical.encode(), padding.PKCS1v15(), digest)
+        signature = self._key.sign(canonical.encode(), padding.PKCS1v15(), digest)
         return base64.b64encode(signature).decode("ascii")
 
     def action_url(self, action: str, **params: str) -> str:
