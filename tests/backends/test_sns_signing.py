@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inbound.backends.sns_envelope import (
@@ -22,6 +22,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:t"
 SUBJECTS = st.one_of(st.just(""), st.from_regex(r"[!-~][ -~]{0,98}", fullmatch=True))
 
 
+@settings(deadline=None)  # RSA signatures on a busy shared machine
 @given(
     message=st.text(max_size=300),
     subject=SUBJECTS,

@@ -60,7 +60,7 @@ def test_strict_refuses_a_topic_nobody_made_and_a_publication_to_it(
     server = inbound_factory(strict=True)
     ses = server.ses(REGION)
     ses.create_receipt_rule_set(RuleSetName="set")
-    assert error(lambda: save(ses, s3("bucket"), sns(TOPIC))) == (
+    assert error(lambda: save(ses, sns(TOPIC))) == (
         "InvalidSnsTopic",
         400,
         f"Could not publish to SNS topic: {TOPIC}",
