@@ -80,6 +80,7 @@ def test_environment_overrides_the_file_and_names_itself_in_errors(tmp_path: Pat
         ({"INBOUND_LIMITS_MAX_RECIPIENTS": "x"}, "(from $INBOUND_LIMITS_MAX_RECIPIENTS): not a"),
         ({"INBOUND_LIMITS_MAX_RECIPIENTS": "0"}, "must be positive"),
         ({"INBOUND_SENDING_PRODUCTION": "1"}, "has the wrong type"),
+        ({"INBOUND_SERVER_LOG_FORMAT": "xml"}, "must be 'text' or 'json', not 'xml'"),
         ({"INBOUND_SERVER_NOPE": "1"}, "$INBOUND_SERVER_NOPE: -: no such setting"),
         ({"INBOUND_DATA": "a", "INBOUND_SERVER_DATA_DIR": "b"}, "by its short and its long"),
     ]:
