@@ -60,6 +60,7 @@ from inbound.sending.sent_mail import SentEvents
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.tracking import Tracker
 from inbound.store import Store
+from inbound.store.claim import Claim
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 
 log = logging.getLogger("inbound")
@@ -121,6 +122,7 @@ class InboundServer:
         self.submission_tls_address: tuple[str, int] | None = None  # TLS from the first byte
         self.http_url = ""
         self._services: Services | None = None  # what the HTTP side sees, `ready` included
+        self._claim: Claim | None = None  # the data dir's server.lock, while serving
 
     async def start(self, *, listen: bool = True) -> None:
         """Open the store, resume unfinished work, and (with `listen`) serve SMTP and HTTP.
@@ -128,8 +130,10 @@ class InboundServer:
         `listen=False` runs the engine alone, for `inbound replay`.
         """
         settings = self.settings
+        if listen:  # one server per data dir; `rules apply` and `replay` look for it
+            self._claim = Claim.take(settings.data_dir)
         self.store.open()
-        self.keeper = StateKeeper(self.store, settings.state)
+        self.keeper = StateKeeper(self.store, settings.state, settings.region)
         await self.keeper.load()
         dns_settings = settings.dns_settings
         self.dns = None if dns_settings is None else open_source(dns_settings)
@@ -176,6 +180,8 @@ class InboundServer:
             await site.start()
             bound = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
             self.http_url = f"http://{_url_host(bound[0])}:{bound[1]}"
+            assert self._claim is not None
+            self._claim.announce(self.http_url)
         else:
             self.http_url = f"http://{settings.http}"
         self.sender.http_url = self.http_url
@@ -342,6 +348,9 @@ class InboundServer:
         if self._runner is not None:
             await self._runner.cleanup()
         self.store.close()
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
 
 def _url_host(host: str) -> str:

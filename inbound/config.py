@@ -760,7 +760,7 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     rules_file = values["rules_file"] or path.parent / "rules.json"
     settings = Settings(
         **values | {"rules_file": rules_file},
-        state=load_rules(rules_file, values["verified"]),
+        state=load_rules(rules_file, values["verified"], values["region"]),
         relay=RelaySettings.configured(raw.get("relay", {}), Key(path, "relay")),
         backends={
             service: BackendSettings.from_toml(table, Key(path, f"backends.{service}"))

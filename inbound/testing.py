@@ -219,14 +219,15 @@ def make_settings(
     from inbound.rules import codec
 
     identities = frozenset(v.lower() for v in verified)
-    state = codec.parse_rules(dict(rules if rules is not None else DEFAULT_RULES), identities)
     settings = config.Settings(
         smtp=config.Address("127.0.0.1", 0),
         http=config.Address("127.0.0.1", 0),
         data_dir=data_dir,
         verified=identities,
-        state=state,
     ).clone(**changes)
+    # validated as the API validates, for the Region the server receives in
+    rules = dict(rules if rules is not None else DEFAULT_RULES)
+    settings = settings.clone(state=codec.parse_rules(rules, identities, settings.region))
     # The SMTP interface's listeners that are on, on port 0 too (whatever `sending` says).
     sending = settings.sending
     return settings.clone(

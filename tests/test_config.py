@@ -545,12 +545,12 @@ def test_export_round_trips(tmp_path: Path, path: Path) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     exported = json.loads(result.stdout)
     settings = config.load(path)
-    parsed = codec.parse_rules(exported, settings.state.verified)
+    parsed = codec.parse_rules(exported, settings.state.verified, settings.region)
     assert parsed == settings.state
     assert codec.rules_to_json(parsed) == exported  # a fixed point: export is stable
     # ...and equal to what the rules file itself says, member for member.
     source = json.loads((path.parent / "rules.json").read_text(encoding="utf-8"))
-    assert codec.parse_rules(source, settings.state.verified) == parsed
+    assert codec.parse_rules(source, settings.state.verified, settings.region) == parsed
     assert [s["Metadata"]["Name"] for s in exported["RuleSets"]] == [
         s["Metadata"]["Name"] for s in source["RuleSets"]
     ]

@@ -28,7 +28,9 @@ def add_routes(app: web.Application, services: Services) -> None:
     async def apply(request: web.Request) -> web.Response:
         assert services.backends is not None
         try:
-            new = codec.parse_rules(json.loads(await request.read()), keeper.configured.verified)
+            new = codec.parse_rules(
+                json.loads(await request.read()), keeper.configured.verified, services.region
+            )
             for rule_set in new.rule_sets:
                 for rule in rule_set.rules:
                     await check_targets(services.backends, services.region, rule)

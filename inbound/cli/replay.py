@@ -1,7 +1,10 @@
 """`inbound replay FILE.eml`: run a message file through the rules, as if received over SMTP.
 
 Prints each recipient's reply, the message id and its trace as JSON; `--dry-run` performs no
-side effects (a throwaway data dir, backends that only record what they would have done).
+side effects (a throwaway data dir, backends that only record what they would have done) and
+evaluates the rules the server really uses: the active state of a running server (`--http`) or
+of the data dir, as `inbound rules export` prints it. Without `--dry-run` the message is
+received into the data dir, which is refused while a server runs on it (`store.claim`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from pathlib import Path
 
 from inbound.app import InboundServer
 from inbound.backends.dry import DryRun
+from inbound.cli import rules
 from inbound.config import Settings
+from inbound.errors import ConfigError
+from inbound.store.claim import running_server
 
 
 def add_arguments(
@@ -30,19 +36,30 @@ def add_arguments(
     parser.add_argument("--helo", default="localhost")
     parser.add_argument("--tls", action="store_true", help="as if sent over STARTTLS")
     parser.add_argument("--dry-run", action="store_true", help="perform no side effects")
-    parser.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
+    rules.data_options(parser)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    raw = args.file.read_bytes()
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(args.file, "-", f"cannot read the message: {exc.strerror}") from None
+    if args.data:
+        settings = settings.clone(data_dir=args.data)
     dry = DryRun() if args.dry_run else None
     with contextlib.ExitStack() as stack:
         if dry is not None:
             settings = settings.clone(
-                data_dir=Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                state=rules.in_use(settings, args.http),
+                data_dir=Path(stack.enter_context(tempfile.TemporaryDirectory())),
             )
-        elif args.data:
-            settings = settings.clone(data_dir=args.data)
+        elif args.http or (running := running_server(settings.data_dir)) is not None:
+            raise ConfigError(
+                settings.data_dir,
+                "-",
+                f"a server is running on it ({args.http or running}): replay --dry-run, or "
+                "send the message to it over SMTP",
+            )
         report = asyncio.run(_replay(settings, args, raw, dry))
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0 if report.get("messageId") else 1

@@ -8,6 +8,11 @@ At start, the state saved in the data dir is used, unless the rules.json it was 
 changed since: then the file wins (it is the newer intent) and a warning says that rules changed
 through the API were replaced. Every edit runs under one lock and is saved durably before it
 becomes active, so it applies to the very next RCPT and survives a restart.
+
+Receipt rule sets and filters are per Region, as in SES (docs/json-api.md "Regions"): the
+configured `[account] region` holds the state above, the one the engine receives with; a client
+signing for another Region edits that Region's own state (`in_region`), which starts empty, is
+kept in the data dir and never receives mail.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from inbound.store import Store
 log = logging.getLogger("inbound.state")
 
 DOCUMENT = ("receipt", "state")  # {"seed": state_id of the configured rules, "active": state_id}
+OTHER_REGIONS = "receipt-region"  # key: a Region other than the configured one; `state_json`
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,10 @@ def state_id(state: ReceiptState) -> str:
     return hashlib.sha256(state_json(state).encode()).hexdigest()[:32]
 
 
-def state_from_json(text: str) -> ReceiptState:
+def state_from_json(text: str, region: str) -> ReceiptState:
     data = json.loads(text)
     verified = frozenset(data.pop("Verified"))
-    return codec.parse_rules(data, verified)
+    return codec.parse_rules(data, verified, region)
 
 
 def _seed(configured: ReceiptState) -> str:
@@ -69,21 +75,23 @@ def _stamped(state: ReceiptState) -> ReceiptState:
     )
 
 
-def read_saved(store: Store, configured: ReceiptState) -> ReceiptState | None:
+def read_saved(store: Store, configured: ReceiptState, region: str) -> ReceiptState | None:
     """The state saved in the data dir, if it was seeded from these same configured rules;
     its verified identities are the configured ones (the API's are published again)."""
     saved = store.document(*DOCUMENT)
     if saved is None:
         return None
     if "rules" in saved:
-        return _read_pre_3219ffe(saved, configured)
+        return _read_pre_3219ffe(saved, configured, region)
     if saved["seed"] != _seed(configured):
         return None
-    state = state_from_json(store.load_state(saved["active"]))
+    state = state_from_json(store.load_state(saved["active"]), region)
     return dataclasses.replace(state, verified=configured.verified)
 
 
-def _read_pre_3219ffe(saved: dict[str, Any], configured: ReceiptState) -> ReceiptState | None:
+def _read_pre_3219ffe(
+    saved: dict[str, Any], configured: ReceiptState, region: str
+) -> ReceiptState | None:
     """Migration, reading the document that releases before commit 3219ffe wrote: the rules
     themselves, `{"seed": digest, "rules": rules.json}`, the digest being the SHA-256 of the
     configured rules' JSON with sorted keys. `load()` saves what it returns in today's format,
@@ -91,7 +99,7 @@ def _read_pre_3219ffe(saved: dict[str, Any], configured: ReceiptState) -> Receip
     old_seed = json.dumps(codec.rules_to_json(configured), sort_keys=True)
     if saved["seed"] != hashlib.sha256(old_seed.encode()).hexdigest():
         return None
-    return codec.parse_rules(saved["rules"], configured.verified)
+    return codec.parse_rules(saved["rules"], configured.verified, region)
 
 
 async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> Snapshot:
@@ -103,14 +111,16 @@ async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> S
 
 
 class StateKeeper:
-    def __init__(self, store: Store, configured: ReceiptState) -> None:
+    def __init__(self, store: Store, configured: ReceiptState, region: str) -> None:
         self.store = store
         self.configured = configured
+        self.region = region  # the configured Region: its state is the one mail is received with
         self._lock = asyncio.Lock()
         self._active: Snapshot | None = None
+        self._others: dict[str, ReceiptState] = {}
 
     async def load(self) -> None:
-        state = read_saved(self.store, self.configured)
+        state = read_saved(self.store, self.configured, self.region)
         if state is None:
             if self.store.document(*DOCUMENT) is not None:
                 log.warning(
@@ -119,6 +129,10 @@ class StateKeeper:
                 )
             state = _stamped(self.configured)
         self._active = await save(self.store, self.configured, state)
+        self._others = {
+            region: state_from_json(text, region)
+            for region, text in self.store.documents(OTHER_REGIONS).items()
+        }
 
     @property
     def active(self) -> Snapshot:
@@ -129,11 +143,30 @@ class StateKeeper:
     def current(self) -> ReceiptState:
         return self.active.state
 
+    def current_in(self, region: str) -> ReceiptState:
+        """The receipt state of `region` (a caller's SigV4 Region); identities are shared."""
+        if region == self.region:
+            return self.current
+        other = self._others.get(region, ReceiptState())
+        return dataclasses.replace(other, verified=self.current.verified)
+
+    async def edit_in(self, region: str, change: Callable[[ReceiptState], ReceiptState]) -> None:
+        """`edit` for `region`'s state; another Region's is saved whole, as one document."""
+        if region == self.region:
+            await self.edit(change)
+            return
+        async with self._lock:
+            old = self.current_in(region)
+            new = change(old)
+            if new is not old:
+                await self.store.put_document(OTHER_REGIONS, region, state_json(new))
+                self._others[region] = new
+
     def snapshot(self, snapshot_id: str) -> ReceiptState:
         """A state saved earlier: the one a message was received under."""
         if snapshot_id == self.active.id:
             return self.active.state
-        return state_from_json(self.store.load_state(snapshot_id))
+        return state_from_json(self.store.load_state(snapshot_id), self.region)
 
     async def set_verified(self, verified_through_api: frozenset[str]) -> None:
         """Identities verified through the API join the configured ones: they are what

@@ -16,7 +16,7 @@ from inbound.rules import validate
 from inbound.timestamps import from_wire, to_wire
 
 
-def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
+def load_rules(path: Path, verified: frozenset[str], region: str) -> model.ReceiptState:
     """rules.json: `{"Filters": [...], "ActiveRuleSet": name, "RuleSets": [{"Metadata":
     {"Name": ...}, "Rules": [...]}]}` — the shapes of ListReceiptFilters and
     DescribeReceiptRuleSet, so rules exported from AWS load unchanged."""
@@ -27,19 +27,21 @@ def load_rules(path: Path, verified: frozenset[str]) -> model.ReceiptState:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "-", f"invalid JSON: {exc}") from None
     try:
-        return parse_rules(data, verified)
+        return parse_rules(data, verified, region)
     except SesError as exc:
         raise config_error(path, exc) from None
 
 
-def config_error(path: Path, exc: SesError) -> ConfigError:
+def config_error(path: Path | str, exc: SesError) -> ConfigError:
     """A rules.json that SES would refuse: where in the file (the rule set and rule, by
     position and name, when validation knows them) and SES's code and text."""
     where = getattr(exc, "location", None) or getattr(exc, "path", None)
     return ConfigError(path, where or "-", f"{exc.code}: {exc.message}")
 
 
-def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
+def parse_rules(data: Any, verified: frozenset[str], region: str) -> model.ReceiptState:
+    """rules.json → `ReceiptState`, validated as the API validates (`validate.check_state`)
+    for the Region the rules are for."""
     if not isinstance(data, dict):
         raise ValidationError("$", "must be an object")
     unknown = set(data) - {"Filters", "ActiveRuleSet", "RuleSets"}
@@ -67,7 +69,7 @@ def parse_rules(data: Any, verified: frozenset[str]) -> model.ReceiptState:
     if active is not None and not isinstance(active, str):
         raise ValidationError("ActiveRuleSet", "Member must be a string", active)
     state = model.ReceiptState(filters, tuple(rule_sets), active, verified)
-    validate.check_state(state)
+    validate.check_state(state, region)
     return state
 
 

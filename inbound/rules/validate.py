@@ -2,8 +2,10 @@
 
 Texts and codes follow spec receiving.md §9 and query-api.md §9.3 (probed against real SES by a
 third party; where they disagree with the API documentation the probed behaviour wins). The
-same checks run for `config/rules.json` at start-up and, later, for the API, so a rule set that
-SES would reject never reaches the engine.
+same checks run for the API's operations, `PUT /api/rules`, `config/rules.json` at start-up,
+`inbound rules validate/apply` and the pytest marker `inbound_rules` (all through
+`codec.parse_rules` → `check_state`), so a rule set that SES would reject never reaches the
+engine.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from inbound import model
 from inbound.datadir import unsafe_reason
 from inbound.errors import (
     AlreadyExists,
+    InvalidLambdaFunction,
     InvalidParameterValue,
     InvalidS3Configuration,
+    InvalidSnsTopic,
     LimitExceeded,
     RuleSetDoesNotExist,
     SesError,
@@ -44,6 +48,9 @@ MAX_HEADER_VALUE = 2048  # "up to 2048" in the API model (spec receiving.md §3.
 _REPLY_CODE = re.compile(r"^[245][0-9][0-9]$")
 _STATUS_CODE = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]{1,500}$")
+# a topic name SNS accepts: 1 to 256 letters, digits, hyphens and underscores (CreateTopic)
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:.+$")
 
 
 def check_name(name: str, what: str, path: str) -> None:
@@ -173,6 +180,24 @@ def check_action(action: model.Action, path: str, verified: frozenset[str]) -> N
             raise InvalidParameterValue(f"Identity is not verified: {action.sender}")
 
 
+def check_arns(rule: model.ReceiptRule, region: str) -> None:
+    """Topics and functions must be ARNs of their kind, and topics in the receiving Region
+    (spec receiving.md §8). A value that is not an ARN of its kind gets its own text, as probed
+    (query-api.md §9.3's floci notes). Whether the function exists is asked of the Lambda
+    backend by the API (`receipt_rules.check_targets`) and of `[lambda.functions]` by the
+    config loader (`config.check_targets`)."""
+    prefix = f"arn:aws:sns:{region}:"
+    for action in rule.actions:
+        topic = getattr(action, "topic_arn", None)
+        if topic is not None and not _SNS_TOPIC_ARN.match(topic):
+            raise InvalidSnsTopic(f"Invalid SNS topic: {topic}", Topic=topic)
+        if topic is not None and not topic.startswith(prefix):
+            raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
+        if isinstance(action, model.LambdaAction) and not _FUNCTION_ARN.match(action.function_arn):
+            arn = action.function_arn
+            raise InvalidLambdaFunction(f"Invalid Lambda function: {arn}", FunctionArn=arn)
+
+
 def check_rule(rule: model.ReceiptRule, verified: frozenset[str]) -> None:
     check_name(rule.name, "ruleName", "rule.name")
     if len(rule.actions) > MAX_ACTIONS_PER_RULE:
@@ -228,8 +253,9 @@ def _located(where: str) -> Iterator[None]:
         raise
 
 
-def check_state(state: model.ReceiptState) -> None:
-    """Every rule of every set, the set count, names, and the active set's existence.
+def check_state(state: model.ReceiptState, region: str) -> None:
+    """Every rule of every set (with its ARNs, for `region`), the set count, names, and the
+    active set's existence.
 
     An error is tagged with `location` (e.g. `RuleSets.1 (default).Rules.2 (to-s3)`) so that
     the config loader can say where in rules.json the offending item is.
@@ -251,6 +277,7 @@ def check_state(state: model.ReceiptState) -> None:
         for j, rule in enumerate(rule_set.rules, start=1):
             with _located(f"{where}.Rules.{j} ({rule.name})"):
                 check_rule(rule, state.verified)
+                check_arns(rule, region)
                 if rule.name in names:
                     raise AlreadyExists(f"Rule already exists: {rule.name}")
             names.add(rule.name)

@@ -465,7 +465,9 @@ def test_a_message_keeps_the_rules_it_was_received_under(inbound_factory) -> Non
     )
     server.send("sender@sender.test", ["user@example.com"], message())
     assert entered.wait(10)
-    new_state = codec.parse_rules(rules(rule("r", s3("b", "new/"))), frozenset({"example.com"}))
+    new_state = codec.parse_rules(
+        rules(rule("r", s3("b", "new/"))), frozenset({"example.com"}), "us-east-1"
+    )
     server.call(server.server.keeper.edit(lambda _: new_state))
     proceed.set()
     [received] = server.messages()

@@ -10,7 +10,19 @@ import sys
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.rulesets import FUNCTION, TOPIC, add_header, bounce, lambda_, message, rule, s3, stop
+from inbound.errors import SesError
+from tests.rulesets import (
+    ACCOUNT,
+    FUNCTION,
+    TOPIC,
+    add_header,
+    bounce,
+    lambda_,
+    message,
+    rule,
+    s3,
+    stop,
+)
 
 EMPTY = {"RuleSets": []}
 
@@ -421,17 +433,63 @@ def test_api_changes_drive_smtp_at_once_and_survive_a_restart(inbound_factory, t
     assert [f["Name"] for f in ses.list_receipt_filters()["Filters"]] == ["me"]
 
 
+def test_rule_sets_are_per_region_and_mail_is_received_with_the_configured_ones(
+    inbound_factory, tmp_path
+) -> None:
+    """SES keeps receipt rule sets and filters per Region (docs/json-api.md "Regions"): a
+    client signing for eu-west-1 sees and edits eu-west-1's, the configured Region's
+    (us-east-1) are the ones SMTP receives with, and both survive a restart."""
+    data = tmp_path / "regions"
+    server = inbound_factory(EMPTY, data_dir=data)
+    home, away = server.ses(), server.ses("eu-west-1")
+    away.create_receipt_rule_set(RuleSetName="away")
+    away.create_receipt_rule(
+        RuleSetName="away",
+        Rule=rule("r", {"SNSAction": {"TopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:t"}}),
+    )
+    away.set_active_receipt_rule_set(RuleSetName="away")
+    away.create_receipt_filter(
+        Filter={"Name": "f", "IpFilter": {"Policy": "Block", "Cidr": "10.0.0.1"}}
+    )
+    assert home.list_receipt_rule_sets()["RuleSets"] == []
+    assert home.list_receipt_filters()["Filters"] == []
+    assert "Metadata" not in home.describe_active_receipt_rule_set()
+    assert error(home.describe_receipt_rule_set, RuleSetName="away")["Error"]["Code"] == (
+        "RuleSetDoesNotExist"
+    )
+    with pytest.raises(smtplib.SMTPRecipientsRefused):  # eu-west-1's active set receives nothing
+        server.send("s@sender.test", ["user@example.com"], message())
+    home.create_receipt_rule_set(RuleSetName="away")  # the same name in another Region
+    home.create_receipt_rule(RuleSetName="away", Rule=rule("home-rule"))
+    home.set_active_receipt_rule_set(RuleSetName="away")
+    assert server.send("s@sender.test", ["user@example.com"], message()) == {}
+    # a topic of the other Region is refused, as SES refuses it (spec receiving.md §8)
+    err = error(
+        away.create_receipt_rule,
+        RuleSetName="away",
+        Rule=rule("r2", {"SNSAction": {"TopicArn": TOPIC}}),
+    )
+    assert err["Error"]["Code"] == "InvalidSnsTopic"
+    assert server.get("/api/rules")["RuleSets"][0]["Rules"][0]["Name"] == "home-rule"
+    server.stop()
+    again = inbound_factory(EMPTY, data_dir=data)
+    assert [
+        r["Name"] for r in again.ses("eu-west-1").describe_active_receipt_rule_set()["Rules"]
+    ] == ["r"]
+    assert [f["Name"] for f in again.ses("eu-west-1").list_receipt_filters()["Filters"]] == ["f"]
+    assert [r["Name"] for r in again.ses().describe_active_receipt_rule_set()["Rules"]] == [
+        "home-rule"
+    ]
+
+
 def test_rules_export_and_apply_commands(tmp_path) -> None:
     config = tmp_path / "inbound.toml"
-    config.write_text('[identities]\nverified = ["example.com"]\n[server]\nhttp = "127.0.0.1:1"\n')
+    config.write_text('[identities]\nverified = ["example.com"]\n')
     (tmp_path / "rules.json").write_text(json.dumps(EMPTY))
     data = tmp_path / "data"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = ["rules", *args, "--config", str(config), "--data", str(data)]
-        return subprocess.run(
-            [sys.executable, "-m", "inbound", *command], capture_output=True, text=True, timeout=60
-        )
+        return inbound_command("rules", *args, "--config", str(config), "--data", str(data))
 
     new = {
         "ActiveRuleSet": "s",
@@ -451,6 +509,76 @@ def test_rules_export_and_apply_commands(tmp_path) -> None:
     assert refused.returncode == 2
     assert "bad.json" in refused.stderr and "bad name" in refused.stderr
     assert json.loads(run("export").stdout) == exported  # all-or-nothing
+
+
+def inbound_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "inbound", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "text"),
+    [
+        ({"SNSAction": {"TopicArn": f"arn:aws:sns:eu-west-1:{ACCOUNT}:t"}}, "Could not publish"),
+        ({"SNSAction": {"TopicArn": "topic"}}, "Invalid SNS topic: topic"),
+        ({"LambdaAction": {"FunctionArn": "f"}}, "Invalid Lambda function: f"),
+        ({"S3Action": {"BucketName": "a/b"}}, "Could not write to bucket: a/b"),
+    ],
+    ids=["topic-of-another-region", "topic-not-an-arn", "function-not-an-arn", "bad-bucket"],
+)
+def test_rule_files_are_validated_as_the_api_validates_them(
+    inbound_factory, tmp_path, action, text
+) -> None:
+    """The one validation (`codec.parse_rules`) for the API, `rules validate FILE`,
+    `rules apply` and the pytest marker: each refuses the same rule with SES's text."""
+    bad = {"RuleSets": [{"Metadata": {"Name": "s"}, "Rules": [rule("r", action)]}]}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    config = tmp_path / "inbound.toml"
+    config.write_text('[identities]\nverified = ["example.com"]\n')
+    (tmp_path / "rules.json").write_text(json.dumps(EMPTY))
+    server = inbound_factory(EMPTY)
+    server.ses().create_receipt_rule_set(RuleSetName="s")
+    api = error(server.ses().create_receipt_rule, RuleSetName="s", Rule=rule("r", action))
+    assert text in api["Error"]["Message"]
+    for command in ("validate", "apply"):
+        refused = inbound_command(
+            "rules", command, str(tmp_path / "bad.json"), "--config", str(config)
+        )
+        assert refused.returncode == 2, refused.stdout
+        assert text in refused.stderr and "bad.json" in refused.stderr
+    with pytest.raises(SesError) as raised:
+        inbound_factory(bad)  # the marker's rules go through the same function
+    assert text in raised.value.message
+
+
+def test_rules_apply_refuses_a_running_servers_data_dir_and_applies_over_http(
+    inbound_factory, tmp_path
+) -> None:
+    data = tmp_path / "busy"
+    server = inbound_factory(EMPTY, data_dir=data)
+    config = tmp_path / "inbound.toml"
+    config.write_text('[identities]\nverified = ["example.com"]\n')
+    (tmp_path / "rules.json").write_text(json.dumps(EMPTY))
+    new = {"ActiveRuleSet": "s", "RuleSets": [{"Metadata": {"Name": "s"}, "Rules": [rule("r")]}]}
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    common = ("--config", str(config), "--data", str(data))
+    refused = inbound_command("rules", "apply", str(tmp_path / "new.json"), *common)
+    assert refused.returncode == 2
+    assert f"a server is running on this data dir; apply through it: --http {server.api_url}" in (
+        refused.stderr
+    )
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        server.send("s@sender.test", ["user@example.com"], message())  # nothing changed
+    applied = inbound_command(
+        "rules", "apply", str(tmp_path / "new.json"), *common, "--http", server.api_url
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert server.send("s@sender.test", ["user@example.com"], message()) == {}
+    exported = inbound_command("rules", "export", *common, "--http", server.api_url)
+    assert json.loads(exported.stdout)["ActiveRuleSet"] == "s"
+    server.stop()  # the claim goes with the server
+    assert inbound_command("rules", "apply", str(tmp_path / "new.json"), *common).returncode == 0
 
 
 def test_put_api_rules_applies_to_a_running_server(inbound_factory) -> None:

@@ -86,7 +86,7 @@ def test_unsafe_targets_are_refused_naming_the_problem(inbound_factory, action, 
 def test_a_rule_file_with_an_unsafe_prefix_is_refused_where_it_is() -> None:
     bad = rules(rule("r", s3("b", "../../")))
     with pytest.raises(InvalidParameterValue) as raised:
-        codec.parse_rules(json.loads(json.dumps(bad)), frozenset({"example.com"}))
+        codec.parse_rules(json.loads(json.dumps(bad)), frozenset({"example.com"}), "us-east-1")
     assert raised.value.message == PREFIX_TEXT.format("has a '..' path segment", "../../")
     assert raised.value.location == "RuleSets.1 (test).Rules.1 (r)"  # type: ignore[attr-defined]
 

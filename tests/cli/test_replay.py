@@ -68,3 +68,35 @@ def test_replay_applies_ip_filters(setup) -> None:
     code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--ip", "10.1.2.3")
     assert code == 1
     assert report == {"rcpt": {"user@example.com": "550 5.7.1 IP address blacklisted by recipient"}}
+
+
+def test_a_missing_file_is_a_clear_error_not_a_traceback(setup, tmp_path) -> None:
+    config, _, data = setup
+    done = subprocess.run(
+        [sys.executable, "-m", "inbound", "replay", str(tmp_path / "nope.eml"), "--config",
+         str(config), "--mail-from", "s@sender.test", "--rcpt", "user@example.com"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"inbound: configuration error: {tmp_path / 'nope.eml'}: -: cannot read the message: "
+        "No such file or directory\n"
+    )
+
+
+def test_dry_run_evaluates_the_rules_the_data_dir_uses_not_only_the_file(setup, tmp_path) -> None:
+    """The rules applied to the data dir (as the API would have changed them) are the ones the
+    server uses, so a dry run evaluates those: here one that bounces everybody."""
+    config, eml, data = setup
+    applied = rules(rule("everybody", bounce(), stop()))
+    (tmp_path / "applied.json").write_text(json.dumps(applied))
+    done = subprocess.run(
+        [sys.executable, "-m", "inbound", "rules", "apply", str(tmp_path / "applied.json"),
+         "--config", str(config), "--data", str(data)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--dry-run")
+    assert code == 0
+    assert [t["rule"] for t in report["trace"] if t["kind"] == "rule"] == ["everybody"]
+    assert [c["call"] for c in report["wouldHave"]] == ["outbox.send"]

@@ -38,7 +38,7 @@ def table(*filters: tuple[str, str]) -> IpFilterTable:
             for i, (policy, cidr) in enumerate(filters)
         ]
     }
-    return IpFilterTable(codec.parse_rules(data, frozenset()).filters)
+    return IpFilterTable(codec.parse_rules(data, frozenset(), "us-east-1").filters)
 
 
 def block(cidr: str) -> tuple[str, str]:

@@ -32,7 +32,7 @@ def rules_json(rules: Sequence[Rule]) -> dict[str, Any]:
 
 
 def index(rules: Sequence[Rule], verified: Sequence[str] = ("example.com",)) -> RecipientIndex:
-    state = codec.parse_rules(rules_json(rules), frozenset(verified))
+    state = codec.parse_rules(rules_json(rules), frozenset(verified), "us-east-1")
     return RecipientIndex(state.active_rule_set, state.verified)
 
 

@@ -216,7 +216,7 @@ async def set_identity_dkim_enabled(ctx: OperationContext, p: Params) -> Params:
 async def set_identity_mail_from_domain(ctx: OperationContext, p: Params) -> Params:
     """No MailFromDomain: "A value of null disables the custom MAIL FROM setting"."""
     identities = ctx.identities
-    active = ctx.keeper.current.active_rule_set
+    active = ctx.keeper.current_in(ctx.region).active_rule_set
     receiving = frozenset(
         r.lower() for rule in (active.rules if active else ()) for r in rule.recipients
     )

@@ -8,7 +8,6 @@ the configured backends (what SES does at CreateReceiptRule / UpdateReceiptRule,
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +23,13 @@ from inbound.errors import (
     InvalidSnsTopic,
     RuleDoesNotExist,
 )
-from inbound.rules import editing
+from inbound.rules import editing, validate
 from inbound.rules.codec import rule_set_metadata
 
 if TYPE_CHECKING:
     from inbound.backends import Backends
 
 Params = dict[str, Any]
-# a topic name SNS accepts: 1 to 256 letters, digits, hyphens and underscores (CreateTopic)
-_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:.+$")
 PAGE_SIZE = 100  # ListReceiptRuleSets pages of up to 100 (spec §9.1)
 SETUP_KEY = "AMAZON_SES_SETUP_NOTIFICATION"
 SETUP_MESSAGE = (
@@ -42,6 +38,17 @@ SETUP_MESSAGE = (
     b"Content-Type: text/plain; charset=UTF-8\r\n\r\n"
     b"This is a notification from Amazon SES that your receipt rule writes to this bucket.\r\n"
 )
+
+
+def _current(ctx: OperationContext) -> model.ReceiptState:
+    """Rule sets and filters are per Region: the caller's (docs/json-api.md "Regions")."""
+    return ctx.keeper.current_in(ctx.region)
+
+
+async def _edit(
+    ctx: OperationContext, change: Callable[[model.ReceiptState], model.ReceiptState]
+) -> None:
+    await ctx.keeper.edit_in(ctx.region, change)
 
 
 def _rule_set_json(rule_set: model.RuleSet) -> dict[str, Any]:
@@ -63,23 +70,18 @@ def setup_notification(topic: str, rule: str) -> str:
 async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule) -> None:
     """SES tests a rule's targets when it is saved: the S3 check is a real write of
     `<prefix>AMAZON_SES_SETUP_NOTIFICATION` (spec §3.3), the SNS check a real publication of
-    SES's setup notification, once per topic the rule names; functions must be usable in the
-    receiving Region. A value that is not an ARN of its kind gets its own text before any
-    lookup, as probed (query-api.md §9.3's floci notes)."""
-    prefix = f"arn:aws:sns:{region}:"
+    SES's setup notification, once per topic the rule names; topics and functions must be ARNs
+    usable in the receiving Region first (`validate.check_arns`, before any lookup)."""
+    validate.check_arns(rule, region)
     tested: set[str] = set()
     for action in rule.actions:
         topic = getattr(action, "topic_arn", None)
-        if topic is not None and not _SNS_TOPIC_ARN.match(topic):
-            raise InvalidSnsTopic(f"Invalid SNS topic: {topic}", Topic=topic)
         if topic is not None and topic not in tested:
             tested.add(topic)
-            if not (topic.startswith(prefix) and await _published(backends, topic, rule.name)):
+            if not await _published(backends, topic, rule.name):
                 raise InvalidSnsTopic(f"Could not publish to SNS topic: {topic}", Topic=topic)
         if isinstance(action, model.LambdaAction):
             arn = action.function_arn
-            if not _FUNCTION_ARN.match(arn):
-                raise InvalidLambdaFunction(f"Invalid Lambda function: {arn}", FunctionArn=arn)
             if not await backends.functions.exists(arn):
                 raise InvalidLambdaFunction(
                     f"Could not invoke Lambda function: {arn}", FunctionArn=arn
@@ -109,40 +111,40 @@ async def _published(backends: Backends, topic: str, rule: str) -> bool:
 
 # ── rule sets ───────────────────────────────────────────────────────────────────────────────
 async def create_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.create_rule_set(s, p["RuleSetName"]))
+    await _edit(ctx, lambda s: editing.create_rule_set(s, p["RuleSetName"]))
     return {}
 
 
 async def clone_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(
-        lambda s: editing.clone_rule_set(s, p["RuleSetName"], p["OriginalRuleSetName"])
+    await _edit(
+        ctx, lambda s: editing.clone_rule_set(s, p["RuleSetName"], p["OriginalRuleSetName"])
     )
     return {}
 
 
 async def delete_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.delete_rule_set(s, p["RuleSetName"]))
+    await _edit(ctx, lambda s: editing.delete_rule_set(s, p["RuleSetName"]))
     return {}
 
 
 async def describe_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    return _rule_set_json(editing.rule_set(ctx.keeper.current, p["RuleSetName"]))
+    return _rule_set_json(editing.rule_set(_current(ctx), p["RuleSetName"]))
 
 
 async def describe_active_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
     """Nothing active: an empty result (spec §9.3, as moto and floci answer)."""
-    active = ctx.keeper.current.active_rule_set
+    active = _current(ctx).active_rule_set
     return _rule_set_json(active) if active else {}
 
 
 async def set_active_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.set_active(s, p.get("RuleSetName")))
+    await _edit(ctx, lambda s: editing.set_active(s, p.get("RuleSetName")))
     return {}
 
 
 async def list_receipt_rule_sets(ctx: OperationContext, p: Params) -> Params:
     """In creation order (UNCONFIRMED, §9.3); NextToken is an opaque offset."""
-    sets = sorted(ctx.keeper.current.rule_sets, key=lambda s: (s.created is None, s.created))
+    sets = sorted(_current(ctx).rule_sets, key=lambda s: (s.created is None, s.created))
     start = _page_start(p.get("NextToken"))
     page = sets[start : start + PAGE_SIZE]
     result: Params = {"RuleSets": [rule_set_metadata(s) for s in page]}
@@ -161,7 +163,7 @@ def _page_start(token: str | None) -> int:
 
 
 async def reorder_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.reorder(s, p["RuleSetName"], p["RuleNames"]))
+    await _edit(ctx, lambda s: editing.reorder(s, p["RuleSetName"], p["RuleNames"]))
     return {}
 
 
@@ -169,27 +171,27 @@ async def reorder_receipt_rule_set(ctx: OperationContext, p: Params) -> Params:
 async def create_receipt_rule(ctx: OperationContext, p: Params) -> Params:
     rule = model.rule_from_api(p["Rule"])
     # Validate before touching any target, so a rejected rule writes no setup object.
-    editing.create_rule(ctx.keeper.current, p["RuleSetName"], rule, p.get("After"))
+    editing.create_rule(_current(ctx), p["RuleSetName"], rule, p.get("After"))
     await check_targets(ctx.backends, ctx.region, rule)
-    await ctx.keeper.edit(lambda s: editing.create_rule(s, p["RuleSetName"], rule, p.get("After")))
+    await _edit(ctx, lambda s: editing.create_rule(s, p["RuleSetName"], rule, p.get("After")))
     return {}
 
 
 async def update_receipt_rule(ctx: OperationContext, p: Params) -> Params:
     rule = model.rule_from_api(p["Rule"])
-    editing.update_rule(ctx.keeper.current, p["RuleSetName"], rule)  # validate first
+    editing.update_rule(_current(ctx), p["RuleSetName"], rule)  # validate first
     await check_targets(ctx.backends, ctx.region, rule)
-    await ctx.keeper.edit(lambda s: editing.update_rule(s, p["RuleSetName"], rule))
+    await _edit(ctx, lambda s: editing.update_rule(s, p["RuleSetName"], rule))
     return {}
 
 
 async def delete_receipt_rule(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.delete_rule(s, p["RuleSetName"], p["RuleName"]))
+    await _edit(ctx, lambda s: editing.delete_rule(s, p["RuleSetName"], p["RuleName"]))
     return {}
 
 
 async def describe_receipt_rule(ctx: OperationContext, p: Params) -> Params:
-    rule_set = editing.rule_set(ctx.keeper.current, p["RuleSetName"])
+    rule_set = editing.rule_set(_current(ctx), p["RuleSetName"])
     rule = rule_set.rule(p["RuleName"])
     if rule is None:
         raise RuleDoesNotExist(f"Rule does not exist: {p['RuleName']}", Name=p["RuleName"])
@@ -197,8 +199,8 @@ async def describe_receipt_rule(ctx: OperationContext, p: Params) -> Params:
 
 
 async def set_receipt_rule_position(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(
-        lambda s: editing.set_rule_position(s, p["RuleSetName"], p["RuleName"], p.get("After"))
+    await _edit(
+        ctx, lambda s: editing.set_rule_position(s, p["RuleSetName"], p["RuleName"], p.get("After"))
     )
     return {}
 
@@ -206,18 +208,18 @@ async def set_receipt_rule_position(ctx: OperationContext, p: Params) -> Params:
 # ── filters ─────────────────────────────────────────────────────────────────────────────────
 async def create_receipt_filter(ctx: OperationContext, p: Params) -> Params:
     new = model.filter_from_api(p["Filter"])
-    await ctx.keeper.edit(lambda s: editing.create_filter(s, new))
+    await _edit(ctx, lambda s: editing.create_filter(s, new))
     return {}
 
 
 async def delete_receipt_filter(ctx: OperationContext, p: Params) -> Params:
-    await ctx.keeper.edit(lambda s: editing.delete_filter(s, p["FilterName"]))
+    await _edit(ctx, lambda s: editing.delete_filter(s, p["FilterName"]))
     return {}
 
 
 async def list_receipt_filters(ctx: OperationContext, p: Params) -> Params:
     """Sorted by name (spec §2, probed)."""
-    filters = sorted(ctx.keeper.current.filters, key=lambda f: f.name)
+    filters = sorted(_current(ctx).filters, key=lambda f: f.name)
     return {"Filters": model.to_api(tuple(filters))}
 
 
