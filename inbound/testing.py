@@ -243,6 +243,19 @@ def _ephemeral(address: Address | None) -> Address | None:
     return None if address is None else config.Address(address.host, 0)
 
 
+def _free_data_dir(tmp_path: Path) -> Path:
+    """`tmp_path/data`, where a restart finds what the previous server left, unless a server
+    still runs on it (one server per data dir, `store.claim`): then a folder of its own."""
+    from inbound.store.claim import running_server
+
+    data = tmp_path / "data"
+    number = 1
+    while running_server(data) is not None:
+        number += 1
+        data = tmp_path / f"data-{number}"
+    return data
+
+
 @pytest.fixture(scope="session")
 def _inbound_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Certificates generated once per test session: RSA key generation dominates start-up."""
@@ -266,7 +279,7 @@ def inbound_factory(tmp_path: Path, _inbound_keys: Path) -> Iterator[Callable[..
         make_backends: Callable[..., Any] | None = None,
         **changes: Any,
     ) -> RunningInbound:
-        settings = make_settings(data_dir or tmp_path / "data", rules, verified, **changes)
+        settings = make_settings(data_dir or _free_data_dir(tmp_path), rules, verified, **changes)
         if not settings.data_dir.exists():
             shutil.copytree(_inbound_keys, settings.data_dir)
         running = RunningInbound(settings, executors, make_backends)

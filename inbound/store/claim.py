@@ -50,8 +50,7 @@ class Claim:
         os.pwrite(self._fd, http_url.encode(), 0)
 
     def release(self) -> None:
-        os.ftruncate(self._fd, 0)
-        os.close(self._fd)  # closing drops the flock
+        os.close(self._fd)  # drops the flock; the address left in the file is not read then
 
 
 def running_server(data_dir: Path) -> str | None:
