@@ -233,12 +233,12 @@ def check_exactly_once(ledger: Ledger, base: str) -> Verdict:
     messages = {m["messageId"]: m for m in listing(base, "/api/messages")}
     verdict.stored = len(messages)
     stored_objects = listing(base, "/api/s3")
-    objects = Counter(o["message_id"] for o in stored_objects if o["bucket"] == BUCKET)
+    objects = Counter(o["messageId"] for o in stored_objects if o["bucket"] == BUCKET)
     churn_objects = [
-        o for o in stored_objects if o["bucket"] == CHURN_BUCKET and o["message_id"] != SETUP
+        o for o in stored_objects if o["bucket"] == CHURN_BUCKET and o["messageId"] != SETUP
     ]
     published = Counter(
-        n["message_id"] for n in listing(base, "/api/notifications") if n["topic_arn"] == TOPIC
+        n["messageId"] for n in listing(base, "/api/notifications") if n["topicArn"] == TOPIC
     )
     by_engine_id = {engine_id: soak_id for soak_id, engine_id in ledger.accepted.items()}
     seen: dict[str, str] = {}  # soak id -> engine id stored
@@ -268,7 +268,7 @@ def check_exactly_once(ledger: Ledger, base: str) -> Verdict:
             verdict.add(f"accepted {engine_id} ({soak_id}) was not stored")
     churned = {seen.get(s) for s in ledger.churn}
     for obj in churn_objects:
-        if obj["message_id"] not in churned:
+        if obj["messageId"] not in churned:
             verdict.add(
                 f"churn object {obj['key']} of {obj['message_id']} not sent to a churn rule"
             )

@@ -275,8 +275,8 @@ class SuppressedDestination:
     feedback_id: str | None = None
 
 
-# The embedded backends' records (below) are listed by the inspection API as they are stored:
-# snake_case fields in column order (`dataclasses.asdict`).
+# The embedded backends' records (below) are listed by the inspection API as they are stored,
+# their fields in column order, named in camelCase (`api.pages.camel`).
 
 
 @dataclass(frozen=True)

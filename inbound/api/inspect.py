@@ -15,7 +15,7 @@ Routes (all JSON unless noted):
   GET    /api/notifications              SNS publications (actions and alerts)
   GET    /api/lambda                     Lambda invocations with event and response
   GET    /api/outbox                     outbox messages with relay status, attempts,
-                                         last_error, next_attempt; GET /api/outbox/{id}/raw
+                                         lastError, nextAttempt; GET /api/outbox/{id}/raw
   POST   /api/outbox/{id}/retry          relay a deferred or failed message now
   GET    /api/workmail                   WorkMail deliveries
   GET    /api/metrics                    CloudWatch data points (event destinations)
@@ -152,11 +152,12 @@ def add_routes(app: web.Application, services: Services) -> None:
         return _not_found("message") if found is None else found
 
     def listing(records: Callable[[int, int], Listing[Any]]) -> Any:
-        """The embedded backends' records as stored: snake_case fields in column order."""
+        """The embedded backends' records, their fields in camelCase in column order."""
 
         async def handler(request: web.Request) -> web.Response:
             at = pages.window(request)
-            return pages.respond(request, at, records(at.limit, at.offset), dataclasses.asdict)
+            found = records(at.limit, at.offset)
+            return pages.respond(request, at, found, lambda r: pages.camel(dataclasses.asdict(r)))
 
         return handler
 

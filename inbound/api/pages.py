@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from aiohttp import web
 from inbound.records import Listing
 
 MAX_LIMIT = 1000
+_WORD_START = re.compile(r"_([a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ def respond(
         url = request.rel_url.update_query(limit=str(at.limit), next=offset_token(following))
         headers["Link"] = f'<{url}>; rel="next"'
     return web.json_response([to_json(item) for item in listing], headers=headers)
+
+
+def camel(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A record kept with Python's snake_case names, as the JSON API spells every member:
+    camelCase (`topic_arn` → `topicArn`). Only the record's own members: values (S3 metadata,
+    tags, events in another service's shape) are data and stay as they are."""
+    return {_WORD_START.sub(lambda m: m.group(1).upper(), k): v for k, v in body.items()}
 
 
 def offset_token(offset: int) -> str:

@@ -229,7 +229,7 @@ def test_stop_ends_the_rule_set_and_alerts_without_content(inbound_server) -> No
     assert [s["action"] for s in actions(inbound_server, message_id)] == ["Bounce", "Stop"]
     assert inbound_server.get("/api/s3") == []
     [alert] = inbound_server.notifications()
-    assert alert["topic_arn"] == ALERTS
+    assert alert["topicArn"] == ALERTS
     assert "content" not in alert["message"]
     assert alert["message"]["receipt"]["action"] == {"type": "Stop", "topicArn": ALERTS}
 
@@ -238,7 +238,7 @@ def test_stop_ends_the_rule_set_and_alerts_without_content(inbound_server) -> No
 def test_bounce_sends_a_dsn_to_the_envelope_sender(inbound_server) -> None:
     message_id = send(inbound_server)
     [queued] = inbound_server.get("/api/outbox")
-    assert queued["mail_from"] == "" and queued["recipients"] == ["sender@sender.test"]
+    assert queued["mailFrom"] == "" and queued["recipients"] == ["sender@sender.test"]
     raw = inbound_server.get(f"/api/outbox/{queued['id']}/raw")
     dsn = email.message_from_bytes(raw)
     assert dsn["From"] == "mailer@example.com"

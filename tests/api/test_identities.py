@@ -547,7 +547,7 @@ def test_dns_mode_email_needs_confirmation(inbound_factory, fake_dns) -> None:
     ses.verify_domain_identity(Domain="mail.test")
     assert post(server, "/api/identities/mail.test/confirm")[0] == 400
     code, body = post(server, "/api/identities/Me+x@mail.test/confirm")
-    assert (code, body) == (200, {"Identity": "Me+x@mail.test", "VerificationStatus": "Success"})
+    assert (code, body) == (200, {"identity": "Me+x@mail.test", "verificationStatus": "Success"})
     assert status(ses, "Me+x@mail.test") == "Success"
     assert ses.list_verified_email_addresses()["VerifiedEmailAddresses"] == ["Me+x@mail.test"]
     listed = {i["name"]: i["status"] for i in server.get("/api/identities")}

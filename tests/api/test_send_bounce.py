@@ -53,7 +53,7 @@ def test_bounce_type_and_dsn_fields(received) -> None:
     )
     [raw] = outbox(server)
     [queued] = server.get("/api/outbox")
-    assert (queued["mail_from"], queued["recipients"]) == ("", ["sender@sender.test"])
+    assert (queued["mailFrom"], queued["recipients"]) == ("", ["sender@sender.test"])
     parsed = email.message_from_bytes(raw)
     assert parsed["From"] == "mailer-daemon@example.com"
     assert parsed["To"] == "sender@sender.test"

@@ -20,7 +20,7 @@ def test_metric_data_points_are_listed_with_their_dimensions(inbound_factory) ->
     server.call(server.server.backends.metrics.put_metric_data("AWS/SES", data, "m-1"))
     server.call(server.server.store.flush(durable=False))
     points = server.get("/api/metrics")
-    assert [(p["metric_name"], p["dimensions"]) for p in points] == [
+    assert [(p["metricName"], p["dimensions"]) for p in points] == [
         ("Send", {"campaign": "book", "ses:from-domain": "example.com"}),
         ("Delivery", {"campaign": "book"}),
     ]
@@ -28,7 +28,7 @@ def test_metric_data_points_are_listed_with_their_dimensions(inbound_factory) ->
     assert first["namespace"] == "AWS/SES"
     assert (first["value"], first["unit"]) == (1.0, "Count")
     assert first["timestamp"] == "2026-12-04T14:30:05.123Z"
-    assert first["message_id"] == "m-1"
+    assert first["messageId"] == "m-1"
     assert list(first["dimensions"]) == ["campaign", "ses:from-domain"]  # order kept
 
 
@@ -40,9 +40,9 @@ def test_firehose_records_are_listed_byte_for_byte_and_reset_clears_both(inbound
     server.call(server.server.store.flush(durable=False))
     [record] = server.get("/api/firehose")
     assert record["id"] == record_id
-    assert record["stream_arn"] == STREAM
+    assert record["streamArn"] == STREAM
     assert record["data"] == '{"eventType":"Send"}\n'
-    assert record["message_id"] == "m-2"
+    assert record["messageId"] == "m-2"
     server.reset()
     assert server.get("/api/firehose") == []
     assert server.get("/api/metrics") == []

@@ -108,8 +108,8 @@ def test_a_handler_gets_lambdas_context_and_environment_and_boto3_points_at_the_
     server.send("sender@sender.test", ["user@example.com"], message())
     server.wait_idle()  # (at the same time, the second would need an environment of its own)
     server.send("sender@sender.test", ["user@example.com"], message())
-    first, second = (i for i in invocations(server) if i["function_arn"] == FUNCTION)
-    other = next(i for i in invocations(server) if i["function_arn"] == OTHER)
+    first, second = (i for i in invocations(server) if i["functionArn"] == FUNCTION)
+    other = next(i for i in invocations(server) if i["functionArn"] == OTHER)
     seen = first["response"]
 
     env, context = seen["env"], seen["context"]

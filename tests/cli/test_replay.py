@@ -71,7 +71,7 @@ def test_replay_applies_ip_filters(setup) -> None:
 
 
 def test_a_missing_file_is_a_clear_error_not_a_traceback(setup, tmp_path) -> None:
-    config, _, data = setup
+    config = setup[0]
     done = subprocess.run(
         [sys.executable, "-m", "inbound", "replay", str(tmp_path / "nope.eml"), "--config",
          str(config), "--mail-from", "s@sender.test", "--rcpt", "user@example.com"],

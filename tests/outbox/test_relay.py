@@ -181,8 +181,8 @@ def test_bounce_dsn_is_relayed_with_null_sender_byte_identical(inbound_factory, 
     assert received.content == server.get(f"/api/outbox/{row['id']}/raw")
     assert not received.tls  # opportunistic, and the sink offers no STARTTLS
     assert row["attempts"] == 1
-    assert row["remote_reply"] == "250 2.0.0 Ok: queued as 42"
-    assert row["last_error"] is None and row["next_attempt"] is None
+    assert row["remoteReply"] == "250 2.0.0 Ok: queued as 42"
+    assert row["lastError"] is None and row["nextAttempt"] is None
 
 
 def test_starttls_required_with_auth_and_a_verified_certificate(
@@ -239,8 +239,8 @@ def test_session_problems_defer_the_message(
     server = inbound_factory(BOUNCE_RULES, relay=relay)
     bounce_one(server)
     row = outbox_when(server, status_is("deferred"))
-    assert error in row["last_error"]
-    assert row["next_attempt"] > row["last_attempt"]
+    assert error in row["lastError"]
+    assert row["nextAttempt"] > row["lastAttempt"]
     assert sink.envelopes == []
 
 
@@ -252,11 +252,11 @@ def test_a_4xx_defers_and_the_next_attempt_delivers(inbound_factory, make_sink) 
     bounce_one(server)
     deferred = outbox_when(server, status_is("deferred", "sent"))
     assert deferred["status"] == "deferred", "the 451 should have deferred it"
-    assert deferred["remote_reply"] == "451 4.3.0 Try again later"
-    assert "451 4.3.0 Try again later" in deferred["last_error"]
-    assert deferred["attempts"] == 1 and deferred["next_attempt"] is not None
+    assert deferred["remoteReply"] == "451 4.3.0 Try again later"
+    assert "451 4.3.0 Try again later" in deferred["lastError"]
+    assert deferred["attempts"] == 1 and deferred["nextAttempt"] is not None
     sent = outbox_when(server, status_is("sent"))
-    assert sent["attempts"] == 2 and sent["last_error"] is None
+    assert sent["attempts"] == 2 and sent["lastError"] is None
     assert len(sink.envelopes) == 1
 
 
@@ -266,9 +266,9 @@ def test_a_5xx_fails_with_the_reply_and_retry_sends_it_again(inbound_factory, ma
     server = inbound_factory(BOUNCE_RULES, relay=relay_to(sink.port))
     bounce_one(server)
     failed = outbox_when(server, status_is("failed"))
-    assert failed["remote_reply"] == "550 5.1.1 No such user here"
-    assert failed["last_error"] == f"RCPT TO:<{SENDER}> refused: 550 5.1.1 No such user here"
-    assert failed["attempts"] == 1 and failed["next_attempt"] is None
+    assert failed["remoteReply"] == "550 5.1.1 No such user here"
+    assert failed["lastError"] == f"RCPT TO:<{SENDER}> refused: 550 5.1.1 No such user here"
+    assert failed["attempts"] == 1 and failed["nextAttempt"] is None
     assert sink.envelopes == []
 
     sink.handler.rcpt_reply = None  # the recipient exists now
@@ -289,8 +289,8 @@ def test_gives_up_after_max_age(inbound_factory, make_sink) -> None:
     server = inbound_factory(BOUNCE_RULES, relay=relay)
     bounce_one(server)
     failed = outbox_when(server, status_is("failed"))
-    assert "ConnectionRefusedError" in failed["last_error"]
-    assert "gave up after" in failed["last_error"]
+    assert "ConnectionRefusedError" in failed["lastError"]
+    assert "gave up after" in failed["lastError"]
     assert failed["attempts"] >= 2
 
 
@@ -302,7 +302,7 @@ def test_restart_resumes_a_deferred_message_and_delivers_it_once(
     first = inbound_factory(BOUNCE_RULES, relay=relay)
     bounce_one(first)
     deferred = outbox_when(first, status_is("deferred"))
-    assert "ConnectionRefusedError" in deferred["last_error"]
+    assert "ConnectionRefusedError" in deferred["lastError"]
     first.stop()
 
     sink.start()
@@ -318,7 +318,7 @@ def test_without_a_smarthost_messages_stay_queued(inbound_factory) -> None:
     server = inbound_factory(BOUNCE_RULES)
     bounce_one(server)
     [row] = server.get("/api/outbox")
-    assert (row["status"], row["attempts"], row["next_attempt"]) == ("queued", 0, None)
+    assert (row["status"], row["attempts"], row["nextAttempt"]) == ("queued", 0, None)
     status, body = post(server, f"/api/outbox/{row['id']}/retry")
     assert status == 409 and "smarthost" in body["error"]
 

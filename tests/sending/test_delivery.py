@@ -155,9 +155,7 @@ def test_what_ses_forwards_by_email_lands_in_the_outbox(server: RunningInbound, 
     address (here the Source, not received here) with the null sender."""
     message_id = send(ses, f"bounce@{SIM}", f"complaint@{SIM}", f"ooto@{SIM}", f"success@{SIM}")
     entries = outbox(server)
-    assert [(e["mail_from"], e["recipients"]) for e in entries] == [
-        ("", ["sender@example.com"])
-    ] * 3
+    assert [(e["mailFrom"], e["recipients"]) for e in entries] == [("", ["sender@example.com"])] * 3
     bounce, complaint, reply = (outbox_message(server, e) for e in entries)
     assert bounce.get_content_type() == "multipart/report"
     assert bounce.get_param("report-type") == "delivery-status"
@@ -242,7 +240,7 @@ def test_an_address_identity_settings_win_over_its_domain(
     )
     send(ses, f"success@{SIM}")
     [notification] = [n for n in server.notifications() if "notificationType" in n["message"]]
-    assert notification["topic_arn"] == BOUNCES
+    assert notification["topicArn"] == BOUNCES
 
 
 # ── the receiving engine and the outbox ─────────────────────────────────────────────────────
@@ -281,7 +279,7 @@ def test_other_recipients_go_to_the_outbox(
     )
     message_id = ses.send_raw_email(RawMessage={"Data": raw})["MessageId"]
     [entry] = outbox(server)
-    assert (entry["mail_from"], entry["recipients"], entry["message_id"]) == (
+    assert (entry["mailFrom"], entry["recipients"], entry["messageId"]) == (
         f"{message_id}@amazonses.com",
         ["a@elsewhere.test", "b@elsewhere.test"],
         message_id,
@@ -369,7 +367,7 @@ def test_a_bounce_action_on_mail_sent_here_comes_back_as_a_bounce(
             }
         ]
     [entry] = outbox(server)  # forwarded to the feedback address, not queued for the VERP one
-    assert (entry["mail_from"], entry["recipients"]) == ("", ["sender@example.com"])
+    assert (entry["mailFrom"], entry["recipients"]) == ("", ["sender@example.com"])
     assert scan_message(outbox_message(server, entry)) == {b"gone@example.com"}
     [sent] = server.sent()
     [returned] = [s for s in sent["trace"] if s["step"] == "returned"]
@@ -398,7 +396,7 @@ def test_send_bounce_for_mail_sent_here_comes_back_as_a_bounce(
     )
     server.wait_idle()
     [notification] = server.notifications()
-    assert notification["topic_arn"] == BOUNCES
+    assert notification["topicArn"] == BOUNCES
     bounce = notification["message"]["bounce"]
     assert bounce["bouncedRecipients"][0]["emailAddress"] == "support@example.com"
     assert bounce["bounceType"] == "Permanent"

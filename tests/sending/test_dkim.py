@@ -29,8 +29,8 @@ def published(server: RunningInbound, identity: str) -> tuple[dict[str, Any], Dn
     record = server.get(f"/api/identities/{identity}/dkim")
 
     def dnsfunc(name: bytes, timeout: int = 5) -> bytes | None:
-        wanted = (record["RecordName"] + ".").encode()
-        return record["RecordValue"].encode() if name == wanted else None
+        wanted = (record["recordName"] + ".").encode()
+        return record["recordValue"].encode() if name == wanted else None
 
     return record, dnsfunc
 
@@ -58,13 +58,13 @@ def dkim_server(server: RunningInbound, ses: Any) -> RunningInbound:
 def test_verify_domain_dkim_publishes_a_2048_bit_key(dkim_server: RunningInbound, ses: Any) -> None:
     tokens = ses.verify_domain_dkim(Domain="example.com")["DkimTokens"]
     record, _ = published(dkim_server, "example.com")
-    assert record["Selector"] == tokens[0]
-    assert record["RecordName"] == f"{tokens[0]}._domainkey.example.com"
-    assert record["RecordType"] == "TXT" and record["DkimEnabled"] is True
-    assert record["DkimVerificationStatus"] == SUCCESS
+    assert record["selector"] == tokens[0]
+    assert record["recordName"] == f"{tokens[0]}._domainkey.example.com"
+    assert record["recordType"] == "TXT" and record["dkimEnabled"] is True
+    assert record["dkimVerificationStatus"] == SUCCESS
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-    value = record["RecordValue"]
+    value = record["recordValue"]
     assert value.startswith("v=DKIM1; k=rsa; p=")
     import base64
 
@@ -72,7 +72,7 @@ def test_verify_domain_dkim_publishes_a_2048_bit_key(dkim_server: RunningInbound
     assert key.key_size == 2048  # type: ignore[union-attr]
     # an email address of the domain publishes its domain's record
     ses.verify_email_identity(EmailAddress="sender@example.com")
-    assert published(dkim_server, "sender@example.com")[0]["RecordValue"] == value
+    assert published(dkim_server, "sender@example.com")[0]["recordValue"] == value
 
 
 def test_send_email_is_signed_and_verifies(dkim_server: RunningInbound, ses: Any) -> None:
@@ -95,7 +95,7 @@ def test_send_email_is_signed_and_verifies(dkim_server: RunningInbound, ses: Any
         "relaxed/simple",
         "dns/txt",
     )
-    assert (tags["d"], tags["s"]) == ("example.com", record["Selector"])
+    assert (tags["d"], tags["s"]) == ("example.com", record["selector"])
     assert "x" not in tags and abs(int(tags["t"]) - datetime.now(UTC).timestamp()) < 60
     # SES's fields, as the message has them, in its order (dkimpy writes them lower-case)
     assert tags["h"].split(":") == [
@@ -103,7 +103,7 @@ def test_send_email_is_signed_and_verifies(dkim_server: RunningInbound, ses: Any
         "message-id", "date",
     ]  # fmt: skip
     [sent] = dkim_server.sent()
-    assert {"step": "dkimSigned", "domain": "example.com", "selector": record["Selector"]} in sent[
+    assert {"step": "dkimSigned", "domain": "example.com", "selector": record["selector"]} in sent[
         "trace"
     ]
     # a changed body or a changed signed field no longer verifies
@@ -143,7 +143,7 @@ def test_disabled_dkim_is_not_signed(dkim_server: RunningInbound, ses: Any, iden
     ses.verify_email_identity(EmailAddress="sender@example.com")
     ses.set_identity_dkim_enabled(Identity=identity, DkimEnabled=False)
     assert b"DKIM-Signature" not in send_plain(dkim_server, ses)
-    assert published(dkim_server, identity)[0]["DkimEnabled"] is False
+    assert published(dkim_server, identity)[0]["dkimEnabled"] is False
     ses.set_identity_dkim_enabled(Identity=identity, DkimEnabled=True)
     assert b"DKIM-Signature" in send_plain(dkim_server, ses)
 
@@ -159,10 +159,10 @@ def test_key_survives_a_restart(
 ) -> None:
     first = inbound_factory(verified=["example.com"], data_dir=tmp_path / "data")
     first.ses().verify_domain_dkim(Domain="example.com")
-    value = published(first, "example.com")[0]["RecordValue"]
+    value = published(first, "example.com")[0]["recordValue"]
     first.stop()
     second = inbound_factory(verified=["example.com"], data_dir=tmp_path / "data")
-    assert published(second, "example.com")[0]["RecordValue"] == value
+    assert published(second, "example.com")[0]["recordValue"] == value
     assert oct((tmp_path / "data" / "dkim" / "example.com.pem").stat().st_mode & 0o777) == "0o600"
 
 

@@ -121,7 +121,7 @@ def test_every_event_type_reaches_a_destination_matching_it(
     assert published["message"]["eventType"] == str(event.type)
     assert published["message"][key] == expected
     assert published["subject"] == ""
-    assert published["message_id"] == MAIL.message_id
+    assert published["messageId"] == MAIL.message_id
 
 
 V2_ONLY = [o for o, _, _ in OUTCOMES if o.TYPE.matching_name not in V1_TYPES]
@@ -166,7 +166,7 @@ def test_firehose_gets_the_json_record_and_a_newline(inbound_factory) -> None:
     [second] = publish(server, delivered)
     records = server.get("/api/firehose")
     assert [r["id"] for r in records] == [first.ref, second.ref]
-    assert [r["stream_arn"] for r in records] == [STREAM, STREAM]
+    assert [r["streamArn"] for r in records] == [STREAM, STREAM]
     assert [r["data"][-1] for r in records] == ["\n", "\n"]
     assert [json.loads(r["data"]) for r in records] == [sent.record(), delivered.record()]
     assert records[0]["data"].count("\n") == 1  # one line per record
@@ -193,7 +193,7 @@ def test_cloudwatch_data_points_take_dimensions_from_tags_headers_and_defaults(i
     publish(server, Event(mail, DELIVERY))
     publish(server, Event(mail, RenderingFailure("T", "Attribute 'x' is not present.")))
     points = server.get("/api/metrics")
-    assert [p["metric_name"] for p in points] == ["Send", "Delivery", "Rendering Failure"]
+    assert [p["metricName"] for p in points] == ["Send", "Delivery", "Rendering Failure"]
     assert {p["namespace"] for p in points} == {"AWS/SES"}
     assert {(p["value"], p["unit"]) for p in points} == {(1.0, "Count")}
     assert points[0]["dimensions"] == {
@@ -216,7 +216,7 @@ def test_a_click_dimension_comes_from_the_link_tag(inbound_factory) -> None:
     publish(server, Event(MAIL, replace(tagged, link_tags=None)))
     points = server.get("/api/metrics")
     assert [p["dimensions"] for p in points] == [{"offer": "spring"}, {"offer": "none"}]
-    assert [p["metric_name"] for p in points] == ["Click", "Click"]
+    assert [p["metricName"] for p in points] == ["Click", "Click"]
 
 
 def test_a_header_value_ses_would_not_publish_skips_the_metric(inbound_factory) -> None:
@@ -255,7 +255,7 @@ def test_identity_notifications_go_to_the_identity_topic_with_headers_when_on(in
     assert server.call(feedback.notify_identity(identity, MAIL, complaint)) is None  # no topic
     first, second = server.notifications()
     assert [first["id"], second["id"]] == [delivered.ref, bounced.ref]
-    assert {first["topic_arn"], second["topic_arn"]} == {TOPIC}
+    assert {first["topicArn"], second["topicArn"]} == {TOPIC}
     assert first["message"]["notificationType"] == "Delivery"
     assert first["message"]["delivery"]["remoteMtaIp"] == "198.51.100.7"
     assert "headers" in first["message"]["mail"] and "tags" not in first["message"]["mail"]

@@ -123,7 +123,7 @@ def test_sent_message_is_delivered_once_after_a_kill_after_the_reply(tmp_path: P
         ]
         assert [m["recipients"] for m in received] == [["support@example.com"]]
         assert [o["key"] for o in _get(f"{http_url}/api/s3")] == [f"in/{received[0]['messageId']}"]
-        outbox = Counter((o["mail_from"], *o["recipients"]) for o in _get(f"{http_url}/api/outbox"))
+        outbox = Counter((o["mailFrom"], *o["recipients"]) for o in _get(f"{http_url}/api/outbox"))
         assert outbox == Counter(
             {
                 (f"{message_id}@amazonses.com", "someone@elsewhere.test"): 1,

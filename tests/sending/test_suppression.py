@@ -162,7 +162,7 @@ def test_a_send_to_a_listed_address_is_an_on_account_suppression_list_bounce(
         assert "remoteMtaIp" not in bounce
     assert server.messages() == []  # no delivery attempt: nothing was received
     [entry] = outbox(server)  # only the DSN, to the feedback address
-    assert (entry["mail_from"], entry["recipients"]) == ("", ["sender@example.com"])
+    assert (entry["mailFrom"], entry["recipients"]) == ("", ["sender@example.com"])
     dsn = outbox_message(server, entry)
     assert scan_message(dsn) == {b"support@example.com"}
     assert "suppression list for your account" in dsn.as_string()

@@ -191,7 +191,7 @@ def test_publish_answers_a_message_id_and_logs_it(server: RunningInbound, sns: A
     topic = sns.create_topic(Name="t")["TopicArn"]
     message_id = sns.publish(TopicArn=topic, Message="hello", Subject="Greeting")["MessageId"]
     [logged] = server.get("/api/notifications")
-    assert (logged["id"], logged["topic_arn"]) == (message_id, topic)
+    assert (logged["id"], logged["topicArn"]) == (message_id, topic)
     assert (logged["subject"], logged["message"]) == ("Greeting", "hello")
     structured = json.dumps({"default": "plain", "http": "for http"})
     assert sns.publish(TargetArn=topic, Message=structured, MessageStructure="json")["MessageId"]

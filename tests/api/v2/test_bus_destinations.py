@@ -81,8 +81,7 @@ def test_events_reach_the_bus_and_the_project(server: RunningInbound, v2: Any) -
     for entry in bus:
         event = entry["event"]
         assert (
-            entry["target_arn"] == BUS
-            and entry["message_id"] == event["detail"]["mail"]["messageId"]
+            entry["targetArn"] == BUS and entry["messageId"] == event["detail"]["mail"]["messageId"]
         )
         assert (event["version"], event["source"], event["account"], event["region"]) == (
             "0", "aws.ses", "123456789012", "us-east-1",

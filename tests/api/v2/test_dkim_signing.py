@@ -101,8 +101,8 @@ def test_byodkim_signs_with_the_users_key(server: RunningInbound, v2: Any, pair:
     assert not dkim.verify(message, dnsfunc=KeyPair(1024).dns("sel1", "byo.test"))
     # the record the engine says to publish is the user's public key under the selector
     record = server.get("/api/identities/byo.test/dkim")
-    assert record["RecordName"] == "sel1._domainkey.byo.test"
-    assert record["RecordValue"].endswith(f"p={pair.public}")
+    assert record["recordName"] == "sel1._domainkey.byo.test"
+    assert record["recordValue"].endswith(f"p={pair.public}")
     [sent] = server.sent()
     assert {"step": "dkimSigned", "domain": "byo.test", "selector": "sel1"} in sent["trace"]
 
@@ -193,7 +193,7 @@ def test_byodkim_errors(server: RunningInbound, v2: Any, pair: KeyPair) -> None:
 def key_bits(server: RunningInbound, identity: str) -> int:
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-    value = server.get(f"/api/identities/{identity}/dkim")["RecordValue"]
+    value = server.get(f"/api/identities/{identity}/dkim")["recordValue"]
     key = load_der_public_key(base64.b64decode(value.partition("p=")[2]))
     assert isinstance(key, rsa.RSAPublicKey)
     return key.key_size
@@ -236,8 +236,8 @@ def test_easy_dkim_key_lengths_and_back_from_byodkim(
     record = server.get("/api/identities/easy.test/dkim")
 
     def dnsfunc(name: bytes, timeout: int = 5) -> bytes | None:
-        wanted = (record["RecordName"] + ".").encode()
-        return record["RecordValue"].encode() if name == wanted else None
+        wanted = (record["recordName"] + ".").encode()
+        return record["recordValue"].encode() if name == wanted else None
 
     message = raw(server, send(v2, "x@easy.test"))
     assert signature_tags(message)["s"] == again["DkimTokens"][0]

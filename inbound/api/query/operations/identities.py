@@ -387,14 +387,14 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
             if identity.status != SUCCESS:
                 identity = identity.replace(status=SUCCESS)
                 await identities.save(identity)
-        return web.json_response({"Identity": name, "VerificationStatus": identity.status})
+        return web.json_response({"identity": name, "verificationStatus": identity.status})
 
     async def listing(request: web.Request) -> web.Response:
         at = pages.window(request)
         everything = identities.all()
         names = sorted(everything)[at.offset : at.offset + at.limit]
         page = Listing((everything[name] for name in names), len(everything))
-        return pages.respond(request, at, page, Identity.to_json)
+        return pages.respond(request, at, page, lambda i: pages.camel(i.to_json()))
 
     async def dkim(request: web.Request) -> web.Response:
         """What a verifier needs: SES publishes the key behind the CNAME
@@ -416,14 +416,14 @@ def add_routes(app: web.Application, identities: IdentityBook, keys: DkimKeys) -
         selector = domain.dkim_tokens[0]
         return web.json_response(
             {
-                "Identity": identity.name,
-                "Domain": domain.name,
-                "DkimEnabled": ident.dkim_enabled(identity, domain),
-                "DkimVerificationStatus": domain.dkim_status,
-                "Selector": selector,
-                "RecordName": easy_dkim.record_name(selector, domain.name),
-                "RecordType": "TXT",
-                "RecordValue": keys.txt_record(domain.name, external),
+                "identity": identity.name,
+                "domain": domain.name,
+                "dkimEnabled": ident.dkim_enabled(identity, domain),
+                "dkimVerificationStatus": domain.dkim_status,
+                "selector": selector,
+                "recordName": easy_dkim.record_name(selector, domain.name),
+                "recordType": "TXT",
+                "recordValue": keys.txt_record(domain.name, external),
             }
         )
 
