@@ -9,7 +9,17 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from inbound.api import aws, inspect, readiness, rules, sent, tracking, unsubscribe, verdicts
+from inbound.api import (
+    aws,
+    inspect,
+    openapi,
+    readiness,
+    rules,
+    sent,
+    tracking,
+    unsubscribe,
+    verdicts,
+)
 from inbound.api.aws import sns
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
@@ -40,6 +50,7 @@ def make_app(
     unsubscribe.add_routes(app, services)
     rules.add_routes(app, services)
     verdicts.add_routes(app, services)
+    openapi.add_routes(app)
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)
     web_routes.add_routes(app, services)  # before the Query API: it takes browser visits to /

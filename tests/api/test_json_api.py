@@ -4,19 +4,30 @@ and described by the OpenAPI document the server serves (docs/json-api.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from inbound.api import openapi
+from inbound.backends import BackendError, BusEntry, MetricDatum
+from inbound.backends.factory import local_backends
 from inbound.testing import RunningInbound
 from tests.rulesets import ACCOUNT, FUNCTION, TOPIC, bounce, lambda_, message, rule, rules, s3, sns
 
+STREAM = f"arn:aws:firehose:us-east-1:{ACCOUNT}:deliverystream/events"
+BUS = f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/default"
+APPLICATION = f"arn:aws:mobiletargeting:us-east-1:{ACCOUNT}:apps/app"
 ORGANIZATION = f"arn:aws:workmail:us-east-1:{ACCOUNT}:organization/m-1"
+BROKEN = f"arn:aws:sns:us-east-1:{ACCOUNT}:broken"
 EVERY_WAY = rules(
     rule("nobody", bounce(), recipients=["nobody@example.com"]),
+    rule("retried", sns(BROKEN), recipients=["retried@example.com"]),
     rule(
         "all",
         s3("b", "in/"),
@@ -31,6 +42,23 @@ CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 PASSTHROUGH = {"metadata", "tags", "payload", "response", "event", "dimensions", "detail"}
 
 
+class FailingTopic:
+    """The embedded SNS, but publishing to BROKEN fails: the action is retried."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
+        if topic_arn == BROKEN:
+            raise BackendError("NotFound: Topic does not exist")
+        return await self.inner.publish(topic_arn, subject, message, message_id)  # type: ignore[no-any-return]
+
+
+def failing_topic(store: Any, settings: Any, http_url: str) -> Any:
+    backends = local_backends(store, settings, http_url)
+    return dataclasses.replace(backends, publisher=FailingTopic(backends.publisher))
+
+
 @pytest.fixture(scope="module")
 def busy(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A server that received, bounced and sent mail: every listing has something in it."""
@@ -40,10 +68,12 @@ def busy(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = tmp_path_factory.mktemp("json-api") / "data"
     seed_keys(data)
     settings = make_settings(data, EVERY_WAY, lambda_handlers={FUNCTION: lambda e, c: {"ok": 1}})
-    server = RunningInbound(settings, None, None)
+    server = RunningInbound(settings, None, failing_topic)
     server.send("s@sender.test", ["user@example.com"], message())
+    server.send("s@sender.test", ["retried@example.com"], message())
     server.send("s@sender.test", ["nobody@example.com"], message())
     ses = server.ses()
+    ses.verify_domain_dkim(Domain="example.com")
     ses.send_email(
         Source="me@example.com",
         Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
@@ -51,10 +81,20 @@ def busy(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
     request = urllib.request.Request(
         server.api_url + "/api/verdicts/spam-fail",
-        data=json.dumps({"spam": "FAIL"}).encode(),
+        data=json.dumps(
+            {"spam": "FAIL", "ruleSet": "test", "sender": "x@sender.test", "dmarcPolicy": "none"}
+        ).encode(),
         method="PUT",
     )
     urllib.request.urlopen(request, timeout=10).close()
+    backends = server.server.backends
+    moment = datetime(2026, 12, 4, tzinfo=UTC)
+    server.call(backends.metrics.put_metric_data("AWS/SES", [MetricDatum("Send", (), moment)], ""))
+    server.call(backends.streams.put_record(STREAM, b"{}\n", "m-1"))
+    entry = BusEntry("aws.ses", "Email Sent", "{}", moment)
+    server.call(backends.bus.put_bus_event(BUS, entry, "m-1"))
+    server.call(backends.pinpoint.put_pinpoint_event(APPLICATION, {"event_type": "x"}, "m-1"))
+    server.call(server.server.store.flush(durable=False))
     server.wait_idle()
     yield server
     server.stop()
@@ -80,7 +120,7 @@ def json_routes(server: RunningInbound) -> dict[str, Any]:
     messages = server.get("/api/messages")
     ids = {
         "id": messages[0]["messageId"],
-        "identity": "me@example.com",
+        "identity": "example.com",
         "name": "spam-fail",
     }
     answers = {}
@@ -96,10 +136,68 @@ def json_routes(server: RunningInbound) -> dict[str, Any]:
         path = template.format(**ids)
         if "{id}" in template and template.startswith("/api/sent"):
             path = template.format(id=server.sent()[0]["messageId"])
-        if "/dkim" in template:
-            continue  # needs a domain set up for Easy DKIM: tests/api/test_identities.py
         answers[template] = server.get(path)
     return answers
+
+
+def registered(server: RunningInbound) -> set[tuple[str, str]]:
+    """(method, path) of every route under /api/ that aiohttp serves."""
+    found = set()
+    for route in server.server._runner.app.router.routes():  # type: ignore[union-attr]
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("formatter") or info.get("path", "")
+        if path.startswith("/api/") and route.method != "HEAD":
+            found.add((route.method, path))
+    return found
+
+
+def test_every_api_route_is_described_and_every_description_is_a_route(busy) -> None:
+    described = {(r.method, r.path) for r in openapi.ROUTES}
+    assert registered(busy) == described
+
+
+def test_the_description_is_served_and_is_valid_openapi_3_1(busy) -> None:
+    from openapi_spec_validator import validate
+
+    served = busy.get(openapi.PATH)
+    assert served == json.loads(json.dumps(openapi.document()))
+    validate(served)
+
+
+def members(schema: dict[str, Any]) -> tuple[set[str], bool]:
+    """A described object's members, and whether it may have others."""
+    if "$ref" in schema:
+        schema = openapi.SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    return set(schema.get("properties", {})), schema.get("additionalProperties") is not False
+
+
+def test_every_described_member_is_in_a_real_answer_and_no_other(busy) -> None:
+    """For each GET route answering JSON: the members the description gives are exactly those
+    of the real answer (every item of a listing has no other; together they have them all)."""
+    answers = json_routes(busy)
+    unchecked = []
+    for route in openapi.ROUTES:
+        if route.method != "GET" or route.answer is None:
+            continue
+        if route.path not in answers:
+            unchecked.append(route.path)
+            continue
+        described, open_ended = members(openapi._ref(route.answer))
+        body = answers[route.path]
+        items = body if route.listing else [body]
+        assert items, route.path
+        seen = set().union(*(set(item) for item in items))
+        assert described <= seen, (route.path, described - seen)
+        if not open_ended:
+            assert seen <= described, (route.path, seen - described)
+    assert unchecked == []
+
+
+def test_the_reference_in_the_docs_is_current(tmp_path) -> None:
+    page = Path(__file__).parents[2] / "docs" / "json-api.md"
+    copy = tmp_path / "json-api.md"
+    copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    assert not openapi.rewrite(copy), "run: python -m inbound.api.openapi docs/json-api.md"
 
 
 def test_every_json_api_answer_is_camel_case(busy: RunningInbound) -> None:
@@ -109,6 +207,6 @@ def test_every_json_api_answer_is_camel_case(busy: RunningInbound) -> None:
     offending = {
         route: snake_keys(body)
         for route, body in answers.items()
-        if route != "/api/rules" and snake_keys(body)
+        if route not in ("/api/rules", openapi.PATH) and snake_keys(body)
     }
     assert offending == {}
