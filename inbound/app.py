@@ -165,6 +165,7 @@ class InboundServer:
             data_dir=settings.data_dir,
             api_auth=settings.api_auth,
             api_credentials=settings.api_credentials,
+            api_token=settings.api_token,
             overrides=OverrideBook(self.store, settings.verdicts),
         )
         self._services = services

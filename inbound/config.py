@@ -289,6 +289,13 @@ def _credentials(table: Mapping[str, Any], at: Key) -> dict[str, str]:
     return dict(table)
 
 
+def _token(value: str, at: Key) -> str:
+    """The JSON API's and the web UI's bearer token: a secret, so long enough not to guess."""
+    if value and not re.fullmatch(r"[\x21-\x7e]{16,256}", value):
+        raise at.error("must be 16 to 256 printable ASCII characters without spaces")
+    return value
+
+
 def _smarthost(value: str, at: Key) -> Address:
     smarthost = _address(value, at)
     if not value.rpartition(":")[0].strip("[]") or smarthost.port == 0:
@@ -452,12 +459,14 @@ class SnsSettings(Section):
 
 @dataclass(frozen=True)
 class ApiSettings(Section):
-    """`[api]`: "verify" checks SigV4 against `api_credentials` (access key id → secret)."""
+    """`[api]`: "verify" checks SigV4 against `api_credentials` (access key id → secret), on
+    the JSON API and the web UI too, where `token` is also accepted (api/access.py)."""
 
     api_auth: str = field(default="off", metadata=toml(str, _choice("off", "verify"), key="auth"))
     api_credentials: Mapping[str, str] = field(
         default_factory=dict, repr=False, metadata=toml(dict, _credentials, key="credentials")
     )
+    api_token: str = field(default="", repr=False, metadata=toml(str, _token, key="token"))
 
     @classmethod
     def check(cls, values: Mapping[str, Any], at: Key) -> None:

@@ -116,8 +116,18 @@ class RunningInbound:
             return client.sendmail(mail_from, list(recipients), body)
 
     # ── JSON API ────────────────────────────────────────────────────────────────────────────
+    def request(self, path: str, method: str = "GET", body: bytes | None = None) -> Any:
+        """A JSON API request, with the `[api] token` when the server checks who calls."""
+        headers = {"Authorization": f"Bearer {self.settings.api_token}"}
+        return urllib.request.Request(
+            self.api_url + path,
+            data=body,
+            method=method,
+            headers=headers if self.settings.api_token else {},
+        )
+
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.api_url + path, timeout=30) as response:
+        with urllib.request.urlopen(self.request(path), timeout=30) as response:
             body = response.read()
         content_type = response.headers.get("Content-Type", "")
         return json.loads(body) if content_type.startswith("application/json") else body
@@ -126,17 +136,16 @@ class RunningInbound:
         """Every entry of a JSON API listing (`/api/messages`, `/api/s3`, ...): the pages its
         `Link: <...>; rel="next"` header leads to, joined."""
         entries: list[Any] = []
-        url: str | None = self.api_url + path
-        while url is not None:
-            with urllib.request.urlopen(url, timeout=30) as response:
+        page: str | None = path
+        while page is not None:
+            with urllib.request.urlopen(self.request(page), timeout=30) as response:
                 entries.extend(json.loads(response.read()))
                 following = _NEXT_LINK.search(response.headers.get("Link", ""))
-            url = None if following is None else self.api_url + following[1]
+            page = None if following is None else following[1]
         return entries
 
     def delete(self, path: str) -> Any:
-        request = urllib.request.Request(self.api_url + path, method="DELETE")
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(self.request(path, "DELETE"), timeout=30) as response:
             return json.loads(response.read())
 
     def wait_idle(self) -> None:

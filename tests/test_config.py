@@ -81,6 +81,12 @@ CASES = [
     # ── inbound.toml ──
     Case("toml/unknown-section", toml="[smtp]\nport = 25\n", file="inbound.toml", where=("smtp",)),
     Case(
+        "toml/api-token-too-short",
+        toml='[api]\ntoken = "short"\n',
+        file="inbound.toml",
+        where=("api.token",),
+    ),
+    Case(
         "toml/unknown-key",
         toml="[server]\nport = 2525\n",
         file="inbound.toml",

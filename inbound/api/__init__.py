@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from inbound.api import (
+    access,
     aws,
     inspect,
     openapi,
@@ -39,10 +40,15 @@ def make_app(
     """`operations` and `v2_operations` are the server's own registries (tests plug fake
     handlers into them); `guard` (api/guard.py) runs outermost, then the 503 of a server that
     is not ready (api/readiness.py), which the S3 and KMS endpoints (api/aws) answer in their
-    own words."""
+    own words, then who may use the JSON API and the UI (api/access.py)."""
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[guard, aws.dispatch(services), readiness.until_ready(services)],
+        middlewares=[
+            guard,
+            aws.dispatch(services),
+            readiness.until_ready(services),
+            access.protect(services),
+        ],
     )
     inspect.add_routes(app, services)
     sent.add_routes(app, services.store)

@@ -42,6 +42,7 @@ class Services:
     data_dir: Path
     api_auth: str  # "verify" | "off"
     api_credentials: Mapping[str, str]
+    api_token: str  # `[api] token`: the JSON API's and the web UI's bearer (api/access.py)
     overrides: OverrideBook  # forced verdicts (api/verdicts.py)
     backends: Backends | None = None
     engine: Engine | None = None

@@ -83,7 +83,7 @@ def in_use(settings: Settings, http: str | None) -> ReceiptState:
 
 def export(settings: Settings, http: str | None) -> dict[str, Any]:
     if http:
-        return _request(_url(http), None)
+        return _request(settings, _url(http), None)
     store = Store(settings.data_dir)
     if not store.exists():
         return codec.rules_to_json(settings.state)
@@ -106,7 +106,7 @@ def apply(settings: Settings, path: Path, http: str | None) -> str:
     """Returns where the rules went; raises ConfigError when SES would reject them."""
     new = read(settings, path)
     if http:
-        _request(_url(http), path.read_bytes())
+        _request(settings, _url(http), path.read_bytes())
         return f"applied to the running server at {http}"
     running = running_server(settings.data_dir)
     if running is not None:
@@ -124,10 +124,12 @@ def _url(http: str) -> str:
     return f"{base.rstrip('/')}/api/rules"
 
 
-def _request(url: str, body: bytes | None) -> dict[str, Any]:
-    """GET (no body) or PUT /api/rules; its refusals and an unreachable server are
-    ConfigErrors (exit 2)."""
-    request = urllib.request.Request(url, data=body, method="GET" if body is None else "PUT")
+def _request(settings: Settings, url: str, body: bytes | None) -> dict[str, Any]:
+    """GET (no body) or PUT /api/rules, with the configured `[api] token` when there is one;
+    its refusals and an unreachable server are ConfigErrors (exit 2)."""
+    token = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    method = "GET" if body is None else "PUT"
+    request = urllib.request.Request(url, data=body, method=method, headers=token)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             answer: dict[str, Any] = json.loads(response.read())
