@@ -26,6 +26,7 @@ import shutil
 import smtplib
 import ssl
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ import pytest
 
 if TYPE_CHECKING:
     import asyncio
+    from email.message import EmailMessage
 
     from inbound.app import InboundServer
     from inbound.config import Address, Settings
@@ -177,17 +179,46 @@ class RunningInbound:
         """What the Send* operations accepted, oldest first: each `GET /api/sent` entry with
         `message`, its bytes parsed by the stdlib (`email.message.EmailMessage`, default
         policy), or None for a rendering failure (nothing was built)."""
-        from email import message_from_bytes, policy
-
         self.wait_idle()
         found = []
         for entry in self.listing("/api/sent"):
             message = None
             if entry["status"] != "renderingFailure":
-                raw = self.get(f"/api/sent/{entry['messageId']}/raw")
-                message = message_from_bytes(raw, policy=policy.default)
+                message = _parsed(self.get(f"/api/sent/{entry['messageId']}/raw"))
             found.append({**entry, "message": message})
         return found
+
+    def raw(self, message_id: str) -> bytes:
+        """A received message's bytes, exactly as received (`GET /api/messages/{id}/raw`)."""
+        self.wait_idle()
+        return self.get(f"/api/messages/{message_id}/raw")  # type: ignore[no-any-return]
+
+    def s3_object(self, bucket: str, key: str) -> bytes:
+        """An object the embedded S3 stored (an S3 action's message, with any headers the
+        rules added: `email.message_from_bytes` reads it)."""
+        self.wait_idle()
+        return self.get(f"/api/s3/{urllib.parse.quote(bucket)}/{urllib.parse.quote(key)}")  # type: ignore[no-any-return]
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """What was queued for the relay (Bounce actions' DSNs, forwarded feedback), oldest
+        first: each `GET /api/outbox` entry with `message`, its bytes parsed by the stdlib
+        (`email.message.EmailMessage`, default policy)."""
+        self.wait_idle()
+        return [
+            {**entry, "message": _parsed(self.get(f"/api/outbox/{entry['id']}/raw"))}
+            for entry in self.listing("/api/outbox")
+        ]
+
+    def bounces(self) -> list[dict[str, Any]]:
+        """The outbox's DSNs (null sender, `multipart/report; report-type=delivery-status`),
+        as `outbox()` gives them: `message["X-..."]`, `message.get_body()`, its parts."""
+        return [
+            entry
+            for entry in self.outbox()
+            if entry["mailFrom"] == ""
+            and entry["message"].get_content_type() == "multipart/report"
+            and entry["message"].get_param("report-type") == "delivery-status"
+        ]
 
     def reset(self) -> None:
         self.delete("/api/messages")
@@ -208,6 +239,12 @@ class RunningInbound:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    from email import message_from_bytes, policy
+
+    return message_from_bytes(raw, policy=policy.default)
 
 
 def _trusting_context() -> ssl.SSLContext:
@@ -277,6 +314,11 @@ def _inbound_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def inbound_factory(tmp_path: Path, _inbound_keys: Path) -> Iterator[Callable[..., RunningInbound]]:
+    """Starts servers: `make(rules=None, verified=("example.com",), *, data_dir=None,
+    executors=None, make_backends=None, **settings)` → `RunningInbound`. `rules` is a
+    rules.json document (validated as the API validates it), `settings` any `Settings` field
+    (`region=`, `relay=`, `api_auth=`...). Without `data_dir`, `tmp_path/data`: a server
+    started after another stopped finds what it left. Every server is stopped at teardown."""
     started: list[RunningInbound] = []
 
     def make(
@@ -304,6 +346,9 @@ def inbound_factory(tmp_path: Path, _inbound_keys: Path) -> Iterator[Callable[..
 def inbound_server(
     request: pytest.FixtureRequest, inbound_factory: Callable[..., RunningInbound]
 ) -> RunningInbound:
+    """A running server with the test's `inbound_rules` marker's rules (default: a catch-all
+    rule without actions for example.com) and its `inbound_verdicts` markers' forced
+    verdicts, on ephemeral ports and a temporary data dir."""
     marker = request.node.get_closest_marker("inbound_rules")
     args, kwargs = ((), {}) if marker is None else (marker.args, dict(marker.kwargs))
     forced = _forced_verdicts(request.node)

@@ -46,7 +46,7 @@ MEMORY_SIZE = "128"  # MB, Lambda's default; not enforced
 # refused with Lambda's error instead of being buffered
 MAX_RESPONSE = 6 * 1024 * 1024
 # The credentials handlers get when `[api] credentials` has none: the documented test keys
-# (../shared/spec/aws-testing.md, moto's), accepted by the engine with `[api] auth = "off"`.
+# (moto's), accepted by the engine with `[api] auth = "off"`.
 TEST_CREDENTIALS = ("testing", "testing")
 # The boto3 environment variable of each service's endpoint (botocore's service ids)
 ENDPOINT_VARIABLES = {
