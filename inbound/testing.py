@@ -119,14 +119,22 @@ class RunningInbound:
 
     # ── JSON API ────────────────────────────────────────────────────────────────────────────
     def request(self, path: str, method: str = "GET", body: bytes | None = None) -> Any:
-        """A JSON API request, with the `[api] token` when the server checks who calls."""
-        headers = {"Authorization": f"Bearer {self.settings.api_token}"}
-        return urllib.request.Request(
-            self.api_url + path,
-            data=body,
-            method=method,
-            headers=headers if self.settings.api_token else {},
-        )
+        """A JSON API request; when the server checks who calls (`api_auth="verify"`), with
+        the `[api] token`, else signed (SigV4) by the first `[api] credentials` key."""
+        url, settings = self.api_url + path, self.settings
+        headers: dict[str, str] = {}
+        if settings.api_auth == "verify" and settings.api_token:
+            headers["Authorization"] = f"Bearer {settings.api_token}"
+        elif settings.api_auth == "verify":
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+
+            key, secret = next(iter(settings.api_credentials.items()))
+            signed = AWSRequest(method=method, url=url, data=body or b"")
+            SigV4Auth(Credentials(key, secret), "ses", settings.region).add_auth(signed)
+            headers = dict(signed.headers.items())
+        return urllib.request.Request(url, data=body, method=method, headers=headers)
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.request(path), timeout=30) as response:
