@@ -1,4 +1,4 @@
-"""The package's import graph: no cycle, and the boundaries the house style keeps (docs/architecture.md).
+"""The package's import graph: no cycle, and the boundaries docs/architecture.md keeps.
 
 Every module of `inbound/` is parsed with `ast`; imports under `if TYPE_CHECKING:` and inside
 functions count too (a cycle there is still a design cycle), relative imports are resolved,
