@@ -100,3 +100,26 @@ def test_dry_run_evaluates_the_rules_the_data_dir_uses_not_only_the_file(setup, 
     assert code == 0
     assert [t["rule"] for t in report["trace"] if t["kind"] == "rule"] == ["everybody"]
     assert [c["call"] for c in report["wouldHave"]] == ["outbox.send"]
+
+
+def test_dry_run_with_http_evaluates_the_running_servers_rules(setup, inbound_factory) -> None:
+    """A running server's rules (here changed through its API) are what `--http` evaluates;
+    the data dir of a running server is not replayed into."""
+    config, eml, _ = setup
+    server = inbound_factory(rules(rule("server-rule", bounce())))
+    server.ses().create_receipt_rule(RuleSetName="test", Rule=rule("added-live", s3("live")))
+    code, report = replay(
+        config, eml, server.settings.data_dir, "--rcpt", "user@example.com", "--dry-run",
+        "--http", server.api_url,
+    )  # fmt: skip
+    assert code == 0
+    matched = {t["rule"] for t in report["trace"] if t["kind"] == "rule"}
+    assert matched == {"added-live", "server-rule"}  # not the file's "nobody" and "all"
+    refused = subprocess.run(
+        [sys.executable, "-m", "inbound", "replay", str(eml), "--config", str(config),
+         "--data", str(server.settings.data_dir), "--mail-from", "s@sender.test",
+         "--rcpt", "user@example.com"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert f"a server is running on it ({server.api_url})" in refused.stderr
