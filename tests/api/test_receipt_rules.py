@@ -577,6 +577,11 @@ def test_rules_apply_refuses_a_running_servers_data_dir_and_applies_over_http(
     assert server.send("s@sender.test", ["user@example.com"], message()) == {}
     exported = inbound_command("rules", "export", *common, "--http", server.api_url)
     assert json.loads(exported.stdout)["ActiveRuleSet"] == "s"
+    second = inbound_command(
+        "serve", *common, "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0"
+    )  # one server per data dir
+    assert second.returncode == 2
+    assert f"the data dir is in use by the server at {server.api_url}" in second.stderr
     server.stop()  # the claim goes with the server
     assert inbound_command("rules", "apply", str(tmp_path / "new.json"), *common).returncode == 0
 
