@@ -1,6 +1,5 @@
 """The JSON API's OpenAPI 3.1 description: served at `GET /api/openapi.json`, and the source of
-the reference in docs/json-api.md (`python -m inbound.api.openapi docs/json-api.md` rewrites
-it between its markers; a test checks it is current).
+the reference in docs/json-api.md (written by `openapi_doc.py`).
 
 Built here from the routes' table and the records the routes answer with: the embedded
 backends' records and identities are listed as their dataclass fields (`pages.camel`), so
@@ -14,13 +13,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-import sys
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -32,14 +29,13 @@ from inbound.receiving.forced import SOURCES
 
 Schema = dict[str, Any]
 PATH = "/api/openapi.json"
-BEGIN, END = "<!-- openapi:begin -->", "<!-- openapi:end -->"
 
 _STRING: Schema = {"type": "string"}
 _NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 _ANY: Schema = {}
 
 
-def _ref(name: str) -> Schema:
+def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -112,8 +108,8 @@ SCHEMAS: dict[str, Schema] = {
     "MessageDetail": _object(
         {
             **_MESSAGE,
-            "trace": {"type": "array", "items": _ref("TraceStep")},
-            "retries": {"type": "array", "items": _ref("Retry")},
+            "trace": {"type": "array", "items": ref("TraceStep")},
+            "retries": {"type": "array", "items": ref("Retry")},
         },
         "A received message with its path through the rules and its retries.",
     ),
@@ -149,7 +145,7 @@ SCHEMAS: dict[str, Schema] = {
         "A failed action retried until its deadline (docs/behaviour.md, retries).",
     ),
     "RetryStarted": _object(
-        {"messageId": _STRING, "retries": {"type": "array", "items": _ref("Retry")}}
+        {"messageId": _STRING, "retries": {"type": "array", "items": ref("Retry")}}
     ),
     "Reset": _object({"reset": {"type": "boolean", "const": True}}),
     "SentMessage": _object(
@@ -399,7 +395,7 @@ def _operation(route: Route) -> Schema:
     if route.answer is None:
         answer = {"description": route.summary, "content": {route.content: {}}}
     else:
-        schema = _ref(route.answer)
+        schema = ref(route.answer)
         if route.listing:
             schema = {"type": "array", "items": schema}
         answer = {"description": "OK", "content": {"application/json": {"schema": schema}}}
@@ -412,7 +408,7 @@ def _operation(route: Route) -> Schema:
     responses = {str(route.status): answer} | {
         str(code): {
             "description": "refused",
-            "content": {"application/json": {"schema": _ref(error)}},
+            "content": {"application/json": {"schema": ref(error)}},
         }
         for code in route.errors
     }
@@ -427,7 +423,7 @@ def _operation(route: Route) -> Schema:
     if route.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(route.body)}},
+            "content": {"application/json": {"schema": ref(route.body)}},
         }
     return operation
 
@@ -463,55 +459,3 @@ def add_routes(app: web.Application) -> None:
         return web.json_response(document())
 
     app.router.add_get(PATH, serve)
-
-
-def _type_text(schema: Schema) -> str:
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[1]
-        return f"[{name}](#{name.lower()})"
-    if "enum" in schema:
-        return " \\| ".join(f"`{v}`" if v is not None else "null" for v in schema["enum"])
-    kind = schema.get("type", "any")
-    if kind == "array":
-        return f"array of {_type_text(schema.get('items', {}))}"
-    return " \\| ".join(kind) if isinstance(kind, list) else str(kind)
-
-
-def markdown() -> str:
-    """The reference section of docs/json-api.md."""
-    doc = document()
-    lines = ["| method | path | answer | what |", "|---|---|---|---|"]
-    for route in ROUTES:
-        if route.answer is None:
-            answer = f"`{route.content}`"
-        else:
-            answer = _type_text(_ref(route.answer))
-            answer = f"array of {answer}" if route.listing else answer
-        extra = f" ({', '.join(str(e) for e in route.errors)})" if route.errors else ""
-        lines.append(
-            f"| {route.method} | `{route.path}` | {route.status} {answer}{extra} | "
-            f"{route.summary} |"
-        )
-    for name, schema in doc["components"]["schemas"].items():
-        lines += ["", f"### {name}", ""]
-        if schema.get("description"):
-            lines += [schema["description"], ""]
-        lines += ["| member | type |", "|---|---|"]
-        for member, inner in schema.get("properties", {}).items():
-            lines.append(f"| `{member}` | {_type_text(inner)} |")
-    return "\n".join(lines)
-
-
-def rewrite(page: Path) -> bool:
-    """Put `markdown()` between the markers of `page`; whether it changed."""
-    text = page.read_text(encoding="utf-8")
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    new = f"{head}{BEGIN}\n{markdown()}\n{END}{tail}"
-    page.write_text(new, encoding="utf-8")
-    return new != text
-
-
-if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        print(f"{name}: {'rewritten' if rewrite(Path(name)) else 'current'}")

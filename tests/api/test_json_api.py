@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inbound.api import openapi
+from inbound.api import openapi, openapi_doc
 from inbound.backends import BackendError, BusEntry, MetricDatum
 from inbound.backends.factory import local_backends
 from inbound.testing import RunningInbound
@@ -182,7 +182,7 @@ def test_every_described_member_is_in_a_real_answer_and_no_other(busy) -> None:
         if route.path not in answers:
             unchecked.append(route.path)
             continue
-        described, open_ended = members(openapi._ref(route.answer))
+        described, open_ended = members(openapi.ref(route.answer))
         body = answers[route.path]
         items = body if route.listing else [body]
         assert items, route.path
@@ -197,7 +197,7 @@ def test_the_reference_in_the_docs_is_current(tmp_path) -> None:
     page = Path(__file__).parents[2] / "docs" / "json-api.md"
     copy = tmp_path / "json-api.md"
     copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
-    assert not openapi.rewrite(copy), "run: python -m inbound.api.openapi docs/json-api.md"
+    assert not openapi_doc.rewrite(copy), "run: python -m inbound.api.openapi_doc docs/json-api.md"
 
 
 def test_every_json_api_answer_is_camel_case(busy: RunningInbound) -> None:
