@@ -37,9 +37,10 @@ EVERY_WAY = rules(
     ),
 )
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
-# Members whose keys are not the API's own names: user data (S3 metadata, message tags),
-# and documents in another service's shape (rules.json is SES's; a Lambda event is SES's).
-PASSTHROUGH = {"metadata", "tags", "payload", "response", "event", "dimensions", "detail"}
+# Members whose keys are not the API's own names: user data (S3 metadata, message tags, metric
+# dimensions, a trace step's `why` by recipient address), and documents in another service's
+# shape (rules.json is SES's; a Lambda event is SES's, its response the handler's).
+PASSTHROUGH = {"metadata", "tags", "payload", "response", "event", "dimensions", "why"}
 
 
 class FailingTopic:
