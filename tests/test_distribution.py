@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
 
 
 def _build(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -142,6 +143,14 @@ def _docker_works() -> str | None:
     info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
     if info.returncode != 0:
         return f"docker info failed: {(info.stderr or info.stdout).strip().splitlines()[-1]}"
+    base = next(
+        line.split()[1] for line in DOCKERFILE.read_text().splitlines() if line.startswith("FROM ")
+    )
+    pulled = subprocess.run(
+        ["docker", "pull", "-q", base], capture_output=True, text=True, timeout=300
+    )
+    if pulled.returncode != 0:  # a daemon without access to the image's registry
+        return f"cannot pull {base}: {(pulled.stderr or pulled.stdout).strip().splitlines()[-1]}"
     return None
 
 
@@ -154,7 +163,7 @@ def test_the_docker_image_builds_and_serves(tmp_path: Path) -> None:
     built = _build("--wheel-dir", str(wheels), timeout=600)
     if built.returncode != 0:
         pytest.skip(f"cannot build the wheels here (no package index?): {built.stderr[-500:]}")
-    shutil.copy(ROOT / "Dockerfile", context / "Dockerfile")
+    shutil.copy(DOCKERFILE, context / "Dockerfile")
     shutil.copy(ROOT / ".dockerignore", context / ".dockerignore")
     tag = f"inbound-ses-test:{os.getpid()}"
     docker = ["docker"]
