@@ -33,6 +33,7 @@ class Documents(Database):
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir)
         self._texts: dict[tuple[str, str], str | None] = {}  # None: no such document
+        self._listings: dict[str, dict[str, str]] = {}  # `documents()`'s, by kind
 
     def put_document(self, kind: str, key: str, body: Any) -> asyncio.Future[None]:
         """Store `body` (JSON-serialisable) durably: queued at once, in call order; the future
@@ -51,10 +52,17 @@ class Documents(Database):
         from now. Shielded: a caller that stops waiting does not stop the write, and its
         outcome still decides the copy."""
         self._texts[kind, key] = text
+        listing = self._listings.get(kind)
+        if listing is not None:
+            if text is None:
+                listing.pop(key, None)
+            else:
+                listing[key] = text
 
         def failed(done: asyncio.Future[T]) -> None:
             if done.exception() is not None:
                 self._texts.pop((kind, key), None)
+                self._listings.pop(kind, None)
 
         write.add_done_callback(failed)
         return asyncio.shield(write)
@@ -67,9 +75,21 @@ class Documents(Database):
         return None if text is None else json.loads(text)  # type: ignore[arg-type]
 
     def documents(self, kind: str) -> dict[str, Any]:
-        """Every document of `kind`, by key, in key order."""
-        found = self._read("SELECT key, body FROM documents WHERE kind = ? ORDER BY key", (kind,))
-        return {r["key"]: json.loads(r["body"]) for r in found}
+        """Every document of `kind`, by key, in key order: read once, with the writes queued
+        since laid over it, then kept as writes are queued (the SNS action and the verdict
+        overrides list theirs for every message)."""
+        listing = self._listings.get(kind)
+        if listing is None:
+            found = self._read("SELECT key, body FROM documents WHERE kind = ?", (kind,))
+            listing = {r["key"]: r["body"] for r in found}
+            for (written_kind, key), text in self._texts.items():
+                if written_kind == kind:
+                    if text is None:
+                        listing.pop(key, None)
+                    else:
+                        listing[key] = text
+            self._listings[kind] = listing
+        return {key: json.loads(listing[key]) for key in sorted(listing)}
 
 
 def delete(c: Connection, kind: str, key: str) -> None:

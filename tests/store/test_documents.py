@@ -25,8 +25,16 @@ def test_a_queued_write_is_read_at_once_and_a_cancelled_wait_still_writes(tmp_pa
             write.cancel()  # the caller went away: the write goes on
             await store.flush()
             assert _stored(tmp_path) == {"v": 1}
+            assert store.documents(KIND) == {"a": {"v": 1}}  # read once, kept from here
+            adding = store.put_document(KIND, "b", {"v": 2})
+            assert store.documents(KIND) == {"a": {"v": 1}, "b": {"v": 2}}
+            await adding
+            other = store.put_document("test.other", "c", {"v": 3})
+            assert store.documents("test.other") == {"c": {"v": 3}}  # first read, not committed
+            await other
             deleting = store.delete_document(KIND, "a")
             assert store.document(KIND, "a") is None
+            assert store.documents(KIND) == {"b": {"v": 2}}
             await deleting
         finally:
             store.close()
@@ -54,9 +62,11 @@ def test_a_write_the_disk_cannot_take_leaves_the_stored_document(tmp_path: Path)
             try:
                 await store.put_document(KIND, "a", {"v": 1})
                 ballast = disks.fill(disk)
+                assert store.documents(KIND) == {"a": {"v": 1}}
                 with pytest.raises(StorageError):
                     await store.put_document(KIND, "a", {"v": "x" * 1_000_000})
                 assert store.document(KIND, "a") == {"v": 1}
+                assert store.documents(KIND) == {"a": {"v": 1}}
                 ballast.unlink()
             finally:
                 store.close()
