@@ -57,7 +57,6 @@ class SendingConfiguration:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = asyncio.Lock()
-        self._sending_enabled: dict[str, bool] = {}  # by Region, as stored
         self._statistics: dict[str, Mapping[str, Any] | None] = {}  # by Region, as counted
 
     # ── named resources: configuration sets, templates, verification templates ───────────────
@@ -111,24 +110,19 @@ class SendingConfiguration:
             await self._store.delete_document(kind, rules.key(region, name))
 
     # ── account: sending enabled, statistics ────────────────────────────────────────────────
-    # Both are read for every message sent, and written only by the methods below: each keeps
-    # what it stored, per Region, instead of reading it back (profiled: a third of the store
-    # reads of a send).
     def account_sending_enabled(self, region: str) -> bool:
         """For the sending path: False means `AccountSendingPausedException`."""
-        if region not in self._sending_enabled:
-            found = self._store.document(rules.ACCOUNT, region) or {}
-            self._sending_enabled[region] = bool(found.get("SendingEnabled", True))
-        return self._sending_enabled[region]
+        found = self._store.document(rules.ACCOUNT, region) or {}
+        return bool(found.get("SendingEnabled", True))
 
     async def set_account_sending_enabled(self, region: str, enabled: bool) -> None:
         async with self._lock:
             await self._store.put_document(rules.ACCOUNT, region, {"SendingEnabled": enabled})
-            self._sending_enabled[region] = enabled
 
     def statistics(self, region: str) -> Mapping[str, Any] | None:
-        """The statistics document (`configuration.add_counts` makes a new one: never change
-        it in place)."""
+        """The statistics document, read for every message sent: kept parsed, per Region (the
+        store's copy is its text, up to two weeks of buckets), and changed only by `_counted`
+        (`configuration.add_counts` makes a new one: never change it in place)."""
         if region not in self._statistics:
             self._statistics[region] = self._store.document(rules.STATISTICS, region)
         return self._statistics[region]
