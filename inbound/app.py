@@ -41,14 +41,13 @@ from inbound.errors import ConfigError
 from inbound.identities.book import IdentityBook, dns_checker
 from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
-from inbound.receiving.authentication import DnsAuthenticator
 from inbound.receiving.engine import Engine
 from inbound.receiving.evaluation import Evaluator
 from inbound.receiving.forced import OverrideBook
 from inbound.receiving.keeper import StateKeeper
 from inbound.receiving.pipeline import Pipeline
 from inbound.receiving.scanning import scanners
-from inbound.receiving.verdicts import NoDnsAuthenticator
+from inbound.receiving.verdicts import Authenticator, NoDnsAuthenticator
 from inbound.sending import submission
 from inbound.sending.delivery import Deliveries
 from inbound.sending.easy_dkim import DkimKeys
@@ -232,7 +231,11 @@ class InboundServer:
             ),
         )
         spam, virus = scanners(settings.scanning)
-        authenticator = NoDnsAuthenticator() if self.dns is None else DnsAuthenticator(self.dns)
+        authenticator: Authenticator = NoDnsAuthenticator()
+        if self.dns is not None:  # SPF, DKIM, DMARC: pyspf, dkimpy, cryptography load only here
+            from inbound.receiving.authentication import DnsAuthenticator
+
+            authenticator = DnsAuthenticator(self.dns)
         self.engine = services.engine = Engine(
             self.store,
             pipeline,

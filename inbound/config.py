@@ -24,13 +24,15 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from inbound import model
-from inbound.dns.zone import Zone, ZoneError
 from inbound.errors import ConfigError
 from inbound.receiving.forced import Override, OverrideError
 from inbound.rules.codec import load_rules
+
+if TYPE_CHECKING:
+    from inbound.dns.zone import Zone
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -232,7 +234,10 @@ def _resolver(value: str, at: Key) -> Address:
 
 
 def _zone(value: str, at: Key) -> Zone:
-    """A zone file beside the config, loaded now: a missing or broken one stops start-up."""
+    """A zone file beside the config, loaded now: a missing or broken one stops start-up.
+    dnspython loads with the first zone: a config without DNS never needs it."""
+    from inbound.dns.zone import Zone, ZoneError
+
     path = at.file.parent / value
     if not path.is_file():
         raise at.error(f"zone file not found: {path}")

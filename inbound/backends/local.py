@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import mailbox
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +91,8 @@ class LocalMailbox:
 
 
 def _maildir_add(folder: Path, message: bytes) -> str:
+    import mailbox  # with the first WorkMail delivery: most servers never make one
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     return mailbox.Maildir(folder, create=True).add(message)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from inbound import config, logs
 from inbound.cli import defaults, dsn, replay, rules, s3, serve, smtp_password
@@ -16,11 +16,24 @@ from inbound.errors import ConfigError
 DISTRIBUTION = "inbound-ses"  # the name on the package index (`inbound` there is another's)
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version, looked up only when asked (a serving
+    process would keep importlib.metadata's ~1 MB for nothing)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **_: Any) -> None:
+        help = "show program's version number and exit"  # argparse's own "version" action's
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib import metadata
+
+        print(f"{parser.prog} {metadata.version(DISTRIBUTION)}")
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="inbound", description=__doc__)
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {metadata.version(DISTRIBUTION)}"
-    )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_arguments(
         commands.add_parser("serve", help="run the SMTP and HTTP servers"), _config_option

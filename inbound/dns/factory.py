@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from inbound.config import DnsSettings
 from inbound.dns import DnsSource
-from inbound.dns.resolver import ResolverSource
-from inbound.dns.zone import ZoneSource
 
 
 def open_source(settings: DnsSettings) -> DnsSource:
-    """The source `[dns]` names: its zone (loaded with the config), or a resolver."""
+    """The source `[dns]` names: its zone (loaded with the config), or a resolver. Each
+    source's module (dnspython's zone or resolver side) loads only when it is the one named."""
     if settings.zone is not None:
+        from inbound.dns.zone import ZoneSource
+
         return ZoneSource(settings.zone)
+    from inbound.dns.resolver import ResolverSource
+
     return ResolverSource.configured(settings.resolver, settings.timeout)

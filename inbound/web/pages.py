@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import jinja2
 from aiohttp import web
 
 from inbound import model
@@ -37,18 +37,13 @@ from inbound.web import mime, trace
 from inbound.web.digests import Digester
 
 if TYPE_CHECKING:
+    import jinja2
+
     from inbound.api.services import Services
 
 PAGE_SIZE = 50
 RAW_SHOWN = 512 * 1024  # bytes of the raw source shown on the page (all of it: /api/.../raw)
 STATIC = Path(__file__).parent / "static"
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("inbound.web", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -76,8 +71,22 @@ ACTION_TYPES = sorted(
 )
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """Built by the first page served: a server nobody browses never loads jinja2."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("inbound.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 def render(template: str, here: str, status: int = 200, **values: Any) -> web.Response:
-    body = _ENV.get_template(template).render(sections=SECTIONS, here=here, **values)
+    body = _templates().get_template(template).render(sections=SECTIONS, here=here, **values)
     return web.Response(
         status=status,
         text=body,

@@ -1,0 +1,89 @@
+"""A server that receives mail without DNS, WorkMail or a browser never loads the libraries only
+those need (issue 15 item 4: idle RSS; benchmarks/RESULTS.md, "Memory"): each is megabytes a
+running process would keep. Checked in a fresh interpreter, since this one has loaded them all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+# What each library is for: it loads with the first use of that, not before.
+LAZY = {
+    "dkim": "DKIM verification ([dns])",
+    "spf": "SPF ([dns])",
+    "publicsuffixlist": "DMARC ([dns])",
+    "cryptography": "DKIM verification, key generation in a child process",
+    "nacl": "ed25519 DKIM (dkimpy)",
+    "dns": "[dns] zone or resolver",
+    "jinja2": "the web UI's first page",
+    "mailbox": "the first WorkMail delivery",
+    "botocore": "the first SES API call",
+    "importlib.metadata": "inbound --version",
+}
+
+SCRIPT = """
+import asyncio, contextlib, dataclasses, io, json, smtplib, sys, urllib.request
+from pathlib import Path
+from inbound import config
+from inbound.app import InboundServer
+from inbound.cli import main
+from inbound.rules import codec
+
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(["serve", "--help"])  # the parser `inbound serve` builds, built
+
+ACTIONS = [
+    {"AddHeaderAction": {"HeaderName": "X-Rule", "HeaderValue": "1"}},
+    {"S3Action": {"BucketName": "mail"}},
+    {"SNSAction": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:mail"}},
+]
+RULE = {"Name": "all", "Enabled": True, "Recipients": ["example.com"], "Actions": ACTIONS}
+RULES = {"ActiveRuleSet": "s", "RuleSets": [{"Metadata": {"Name": "s"}, "Rules": [RULE]}]}
+
+
+def send(host, port):
+    with smtplib.SMTP(host, port) as client:
+        client.sendmail("a@sender.test", ["u@example.com"], b"Subject: hi\\r\\n\\r\\nhello\\r\\n")
+
+
+async def run(data):
+    at = config.Address("127.0.0.1", 0)
+    settings = config.Settings(smtp=at, http=at, data_dir=data, verified=frozenset({"example.com"}))
+    settings = settings.clone(
+        state=codec.parse_rules(RULES, settings.verified, settings.region),
+        sending=dataclasses.replace(settings.sending, smtp=None, smtps=None),
+    )
+    server = InboundServer(settings)
+    await server.start()
+    try:
+        await asyncio.to_thread(send, *server.smtp_address)
+        await server.engine.drain()
+        stats = await asyncio.to_thread(urllib.request.urlopen, server.http_url + "/api/stats")
+        assert json.loads(stats.read())["pending"] == 0
+        assert [m.status for m in server.store.messages()] == ["done"]
+    finally:
+        await server.stop()
+
+
+asyncio.run(run(Path(sys.argv[1])))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_receiving_without_dns_loads_none_of_the_optional_libraries(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = {
+        n for name in json.loads(done.stdout.splitlines()[-1]) for n in (name, name.split(".")[0])
+    }
+    assert "aiohttp" in loaded and "inbound" in loaded  # the check sees what the server loaded
+    assert {name: LAZY[name] for name in LAZY.keys() & loaded} == {}
