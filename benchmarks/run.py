@@ -1,11 +1,12 @@
-"""Measure the engine against the bare aiosmtpd sink and write ``benchmarks/RESULTS.md``.
+"""Measure the engine against the bare aiosmtpd sink and Haraka; write ``benchmarks/RESULTS.md``.
 
     python -m benchmarks.run [--quick] [--runs N] [--only KEY,...] [--sink-only]
 
-Each scenario compares two targets (sink vs engine, or engine with 1 rule vs 200 rules). Within
-one run the targets of a scenario are measured back to back (A B), scenario after scenario, and
-the whole sequence is repeated ``--runs`` times (A B A B ...); figures are medians over runs, and
-ratios are medians of the per-run ratios. Every measurement starts a fresh server process.
+Each scenario compares its targets (sink vs engine vs Haraka, engine with 1 rule vs 200 rules,
+the engine with one part of its job at a time). Within one run the targets of a scenario are
+measured back to back (A B C), scenario after scenario, and the whole sequence is repeated
+``--runs`` times (A B C A B C ...); figures are medians over runs, and ratios are medians of the
+per-run ratios. Every measurement starts a fresh server process.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from benchmarks.loadgen import (
     new_event_loop_run,
     run_load,
 )
-from benchmarks.report import engine_revision, write_report
+from benchmarks.report import Run, engine_revision, write_report
 from benchmarks.servers import (
     ACCESS_KEY,
+    ACTIONS,
     ROOT,
     Server,
     engine_available,
+    haraka_available,
     rule,
     rule_set,
     system_busy_seconds,
@@ -48,14 +51,19 @@ KB, MB = 1024, 1024 * 1024
 # How the load reaches a target: SMTP to the receiving port, SMTP with AUTH to the SES SMTP
 # interface, or SendRawEmail calls to the HTTP port.
 Via = Literal["smtp", "submission", "api"]
+# What runs: the engine is left out when `python -m inbound` cannot run, Haraka when node or its
+# package is missing.
+Kind = Literal["sink", "engine", "haraka"]
 
 
 @dataclass(frozen=True)
 class Target:
-    label: str
+    label: str  # unique within a scenario: the runs' measurements are keyed by it
     start: Callable[[Path], Server]
     rcpt_code: int = 250  # expected RCPT reply
     via: Via = "smtp"
+    kind: Kind = "engine"
+    what: str = ""  # what this target measures, for the "where the CPU goes" table
 
     def port(self, server: Server) -> int:
         ports = {"smtp": server.smtp_port, "submission": server.submission_port,
@@ -82,7 +90,7 @@ class Target:
 class Scenario:
     key: str
     title: str
-    targets: tuple[Target, Target]  # (baseline, candidate)
+    targets: tuple[Target, ...]  # (baseline, candidate, others...)
     size: int
     rcpts: tuple[str, ...]
     shape: tuple[int, int, int]  # concurrency, connections per worker (in turn), msgs/connection
@@ -90,6 +98,11 @@ class Scenario:
     mode: Mode = "send"
     sender: str = "loadgen@sender.test"
     signed: bool = False  # DKIM-signed by the sender's domain (benchmarks/auth.py)
+    missing: tuple[tuple[str, str], ...] = ()  # (label, why) of targets that cannot run here
+    costs: bool = False  # reported as "where the CPU goes" rather than side by side
+
+    def runnable(self, with_engine: bool) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if with_engine or t.kind != "engine")
 
     def load(self, port: int, quick: bool, auth: tuple[str, str] | None = None) -> Load:
         concurrency, connections, per_connection = self.shape
@@ -116,6 +129,7 @@ class Measurement:
     rate: float  # accepted (or answered) per second, client clock
     drained_rate: float | None  # n / time until the engine reported pending == 0
     cpu_ms: float  # server CPU per transaction, load start to drained
+    loop_cpu_ms: float  # of which the main thread's (the event loop)
     peak_rss_mb: float  # VmHWM
     idle_rss_mb: float  # VmRSS after warm-up, before the load
     background_pct: float  # CPU used by other processes during the measurement, % of one CPU
@@ -144,14 +158,48 @@ def message(size: int, sender: str = "loadgen@sender.test", signed: bool = False
 
 
 def sink_target(label: str = "sink") -> Target:
-    return Target(label, lambda d: Server.sink(d))
+    what = "bare aiosmtpd: SMTP commands, DATA read line by line, nothing kept"
+    return Target(label, lambda d: Server.sink(d), kind="sink", what=what)
 
 
-def engine_target(label: str, rules: dict[str, Any], rcpt_code: int = 250) -> Target:
-    return Target(label, lambda d: Server.engine(d, rules), rcpt_code)
+def engine_target(
+    label: str, rules: dict[str, Any], rcpt_code: int = 250, what: str = "", volatile: bool = False
+) -> Target:
+    return Target(label, lambda d: Server.engine(d, rules, volatile=volatile), rcpt_code, what=what)
 
 
-def scenarios(with_engine: bool) -> list[Scenario]:
+HARAKA = Target("Haraka", lambda d: Server.haraka(d), kind="haraka")
+
+
+def with_haraka(haraka: tuple[bool, str], *targets: Target) -> dict[str, Any]:
+    """Scenario arguments adding Haraka as the last target, or saying why it is not there."""
+    ok, why = haraka
+    return {"targets": (*targets, HARAKA)} if ok else {"targets": targets,
+                                                     "missing": ((HARAKA.label, why),)}  # fmt: skip
+
+
+def cost_targets() -> tuple[Target, ...]:
+    """The engine with one part of its job at a time, for "where the CPU goes"."""
+    header, s3, sns = ACTIONS
+
+    def only(label: str, actions: list[dict[str, Any]], what: str) -> Target:
+        return engine_target(label, rule_set([rule("catch-all", [], actions)]), what=what)
+
+    everything = rule_set([rule("catch-all", [])])
+    return (
+        sink_target(),
+        engine_target("engine", everything, what="the catch-all rule: AddHeader + S3 + SNS"),
+        engine_target("no fsync", everything, volatile=True,
+                      what="the same with its data dir on tmpfs, where fsync returns at once"),
+        only("no actions", [], "a catch-all rule without actions: the SMTP session, the spool"
+             " (fsynced before 250), rule matching, the message's records"),
+        only("AddHeader", [header], "the rule with AddHeader only"),
+        only("S3", [s3], "the rule with S3 only (the local bucket)"),
+        only("SNS", [sns], "the rule with SNS only (the local topic, no subscribers)"),
+    )  # fmt: skip
+
+
+def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list[Scenario]:
     catch_all = rule_set([rule("catch-all", [])])
     only_someone = rule_set([rule("catch-all", ["someone@example.com"])])
     many = [
@@ -162,15 +210,16 @@ def scenarios(with_engine: bool) -> list[Scenario]:
     sink, engine = sink_target(), engine_target("engine", catch_all)
     rej = (sink, engine_target("engine", only_someone, 550))
     one_rcpt, unverified = last[:1], ("other@unverified.test",)
+    peers = with_haraka(haraka, sink, engine)
     out = [
         Scenario("10k-c1", "10 KB messages, 1 connection", (sink, engine), 10 * KB, one_rcpt,
                  shape=(1, 12, 100), quick=(6, 100)),
-        Scenario("10k-c10", "10 KB messages, 10 connections", (sink, engine), 10 * KB, one_rcpt,
-                 shape=(10, 3, 100), quick=(1, 100)),
-        Scenario("10k-c50", "10 KB messages, 50 connections", (sink, engine), 10 * KB, one_rcpt,
-                 shape=(50, 1, 60), quick=(1, 30)),
-        Scenario("1m-c10", "1 MB messages, 10 connections", (sink, engine), MB, one_rcpt,
-                 shape=(10, 1, 8), quick=(1, 4)),
+        Scenario("10k-c10", "10 KB messages, 10 connections", size=10 * KB, rcpts=one_rcpt,
+                 shape=(10, 3, 100), quick=(1, 100), **peers),
+        Scenario("10k-c50", "10 KB messages, 50 connections", size=10 * KB, rcpts=one_rcpt,
+                 shape=(50, 1, 60), quick=(1, 30), **peers),
+        Scenario("1m-c10", "1 MB messages, 10 connections", size=MB, rcpts=one_rcpt,
+                 shape=(10, 1, 8), quick=(1, 4), **peers),
         Scenario("reject-c10", "Rejection at RCPT, 10 connections (MAIL / RCPT / RSET rounds;"
                  " the engine answers RCPT with 550, the sink with 250)", rej, 10 * KB, unverified,
                  shape=(10, 6, 100), quick=(3, 100), mode="reject"),
@@ -221,6 +270,9 @@ def scenarios(with_engine: bool) -> list[Scenario]:
                  (r1, r200), 10 * KB, last, shape=(10, 1, 30), quick=(1, 10)),
         Scenario("rules-nomatch", "Rule matching, non-matching recipient (550), 10 connections",
                  (n1, n200), 10 * KB, nobody, shape=(10, 6, 100), quick=(3, 100), mode="reject"),
+        Scenario("costs-c10", "Where the CPU goes: the engine with one part of its job at a time,"
+                 " 10 KB messages, 10 connections", cost_targets(), 10 * KB, one_rcpt,
+                 shape=(10, 3, 100), quick=(1, 100), costs=True),
     ]  # fmt: skip
 
 
@@ -243,11 +295,13 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         baseline = (server.stats() or {}).get(counter, 0)
         idle_rss = server.status_kb("VmRSS") / 1024
         busy0, cpu0, client0 = system_busy_seconds(), server.cpu_seconds(), time.process_time()
+        loop0 = server.cpu_seconds(main_thread=True)
         t0 = time.perf_counter()
         result = await run_load_checked(target, load, notes)
         client_cpu = time.process_time() - client0
         t_drained, note = await server.drained(baseline + result.accepted, sent=sent)
         cpu = server.cpu_seconds() - cpu0
+        loop_cpu = server.cpu_seconds(main_thread=True) - loop0
         ours = cpu + time.process_time() - client0
         wall = time.perf_counter() - t0
         background = max(0.0, system_busy_seconds() - busy0 - ours) / wall * 100
@@ -270,6 +324,7 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         rate=done / result.elapsed,
         drained_rate=done / (t_drained - t0) if t_drained is not None else None,
         cpu_ms=cpu / max(n, 1) * 1e3,
+        loop_cpu_ms=loop_cpu / max(n, 1) * 1e3,
         peak_rss_mb=peak_rss,
         idle_rss_mb=idle_rss,
         background_pct=background,
@@ -338,20 +393,23 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
     ok, why = (False, "--sink-only") if args.sink_only else engine_available()
     if not ok:
         print(f"engine not runnable ({why}); measuring the sink only", file=sys.stderr)
+    haraka = (False, "--sink-only") if args.sink_only else haraka_available()
+    if not haraka[0]:
+        print(f"Haraka not runnable ({haraka[1]}); measuring without it", file=sys.stderr)
     wanted = set(args.only.split(",")) if args.only else None
-    selected = [s for s in scenarios(ok) if wanted is None or s.key in wanted]
+    selected = [s for s in scenarios(ok, haraka) if wanted is None or s.key in wanted]
     unknown = (wanted or set()) - {s.key for s in scenarios(True)}
     if unknown or not selected:
         sys.exit(f"--only: unknown or unavailable scenario(s) {sorted(unknown or wanted or [])}")
     started, revision = time.time(), engine_revision(servers.ENGINE_DIR, args.engine_rev)
     ceiling = await client_ceiling(args.quick)
     print(f"client ceiling: {ceiling:.0f} msgs/s (protocol-only responder)", file=sys.stderr)
-    results: dict[str, list[tuple[Measurement, Measurement]]] = {s.key: [] for s in selected}
+    results: dict[str, list[Run]] = {s.key: [] for s in selected}
     failures: list[str] = []
     for run in range(args.runs):
         for s in selected:
-            pair = []
-            for i, target in enumerate(s.targets if ok else s.targets[:1]):
+            measured: Run = {}
+            for i, target in enumerate(s.runnable(ok)):
                 # Data dirs are kept until the end: deleting thousands of files makes the file
                 # system busy for a while, and the next measurement paid for it (measured: the
                 # engine's kernel time per message tripled). What earlier measurements left dirty
@@ -364,7 +422,7 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
                 except Exception as exc:  # one broken measurement must not lose the others
                     failures.append(f"run {run + 1}, `{s.key}`, {target.label}: {exc}")
                     print(f"FAILED {failures[-1]}", file=sys.stderr)
-                    break
+                    continue
                 print(f"run {run + 1}/{args.runs} {s.key:14} {m.target:10} {m.n:6} txn "
                       f"{m.rate:7.0f}/s drained {m.drained_rate or 0:7.0f}/s "
                       f"cpu {m.cpu_ms:6.2f} ms  rss {m.peak_rss_mb:6.1f} MB "
@@ -372,17 +430,18 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
                       f"(waited {waited:.1f}s) "
                       f"{'; '.join(m.notes)}",
                       file=sys.stderr)  # fmt: skip
-                pair.append(m)
-            else:
-                results[s.key].append((pair[0], pair[-1]))
+                measured[target.label] = m
+            results[s.key].append(measured)
     for workdir in WORK.glob("run*"):
         shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(servers.TMPFS, ignore_errors=True)
     write_report(
         args.output,
         command=command,
         scenarios=selected,
         results=results,
         engine=(ok, why),
+        haraka=haraka,
         client_loop=loop_name(),
         client_ceiling=ceiling,
         runs=args.runs,
@@ -399,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m benchmarks.run", description="Benchmark the engine against the bare sink."
     )
     ap.add_argument("--quick", action="store_true", help="fewer messages, 1 run (~2 min)")
-    ap.add_argument("--runs", type=int, default=None, help="interleaved runs (default 3; quick 1)")
+    ap.add_argument("--runs", type=int, default=None, help="interleaved runs (default 5; quick 1)")
     ap.add_argument("--only", default="", help="comma-separated scenario keys")
     ap.add_argument("--sink-only", action="store_true", help="do not start the engine")
     ap.add_argument(
@@ -418,7 +477,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = ap.parse_args(argv)
     if args.runs is None:
-        args.runs = 1 if args.quick else 3
+        args.runs = 1 if args.quick else 5
     if args.quiet_wait is None:
         args.quiet_wait = 2.0 if args.quick else 5.0
     command = " ".join(["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])

@@ -1,4 +1,4 @@
-"""Start, probe and stop the servers under test: the bare sink and the engine.
+"""Start, probe and stop the servers under test: the bare sink, the engine and Haraka.
 
 Each measurement gets a fresh server process, so its CPU time and peak RSS (VmHWM) belong to
 that measurement alone. CPU time is utime+stime of the server process from /proc/<pid>/stat
@@ -71,14 +71,16 @@ smtp_allow_plain_auth = true
 """
 
 
-def rule(name: str, recipients: list[str]) -> dict[str, Any]:
+def rule(
+    name: str, recipients: list[str], actions: list[dict[str, Any]] = ACTIONS
+) -> dict[str, Any]:
     return {
         "Name": name,
         "Enabled": True,
         "TlsPolicy": "Optional",
         "ScanEnabled": False,
         "Recipients": recipients,
-        "Actions": ACTIONS,
+        "Actions": actions,
     }
 
 
@@ -88,6 +90,40 @@ def rule_set(rules: list[dict[str, Any]]) -> dict[str, Any]:
         "ActiveRuleSet": "default",
         "RuleSets": [{"Metadata": {"Name": "default"}, "Rules": rules}],
     }
+
+
+# Haraka, the peer (benchmarks/README.md, "Haraka"): installed from the npm registry by
+# `make bench` (`npm ci` in this folder), run with node in one process, its job done by the
+# local plugin `plugins/inbound_bench.js`.
+HARAKA_DIR = ROOT / "benchmarks" / "haraka"
+HARAKA_BIN = HARAKA_DIR / "node_modules" / "Haraka" / "bin" / "haraka"
+
+
+def haraka_config(port: int, store: Path, notifications: Path) -> dict[str, str]:
+    """Haraka's config files (name under ``config/`` -> text): one process (``nodes`` unset
+    would fork a cluster worker), listening on 127.0.0.1:``port``, the local plugin alone,
+    logging warnings only (the engine logs nothing per accepted message either)."""
+    return {
+        "smtp.ini": f"[main]\nlisten=127.0.0.1:{port}\nnodes=0\n",
+        "plugins": "inbound_bench\n",
+        "log.ini": "[main]\nlevel=warn\ntimestamps=false\n",
+        "me": "haraka.bench\n",
+        "inbound_bench.ini": f"[main]\nstore={store}\nnotifications={notifications}\n",
+    }
+
+
+def haraka_available() -> tuple[bool, str]:
+    """Whether Haraka can run here (node found, the package installed) and why not."""
+    if shutil.which("node") is None:
+        return False, "node not found"
+    if not HARAKA_BIN.exists():
+        return False, f"not installed (`npm ci` in {HARAKA_DIR.relative_to(ROOT)})"
+    return True, f"Haraka {haraka_version()}"
+
+
+def haraka_version() -> str:
+    package = HARAKA_BIN.parent.parent / "package.json"
+    return str(json.loads(package.read_text())["version"])
 
 
 def system_busy_seconds() -> float:
@@ -101,6 +137,10 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
+
+# Data dirs on tmpfs, where fsync returns at once: the engine without durable accept, for
+# measuring what durability costs (no config key turns fsync off). Removed at the end of a run.
+TMPFS = Path("/dev/shm") / f"inbound-bench-{os.getpid()}"
 
 # Where the engine runs from (``python -m inbound`` finds the package in its working directory).
 # ``snapshot_engine`` points it at a copy, so that edits to inbound/ during a run do not mix
@@ -175,11 +215,17 @@ class Server:
 
     @classmethod
     def engine(
-        cls, workdir: Path, rules: dict[str, Any], *, sending: bool = False, zone: str = ""
+        cls,
+        workdir: Path,
+        rules: dict[str, Any],
+        *,
+        sending: bool = False,
+        zone: str = "",
+        volatile: bool = False,
     ) -> Server:
         """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``); with
         a ``zone``, that zone file as its DNS (without one it has no DNS: authentication is
-        not evaluated)."""
+        not evaluated); ``volatile``: its data dir on tmpfs (``TMPFS``)."""
         submission = free_port() if sending else None
         key, secret = ACCESS_KEY
         extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
@@ -187,16 +233,34 @@ class Server:
         (workdir / "rules.json").write_text(json.dumps(rules))
         if zone:  # `dns.zone` beside the config is the [dns] default
             (workdir / "dns.zone").write_text(zone)
-        (workdir / "data").mkdir()
+        data = TMPFS / workdir.name if volatile else workdir / "data"
+        data.mkdir(parents=True)
         smtp, http = free_port(), free_port()
         argv = [
             *(sys.executable, "-m", ENGINE_MODULE, "serve"),
             *("--config", str(workdir / "inbound.toml")),
             *("--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}"),
-            *("--data", str(workdir / "data")),
+            *("--data", str(data)),
         ]
         log = workdir / "server.log"
         return cls(argv, smtp, log, http_port=http, submission_port=submission, cwd=ENGINE_DIR)
+
+    @classmethod
+    def haraka(cls, workdir: Path) -> Server:
+        """Haraka with ``haraka_config``; its home (``-c``) is ``workdir``/haraka, the local
+        plugins linked into it, messages stored under ``store/``."""
+        home, port = workdir / "haraka", free_port()
+        (home / "config").mkdir(parents=True)
+        (home / "plugins").symlink_to(HARAKA_DIR / "plugins")
+        (workdir / "store").mkdir()
+        files = haraka_config(port, workdir / "store", workdir / "notifications.jsonl")
+        for name, text in files.items():
+            (home / "config" / name).write_text(text)
+        # Haraka's own defaults for the connection (messages, limits), as `haraka -i` copies them
+        stock = HARAKA_BIN.parent.parent / "config" / "connection.ini"
+        shutil.copy(stock, home / "config" / "connection.ini")
+        argv = [shutil.which("node") or "node", str(HARAKA_BIN), "-c", str(home)]
+        return cls(argv, port, workdir / "server.log")
 
     async def start(self, timeout: float = 30.0) -> None:
         with self.log.open("wb") as log:  # the child keeps its own descriptor
@@ -236,9 +300,11 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
-    def cpu_seconds(self) -> float:
-        """utime+stime of the server process (all its threads), in seconds."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
+    def cpu_seconds(self, *, main_thread: bool = False) -> float:
+        """utime+stime of the server process (all its threads, or its main thread alone: the
+        event loop of the engine, the sink and Haraka), in seconds."""
+        task = f"/task/{self.pid}" if main_thread else ""
+        stat = Path(f"/proc/{self.pid}{task}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 

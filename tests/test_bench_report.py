@@ -1,0 +1,116 @@
+"""The benchmark harness's own logic (`benchmarks/report.py`, `benchmarks/servers.py`): the
+targets' verdicts, Haraka's column when it could not run, where the CPU goes, and Haraka's
+config. Made-up measurements, no servers: the benchmark itself is `make bench`."""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks import report, servers
+from benchmarks.run import Measurement, Scenario, scenarios
+
+
+def measurement(target: str, **figures: float) -> Measurement:
+    base = Measurement(
+        target=target, n=1000, rate=1000.0, drained_rate=1000.0, cpu_ms=1.0, loop_cpu_ms=1.0,
+        peak_rss_mb=30.0, idle_rss_mb=25.0, background_pct=0.0, p50_ms=5.0, p99_ms=10.0,
+        client_cpu_us=100.0, codes={"DOT 250": 1000},
+    )  # fmt: skip
+    return replace(base, **figures)
+
+
+def scenario(key: str, haraka: bool = True) -> Scenario:
+    (found,) = [s for s in scenarios(True, (haraka, "node not found")) if s.key == key]
+    return found
+
+
+def verdicts(scenario: Scenario, runs: list[report.Run]) -> dict[str, str]:
+    rows = report.goal_rows([scenario], {scenario.key: runs})[2:]
+    cells = [row.strip("|").split(" | ") for row in rows]
+    return {cell[0].strip(): cell[2].strip() for cell in cells}
+
+
+def test_targets_compare_the_engine_with_the_sink_and_haraka_on_medians_of_per_run_ratios() -> None:
+    runs: list[report.Run] = [
+        {"sink": measurement("sink", rate=1000), "engine": measurement("engine", rate=rate,
+         p99_ms=p99, idle_rss_mb=30), "Haraka": measurement("Haraka", rate=1050)}
+        for rate, p99 in ((1100, 14.0), (1040, 16.0), (900, 20.0))
+    ]  # fmt: skip
+    got = verdicts(scenario("10k-c10"), runs)
+
+    assert got["10 KB, c=10: engine accepts >= 100% of sink throughput"] == "PASS"  # 1.04x
+    assert got["10 KB, c=10: engine accepts >= Haraka's throughput"] == "FAIL"  # 0.99x
+    assert got["10 KB, c=10: engine latency p99 <= 1.5x the sink's"] == "FAIL"  # 1.6x
+    assert got["Idle RSS (after warm-up, 10 KB c=10) <= 35 MB"] == "PASS"
+
+
+def test_peak_rss_targets_are_a_difference_and_a_ceiling() -> None:
+    c50 = [{"sink": measurement("sink", peak_rss_mb=25), "engine": measurement("engine",
+            peak_rss_mb=41)}]  # fmt: skip
+    one_mb = [{"sink": measurement("sink"), "engine": measurement("engine", peak_rss_mb=99)}]
+
+    assert (
+        verdicts(scenario("10k-c50", False), c50)[
+            "10 KB, c=50: engine peak RSS within 15 MB of the sink's"
+        ]
+        == "FAIL"
+    )  # +16 MB
+    assert (
+        verdicts(scenario("1m-c10", False), one_mb)["1 MB, c=10: engine peak RSS <= 100 MB"]
+        == "PASS"
+    )
+
+
+def test_without_haraka_its_column_and_targets_say_why() -> None:
+    s = scenario("10k-c10", haraka=False)
+    runs: list[report.Run] = [{"sink": measurement("sink"), "engine": measurement("engine")}]
+
+    assert [t.label for t in s.targets] == ["sink", "engine"]
+    rows = report.goal_rows([s], {s.key: runs})
+    assert any(
+        "Haraka's throughput | not measured (Haraka: node not found) | n/a" in r for r in rows
+    )
+    table = report.scenario_table(s, runs, quick=False)
+    assert "| figure | sink | engine | Haraka | engine / sink |" in table
+    assert any(
+        line.startswith("| messages/s, accepted") and "| not run |" in line for line in table
+    )
+    assert "**Haraka not measured:** node not found." in table
+
+
+def test_where_the_cpu_goes_is_the_median_of_per_run_differences() -> None:
+    s = scenario("costs-c10")
+    cpu = {"sink": 0.6, "engine": 1.4, "no fsync": 1.2, "no actions": 0.7, "AddHeader": 0.75,
+           "S3": 1.0, "SNS": 1.1}  # fmt: skip
+    runs: list[report.Run] = [
+        {label: measurement(label, cpu_ms=ms * k, loop_cpu_ms=ms * k * 0.75)
+         for label, ms in cpu.items()}
+        for k in (0.9, 1.0, 1.5)
+    ]  # fmt: skip
+    rows = {
+        row.split(" | ")[0].lstrip("| "): row.split(" | ")[1:3]
+        for row in report.cost_table(s, runs, None)
+        if row.startswith("| ")
+    }
+
+    assert rows["S3 action (local bucket)"] == ["0.300", "0.225 / 0.075"]
+    assert rows["SNS action (local topic)"] == ["0.400", "0.300 / 0.100"]
+    assert rows["durable accept (fsync before 250)"] == ["0.200", "0.150 / 0.050"]
+    assert rows["the store's writer and file threads"] == ["0.350", "- / 0.350"]
+
+
+def test_haraka_runs_one_process_with_the_local_plugin_alone(tmp_path: Path) -> None:
+    files = servers.haraka_config(2599, tmp_path / "store", tmp_path / "n.jsonl")
+    smtp = configparser.ConfigParser()
+    smtp.read_string(files["smtp.ini"])
+    plugin = configparser.ConfigParser()
+    plugin.read_string(files["inbound_bench.ini"])
+
+    assert smtp["main"]["listen"] == "127.0.0.1:2599"
+    assert smtp["main"]["nodes"] == "0"  # unset, Haraka forks a cluster worker
+    assert files["plugins"].split() == ["inbound_bench"]
+    assert (servers.HARAKA_DIR / "plugins" / "inbound_bench.js").is_file()
+    assert plugin["main"]["store"] == str(tmp_path / "store")
+    assert plugin["main"]["notifications"] == str(tmp_path / "n.jsonl")
