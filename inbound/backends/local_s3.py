@@ -174,17 +174,15 @@ class LocalObjectStore:
             message_id=message_id,
             created=now_iso(),
             headers=dict(headers or {}),
-            etag=hashlib.md5(body, usedforsecurity=False).hexdigest(),
         )
 
-        def write_file(previous: StoredObject | None) -> bool:
+        def write_file(previous: StoredObject | None) -> tuple[bool, str]:
             hashed = self._write(bucket, key, body)
             if previous is not None and previous.hashed != hashed:
                 self.file(previous).unlink(missing_ok=True)
-            return hashed
+            return hashed, hashlib.md5(body, usedforsecurity=False).hexdigest()
 
-        hashed = await self.store.add_object(record, write_file, durable=durable)
-        return StoredObject(**{**record.__dict__, "hashed": hashed})
+        return await self.store.add_object(record, write_file, durable=durable)
 
     def _write(self, bucket: str, key: str, body: bytes) -> bool:
         """Write the file (in the store's writer thread); whether under the key's hash."""

@@ -87,6 +87,14 @@ class Subscription:
         return retry_policy(json.loads(policy).get("healthyRetryPolicy"))
 
 
+def _topic(arn: str, body: dict[str, Any]) -> Topic:
+    return Topic(**body)
+
+
+def _subscription(arn: str, body: dict[str, Any]) -> Subscription:
+    return Subscription(**body)
+
+
 def configured_arn(topic_arn: str, url: str) -> str:
     """A configured subscription's ARN: the same at every start."""
     return f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, url)}"
@@ -131,11 +139,10 @@ class LocalSns:
 
     # ── topics ─────────────────────────────────────────────────────────────────────────────
     def topic(self, arn: str) -> Topic | None:
-        body = self.store.document(TOPICS, arn)
-        return None if body is None else Topic(**body)
+        return self.store.records(TOPICS, _topic).get(arn)
 
     def topics(self) -> list[Topic]:
-        return [Topic(**body) for body in self.store.documents(TOPICS).values()]
+        return list(self.store.records(TOPICS, _topic).values())
 
     async def create_topic(self, arn: str, attributes: Mapping[str, str]) -> Topic:
         """CreateTopic is idempotent: the same name answers the same topic, unless asked for
@@ -184,11 +191,10 @@ class LocalSns:
 
     # ── subscriptions ──────────────────────────────────────────────────────────────────────
     def subscription(self, arn: str) -> Subscription | None:
-        body = self.store.document(SUBSCRIPTIONS, arn)
-        return None if body is None else Subscription(**body)
+        return self.store.records(SUBSCRIPTIONS, _subscription).get(arn)
 
     def subscriptions(self, topic_arn: str | None = None) -> list[Subscription]:
-        found = [Subscription(**body) for body in self.store.documents(SUBSCRIPTIONS).values()]
+        found = self.store.records(SUBSCRIPTIONS, _subscription).values()
         return [s for s in found if topic_arn is None or s.topic_arn == topic_arn]
 
     async def _save(self, subscription: Subscription) -> None:

@@ -44,8 +44,11 @@ class Evaluator:
         recorded: Mapping[str, Any] | None = None,
     ) -> Verdicts:
         """`recorded`: the verdicts row of an earlier run of this message (its `detail`)."""
-        forced = Forced.of(
-            self.overrides.current(), rule_set, senders(message.mail_from, message.headers)
+        overrides = self.overrides.current()
+        forced = (
+            Forced.of(overrides, rule_set, senders(message.mail_from, message.headers))
+            if overrides
+            else Forced()
         )
         if scan:
             spam, virus = await asyncio.gather(

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from inbound.headers import Header, unfolded
 from inbound.receiving.verdicts import AuthResult, Status
+
+R = TypeVar("R")
 
 # Override field → the `receipt` field it forces (spec receiving.md §4.3).
 RECEIPT_FIELDS = {
@@ -240,6 +242,12 @@ class OverrideStore(Protocol):
 
     def documents(self, kind: str) -> dict[str, Any]: ...
 
+    def records(self, kind: str, decode: Callable[[str, Any], R]) -> Mapping[str, R]: ...
+
+
+def _api_override(name: str, fields: Mapping[str, Any]) -> Override:
+    return Override.parse(name, "api", fields)
+
 
 class OverrideBook:
     """The overrides in force: the configured ones (inbound.toml, markers) and the API's, which
@@ -252,10 +260,7 @@ class OverrideBook:
         self.configured = tuple(configured)
 
     def api(self) -> list[Override]:
-        return [
-            Override.parse(name, "api", fields)
-            for name, fields in self._store.documents(self.KIND).items()
-        ]
+        return list(self._store.records(self.KIND, _api_override).values())
 
     def current(self) -> list[Override]:
         return [*self.configured, *self.api()]
