@@ -1,6 +1,6 @@
-"""The documents' copy (inbound/store/documents.py): reads see a write as soon as it is queued,
-a write that fails leaves the stored document readable, and a caller that stops waiting does
-not stop the write."""
+"""The documents' copy (inbound/store/documents.py): reads, and the records decoded from them,
+see a write as soon as it is queued, a write that fails leaves the stored document readable,
+and a caller that stops waiting does not stop the write."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ def test_a_queued_write_is_read_at_once_and_a_cancelled_wait_still_writes(tmp_pa
             await store.flush()
             assert _stored(tmp_path) == {"v": 1}
             assert store.documents(KIND) == {"a": {"v": 1}}  # read once, kept from here
+            decoded = store.records(KIND, _decode)
+            assert decoded == {"a": ("a", 1)}
+            assert store.records(KIND, _decode) is decoded  # kept: no JSON parsed again
             adding = store.put_document(KIND, "b", {"v": 2})
             assert store.documents(KIND) == {"a": {"v": 1}, "b": {"v": 2}}
+            assert store.records(KIND, _decode) == {"a": ("a", 1), "b": ("b", 2)}
             await adding
             other = store.put_document("test.other", "c", {"v": 3})
             assert store.documents("test.other") == {"c": {"v": 3}}  # first read, not committed
@@ -35,12 +39,17 @@ def test_a_queued_write_is_read_at_once_and_a_cancelled_wait_still_writes(tmp_pa
             deleting = store.delete_document(KIND, "a")
             assert store.document(KIND, "a") is None
             assert store.documents(KIND) == {"b": {"v": 2}}
+            assert store.records(KIND, _decode) == {"b": ("b", 2)}
             await deleting
         finally:
             store.close()
         assert _stored(tmp_path) is None
 
     asyncio.run(run())
+
+
+def _decode(key: str, body: dict[str, int]) -> tuple[str, int]:
+    return key, body["v"]
 
 
 def _stored(data_dir: Path) -> object:
