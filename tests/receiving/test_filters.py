@@ -213,6 +213,8 @@ def client_for(draw: st.DrawFn, nets: list[tuple[int, int, int, str]]) -> tuple[
         if draw(st.booleans()):
             text = f"::ffff:{text}"  # dual-stack socket view of a v4 peer
         return 4, value, text
+    if value >> 32 == 0xFFFF:  # a v4 peer, drawn above; as a v6 one, a Cidr could not name it
+        value ^= 1 << 100
     return 6, value, str(ipaddress.IPv6Address(value))
 
 
