@@ -452,13 +452,17 @@ def test_kill_after_a_failure_then_resume_retries_it_once(tmp_path: Path) -> Non
 def test_a_retry_holds_its_message_s_share_of_the_memory_budget(inbound_factory) -> None:
     """A retry reads the whole message again: it waits for its share of the processing memory
     budget as a message being processed does (issue 18 item 2), so retries of large messages
-    cannot add up beyond it."""
-    flaky = FlakyObjects(failures=1)
-    server = start(inbound_factory, flaky, rules(rule("r", s3("b", "in/"))))
-    engine = server.server.engine
-    assert engine is not None
-    budget = engine._memory
+    cannot add up beyond it. The whole budget is asked for during the first attempt, which
+    holds the message's share: granted in turn (the budget is first come, first served) when
+    that attempt ends, before the retry asks."""
     held, release = threading.Event(), threading.Event()
+    holding: list[asyncio.Task[None]] = []
+
+    class HeldAfterTheFirstCall(FlakyObjects):
+        async def put_object(self, *args: Any) -> None:
+            if self.calls == 0:
+                holding.append(asyncio.ensure_future(hold_all()))
+            await super().put_object(*args)
 
     async def hold_all() -> None:
         async with budget.hold(budget.total):
@@ -466,12 +470,15 @@ def test_a_retry_holds_its_message_s_share_of_the_memory_budget(inbound_factory)
             while not release.is_set():
                 await asyncio.sleep(0.01)
 
-    send(server)  # processed: its S3 action failed, a retry is due in 0.02-0.05 s
-    holding = asyncio.run_coroutine_threadsafe(hold_all(), server.loop)
+    flaky = HeldAfterTheFirstCall(failures=1)
+    server = start(inbound_factory, flaky, rules(rule("r", s3("b", "in/"))))
+    engine = server.server.engine
+    assert engine is not None
+    budget = engine._memory
+    send(server)  # processed: its S3 action fails, a retry is due in 0.02-0.05 s
     assert held.wait(10)
     time.sleep(0.5)
     assert flaky.calls == 1  # due, but waiting for the memory its message needs
     release.set()
-    holding.result(10)
     until(lambda: retries(server, "?status=delivered"))
     assert flaky.calls == 2
