@@ -262,7 +262,7 @@ class Engine:
 
     async def resume(self) -> None:
         """Finish every message a previous process accepted but did not finish (§ item 7)."""
-        pending = self.store.messages(status=MessageStatus.PENDING, limit=1_000_000)
+        pending = self.store.claim_unfinished()
         for record in pending:  # bodies are read when their turn comes, within the budget
             self._schedule(record, None, resumed=True)
         if pending:

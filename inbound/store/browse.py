@@ -82,11 +82,11 @@ class Browse(Database):
                     f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {table} WHERE id = ?)",
                     (direction, d.message_id, d.source_rowid, d.subject, d.message_id),
                 )
-                if cursor.rowcount:
+                if cursor.rowcount:  # its text under the digest's rowid (either engine has one)
                     c.execute(
                         "INSERT INTO digest_text (rowid, sender, recipients, subject, body)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (cursor.lastrowid, d.sender, d.recipients, d.subject, d.body),
+                        " SELECT rowid, ?, ?, ?, ? FROM digests WHERE kind = ? AND message_id = ?",
+                        (d.sender, d.recipients, d.subject, d.body, direction, d.message_id),
                     )
 
         await self._write(write, durable=False)  # made again from the messages if lost

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from inbound.store.engine import Engine
 from inbound.store.writer import Connection, Database
 from inbound.timestamps import now_iso
 
@@ -32,8 +33,8 @@ def put(c: Connection, kind: str, key: str, text: str) -> None:
 
 
 class Documents(Database):
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
+    def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
+        super().__init__(data_dir, engine)
         self._texts: dict[tuple[str, str], str | None] = {}  # None: no such document
         self._listings: dict[str, dict[str, str]] = {}  # `documents()`'s, by kind
         self._records: dict[tuple[str, Callable[..., Any]], Mapping[str, Any]] = {}  # `records()`'s

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,6 +23,7 @@ from inbound.records import (
     StreamRecord,
 )
 from inbound.store import rows
+from inbound.store.engine import Engine
 from inbound.store.writer import Connection, Database, Row
 
 T = TypeVar("T")
@@ -35,8 +35,8 @@ _EVENT_TABLES: dict[EventService, str] = {
 
 
 class Embedded(Database):
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
+    def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
+        super().__init__(data_dir, engine)
         self._buckets: dict[str, Bucket] = {}  # `bucket()`'s finds
 
     # ── S3 ────────────────────────────────────────────────────────────────────────────────
@@ -323,9 +323,10 @@ def _invocation(row: Row) -> LambdaInvocation:
 def _object_in(c: Connection, bucket: str, key: str) -> StoredObject | None:
     """The object as the writer's transaction sees it."""
     cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
-    cursor.row_factory = sqlite3.Row
     found = cursor.fetchone()
-    return None if found is None else _object(found)
+    if found is None:
+        return None
+    return _object(dict(zip((d[0] for d in cursor.description), found, strict=True)))
 
 
 def _object(row: Row) -> StoredObject:

@@ -37,7 +37,7 @@ def test_a_listing_page_and_its_count_use_an_index(tmp_path: Path, listing: str)
     store.open()
     try:
         statements: list[str] = []
-        reader = store._reader  # the connection the listings are read with
+        reader = store._engine._reader  # type: ignore[attr-defined]  # SQLite's, for listings
         assert reader is not None
         reader.set_trace_callback(statements.append)
         LISTINGS[listing](store)

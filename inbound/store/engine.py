@@ -1,0 +1,80 @@
+"""The seam between the store and its database: what `Database` (writer.py) asks of SQLite
+(store/sqlite.py) or PostgreSQL (store/postgresql/), and the connection the query modules'
+writes are handed.
+
+An engine owns its connections, its schema and its migrations, and knows its own failures.
+The group-commit writer thread, the documents' copy and the typed methods are the same for
+both: one writer thread commits whatever is queued in one transaction, reads run on the
+event loop's thread. The query modules' SQL is SQLite's; the PostgreSQL engine's connection
+translates the few forms that differ (store/postgresql/dialect.py), and what cannot be
+translated is overridden method by method in `PostgresStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeAlias
+
+# A row by column name (`row["id"]`, `dict(row)`, `row.keys()`): an `sqlite3.Row`, or a dict
+# from PostgreSQL.
+Row: TypeAlias = Any
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """The writer's connection inside a transaction, as a write's function uses it:
+    `sqlite3.Connection` itself (no wrapper on SQLite's hot path), or the PostgreSQL engine's.
+    """
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+
+Job: TypeAlias = Callable[[Connection], Any]
+
+
+class Reader(Protocol):
+    def __call__(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]: ...
+
+
+class Engine(Protocol):
+    def exists(self) -> bool:
+        """Whether there is a database yet (`open()` creates one)."""
+        ...
+
+    def open(self, *, read_only: bool) -> None:
+        """Connect; unless `read_only`, create and migrate the schema and connect the writer.
+        Failures are `StorageError`."""
+        ...
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        """Rows of a query, on the event loop's thread."""
+        ...
+
+    def transaction(self, jobs: Sequence[Job], durable: bool) -> list[Any]:
+        """Run `jobs` in one transaction of the writer (its thread only) and commit it: made
+        durable (fsynced) when `durable`; rolled back and raised if one fails."""
+        ...
+
+    def storage_error(self, exc: Exception) -> Exception:
+        """`exc` as a `StorageError` when the database could not take the write (disk full,
+        read-only, connection lost); other failures (a constraint, a bug) as they are."""
+        ...
+
+    def close_writer(self) -> None:
+        """From the writer thread, when it stops."""
+        ...
+
+    def close(self) -> None: ...
