@@ -608,8 +608,6 @@ class SesSMTP(asyncio.Protocol):
             # so this is the one case a search for CRLF.CRLF cannot see.
             del buffer[:3]
             data = Data(b"", 0)
-        elif len(buffer) < 3 and b".\r\n".startswith(buffer):
-            return False
         else:
             end = buffer.find(b"\r\n.\r\n", self._searched)
             if end < 0:
