@@ -481,8 +481,7 @@ class SesSMTP(asyncio.Protocol):
         if arg:
             command = arg.upper()
             if self._helps(command):
-                text, extended = _SYNTAX[command]
-                self._write(f"250 Syntax: {text}{extended if self.session.extended_smtp else ''}")
+                self._write(f"250 Syntax: {self._syntax(command)}")
                 return
             code = 501
         self._write(f"{code} Supported commands: {' '.join(filter(self._helps, _SYNTAX))}")
@@ -506,45 +505,47 @@ class SesSMTP(asyncio.Protocol):
             return
         self._write("252 Cannot VRFY user, but will accept message and attempt delivery")
 
-    def _path(self, arg: str | None, keyword: str) -> tuple[str, list[str]] | None:
+    def _syntax(self, command: str) -> str:
+        """The command's syntax as HELP and its 501 say it (the ESMTP part after EHLO)."""
+        text, extended = _SYNTAX[command]
+        return text + extended if self.session.extended_smtp else text
+
+    def _path(
+        self, arg: str | None, command: str, keyword: str, unparsable: replies.SmtpReply
+    ) -> tuple[str, list[str], dict[str, str | bool] | None] | None:
         """MAIL's and RCPT's argument read as aiosmtpd reads it: `keyword`, the path, then
-        parameters; None when it is not there (the caller answers its syntax error).
-        UnparsablePath for a path that cannot be read."""
-        if arg is None or arg[: len(keyword)].upper() != keyword:
-            return None
-        address, params = self._getaddr(arg[len(keyword) :].strip())
+        parameters (by name, None when one is malformed). None: the command was answered, with
+        its syntax error or (a path that cannot be read) `unparsable`."""
+        address = params = ""
+        if arg is not None and arg[: len(keyword)].upper() == keyword:
+            try:
+                address, params = self._getaddr(arg[len(keyword) :].strip())
+            except UnparsablePath:
+                log.info("refused %s from %s: unparsable path in %r", command, self.session.ip,
+                         arg)  # fmt: skip
+                self._write(str(unparsable))
+                return None
         if not address or (params and not self.session.extended_smtp):
+            self._write(f"501 Syntax: {self._syntax(command)}")
             return None
-        return address, params.upper().split()
+        options = params.upper().split()
+        return address, options, _params(options)
 
     def smtp_MAIL(self, arg: str | None) -> None:
         if self._refused(arg, "MAIL", replies.S501_BAD_SENDER):
             return
         if self._helo_needed() or self._auth_needed():
             return
-        syntax_error = "501 Syntax: MAIL FROM: <address>"
-        if self.session.extended_smtp:
-            syntax_error += " [SP <mail-parameters>]"
-        try:
-            path = self._path(arg, "FROM:")
-        except UnparsablePath:
-            log.info("refused MAIL from %s: unparsable path in %r", self.session.ip, arg)
-            self._write(str(replies.S501_BAD_SENDER))
-            return
+        path = self._path(arg, "MAIL", "FROM:", replies.S501_BAD_SENDER)
         if path is None:
-            self._write(syntax_error)
             return
         if self.envelope.mail_from:
             self._write("503 Error: nested MAIL command")
             return
-        address, options = path
-        params = _params(options)
-        if params is None:
-            self._write(syntax_error)
-            return
-        reply = _mail_params(params, self.data_size_limit)
+        address, options, params = path
+        reply = _SYNTAX_ERROR if params is None else _mail_params(params, self.data_size_limit)
         if reply is not None:
-            self._write(syntax_error if reply is _SYNTAX_ERROR else reply)
+            self._write(f"501 Syntax: {self._syntax('MAIL')}" if reply is _SYNTAX_ERROR else reply)
             return
         self._write(self.handler.handle_MAIL(self, self.session, self.envelope, address, options))
 
@@ -561,27 +562,18 @@ class SesSMTP(asyncio.Protocol):
         if not self.envelope.mail_from:
             self._write("503 Error: need MAIL command")
             return
-        syntax_error = "501 Syntax: RCPT TO: <address>"
-        if self.session.extended_smtp:
-            syntax_error += " [SP <mail-parameters>]"
-        try:
-            path = self._path(arg, "TO:")
-        except UnparsablePath:
-            log.info("refused RCPT from %s: unparsable path in %r", self.session.ip, arg)
-            self._write(str(replies.S501_BAD_RECIPIENT))
-            return
+        path = self._path(arg, "RCPT", "TO:", replies.S501_BAD_RECIPIENT)
         if path is None:
-            self._write(syntax_error)
             return
-        address, options = path
-        params = _params(options)
+        address, options, params = path
         if params is None:
-            self._write(syntax_error)
-            return
-        if params:
+            self._write(f"501 Syntax: {self._syntax('RCPT')}")
+        elif params:
             self._write("555 RCPT TO parameters not recognized or not implemented")
-            return
-        self._write(self.handler.handle_RCPT(self, self.session, self.envelope, address, options))
+        else:
+            self._write(
+                self.handler.handle_RCPT(self, self.session, self.envelope, address, options)
+            )
 
     # ── DATA ────────────────────────────────────────────────────────────────────────────────
     def smtp_DATA(self, arg: str | None) -> None:
