@@ -116,7 +116,8 @@ def med_of(runs: Sequence[Run], attr: str, label: str) -> float:
 
 
 def fmt(x: float, digits: int = 0) -> str:
-    return "n/a" if x != x else f"{x:,.{digits}f}"
+    # + 0.0 turns the -0.0 of a difference rounded to nothing into 0.0
+    return "n/a" if x != x else f"{round(x, digits) + 0.0:,.{digits}f}"
 
 
 def machine() -> str:
@@ -364,12 +365,15 @@ def write_report(
         f"whole run took {elapsed / 60:.1f} min",
         f"- Machine: {machine()}",
         f"- Engine: {revision if engine[0] else 'NOT RUNNABLE: ' + engine[1]}",
-        f"- Haraka (the peer): {haraka[1] if haraka[0] else 'NOT RUNNABLE: ' + haraka[1]}; one"
-        " process (no cluster), node "
-        + (node_version() if haraka[0] else "-")
-        + ", the local plugin `benchmarks/haraka/plugins/inbound_bench.js` doing the catch-all"
-        " rule's job: one header, the message stored to a file and fsynced before `250`, one"
-        ' JSON notification line (benchmarks/README.md, "Haraka").',
+        "- Haraka (the peer): "
+        + (
+            f"{haraka[1]} on node {node_version()}, one process (no cluster), the local plugin"
+            " `benchmarks/haraka/plugins/inbound_bench.js` doing the catch-all rule's job: one"
+            " header, the message stored to a file and fsynced before `250`, one JSON"
+            ' notification line (benchmarks/README.md, "Haraka").'
+            if haraka[0]
+            else f"NOT RUNNABLE: {haraka[1]}; its figures are missing."
+        ),
         f"- Load generator: raw asyncio streams on {client_loop}, lock-step ESMTP (no PIPELINING),"
         " or for SendRawEmail one unsigned Query-protocol call at a time per HTTP/1.1 keep-alive"
         f" connection, in the process running this command. Its own SMTP ceiling, against a"

@@ -117,7 +117,7 @@ def haraka_available() -> tuple[bool, str]:
     if shutil.which("node") is None:
         return False, "node not found"
     if not HARAKA_BIN.exists():
-        return False, f"not installed (`npm ci` in {HARAKA_DIR.relative_to(ROOT)})"
+        return False, "not installed (`make bench` installs it into benchmarks/haraka/)"
     return True, f"Haraka {haraka_version()}"
 
 
