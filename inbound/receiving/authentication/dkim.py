@@ -24,15 +24,12 @@ authentication.md, "DKIM").
 
 from __future__ import annotations
 
-import base64
 import binascii
 import enum
 import functools
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import dkim
 from cryptography.exceptions import InvalidSignature
@@ -42,15 +39,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from inbound.dns import DnsSource
 from inbound.headers import Header, SplitMessage, unfolded
+from inbound.receiving.authentication import canonical
 from inbound.receiving.verdicts import AuthInput, DkimOutcome, Status
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
 KEY_CACHE = 1024  # key records kept parsed
 _HASHES = {b"rsa-sha1": hashlib.sha1, b"rsa-sha256": hashlib.sha256,
            b"ed25519-sha256": hashlib.sha256}  # fmt: skip
-_WSP = re.compile(rb"\s+")
-_BODY_SPLIT = re.compile(rb"\r?\n\r?\n")  # as inbound/headers.py splits a message
-_LINE_END = re.compile(rb"\r?\n")
 
 
 # The TXT records at a name, each one's strings joined (RFC 6376 §3.6.2.2); empty when the
@@ -117,24 +112,21 @@ def verdict(results: Sequence[SignatureResult]) -> Status:
 def verify(raw: bytes, lookup: TxtLookup) -> tuple[SignatureResult, ...]:
     """Every DKIM-Signature of `raw` (the message as received, before SES's headers) checked
     against the keys `lookup` finds; () when the message carries none."""
-    found = _BODY_SPLIT.search(raw)
-    head, body = (raw, b"") if found is None else (raw[: found.end()], raw[found.end() :])
+    start = canonical.body_start(raw)
+    head, body = raw[:start], raw[start:]
     if b"dkim-signature" not in head.lower():
         return ()  # unsigned: no parse, no cost (most mail a test sends)
-    try:  # dkimpy reads the header block only: its line split of a whole body costs more
-        verifier = dkim.DKIM(head, minkey=MIN_RSA_BITS)  # than the rest of the check
-    except dkim.DKIMException as error:  # a header line dkimpy cannot read: none can be checked
+    try:
+        fields = canonical.header_fields(head)
+    except dkim.DKIMException as error:  # a header line DKIM cannot read: none can be checked
         return tuple(
             SignatureResult(Result.PERMERROR, *_signer(value), f"unreadable message: {error}")
             for value in _signatures(SplitMessage.parse(raw).headers)
         )
-    if body.count(b"\n") != body.count(b"\r\n"):  # bare LFs: CRLF, as dkimpy makes them
-        body = _LINE_END.sub(b"\r\n", body)
-    values = _signatures(
-        (n.decode("ascii"), v.decode("utf-8", "replace")) for n, v in verifier.headers
-    )
     return tuple(
-        _check(verifier, body, i, _signer(value), lookup) for i, value in enumerate(values)
+        _check(fields, body, field, lookup)
+        for field in fields
+        if field[0].lower() == b"dkim-signature"
     )
 
 
@@ -148,21 +140,24 @@ def _signer(signature: str) -> tuple[str, str]:
     tags: dict[str, str] = {}
     for item in unfolded(signature).split(";"):
         key, equals, value = item.partition("=")
-        if equals:
-            tags.setdefault(key.strip(), "".join(value.split()).lower())
+        key = key.strip()
+        if equals and key in ("d", "s") and key not in tags:  # the first of each counts
+            tags[key] = "".join(value.split()).lower()
+            if len(tags) == 2:
+                break  # b=, usually after them, is the longest value: not read
     return tags.get("d", ""), tags.get("s", "")
 
 
 def _check(
-    verifier: dkim.DKIM, body: bytes, index: int, signer: tuple[str, str], lookup: TxtLookup
+    fields: list[canonical.Field], body: bytes, field: canonical.Field, lookup: TxtLookup
 ) -> SignatureResult:
-    domain, selector = signer
+    domain, selector = _signer(field[1].decode("utf-8", "replace"))
 
     def result(word: Result, reason: object) -> SignatureResult:
         return SignatureResult(word, domain, selector, str(reason))
 
     try:
-        signature, include, headers = verifier.verify_headerprep(index)
+        signature, include = canonical.signature_tags(field[1])
     except dkim.ValidationError as error:
         expired = str(error).startswith("x= value is past")
         return result(Result.POLICY if expired else Result.PERMERROR, error)
@@ -179,7 +174,7 @@ def _check(
     except (dkim.DKIMException, binascii.Error, ValueError, TypeError) as error:
         return result(Result.PERMERROR, f"bad key record at {name}: {error}")
     try:
-        word, why = _verify(verifier.headers, body, signature, include, headers[index], key)
+        word, why = _verify(fields, body, signature, include, field, key)
     except dkim.InvalidCanonicalizationPolicyError as error:
         return result(Result.PERMERROR, f"invalid c= value: {error}")
     return result(word, why)
@@ -204,29 +199,28 @@ def _public_key(record: str) -> _Key:
 
 
 def _verify(
-    fields: list[Any],
+    fields: list[canonical.Field],
     body: bytes,
     sig: dict[bytes, bytes],
     include: list[bytes],
-    field: Any,
+    field: canonical.Field,
     key: _Key,
 ) -> tuple[Result, str]:
     """dkimpy's `verify_sig_process` (canonicalization, `l=`, body hash, the signed header
     fields with the signature's own, b= removed), with the signature checked by OpenSSL."""
     policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     algorithm = sig[b"a"]
-    body = policy.canonicalize_body(body)
-    if b"l" in sig:
-        body = body[: int(sig[b"l"])]
-    if _HASHES[algorithm](body).digest() != base64.b64decode(_WSP.sub(b"", sig[b"bh"])):
+    relaxed = policy.body_algorithm.name == b"relaxed"
+    length = int(sig[b"l"]) if b"l" in sig else None
+    if canonical.body_hash(body, relaxed, length, _HASHES[algorithm]) != canonical.tag_base64(
+        sig[b"bh"]
+    ):
         return Result.FAIL, "body hash mismatch"
     if b"from" in include:  # as dkimpy: a From added above the signed one breaks it
         include.append(b"from")
-    signed = set(include)  # only these are canonicalized (dkimpy does every field)
-    fields = [f for f in fields if f[0].lower() in signed]
-    hashed = _HASHES[algorithm]()
-    dkim.hash_headers(hashed, policy, policy.canonicalize_headers(fields), include, field, sig)
-    signature = base64.b64decode(_WSP.sub(b"", sig[b"b"]))
+    relaxed = policy.header_algorithm.name == b"relaxed"
+    hashed = _HASHES[algorithm](canonical.headers_hashed(fields, include, field, relaxed))
+    signature = canonical.tag_base64(sig[b"b"])
     try:
         if isinstance(key.public, ed25519.Ed25519PublicKey):
             key.public.verify(signature, hashed.digest())  # RFC 8463 §3: the SHA-256 digest

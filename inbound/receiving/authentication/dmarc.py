@@ -22,6 +22,7 @@ from inbound.headers import Header
 from inbound.receiving.verdicts import Status, header_from_domain
 
 POLICIES = ("none", "quarantine", "reject")
+ORG_CACHE = 4096  # domains whose organizational domain is kept
 # RFC 7489 §6.6.4: a message outside `pct` gets the next policy down
 _DOWNGRADE = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 
@@ -89,8 +90,10 @@ def suffix_list() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+@functools.lru_cache(maxsize=ORG_CACHE)
 def organizational_domain(domain: str) -> str:
-    """RFC 7489 §3.2: the public suffix plus one label; a public suffix itself is its own."""
+    """RFC 7489 §3.2: the public suffix plus one label; a public suffix itself is its own.
+    Kept per name: the list is the package's, fixed for the process (DNS plays no part)."""
     return suffix_list().privatesuffix(domain) or domain
 
 

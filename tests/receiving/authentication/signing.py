@@ -42,14 +42,14 @@ def message(
     ).encode()
 
 
-def _public_rsa(key: rsa.RSAPrivateKey) -> str:
+def public_rsa(key: rsa.RSAPrivateKey) -> str:
     der = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(der).decode()
 
 
-def _txt(value: str) -> str:
+def txt(value: str) -> str:
     """A TXT rdata of `value` in strings of at most 255 characters (RFC 1035)."""
     return " ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255))
 
@@ -79,9 +79,9 @@ class Keys:
         small = serialization.load_pem_private_key(SMALL_KEY, None)
         assert isinstance(small, rsa.RSAPrivateKey)
         return {
-            "rsa": f"v=DKIM1; k=rsa; p={_public_rsa(self.rsa_key)}",
+            "rsa": f"v=DKIM1; k=rsa; p={public_rsa(self.rsa_key)}",
             "ed": f"v=DKIM1; k=ed25519; p={base64.b64encode(ed_public).decode()}",
-            "small": f"v=DKIM1; k=rsa; p={_public_rsa(small)}",
+            "small": f"v=DKIM1; k=rsa; p={public_rsa(small)}",
             "revoked": "v=DKIM1; k=rsa; p=",
             "garbled": "v=DKIM1; k=rsa; p=bm90IGEga2V5IGF0IGFsbA==",
             "notbase64": "v=DKIM1; k=rsa; p=!!!!",
@@ -94,7 +94,7 @@ class Keys:
         """A zone file (absolute names) with every record of `records`, and `extra` lines."""
         lines = [
             "$TTL 300",
-            *(f"{s}._domainkey.{DOMAIN}. TXT {_txt(v)}" for s, v in self.records.items()),
+            *(f"{s}._domainkey.{DOMAIN}. TXT {txt(v)}" for s, v in self.records.items()),
             *extra,
         ]
         return "\n".join(lines) + "\n"
