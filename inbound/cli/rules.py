@@ -147,6 +147,6 @@ async def _save(settings: Settings, new: ReceiptState) -> None:
     store = Store(settings.data_dir)
     store.open()
     try:
-        await state.save(store, settings.state, new)
+        await state.save(store, state.seed(settings.state), new)
     finally:
         store.close()

@@ -75,8 +75,10 @@ class IdentityBook:
 
     # ── reading ─────────────────────────────────────────────────────────────────────────
     def stored(self) -> dict[str, Identity]:
-        """Read once and kept until `save` or `delete`, through which every identity write
-        goes: the sending path asks for identities several times per message (profiled)."""
+        """Read once and kept, with every `save` and `delete` (through which every identity
+        write goes) applied to it: the sending path asks for identities several times per
+        message (profiled), and reading them all again made each identity edit cost time in
+        proportion to their number (issue 15 item 8)."""
         if self._stored is None:
             found = self.store.documents(KIND).items()
             self._stored = {key: Identity.from_json(body) for key, body in found}
@@ -112,13 +114,23 @@ class IdentityBook:
     # ── writing ─────────────────────────────────────────────────────────────────────────
     async def save(self, identity: Identity) -> None:
         await self.store.put_document(KIND, identity.name, identity.to_json())
-        self._stored = self._all = None
+        self._written(identity.name)
         await self.publish()
 
     async def delete(self, name: str) -> None:
         await self.store.delete_document(KIND, name)
-        self._stored = self._all = None
+        self._written(name)
         await self.publish()
+
+    def _written(self, name: str) -> None:
+        """`name` was stored or deleted: the copy takes it as the store now reads it."""
+        if self._stored is not None:
+            body = self.store.document(KIND, name)
+            if body is None:
+                self._stored.pop(name, None)
+            else:
+                self._stored[name] = Identity.from_json(body)
+        self._all = None
 
     async def edit(self, identity: str, change: Callable[[Identity], Identity]) -> Identity:
         async with self.lock:

@@ -54,6 +54,10 @@ BODY_COPIES = 3
 # A run whose steps could not be recorded (the data dir is full or read-only) is tried again
 # after a backoff within these bounds, until it is recorded or the server stops.
 STORAGE_RETRY_SECONDS = (0.5, 30.0)
+# Compiled snapshots kept: the active one and the latest others (messages received under an
+# older one compile it again from the store); each holds a recipient index of up to 20,000
+# entries, and an API client editing 200 rules while mail arrives makes 200 snapshots.
+COMPILED_SNAPSHOTS = 8
 
 
 class Engine:
@@ -74,6 +78,7 @@ class Engine:
         self.retries = Retries(store, pipeline, retries, self._load)
         self._view = functools.partial(MessageView, hostname=hostname, evaluator=evaluator)
         self._compiled: dict[str, tuple[Plan, IpFilterTable]] = {}
+        self._active_plan: Plan | None = None  # the plan of the last active snapshot compiled
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_PROCESSING)
         self._memory = MemoryBudget(PROCESSING_MEMORY)
@@ -88,14 +93,19 @@ class Engine:
     # ── state ───────────────────────────────────────────────────────────────────────────────
     def _compile(self, snapshot_id: str) -> tuple[Plan, IpFilterTable]:
         """A receipt-state snapshot compiled once: the keeper's active one is used from the very
-        next RCPT; older ones serve the messages received under them."""
+        next RCPT, compiled from the previous active one (`Plan.compile`); older ones serve
+        the messages received under them."""
         found = self._compiled.get(snapshot_id)
         if found is None:
             state = self.keeper.snapshot(snapshot_id)
-            found = self._compiled[snapshot_id] = (
-                Plan.compile(state),
-                IpFilterTable(state.filters),
-            )
+            active = snapshot_id == self.keeper.active.id
+            plan = Plan.compile(state, self._active_plan if active else None)
+            if active:
+                self._active_plan = plan
+            found = self._compiled[snapshot_id] = (plan, IpFilterTable(state.filters))
+            if len(self._compiled) > COMPILED_SNAPSHOTS:
+                oldest = next(k for k in self._compiled if k != self.keeper.active.id)
+                del self._compiled[oldest]
         return found
 
     def _plan(self, snapshot_id: str) -> Plan:

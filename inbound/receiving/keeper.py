@@ -1,8 +1,10 @@
 """The receipt state's one owner: seeded from rules.json, edited by the API, kept in the data dir.
 
-Every state the engine ever used is one snapshot in the store, named by the hash of its one
-serialisation (`state_id`): messages name the snapshot they were received under, and the
+Every state the engine ever used is one snapshot in the store, named by the hash of its
+stored form (receiving/state_texts.py: the state's text naming its rules by digest, each rule's
+text stored once): messages name the snapshot they were received under, and the
 `receipt/state` document names the active one and the configured rules it was seeded from.
+An edit writes the state's few kB and the rules it changed, not the whole state.
 
 At start, the state saved in the data dir is used, unless the rules.json it was seeded from has
 changed since: then the file wins (it is the newer intent) and a warning says that rules changed
@@ -12,7 +14,8 @@ becomes active, so it applies to the very next RCPT and survives a restart.
 Receipt rule sets and filters are per Region, as in SES (docs/json-api.md "Regions"): the
 configured `[account] region` holds the state above, the one the engine receives with; a client
 signing for another Region edits that Region's own state (`in_region`), which starts empty, is
-kept in the data dir and never receives mail.
+kept in the data dir (stored the same way, named by an `OTHER_REGIONS` document) and never
+receives mail.
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inbound.model import ReceiptState
+from inbound.receiving import state_texts
+from inbound.receiving.state_texts import StateTexts
 from inbound.rules import codec
 from inbound.store import Store
 
 log = logging.getLogger("inbound.state")
 
-DOCUMENT = ("receipt", "state")  # {"seed": state_id of the configured rules, "active": state_id}
-OTHER_REGIONS = "receipt-region"  # key: a Region other than the configured one; `state_json`
+DOCUMENT = ("receipt", "state")  # {"seed": seed() of the configured rules, "active": a state id}
+# key: a Region other than the configured one; {"active": its state's id} (before: `state_json`)
+OTHER_REGIONS = "receipt-region"
 
 
 @dataclass(frozen=True)
@@ -44,24 +50,21 @@ class Snapshot:
 
 
 def state_json(state: ReceiptState) -> str:
+    """The whole state as one text: what the seed is a digest of (and what snapshots were
+    before they were stored by parts)."""
     body = codec.rules_to_json(state)
     body["Verified"] = sorted(state.verified)
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
-def state_id(state: ReceiptState) -> str:
-    return hashlib.sha256(state_json(state).encode()).hexdigest()[:32]
+def seed(configured: ReceiptState) -> str:
+    """The configured rules alone: `[identities] verified` may change without replacing them.
+    Computed as it always was, so that data dirs seeded before keep their API edits."""
+    return state_texts.digest(state_json(dataclasses.replace(configured, verified=frozenset())))
 
 
-def state_from_json(text: str, region: str) -> ReceiptState:
-    data = json.loads(text)
-    verified = frozenset(data.pop("Verified"))
-    return codec.parse_rules(data, verified, region)
-
-
-def _seed(configured: ReceiptState) -> str:
-    """The configured rules alone: `[identities] verified` may change without replacing them."""
-    return state_id(dataclasses.replace(configured, verified=frozenset()))
+def read_state(store: Store, state_id: str, region: str) -> ReceiptState:
+    return state_texts.read(store.load_state(state_id), region, store.load_state)
 
 
 def _stamped(state: ReceiptState) -> ReceiptState:
@@ -83,9 +86,9 @@ def read_saved(store: Store, configured: ReceiptState, region: str) -> ReceiptSt
         return None
     if "rules" in saved:
         return _read_pre_3219ffe(saved, configured, region)
-    if saved["seed"] != _seed(configured):
+    if saved["seed"] != seed(configured):
         return None
-    state = state_from_json(store.load_state(saved["active"]), region)
+    state = read_state(store, saved["active"], region)
     return dataclasses.replace(state, verified=configured.verified)
 
 
@@ -102,12 +105,31 @@ def _read_pre_3219ffe(
     return codec.parse_rules(saved["rules"], configured.verified, region)
 
 
-async def save(store: Store, configured: ReceiptState, state: ReceiptState) -> Snapshot:
-    """Store the snapshot, then make it the active one."""
-    snapshot = Snapshot(state_id(state), state)
-    await store.save_state(snapshot.id, state_json(state))
-    await store.put_document(*DOCUMENT, {"seed": _seed(configured), "active": snapshot.id})
-    return snapshot
+async def store_state(
+    store: Store,
+    texts: StateTexts,
+    state: ReceiptState,
+    named_by: Callable[[str], tuple[str, str, Any]],
+) -> str:
+    """Store `state` by parts (the rules `texts` has not stored yet) with the document that
+    names it, `named_by(its id)`, in one commit; returns its id."""
+    parts = texts.parts(state)
+    await store.save_state(parts.id, parts.text, parts.rules, named_by(parts.id))
+    texts.saved(parts)
+    return parts.id
+
+
+async def save(
+    store: Store, seeded_from: str, state: ReceiptState, texts: StateTexts | None = None
+) -> Snapshot:
+    """Store the snapshot and make it the active one (`seeded_from`: `seed()`'s)."""
+    saved = await store_state(
+        store,
+        texts or StateTexts(),
+        state,
+        lambda state_id: (*DOCUMENT, {"seed": seeded_from, "active": state_id}),
+    )
+    return Snapshot(saved, state)
 
 
 class StateKeeper:
@@ -115,9 +137,11 @@ class StateKeeper:
         self.store = store
         self.configured = configured
         self.region = region  # the configured Region: its state is the one mail is received with
+        self._seed = seed(configured)
         self._lock = asyncio.Lock()
         self._active: Snapshot | None = None
         self._others: dict[str, ReceiptState] = {}
+        self._texts: dict[str, StateTexts] = {}  # by Region
 
     async def load(self) -> None:
         state = read_saved(self.store, self.configured, self.region)
@@ -128,11 +152,19 @@ class StateKeeper:
                     "file, replacing rules changed through the API"
                 )
             state = _stamped(self.configured)
-        self._active = await save(self.store, self.configured, state)
+        self._active = await save(self.store, self._seed, state, self._texts_of(self.region))
         self._others = {
-            region: state_from_json(text, region)
-            for region, text in self.store.documents(OTHER_REGIONS).items()
+            region: self._read_other(region, saved)
+            for region, saved in self.store.documents(OTHER_REGIONS).items()
         }
+
+    def _read_other(self, region: str, saved: str | dict[str, str]) -> ReceiptState:
+        if isinstance(saved, str):  # before states were stored by parts: the state's text
+            return state_texts.read(saved, region, self.store.load_state)
+        return read_state(self.store, saved["active"], region)
+
+    def _texts_of(self, region: str) -> StateTexts:
+        return self._texts.setdefault(region, StateTexts())
 
     @property
     def active(self) -> Snapshot:
@@ -151,7 +183,8 @@ class StateKeeper:
         return dataclasses.replace(other, verified=self.current.verified)
 
     async def edit_in(self, region: str, change: Callable[[ReceiptState], ReceiptState]) -> None:
-        """`edit` for `region`'s state; another Region's is saved whole, as one document."""
+        """`edit` for `region`'s state; another Region's is stored the same way and named by
+        its document."""
         if region == self.region:
             await self.edit(change)
             return
@@ -159,14 +192,20 @@ class StateKeeper:
             old = self.current_in(region)
             new = change(old)
             if new is not old:
-                await self.store.put_document(OTHER_REGIONS, region, state_json(new))
+                texts = self._texts_of(region)
+                await store_state(
+                    self.store,
+                    texts,
+                    new,
+                    lambda state_id: (OTHER_REGIONS, region, {"active": state_id}),
+                )
                 self._others[region] = new
 
     def snapshot(self, snapshot_id: str) -> ReceiptState:
         """A state saved earlier: the one a message was received under."""
         if snapshot_id == self.active.id:
             return self.active.state
-        return state_from_json(self.store.load_state(snapshot_id), self.region)
+        return read_state(self.store, snapshot_id, self.region)
 
     async def set_verified(self, verified_through_api: frozenset[str]) -> None:
         """Identities verified through the API join the configured ones: they are what
@@ -181,4 +220,4 @@ class StateKeeper:
         async with self._lock:
             new = change(self.current)
             if new is not self.current:
-                self._active = await save(self.store, self.configured, new)
+                self._active = await save(self.store, self._seed, new, self._texts_of(self.region))

@@ -37,8 +37,12 @@ class Plan:
     index: RecipientIndex
 
     @classmethod
-    def compile(cls, state: ReceiptState) -> Plan:
-        return cls(state, RecipientIndex(state.active_rule_set, state.verified))
+    def compile(cls, state: ReceiptState, previous: Plan | None = None) -> Plan:
+        """`previous`: the plan of an earlier state, whose index the new one is derived from."""
+        index = RecipientIndex(
+            state.active_rule_set, state.verified, previous.index if previous else None
+        )
+        return cls(state, index)
 
 
 @dataclass(frozen=True)

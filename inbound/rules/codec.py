@@ -5,7 +5,7 @@ so rules exported from AWS load unchanged and `inbound rules export` writes what
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,13 +80,16 @@ def _list(table: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return value
 
 
-def rules_to_json(state: model.ReceiptState) -> dict[str, Any]:
-    """The inverse of `parse_rules` (what `inbound rules export` writes)."""
+def rules_to_json(
+    state: model.ReceiptState, rule_json: Callable[[model.ReceiptRule], Any] = model.to_api
+) -> dict[str, Any]:
+    """The inverse of `parse_rules` (what `inbound rules export` writes); `rule_json` writes
+    each rule (the receipt-state store names them by digest: receiving/state_texts.py)."""
     return {
         "Filters": model.to_api(state.filters),
         "ActiveRuleSet": state.active,
         "RuleSets": [
-            {"Metadata": rule_set_metadata(s), "Rules": model.to_api(s.rules)}
+            {"Metadata": rule_set_metadata(s), "Rules": [rule_json(r) for r in s.rules]}
             for s in state.rule_sets
         ],
     }

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from inbound.receiving import keeper
+from inbound.rules import codec
 from inbound.store import Store
 from tests.rulesets import rule, rules, s3
 
@@ -17,8 +18,9 @@ def test_each_edit_saves_one_snapshot_that_the_document_names(inbound_factory) -
         Filter={"Name": "f", "IpFilter": {"Policy": "Block", "Cidr": "10.0.0.0/8"}}
     )
     saved = store.document(*keeper.DOCUMENT)
-    assert saved["active"] == state.active.id == keeper.state_id(state.current)
-    assert store.load_state(saved["active"]) == keeper.state_json(state.current)
+    assert saved["active"] == state.active.id
+    read_back = keeper.read_state(store, saved["active"], "us-east-1")
+    assert keeper.state_json(read_back) == keeper.state_json(state.current)
     assert [f.name for f in state.current.filters] == ["f"]
 
 
@@ -99,3 +101,45 @@ def test_a_data_dir_from_before_3219ffe_seeded_from_other_rules_takes_the_file(
     described = server.ses().describe_receipt_rule_set(RuleSetName="test")
     assert [r["Name"] for r in described["Rules"]] == ["other"]
     assert "the rules file changed since the data dir was seeded" in caplog.text
+
+
+def test_a_data_dir_whose_states_were_stored_whole_keeps_them(inbound_factory, tmp_path) -> None:
+    """Before states were stored by parts, a snapshot's text held its rules, and another
+    Region's document was that text: both still load, and the next edit stores by parts."""
+    data = tmp_path / "data"
+    home = codec.parse_rules(
+        rules(rule("r", s3("b")), rule("api-rule", s3("api"), recipients=["a@example.com"])),
+        frozenset(),
+        "us-east-1",
+    )
+    away = codec.parse_rules(rules(rule("away-rule", s3("x"))), frozenset(), "eu-west-1")
+
+    async def write() -> None:
+        store = Store(data)
+        store.open()
+        try:
+            text = keeper.state_json(home)
+            await store.save_state("whole", text)
+            seeded = keeper.seed(codec.parse_rules(CONFIGURED, frozenset(), "us-east-1"))
+            await store.put_document(*keeper.DOCUMENT, {"seed": seeded, "active": "whole"})
+            await store.put_document(keeper.OTHER_REGIONS, "eu-west-1", keeper.state_json(away))
+        finally:
+            store.close()
+
+    asyncio.run(write())
+    for _ in range(2):  # as written before, then as the first start saved it by parts
+        server = inbound_factory(CONFIGURED, data_dir=data)
+        described = server.ses().describe_active_receipt_rule_set()
+        assert [r["Name"] for r in described["Rules"]] == ["r", "api-rule"]
+        away_rules = server.ses("eu-west-1").describe_active_receipt_rule_set()["Rules"]
+        assert [r["Name"] for r in away_rules] == ["away-rule"]
+        server.ses("eu-west-1").delete_receipt_rule(RuleSetName="test", RuleName="gone")
+        server.stop()
+    store = Store(data)
+    store.open(read_only=True)
+    try:
+        named = store.document(keeper.OTHER_REGIONS, "eu-west-1")
+        read = keeper.read_state(store, named["active"], "eu-west-1")
+        assert read.rule_sets == away.rule_sets
+    finally:
+        store.close()

@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inbound.model import ReceiptRule
 from inbound.receiving.matching import RecipientIndex, base_local, split_address
-from inbound.rules import codec
+from inbound.rules import codec, editing
+from tests.receiving import rule_edits
 
 # A rule is (recipient entries, enabled); `None` for enabled leaves the member out (API default).
 Rule = tuple[Sequence[str], bool | None]
@@ -360,3 +362,42 @@ def test_plus_label_equivalence(case, local, domain, label) -> None:
     assert len(rules) - 2 in idx.match(tagged)
     assert len(rules) - 1 not in idx.match(plain)
     assert idx.match(tagged) == tuple(sorted(set(idx.match(plain)) | naming_label))
+
+
+# ── an index derived from the previous state's ─────────────────────────────────────────────
+@settings(max_examples=300, deadline=None)
+@given(st.lists(rule_edits.EDITS, max_size=30))
+def test_an_index_derived_from_the_previous_one_equals_one_built_from_scratch(edits) -> None:
+    """After any sequence of API edits (create, update, delete, move, reorder, a set cloned or
+    made active, verified domains changed), the index the engine derives from the previous
+    state's holds exactly what one built from the state alone holds, and answers alike."""
+    state = rule_edits.start()
+    previous = RecipientIndex(state.active_rule_set, state.verified)
+    for edit in edits:
+        state = rule_edits.apply(state, edit)
+        derived = RecipientIndex(state.active_rule_set, state.verified, previous)
+        fresh = RecipientIndex(state.active_rule_set, state.verified)
+        assert derived.tables() == fresh.tables(), edit
+        for address in rule_edits.ADDRESSES:
+            assert derived.match(address) == fresh.match(address), (edit, address)
+            assert derived.explain(address) == fresh.explain(address), (edit, address)
+        previous = derived
+
+
+def test_a_derived_index_is_its_previous_one_changed_by_the_edited_rule_only() -> None:
+    """Deriving touches only the entries of the rules the edit replaced: an index whose
+    previous one was altered behind its back keeps the alteration (so nothing was rebuilt)."""
+    state = codec.parse_rules(
+        rules_json([on(*[f"u{k}-{j}@example.com" for j in range(100)]) for k in range(200)]),
+        frozenset(),
+        "us-east-1",
+    )
+    previous = RecipientIndex(state.active_rule_set, state.verified)
+    previous._addresses["marker@example.com"] = ("rule-0",)  # not a recipient of any rule
+    edited = ReceiptRule("rule-5", True, recipients=("new@example.com",))
+    state = editing.update_rule(state, "s", edited)
+    derived = RecipientIndex(state.active_rule_set, state.verified, previous)
+    assert derived.match("marker@example.com") == (0,)
+    assert derived.match("new@example.com") == (5,)
+    assert derived.match("u5-0@example.com") == ()
+    assert derived.match("u6-0@example.com") == (6,)
