@@ -64,6 +64,7 @@ class Target:
     via: Via = "smtp"
     kind: Kind = "engine"
     what: str = ""  # what this target measures, for the "where the CPU goes" table
+    setup: Callable[[Server], None] | None = None  # run once the server is up (rules-api)
 
     def port(self, server: Server) -> int:
         ports = {"smtp": server.smtp_port, "submission": server.submission_port,
@@ -199,6 +200,19 @@ def cost_targets() -> tuple[Target, ...]:
     )  # fmt: skip
 
 
+def api_built(label: str, last: dict[str, Any], count: int) -> Target:
+    """The engine with an empty active rule set, then `count` rules created through the SES
+    API, `last` the last of them (benchmarks/apiscale.py's `build_rules`)."""
+
+    def setup(server: Server) -> None:
+        from benchmarks.apiscale import build_rules  # boto3: an engine dependency
+
+        assert server.http_port is not None
+        build_rules(server.http_port, count, last)
+
+    return Target(label, lambda d: Server.engine(d, rule_set([])), setup=setup)
+
+
 def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list[Scenario]:
     catch_all = rule_set([rule("catch-all", [])])
     only_someone = rule_set([rule("catch-all", ["someone@example.com"])])
@@ -260,6 +274,7 @@ def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list
                  one_rcpt, shape=(10, 3, 100), quick=(1, 100), signed=True)
     )  # fmt: skip
     r1, r200 = engine_target("1 rule", one), engine_target("200 rules", two_hundred)
+    a1, a200 = api_built("1 rule", many[-1], 1), api_built("200 rules", many[-1], 200)
     n1, n200 = engine_target("1 rule", one, 550), engine_target("200 rules", two_hundred, 550)
     nobody = ("nobody@unverified.test",)
     return [
@@ -270,6 +285,10 @@ def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list
                  (r1, r200), 10 * KB, last, shape=(10, 1, 30), quick=(1, 10)),
         Scenario("rules-nomatch", "Rule matching, non-matching recipient (550), 10 connections",
                  (n1, n200), 10 * KB, nobody, shape=(10, 6, 100), quick=(3, 100), mode="reject"),
+        Scenario("rules-api", "Rule matching, rules created through the SES API (200: 199 in"
+                 " their own verified domains, only the last matching), 1 recipient per message,"
+                 " 10 connections", (a1, a200), 10 * KB, one_rcpt, shape=(10, 3, 100),
+                 quick=(1, 100)),
         Scenario("costs-c10", "Where the CPU goes: the engine with one part of its job at a time,"
                  " 10 KB messages, 10 connections", cost_targets(), 10 * KB, one_rcpt,
                  shape=(10, 3, 100), quick=(1, 100), costs=True),
@@ -283,6 +302,8 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
     notes: list[str] = []
     try:
         await server.start()
+        if target.setup is not None:
+            await asyncio.to_thread(target.setup, server)
         load = scenario.load(target.port(server), quick, target.credentials())
         warm = replace(
             load, concurrency=1, connections=1, per_connection=min(20, load.per_connection)
