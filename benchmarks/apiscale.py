@@ -302,16 +302,16 @@ def write_section(path: Path, text: str) -> None:
 
 
 async def main_async(args: argparse.Namespace, command: str) -> None:
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True)
     if args.engine_rev:
-        servers.snapshot_engine(WORK / "engine", args.engine_rev)
+        servers.snapshot_engine(args.work / "engine", args.engine_rev)
     revision = engine_revision(servers.ENGINE_DIR, args.engine_rev)
     sizes = [int(s) for s in args.sizes.split(",")]
     runs: list[Run] = []
     for i in range(args.runs):
         for target in (engine_run,) if args.no_moto else (engine_run, moto_run):
-            workdir = WORK / f"run{i}-{target.__name__}"
+            workdir = args.work / f"run{i}-{target.__name__}"
             workdir.mkdir()
             run = await target(workdir, sizes, args.edits)
             runs.append(run)
@@ -335,6 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs (default 3)")
     ap.add_argument("--no-moto", action="store_true", help="the engine only")
     ap.add_argument("--engine-rev", metavar="REV", help="the engine as of this git revision")
+    ap.add_argument("--work", type=Path, default=WORK, help=f"scratch folder (default {WORK})")
     ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md",
                     help="where its section goes (default benchmarks/RESULTS.md)")  # fmt: skip
     args = ap.parse_args(argv)
