@@ -295,7 +295,8 @@ def cost_table(s: Scenario, runs: list[Run], reject: list[Run] | None) -> list[s
         " every target measured back to back in each run. CPU is the server process's, per"
         " message, until drained (median over runs; a part is the median of its per-run"
         " difference). Event loop = the process's main thread; other threads = the store's"
-        " writer and the file writes handed to threads.",
+        " writer (`inbound-store`, the engine's only other thread with 10 KB messages) and any"
+        " file writes handed to threads.",
         "",
         "| part | server CPU ms per message | event loop / other threads | how |",
         "|---|---:|---:|---|",
@@ -309,7 +310,7 @@ def cost_table(s: Scenario, runs: list[Run], reject: list[Run] | None) -> list[s
         part("the three actions together", "engine", "no actions"),
         part("durable accept (fsync before 250)", "engine", "no fsync",
              "engine - no fsync (its data dir on tmpfs, where fsync returns at once)"),
-        f"| the store's writer and file threads | {fmt(others('engine'), 3)} | - / "
+        f"| the store's writer | {fmt(others('engine'), 3)} | - / "
         f"{fmt(others('engine'), 3)} | engine: CPU of its threads other than the event loop |",
     ]  # fmt: skip
     if reject and all("engine" in r for r in reject):

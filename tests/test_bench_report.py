@@ -98,7 +98,7 @@ def test_where_the_cpu_goes_is_the_median_of_per_run_differences() -> None:
     assert rows["S3 action (local bucket)"] == ["0.300", "0.225 / 0.075"]
     assert rows["SNS action (local topic)"] == ["0.400", "0.300 / 0.100"]
     assert rows["durable accept (fsync before 250)"] == ["0.200", "0.150 / 0.050"]
-    assert rows["the store's writer and file threads"] == ["0.350", "- / 0.350"]
+    assert rows["the store's writer"] == ["0.350", "- / 0.350"]
 
 
 def test_haraka_runs_one_process_with_the_local_plugin_alone(tmp_path: Path) -> None:
