@@ -177,6 +177,8 @@ def goal_rows(scenarios: Sequence[Scenario], results: dict[str, list[Run]]) -> l
             continue
         a, b = g.a or s.targets[0].label, g.b or s.targets[1].label
         missing = dict(s.missing)
+        if b not in missing and not any(b in r for r in runs):  # the engine did not run
+            continue
         if a in missing or b in missing:
             why = missing.get(a) or missing[b]
             label = a if a in missing else b
