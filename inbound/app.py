@@ -58,7 +58,7 @@ from inbound.sending.sender import Sender
 from inbound.sending.sent_mail import SentEvents
 from inbound.sending.service import SendingConfiguration
 from inbound.sending.tracking import Tracker
-from inbound.store import Store
+from inbound.store import Store, make_store
 from inbound.store.claim import Claim
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 
@@ -100,7 +100,7 @@ class InboundServer:
         self.v2_operations: dict[str, Handler] = dict(V2_OPERATIONS)  # the same, for SES v2
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
-        self.store = Store(settings.data_dir)
+        self.store = make_store(settings.data_dir, settings.store.url)
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
         self.identities: IdentityBook | None = None

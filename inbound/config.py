@@ -542,6 +542,27 @@ class RetrySettings(Section):
             raise at.child("max_seconds").error("is less than initial_seconds")
 
 
+def _store_url(value: str, at: Key) -> str:
+    """Empty: the SQLite file in the data dir; else a PostgreSQL connection URI, whose
+    driver must be installed."""
+    if not value:
+        return value
+    if not re.match(r"^postgres(ql)?://", value):
+        raise at.error("must be empty (SQLite in the data dir) or a postgresql:// URL")
+    if importlib.util.find_spec("psycopg") is None:
+        raise at.error("needs psycopg: pip install 'inbound-ses[postgresql]'")
+    return value
+
+
+@dataclass(frozen=True)
+class StoreSettings(Section):
+    """`[store]`: where the engine keeps its state (docs/cluster.md)."""
+
+    # empty: `inbound.sqlite3` in the data dir; "postgresql://...": that database, shared by
+    # every engine configured with it (a password in it is a secret: not in reprs)
+    url: str = field(default="", repr=False, metadata=toml(str, _store_url))
+
+
 @dataclass(frozen=True)
 class SendingSettings(Section):
     """`[sending]`: the account's sending status (docs/behaviour.md, "Sending").
@@ -705,6 +726,7 @@ _NESTED: dict[str, type[Section]] = {
     "limits": LimitSettings,
     "scanning": ScanningSettings,
     "dns": DnsSettings,
+    "store": StoreSettings,
 }
 
 
@@ -729,6 +751,7 @@ class Settings(  # listed last to first: a dataclass's fields start with its las
     # false (the sandbox): the first use makes it (docs/aws-endpoints.md)
     strict: bool = False
     retries: RetrySettings = RetrySettings()
+    store: StoreSettings = StoreSettings()
     sending: SendingSettings = SendingSettings()
     limits: LimitSettings = LimitSettings()
     scanning: ScanningSettings = ScanningSettings()
@@ -783,6 +806,7 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
         },
         strict=raw.get("backends", {}).get(STRICT, False),
         retries=RetrySettings.from_toml(raw.get("retries", {}), Key(path, "retries")),
+        store=StoreSettings.from_toml(raw.get("store", {}), Key(path, "store")),
         sending=SendingSettings.from_toml(raw.get("sending", {}), Key(path, "sending")),
         limits=LimitSettings.from_toml(raw.get("limits", {}), Key(path, "limits")),
         scanning=ScanningSettings.from_toml(raw.get("scanning", {}), Key(path, "scanning")),

@@ -120,4 +120,5 @@ def test_no_api_module_imports_the_app() -> None:
 
 
 def test_only_the_store_runs_sql() -> None:
-    assert {n for n in _importers("sqlite3") if not n.startswith("inbound.store.")} == set()
+    for driver in ("sqlite3", "psycopg"):
+        assert {n for n in _importers(driver) if not n.startswith("inbound.store.")} == set()

@@ -29,7 +29,7 @@ from inbound.errors import ConfigError, SesError
 from inbound.model import ReceiptState
 from inbound.receiving import keeper as state
 from inbound.rules import codec
-from inbound.store import Store
+from inbound.store import make_store
 from inbound.store.claim import running_server
 
 
@@ -84,7 +84,7 @@ def in_use(settings: Settings, http: str | None) -> ReceiptState:
 def export(settings: Settings, http: str | None) -> dict[str, Any]:
     if http:
         return _request(settings, _url(http), None)
-    store = Store(settings.data_dir)
+    store = make_store(settings.data_dir, settings.store.url)
     if not store.exists():
         return codec.rules_to_json(settings.state)
     store.open(read_only=True)
@@ -144,7 +144,7 @@ def _request(settings: Settings, url: str, body: bytes | None) -> dict[str, Any]
 
 
 async def _save(settings: Settings, new: ReceiptState) -> None:
-    store = Store(settings.data_dir)
+    store = make_store(settings.data_dir, settings.store.url)
     store.open()
     try:
         await state.save(store, state.seed(settings.state), new)

@@ -17,7 +17,7 @@ from pathlib import Path
 from inbound.backends import BackendError, s3_encryption
 from inbound.backends.factory import make_backends
 from inbound.config import Settings
-from inbound.store import Store
+from inbound.store import make_store
 
 
 def add_arguments(
@@ -50,7 +50,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def fetch(settings: Settings, bucket: str, key: str, *, decrypt: bool = False) -> bytes:
-    store = Store(settings.data_dir)
+    store = make_store(settings.data_dir, settings.store.url)
     store.open(read_only=True)
     try:
         backends = make_backends(store, settings, f"http://{settings.http}")

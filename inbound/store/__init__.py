@@ -11,7 +11,19 @@ module per domain the queries.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from inbound.store.errors import StorageError
 from inbound.store.store import Store
 
-__all__ = ["StorageError", "Store"]
+__all__ = ["StorageError", "Store", "make_store"]
+
+
+def make_store(data_dir: Path, url: str = "") -> Store:
+    """The store `[store] url` names: empty, the SQLite file in `data_dir`; a
+    `postgresql://` URL, that database, with `data_dir` for what stays per engine."""
+    if not url:
+        return Store(data_dir)
+    from inbound.store.postgresql import PostgresStore
+
+    return PostgresStore(data_dir, url)

@@ -28,7 +28,7 @@ from inbound.records import (
     TraceKind,
 )
 from inbound.store import rows
-from inbound.store.outbox import _message as outbox_message
+from inbound.store.outbox import outbox_message
 from inbound.store.sent import _sent
 from inbound.store.writer import Connection, Database
 
@@ -47,11 +47,16 @@ _FAILED_SQL = f"""(
                 AND r.rule_position = t.rule_position AND r.action_index = t.action_index)))"""
 
 
+def search_terms(text: str) -> list[str]:
+    """The whitespace-separated terms of `text` that have a word character."""
+    return [t for t in text.split() if _WORD.search(t)]
+
+
 def match_expression(text: str) -> str | None:
     """FTS5 syntax for `text`: every whitespace-separated term must occur, each as a phrase
     prefix (`alice@exa` finds alice@example.com); quoting makes any input a literal, so a
     user's quotes, stars or `OR` are searched for, never parsed. None: no term has a word."""
-    terms = [t for t in text.split() if _WORD.search(t)]
+    terms = search_terms(text)
     if not terms:
         return None
     return " AND ".join('"' + t.replace('"', '""') + '"*' for t in terms)

@@ -9,7 +9,7 @@ from inbound.store import rows
 from inbound.store.writer import Connection, Database, Row
 
 # Every column but the bytes (`outbox_raw` reads those).
-_COLUMNS = (
+COLUMNS = (
     "id, mail_from, recipients, message_id, status, created, attempts, last_attempt,"
     " next_attempt, last_error, remote_reply"
 )
@@ -38,20 +38,20 @@ class Outbox(Database):
 
     def outbox(self, limit: int = 1000, offset: int = 0) -> Listing[OutboxMessage]:
         found, total = self._page(
-            f"SELECT {_COLUMNS} FROM outbox", "created, rowid", (), limit, offset
+            f"SELECT {COLUMNS} FROM outbox", "created, rowid", (), limit, offset
         )
-        return Listing((_message(r) for r in found), total)
+        return Listing((outbox_message(r) for r in found), total)
 
     def outbox_due(self, now: str, limit: int) -> list[OutboxMessage]:
         """Outbox messages to attempt now, oldest first. `sending` ones are left by a crash
         mid-attempt (the relay marks one at a time): try them again."""
         found = self._read(
-            f"SELECT {_COLUMNS} FROM outbox"
+            f"SELECT {COLUMNS} FROM outbox"
             " WHERE status IN (?, ?) OR (status = ? AND next_attempt <= ?)"
             " ORDER BY created, rowid LIMIT ?",
             (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.DEFERRED, now, limit),
         )
-        return [_message(r) for r in found]
+        return [outbox_message(r) for r in found]
 
     def outbox_next_attempt(self) -> str | None:
         """The earliest `next_attempt` of a deferred message (ISO 8601 UTC), if any."""
@@ -108,7 +108,7 @@ class Outbox(Database):
     def relay_outcomes_due(self, limit: int) -> list[RelayOutcome]:
         """Relay outcomes of sent mail whose events are not published yet, oldest first."""
         found = self._read("SELECT * FROM relay_outcomes ORDER BY rowid LIMIT ?", (limit,))
-        return [rows.record(RelayOutcome, r, status=OutboxStatus(r["status"])) for r in found]
+        return [relay_outcome(r) for r in found]
 
     async def relay_outcome_published(self, outcome: RelayOutcome) -> None:
         await self._write(
@@ -141,10 +141,14 @@ class Outbox(Database):
 _ENDED = (OutboxStatus.SENT, OutboxStatus.DEFERRED, OutboxStatus.FAILED)  # an attempt's ends
 
 
-def _message(row: Row) -> OutboxMessage:
+def outbox_message(row: Row) -> OutboxMessage:
     return rows.record(
         OutboxMessage,
         row,
         recipients=tuple(json.loads(row["recipients"])),
         status=OutboxStatus(row["status"]),
     )
+
+
+def relay_outcome(row: Row) -> RelayOutcome:
+    return rows.record(RelayOutcome, row, status=OutboxStatus(row["status"]))

@@ -172,10 +172,7 @@ class Sent(Documents):
         found = self._read(
             "SELECT * FROM sent_returns WHERE done = 0 ORDER BY created, rowid LIMIT ?", (limit,)
         )
-        return [
-            (ReturnedMail(r["id"], r["sent_id"], r["created"], bool(r["done"])), bytes(r["raw"]))
-            for r in found
-        ]
+        return [returned(r) for r in found]
 
     def sent(self, limit: int = 1000, offset: int = 0) -> Listing[SentMessage]:
         """Oldest first, as the received messages are listed."""
@@ -258,4 +255,12 @@ def _sent(row: Row) -> SentMessage:
         tags=json.loads(row["tags"]),
         status=SentStatus(row["status"]),
         trace=json.loads(row["trace"]),
+    )
+
+
+def returned(row: Row) -> tuple[ReturnedMail, bytes]:
+    """A `sent_returns` row: the returned mail and its bytes."""
+    return (
+        ReturnedMail(row["id"], row["sent_id"], row["created"], bool(row["done"])),
+        bytes(row["raw"]),
     )

@@ -10,6 +10,7 @@ import pytest
 
 from inbound.config import Address, LimitSettings
 from inbound.testing import RunningInbound
+from tests.postgres import postgres_server, postgres_url, store_url  # noqa: F401  fixtures
 from tests.sending.conftest import FAST
 
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

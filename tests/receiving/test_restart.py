@@ -59,8 +59,10 @@ def _get(url: str):
     ids=["in-the-spool-table", "spooled-to-a-file"],
 )
 def test_kill_after_250_resumes_without_repeating_completed_actions(
-    tmp_path: Path, body: str
+    tmp_path: Path, body: str, store_url: str
 ) -> None:
+    """On both stores (`store_url`): SQLite in the data dir, and PostgreSQL, which keeps the
+    large body in its row too."""
     (tmp_path / "handler.py").write_text(HANDLER)
     (tmp_path / "rules.json").write_text(
         json.dumps(rules(rule("r", s3("b", "mail/"), lambda_("RequestResponse"), sns())))
@@ -69,6 +71,7 @@ def test_kill_after_250_resumes_without_repeating_completed_actions(
     config.write_text(
         '[identities]\nverified = ["example.com"]\n'
         f'[lambda.functions]\n"{FUNCTION}" = "handler.py:handle"\n'
+        f'[store]\nurl = "{store_url}"\n'
     )
     data = tmp_path / "data"
     process, smtp_port, _ = _start(config, data)
@@ -98,7 +101,8 @@ def test_kill_after_250_resumes_without_repeating_completed_actions(
         [stored] = _get(f"{http_url}/api/s3")
         written = (data / "s3" / stored["bucket"] / stored["key"]).read_bytes()
         assert written.endswith(b"\r\n" + message(body=body))
-        assert (data / "spool" / message_id).exists() == (len(body) > 2 * 1024 * 1024)
+        as_file = len(body) > 2 * 1024 * 1024 and not store_url
+        assert (data / "spool" / message_id).exists() == as_file
         notified = _get(f"{http_url}/api/notifications")
         assert len(notified) == (len(body) < 150 * 1024)  # SNS bounces the big one
         invocations = _get(f"{http_url}/api/lambda")

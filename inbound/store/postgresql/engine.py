@@ -1,0 +1,235 @@
+"""The PostgreSQL engine: psycopg 3 connections to the database of `[store] url`.
+
+Like SQLite's, one writer connection in the store's writer thread commits each batch of
+queued writes in one transaction (group commit), and reads run on the event loop's thread,
+each its own statement (autocommit). The connections are psycopg's synchronous ones: the
+`Store` interface reads synchronously (its callers are not coroutines), as SQLite's reads
+always have; a read is a round trip to the server (tens of microseconds over a local socket).
+
+Durability: a batch that someone waits on (`250`, an API change) commits with
+`synchronous_commit` on, so the `250` follows the server's WAL flush; other records commit
+with it off (a server crash may lose the latest of them, never the order), as SQLite's NORMAL.
+
+Each engine identifies itself on its connections (`inbound.engine`, the default owner of the
+work it inserts) and keeps a lease on that work in `engines` (`alive_until`), renewed by a
+heartbeat thread; see `PostgresStore` for the claims.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import RowFactory, dict_row, tuple_row
+
+from inbound.store.engine import Job, Row
+from inbound.store.errors import StorageError
+from inbound.store.postgresql.dialect import Dialect, Table
+from inbound.store.postgresql.schema import LOCK, MIGRATIONS, VERSION_TABLE
+
+log = logging.getLogger("inbound.store")
+
+
+class SchemaTooNew(StorageError):
+    """The database was migrated by a newer release than this one."""
+
+
+class Translating:
+    """The writer's connection as a write's function uses it (store/engine.py `Connection`):
+    each statement translated from the query modules' SQL (dialect.py)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], dialect: Dialect) -> None:
+        self._conn = conn
+        self._dialect = dialect
+
+    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
+        return self._conn.execute(self._dialect(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> psycopg.Cursor[Any]:
+        cursor = self._conn.cursor()
+        cursor.executemany(self._dialect(sql), parameters)
+        return cursor
+
+
+class PostgresEngine:
+    def __init__(self, url: str, engine_id: str, lease: float) -> None:
+        self._url = url
+        self.engine_id = engine_id
+        self.lease = lease  # seconds a heartbeat keeps this engine's claims
+        self._writer: psycopg.Connection[Any] | None = None
+        self._reader: psycopg.Connection[Any] | None = None
+        self._read_only = False
+        self._dialect = Dialect({})
+        self._heartbeat: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # ── connections ─────────────────────────────────────────────────────────────────────
+    def _connect(
+        self, *, read_only: bool = False, rows: RowFactory[Any] = dict_row
+    ) -> psycopg.Connection[Any]:
+        """Rows by name for reads; the writer's are tuples, as SQLite's writer returns them."""
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, row_factory=rows)
+            conn.execute(
+                "SELECT set_config('inbound.engine', %s, false),"
+                " set_config('inbound.lease', %s, false),"
+                " set_config('default_transaction_read_only', %s, false)",
+                (self.engine_id, f"{self.lease} seconds", "on" if read_only else "off"),
+            )
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL: {exc}".strip()) from exc
+        return conn
+
+    def exists(self) -> bool:
+        conn = self._connect(read_only=True)
+        try:
+            found = conn.execute("SELECT to_regclass('schema_version') AS t").fetchone()
+            return found is not None and found["t"] is not None
+        finally:
+            conn.close()
+
+    def open(self, *, read_only: bool) -> None:
+        self._read_only = read_only
+        if not read_only:
+            writer = self._connect(rows=tuple_row)
+            try:
+                _migrate(writer)
+                writer.execute(
+                    "INSERT INTO engines (id, host, started, alive_until)"
+                    " VALUES (%s, %s, now(), now() + %s::interval) ON CONFLICT (id) DO UPDATE"
+                    " SET host = EXCLUDED.host, started = now(),"
+                    " alive_until = EXCLUDED.alive_until",
+                    (self.engine_id, socket.gethostname(), f"{self.lease} seconds"),
+                )
+            except psycopg.Error as exc:
+                writer.close()
+                raise StorageError(f"PostgreSQL: {exc}") from exc
+            self._writer = writer
+            self._stopping.clear()
+            self._heartbeat = threading.Thread(
+                target=self._beat, name="inbound-store-lease", daemon=True
+            )
+            self._heartbeat.start()
+        self._reader = self._connect(read_only=read_only)
+        self._dialect = Dialect(_tables(self._reader))
+
+    def close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> None:
+        if self._heartbeat is not None:
+            self._stopping.set()
+            self._heartbeat.join()
+            self._heartbeat = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # ── reads and claims ────────────────────────────────────────────────────────────────
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        return self.native(self._dialect(sql), params)
+
+    def native(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A statement in PostgreSQL's own SQL (claims: `PostgresStore`), committed alone."""
+        reader = self._reader
+        assert reader is not None, "store is not open"
+        if reader.broken:
+            reader = self._reader = self._connect(read_only=self._read_only)
+        try:
+            cursor = reader.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+        except psycopg.OperationalError as exc:
+            raise StorageError(f"PostgreSQL: {exc}") from exc
+
+    # ── writes ──────────────────────────────────────────────────────────────────────────
+    def transaction(self, jobs: Sequence[Job], durable: bool) -> list[Any]:
+        conn = self._writer
+        assert conn is not None, "store is not open for writing"
+        if conn.broken:  # the server restarted or the network dropped: a new connection
+            conn = self._writer = self._connect(rows=tuple_row)
+        conn.execute("BEGIN")
+        try:
+            if not durable:
+                conn.execute("SET LOCAL synchronous_commit = off")
+            translating = Translating(conn, self._dialect)
+            results = [job(translating) for job in jobs]
+            conn.execute("COMMIT")
+        except BaseException:
+            if not conn.broken:
+                conn.execute("ROLLBACK")
+            raise
+        return results
+
+    def storage_error(self, exc: Exception) -> Exception:
+        """A lost connection or a server that refuses writes (disk full, read-only)."""
+        if isinstance(exc, psycopg.OperationalError | psycopg.errors.DiskFull):
+            error = StorageError(f"PostgreSQL: {exc}")
+            error.__cause__ = exc
+            return error
+        return exc
+
+    # ── the lease ───────────────────────────────────────────────────────────────────────
+    def _beat(self) -> None:
+        """Renew this engine's lease every third of it, on a connection of its own; at the
+        end, give it up, so another engine may take over what is left at once."""
+        conn: psycopg.Connection[Any] | None = None
+        renew = "UPDATE engines SET alive_until = now() + %s::interval WHERE id = %s"
+        while not self._stopping.wait(self.lease / 3):
+            try:
+                if conn is None or conn.broken:
+                    conn = self._connect()
+                conn.execute(renew, (f"{self.lease} seconds", self.engine_id))
+            except (psycopg.Error, StorageError) as exc:
+                log.warning("could not renew this engine's lease: %s", exc)
+        try:
+            conn = conn if conn is not None and not conn.broken else self._connect()
+            conn.execute(renew, ("0 seconds", self.engine_id))
+            conn.close()
+        except (psycopg.Error, StorageError) as exc:
+            log.warning("could not give up this engine's lease: %s", exc)
+
+
+def _migrate(conn: psycopg.Connection[Any]) -> None:
+    """Bring the schema to the newest version, once among engines that start together."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK,))
+        conn.execute(VERSION_TABLE)
+        found = conn.execute("SELECT version FROM schema_version").fetchone()
+        version = 0 if found is None else found[0]
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(
+                f"the database's schema is version {version}, newer than this release's"
+                f" {len(MIGRATIONS)}: upgrade inbound"
+            )
+        for migration in MIGRATIONS[version:]:
+            conn.execute(migration)
+        if found is None:
+            conn.execute("INSERT INTO schema_version VALUES (%s)", (len(MIGRATIONS),))
+        else:
+            conn.execute("UPDATE schema_version SET version = %s", (len(MIGRATIONS),))
+
+
+def _tables(conn: psycopg.Connection[Any]) -> dict[str, Table]:
+    """Each table's primary key and columns, for `INSERT OR REPLACE` (dialect.py)."""
+    columns: dict[str, list[str]] = {}
+    for row in conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    ):
+        columns.setdefault(row["table_name"], []).append(row["column_name"])
+    keys: dict[str, list[str]] = {}
+    for row in conn.execute(
+        "SELECT tc.table_name, k.column_name FROM information_schema.table_constraints tc"
+        " JOIN information_schema.key_column_usage k"
+        " USING (constraint_catalog, constraint_schema, constraint_name)"
+        " WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()"
+        " ORDER BY tc.table_name, k.ordinal_position"
+    ):
+        keys.setdefault(row["table_name"], []).append(row["column_name"])
+    return {name: Table(tuple(keys.get(name, ())), tuple(c)) for name, c in columns.items()}

@@ -1,0 +1,67 @@
+"""The server on each store (`store_url`: SQLite, then PostgreSQL; asked for before
+`inbound_factory`, so that the servers stop before their database goes), through its real
+interfaces: mail received over SMTP (smtplib) runs its actions and is stored whole, API edits
+(boto3) survive a restart, and on PostgreSQL a second engine with a data dir of its own reads
+the same state. A killed server's unfinished mail: tests/receiving/test_restart.py, on both."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from inbound.config import StoreSettings
+from inbound.testing import RunningInbound
+from tests.rulesets import message, rule, rules, s3
+
+SENDER, RECIPIENT = "sender@sender.test", "user@example.com"
+LARGE_BODY = ("y" * 998 + "\r\n") * 3000  # 3 MB: written to a file as it arrives
+
+
+def test_mail_received_over_smtp_runs_its_actions(
+    store_url: str, inbound_factory: Callable[..., RunningInbound]
+) -> None:
+    server = inbound_factory(
+        rules(rule("r", s3("bucket", "in/"))), store=StoreSettings(url=store_url)
+    )
+    small, large = message(body="Hello there.\r\n"), message(body=LARGE_BODY)
+    for body in (small, large):
+        assert server.send(SENDER, [RECIPIENT], body) == {}
+    server.wait_idle()
+    received = server.messages()
+    assert [m["status"] for m in received] == ["done", "done"]
+    for found, body in zip(received, (small, large), strict=True):
+        assert server.raw(found["messageId"]).endswith(body)
+        assert server.s3_object("bucket", f"in/{found['messageId']}").endswith(b"\r\n" + body)
+        [action] = [t for t in server.trace(found["messageId"]) if t["kind"] == "action"]
+        assert (action["action"], action["outcome"], action["error"]) == ("S3", "CONTINUE", None)
+
+
+def test_api_edits_survive_a_restart_and_are_every_engine_s(
+    store_url: str, inbound_factory: Callable[..., RunningInbound], tmp_path: Path
+) -> None:
+    store = StoreSettings(url=store_url)
+    first = inbound_factory(store=store, data_dir=tmp_path / "first")
+    ses = first.ses()
+    ses.create_receipt_filter(
+        Filter={
+            "Name": "blocked",
+            "IpFilter": {"Policy": "Block", "Cidr": "127.0.0.0/8"},
+        }
+    )
+    ses.create_receipt_rule_set(RuleSetName="edited")
+    first.stop()
+
+    again = inbound_factory(store=store, data_dir=tmp_path / "first")
+    engines = [again]
+    if store_url:  # PostgreSQL: an engine on a data dir of its own reads the same state
+        engines.append(inbound_factory(store=store, data_dir=tmp_path / "second"))
+    for engine in engines:
+        listed = engine.ses().list_receipt_filters()["Filters"]
+        assert [f["Name"] for f in listed] == ["blocked"]
+        sets = engine.ses().list_receipt_rule_sets()["RuleSets"]
+        assert "edited" in [s["Name"] for s in sets]
+        with pytest.raises(smtplib.SMTPRecipientsRefused):  # the filter: 127.0.0.1 blocked
+            engine.send(SENDER, [RECIPIENT], message())

@@ -1,0 +1,196 @@
+"""What only the PostgreSQL store does (docs/cluster.md): a versioned schema the engine
+creates and migrates, work claimed with `FOR UPDATE SKIP LOCKED` under a lease that a killed
+engine stops renewing, and a `[store] url` checked at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from inbound import config
+from inbound.errors import ConfigError
+from inbound.records import OutboxMessage, OutboxStatus
+from inbound.store import StorageError
+from inbound.store.postgresql import PostgresStore
+from inbound.store.postgresql.schema import MIGRATIONS
+from inbound.testing import DEFAULT_RULES
+from tests.store.test_engines import STATE, record
+
+psycopg = pytest.importorskip("psycopg")
+
+
+def _version(url: str) -> list[tuple[int]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT version FROM schema_version").fetchall()
+
+
+def test_engines_starting_together_create_the_schema_once_and_a_newer_one_is_refused(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    stores = [PostgresStore(tmp_path / f"engine-{i}", postgres_url) for i in range(3)]
+    failures: list[BaseException] = []
+
+    def open_(store: PostgresStore) -> None:
+        try:
+            store.open()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert failures == []
+    assert _version(postgres_url) == [(len(MIGRATIONS),)]
+
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("UPDATE schema_version SET version = version + 1")
+    with pytest.raises(StorageError, match="newer than this release"):
+        PostgresStore(tmp_path / "old-release", postgres_url).open()
+
+
+def _outbox(outbox_id: str) -> OutboxMessage:
+    return OutboxMessage(
+        id=outbox_id, mail_from="a@example.com", recipients=("b@example.org",),
+        message_id=None, status=OutboxStatus.QUEUED, created=f"2026-12-04T15:00:{outbox_id}Z",
+        attempts=0, last_attempt=None, next_attempt=None, last_error=None, remote_reply=None,
+    )  # fmt: skip
+
+
+def test_an_engine_s_work_is_its_own_until_it_stops(tmp_path: Path, postgres_url: str) -> None:
+    first = PostgresStore(tmp_path / "a", postgres_url)
+    second = PostgresStore(tmp_path / "b", postgres_url)
+    first.open()
+    second.open()
+    try:
+
+        async def accept() -> None:
+            await first.save_state(STATE, "{}")
+            await first.spool(record("m1", 4), b"body")
+            first.queue_outbox(_outbox("01"), b"raw")
+            await first.flush()
+
+        asyncio.run(accept())
+        assert second.claim_unfinished() == [] and second.outbox_due("9", 10) == []
+        assert [m.id for m in first.claim_unfinished()] == ["m1"]  # its own, again
+    finally:
+        first.close()  # gives its lease up: what it left is anybody's at once
+    try:
+        assert [m.id for m in second.claim_unfinished()] == ["m1"]
+        assert [o.id for o in second.outbox_due("9", 10)] == ["01"]
+        restarted = PostgresStore(tmp_path / "a", postgres_url)  # the first's data dir
+        restarted.open()
+        try:
+            assert restarted.claim_unfinished() == []  # the second holds it now
+        finally:
+            restarted.close()
+    finally:
+        second.close()
+
+
+KILLED = """
+import asyncio, sys, time
+from pathlib import Path
+from inbound.store.postgresql import PostgresStore
+from tests.store.test_engines import STATE, record
+from tests.store.test_postgresql import _outbox
+
+store = PostgresStore(Path(sys.argv[1]), sys.argv[2], lease=1.0)
+store.open()
+
+async def accept():
+    await store.save_state(STATE, "{}")
+    await store.spool(record("m1", 4), b"body")
+    store.queue_outbox(_outbox("01"), b"raw")
+    await store.flush()
+
+asyncio.run(accept())
+print("accepted", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_engine_s_work_is_taken_over_once_its_lease_runs_out(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(tmp_path / "killed"), postgres_url],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline() == "accepted\n"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = time.monotonic()
+    survivor = PostgresStore(tmp_path / "survivor", postgres_url)
+    survivor.open()
+    try:
+        assert survivor.claim_unfinished() == []  # the lease (1 s) still runs
+        while not (taken := survivor.claim_unfinished()):
+            assert time.monotonic() - killed_at < 10, "the lease never ran out"
+            time.sleep(0.1)
+        assert [m.id for m in taken] == ["m1"]
+        assert [o.id for o in survivor.outbox_due("9", 10)] == ["01"]
+    finally:
+        survivor.close()
+
+
+def test_engines_claiming_at_once_share_the_work_without_overlap(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    producer = PostgresStore(tmp_path / "producer", postgres_url)
+    producer.open()
+    for n in range(60):
+        producer.queue_outbox(_outbox(f"{n:02d}"), b"raw")
+    asyncio.run(producer.flush())
+    producer.close()  # its lease given up: the entries are anybody's
+
+    engines = [PostgresStore(tmp_path / f"engine-{i}", postgres_url) for i in range(3)]
+    taken: list[list[str]] = [[] for _ in engines]
+    start = threading.Barrier(len(engines))
+
+    def claim(i: int) -> None:
+        start.wait()
+        taken[i] = [o.id for o in engines[i].outbox_due("9", 20)]
+
+    for store in engines:
+        store.open()
+    try:
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(engines))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for store in engines:
+            store.close()
+    everything = [o for batch in taken for o in batch]
+    assert sorted(everything) == [f"{n:02d}" for n in range(60)]  # each once
+    assert [len(batch) for batch in taken] == [20, 20, 20]
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("mysql://db/inbound", r"must be empty \(SQLite in the data dir\) or a postgresql:// URL"),
+        ("/var/lib/inbound.sqlite3", "must be empty"),
+    ],
+)
+def test_a_store_url_that_is_not_postgresql_stops_start_up(
+    tmp_path: Path, url: str, error: str
+) -> None:
+    (tmp_path / "rules.json").write_text(json.dumps(DEFAULT_RULES))
+    path = tmp_path / "inbound.toml"
+    path.write_text(f'[store]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError, match=error):
+        config.load(path)
