@@ -118,3 +118,48 @@ def test_the_signed_header_data_is_what_dkimpy_hashes(fields, include, signature
     dkim.hash_headers(hashed, policy, policy.canonicalize_headers(fields), include, field, {})
     ours = canonical.headers_hashed(fields, include, field, c == b"relaxed")
     assert ours == b"".join(hashed.parts)
+
+
+_TAG_VALUE = st.sampled_from(
+    [b"", b"1", b"2", b"rsa-sha256", b"rsa-md5", b"AAAA", b"AA A=", b"A!A=", b"AAA", b"x.test",
+     b"X.Test", b"@x.test", b"a.x.test", b"a@x.test", b"a@y.test", b".x.test", b"x;test",
+     b"\xc3\xa9.test", b"dns/txt", b"dns", b"0", b"12", b"9999999999", b"1x", b"pass", b"fail",
+     b"none", b"odd"]
+) | _TEXT  # fmt: skip
+_VALID = {b"v": b"1", b"a": b"rsa-sha256", b"b": b"AAAA", b"bh": b"AAAA", b"d": b"x.test",
+          b"h": b"from", b"s": b"s"}  # fmt: skip
+
+
+def _dkimpy_validate(sig: dict[bytes, bytes]) -> None:
+    """dkimpy's checks of a signature's tags, and its verifier's reading of `l=` after them."""
+    dkim.validate_signature_fields(sig)
+    if b"l" in sig:
+        int(sig[b"l"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    changed=st.dictionaries(
+        st.sampled_from([*_VALID, b"i", b"l", b"q", b"t", b"x", b"cv"]),
+        st.none() | _TAG_VALUE,
+        max_size=4,
+    )
+)
+@example(changed={b"i": b"mail.x.test"})
+@example(changed={b"i": b"x.test", b"v": b"2"})
+@example(changed={b"l": b"", b"x": b"1"})
+def test_a_signature_is_validated_as_dkimpy_validates_it(changed) -> None:
+    """The same ValidationError (type and message) or none; where dkimpy fails with a Python
+    error (an `i=` that is `d=` itself, an empty `l=`), a ValidationError."""
+    sig = {k: v for k, v in {**_VALID, **changed}.items() if v is not None}
+    try:
+        _dkimpy_validate(sig)
+    except dkim.ValidationError as error:
+        with pytest.raises(dkim.ValidationError) as raised:
+            canonical.validate(sig)
+        assert raised.value.args == error.args
+    except (IndexError, ValueError):  # dkimpy's crash
+        with pytest.raises(dkim.ValidationError):
+            canonical.validate(sig)
+    else:
+        canonical.validate(sig)

@@ -98,9 +98,10 @@ def test_a_malformed_or_revoked_key_record_is_a_permerror(keys, check, selector)
     ("old", "new"),
     [(b" b=", b" x-b="), (b"a=rsa-sha256", b"a=rsa-md5"), (b"c=relaxed/simple", b"c=odd/simple"),
      (b"v=1", b"v=2"), (b"; h=", b"; h=; x-h="), (b"d=signed.test", b"d=signed.test; d=x.test"),
-     (b"i=@signed.test", b"i=@elsewhere.test"), (b"; bh=", b"; bh=!!")],
+     (b"i=@signed.test", b"i=@elsewhere.test"), (b"; bh=", b"; bh=!!"),
+     (b"i=@signed.test", b"i=signed.test"), (b"; q=", b"; l=; q=")],
     ids=["no-b", "algorithm", "canonicalization", "version", "duplicate-h", "duplicate-d",
-         "i-outside-d", "bh-not-base64"],
+         "i-outside-d", "bh-not-base64", "i-is-d", "empty-l"],
 )  # fmt: skip
 def test_a_malformed_signature_is_a_permerror_and_never_a_crash(keys, check, old, new) -> None:
     signed = keys.sign(message())
@@ -120,6 +121,8 @@ def test_a_signature_that_is_no_tag_list_keeps_its_place_and_no_domain(keys, che
 def test_a_message_dkimpy_cannot_read_gives_each_signature_a_permerror(keys, check) -> None:
     raw = keys.sign(message()).replace(b"To:", b"Bad header line\r\nTo:")
     assert words(check(raw)) == [(PERMERROR, DOMAIN)]
+    # a continuation line before any field (dkimpy's parser fails with an IndexError)
+    assert words(check(b" folded: first\r\n" + keys.sign(message()))) == [(PERMERROR, DOMAIN)]
 
 
 def test_the_l_tag_signs_only_that_much_of_the_body(keys, check) -> None:
