@@ -88,15 +88,17 @@ class IdentityBook:
         """Stored identities, plus configured ones (always Success) not stored; kept as
         `stored()` is."""
         if self._all is None:
-            found = self.stored()
-            epoch = datetime.fromtimestamp(0, UTC).isoformat()
-            for name in self.configured:
-                if name in found:
-                    found[name] = found[name].replace(status=SUCCESS)
-                else:
-                    found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
-            self._all = found
+            self._all = self._with_configured(self.stored())
         return dict(self._all)
+
+    def _with_configured(self, found: dict[str, Identity]) -> dict[str, Identity]:
+        epoch = datetime.fromtimestamp(0, UTC).isoformat()
+        for name in self.configured:
+            if name in found:
+                found[name] = found[name].replace(status=SUCCESS)
+            else:
+                found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
+        return found
 
     def get(self, identity: str) -> Identity | None:
         name = ident.canonical(identity)
@@ -113,14 +115,24 @@ class IdentityBook:
 
     # ── writing ─────────────────────────────────────────────────────────────────────────
     async def save(self, identity: Identity) -> None:
-        await self.store.put_document(KIND, identity.name, identity.to_json())
-        self._written(identity.name)
-        await self.publish()
+        await self._write(identity.name, identity)
 
     async def delete(self, name: str) -> None:
-        await self.store.delete_document(KIND, name)
+        await self._write(name, None)
+
+    async def _write(self, name: str, identity: Identity | None) -> None:
+        """Store `identity` as `name` (None: delete it) in the commit that saves the receipt
+        state with the verified set it makes (`StateKeeper.set_verified`): one commit per
+        identity edit, and never an identity stored without the state it verifies."""
+        stored = self.stored()
+        if identity is None:
+            stored.pop(name, None)
+        else:
+            stored[name] = identity
+        verified = ident.verified_names(self._with_configured(stored))
+        body = None if identity is None else identity.to_json()
+        await self.keeper.set_verified(verified, (KIND, name, body))
         self._written(name)
-        await self.publish()
 
     def _written(self, name: str) -> None:
         """`name` was stored or deleted: the copy takes it as the store now reads it."""

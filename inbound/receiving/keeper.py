@@ -41,6 +41,7 @@ log = logging.getLogger("inbound.state")
 DOCUMENT = ("receipt", "state")  # {"seed": seed() of the configured rules, "active": a state id}
 # key: a Region other than the configured one; {"active": its state's id} (before: `state_json`)
 OTHER_REGIONS = "receipt-region"
+Document = tuple[str, str, Any]  # (kind, key, body) of a store document; body None: deleted
 
 
 @dataclass(frozen=True)
@@ -109,25 +110,33 @@ async def store_state(
     store: Store,
     texts: StateTexts,
     state: ReceiptState,
-    named_by: Callable[[str], tuple[str, str, Any]],
+    named_by: Callable[[str], Document],
+    also: Document | None = None,
 ) -> str:
     """Store `state` by parts (the rules `texts` has not stored yet) with the document that
-    names it, `named_by(its id)`, in one commit; returns its id."""
+    names it, `named_by(its id)`, and `also`, in one commit; returns its id."""
     parts = texts.parts(state)
-    await store.save_state(parts.id, parts.text, parts.rules, named_by(parts.id))
+    documents = [named_by(parts.id), *([also] if also else [])]
+    await store.save_state(parts.id, parts.text, parts.rules, documents)
     texts.saved(parts)
     return parts.id
 
 
 async def save(
-    store: Store, seeded_from: str, state: ReceiptState, texts: StateTexts | None = None
+    store: Store,
+    seeded_from: str,
+    state: ReceiptState,
+    texts: StateTexts | None = None,
+    also: Document | None = None,
 ) -> Snapshot:
-    """Store the snapshot and make it the active one (`seeded_from`: `seed()`'s)."""
+    """Store the snapshot and make it the active one (`seeded_from`: `seed()`'s), with the
+    document `also` in the same commit."""
     saved = await store_state(
         store,
         texts or StateTexts(),
         state,
         lambda state_id: (*DOCUMENT, {"seed": seeded_from, "active": state_id}),
+        also,
     )
     return Snapshot(saved, state)
 
@@ -207,17 +216,28 @@ class StateKeeper:
             return self.active.state
         return read_state(self.store, snapshot_id, self.region)
 
-    async def set_verified(self, verified_through_api: frozenset[str]) -> None:
+    async def set_verified(
+        self, verified_through_api: frozenset[str], document: Document | None = None
+    ) -> None:
         """Identities verified through the API join the configured ones: they are what
-        recipient matching (catch-all rules) and Bounce senders check from the next RCPT on."""
+        recipient matching (catch-all rules) and Bounce senders check from the next RCPT on.
+        `document`: the identity's, written in the same commit as the state."""
         verified = self.configured.verified | {v.lower() for v in verified_through_api}
         await self.edit(
-            lambda s: s if s.verified == verified else dataclasses.replace(s, verified=verified)
+            lambda s: s if s.verified == verified else dataclasses.replace(s, verified=verified),
+            document,
         )
 
-    async def edit(self, change: Callable[[ReceiptState], ReceiptState]) -> None:
-        """Apply `change` (which raises SES errors) all-or-nothing."""
+    async def edit(
+        self, change: Callable[[ReceiptState], ReceiptState], document: Document | None = None
+    ) -> None:
+        """Apply `change` (which raises SES errors) all-or-nothing, with `document` (kind,
+        key, body; None deletes it) written in the same commit, or alone when the state does
+        not change."""
         async with self._lock:
             new = change(self.current)
+            texts = self._texts_of(self.region)
             if new is not self.current:
-                self._active = await save(self.store, self._seed, new, self._texts_of(self.region))
+                self._active = await save(self.store, self._seed, new, texts, document)
+            elif document is not None:
+                await self.store.write_documents([document])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +48,31 @@ class Documents(Database):
 
     def delete_document(self, kind: str, key: str) -> asyncio.Future[None]:
         return self._written(kind, key, None, self._queue_write(lambda c: delete(c, kind, key)))
+
+    async def write_documents(self, written: Sequence[tuple[str, str, Any]]) -> None:
+        """Each (kind, key, body) stored, or deleted when body is None, in one commit."""
+        await self._with_documents(lambda c: None, written)
+
+    def _with_documents(
+        self, fn: Callable[[Connection], None], written: Sequence[tuple[str, str, Any]]
+    ) -> asyncio.Future[None]:
+        """`fn` and the documents `written` (as `write_documents`) in one transaction."""
+        texts = [
+            (kind, key, None if body is None else text_of(body)) for kind, key, body in written
+        ]
+
+        def write(c: Connection) -> None:
+            fn(c)
+            for kind, key, text in texts:
+                if text is None:
+                    delete(c, kind, key)
+                else:
+                    put(c, kind, key, text)
+
+        done = self._queue_write(write)
+        for kind, key, text in texts:
+            self._written(kind, key, text, done)
+        return asyncio.shield(done)
 
     def _written(
         self, kind: str, key: str, text: str | None, write: asyncio.Future[T]

@@ -14,7 +14,7 @@ from typing import Any
 
 from inbound.datadir import under
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, TraceRow
-from inbound.store import bodies, documents, rows
+from inbound.store import bodies, rows
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
@@ -28,21 +28,18 @@ class Messages(Documents):
         state_id: str,
         body: str,
         parts: Mapping[str, str] | None = None,
-        named_by: tuple[str, str, Any] | None = None,
+        with_documents: Sequence[tuple[str, str, Any]] = (),
     ) -> None:
         """A receipt state's text, with the texts it names by digest (its rules) that may not
-        be stored yet, and the document (kind, key, body) `named_by` it, in one transaction:
-        an API edit is one commit. Texts are content-addressed, so each is kept once."""
+        be stored yet, and `with_documents` (kind, key, body; None deletes it: the document
+        naming the state, an identity whose verification it holds), in one transaction: an
+        API edit is one commit. Texts are content-addressed, so each is kept once."""
         texts = [*(parts or {}).items(), (state_id, body)]
-        document = None if named_by is None else (*named_by[:2], documents.text_of(named_by[2]))
 
         def write(c: Connection) -> None:
             c.executemany("INSERT OR IGNORE INTO states (id, body) VALUES (?, ?)", texts)
-            if document is not None:
-                documents.put(c, *document)
 
-        saved = self._queue_write(write)
-        await (saved if document is None else self._written(*document, saved))
+        await self._with_documents(write, with_documents)
 
     def load_state(self, state_id: str) -> str:
         body: str = self._read("SELECT body FROM states WHERE id = ?", (state_id,))[0]["body"]
