@@ -10,6 +10,10 @@ Two scenarios, each on a fresh server process (`servers.Server`) and data dir:
   1 MB writes so that the clients hold no whole message either.
 - submission: `count` messages of `size` bytes sent one after another through the SES SMTP
   interface (smtplib, AUTH PLAIN on loopback) to the mailbox simulator's success address.
+- idle, idle-shipped: the server started and given `count` message of `size` bytes (the
+  warm-up), with the benchmarks' engine config (catch-all AddHeader + S3 + SNS, no DNS), or
+  with the shipped config/inbound.toml (its zone file, so SPF, DKIM and DMARC are evaluated,
+  and its rules). `after` is its VmRSS once that message is processed (issue 15 item 4).
 
 Figures: the server's VmRSS once started and idle, its VmHWM (peak) when every message has
 been processed (`pending == 0` on `GET /api/stats`), and the slowest `GET /api/stats` answer,
@@ -18,6 +22,7 @@ polled every 100 ms from start to end.
     python -m benchmarks.memory                  # full scale: 256 x 10 MB restart, 20 x 40 MB
     python -m benchmarks.memory --scale 0.1      # the same with a tenth of the messages' size
     python -m benchmarks.memory --only submission    # one 30 MB message through the SMTP interface
+    python -m benchmarks.memory --only idle,idle-shipped     # idle RSS after one 10 KB message
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import asyncio
 import shutil
 import smtplib
+import sys
 import tempfile
 import threading
 import time
@@ -55,8 +61,15 @@ class Figures:
     peak_mb: float  # VmHWM when every message is processed
     api_slowest_s: float
     seconds: float
+    after_mb: float | None = None  # VmRSS when every message is processed
 
     def line(self) -> str:
+        if self.after_mb is not None:
+            return (
+                f"{self.scenario}: RSS {self.after_mb:.1f} MB after {self.count} x "
+                f"{self.size / 1000:g} KB (started: {self.idle_mb:.1f} MB, peak "
+                f"{self.peak_mb:.1f} MB), {self.seconds:.1f} s"
+            )
         return (
             f"{self.scenario}: {self.count} x {self.size / MB:g} MB: peak RSS "
             f"{self.peak_mb:.0f} MB (idle {self.idle_mb:.0f} MB), slowest API answer "
@@ -241,12 +254,56 @@ async def submission(workdir: Path, count: int, size: int) -> Figures:
     return await _under_load(server, "submission", count, size, load, sent=True)
 
 
+def _shipped(workdir: Path) -> servers.Server:
+    """The engine as `inbound serve` runs with the shipped config files (a copy of config/),
+    on free ports, without the SMTP interface (its default port may be taken)."""
+    shutil.copytree(servers.ROOT / "config", workdir / "config")
+    (workdir / "data").mkdir()
+    smtp, http = servers.free_port(), servers.free_port()
+    argv = [
+        *(sys.executable, "-m", servers.ENGINE_MODULE, "serve"),
+        *("--config", str(workdir / "config" / "inbound.toml"), "--submission", ""),
+        *("--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}"),
+        *("--data", str(workdir / "data")),
+    ]
+    return servers.Server(argv, smtp, workdir / "server.log", http_port=http, cwd=servers.ROOT)
+
+
+async def _idle(server: servers.Server, scenario: str, count: int, size: int) -> Figures:
+    await server.start()
+    try:
+        started_mb = server.status_kb("VmRSS") / 1024
+        started = time.perf_counter()
+        raw = message(size, "warm-up", to="hello@example.com")
+        for _ in range(count):
+            with smtplib.SMTP("127.0.0.1", server.smtp_port) as client:
+                client.sendmail("s@sender.test", ["hello@example.com"], raw)
+        drained, note = await server.drained(count)
+        assert drained is not None, note
+        after = server.status_kb("VmRSS") / 1024
+        peak = server.status_kb("VmHWM") / 1024
+    finally:
+        server.stop()
+    seconds = time.perf_counter() - started
+    return Figures(scenario, count, size, started_mb, peak, 0.0, seconds, after)
+
+
+async def idle(workdir: Path, count: int, size: int) -> Figures:
+    return await _idle(_engine(workdir), "idle", count, size)
+
+
+async def idle_shipped(workdir: Path, count: int, size: int) -> Figures:
+    return await _idle(_shipped(workdir), "idle-shipped", count, size)
+
+
 async def _main(args: argparse.Namespace) -> None:
     size = args.scale
     runs = {
         "restart": (restart, 256, int(10 * MB * size)),
         "concurrent": (concurrent, 20, int(40 * MB * size)),
         "submission": (submission, 1, int(30 * MB * size)),
+        "idle": (idle, 1, 10_000),
+        "idle-shipped": (idle_shipped, 1, 10_000),
     }
     for name in args.only.split(","):
         run, count, message_size = runs[name]

@@ -54,6 +54,18 @@ class SplitMessage:
         return header_lines(prepended) + self.raw[: self.body_offset]
 
 
+def body_start(raw: bytes) -> int:
+    """Where the body starts: after the first empty line, the end of what `\r?\n\r?\n`
+    (`_BODY_SPLIT`) first finds, or the end of `raw`. Two `bytes.find`s over the header
+    block (a regex search tries a match at every byte): the first `\n\r\n` or `\n\n`,
+    whichever comes first, is where that match ends."""
+    crlf = raw.find(b"\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf < 0 else crlf + 1)
+    if lf >= 0:
+        return lf + 2
+    return len(raw) if crlf < 0 else crlf + 3
+
+
 def header_lines(fields: Sequence[Header]) -> bytes:
     return b"".join(f"{name}: {value}\r\n".encode() for name, value in fields)
 

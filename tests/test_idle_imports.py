@@ -1,6 +1,7 @@
 """A server that receives mail without DNS, WorkMail or a browser never loads the libraries only
 those need (issue 15 item 4: idle RSS; benchmarks/RESULTS.md, "Memory"): each is megabytes a
-running process would keep. Checked in a fresh interpreter, since this one has loaded them all.
+running process would keep. With a zone, unsigned mail does not load what DKIM needs either.
+Checked in a fresh interpreter, since this one has loaded them all.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ import sys
 from pathlib import Path
 
 # What each library is for: it loads with the first use of that, not before.
-LAZY = {
-    "dkim": "DKIM verification ([dns])",
-    "spf": "SPF ([dns])",
-    "publicsuffixlist": "DMARC ([dns])",
+SIGNED = {
+    "dkim": "the first DKIM-signed message",
     "cryptography": "DKIM verification, key generation in a child process",
     "nacl": "ed25519 DKIM (dkimpy)",
+}
+DNS = {
+    "spf": "SPF ([dns])",
+    "publicsuffixlist": "DMARC ([dns])",
     "dns": "[dns] zone or resolver",
+}
+LAZY = {
+    **SIGNED,
+    **DNS,
     "jinja2": "the web UI's first page",
     "mailbox": "the first WorkMail delivery",
     "botocore": "the first SES API call",
@@ -49,13 +56,17 @@ def send(host, port):
         client.sendmail("a@sender.test", ["u@example.com"], b"Subject: hi\\r\\n\\r\\nhello\\r\\n")
 
 
-async def run(data):
+async def run(data, zone):
     at = config.Address("127.0.0.1", 0)
     settings = config.Settings(smtp=at, http=at, data_dir=data, verified=frozenset({"example.com"}))
     settings = settings.clone(
         state=codec.parse_rules(RULES, settings.verified, settings.region),
         sending=dataclasses.replace(settings.sending, smtp=None, smtps=None),
     )
+    if zone:
+        from inbound.dns.zone import Zone
+
+        settings = settings.clone(dns=config.DnsSettings(zone=Zone.from_text(zone)))
     server = InboundServer(settings)
     await server.start()
     try:
@@ -68,22 +79,34 @@ async def run(data):
         await server.stop()
 
 
-asyncio.run(run(Path(sys.argv[1])))
+asyncio.run(run(Path(sys.argv[1]), sys.argv[2]))
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_receiving_without_dns_loads_none_of_the_optional_libraries(tmp_path: Path) -> None:
+def _loaded(data: Path, zone: str = "") -> set[str]:
+    """Every module (and its top-level package) a fresh server has loaded once it has received
+    and processed one unsigned message."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "data")],
+        [sys.executable, "-c", SCRIPT, str(data), zone],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    loaded = {
+    return {
         n for name in json.loads(done.stdout.splitlines()[-1]) for n in (name, name.split(".")[0])
     }
+
+
+def test_receiving_without_dns_loads_none_of_the_optional_libraries(tmp_path: Path) -> None:
+    loaded = _loaded(tmp_path / "data")
     assert "aiohttp" in loaded and "inbound" in loaded  # the check sees what the server loaded
     assert {name: LAZY[name] for name in LAZY.keys() & loaded} == {}
+
+
+def test_unsigned_mail_with_a_zone_loads_nothing_dkim_needs(tmp_path: Path) -> None:
+    loaded = _loaded(tmp_path / "data", 'sender.test. 300 IN TXT "v=spf1 -all"\n')
+    assert DNS.keys() <= loaded  # authentication ran: SPF and DMARC were evaluated
+    assert {name: SIGNED[name] for name in SIGNED.keys() & loaded} == {}

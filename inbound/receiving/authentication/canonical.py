@@ -49,18 +49,6 @@ CLOCK_SLOP = 36000  # seconds: dkimpy's leeway for t= and x= (signers' clocks)
 _LETTERS = {letter.encode() for letter in string.ascii_letters}  # a tag name starts with one
 
 
-def body_start(raw: bytes) -> int:
-    """Where the body starts: after the first empty line, the end of what `\r?\n\r?\n`
-    (inbound/headers.py) first finds, or the end of `raw`. Two `bytes.find`s over the header
-    block (a regex search tries a match at every byte): the first `\n\r\n` or `\n\n`,
-    whichever comes first, is where that match ends."""
-    crlf = raw.find(b"\n\r\n")
-    lf = raw.find(b"\n\n", 0, len(raw) if crlf < 0 else crlf + 1)
-    if lf >= 0:
-        return lf + 2
-    return len(raw) if crlf < 0 else crlf + 3
-
-
 def header_fields(head: bytes) -> list[Field]:
     """The header block's fields, as `dkim.rfc822_parse` gives them: continuation lines joined
     with CRLF, a leading `From ` line skipped; `dkim.MessageFormatError` for a line that is

@@ -30,17 +30,16 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-import dkim
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from typing import TYPE_CHECKING
 
 from inbound.dns import DnsSource
-from inbound.headers import Header, SplitMessage, unfolded
-from inbound.receiving.authentication import canonical
+from inbound.headers import Header, SplitMessage, body_start, unfolded
 from inbound.receiving.verdicts import AuthInput, DkimOutcome, Status
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    from inbound.receiving.authentication import canonical
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
 KEY_CACHE = 1024  # key records kept parsed
@@ -112,10 +111,16 @@ def verdict(results: Sequence[SignatureResult]) -> Status:
 def verify(raw: bytes, lookup: TxtLookup) -> tuple[SignatureResult, ...]:
     """Every DKIM-Signature of `raw` (the message as received, before SES's headers) checked
     against the keys `lookup` finds; () when the message carries none."""
-    start = canonical.body_start(raw)
+    start = body_start(raw)
     head, body = raw[:start], raw[start:]
     if b"dkim-signature" not in head.lower():
         return ()  # unsigned: no parse, no cost (most mail a test sends)
+    # dkimpy, PyNaCl and cryptography (~8 MB of a server's memory) load with the first signed
+    # message, here and in the functions below.
+    import dkim
+
+    from inbound.receiving.authentication import canonical
+
     try:
         fields = canonical.header_fields(head)
     except dkim.DKIMException as error:  # a header line DKIM cannot read: none can be checked
@@ -151,6 +156,10 @@ def _signer(signature: str) -> tuple[str, str]:
 def _check(
     fields: list[canonical.Field], body: bytes, field: canonical.Field, lookup: TxtLookup
 ) -> SignatureResult:
+    import dkim
+
+    from inbound.receiving.authentication import canonical
+
     domain, selector = _signer(field[1].decode("utf-8", "replace"))
 
     def result(word: Result, reason: object) -> SignatureResult:
@@ -192,6 +201,9 @@ def _public_key(record: str) -> _Key:
     OpenSSL key: dkimpy's own RSA is pure Python, ~300 µs per 2048-bit signature, a fifth of
     what receiving a 10 KB message costs; OpenSSL's check is ~20 µs. Records repeat (one per
     sender's selector), so they are read once."""
+    import dkim
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     pk, bits, ktag, _ = dkim.evaluate_pk("", record.encode("utf-8", "replace"))
     if ktag == b"ed25519":
         return _Key(ed25519.Ed25519PublicKey.from_public_bytes(bytes(pk)), bits)
@@ -208,6 +220,14 @@ def _verify(
 ) -> tuple[Result, str]:
     """dkimpy's `verify_sig_process` (canonicalization, `l=`, body hash, the signed header
     fields with the signature's own, b= removed), with the signature checked by OpenSSL."""
+    import dkim
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    from inbound.receiving.authentication import canonical
+
     policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     algorithm = sig[b"a"]
     relaxed = policy.body_algorithm.name == b"relaxed"
