@@ -10,10 +10,12 @@ Two scenarios, each on a fresh server process (`servers.Server`) and data dir:
   1 MB writes so that the clients hold no whole message either.
 - submission: `count` messages of `size` bytes sent one after another through the SES SMTP
   interface (smtplib, AUTH PLAIN on loopback) to the mailbox simulator's success address.
-- idle, idle-shipped: the server started and given `count` message of `size` bytes (the
-  warm-up), with the benchmarks' engine config (catch-all AddHeader + S3 + SNS, no DNS), or
+- idle, idle-shipped, floor: the server started and given `count` message of `size` bytes
+  (the warm-up), with the benchmarks' engine config (catch-all AddHeader + S3 + SNS, no DNS),
   with the shipped config/inbound.toml (its zone file, so SPF, DKIM and DMARC are evaluated,
-  and its rules). `after` is its VmRSS once that message is processed (issue 15 item 4).
+  and its rules), or the bare sink with aiohttp answering `GET /api/stats` beside it (the
+  least an engine on aiosmtpd and aiohttp can hold). `after` is the VmRSS once that message is
+  processed (issue 15 item 4).
 
 Figures: the server's VmRSS once started and idle, its VmHWM (peak) when every message has
 been processed (`pending == 0` on `GET /api/stats`), and the slowest `GET /api/stats` answer,
@@ -22,7 +24,7 @@ polled every 100 ms from start to end.
     python -m benchmarks.memory                  # full scale: 256 x 10 MB restart, 20 x 40 MB
     python -m benchmarks.memory --scale 0.1      # the same with a tenth of the messages' size
     python -m benchmarks.memory --only submission    # one 30 MB message through the SMTP interface
-    python -m benchmarks.memory --only idle,idle-shipped     # idle RSS after one 10 KB message
+    python -m benchmarks.memory --only idle,idle-shipped,floor   # RSS after one 10 KB message
 """
 
 from __future__ import annotations
@@ -296,6 +298,10 @@ async def idle_shipped(workdir: Path, count: int, size: int) -> Figures:
     return await _idle(_shipped(workdir), "idle-shipped", count, size)
 
 
+async def floor(workdir: Path, count: int, size: int) -> Figures:
+    return await _idle(servers.Server.sink(workdir, http=True), "floor", count, size)
+
+
 async def _main(args: argparse.Namespace) -> None:
     size = args.scale
     runs = {
@@ -304,6 +310,7 @@ async def _main(args: argparse.Namespace) -> None:
         "submission": (submission, 1, int(30 * MB * size)),
         "idle": (idle, 1, 10_000),
         "idle-shipped": (idle_shipped, 1, 10_000),
+        "floor": (floor, 1, 10_000),
     }
     for name in args.only.split(","):
         run, count, message_size = runs[name]

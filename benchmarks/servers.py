@@ -208,10 +208,13 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def sink(cls, workdir: Path, *, raw: bool = False) -> Server:
-        port = free_port()
+    def sink(cls, workdir: Path, *, raw: bool = False, http: bool = False) -> Server:
+        """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp."""
+        port, http_port = free_port(), free_port() if http else None
         argv = [sys.executable, "-m", "benchmarks.sink", "--port", str(port)]
-        return cls(argv + (["--raw"] if raw else []), port, workdir / "server.log")
+        argv += ["--raw"] if raw else []
+        argv += ["--http", str(http_port)] if http_port else []
+        return cls(argv, port, workdir / "server.log", http_port=http_port)
 
     @classmethod
     def engine(

@@ -5,6 +5,10 @@ Run: ``python -m benchmarks.sink --port 2525`` (SIGTERM or Ctrl-C to stop).
 
 ``--raw`` serves a protocol-only responder instead (no aiosmtpd, no parsing beyond finding line
 ends and the end of DATA): it only measures how fast the load generator itself can go.
+
+``--http PORT`` also serves ``GET /api/stats`` (the engine's counters: messages, pending 0) with
+aiohttp on the same event loop: the least any engine with aiosmtpd and aiohttp's HTTP server
+holds in memory (benchmarks/memory.py, ``floor``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class SinkHandler:
+    messages = 0
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages += 1
         return "250 Ok"
 
 
@@ -64,9 +71,24 @@ class RawResponder(asyncio.Protocol):
             self.transport.write(b"".join(out))
 
 
-async def serve(host: str, port: int, *, raw: bool = False) -> None:
+async def serve_stats(handler: SinkHandler, host: str, port: int) -> None:
+    from aiohttp import web
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"messages": handler.messages, "pending": 0})
+
+    app = web.Application()
+    app.router.add_get("/api/stats", stats)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+
+
+async def serve(host: str, port: int, *, raw: bool = False, http: int | None = None) -> None:
     loop = asyncio.get_running_loop()
     handler = SinkHandler()
+    if http is not None:
+        await serve_stats(handler, host, http)
 
     def factory() -> asyncio.Protocol:
         if raw:
@@ -90,13 +112,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=2525)
     ap.add_argument("--uvloop", action="store_true", help="run on uvloop (default: asyncio)")
     ap.add_argument("--raw", action="store_true", help="protocol-only responder, no aiosmtpd")
+    ap.add_argument("--http", type=int, default=None, help="serve GET /api/stats on this port")
     args = ap.parse_args(argv)
     runner: Any = asyncio.run
     if args.uvloop:
         import uvloop
 
         runner = uvloop.run
-    runner(serve(args.host, args.port, raw=args.raw))
+    runner(serve(args.host, args.port, raw=args.raw, http=args.http))
 
 
 if __name__ == "__main__":
