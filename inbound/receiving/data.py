@@ -58,8 +58,10 @@ def hops(content: bytes) -> int:
 
 
 def _header_end(content: bytes) -> int:
-    ends = [at for at in (content.find(b"\r\n\r\n"), content.find(b"\n\n")) if at >= 0]
-    return min(ends, default=len(content))
+    crlf = content.find(b"\r\n\r\n")
+    end = len(content) if crlf < 0 else crlf
+    lf = content.find(b"\n\n", 0, end + 1)  # an LF LF before it, not the whole body searched
+    return end if lf < 0 else lf
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class DataReader:
         data = found[:-3]  # keep the CRLF that precedes the final dot
         if too_much or (limit and len(data) > limit):
             return Data(b"", 0, self.too_much)
-        if _longest_line(data) > self.max_line_length - 1:
+        if _has_line_over(data, self.max_line_length - 1):
             return Data(b"", 0, LINE_TOO_LONG)
         if data.startswith(b"."):
             data = data[1:]
@@ -198,7 +200,7 @@ class _Spooling:
         if limit and self._size > limit:  # the reply past the size limit, whatever else
             self._error = self._reader.too_much
         elif self._error is None and (
-            too_long or _longest_line(taken) > self._reader.max_line_length - 1
+            too_long or _has_line_over(taken, self._reader.max_line_length - 1)
         ):
             self._error = LINE_TOO_LONG
         if self._error is not None:
@@ -234,8 +236,15 @@ class _Spooling:
             self._writer = None
 
 
-def _longest_line(data: bytes) -> int:
-    return max(map(len, data.split(b"\n")))
+def _has_line_over(data: bytes, limit: int) -> bool:
+    """Whether a line of `data` (ended by LF or by the end of `data`) is over `limit` octets.
+    Such a line holds a whole aligned block of `(limit + 2) // 2` octets without LF, so when
+    every block has one (a few `find`s per 10 KB) no line is split to be measured."""
+    block = (limit + 2) // 2
+    whole = len(data) - len(data) % block
+    if all(data.find(b"\n", at, at + block) >= 0 for at in range(0, whole, block)):
+        return False
+    return max(map(len, data.split(b"\n"))) > limit
 
 
 if TYPE_CHECKING:

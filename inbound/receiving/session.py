@@ -16,8 +16,8 @@ docs/behaviour.md ("The SMTP conversation", "Limits and timeouts").
 
 Bounds: a command line is held up to aiosmtpd's 1,001 octets (past that it is dropped until its
 end, then `500 Command line too long`); a message up to the size limit or `data.SPOOL_ABOVE`
-before it goes to the spool; reading pauses while a message is committed, during STARTTLS, and
-while the client does not read its replies (the transport's write buffer is full).
+before it goes to the spool; reading pauses when more comes while a message is committed or TLS is
+started, and while the client does not read its replies (the transport's write buffer is full).
 """
 
 from __future__ import annotations
@@ -277,10 +277,14 @@ class SesSMTP(asyncio.Protocol):
         self._set_reading()
 
     def _set_reading(self) -> None:
+        """Read unless the client does not read its replies, or sent more while a task runs:
+        then what came (one read) waits in the buffer, and the socket for it. Not paused at
+        the start of every task: a client in step sends nothing until it is answered, and
+        each pause and resume is two system calls."""
         transport = self.transport
         if transport is None or self._stream is not None:  # the stream reader has its own
             return
-        if self._writing_paused or self._task is not None:
+        if self._writing_paused or (self._task is not None and self._buffer):
             transport.pause_reading()
         else:
             transport.resume_reading()
@@ -297,6 +301,8 @@ class SesSMTP(asyncio.Protocol):
             self._data_seen = self._loop.time()
         if self._task is None:
             self._process()
+        else:
+            self._set_reading()
 
     def _write(self, reply: str) -> None:
         assert self.transport is not None
@@ -640,7 +646,7 @@ class SesSMTP(asyncio.Protocol):
             self._stream = None
             self._buffer[:0] = stream._buffer  # type: ignore[attr-defined]  # what came after
             if self.transport is not None:
-                self.transport.resume_reading()  # if the stream paused it: ours to pause now
+                self.transport.resume_reading()  # if the stream paused it
                 self._set_reading()
         envelope = self._data_read(data)
         if envelope is not None:
@@ -672,11 +678,10 @@ class SesSMTP(asyncio.Protocol):
             self._write(reply)
 
     def _start(self, work: Coroutine[Any, Any, None]) -> None:
-        """Await `work` before taking more from the buffer; the socket is paused meanwhile."""
+        """Await `work` before taking more from the buffer (`_set_reading`)."""
         assert self._loop is not None
         self._task = self._loop.create_task(work)
         self._task.add_done_callback(self._finished)
-        self._set_reading()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._task = None

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inbound.receiving import data as data_module
 from inbound.receiving.data import Data, DataReader
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.testing import RunningInbound
@@ -214,3 +215,13 @@ def test_a_large_message_on_a_full_disk_is_451_and_leaves_no_file(
             client.sendmail("s@sender.test", ["someone@example.com"], _big(3 * MB))
         assert [m["status"] for m in server.messages()] == ["done"]
         assert len(_files(server, "spool")) == 1
+
+
+@given(
+    data=st.binary(max_size=3000).map(lambda data: data.replace(b"a", b"\n")),
+    limit=st.integers(0, 1200),
+)
+def test_the_line_limit_check_is_measuring_every_line(data: bytes, limit: int) -> None:
+    """The check skips splitting the message into lines when every block has an LF: the same
+    answer as measuring each line."""
+    assert data_module._has_line_over(data, limit) == (max(map(len, data.split(b"\n"))) > limit)
