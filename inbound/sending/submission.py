@@ -12,7 +12,7 @@ required`); the message checked at the end of DATA, `250 Ok <MessageId>` once it
 else the SES error's SMTP form (`smtp_replies.FAILURES`). The protocol and AUTH are the
 receiving port's session (`receiving/session.py`: DATA read in one search, control characters
 refused), with the texts SES's submission endpoint uses. As on the receiving port, a
-message over 2 MiB is written to a file of the store as it arrives (`receiving/data.py`), not
+message over 256 KiB is written to a file of the store as it arrives (`receiving/data.py`), not
 held while DATA comes in; its file goes once the message is sent or refused.
 """
 
