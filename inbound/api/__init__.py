@@ -4,7 +4,7 @@ the embedded S3 and KMS APIs wherever a request is signed for them (`aws/`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -31,6 +31,23 @@ from inbound.web import routes as web_routes
 MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
 
 
+def synced(services: Services) -> list[Middleware]:
+    """On a store shared with other engines (PostgreSQL), a request sees every edit they
+    committed before it (docs/cluster.md, "Live state"); on SQLite, nothing to add."""
+    store = services.store
+    if not store.shared:
+        return []
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        store.sync()
+        return await handler(request)
+
+    return [middleware]
+
+
 def make_app(
     services: Services,
     operations: Mapping[str, Handler],
@@ -48,6 +65,7 @@ def make_app(
             aws.dispatch(services),
             readiness.until_ready(services),
             access.protect(services),
+            *synced(services),
         ],
     )
     inspect.add_routes(app, services)

@@ -72,13 +72,16 @@ class IdentityBook:
         self._task: asyncio.Task[None] | None = None
         self._stored: dict[str, Identity] | None = None  # `stored()`'s copy
         self._all: dict[str, Identity] | None = None  # `all()`'s copy
+        self._outside = 0  # the store's `outside_changes` the copies were made after
 
     # ── reading ─────────────────────────────────────────────────────────────────────────
     def stored(self) -> dict[str, Identity]:
         """Read once and kept, with every `save` and `delete` (through which every identity
         write goes) applied to it: the sending path asks for identities several times per
         message (profiled), and reading them all again made each identity edit cost time in
-        proportion to their number (issue 15 item 8)."""
+        proportion to their number (issue 15 item 8). Dropped when another engine changes a
+        document (PostgreSQL, docs/cluster.md)."""
+        self._drop_outdated()
         if self._stored is None:
             found = self.store.documents(KIND).items()
             self._stored = {key: Identity.from_json(body) for key, body in found}
@@ -87,6 +90,7 @@ class IdentityBook:
     def all(self) -> dict[str, Identity]:
         """Stored identities, plus configured ones (always Success) not stored; kept as
         `stored()` is."""
+        self._drop_outdated()
         if self._all is None:
             self._all = self._with_configured(self.stored())
         return dict(self._all)
@@ -99,6 +103,14 @@ class IdentityBook:
             else:
                 found[name] = Identity(name, ident.kind_of(name), SUCCESS, epoch)
         return found
+
+    def _drop_outdated(self) -> None:
+        """The copies go when another engine changed a document since they were made."""
+        store = self.store
+        if store.elsewhere or store.outside_changes != self._outside:
+            store.catch_up()
+            self._outside = store.outside_changes
+            self._stored = self._all = None
 
     def get(self, identity: str) -> Identity | None:
         name = ident.canonical(identity)

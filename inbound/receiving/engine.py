@@ -115,7 +115,7 @@ class Engine:
     def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
         """Per recipient, in SES's order: IP filters, a matching rule, its TLS policy (§2, §1.5,
         §7). Any enabled matching rule that requires TLS rejects a plain-text session."""
-        plan, filters = self._compile(self.keeper.active.id)
+        plan, filters = self._compile(self.keeper.deciding().id)
         if filters.verdict(client_ip) is FilterVerdict.BLOCKED:
             return replies.S550_IP_BLACKLISTED
         positions = plan.index.match(address)

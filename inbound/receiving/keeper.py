@@ -151,6 +151,7 @@ class StateKeeper:
         self._active: Snapshot | None = None
         self._others: dict[str, ReceiptState] = {}
         self._texts: dict[str, StateTexts] = {}  # by Region
+        self._outside = 0  # the store's `outside_changes` this keeper has taken in
 
     async def load(self) -> None:
         state = read_saved(self.store, self.configured, self.region)
@@ -177,8 +178,35 @@ class StateKeeper:
 
     @property
     def active(self) -> Snapshot:
+        """The state in force: another engine's edit (PostgreSQL, docs/cluster.md) is taken
+        in before the next decision that reads it."""
+        store = self.store
+        if store.elsewhere or store.outside_changes != self._outside:
+            store.catch_up()
+            self._outside = store.outside_changes
+            self._take_in()
         assert self._active is not None, "no receipt state loaded"
         return self._active
+
+    def deciding(self) -> Snapshot:
+        """`active`, for a decision on mail (RCPT): on a store shared with other engines,
+        after every edit they committed before now (a rule changed through any engine's API
+        applies to the very next RCPT on every engine)."""
+        if self.store.shared:
+            self.store.sync()
+        return self.active
+
+    def _take_in(self) -> None:
+        """The active state and the other Regions' as saved now, edited by another engine."""
+        saved = self.store.document(*DOCUMENT)
+        assert self._active is not None, "no receipt state loaded"
+        if saved is not None and saved.get("active", self._active.id) != self._active.id:
+            state = read_state(self.store, saved["active"], self.region)
+            self._active = Snapshot(saved["active"], state)
+        self._others = {
+            region: self._read_other(region, saved)
+            for region, saved in self.store.documents(OTHER_REGIONS).items()
+        }
 
     @property
     def current(self) -> ReceiptState:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,11 @@ class Documents(Database):
         self._texts: dict[tuple[str, str], str | None] = {}  # None: no such document
         self._listings: dict[str, dict[str, str]] = {}  # `documents()`'s, by kind
         self._records: dict[tuple[str, Callable[..., Any]], Mapping[str, Any]] = {}  # `records()`'s
+        # Documents other engines changed, not yet taken in (`catch_up`): what PostgreSQL's
+        # notifications tell (store/postgresql/engine.py); None: any. Always empty on SQLite.
+        self.elsewhere: deque[tuple[str, str] | None] = deque()
+        self.outside_changes = 0  # how many `catch_up` took in: what keeps copies compares it
+        self.shared = False  # whether other engines change documents: then `sync()` first
 
     def put_document(self, kind: str, key: str, body: Any) -> asyncio.Future[None]:
         """Store `body` (JSON-serialisable) durably: queued at once, in call order; the future
@@ -91,9 +97,7 @@ class Documents(Database):
 
         def failed(done: asyncio.Future[T]) -> None:
             if done.exception() is not None:
-                self._texts.pop((kind, key), None)
-                self._listings.pop(kind, None)
-                self._forget_records(kind)
+                self._forget(kind, key)
 
         write.add_done_callback(failed)
         return asyncio.shield(write)
@@ -133,6 +137,27 @@ class Documents(Database):
             found = {key: decode(key, body) for key, body in self.documents(kind).items()}
             self._records[kind, decode] = found
         return found
+
+    def sync(self) -> None:
+        """Take in what other engines committed before now (a shared store: PostgreSQL's)."""
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Drop the copies of the documents other engines changed: they are read again."""
+        while self.elsewhere:
+            changed = self.elsewhere.popleft()
+            if changed is None:
+                self._texts.clear()
+                self._listings.clear()
+                self._records.clear()
+            else:
+                self._forget(*changed)
+            self.outside_changes += 1
+
+    def _forget(self, kind: str, key: str) -> None:
+        self._texts.pop((kind, key), None)
+        self._listings.pop(kind, None)
+        self._forget_records(kind)
 
     def _forget_records(self, kind: str) -> None:
         for cached in [k for k in self._records if k[0] == kind]:

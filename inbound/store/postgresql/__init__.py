@@ -14,14 +14,17 @@ only what differs:
   heartbeat) has run out. A row an engine inserts is its own from the start. The engine's id
   is kept in its data dir (`engine-id`), which one server holds at a time (store/claim.py),
   so a restarted engine takes back its own work at once; another waits for the lease.
+- Documents other engines change: their copies are dropped before the next read, as the
+  engine's listener learns of the change (`Documents.catch_up`, docs/cluster.md "Live state").
 - Search of the web UI: every term as a substring of a digest (ILIKE), where SQLite has FTS5.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from inbound.datadir import under
 from inbound.ids import new_uuid
@@ -39,10 +42,12 @@ from inbound.store import outbox, rows, sent
 from inbound.store.bodies import SpooledBody
 from inbound.store.browse import search_terms
 from inbound.store.errors import StorageError
-from inbound.store.postgresql.engine import PostgresEngine
+from inbound.store.postgresql.engine import PostgresEngine, log
 from inbound.store.sent import SentBody
 from inbound.store.store import Store
 
+R = TypeVar("R")
+SYNC_TIMEOUT = 2.0  # seconds `sync` waits for the announcements before it drops every copy
 LEASE = 30.0  # seconds an engine's claims outlive its last heartbeat
 ENGINE_ID = "engine-id"
 
@@ -58,10 +63,12 @@ class PostgresStore(Store):
     def __init__(self, data_dir: Path, url: str, *, lease: float = LEASE) -> None:
         self._pg = PostgresEngine(url, "", lease)
         super().__init__(data_dir, self._pg)
+        self.elsewhere = self._pg.elsewhere
 
     def open(self, *, read_only: bool = False) -> None:
         self._pg.engine_id = f"read-only-{new_uuid()}" if read_only else self._engine_id()
         super().open(read_only=read_only)
+        self.shared = not read_only  # a listener runs (engine.py)
 
     def _engine_id(self) -> str:
         """This data dir's engine, the same across restarts."""
@@ -73,6 +80,28 @@ class PostgresStore(Store):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(engine_id + "\n")
             return engine_id
+
+    # ── documents other engines change ──────────────────────────────────────────────────
+    def sync(self) -> None:
+        """Take in every change of a document committed before now, by any engine: the
+        version read now, then the announcements up to it (usually heard already). An engine
+        that does not hear them in time drops every copy: it reads the store again."""
+        if not self._pg.hear(self._pg.document_version(), SYNC_TIMEOUT):
+            log.warning("other engines' changes not heard in time: reading every document again")
+            self.elsewhere.append(None)
+        self.catch_up()
+
+    def document(self, kind: str, key: str) -> Any | None:
+        self.catch_up()
+        return super().document(kind, key)
+
+    def documents(self, kind: str) -> dict[str, Any]:
+        self.catch_up()
+        return super().documents(kind)
+
+    def records(self, kind: str, decode: Callable[[str, Any], R]) -> Mapping[str, R]:
+        self.catch_up()
+        return super().records(kind, decode)
 
     # ── bodies ──────────────────────────────────────────────────────────────────────────
     async def spool(self, record: MessageRecord, raw: bytes | SpooledBody) -> None:

@@ -17,9 +17,11 @@ heartbeat thread; see `PostgresStore` for the claims.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +31,7 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 from inbound.store.engine import Job, Row
 from inbound.store.errors import StorageError
 from inbound.store.postgresql.dialect import Dialect, Table
-from inbound.store.postgresql.schema import LOCK, MIGRATIONS, VERSION_TABLE
+from inbound.store.postgresql.schema import CHANNEL, LOCK, MIGRATIONS, VERSION_TABLE
 
 log = logging.getLogger("inbound.store")
 
@@ -65,7 +67,13 @@ class PostgresEngine:
         self._read_only = False
         self._dialect = Dialect({})
         self._heartbeat: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
+        # where the documents other engines change are told (`Documents.elsewhere`), and the
+        # last `document_version` announced
+        self.elsewhere: deque[tuple[str, str] | None] = deque()
+        self._announced = 0
+        self._heard = threading.Condition()
 
     # ── connections ─────────────────────────────────────────────────────────────────────
     def _connect(
@@ -114,6 +122,10 @@ class PostgresEngine:
                 target=self._beat, name="inbound-store-lease", daemon=True
             )
             self._heartbeat.start()
+            self._listener = threading.Thread(
+                target=self._listen, name="inbound-store-changes", daemon=True
+            )
+            self._listener.start()
         self._reader = self._connect(read_only=read_only)
         self._dialect = Dialect(_tables(self._reader))
 
@@ -123,10 +135,11 @@ class PostgresEngine:
             self._writer = None
 
     def close(self) -> None:
-        if self._heartbeat is not None:
-            self._stopping.set()
-            self._heartbeat.join()
-            self._heartbeat = None
+        self._stopping.set()
+        for thread in (self._heartbeat, self._listener):
+            if thread is not None:
+                thread.join()
+        self._heartbeat = self._listener = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -193,6 +206,51 @@ class PostgresEngine:
             conn.close()
         except (psycopg.Error, StorageError) as exc:
             log.warning("could not give up this engine's lease: %s", exc)
+
+    # ── what other engines change ───────────────────────────────────────────────────────
+    def _listen(self) -> None:
+        """Tell `elsewhere` of the documents other engines change, as their commits are
+        announced (schema version 2), on a connection of its own. After a lost connection,
+        what was announced meanwhile is unknown: every copy is dropped (None)."""
+        conn: psycopg.Connection[Any] | None = None
+        while not self._stopping.is_set():
+            try:
+                if conn is None or conn.broken:
+                    conn = self._connect()
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.elsewhere.append(None)
+                    self._announce(_document_version(conn))
+                for note in conn.notifies(timeout=0.5):
+                    engine, kind, key, version = json.loads(note.payload)
+                    if engine != self.engine_id:
+                        self.elsewhere.append((kind, key))
+                    self._announce(version)
+            except (psycopg.Error, StorageError) as exc:
+                log.warning("not told of other engines' changes: %s", exc)
+                self._stopping.wait(1.0)
+        if conn is not None:
+            conn.close()
+
+    def _announce(self, version: int) -> None:
+        with self._heard:
+            self._announced = max(self._announced, version)
+            self._heard.notify_all()
+
+    def document_version(self) -> int:
+        found: int = self.native("SELECT n FROM document_version")[0]["n"]
+        return found
+
+    def hear(self, version: int, timeout: float) -> bool:
+        """Wait until the changes up to `version` are announced; False after `timeout`."""
+        with self._heard:
+            return self._heard.wait_for(lambda: self._announced >= version, timeout)
+
+
+def _document_version(conn: psycopg.Connection[Any]) -> int:
+    """How many changes of documents have committed (schema version 2)."""
+    found = conn.execute("SELECT n FROM document_version AS version").fetchone()
+    assert found is not None
+    return int(found["n"])
 
 
 def _migrate(conn: psycopg.Connection[Any]) -> None:
