@@ -80,8 +80,12 @@ class DataReader:
             # so this is the one case a search for CRLF.CRLF cannot see.
             await reader.readexactly(3)
             return Data(b"", 0)
+        limit = self.size_limit
+        whole = limit + len(END) if limit else 2**62
+        if self.spool is not None:
+            whole = min(whole, self.spool_above)
         saved = reader._limit  # the stream's line limit, raised for DATA only
-        reader._limit = max(saved, self.held_whole)
+        reader._limit = max(saved, whole)
         try:
             found, too_much = await self._read_whole(reader)
             if found is None:
@@ -89,19 +93,6 @@ class DataReader:
                 return await _Spooling(self, reader, self.spool()).read()
         finally:
             reader._limit = saved
-        return self.complete(found, too_much)
-
-    @property
-    def held_whole(self) -> int:
-        """The most of DATA (its final dot included) held in memory to be searched whole:
-        the size limit's worth, or up to `spool_above` when larger messages are spooled."""
-        whole = self.size_limit + len(END) if self.size_limit else 2**62
-        return min(whole, self.spool_above) if self.spool is not None else whole
-
-    def complete(self, found: bytes, too_much: bool = False) -> Data:
-        """The message in `found`, DATA's bytes up to and including the final `CRLF.CRLF`
-        (not the lone `.CRLF` right after DATA's line); `too_much`: some were dropped."""
-        limit = self.size_limit
         data = found[:-3]  # keep the CRLF that precedes the final dot
         if too_much or (limit and len(data) > limit):
             return Data(b"", 0, self.too_much)

@@ -1,5 +1,5 @@
-"""The SMTP interface (`email-smtp.<region>.amazonaws.com`, spec sending.md §3): the submission
-listeners' handler hooks. It translates; SendRawEmail's path
+"""The SMTP interface (`email-smtp.<region>.amazonaws.com`, spec sending.md §3): the only module
+that knows aiosmtpd for the submission listeners. It translates; SendRawEmail's path
 (`raw.send_raw`) decides, so a message sent here is stored, checked and counted exactly as one
 sent with SendRawEmail, with MAIL FROM as its Source and the RCPT TO addresses as its
 Destinations.
@@ -9,9 +9,9 @@ advertising 8BITMIME, STARTTLS (before TLS) and AUTH PLAIN LOGIN; every command 
 STARTTLS, NOOP and QUIT refused before TLS on the STARTTLS port (`530 Must issue a STARTTLS
 command first`); AUTH with SMTP credentials (`credentials.py`) before MAIL (`530 Authentication
 required`); the message checked at the end of DATA, `250 Ok <MessageId>` once it is durable,
-else the SES error's SMTP form (`smtp_replies.FAILURES`). The protocol and AUTH are the
-receiving port's session (`receiving/session.py`: DATA read in one search, control characters
-refused), with the texts SES's submission endpoint uses. As on the receiving port, a
+else the SES error's SMTP form (`smtp_replies.FAILURES`). aiosmtpd does the protocol and AUTH;
+the protocol class is receiving's (`receiving.smtp.SesSMTP`: DATA read in one search, control
+characters refused), with the texts SES's submission endpoint uses. As on the receiving port, a
 message over 256 KiB is written to a file of the store as it arrives (`receiving/data.py`), not
 held while DATA comes in; its file goes once the message is sent or refused.
 """
@@ -23,13 +23,15 @@ import functools
 import logging
 import ssl
 from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from inbound.config import LimitSettings
 from inbound.errors import InvalidParameterValue, SesError
 from inbound.ids import random_bytes
 from inbound.receiving.connections import Connections
-from inbound.receiving.session import AuthResult, Envelope, Handler, LoginPassword, Session, SesSMTP
-from inbound.receiving.smtp import Sessions, ehlo_lines
+from inbound.receiving.smtp import OkReplies, SesEnvelope, Sessions, SesSMTP, ehlo_lines
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
 from inbound.sending.origin import LOCAL, Origin
@@ -48,19 +50,43 @@ def _token(length: int, alphabet: str = _ALNUM) -> str:
     return "".join(alphabet[b % len(alphabet)] for b in random_bytes(length))
 
 
+class _Session(Session):
+    """aiosmtpd's session with `login_data` a plain attribute: aiosmtpd's AUTH sets it on every
+    success, and its deprecated property logs a warning each time."""
+
+    login_data: Any = None
+
+
 class SubmissionSMTP(SesSMTP):
-    """The session with the texts of SES's submission endpoint where the receiving port's
-    (aiosmtpd's) differ."""
+    """SesSMTP with the texts of SES's submission endpoint where aiosmtpd's differ."""
 
     too_much_data = replies.S552_TOO_LONG
-    auth_required_reply = replies.S530_AUTHENTICATION_REQUIRED
-    login_username_prompt = replies.LOGIN_USERNAME_PROMPT
-    login_password_prompt = replies.LOGIN_PASSWORD_PROMPT
+    AuthLoginUsernameChallenge = replies.LOGIN_USERNAME_PROMPT
+    AuthLoginPasswordChallenge = replies.LOGIN_PASSWORD_PROMPT
+
+    def __init__(self, *args: Any, tls_transport: bool, plain_auth: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # aiosmtpd knows TLS only from its own STARTTLS: on the implicit-TLS port (the
+        # transport is TLS from the first byte) and with plain AUTH allowed on loopback, AUTH
+        # must not wait for it. Set here rather than passed, which would log aiosmtpd's
+        # "auth_required but not auth_require_tls" warning on every connection.
+        self._auth_require_tls = not (tls_transport or plain_auth)
+
+    def _create_session(self) -> Session:
+        return _Session(self.loop)
+
+    async def check_auth_needed(self, caller_method: str) -> bool:
+        """aiosmtpd's check, with SES's `530 Authentication required` (no enhanced code)."""
+        assert self.session is not None
+        if self.session.authenticated:
+            return False
+        await self.push(replies.S530_AUTHENTICATION_REQUIRED)
+        return True
 
 
-class SubmissionHandler(Handler):
-    """The hooks: AUTH against the SMTP credentials, the envelope checked for syntax, the
-    message through SendRawEmail's path."""
+class SubmissionHandler(OkReplies):
+    """aiosmtpd handler hooks: AUTH against the SMTP credentials, the envelope checked for
+    syntax, the message through SendRawEmail's path."""
 
     def __init__(self, sender: Sender, region: str, keys: Mapping[str, str]) -> None:
         self.sender = sender
@@ -69,36 +95,37 @@ class SubmissionHandler(Handler):
 
     def authenticate(
         self,
-        server: SesSMTP,
+        server: SMTP,
         session: Session,
         envelope: Envelope,
         mechanism: str,
-        auth_data: LoginPassword,
+        auth_data: Any,
     ) -> AuthResult:
-        """PLAIN and LOGIN both give a LoginPassword."""
+        """aiosmtpd's `authenticator`: PLAIN and LOGIN both give a LoginPassword."""
+        assert isinstance(auth_data, LoginPassword)
         try:
             user, password = auth_data.login.decode(), auth_data.password.decode()
         except UnicodeDecodeError:
             user = password = ""
         if credentials.authenticate(self.keys, self.region, user, password):
-            # `auth_data` is kept as the session's: the caller identity of its messages.
+            # aiosmtpd keeps `auth_data` as the session's: the caller identity of its messages.
             return AuthResult(success=True, auth_data=user, message=replies.S235_AUTHENTICATED)
         log.info("AUTH %s refused for %r from %s", mechanism, user, session.peer)
-        return AuthResult(success=False, message=replies.S535_CREDENTIALS_INVALID)
+        return AuthResult(success=False, handled=False, message=replies.S535_CREDENTIALS_INVALID)
 
-    def handle_EHLO(
-        self, server: SesSMTP, session: Session, envelope: Envelope, hostname: str
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
         return ehlo_lines(server, session, replies.HOSTNAME, "AUTH PLAIN LOGIN")
 
-    def handle_MAIL(
-        self,
-        server: SesSMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        options: list[str],
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if not _valid(address):
             return replies.S501_BAD_MAIL_FROM
@@ -106,13 +133,8 @@ class SubmissionHandler(Handler):
         envelope.mail_options.extend(options)
         return replies.S250_OK
 
-    def handle_RCPT(
-        self,
-        server: SesSMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        options: list[str],
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if not _valid(address):
             return replies.S501_BAD_RCPT_TO
@@ -120,11 +142,12 @@ class SubmissionHandler(Handler):
         envelope.rcpt_options.extend(options)
         return replies.S250_OK
 
-    async def handle_DATA(self, server: SesSMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope, SesEnvelope)
         spooled = envelope.spooled
         try:
             if spooled is None:
-                raw = envelope.content or b""
+                raw = envelope.original_content or b""
             else:
                 raw = await asyncio.to_thread(spooled.path.read_bytes)
             message_id = await send_raw(
@@ -186,9 +209,15 @@ def sessions(
         tls_context=None if implicit_tls else tls_context,
         require_starttls=not (implicit_tls or plain_auth),
         auth_required=True,
-        # TLS counts from STARTTLS: on the implicit-TLS port (TLS from the first byte) and
-        # with plain AUTH allowed on loopback, AUTH must not wait for it
-        auth_require_tls=not (implicit_tls or plain_auth),
+        authenticator=handler.authenticate,
+        decode_data=False,
+        enable_SMTPUTF8=False,
+        tls_transport=implicit_tls,
+        plain_auth=plain_auth,
         spool=spool,
     )
-    return Sessions(lambda: make(ident=f"ESMTP SimpleEmailService-{server_id} {_token(20)}"))
+
+    def session(loop: asyncio.AbstractEventLoop) -> SMTP:
+        return make(loop=loop, ident=f"ESMTP SimpleEmailService-{server_id} {_token(20)}")
+
+    return Sessions(session)

@@ -1,6 +1,7 @@
-"""Reply for reply, the SMTP conversation aiosmtpd held before the engine had its own command
-loop (receiving/session.py): these transcripts were recorded from the engine on aiosmtpd 1.4.6
-(commit 56f2c0b) and are replayed against both listeners over real sockets.
+"""Reply for reply, the SMTP conversation of both listeners (aiosmtpd 1.4.6 under the engine's
+`SesSMTP` subclass): these transcripts were recorded from the engine at commit 56f2c0b and are
+replayed over real sockets, so a change in the subclass or an aiosmtpd upgrade that alters a
+reply shows here.
 
 They cover what the other SMTP tests only check by reply class: HELP's texts, MAIL's
 parameters, the 512-octet command line (538 for MAIL after EHLO), VRFY and EXPN, AUTH on the
