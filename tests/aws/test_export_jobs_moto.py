@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
 
 from inbound.config import SendingSettings
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import FAST, client
-from tests.api.v2.vdm import VDM_ON, send, settled, today
+from tests.api.v2.vdm import VDM_ON, end_of_today, send, settled, today
 from tests.aws.conftest import Moto
 
 
@@ -28,7 +27,7 @@ def test_an_export_file_is_put_to_s3(
     v2.put_account_vdm_attributes(VdmAttributes=VDM_ON)
     message_id = send(v2, "someone@elsewhere.test")
     settled(server)
-    span = {"StartDate": today(), "EndDate": today() + timedelta(hours=23)}
+    span = {"StartDate": today(), "EndDate": end_of_today()}
     job_id = v2.create_export_job(
         ExportDataSource={"MessageInsightsDataSource": span},
         ExportDestination={"DataFormat": "CSV", "S3Url": f"s3://{bucket}/exports/vdm.csv"},

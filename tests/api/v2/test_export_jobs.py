@@ -14,7 +14,7 @@ import pytest
 
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import client, error
-from tests.api.v2.vdm import SIM, VDM_ON, send, settled, today
+from tests.api.v2.vdm import SIM, VDM_ON, end_of_today, send, settled, today
 
 
 def _file(server: RunningInbound, url: str) -> bytes:
@@ -24,7 +24,7 @@ def _file(server: RunningInbound, url: str) -> bytes:
 
 
 def _span() -> dict[str, Any]:
-    return {"StartDate": today() - timedelta(days=1), "EndDate": today() + timedelta(hours=23)}
+    return {"StartDate": today() - timedelta(days=1), "EndDate": end_of_today()}
 
 
 def _sent(server: RunningInbound) -> Any:

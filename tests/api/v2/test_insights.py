@@ -12,7 +12,7 @@ import pytest
 
 from inbound.testing import RunningInbound
 from tests.api.v2.conftest import client, error
-from tests.api.v2.vdm import SIM, VDM_ON, send, settled, today
+from tests.api.v2.vdm import SIM, VDM_ON, end_of_today, send, settled, today
 
 
 def _query(metric: str, key: str = "q", **dimensions: str) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def _query(metric: str, key: str = "q", **dimensions: str) -> dict[str, Any]:
         "Namespace": "VDM",
         "Metric": metric,
         "StartDate": today() - timedelta(days=2),
-        "EndDate": today() + timedelta(hours=23),
+        "EndDate": end_of_today(),
     }
     if dimensions:
         query["Dimensions"] = dimensions

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inbound.testing import RunningInbound
@@ -31,3 +31,9 @@ def settled(server: RunningInbound) -> None:
 
 def today() -> datetime:
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def end_of_today() -> datetime:
+    """The last second of today (UTC): an EndDate that takes in what a test sends now, at any
+    hour (`today() + 23 h` left out what was sent after 23:00)."""
+    return today() + timedelta(days=1, seconds=-1)
