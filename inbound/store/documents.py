@@ -38,7 +38,8 @@ class Documents(Database):
         super().__init__(data_dir, engine)
         self._texts: dict[tuple[str, str], str | None] = {}  # None: no such document
         self._listings: dict[str, dict[str, str]] = {}  # `documents()`'s, by kind
-        self._records: dict[tuple[str, Callable[..., Any]], Mapping[str, Any]] = {}  # `records()`'s
+        # `records()`'s, by kind, then by the function that decoded them
+        self._records: dict[str, dict[Callable[..., Any], Mapping[str, Any]]] = {}
         # Documents other engines changed, not yet taken in (`catch_up`): what PostgreSQL's
         # notifications tell (store/postgresql/engine.py); None: any. Always empty on SQLite.
         self.elsewhere: deque[tuple[str, str] | None] = deque()
@@ -87,7 +88,7 @@ class Documents(Database):
         from now. Shielded: a caller that stops waiting does not stop the write, and its
         outcome still decides the copy."""
         self._texts[kind, key] = text
-        self._forget_records(kind)
+        self._records.pop(kind, None)
         listing = self._listings.get(kind)
         if listing is not None:
             if text is None:
@@ -132,10 +133,10 @@ class Documents(Database):
         every document again for each message (the SNS action's topic and subscriptions, the
         verdict overrides: profiled, 8% of receiving's event loop). `decode` makes immutable
         records: every caller gets the same ones."""
-        found = self._records.get((kind, decode))
+        decoded = self._records.setdefault(kind, {})
+        found = decoded.get(decode)
         if found is None:
-            found = {key: decode(key, body) for key, body in self.documents(kind).items()}
-            self._records[kind, decode] = found
+            found = decoded[decode] = {k: decode(k, v) for k, v in self.documents(kind).items()}
         return found
 
     def sync(self) -> None:
@@ -157,11 +158,7 @@ class Documents(Database):
     def _forget(self, kind: str, key: str) -> None:
         self._texts.pop((kind, key), None)
         self._listings.pop(kind, None)
-        self._forget_records(kind)
-
-    def _forget_records(self, kind: str) -> None:
-        for cached in [k for k in self._records if k[0] == kind]:
-            del self._records[cached]
+        self._records.pop(kind, None)
 
 
 def delete(c: Connection, kind: str, key: str) -> None:
