@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench soak docker clean
+.PHONY: run test lint fuzz bench bench-pg soak docker clean
 
 # Progress while it installs (a first install takes about a minute): a line per step and pip's
 # own lines per package.
@@ -51,6 +51,13 @@ bench: $(STAMP)
 		echo "inbound: Haraka not installed: the benchmark runs without it"; \
 	else echo "inbound: npm not found: the benchmark runs without Haraka"; fi
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# 1, 2 and 4 engines on one PostgreSQL database (issue 17; its own server from Debian's
+# `postgresql` binaries, or it says why not): 5 interleaved runs, about 5 minutes; fewer with
+# PG_BENCH_ARGS="--runs 1".
+bench-pg: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.pgscale $(PG_BENCH_ARGS)
 
 # The soak test (docs/reliability.md, "Soak"): about 5 minutes; it records its figures there.
 # Longer: make soak SOAK_ARGS="--duration 3600 --kill-every 60 --concurrency 16"

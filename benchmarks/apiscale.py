@@ -302,14 +302,15 @@ def report(runs: list[Run], sizes: list[int], n: int, command: str, revision: st
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace this command's section of RESULTS.md (from its heading to the next `## `
-    heading), or add it at the end."""
+    """Replace a command's section of RESULTS.md (from its heading, the first line of `text`,
+    to the next `## ` heading), or add it at the end."""
+    heading = text.split("\n", 1)[0]
     old = path.read_text() if path.exists() else ""
-    start = old.find(SECTION)
+    start = old.find(heading)
     if start < 0:
         path.write_text(old.rstrip() + "\n\n" + text)
         return
-    end = old.find("\n## ", start + len(SECTION))
+    end = old.find("\n## ", start + len(heading))
     rest = "" if end < 0 else "\n" + old[end + 1 :]
     path.write_text(old[:start] + text + rest)
 

@@ -41,6 +41,8 @@ class Load:
     mode: Mode = "send"
     sender: str = "loadgen@sender.test"
     auth: tuple[str, str] | None = None  # (user name, password) for AUTH PLAIN
+    # more servers to spread the workers over: worker i connects to (port, *spread)[i % n]
+    spread: tuple[int, ...] = ()
 
     @property
     def total(self) -> int:
@@ -76,8 +78,8 @@ async def _reply(reader: asyncio.StreamReader) -> int:
     return int(line[:3])
 
 
-async def _connection(load: Load, result: LoadResult) -> None:
-    reader, writer = await asyncio.open_connection(load.host, load.port, limit=1 << 20)
+async def _connection(load: Load, port: int, result: LoadResult) -> None:
+    reader, writer = await asyncio.open_connection(load.host, port, limit=1 << 20)
     try:
         code = await _reply(reader)
         if code != 220:
@@ -135,10 +137,10 @@ async def _connection(load: Load, result: LoadResult) -> None:
             await writer.wait_closed()
 
 
-async def _worker(load: Load, result: LoadResult) -> None:
+async def _worker(load: Load, port: int, result: LoadResult) -> None:
     for _ in range(load.connections):
         try:
-            await _connection(load, result)
+            await _connection(load, port, result)
         except (OSError, asyncio.IncompleteReadError, SMTPError, ValueError) as exc:
             result.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -147,7 +149,10 @@ async def run_load(load: Load) -> LoadResult:
     """Run the whole load; ``elapsed`` covers first connect to last QUIT reply."""
     result = LoadResult()
     t0 = time.perf_counter()
-    await asyncio.gather(*(_worker(load, result) for _ in range(load.concurrency)))
+    ports = (load.port, *load.spread)
+    await asyncio.gather(
+        *(_worker(load, ports[i % len(ports)], result) for i in range(load.concurrency))
+    )
     result.elapsed = time.perf_counter() - t0
     return result
 

@@ -225,14 +225,17 @@ class Server:
         sending: bool = False,
         zone: str = "",
         volatile: bool = False,
+        store_url: str = "",
     ) -> Server:
         """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``); with
         a ``zone``, that zone file as its DNS (without one it has no DNS: authentication is
-        not evaluated); ``volatile``: its data dir on tmpfs (``TMPFS``)."""
+        not evaluated); ``volatile``: its data dir on tmpfs (``TMPFS``); ``store_url``: its
+        ``[store] url`` (a PostgreSQL database; empty: the SQLite file of its data dir)."""
         submission = free_port() if sending else None
         key, secret = ACCESS_KEY
         extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
-        (workdir / "inbound.toml").write_text(TOML + (extra or RECEIVING_ONLY))
+        store = f"[store]\nurl = {json.dumps(store_url)}\n" if store_url else ""
+        (workdir / "inbound.toml").write_text(TOML + (extra or RECEIVING_ONLY) + store)
         (workdir / "rules.json").write_text(json.dumps(rules))
         if zone:  # `dns.zone` beside the config is the [dns] default
             (workdir / "dns.zone").write_text(zone)

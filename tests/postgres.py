@@ -75,7 +75,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Server]:
+def running(*, fsync: bool = False) -> Iterator[Server]:
+    """A server until the block ends; `fsync`: durable commits (benchmarks/pgscale.py), where
+    the tests run without (the module's docstring)."""
     binaries = _binaries()
     assert binaries is not None
     home = Path(tempfile.mkdtemp(prefix="inbound-pg-"))  # not pytest's: root-only folders
@@ -90,8 +92,8 @@ def running() -> Iterator[Server]:
         run("initdb", "-D", str(data), "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8")
         options = (
             f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={home}"
-            " -c fsync=off -c full_page_writes=off -c max_connections=200"
-        )
+            " -c max_connections=200"
+        ) + ("" if fsync else " -c fsync=off -c full_page_writes=off")
         run("pg_ctl", "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
         try:
             yield Server(home, port)
