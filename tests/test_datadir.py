@@ -45,11 +45,15 @@ class _Recorder:
         self.records: list[object] = []
 
     async def add_object(
-        self, record: object, write_file: Callable[[object], bool], *, durable: bool = False
-    ) -> bool:
-        hashed = write_file(None)
+        self,
+        write_file: Callable[[], object],
+        remove_file: Callable[[object], None],
+        *,
+        durable: bool = False,
+    ) -> object:
+        record = write_file()
         self.records.append(record)
-        return hashed
+        return record
 
     def bucket(self, name: str) -> str:
         return name  # every bucket exists

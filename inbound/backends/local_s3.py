@@ -54,19 +54,19 @@ def _natural(key: str) -> bool:
     )
 
 
-def _write_atomically(path: Path, body: bytes, partial: Path) -> None:
+def _write_atomically(path: str, body: bytes, partial: str) -> None:
     """Readers never see a partial file: write it in `partial` (same file system), then
     rename it over `path`. Folders are made only when missing (a stat per object was a
     measurable cost)."""
     try:
         _replace_with(path, body, partial)
     except FileNotFoundError:
-        partial.mkdir(parents=True, exist_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(partial, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         _replace_with(path, body, partial)
 
 
-def _replace_with(path: Path, body: bytes, partial: Path) -> None:
+def _replace_with(path: str, body: bytes, partial: str) -> None:
     tmp = f"{partial}/{new_uuid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -101,6 +101,7 @@ class LocalObjectStore:
     region: str = "us-east-1"  # of the buckets made by a first write
     strict: bool = False  # a write to a bucket nobody made fails, as on S3
     keyed: Path = field(init=False)
+    _folders: dict[str, str] = field(init=False, default_factory=dict)  # by bucket, `_write`'s
 
     def __post_init__(self) -> None:
         self.keyed = self.root.with_name("s3-keyed")
@@ -166,35 +167,46 @@ class LocalObjectStore:
         if "\0" in bucket or "/" in bucket or bucket in ("", ".", ".."):
             raise BackendError(f"refusing unsafe bucket name: {bucket!r}")
         await self._require_bucket(bucket)
-        record = StoredObject(
-            bucket=bucket,
-            key=key,
-            size=len(body),
-            metadata=dict(metadata),
-            message_id=message_id,
-            created=now_iso(),
-            headers=dict(headers or {}),
-        )
+        created = now_iso()
 
-        def write_file(previous: StoredObject | None) -> tuple[bool, str]:
-            hashed = self._write(bucket, key, body)
-            if previous is not None and previous.hashed != hashed:
-                self.file(previous).unlink(missing_ok=True)
-            return hashed, hashlib.md5(body, usedforsecurity=False).hexdigest()
+        def write_file() -> StoredObject:
+            return StoredObject(
+                bucket=bucket,
+                key=key,
+                size=len(body),
+                metadata=dict(metadata),
+                message_id=message_id,
+                created=created,
+                headers=dict(headers or {}),
+                etag=hashlib.md5(body, usedforsecurity=False).hexdigest(),
+                hashed=self._write(bucket, key, body),
+            )
 
-        return await self.store.add_object(record, write_file, durable=durable)
+        return await self.store.add_object(write_file, self._remove_file, durable=durable)
 
     def _write(self, bucket: str, key: str, body: bytes) -> bool:
-        """Write the file (in the store's writer thread); whether under the key's hash."""
+        """Write the file (in the store's writer thread); whether under the key's hash.
+
+        A natural key's path is joined as text to its bucket's folder (made by `under()`):
+        `_natural` refuses every segment `under()` would (`..`, a NUL, a leading `/`) and the
+        ones that would not name the key's own file; pathlib's parsing cost more than the
+        rest of the write's Python."""
+        partial = str(self.partial)
         if _natural(key):
             try:
-                _write_atomically(self.path(bucket, key), body, self.partial)
+                _write_atomically(f"{self._folder(bucket)}/{key}", body, partial)
                 return False
             except OSError as exc:
                 if not _is_path_clash(exc):
                     raise
-        _write_atomically(self._hashed_path(bucket, key), body, self.partial)
+        _write_atomically(str(self._hashed_path(bucket, key)), body, partial)
         return True
+
+    def _folder(self, bucket: str) -> str:
+        found = self._folders.get(bucket)
+        if found is None:
+            found = self._folders[bucket] = str(checked_under(self.root, bucket))
+        return found
 
     def stored_object(self, bucket: str, key: str) -> StoredObject:
         found = self.store.stored_object(bucket, key)
@@ -216,7 +228,8 @@ class LocalObjectStore:
         return self.read(record), record.metadata
 
     async def delete_object(self, bucket: str, key: str) -> None:
-        def remove_file(record: StoredObject) -> None:
-            self.file(record).unlink(missing_ok=True)
+        await self.store.delete_object(bucket, key, self._remove_file)
 
-        await self.store.delete_object(bucket, key, remove_file)
+    def _remove_file(self, record: StoredObject) -> None:
+        """In the store's writer thread, with the change to the object's record."""
+        self.file(record).unlink(missing_ok=True)

@@ -5,7 +5,6 @@ Recorded without waiting (the writer commits them in order) unless a method says
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,12 @@ from inbound.store.writer import Connection, Database, Row
 
 T = TypeVar("T")
 EventService = Literal["eventbridge", "pinpoint"]
+_OBJECT_ROW = (
+    " INTO s3_objects (bucket, key, size, metadata, message_id, created, headers, etag, hashed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_ADD_OBJECT = "INSERT OR IGNORE" + _OBJECT_ROW
+_REPLACE_OBJECT = "INSERT OR REPLACE" + _OBJECT_ROW
 _EVENT_TABLES: dict[EventService, str] = {
     "eventbridge": "eventbridge_events",
     "pinpoint": "pinpoint_events",
@@ -42,37 +47,42 @@ class Embedded(Database):
     # ── S3 ────────────────────────────────────────────────────────────────────────────────
     async def add_object(
         self,
-        record: StoredObject,
-        write_file: Callable[[StoredObject | None], tuple[bool, str]],
+        write_file: Callable[[], StoredObject],
+        remove_file: Callable[[StoredObject], None],
         *,
         durable: bool = False,
     ) -> StoredObject:
-        """Run `write_file(the object it replaces)` in the writer thread, then insert the
-        record that describes the file, and its bucket if new, in the same transaction: the
-        event loop does not wait on the file system (profiled: it was a fifth of the loop's
-        work per message), and the record never exists without its file. `write_file`
-        answers whether it wrote the file under the key's hash (`StoredObject.hashed`) and the
-        object's ETag, hashed there too (an MD5 of every received message was 5% of the event
-        loop's work); the record is returned with both."""
+        """Run `write_file()` in the writer thread, then insert the record it returns (of the
+        file it wrote) in the same transaction: the event loop does not wait on the file
+        system (profiled: it was a fifth of the loop's work per message), and the record never
+        exists without its file. The record says whether the file is under the key's hash
+        (`StoredObject.hashed`) and has the object's ETag, hashed there too (an MD5 of every
+        received message was 5% of the event loop's work). The object it replaces goes
+        through `remove_file` when its file is elsewhere (hashed one way, the new one the
+        other).
+
+        A new key (every message id is one) costs one statement: the object a key replaces is
+        looked up only when the insert finds the key taken."""
 
         def write(c: Connection) -> StoredObject:
-            hashed, etag = write_file(_object_in(c, record.bucket, record.key))
-            stored = dataclasses.replace(record, hashed=hashed, etag=etag)
-            c.execute(
-                "INSERT OR REPLACE INTO s3_objects (bucket, key, size, metadata, message_id, "
-                "created, headers, etag, hashed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.bucket,
-                    stored.key,
-                    stored.size,
-                    json.dumps(stored.metadata),
-                    stored.message_id,
-                    stored.created,
-                    json.dumps(stored.headers),
-                    stored.etag,
-                    int(hashed),
-                ),
+            stored = write_file()
+            values = (
+                stored.bucket,
+                stored.key,
+                stored.size,
+                _json_object(stored.metadata),
+                stored.message_id,
+                stored.created,
+                _json_object(stored.headers),
+                stored.etag,
+                int(stored.hashed),
             )
+            if c.execute(_ADD_OBJECT, values).rowcount == 1:
+                return stored
+            previous = _object_in(c, stored.bucket, stored.key)
+            if previous is not None and previous.hashed != stored.hashed:
+                remove_file(previous)
+            c.execute(_REPLACE_OBJECT, values)
             return stored
 
         return await self._write(write, durable=durable)
@@ -318,6 +328,12 @@ def _invocation(row: Row) -> LambdaInvocation:
         payload=json.loads(row["payload"]),
         response=None if row["response"] is None else json.loads(row["response"]),
     )
+
+
+def _json_object(value: dict[str, str]) -> str:
+    """`json.dumps(value)`, without its cost for the empty metadata of every received
+    message's object."""
+    return json.dumps(value) if value else "{}"
 
 
 def _object_in(c: Connection, bucket: str, key: str) -> StoredObject | None:

@@ -34,7 +34,7 @@ def test_an_s3_key_that_leaves_the_data_dir_is_refused(
         created="2026-01-01T00:00:00.000Z",
     )
     inbound_server.call(
-        inbound_server.server.store.add_object(record, lambda previous: (False, ""))
+        inbound_server.server.store.add_object(lambda: record, lambda replaced: None)
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         inbound_server.get(f"/api/s3/b/{key}")

@@ -89,6 +89,7 @@ def test_upserts_keep_sqlite_s_semantics(tmp_path: Path, store_url: str) -> None
         topic_preferences={}, unsubscribe_all=False, attributes_data=None,
         created="2026-12-04T15:00:00.000Z", updated="2026-12-04T15:00:00.000Z",
     )  # fmt: skip
+    removed: list[StoredObject] = []
 
     async def work() -> None:
         await store.put_document("k", "a", {"v": 1})
@@ -97,10 +98,15 @@ def test_upserts_keep_sqlite_s_semantics(tmp_path: Path, store_url: str) -> None
         assert await store.add_bucket(Bucket("b", "eu-west-1", "t")) is False  # OR IGNORE
         assert await store.add_contacts([contact, contact]) == [True, False]
         for key in ("b/é", "b/z", "a", "b/Z", "b/a"):
-            obj = StoredObject("b", key, 1, {}, None, "t")
-            await store.add_object(obj, lambda replaced: (False, "e"))
+            obj = StoredObject("b", key, 1, {}, None, "t", etag="e")
+            await store.add_object(lambda obj=obj: obj, removed.append)
+        # replacing an object whose file is elsewhere (hashed the other way) removes that file
         await store.add_object(
-            StoredObject("b", "a", 9, {"m": "1"}, "m1", "t2"), lambda r: (False, "e")
+            lambda: StoredObject("b", "a", 9, {"m": "1"}, "m1", "t2", etag="e", hashed=True),
+            removed.append,
+        )
+        await store.add_object(  # the same way: the new file replaced the old one
+            lambda: StoredObject("b", "b/z", 2, {}, None, "t3", etag="f"), removed.append
         )
 
     run(store, work())
@@ -115,6 +121,11 @@ def test_upserts_keep_sqlite_s_semantics(tmp_path: Path, store_url: str) -> None
         assert [o.key for o in store.objects_after("b", "b/", "b/a", 10)] == ["b/z", "b/é"]
         replaced = store.stored_object("b", "a")
         assert replaced is not None and (replaced.size, replaced.metadata) == (9, {"m": "1"})
+        assert replaced.hashed
+        assert removed == [StoredObject("b", "a", 1, {}, None, "t", etag="e")]
+        assert store.stored_object("b", "b/z") == StoredObject(
+            "b", "b/z", 2, {}, None, "t3", etag="f"
+        )
     finally:
         store.close()
 
