@@ -29,9 +29,13 @@ from inbound.api.query.operations import OPERATIONS, Handler
 from inbound.api.services import Services
 from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
-from inbound.backends.factory import embedded_s3_and_kms, local_backends, make_backends
+from inbound.backends.factory import (
+    embedded_s3_and_kms,
+    local_backends,
+    local_objects,
+    make_backends,
+)
 from inbound.backends.local import LocalMailer
-from inbound.backends.local_s3 import LocalObjectStore
 from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import signing_paths
 from inbound.config import Settings
@@ -86,6 +90,15 @@ def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> No
                     )
 
 
+def discard_unfinished(store: Store, settings: Settings) -> None:
+    """Delete what a killed server left half-written: S3 objects and message bodies. Only
+    the process holding the data dir, before it listens: no write of them is in progress."""
+    if left := local_objects(store, settings).discard_partial():
+        log.warning("discarded %d S3 object writes a previous run left unfinished", left)
+    if left := store.discard_orphan_bodies():
+        log.warning("discarded %d message bodies a previous run left unaccepted", left)
+
+
 class InboundServer:
     def __init__(
         self,
@@ -93,14 +106,19 @@ class InboundServer:
         *,
         executors: Mapping[str, Executor] | None = None,
         backends: Callable[[Store, Settings, str], Backends] | None = None,
+        worker: int | None = None,
     ) -> None:
+        """`worker`: this server is that slot's worker process of `[server] workers`
+        (docs/workers.md): the supervisor holds the data dir and prepared it, the listeners
+        share their ports with the other workers', the store is shared with them."""
         self.settings = settings
+        self.worker = worker
         self.executors = with_overrides(executors)
         self.operations: dict[str, Handler] = dict(OPERATIONS)  # per server: tests may extend it
         self.v2_operations: dict[str, Handler] = dict(V2_OPERATIONS)  # the same, for SES v2
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
-        self.store = make_store(settings.data_dir, settings.store.url)
+        self.store = make_store(settings.data_dir, settings.store.url, worker=worker)
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
         self.identities: IdentityBook | None = None
@@ -129,9 +147,11 @@ class InboundServer:
         `listen=False` runs the engine alone, for `inbound replay`.
         """
         settings = self.settings
-        if listen:  # one server per data dir; `rules apply` and `replay` look for it
-            self._claim = Claim.take(settings.data_dir)
+        if listen and self.worker is None:  # one server per data dir; `rules apply` and
+            self._claim = Claim.take(settings.data_dir)  # `replay` look for it
         self.store.open()
+        if listen and self.worker is None:  # a worker's supervisor did (cli/workers.py)
+            discard_unfinished(self.store, settings)
         self.keeper = StateKeeper(self.store, settings.state, settings.region)
         await self.keeper.load()
         dns_settings = settings.dns_settings
@@ -176,12 +196,14 @@ class InboundServer:
                 access_log_class=logs.AccessLogger,
             )
             await self._runner.setup()
-            site = web.TCPSite(self._runner, settings.http.host, settings.http.port)
+            site = web.TCPSite(
+                self._runner, settings.http.host, settings.http.port, reuse_port=self._sharing
+            )
             await site.start()
             bound = site._server.sockets[0].getsockname()[:2]  # type: ignore[union-attr]
             self.http_url = f"http://{_url_host(bound[0])}:{bound[1]}"
-            assert self._claim is not None
-            self._claim.announce(self.http_url)
+            if self._claim is not None:
+                self._claim.announce(self.http_url)
         else:
             self.http_url = f"http://{settings.http}"
         self.sender.http_url = self.http_url
@@ -190,12 +212,7 @@ class InboundServer:
         self.backends = services.backends = self._make_backends(self.store, settings, self.http_url)
         if isinstance(self.backends.publisher, LocalSns):  # [sns.subscriptions], confirmed
             await self.backends.publisher.start()
-        objects = self.backends.objects
-        if listen and isinstance(objects, LocalObjectStore) and (left := objects.discard_partial()):
-            log.warning("discarded %d S3 object writes a previous run left unfinished", left)
         services.s3, services.kms = embedded_s3_and_kms(self.store, settings, self.backends)
-        if listen and (left := self.store.discard_orphan_bodies()):
-            log.warning("discarded %d message bodies a previous run left unaccepted", left)
         self.feedback = Feedback(self.sending, self.backends)
         sent_events = SentEvents(
             self.store,
@@ -281,6 +298,7 @@ class InboundServer:
             settings.smtp.host,
             settings.smtp.port,
             backlog=settings.limits.listen_backlog,
+            reuse_port=self._sharing,
         )
         self.smtp_address = self._smtp_server.sockets[0].getsockname()[:2]
         await self._start_submission(tls_context)
@@ -312,6 +330,7 @@ class InboundServer:
                 address.port,
                 ssl=tls_context if implicit else None,
                 backlog=settings.limits.listen_backlog,
+                reuse_port=self._sharing,
             )
             self._submission.append((server, sessions))
             bound = server.sockets[0].getsockname()[:2]
@@ -319,6 +338,11 @@ class InboundServer:
                 self.submission_tls_address = bound
             else:
                 self.submission_address = bound
+
+    @property
+    def _sharing(self) -> bool | None:
+        """Whether the listeners share their ports (SO_REUSEPORT) with other workers'."""
+        return True if self.worker is not None else None
 
     def _tls_context(self) -> ssl.SSLContext:
         settings = self.settings

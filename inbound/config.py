@@ -179,6 +179,15 @@ def _positive(value: float, at: Key) -> float:
     return value
 
 
+MAX_WORKERS = 64
+
+
+def _workers(value: int, at: Key) -> int:
+    if not 1 <= value <= MAX_WORKERS:
+        raise at.error(f"must be a whole number from 1 to {MAX_WORKERS}, not {value!r}")
+    return value
+
+
 def _seconds(value: float, at: Key) -> float:
     return float(_positive(value, at))
 
@@ -345,6 +354,8 @@ class ServerSettings(Section):
     max_message_size: int = field(default=DEFAULT_MAX_MESSAGE, metadata=toml(int, _positive))
     # the log's form (docs/running.md, "Logs"): "text" lines or one JSON object per line
     log_format: str = field(default="text", metadata=toml(str, _choice("text", "json")))
+    # engine processes serving the same ports over the one store (docs/workers.md)
+    workers: int = field(default=1, metadata=toml(int, _workers))
     # where `state` came from, for error messages (default: rules.json beside inbound.toml)
     rules_file: Path | None = field(default=None, metadata=toml(str, _beside_config, key="rules"))
 

@@ -19,18 +19,20 @@ FORMATS = ("text", "json")
 access_log = logging.getLogger("inbound.access")
 
 
-def setup(*, verbose: bool, form: str) -> None:
+def setup(*, verbose: bool, form: str, worker: int | None = None) -> None:
     """Log to stderr: with `verbose` every module's decisions and the access log, otherwise
     warnings and the per-message lines. Logging that is configured already (a program that
-    calls `cli.main`, pytest) is left as it is, as `logging.basicConfig` leaves it."""
+    calls `cli.main`, pytest) is left as it is, as `logging.basicConfig` leaves it. A worker
+    process of `[server] workers` names itself in each line (`worker 2`, `"worker": 2`)."""
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
+    who = "" if worker is None else f" worker {worker}"
     handler.setFormatter(
-        JsonFormatter()
+        JsonFormatter(worker)
         if form == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        else logging.Formatter(f"%(asctime)s %(levelname)s{who} %(name)s: %(message)s")
     )
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -39,13 +41,18 @@ def setup(*, verbose: bool, form: str) -> None:
 
 class JsonFormatter(logging.Formatter):
     """One object per record: time, level, logger, then the record's `fields` (a message's or
-    a request's) or its message."""
+    a request's) or its message; `worker`: the worker process's slot, in each line."""
+
+    def __init__(self, worker: int | None = None) -> None:
+        super().__init__()
+        self._worker = {} if worker is None else {"worker": worker}
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            **self._worker,
         }
         fields = getattr(record, "fields", None)
         line |= fields if fields is not None else {"message": record.getMessage()}

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import smtplib
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 from inbound.actions import Result
 from inbound.testing import RunningInbound
 from tests.rulesets import message, rule, rules, s3
+from tests.serving import Serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECT = {
@@ -69,28 +68,7 @@ def test_an_embedded_server_builds_no_line_when_nobody_listens(
     assert not [r for r in caplog.records if r.name == "inbound.mail"]
 
 
-class _Serve:
-    """`inbound serve` in a subprocess, its stderr in a file."""
-
-    def __init__(self, tmp_path: Path, *flags: str) -> None:
-        self.log = tmp_path / "stderr"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
-        with self.log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "inbound", "serve", "--config",
-                 str(ROOT / "config/inbound.toml"), "--smtp", "127.0.0.1:0", "--http",
-                 "127.0.0.1:0", "--submission", "", "--data", str(tmp_path / "data"), *flags],
-                env=environ | {"PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=stderr,
-                text=True,
-            )  # fmt: skip
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if found := re.search(r"SMTP on 127\.0\.0\.1:(\d+)", line):
-                self.smtp_port = int(found[1])
-            if found := re.search(r"HTTP on (http://\S+) ", line):
-                self.http_url = found[1]
-                break
-
+class _Serve(Serve):
     def lines(self, pattern: str, count: int) -> list[str]:
         """Stop the server once it logged `count` lines matching `pattern`; all its lines."""
         for _ in range(200):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import signal
 import sys
 from collections.abc import Callable
@@ -12,7 +11,8 @@ from pathlib import Path
 
 from inbound import logs
 from inbound.app import InboundServer
-from inbound.config import Address, Key, SendingSettings, Settings
+from inbound.cli.startup import Bound, announce, overrides
+from inbound.config import Settings
 from inbound.store import StorageError
 
 
@@ -29,6 +29,12 @@ def add_arguments(
     )
     parser.add_argument("--data", metavar="DIR", type=Path, help="data directory (.inbound)")
     parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        help="engine processes serving the same ports ([server] workers, 1)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="log every decision and HTTP request"
     )
     parser.add_argument(
@@ -39,24 +45,12 @@ def add_arguments(
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    return asyncio.run(_serve(_overrides(settings, args), args.config))
+    settings = overrides(settings, args)
+    if settings.workers > 1:  # a supervisor of worker processes (docs/workers.md)
+        from inbound.cli import workers
 
-
-def _overrides(settings: Settings, args: argparse.Namespace) -> Settings:
-    changes: dict[str, object] = {}
-    if args.smtp:
-        changes["smtp"] = Address.parse(args.smtp, key="--smtp")
-    if args.http:
-        changes["http"] = Address.parse(args.http, key="--http")
-    if args.data:
-        changes["data_dir"] = args.data
-    if args.submission is not None:
-        smtp = Address.parse(args.submission, key="--submission") if args.submission else None
-        sending = dataclasses.replace(settings.sending, smtp=smtp)
-        # the config's own cross-key check (plain AUTH only on loopback) holds for it too
-        SendingSettings.check(vars(sending), Key(Path("<command line>"), "--submission"))
-        changes["sending"] = sending
-    return settings.clone(**changes)
+        return workers.supervise(settings, args)
+    return asyncio.run(_serve(settings, args.config))
 
 
 async def _serve(settings: Settings, config: Path) -> int:
@@ -75,24 +69,7 @@ async def _serve(settings: Settings, config: Path) -> int:
         )
         await server.stop()
         return 2
-    host, port = server.smtp_address
-    print(f"inbound: config {config}, data in {settings.data_dir}")
-    domain = next((v for v in sorted(settings.state.verified) if "@" not in v), "example.com")
-    print(f"inbound: SMTP on {host}:{port} ({settings.smtp_hostname})", flush=True)
-    url = server.http_url
-    print(f"inbound: HTTP on {url} (web UI at {url}/, JSON API at {url}/api/messages)")
-    for kind, bound in (
-        ("STARTTLS", server.submission_address),
-        ("TLS", server.submission_tls_address),
-    ):
-        if bound is not None:
-            print(f"inbound: SES SMTP interface ({kind}) on {bound[0]}:{bound[1]}")
-    print(
-        "inbound: try  python3 -c \"import smtplib; smtplib.SMTP('"
-        f"{host}', {port}).sendmail('me@sender.test', ['hello@{domain}'], "
-        "'Subject: hi\\n\\nhello')\"",
-        flush=True,
-    )
+    announce(settings, config, Bound.of(server))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

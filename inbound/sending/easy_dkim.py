@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import fcntl
 import json
 import os
 import subprocess
@@ -260,6 +261,12 @@ def import_key(private_path: Path, public_path: Path, der: bytes) -> dict[str, A
 
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
-        generate(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+        private, public = Path(sys.argv[2]), Path(sys.argv[3])
+        # worker processes asking at once (docs/workers.md) make one key, not two halves
+        private.parent.mkdir(parents=True, exist_ok=True)
+        with private.with_name(private.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (private.exists() and public.exists()):
+                generate(private, public, int(sys.argv[4]))
     else:
         print(json.dumps(import_key(Path(sys.argv[2]), Path(sys.argv[3]), sys.stdin.buffer.read())))

@@ -19,11 +19,17 @@ from inbound.store.store import Store
 __all__ = ["StorageError", "Store", "make_store"]
 
 
-def make_store(data_dir: Path, url: str = "") -> Store:
+def make_store(data_dir: Path, url: str = "", *, worker: int | None = None) -> Store:
     """The store `[store] url` names: empty, the SQLite file in `data_dir`; a
-    `postgresql://` URL, that database, with `data_dir` for what stays per engine."""
-    if not url:
-        return Store(data_dir)
-    from inbound.store.postgresql import PostgresStore
+    `postgresql://` URL, that database, with `data_dir` for what stays per engine. `worker`:
+    the slot of a worker process of `[server] workers` (docs/workers.md), one engine of
+    several on the store."""
+    if url:
+        from inbound.store.postgresql import PostgresStore
 
-    return PostgresStore(data_dir, url)
+        return PostgresStore(data_dir, url, worker=worker)
+    if worker is not None:
+        from inbound.store.shared import SharedSqliteStore
+
+        return SharedSqliteStore(data_dir, worker)
+    return Store(data_dir)

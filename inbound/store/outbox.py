@@ -56,7 +56,7 @@ class Outbox(Database):
     def outbox_next_attempt(self) -> str | None:
         """The earliest `next_attempt` of a deferred message (ISO 8601 UTC), if any."""
         found = self._read(
-            "SELECT MIN(next_attempt) AS t FROM outbox WHERE status = ?",
+            "SELECT MIN(w.next_attempt) AS t FROM outbox w WHERE w.status = ?" + self._mine,
             (OutboxStatus.DEFERRED,),
         )
         return found[0]["t"] if found else None

@@ -28,8 +28,8 @@ class Retries(Database):
     def retries_next_attempt(self) -> str | None:
         """The earliest `next_attempt` of a pending entry of a finished message, if any."""
         found = self._read(
-            "SELECT MIN(r.next_attempt) AS t FROM retries r JOIN messages m"
-            " ON m.id = r.message_id WHERE m.status = ? AND r.status = ?",
+            "SELECT MIN(w.next_attempt) AS t FROM retries w JOIN messages m"
+            " ON m.id = w.message_id WHERE m.status = ? AND w.status = ?" + self._mine,
             (MessageStatus.DONE, RetryStatus.PENDING),
         )
         return found[0]["t"] if found else None

@@ -95,7 +95,9 @@ def _outcome(text: str | None) -> Outcome | RuleOutcome | None:
 def insert_retries(c: Connection, entries: Sequence[RetryEntry]) -> None:
     now = now_iso()
     c.executemany(
-        "INSERT INTO retries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO retries (message_id, rule_position, action_index, rule, action, status,"
+        " attempts, deadline, next_attempt, last_error, dsn, created, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (message_id, rule_position, action_index) DO UPDATE SET"
         " status = excluded.status, attempts = excluded.attempts,"
         " next_attempt = excluded.next_attempt, last_error = excluded.last_error,"

@@ -103,9 +103,18 @@ CREATE TABLE IF NOT EXISTS digests (
     kind TEXT NOT NULL, message_id TEXT NOT NULL, source_rowid INTEGER NOT NULL,
     subject TEXT NOT NULL, PRIMARY KEY (kind, message_id));
 CREATE INDEX IF NOT EXISTS digests_source ON digests(kind, source_rowid);
+CREATE TABLE IF NOT EXISTS engines (
+    id TEXT PRIMARY KEY, host TEXT NOT NULL, started REAL NOT NULL, alive_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS document_changes (
+    version INTEGER PRIMARY KEY AUTOINCREMENT, engine TEXT NOT NULL, kind TEXT NOT NULL,
+    key TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS digest_text USING fts5(
     sender, recipients, subject, body, tokenize = 'unicode61 remove_diacritics 2');
 """
+
+# The work that worker processes sharing the file claim (store/claims.py): the engine holding
+# a row is its `claimed_by` (`engines`: their leases); a single process leaves it NULL.
+CLAIMED_TABLES = ("messages", "retries", "outbox", "relay_outcomes", "sent_pending", "sent_returns")
 
 # Columns added to a table after its first release: `migrate()` adds them to a data dir made
 # before (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
@@ -113,6 +122,7 @@ ADDED_COLUMNS = (
     ("s3_objects", "headers", "TEXT NOT NULL DEFAULT '{}'"),
     ("s3_objects", "etag", "TEXT"),
     ("s3_objects", "hashed", "INTEGER NOT NULL DEFAULT 0"),
+    *((table, "claimed_by", "TEXT") for table in CLAIMED_TABLES),
 )
 
 

@@ -3,11 +3,23 @@
 Durability: the spool *is* the `spool` table (WAL, synchronous=FULL), so a message is on disk
 once its transaction commits. Reads use a second connection on the event-loop thread; WAL lets
 them run beside the writer.
+
+Shared by the worker processes of one server (`[server] workers`, docs/workers.md), the
+engine has an id (`engine_id`): each process's writer marks the work rows it inserts as its
+own (`claimed_by`) and logs the documents it changes (`document_changes`), with triggers of
+its connection (TEMP: a connection without them, a single process's, writes as before); a
+heartbeat thread renews its lease in `engines`; its reader knows `current_setting()` and
+`now()`, which the claims' conditions ask (store/claims.py), and claims rows in one write
+transaction.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,15 +27,21 @@ from typing import Any
 from inbound.datadir import under
 from inbound.store.engine import Job, Row
 from inbound.store.errors import StorageError
-from inbound.store.schema import SCHEMA, migrate
+from inbound.store.schema import CLAIMED_TABLES, SCHEMA, migrate
+
+log = logging.getLogger("inbound.store")
 
 
 class SqliteEngine:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, engine_id: str = "", lease: float = 0.0) -> None:
         self._path = under(data_dir, "inbound.sqlite3")
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._synchronous = "FULL"  # the writer connection's current setting (_connect)
+        self.engine_id = engine_id  # shared with other processes when set
+        self._lease = lease
+        self._heartbeat: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def exists(self) -> bool:
         return self._path.exists()
@@ -39,10 +57,22 @@ class SqliteEngine:
             writer = self._connect()
             writer.executescript(SCHEMA)
             migrate(writer)
+            if self.engine_id:
+                writer.executescript(_own_triggers(self.engine_id))
+                self._renew(writer, self._lease)
+            else:  # the only process on the file (store/claim.py): the workers' past is past
+                writer.execute("DELETE FROM document_changes")
+                writer.execute("DELETE FROM engines")
         except (OSError, sqlite3.OperationalError) as exc:
             raise StorageError(str(exc)) from exc
         self._writer = writer
         self._reader = self._connect()
+        if self.engine_id:
+            self._stopping.clear()
+            self._heartbeat = threading.Thread(
+                target=self._beat, name="inbound-store-lease", daemon=True
+            )
+            self._heartbeat.start()
 
     def close_writer(self) -> None:
         if self._writer is not None:
@@ -50,6 +80,10 @@ class SqliteEngine:
             self._writer = None
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -59,7 +93,68 @@ class SqliteEngine:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        if self.engine_id:  # what the claims ask (store/claims.py), as PostgreSQL answers it
+            conn.create_function("current_setting", 1, lambda name: self.engine_id)
+            conn.create_function("now", 0, time.time)
         return conn
+
+    # ── sharing with the other workers ──────────────────────────────────────────────────
+    def _renew(self, conn: sqlite3.Connection, lease: float) -> None:
+        conn.execute(
+            "INSERT INTO engines (id, host, started, alive_until) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until",
+            (self.engine_id, f"pid {os.getpid()}", time.time(), time.time() + lease),
+        )
+
+    def _beat(self) -> None:
+        """Renew this engine's lease every third of it, on a connection of its own; at the
+        end, give it up, so that another worker may take over what is left at once."""
+        conn = self._connect()
+        try:
+            while not self._stopping.wait(self._lease / 3):
+                try:
+                    self._renew(conn, self._lease)
+                except sqlite3.Error as exc:
+                    log.warning("could not renew this worker's lease: %s", exc)
+            self._renew(conn, 0.0)
+        except sqlite3.Error as exc:
+            log.warning("could not give up this worker's lease: %s", exc)
+        finally:
+            conn.close()
+
+    def claim(
+        self, table: str, key: str, candidates: str, params: tuple[Any, ...], then: str
+    ) -> list[Row]:
+        """`Claims._claim` (store/claims.py): the rows marked this engine's and read back in
+        one write transaction of the reader's connection (SQLite runs one writer at a time,
+        so two workers claiming at once take disjoint rows)."""
+        conn = self._reader
+        assert conn is not None, "store is not open"
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"UPDATE {table} SET claimed_by = ? WHERE ({key}) IN ({candidates})",
+                (self.engine_id, *params),
+            )
+            cursor = conn.execute(
+                f"WITH claimed AS (SELECT rowid AS rowid, * FROM {table}"
+                f" WHERE ({key}) IN ({candidates})) {then}",
+                params,
+            )
+            cursor.row_factory = sqlite3.Row
+            found = cursor.fetchall()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return found
+
+    def data_version(self) -> int:
+        """Changes when another connection commits (SQLite's `PRAGMA data_version`)."""
+        assert self._reader is not None, "store is not open"
+        version: int = self._reader.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def _connect_read_only(self) -> sqlite3.Connection:
         if self.exists():
@@ -109,3 +204,22 @@ class SqliteEngine:
             error.__cause__ = exc
             return error
         return exc
+
+
+def _own_triggers(engine_id: str) -> str:
+    """The writer's TEMP triggers: the work rows it inserts are its engine's, and each
+    change of a document is logged with its engine (store/shared.py reads the log)."""
+    engine = "'" + engine_id.replace("'", "''") + "'"
+    claims = "".join(
+        f"CREATE TEMP TRIGGER IF NOT EXISTS claim_{table} AFTER INSERT ON main.{table}"
+        f" WHEN NEW.claimed_by IS NULL BEGIN UPDATE {table} SET claimed_by = {engine}"
+        " WHERE rowid = NEW.rowid; END;"
+        for table in CLAIMED_TABLES
+    )
+    logged = "".join(
+        f"CREATE TEMP TRIGGER IF NOT EXISTS document_{event.lower()} AFTER {event}"
+        " ON main.documents BEGIN INSERT INTO document_changes (engine, kind, key)"
+        f" VALUES ({engine}, {row}.kind, {row}.key); END;"
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    )
+    return claims + logged

@@ -48,6 +48,10 @@ class _Job:
 class Database:
     """Create, `open()`, use from one event loop, `close()`."""
 
+    # A condition on a work row `w` that this engine may claim (store/claims.py), for what
+    # is due later: a worker waits for its own work only, not for another's to be done.
+    _mine = ""
+
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         self.data_dir = data_dir
         self._engine: Engine = engine or SqliteEngine(data_dir)
