@@ -181,8 +181,18 @@ class Engine:
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes | None, *, resumed: bool) -> None:
+        """Decided here, before any coroutine takes `raw` as an argument: a waiting message past
+        BACKLOG_MEMORY keeps no reference to its body at all (its coroutine frames would hold it
+        however the body is dropped further down)."""
         self._unprocessed += 1
-        self._track(self._process(record, raw, resumed))
+        held = 0  # bytes of body this message holds while it waits for a slot and its memory
+        if raw is not None:
+            if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
+                raw = None
+            else:
+                held = len(raw)
+                self._backlog_bytes += held
+        self._track(self._process(record, raw, held, resumed))
 
     def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as a task that `drain()` waits for."""
@@ -200,24 +210,19 @@ class Engine:
         if not self._tasks:
             self._idle.set()
 
-    async def _process(self, record: MessageRecord, raw: bytes | None, resumed: bool) -> None:
+    async def _process(
+        self, record: MessageRecord, raw: bytes | None, held: int, resumed: bool
+    ) -> None:
         try:
-            await self._process_in_turn(record, raw, resumed)
+            await self._process_in_turn(record, raw, held, resumed)
         finally:
             self._unprocessed -= 1
             if self._unprocessed < MAX_UNPROCESSED:
                 self._has_room.set()
 
     async def _process_in_turn(
-        self, record: MessageRecord, raw: bytes | None, resumed: bool
+        self, record: MessageRecord, raw: bytes | None, held: int, resumed: bool
     ) -> None:
-        held = 0  # bytes of body this message holds while it waits for a slot and its memory
-        if raw is not None:
-            if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
-                raw = None
-            else:
-                held = len(raw)
-                self._backlog_bytes += held
         async with self._slots, self._memory.hold(record.size * BODY_COPIES):
             self._backlog_bytes -= held
             if raw is None:

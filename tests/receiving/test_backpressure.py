@@ -7,6 +7,7 @@ waits until a message finishes: the message is neither refused nor lost, only la
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -44,3 +45,45 @@ def test_data_reply_waits_until_a_message_is_processed(inbound_factory, monkeypa
     assert not third.is_alive() and replies == [{}]
     server.wait_idle()
     assert [m["status"] for m in server.get("/api/messages")] == ["done"] * 3
+
+
+def _bodies_held(task: asyncio.Task[None]) -> list[bytes]:
+    """The message bodies (bytes of 5,000 octets or more) the coroutines of `task` hold in
+    their locals and arguments, from the task's coroutine down the chain it awaits."""
+    held, coro = [], task.get_coro()
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        held += [v for v in coro.cr_frame.f_locals.values() if isinstance(v, bytes)]
+        coro = coro.cr_await
+    return [body for body in held if len(body) >= 5000]
+
+
+def test_waiting_messages_hold_their_bodies_only_within_the_backlog_budget(
+    inbound_factory, monkeypatch
+) -> None:
+    """Past `BACKLOG_MEMORY`, a message waiting for a processing slot keeps no reference to its
+    body, in any frame (docs/reliability.md, "Memory"); it is read back when its turn comes."""
+    monkeypatch.setattr(engine, "MAX_CONCURRENT_PROCESSING", 1)
+    monkeypatch.setattr(engine, "BACKLOG_MEMORY", 25_000)  # two of these 10 KB bodies
+    release = threading.Event()
+
+    def handler(event, context):
+        release.wait(30)
+        return {"disposition": "CONTINUE"}
+
+    server = inbound_factory(
+        rules(rule("r", lambda_("RequestResponse"))), lambda_handlers={FUNCTION: handler}
+    )
+    filler = ("x" * 76 + "\r\n") * 130  # 10 KB
+    for n in range(6):  # the first waits inside the Lambda function, five for its slot
+        server.send("sender@sender.test", ["user@example.com"], message(f"m{n}", filler))
+
+    async def held_by_waiting() -> list[int]:
+        tasks = server.server.engine._tasks  # type: ignore[union-attr]
+        return sorted(sum(map(len, _bodies_held(t))) for t in tasks)
+
+    held = server.call(held_by_waiting())
+    release.set()
+    server.wait_idle()
+    # The one being processed holds its body; of the five waiting, the first two hold theirs.
+    assert len(held) == 6 and held.count(0) == 3, held
+    assert [m["status"] for m in server.get("/api/messages")] == ["done"] * 6
