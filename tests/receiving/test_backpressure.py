@@ -12,11 +12,13 @@ import threading
 import time
 
 from inbound.receiving import engine
+from inbound.testing import RunningInbound
 from tests.rulesets import FUNCTION, lambda_, message, rule, rules
 
 
-def test_data_reply_waits_until_a_message_is_processed(inbound_factory, monkeypatch) -> None:
-    monkeypatch.setattr(engine, "MAX_UNPROCESSED", 2)
+def _held(inbound_factory) -> tuple[RunningInbound, threading.Event]:
+    """A server whose one rule calls a Lambda function that waits until the event is set: each
+    message then holds a processing slot until then."""
     release = threading.Event()
 
     def handler(event, context):
@@ -26,6 +28,12 @@ def test_data_reply_waits_until_a_message_is_processed(inbound_factory, monkeypa
     server = inbound_factory(
         rules(rule("r", lambda_("RequestResponse"))), lambda_handlers={FUNCTION: handler}
     )
+    return server, release
+
+
+def test_data_reply_waits_until_a_message_is_processed(inbound_factory, monkeypatch) -> None:
+    monkeypatch.setattr(engine, "MAX_UNPROCESSED", 2)
+    server, release = _held(inbound_factory)
     for n in range(2):  # accepted at once; both then wait inside the Lambda function
         server.send("sender@sender.test", ["user@example.com"], message(subject=f"m{n}"))
 
@@ -64,15 +72,7 @@ def test_waiting_messages_hold_their_bodies_only_within_the_backlog_budget(
     body, in any frame (docs/reliability.md, "Memory"); it is read back when its turn comes."""
     monkeypatch.setattr(engine, "MAX_CONCURRENT_PROCESSING", 1)
     monkeypatch.setattr(engine, "BACKLOG_MEMORY", 25_000)  # two of these 10 KB bodies
-    release = threading.Event()
-
-    def handler(event, context):
-        release.wait(30)
-        return {"disposition": "CONTINUE"}
-
-    server = inbound_factory(
-        rules(rule("r", lambda_("RequestResponse"))), lambda_handlers={FUNCTION: handler}
-    )
+    server, release = _held(inbound_factory)
     filler = ("x" * 76 + "\r\n") * 130  # 10 KB
     for n in range(6):  # the first waits inside the Lambda function, five for its slot
         server.send("sender@sender.test", ["user@example.com"], message(f"m{n}", filler))
