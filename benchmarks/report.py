@@ -62,6 +62,23 @@ GOALS = [
          1.7),
     Goal("1 MB, c=10: engine accepts >= Haraka's throughput", "1m-c10", "ratio", "rate", 1.0,
          a="Haraka"),
+    # Issue 15 item 3: `[server] workers = 2` (docs/workers.md), the sink and Haraka's cluster.
+    *(
+        goal
+        for c in (10, 50)
+        for goal in (
+            Goal(f"2 workers, 10 KB, c={c}: engine accepts >= 125% of sink throughput",
+                 f"workers-10k-c{c}", "ratio", "rate", 1.25),
+            Goal(f"2 workers, 10 KB, c={c}: engine drained >= 125% of sink throughput",
+                 f"workers-10k-c{c}", "ratio", "drained", 1.25),
+            Goal(f"2 workers, 10 KB, c={c}: engine accepts >= Haraka's with 2 nodes",
+                 f"workers-10k-c{c}", "ratio", "rate", 1.0, a="Haraka, 2 nodes"),
+        )
+    ),
+    Goal("2 workers, 1 MB, c=10: engine accepts >= 230% of sink throughput", "workers-1m-c10",
+         "ratio", "rate", 2.3),
+    Goal("2 workers, 1 MB, c=10: engine drained >= 230% of sink throughput", "workers-1m-c10",
+         "ratio", "drained", 2.3),
     Goal("RCPT rejections (550) >= 2x the rate the sink accepts RCPT (250)", "reject-c10",
          "ratio", "rate", 2.0),
     Goal("10 KB, c=10: engine latency p99 <= 1.5x the sink's", "10k-c10", "ratio-max", "p99_ms",

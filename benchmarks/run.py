@@ -164,19 +164,35 @@ def sink_target(label: str = "sink") -> Target:
 
 
 def engine_target(
-    label: str, rules: dict[str, Any], rcpt_code: int = 250, what: str = "", volatile: bool = False
+    label: str,
+    rules: dict[str, Any],
+    rcpt_code: int = 250,
+    what: str = "",
+    volatile: bool = False,
+    workers: int = 1,
 ) -> Target:
-    return Target(label, lambda d: Server.engine(d, rules, volatile=volatile), rcpt_code, what=what)
+    return Target(
+        label,
+        lambda d: Server.engine(d, rules, volatile=volatile, workers=workers),
+        rcpt_code,
+        what=what,
+    )
 
 
 HARAKA = Target("Haraka", lambda d: Server.haraka(d), kind="haraka")
+WORKERS = 2  # the workers scenarios' engine processes and Haraka's cluster nodes
+HARAKA_NODES = Target(f"Haraka, {WORKERS} nodes", lambda d: Server.haraka(d, WORKERS),
+                      kind="haraka")  # fmt: skip
 
 
-def with_haraka(haraka: tuple[bool, str], *targets: Target) -> dict[str, Any]:
-    """Scenario arguments adding Haraka as the last target, or saying why it is not there."""
+def with_haraka(
+    haraka: tuple[bool, str], *targets: Target, peer: Target = HARAKA
+) -> dict[str, Any]:
+    """Scenario arguments adding Haraka (`peer`) as the last target, or saying why it is not
+    there."""
     ok, why = haraka
-    return {"targets": (*targets, HARAKA)} if ok else {"targets": targets,
-                                                     "missing": ((HARAKA.label, why),)}  # fmt: skip
+    return {"targets": (*targets, peer)} if ok else {"targets": targets,
+                                                   "missing": ((peer.label, why),)}  # fmt: skip
 
 
 def cost_targets() -> tuple[Target, ...]:
@@ -225,6 +241,9 @@ def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list
     rej = (sink, engine_target("engine", only_someone, 550))
     one_rcpt, unverified = last[:1], ("other@unverified.test",)
     peers = with_haraka(haraka, sink, engine)
+    # `[server] workers` (docs/workers.md) against the one-process sink and a Haraka cluster
+    workers = engine_target(f"engine, {WORKERS} workers", catch_all, workers=WORKERS)
+    cluster = with_haraka(haraka, sink, workers, peer=HARAKA_NODES)
     out = [
         Scenario("10k-c1", "10 KB messages, 1 connection", (sink, engine), 10 * KB, one_rcpt,
                  shape=(1, 12, 100), quick=(6, 100)),
@@ -234,6 +253,12 @@ def scenarios(with_engine: bool, haraka: tuple[bool, str] = (False, "")) -> list
                  shape=(50, 1, 60), quick=(1, 30), **peers),
         Scenario("1m-c10", "1 MB messages, 10 connections", size=MB, rcpts=one_rcpt,
                  shape=(10, 1, 8), quick=(1, 4), **peers),
+        Scenario("workers-10k-c10", f"{WORKERS} worker processes, 10 KB messages, 10 connections",
+                 size=10 * KB, rcpts=one_rcpt, shape=(10, 3, 100), quick=(1, 100), **cluster),
+        Scenario("workers-10k-c50", f"{WORKERS} worker processes, 10 KB messages, 50 connections",
+                 size=10 * KB, rcpts=one_rcpt, shape=(50, 1, 60), quick=(1, 30), **cluster),
+        Scenario("workers-1m-c10", f"{WORKERS} worker processes, 1 MB messages, 10 connections",
+                 size=MB, rcpts=one_rcpt, shape=(10, 1, 8), quick=(1, 4), **cluster),
         Scenario("reject-c10", "Rejection at RCPT, 10 connections (MAIL / RCPT / RSET rounds;"
                  " the engine answers RCPT with 550, the sink with 250)", rej, 10 * KB, unverified,
                  shape=(10, 6, 100), quick=(3, 100), mode="reject"),

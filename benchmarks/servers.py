@@ -2,7 +2,9 @@
 
 Each measurement gets a fresh server process, so its CPU time and peak RSS (VmHWM) belong to
 that measurement alone. CPU time is utime+stime of the server process from /proc/<pid>/stat
-(threads included); peak RSS is VmHWM from /proc/<pid>/status.
+(threads included); peak RSS is VmHWM from /proc/<pid>/status. A server of several processes
+(the engine's `--workers`, Haraka's `nodes`) counts all of them: the CPU of the process and its
+descendants (those that ended: their parent's cutime+cstime), the sum of their VmHWM.
 """
 
 from __future__ import annotations
@@ -99,12 +101,13 @@ HARAKA_DIR = ROOT / "benchmarks" / "haraka"
 HARAKA_BIN = HARAKA_DIR / "node_modules" / "Haraka" / "bin" / "haraka"
 
 
-def haraka_config(port: int, store: Path, notifications: Path) -> dict[str, str]:
+def haraka_config(port: int, store: Path, notifications: Path, nodes: int = 0) -> dict[str, str]:
     """Haraka's config files (name under ``config/`` -> text): one process (``nodes`` unset
-    would fork a cluster worker), listening on 127.0.0.1:``port``, the local plugin alone,
-    logging warnings only (the engine logs nothing per accepted message either)."""
+    would fork a cluster worker; ``nodes``: a master and that many cluster workers), listening
+    on 127.0.0.1:``port``, the local plugin alone, logging warnings only (the engine logs
+    nothing per accepted message either)."""
     return {
-        "smtp.ini": f"[main]\nlisten=127.0.0.1:{port}\nnodes=0\n",
+        "smtp.ini": f"[main]\nlisten=127.0.0.1:{port}\nnodes={nodes}\n",
         "plugins": "inbound_bench\n",
         "log.ini": "[main]\nlevel=warn\ntimestamps=false\n",
         "me": "haraka.bench\n",
@@ -124,6 +127,12 @@ def haraka_available() -> tuple[bool, str]:
 def haraka_version() -> str:
     package = HARAKA_BIN.parent.parent / "package.json"
     return str(json.loads(package.read_text())["version"])
+
+
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc stat file after the command's name (``state`` first)."""
+    text = path.read_text()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def system_busy_seconds() -> float:
@@ -206,6 +215,8 @@ class Server:
     submission_port: int | None = None  # the SES SMTP interface, when the engine serves it
     cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
+    processes: int = 1  # how many it runs once ready (a supervisor or master and its workers)
+    ready: str = ""  # a line its log prints once every process serves
 
     @classmethod
     def sink(cls, workdir: Path, *, raw: bool = False, http: bool = False) -> Server:
@@ -226,11 +237,13 @@ class Server:
         zone: str = "",
         volatile: bool = False,
         store_url: str = "",
+        workers: int = 1,
     ) -> Server:
         """The engine with ``rules``; with ``sending``, also set up to send (``SENDING``); with
         a ``zone``, that zone file as its DNS (without one it has no DNS: authentication is
         not evaluated); ``volatile``: its data dir on tmpfs (``TMPFS``); ``store_url``: its
-        ``[store] url`` (a PostgreSQL database; empty: the SQLite file of its data dir)."""
+        ``[store] url`` (a PostgreSQL database; empty: the SQLite file of its data dir);
+        ``workers``: that many worker processes (docs/workers.md)."""
         submission = free_port() if sending else None
         key, secret = ACCESS_KEY
         extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
@@ -247,26 +260,29 @@ class Server:
             *("--config", str(workdir / "inbound.toml")),
             *("--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}"),
             *("--data", str(data)),
+            *(("--workers", str(workers)) if workers > 1 else ()),
         ]
         log = workdir / "server.log"
-        return cls(argv, smtp, log, http_port=http, submission_port=submission, cwd=ENGINE_DIR)
+        return cls(argv, smtp, log, http_port=http, submission_port=submission, cwd=ENGINE_DIR,
+                   processes=1 + workers if workers > 1 else 1,
+                   ready="workers: " if workers > 1 else "")  # fmt: skip
 
     @classmethod
-    def haraka(cls, workdir: Path) -> Server:
+    def haraka(cls, workdir: Path, nodes: int = 0) -> Server:
         """Haraka with ``haraka_config``; its home (``-c``) is ``workdir``/haraka, the local
         plugins linked into it, messages stored under ``store/``."""
         home, port = workdir / "haraka", free_port()
         (home / "config").mkdir(parents=True)
         (home / "plugins").symlink_to(HARAKA_DIR / "plugins")
         (workdir / "store").mkdir()
-        files = haraka_config(port, workdir / "store", workdir / "notifications.jsonl")
+        files = haraka_config(port, workdir / "store", workdir / "notifications.jsonl", nodes)
         for name, text in files.items():
             (home / "config" / name).write_text(text)
         # Haraka's own defaults for the connection (messages, limits), as `haraka -i` copies them
         stock = HARAKA_BIN.parent.parent / "config" / "connection.ini"
         shutil.copy(stock, home / "config" / "connection.ini")
         argv = [shutil.which("node") or "node", str(HARAKA_BIN), "-c", str(home)]
-        return cls(argv, port, workdir / "server.log")
+        return cls(argv, port, workdir / "server.log", processes=1 + nodes)
 
     async def start(self, timeout: float = 30.0) -> None:
         with self.log.open("wb") as log:  # the child keeps its own descriptor
@@ -278,7 +294,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
             try:
-                if await self._greeting():
+                if await self._greeting() and self._all_serving():
                     return
             except OSError:
                 pass
@@ -306,19 +322,60 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
+    def _all_serving(self) -> bool:
+        if self.ready and self.ready not in self.log.read_text(errors="replace"):
+            return False
+        return len(self.tree()) >= self.processes
+
+    def measured(self) -> list[int]:
+        """The processes measured: the server's own, or with its descendants when it runs
+        several (a server of one process is measured as it always was)."""
+        return self.tree() if self.processes > 1 else [self.pid]
+
+    def tree(self) -> list[int]:
+        """The server process and its descendants."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    ppid = int(_stat(entry / "stat")[1])
+                except (OSError, ValueError):  # ended meanwhile
+                    continue
+                children.setdefault(ppid, []).append(int(entry.name))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
     def cpu_seconds(self, *, main_thread: bool = False) -> float:
-        """utime+stime of the server process (all its threads, or its main thread alone: the
-        event loop of the engine, the sink and Haraka), in seconds."""
-        task = f"/task/{self.pid}" if main_thread else ""
-        stat = Path(f"/proc/{self.pid}{task}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """utime+stime of the server's processes (all their threads, or their main threads
+        alone: the event loop of the engine, the sink and Haraka), in seconds; of a server of
+        several, with the cutime+cstime of those that ended."""
+        total = 0
+        for pid in self.measured():
+            try:
+                if main_thread:
+                    fields = _stat(Path(f"/proc/{pid}/task/{pid}/stat"))
+                    total += sum(int(f) for f in fields[11:13])
+                else:
+                    fields = _stat(Path(f"/proc/{pid}/stat"))
+                    total += sum(int(f) for f in fields[11 : 15 if self.processes > 1 else 13])
+            except OSError:  # ended meanwhile: in its parent's cutime next time
+                continue
+        return total / CLK_TCK
 
     def status_kb(self, key: str) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-        raise KeyError(key)
+        """``key`` of /proc/<pid>/status, summed over the server's processes."""
+        total = 0
+        for pid in self.measured():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in lines if line.startswith(key + ":"))
+        return total
 
     def stats(self) -> dict[str, int] | None:
         """The engine's ``GET /api/stats``; None for the sink or when it does not answer."""

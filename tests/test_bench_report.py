@@ -5,6 +5,11 @@ config. Made-up measurements, no servers: the benchmark itself is `make bench`."
 from __future__ import annotations
 
 import configparser
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,3 +119,50 @@ def test_haraka_runs_one_process_with_the_local_plugin_alone(tmp_path: Path) -> 
     assert (servers.HARAKA_DIR / "plugins" / "inbound_bench.js").is_file()
     assert plugin["main"]["store"] == str(tmp_path / "store")
     assert plugin["main"]["notifications"] == str(tmp_path / "n.jsonl")
+
+
+def test_the_workers_scenarios_compare_two_workers_with_the_sink_and_a_haraka_cluster() -> None:
+    s = scenario("workers-10k-c10")
+    runs: list[report.Run] = [
+        {"sink": measurement("sink", rate=1000), "engine, 2 workers": measurement(
+         "engine, 2 workers", rate=1300, drained_rate=1200), "Haraka, 2 nodes": measurement(
+         "Haraka, 2 nodes", rate=1350)}
+    ]  # fmt: skip
+    got = verdicts(s, runs)
+
+    assert [t.label for t in s.targets] == ["sink", "engine, 2 workers", "Haraka, 2 nodes"]
+    assert got["2 workers, 10 KB, c=10: engine accepts >= 125% of sink throughput"] == "PASS"
+    assert got["2 workers, 10 KB, c=10: engine drained >= 125% of sink throughput"] == "FAIL"
+    assert got["2 workers, 10 KB, c=10: engine accepts >= Haraka's with 2 nodes"] == "FAIL"
+    one_mb = [{"sink": measurement("sink", rate=20), "engine, 2 workers": measurement(
+               "engine, 2 workers", rate=47, drained_rate=45)}]  # fmt: skip
+    got = verdicts(scenario("workers-1m-c10", False), one_mb)
+    assert got["2 workers, 1 MB, c=10: engine accepts >= 230% of sink throughput"] == "PASS"
+    assert got["2 workers, 1 MB, c=10: engine drained >= 230% of sink throughput"] == "FAIL"
+    files = servers.haraka_config(2599, Path("store"), Path("n.jsonl"), nodes=2)
+    assert "nodes=2" in files["smtp.ini"].splitlines()  # a master and two cluster workers
+
+
+def test_a_server_of_several_processes_is_measured_whole(tmp_path: Path) -> None:
+    """The engine's supervisor and workers, Haraka's master and nodes: CPU and RSS of all."""
+    busy = "import time; sum(range(3 * 10**7)); time.sleep(60)"  # a child that burns CPU first
+    parent = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {busy!r}]); time.sleep(60)"  # noqa: E501
+    server = servers.Server([sys.executable, "-c", parent], 0, tmp_path / "log", processes=2)
+    server.proc = subprocess.Popen(server.argv)
+    try:
+        deadline = time.monotonic() + 30
+        while not (len(server.tree()) == 2 and server.cpu_seconds() > 0.3):
+            assert time.monotonic() < deadline, "the child never showed"
+            time.sleep(0.05)
+        child = server.tree()[1]
+        assert server.tree()[0] == server.pid and child != server.pid
+        own = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert server.cpu_seconds() > (int(own[11]) + int(own[12])) / servers.CLK_TCK
+        rss = [int(line.split()[1]) for pid in server.tree()
+               for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+               if line.startswith("VmRSS:")]  # fmt: skip
+        assert len(rss) == 2 and server.status_kb("VmRSS") > max(rss)  # both counted
+    finally:
+        for pid in reversed(server.tree()):
+            os.kill(pid, signal.SIGKILL)
+        server.proc.wait()
