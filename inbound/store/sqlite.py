@@ -10,11 +10,14 @@ own (`claimed_by`) and logs the documents it changes (`document_changes`), with 
 its connection (TEMP: a connection without them, a single process's, writes as before); a
 heartbeat thread renews its lease in `engines`; its reader knows `current_setting()` and
 `now()`, which the claims' conditions ask (store/claims.py), and claims rows in one write
-transaction.
+transaction. The writers take turns on a lock file (`writers.lock`) before SQLite's own lock:
+a writer waiting on SQLite's sleeps in steps of up to 100 ms (its busy handler), one waiting on
+`flock` wakes when the other's commit ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import sqlite3
@@ -42,6 +45,8 @@ class SqliteEngine:
         self._lease = lease
         self._heartbeat: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._turns = under(data_dir, "writers.lock") if engine_id else None
+        self._turn: int | None = None  # its descriptor, while the writer is open
 
     def exists(self) -> bool:
         return self._path.exists()
@@ -67,6 +72,8 @@ class SqliteEngine:
             raise StorageError(str(exc)) from exc
         self._writer = writer
         self._reader = self._connect()
+        if self._turns is not None:
+            self._turn = os.open(self._turns, os.O_RDWR | os.O_CREAT, 0o644)
         if self.engine_id:
             self._stopping.clear()
             self._heartbeat = threading.Thread(
@@ -78,6 +85,9 @@ class SqliteEngine:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._turn is not None:
+            os.close(self._turn)
+            self._turn = None
 
     def close(self) -> None:
         self._stopping.set()
@@ -186,14 +196,20 @@ class SqliteEngine:
         if synchronous != self._synchronous:
             conn.execute(f"PRAGMA synchronous={synchronous}")
             self._synchronous = synchronous
-        conn.execute("BEGIN IMMEDIATE")
+        if self._turn is not None:
+            fcntl.flock(self._turn, fcntl.LOCK_EX)
         try:
-            results = [job(conn) for job in jobs]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                results = [job(conn) for job in jobs]
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if self._turn is not None:
+                fcntl.flock(self._turn, fcntl.LOCK_UN)
         return results
 
     def storage_error(self, exc: Exception) -> Exception:

@@ -137,6 +137,36 @@ def test_two_workers_serve_one_port_over_one_store(tmp_path: Path, store_url: st
         server.kill()
 
 
+def test_mail_sent_through_any_worker_is_delivered_once(tmp_path: Path, store_url: str) -> None:
+    """SendEmail to a domain the engine receives for, each call on a connection of its own:
+    the worker that stored it delivers it, into its own receiving, once."""
+    server = Workers(tmp_path, store_url, "-v")
+    try:
+        count = 16
+        for n in range(count):
+            server.ses().send_email(
+                Source="me@example.com",
+                Destination={"ToAddresses": [f"user{n}@example.com"]},
+                Message={"Subject": {"Data": f"s{n}"}, "Body": {"Text": {"Data": "t"}}},
+            )
+        server.wait_for(
+            lambda: (
+                server.get("/api/stats")
+                == {"messages": count, "pending": 0, "sent": count, "sentPending": 0}
+            ),
+            "every message sent and received",
+        )
+        sent = server.get(f"/api/sent?limit={2 * count}")
+        steps = Counter(step["step"] for message in sent for step in message["trace"])
+        assert (len(sent), steps["received"], steps["done"]) == (count, count, count)
+        assert len(server.received()) == count
+        answering = {line["worker"] for line in server.log_lines() if line.get("event") == "http"}
+        assert answering == {1, 2}
+        assert server.stop() == 0
+    finally:
+        server.kill()
+
+
 def test_an_api_edit_applies_to_the_next_rcpt_on_every_worker(
     tmp_path: Path, store_url: str
 ) -> None:
