@@ -43,13 +43,17 @@ def handle(event, context):
 class Workers(Serve):
     """`inbound serve --workers N`, its log (stderr) in JSON lines."""
 
-    def __init__(self, tmp_path: Path, store_url: str, *flags: str, workers: int = 2) -> None:
+    def __init__(
+        self, tmp_path: Path, store_url: str, *flags: str, workers: int = 2, more: str = ""
+    ) -> None:
+        """With the config and rules of `tmp_path`, or one rule (S3, SNS) for example.com;
+        `more`: TOML added to the config."""
         config = tmp_path / "inbound.toml"
         if not config.exists():
             (tmp_path / "rules.json").write_text(json.dumps(rules(rule("r", s3("b"), sns()))))
             config.write_text('[identities]\nverified = ["example.com"]\n')
-        with config.open("a") as more:
-            more.write(f'[store]\nurl = "{store_url}"\n')
+        with config.open("a") as added:
+            added.write(f'[store]\nurl = "{store_url}"\n{more}')
         flags = ("--workers", str(workers), "--log-format", "json", *flags)
         super().__init__(tmp_path, *flags, config=config, last=r"workers: ")
         self.pids = {int(s): int(p) for s, p in re.findall(r"(\d+) \(pid (\d+)\)", self.started)}
@@ -140,7 +144,7 @@ def test_two_workers_serve_one_port_over_one_store(tmp_path: Path, store_url: st
 def test_mail_sent_through_any_worker_is_delivered_once(tmp_path: Path, store_url: str) -> None:
     """SendEmail to a domain the engine receives for, each call on a connection of its own:
     the worker that stored it delivers it, into its own receiving, once."""
-    server = Workers(tmp_path, store_url, "-v")
+    server = Workers(tmp_path, store_url, "-v", more="[sending]\nmax_send_rate = 1000\n")
     try:
         count = 16
         for n in range(count):
