@@ -14,28 +14,32 @@ import time
 from pathlib import Path
 
 from inbound.store.shared import SharedSqliteStore
-from tests.store.test_postgresql import _outbox
-
-ACCEPTING = """
-import asyncio, sys, time
-from pathlib import Path
-from inbound.store.shared import SharedSqliteStore
 from tests.store.test_engines import STATE, record
 from tests.store.test_postgresql import _outbox
 
-store = SharedSqliteStore(Path(sys.argv[1]), 1, lease=1.0)
-store.open()
+ACCEPTING = """
+import sys
+from pathlib import Path
+from inbound.store.shared import SharedSqliteStore
+from tests.store.test_shared_sqlite import accept_and_wait
 
-async def accept():
-    await store.save_state(STATE, "{}")
-    await store.spool(record("m1", 4), b"body")
-    store.queue_outbox(_outbox("01"), b"raw")
-    await store.flush()
-
-asyncio.run(accept())
-print("accepted", flush=True)
-time.sleep(60)
+accept_and_wait(SharedSqliteStore(Path(sys.argv[1]), 1, lease=1.0))
 """
+
+
+def accept_and_wait(store: SharedSqliteStore) -> None:
+    """A message accepted and an outbox entry queued by `store`, which then waits (killed)."""
+
+    async def accept() -> None:
+        await store.save_state(STATE, "{}")
+        await store.spool(record("m1", 4), b"body")
+        store.queue_outbox(_outbox("01"), b"raw")
+        await store.flush()
+
+    store.open()
+    asyncio.run(accept())
+    print("accepted", flush=True)
+    time.sleep(60)
 
 
 def _killed_worker_1(data: Path) -> float:
