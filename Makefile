@@ -46,7 +46,6 @@ $(HARAKA): benchmarks/haraka/package-lock.json
 	touch $@
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(HARAKA) || \
 		echo "inbound: Haraka not installed: the benchmark runs without it"; \
 	else echo "inbound: npm not found: the benchmark runs without Haraka"; fi

@@ -158,9 +158,10 @@ def message(size: int, sender: str = "loadgen@sender.test", signed: bool = False
     return _messages[size, sender, signed]
 
 
-def sink_target(label: str = "sink") -> Target:
+def sink_target(label: str = "sink", uvloop: bool = False) -> Target:
     what = "bare aiosmtpd: SMTP commands, DATA read line by line, nothing kept"
-    return Target(label, lambda d: Server.sink(d), kind="sink", what=what)
+    what += ", on uvloop" if uvloop else ""
+    return Target(label, lambda d: Server.sink(d, uvloop=uvloop), kind="sink", what=what)
 
 
 def engine_target(
@@ -205,6 +206,7 @@ def cost_targets() -> tuple[Target, ...]:
     everything = rule_set([rule("catch-all", [])])
     return (
         sink_target(),
+        sink_target("sink on uvloop", uvloop=True),
         engine_target("engine", everything, what="the catch-all rule: AddHeader + S3 + SNS"),
         engine_target("no fsync", everything, volatile=True,
                       what="the same with its data dir on tmpfs, where fsync returns at once"),

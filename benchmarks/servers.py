@@ -219,11 +219,15 @@ class Server:
     ready: str = ""  # a line its log prints once every process serves
 
     @classmethod
-    def sink(cls, workdir: Path, *, raw: bool = False, http: bool = False) -> Server:
-        """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp."""
+    def sink(
+        cls, workdir: Path, *, raw: bool = False, http: bool = False, uvloop: bool = False
+    ) -> Server:
+        """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp; with
+        `uvloop`, on the loop the engine runs on (inbound/eventloop.py) instead of asyncio's."""
         port, http_port = free_port(), free_port() if http else None
         argv = [sys.executable, "-m", "benchmarks.sink", "--port", str(port)]
         argv += ["--raw"] if raw else []
+        argv += ["--uvloop"] if uvloop else []
         argv += ["--http", str(http_port)] if http_port else []
         return cls(argv, port, workdir / "server.log", http_port=http_port)
 

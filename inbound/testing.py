@@ -63,12 +63,11 @@ class RunningInbound:
         executors: Mapping[str, Any] | None = None,
         make_backends: Callable[..., Any] | None = None,
     ) -> None:
-        import asyncio
-
+        from inbound import eventloop
         from inbound.app import InboundServer
 
         self.settings = settings
-        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop = eventloop.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.server: InboundServer = InboundServer(

@@ -34,7 +34,7 @@ LAZY = {
 SCRIPT = """
 import asyncio, contextlib, dataclasses, io, json, smtplib, sys, urllib.request
 from pathlib import Path
-from inbound import config
+from inbound import config, eventloop
 from inbound.app import InboundServer
 from inbound.cli import main
 from inbound.rules import codec
@@ -79,7 +79,7 @@ async def run(data, zone):
         await server.stop()
 
 
-asyncio.run(run(Path(sys.argv[1]), sys.argv[2]))
+eventloop.run(run(Path(sys.argv[1]), sys.argv[2]))
 print(json.dumps(sorted(sys.modules)))
 """
 

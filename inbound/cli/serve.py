@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from inbound import logs
+from inbound import eventloop, logs
 from inbound.app import InboundServer
 from inbound.cli.startup import Bound, announce, overrides
 from inbound.config import Settings
@@ -50,7 +50,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         from inbound.cli import workers
 
         return workers.supervise(settings, args)
-    return asyncio.run(_serve(settings, args.config))
+    return eventloop.run(_serve(settings, args.config))
 
 
 async def _serve(settings: Settings, config: Path) -> int:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from inbound import config, logs
+from inbound import config, eventloop, logs
 from inbound.app import InboundServer, discard_unfinished, seed_keys
 from inbound.cli.startup import Bound, announce, overrides
 from inbound.config import Address, Settings
@@ -266,7 +266,7 @@ def work(args: argparse.Namespace, ports: Ports, slot: int, conn: Connection) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
     settings = ports.apply(overrides(config.load(args.config, os.environ), args))
     logs.setup(verbose=args.verbose, form=args.log_format or settings.log_format, worker=slot)
-    sys.exit(asyncio.run(_serve(settings, slot, conn)))
+    sys.exit(eventloop.run(_serve(settings, slot, conn)))
 
 
 async def _serve(settings: Settings, slot: int, conn: Connection) -> int:
