@@ -18,7 +18,7 @@ import re
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
@@ -280,8 +280,9 @@ class SesSMTP(SMTP):
             if left > 0:
                 self._reset_timeout(left)
                 return
-        transport = self.transport
-        assert self.session is not None and isinstance(transport, asyncio.WriteTransport)
+        # a stream's transport writes whatever its class (uvloop's are not asyncio.Transport's)
+        transport = cast("asyncio.Transport", self.transport)
+        assert self.session is not None and transport is not None
         log.info("timed out %s", _peer_ip(self.session))
         self._writer.write(f"{replies.S451_TIMEOUT}\r\n".encode())
         transport.close()  # once the reply is written; a client that never reads it is cut off
