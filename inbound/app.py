@@ -64,6 +64,7 @@ from inbound.sending.service import SendingConfiguration
 from inbound.sending.tracking import Tracker
 from inbound.store import Store, make_store
 from inbound.store.claim import Claim
+from inbound.takeover import Takeover
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 
 log = logging.getLogger("inbound")
@@ -118,7 +119,9 @@ class InboundServer:
         self.v2_operations: dict[str, Handler] = dict(V2_OPERATIONS)  # the same, for SES v2
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
-        self.store = make_store(settings.data_dir, settings.store.url, worker=worker)
+        self.store = make_store(
+            settings.data_dir, settings.store.url, worker=worker, lease=settings.store.lease_seconds
+        )
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
         self.identities: IdentityBook | None = None
@@ -140,6 +143,7 @@ class InboundServer:
         self.http_url = ""
         self._services: Services | None = None  # what the HTTP side sees, `ready` included
         self._claim: Claim | None = None  # the data dir's server.lock, while serving
+        self._takeover: Takeover | None = None  # a shared store's sweep (inbound/takeover.py)
 
     async def start(self, *, listen: bool = True) -> None:
         """Open the store, resume unfinished work, and (with `listen`) serve SMTP and HTTP.
@@ -284,6 +288,13 @@ class InboundServer:
             return  # and sent mail
         self.engine.retries.start()  # stopped by engine.close()
         self.deliveries.start()  # finds what a previous process left pending first
+        interval = self.store.takeover_interval()
+        if interval is not None:  # other engines share the store: take over what they leave
+            steps = [self.engine.take_over, self.engine.retries.wake, self.deliveries.take_over]
+            self._takeover = Takeover(
+                interval, steps if self.relay is None else [*steps, self.relay.wake]
+            )
+            self._takeover.start()
         loop = asyncio.get_running_loop()
         tls_context = self._tls_context()
         self._sessions = smtp.receiving_sessions(
@@ -352,6 +363,8 @@ class InboundServer:
         return server_context(cert, key)
 
     async def stop(self) -> None:
+        if self._takeover is not None:
+            await self._takeover.stop()
         if self.identities is not None:
             await self.identities.stop()
         if self._smtp_server is not None:

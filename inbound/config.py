@@ -30,6 +30,7 @@ from inbound import model
 from inbound.errors import ConfigError
 from inbound.receiving.forced import Override, OverrideError
 from inbound.rules.codec import load_rules
+from inbound.store.engine import LEASE
 
 if TYPE_CHECKING:
     from inbound.dns.zone import Zone
@@ -565,6 +566,14 @@ def _store_url(value: str, at: Key) -> str:
     return value
 
 
+def _lease(value: float, at: Key) -> float:
+    """At least a second: the heartbeat renews the lease every third of it, and an engine
+    whose renewal comes later than the lease loses its work to the other engines."""
+    if not value >= 1:
+        raise at.error("must be at least 1 (second)")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class StoreSettings(Section):
     """`[store]`: where the engine keeps its state (docs/cluster.md)."""
@@ -572,6 +581,9 @@ class StoreSettings(Section):
     # empty: `inbound.sqlite3` in the data dir; "postgresql://...": that database, shared by
     # every engine configured with it (a password in it is a secret: not in reprs)
     url: str = field(default="", repr=False, metadata=toml(str, _store_url))
+    # engines sharing the store (PostgreSQL, [server] workers): how long an engine's claims
+    # outlive its last heartbeat; a killed engine's work is taken over within 1.5 times this
+    lease_seconds: float = field(default=LEASE, metadata=toml((int, float), _lease))
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,12 @@ CASES = [
     ),
     Case("toml/section-not-a-table", toml='server = "x"\n', file="inbound.toml", where=("server",)),
     Case(
+        "toml/store-lease-under-a-second",
+        toml="[store]\nlease_seconds = 0.5\n",
+        file="inbound.toml",
+        where=("store.lease_seconds",),
+    ),
+    Case(
         "toml/backends-strict-not-boolean",
         toml='[backends]\nstrict = "yes"\n',
         file="inbound.toml",

@@ -283,6 +283,19 @@ class Engine:
         if pending:
             log.info("resuming %d unfinished message(s)", len(pending))
 
+    def take_over(self) -> None:
+        """Process the pending messages that engines sharing the store left when their lease
+        ran out (inbound/takeover.py), as many as the backlog has room for: the rest go to
+        the next sweep, or to another engine. Their journals say what is done already."""
+        room = MAX_UNPROCESSED - self._unprocessed
+        if room <= 0 or self._closing.is_set():
+            return
+        taken = self.store.claim_abandoned(room)
+        for record in taken:
+            self._schedule(record, None, resumed=True)
+        if taken:
+            log.info("taking over %d message(s) another engine left unfinished", len(taken))
+
     async def drain(self) -> None:
         """Wait until every scheduled message has been processed and recorded."""
         await self._idle.wait()

@@ -57,7 +57,7 @@ from inbound.records import (
     SentStatus,
     SuppressionReason,
 )
-from inbound.scheduling import DueWorker
+from inbound.scheduling import PAGE_SIZE, DueWorker
 from inbound.sending import checks, list_management, mime, relayed, simulator
 from inbound.sending.events import (
     Bounce,
@@ -135,10 +135,20 @@ class Deliveries:
     def start(self) -> None:
         """Queue what a previous process left pending, then run: before the Send* operations
         are served (app.py), so no message is both read here and handed over."""
-        for message_id in self._store.sent_pending_ids():
+        self._queue_pending(self._store.sent_pending_ids())
+        self._worker.start()
+
+    def take_over(self) -> None:
+        """Deliver the sent messages that engines sharing the store left unfinished when
+        their lease ran out (inbound/takeover.py), a page at a time; the pass this wakes
+        claims their returned mail and relay outcomes too."""
+        self._queue_pending(self._store.sent_abandoned_ids(PAGE_SIZE))
+        self._worker.wake()
+
+    def _queue_pending(self, message_ids: list[str]) -> None:
+        for message_id in message_ids:
             if message_id not in self._known:
                 self._queue_due(_Due(message_id, self._store.generation))
-        self._worker.start()
 
     def hand(self, record: SentMessage, raw: bytes | None) -> None:
         """The Sender's hand-off of a message it stored: queued with its bytes within

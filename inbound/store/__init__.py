@@ -13,23 +13,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inbound.store.engine import LEASE
 from inbound.store.errors import StorageError
 from inbound.store.store import Store
 
 __all__ = ["StorageError", "Store", "make_store"]
 
 
-def make_store(data_dir: Path, url: str = "", *, worker: int | None = None) -> Store:
+def make_store(
+    data_dir: Path, url: str = "", *, worker: int | None = None, lease: float = LEASE
+) -> Store:
     """The store `[store] url` names: empty, the SQLite file in `data_dir`; a
     `postgresql://` URL, that database, with `data_dir` for what stays per engine. `worker`:
     the slot of a worker process of `[server] workers` (docs/workers.md), one engine of
-    several on the store."""
+    several on the store. `lease`: how long such an engine's claims outlive its last
+    heartbeat."""
     if url:
         from inbound.store.postgresql import PostgresStore
 
-        return PostgresStore(data_dir, url, worker=worker)
+        return PostgresStore(data_dir, url, worker=worker, lease=lease)
     if worker is not None:
         from inbound.store.shared import SharedSqliteStore
 
-        return SharedSqliteStore(data_dir, worker)
+        return SharedSqliteStore(data_dir, worker, lease=lease)
     return Store(data_dir)

@@ -31,18 +31,21 @@ from inbound.records import (
     ReturnedMail,
 )
 from inbound.store import outbox, rows, sent
-from inbound.store.engine import Row
+from inbound.store.engine import LEASE, Row
 from inbound.store.store import Store
 
-LEASE = 30.0  # seconds an engine's claims outlive its last heartbeat
-
-# A work row this engine may take: nobody's, its own, or a lapsed engine's. Both databases
-# know `current_setting('inbound.engine')` (this engine's id) and `now()` (SQLite: functions
-# of the connection, store/sqlite.py).
+# A work row whose holder's lease has run out (or was given up). Both databases know
+# `current_setting('inbound.engine')` (this engine's id) and `now()` (SQLite: functions of the
+# connection, store/sqlite.py).
+_LAPSED = "NOT EXISTS (SELECT 1 FROM engines e WHERE e.id = w.claimed_by AND e.alive_until > now())"
+# A work row this engine may take: nobody's, its own, or a lapsed engine's.
 CLAIMABLE = (
-    "(w.claimed_by IS NULL OR w.claimed_by = current_setting('inbound.engine')"
-    " OR NOT EXISTS (SELECT 1 FROM engines e WHERE e.id = w.claimed_by"
-    " AND e.alive_until > now()))"
+    f"(w.claimed_by IS NULL OR w.claimed_by = current_setting('inbound.engine') OR {_LAPSED})"
+)
+# ... but not its own: what the engine takes over while it runs (inbound/takeover.py), never
+# what it is working on itself.
+_ABANDONED = (
+    f"(w.claimed_by IS NULL OR (w.claimed_by <> current_setting('inbound.engine') AND {_LAPSED}))"
 )
 
 
@@ -50,6 +53,12 @@ class Claims(Store):
     """`Store` whose finishing work is claimed (see the module docstring)."""
 
     _mine = f" AND {CLAIMABLE}"
+    lease = LEASE  # seconds; the store's own, given to its engine
+
+    def takeover_interval(self) -> float:
+        """Half a lease: a killed engine's work is taken over within 1.5 leases of its last
+        heartbeat, at the cost of a few claims per half lease, whatever the load."""
+        return self.lease / 2
 
     def _claim(
         self, table: str, key: str, candidates: str, params: tuple[Any, ...], then: str
@@ -60,10 +69,18 @@ class Claims(Store):
         raise NotImplementedError
 
     def claim_unfinished(self) -> list[MessageRecord]:
+        return self._claim_messages(CLAIMABLE, None)
+
+    def claim_abandoned(self, limit: int) -> list[MessageRecord]:
+        return self._claim_messages(_ABANDONED, limit)
+
+    def _claim_messages(self, condition: str, limit: int | None) -> list[MessageRecord]:
+        """Pending messages, oldest first, up to `limit` (None: all)."""
         found = self._claim(
             "messages",
             "id",
-            f"SELECT w.id FROM messages w WHERE w.status = ? AND {CLAIMABLE}",
+            f"SELECT w.id FROM messages w WHERE w.status = ? AND {condition}"
+            f" ORDER BY w.received_at, w.rowid{_limit(limit)}",
             (MessageStatus.PENDING,),
             "SELECT * FROM claimed ORDER BY received_at, rowid",
         )
@@ -96,10 +113,16 @@ class Claims(Store):
         return [outbox.outbox_message(r) for r in found]
 
     def sent_pending_ids(self) -> list[str]:
+        return self._claim_sent(CLAIMABLE, None)
+
+    def sent_abandoned_ids(self, limit: int) -> list[str]:
+        return self._claim_sent(_ABANDONED, limit)
+
+    def _claim_sent(self, condition: str, limit: int | None) -> list[str]:
         found = self._claim(
             "sent_pending",
             "id",
-            f"SELECT w.id FROM sent_pending w WHERE {CLAIMABLE}",
+            f"SELECT w.id FROM sent_pending w WHERE {condition}{_limit(limit)}",
             (),
             "SELECT s.id FROM claimed JOIN sent s ON s.id = claimed.id ORDER BY s.created, s.rowid",
         )
@@ -126,3 +149,7 @@ class Claims(Store):
             "SELECT * FROM claimed ORDER BY created, rowid",
         )
         return [sent.returned(r) for r in found]
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {int(limit)}"

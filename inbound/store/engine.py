@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeAlias
 # from PostgreSQL.
 Row: TypeAlias = Any
 
+LEASE = 30.0  # seconds a shared store's engine keeps its claims after its last heartbeat
+
 
 class Cursor(Protocol):
     @property

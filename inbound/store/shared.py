@@ -15,14 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inbound.store.claims import LEASE, Claims
-from inbound.store.engine import Row
+from inbound.store.claims import Claims
+from inbound.store.engine import LEASE, Row
 from inbound.store.sqlite import SqliteEngine
 
 
 class SharedSqliteStore(Claims):
     def __init__(self, data_dir: Path, worker: int, *, lease: float = LEASE) -> None:
         self._sqlite = SqliteEngine(data_dir, f"worker-{worker}", lease)
+        self.lease = lease
         super().__init__(data_dir, self._sqlite)
         self._data_version = -1  # `PRAGMA data_version` at the last `sync`
         self._seen = 0  # the last `document_changes` version taken in

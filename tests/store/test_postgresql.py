@@ -17,12 +17,14 @@ import pytest
 
 from inbound import config
 from inbound.errors import ConfigError
-from inbound.records import OutboxMessage, OutboxStatus
+from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus
 from inbound.store import StorageError
 from inbound.store.postgresql import PostgresStore
 from inbound.store.postgresql.schema import MIGRATIONS
+from inbound.store.sent import SentBody
 from inbound.testing import DEFAULT_RULES
 from tests.store.test_engines import STATE, record
+from tests.store.test_sent import message as sent_message
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -104,6 +106,7 @@ import asyncio, sys, time
 from pathlib import Path
 from inbound.store.postgresql import PostgresStore
 from tests.store.test_engines import STATE, record
+from tests.store.test_sent import message as sent_message
 from tests.store.test_postgresql import _outbox
 
 store = PostgresStore(Path(sys.argv[1]), sys.argv[2], lease=1.0)
@@ -143,6 +146,63 @@ def test_a_killed_engine_s_work_is_taken_over_once_its_lease_runs_out(
         assert [o.id for o in survivor.outbox_due("9", 10)] == ["01"]
     finally:
         survivor.close()
+
+
+def _retry(message_id: str, due: str) -> RetryEntry:
+    return RetryEntry(
+        message_id=message_id, rule_position=0, action_index=0, rule="r", action="S3",
+        status=RetryStatus.PENDING, attempts=1, deadline="2026-12-05T15:00:00.000Z",
+        next_attempt=due, last_error="down",
+    )  # fmt: skip
+
+
+def test_a_running_engine_takes_over_only_what_lapsed_engines_left(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """What the sweep claims (inbound/takeover.py): never its own work, which it is doing,
+    nor a live engine's; a lapsed engine's, a page at a time. The retry and relay workers
+    wait only for the rows they may claim: another live engine's are its own to attempt."""
+    first = PostgresStore(tmp_path / "a", postgres_url)
+    second = PostgresStore(tmp_path / "b", postgres_url)
+    first.open()
+    second.open()
+
+    async def accept(store: PostgresStore, ids: list[str], due: str) -> None:
+        await store.save_state(STATE, "{}")
+        for message_id in ids:
+            await store.spool(record(message_id, 4), b"body")
+        failed = f"{ids[0]}-failed"  # a done message with an action to retry at `due`
+        await store.spool(record(failed, 4), b"body")
+        await store.add_trace(failed, [], finished=True, retries=[_retry(failed, due)])
+        store.queue_outbox(_outbox(ids[0][-2:]), b"raw")
+        for message_id in ids:
+            await store.add_sent(sent_message(f"{message_id}-sent"), SentBody(b"body"))
+        await store.flush()
+        with psycopg.connect(postgres_url) as conn:  # deferred until `due`
+            conn.execute(
+                "UPDATE outbox SET status = %s, next_attempt = %s WHERE id = %s",
+                (OutboxStatus.DEFERRED, due, ids[0][-2:]),
+            )
+
+    early, late = "2026-12-04T15:01:00.000Z", "2026-12-04T15:02:00.000Z"
+    try:
+        asyncio.run(accept(first, ["m1", "m2", "m3"], early))
+        asyncio.run(accept(second, ["m4"], late))
+        assert first.claim_abandoned(10) == [] and second.claim_abandoned(10) == []
+        assert first.sent_abandoned_ids(10) == [] and second.sent_abandoned_ids(10) == []
+        assert (first.retries_next_attempt(), first.outbox_next_attempt()) == (early, early)
+        assert (second.retries_next_attempt(), second.outbox_next_attempt()) == (late, late)
+    finally:
+        first.close()  # its lease given up: what it left is anybody's
+    try:
+        assert (second.retries_next_attempt(), second.outbox_next_attempt()) == (early, early)
+        assert [m.id for m in second.claim_abandoned(2)] == ["m1", "m2"]
+        assert [m.id for m in second.claim_abandoned(2)] == ["m3"]  # m4 is its own
+        assert second.claim_abandoned(2) == []
+        assert sorted(second.sent_abandoned_ids(10)) == ["m1-sent", "m2-sent", "m3-sent"]
+        assert second.sent_abandoned_ids(10) == []  # its own now, as m4's
+    finally:
+        second.close()
 
 
 def test_engines_claiming_at_once_share_the_work_without_overlap(

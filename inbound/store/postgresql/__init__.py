@@ -29,7 +29,8 @@ from inbound.ids import new_uuid
 from inbound.records import MessageRecord
 from inbound.store.bodies import SpooledBody
 from inbound.store.browse import search_terms
-from inbound.store.claims import LEASE, Claims
+from inbound.store.claims import Claims
+from inbound.store.engine import LEASE
 from inbound.store.errors import StorageError
 from inbound.store.postgresql.engine import PostgresEngine, log
 from inbound.store.sent import SentBody
@@ -44,6 +45,7 @@ class PostgresStore(Claims):
         self, data_dir: Path, url: str, *, lease: float = LEASE, worker: int | None = None
     ) -> None:
         self._pg = PostgresEngine(url, "", lease)
+        self.lease = lease
         self._worker = worker
         super().__init__(data_dir, self._pg)
         self.elsewhere = self._pg.elsewhere
