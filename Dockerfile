@@ -4,8 +4,10 @@
 FROM python:3.11-slim
 
 RUN useradd --create-home --uid 10001 inbound && mkdir /data && chown inbound /data
+# EXTRAS: the optional dependencies to install, e.g. "[postgresql]" (make docker passes it)
+ARG EXTRAS=""
 COPY dist/wheels /tmp/wheels
-RUN pip install --no-cache-dir --no-index --find-links /tmp/wheels inbound-ses \
+RUN pip install --no-cache-dir --no-index --find-links /tmp/wheels "inbound-ses${EXTRAS}" \
     && rm -rf /tmp/wheels
 
 USER inbound

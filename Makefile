@@ -66,8 +66,8 @@ soak: $(STAMP)
 # The image (docs/running.md, "Docker"): wheels built here, so the build needs no package index.
 docker: $(STAMP)
 	rm -rf dist/wheels
-	$(BIN)/pip wheel --quiet --wheel-dir dist/wheels .
-	docker build -t inbound-ses .
+	$(BIN)/pip wheel --quiet --wheel-dir dist/wheels '.[postgresql]'
+	docker build --build-arg 'EXTRAS=[postgresql]' -t inbound-ses .
 
 clean:
 	rm -rf $(VENV) dist .inbound .pytest_cache .mypy_cache
