@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inbound import eventloop, logs
 from inbound.app import InboundServer
-from inbound.cli.startup import Bound, announce, overrides
+from inbound.cli.startup import Bound, announce, freeze_start_up, overrides
 from inbound.config import Settings
 from inbound.store import StorageError
 
@@ -74,6 +74,7 @@ async def _serve(settings: Settings, config: Path) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    freeze_start_up()
     await stop.wait()
     print("inbound: stopping", flush=True)
     await server.stop()

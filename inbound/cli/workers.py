@@ -33,7 +33,7 @@ from multiprocessing.process import BaseProcess
 
 from inbound import config, eventloop, logs
 from inbound.app import InboundServer, discard_unfinished, seed_keys
-from inbound.cli.startup import Bound, announce, overrides
+from inbound.cli.startup import Bound, announce, freeze_start_up, overrides
 from inbound.config import Address, Settings
 from inbound.store import StorageError, make_store
 from inbound.store.claim import Claim
@@ -282,6 +282,7 @@ async def _serve(settings: Settings, slot: int, conn: Connection) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_reader(conn.fileno(), stop.set)  # readable only at EOF: the supervisor is gone
+    freeze_start_up()
     await stop.wait()
     loop.remove_reader(conn.fileno())
     await server.stop()
