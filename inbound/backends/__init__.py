@@ -24,6 +24,12 @@ class ObjectStore(Protocol):
         self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
     ) -> None: ...
 
+    async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
+        """SES's setup object, written when a rule naming the bucket is saved; BackendError
+        when the bucket refuses it. The embedded S3 returns once it is queued in the store's
+        writer, ahead of the rule's own commit, which the API reply waits for."""
+        ...
+
     async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
         """The object's body and user metadata; BackendError when there is none."""
         ...

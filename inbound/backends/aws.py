@@ -115,6 +115,9 @@ class AwsObjectStore:
         except _FAILURES as exc:
             raise _error(f"S3 PutObject s3://{bucket}/{key}", exc) from None
 
+    async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
+        await self.put_object(bucket, key, body, {}, message_id)
+
     async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
         def get() -> tuple[bytes, dict[str, str]]:
             response = self.client.get_object(Bucket=bucket, Key=key)

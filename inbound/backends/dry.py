@@ -33,6 +33,9 @@ class DryRun:
     ) -> None:
         self._note("s3.put_object", bucket=bucket, key=key, size=len(body))
 
+    async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
+        await self.put_object(bucket, key, body, {}, message_id)
+
     async def get_object(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
         raise BackendError(f"NoSuchKey: s3://{bucket}/{key} (a dry run stores nothing)")
 

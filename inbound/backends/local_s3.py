@@ -137,6 +137,13 @@ class LocalObjectStore:
     def bucket(self, name: str) -> Bucket | None:
         return self.store.bucket(name)
 
+    async def _writable(self, bucket: str) -> None:
+        """A bucket an object may be written to: a safe name, made on first use unless
+        strict."""
+        if "\0" in bucket or "/" in bucket or bucket in ("", ".", ".."):
+            raise BackendError(f"refusing unsafe bucket name: {bucket!r}")
+        await self._require_bucket(bucket)
+
     async def _require_bucket(self, name: str) -> None:
         if self.store.bucket(name) is not None:
             return
@@ -151,6 +158,21 @@ class LocalObjectStore:
         """What the actions write (the ObjectStore protocol)."""
         await self.write_object(bucket, key, body, metadata, message_id)
 
+    async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
+        """SES's setup object (the ObjectStore protocol): the bucket checked, then the write
+        queued in the store's writer without waiting for it, so the rule's own commit, queued
+        next, goes in the same hand-off to the writer (one wait per CreateReceiptRule, not
+        two: benchmarks/RESULTS.md, "API scaling"). What could refuse it is checked before it
+        is queued: the bucket's name, a bucket a strict server does not have."""
+        await self._writable(bucket)
+        created, etag = now_iso(), hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+        def write_file() -> StoredObject:
+            hashed = self._write(bucket, key, body)
+            return StoredObject(bucket, key, len(body), {}, message_id, created, {}, etag, hashed)
+
+        self.store.submit_object(write_file, self._remove_file)
+
     async def write_object(
         self,
         bucket: str,
@@ -164,9 +186,7 @@ class LocalObjectStore:
     ) -> StoredObject:
         """`headers`: the system metadata to answer with (Content-Type...); `durable` when an
         API call's success must mean the object is on disk."""
-        if "\0" in bucket or "/" in bucket or bucket in ("", ".", ".."):
-            raise BackendError(f"refusing unsafe bucket name: {bucket!r}")
-        await self._require_bucket(bucket)
+        await self._writable(bucket)
         created = now_iso()
 
         def write_file() -> StoredObject:

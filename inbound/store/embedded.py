@@ -63,29 +63,16 @@ class Embedded(Database):
 
         A new key (every message id is one) costs one statement: the object a key replaces is
         looked up only when the insert finds the key taken."""
+        return await self._write(_object_writer(write_file, remove_file), durable=durable)
 
-        def write(c: Connection) -> StoredObject:
-            stored = write_file()
-            values = (
-                stored.bucket,
-                stored.key,
-                stored.size,
-                _json_object(stored.metadata),
-                stored.message_id,
-                stored.created,
-                _json_object(stored.headers),
-                stored.etag,
-                int(stored.hashed),
-            )
-            if c.execute(_ADD_OBJECT, values).rowcount == 1:
-                return stored
-            previous = _object_in(c, stored.bucket, stored.key)
-            if previous is not None and previous.hashed != stored.hashed:
-                remove_file(previous)
-            c.execute(_REPLACE_OBJECT, values)
-            return stored
-
-        return await self._write(write, durable=durable)
+    def submit_object(
+        self,
+        write_file: Callable[[], StoredObject],
+        remove_file: Callable[[StoredObject], None],
+    ) -> None:
+        """`add_object` without waiting for it: committed in submission order, ahead of any
+        write queued after it (a failure is logged by the writer)."""
+        self._submit(_object_writer(write_file, remove_file))
 
     async def delete_object(
         self, bucket: str, key: str, remove_file: Callable[[StoredObject], None]
@@ -334,6 +321,35 @@ def _json_object(value: dict[str, str]) -> str:
     """`json.dumps(value)`, without its cost for the empty metadata of every received
     message's object."""
     return json.dumps(value) if value else "{}"
+
+
+def _object_writer(
+    write_file: Callable[[], StoredObject], remove_file: Callable[[StoredObject], None]
+) -> Callable[[Connection], StoredObject]:
+    """The writer's job of `Embedded.add_object`."""
+
+    def write(c: Connection) -> StoredObject:
+        stored = write_file()
+        values = (
+            stored.bucket,
+            stored.key,
+            stored.size,
+            _json_object(stored.metadata),
+            stored.message_id,
+            stored.created,
+            _json_object(stored.headers),
+            stored.etag,
+            int(stored.hashed),
+        )
+        if c.execute(_ADD_OBJECT, values).rowcount == 1:
+            return stored
+        previous = _object_in(c, stored.bucket, stored.key)
+        if previous is not None and previous.hashed != stored.hashed:
+            remove_file(previous)
+        c.execute(_REPLACE_OBJECT, values)
+        return stored
+
+    return write
 
 
 def _object_in(c: Connection, bucket: str, key: str) -> StoredObject | None:

@@ -56,6 +56,10 @@ class FlakyObjects:
         self.stored.append((bucket, key, body))
         await self.inner.put_object(bucket, key, body, metadata, message_id)
 
+    async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
+        """A rule saved through the API writes here too, counted as any write."""
+        await self.put_object(bucket, key, body, {}, message_id)
+
 
 def start(inbound_factory, flaky: FlakyObjects, the_rules, **changes) -> RunningInbound:
     changes.setdefault("retries", FAST)

@@ -89,8 +89,8 @@ async def check_targets(backends: Backends, region: str, rule: model.ReceiptRule
         if isinstance(action, model.S3Action):
             key = object_key(action.object_key_prefix, SETUP_KEY)
             try:
-                await backends.objects.put_object(
-                    action.bucket_name, key, SETUP_MESSAGE, {}, SETUP_KEY
+                await backends.objects.put_setup_object(
+                    action.bucket_name, key, SETUP_MESSAGE, SETUP_KEY
                 )
             except Exception:
                 bucket = action.bucket_name
