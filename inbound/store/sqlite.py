@@ -10,20 +10,21 @@ own (`claimed_by`) and logs the documents it changes (`document_changes`), with 
 its connection (TEMP: a connection without them, a single process's, writes as before); a
 heartbeat thread renews its lease in `engines`; its reader knows `current_setting()` and
 `now()`, which the claims' conditions ask (store/claims.py), and claims rows in one write
-transaction. The writers take turns on a lock file (`writers.lock`) before SQLite's own lock:
-a writer waiting on SQLite's sleeps in steps of up to 100 ms (its busy handler), one waiting on
-`flock` wakes when the other's commit ends.
+transaction. The writers and the claims take turns on a lock file (`writers.lock`) before
+SQLite's own lock: a writer waiting on SQLite's sleeps in steps of up to 100 ms (its busy
+handler), one waiting on `flock` wakes when the other's commit ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,10 @@ class SqliteEngine:
         self._heartbeat: threading.Thread | None = None
         self._stopping = threading.Event()
         self._turns = under(data_dir, "writers.lock") if engine_id else None
-        self._turn: int | None = None  # its descriptor, while the writer is open
+        # its descriptors while open, the writer's and the claims' (the reader's): a flock
+        # belongs to an open file, so each connection that writes opens it on its own
+        self._turn: int | None = None
+        self._claim_turn: int | None = None
 
     def exists(self) -> bool:
         return self._path.exists()
@@ -74,6 +78,7 @@ class SqliteEngine:
         self._reader = self._connect()
         if self._turns is not None:
             self._turn = os.open(self._turns, os.O_RDWR | os.O_CREAT, 0o644)
+            self._claim_turn = os.open(self._turns, os.O_RDWR)
         if self.engine_id:
             self._stopping.clear()
             self._heartbeat = threading.Thread(
@@ -94,6 +99,9 @@ class SqliteEngine:
         if self._heartbeat is not None:
             self._heartbeat.join()
             self._heartbeat = None
+        if self._claim_turn is not None:
+            os.close(self._claim_turn)
+            self._claim_turn = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -140,8 +148,7 @@ class SqliteEngine:
         so two workers claiming at once take disjoint rows)."""
         conn = self._reader
         assert conn is not None, "store is not open"
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _turn(conn, self._claim_turn):
             conn.execute(
                 f"UPDATE {table} SET claimed_by = ? WHERE ({key}) IN ({candidates})",
                 (self.engine_id, *params),
@@ -152,12 +159,7 @@ class SqliteEngine:
                 params,
             )
             cursor.row_factory = sqlite3.Row
-            found = cursor.fetchall()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            found: list[Row] = cursor.fetchall()
         return found
 
     def data_version(self) -> int:
@@ -196,20 +198,8 @@ class SqliteEngine:
         if synchronous != self._synchronous:
             conn.execute(f"PRAGMA synchronous={synchronous}")
             self._synchronous = synchronous
-        if self._turn is not None:
-            fcntl.flock(self._turn, fcntl.LOCK_EX)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                results = [job(conn) for job in jobs]
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            if self._turn is not None:
-                fcntl.flock(self._turn, fcntl.LOCK_UN)
+        with _turn(conn, self._turn):
+            results = [job(conn) for job in jobs]
         return results
 
     def storage_error(self, exc: Exception) -> Exception:
@@ -220,6 +210,26 @@ class SqliteEngine:
             error.__cause__ = exc
             return error
         return exc
+
+
+@contextlib.contextmanager
+def _turn(conn: sqlite3.Connection, lock: int | None) -> Iterator[None]:
+    """One write transaction of `conn`: committed, or rolled back and raised; with `lock`
+    (the workers' `writers.lock`) held around it."""
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _own_triggers(engine_id: str) -> str:
