@@ -158,10 +158,12 @@ def message(size: int, sender: str = "loadgen@sender.test", signed: bool = False
     return _messages[size, sender, signed]
 
 
-def sink_target(label: str = "sink", uvloop: bool = False) -> Target:
+def sink_target(label: str = "sink", uvloop: bool = False, job: bool = False) -> Target:
     what = "bare aiosmtpd: SMTP commands, DATA read line by line, nothing kept"
+    if job:
+        what = "aiosmtpd doing Haraka's plugin's job in plain Python (benchmarks/sink.py --job)"
     what += ", on uvloop" if uvloop else ""
-    return Target(label, lambda d: Server.sink(d, uvloop=uvloop), kind="sink", what=what)
+    return Target(label, lambda d: Server.sink(d, uvloop=uvloop, job=job), kind="sink", what=what)
 
 
 def engine_target(
@@ -207,6 +209,7 @@ def cost_targets() -> tuple[Target, ...]:
     return (
         sink_target(),
         sink_target("sink on uvloop", uvloop=True),
+        sink_target("sink doing the job", uvloop=True, job=True),
         engine_target("engine", everything, what="the catch-all rule: AddHeader + S3 + SNS"),
         engine_target("no fsync", everything, volatile=True,
                       what="the same with its data dir on tmpfs, where fsync returns at once"),

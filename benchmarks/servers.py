@@ -220,14 +220,25 @@ class Server:
 
     @classmethod
     def sink(
-        cls, workdir: Path, *, raw: bool = False, http: bool = False, uvloop: bool = False
+        cls,
+        workdir: Path,
+        *,
+        raw: bool = False,
+        http: bool = False,
+        uvloop: bool = False,
+        job: bool = False,
     ) -> Server:
         """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp; with
-        `uvloop`, on the loop the engine runs on (inbound/eventloop.py) instead of asyncio's."""
+        `uvloop`, on the loop the engine runs on (inbound/eventloop.py) instead of asyncio's;
+        with `job`, doing the catch-all rule's job as Haraka's plugin does (files in
+        `workdir`/store)."""
         port, http_port = free_port(), free_port() if http else None
         argv = [sys.executable, "-m", "benchmarks.sink", "--port", str(port)]
         argv += ["--raw"] if raw else []
         argv += ["--uvloop"] if uvloop else []
+        if job:
+            (workdir / "store").mkdir()
+            argv += ["--job", str(workdir / "store")]
         argv += ["--http", str(http_port)] if http_port else []
         return cls(argv, port, workdir / "server.log", http_port=http_port)
 

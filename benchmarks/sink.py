@@ -6,6 +6,12 @@ Run: ``python -m benchmarks.sink --port 2525`` (SIGTERM or Ctrl-C to stop).
 ``--raw`` serves a protocol-only responder instead (no aiosmtpd, no parsing beyond finding line
 ends and the end of DATA): it only measures how fast the load generator itself can go.
 
+``--job DIR`` does the catch-all rule's job the plainest way aiosmtpd allows, as Haraka's plugin
+does it (benchmarks/haraka/plugins/inbound_bench.js): one header added, the message written to
+its own file under DIR and fsynced (in a thread) before the ``250``, one JSON notification line
+appended to ``DIR/notifications.jsonl``. No SES behaviour: the least CPU any single aiosmtpd
+process doing that job spends, the floor for issue 15's "at least 100% of the sink".
+
 ``--http PORT`` also serves ``GET /api/stats`` (the engine's counters: messages, pending 0) with
 aiohttp on the same event loop: the least any engine with aiosmtpd and aiohttp's HTTP server
 holds in memory (benchmarks/memory.py, ``floor``).
@@ -15,7 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -27,6 +37,82 @@ class SinkHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.messages += 1
         return "250 Ok"
+
+
+class JobHandler(SinkHandler):
+    """The job of benchmarks/haraka/plugins/inbound_bench.js, line for line, in Python."""
+
+    MAX_CONTENT = 150 * 1024
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.notifications = (store / "notifications.jsonl").open("ab", buffering=0)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        import orjson  # an engine dependency: the sink alone runs without it
+
+        received = time.time()
+        assert isinstance(envelope.original_content, bytes)
+        raw = b"X-Inbound: bench\r\n" + envelope.original_content
+        name = uuid.uuid4().hex
+        await asyncio.to_thread(_stored, self.store / name, raw)
+        self.notifications.write(orjson.dumps(_notification(envelope, raw, name, received)) + b"\n")
+        self.messages += 1
+        return "250 Ok"
+
+
+def _stored(path: Path, raw: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, raw)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _notification(envelope: Envelope, raw: bytes, name: str, received: float) -> dict[str, Any]:
+    head = raw[: raw.find(b"\r\n\r\n")].decode("utf-8", "replace")
+    headers: list[dict[str, str]] = []
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t") and headers:
+            headers[-1]["value"] += " " + line.strip()
+        else:
+            field, _, value = line.partition(":")
+            headers.append({"name": field, "value": value.strip()})
+    first = {h["name"].lower(): h["value"] for h in reversed(headers)}
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(received)) + "Z"
+    note: dict[str, Any] = {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": stamp,
+            "source": envelope.mail_from,
+            "messageId": name,
+            "destination": envelope.rcpt_tos,
+            "headersTruncated": False,
+            "headers": headers,
+            "commonHeaders": {
+                "returnPath": envelope.mail_from,
+                "from": [first.get("from", "")],
+                "to": [first.get("to", "")],
+                "date": first.get("date", ""),
+                "messageId": first.get("message-id", ""),
+                "subject": first.get("subject", ""),
+            },
+        },
+        "receipt": {
+            "timestamp": stamp,
+            "processingTimeMillis": int((time.time() - received) * 1000),
+            "recipients": envelope.rcpt_tos,
+            "action": {
+                "type": "SNS",
+                "topicArn": "arn:aws:sns:us-east-1:123456789012:bench",
+                "encoding": "UTF-8",
+            },
+        },
+    }
+    if len(raw) <= JobHandler.MAX_CONTENT:
+        note["content"] = raw.decode("utf-8", "replace")
+    return note
 
 
 class RawResponder(asyncio.Protocol):
@@ -84,9 +170,11 @@ async def serve_stats(handler: SinkHandler, host: str, port: int) -> None:
     await web.TCPSite(runner, host, port).start()
 
 
-async def serve(host: str, port: int, *, raw: bool = False, http: int | None = None) -> None:
+async def serve(
+    host: str, port: int, *, raw: bool = False, http: int | None = None, job: Path | None = None
+) -> None:
     loop = asyncio.get_running_loop()
-    handler = SinkHandler()
+    handler = SinkHandler() if job is None else JobHandler(job)
     if http is not None:
         await serve_stats(handler, host, http)
 
@@ -113,13 +201,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--uvloop", action="store_true", help="run on uvloop (default: asyncio)")
     ap.add_argument("--raw", action="store_true", help="protocol-only responder, no aiosmtpd")
     ap.add_argument("--http", type=int, default=None, help="serve GET /api/stats on this port")
+    ap.add_argument("--job", type=Path, default=None, help="do the catch-all job, files in DIR")
     args = ap.parse_args(argv)
     runner: Any = asyncio.run
     if args.uvloop:
         import uvloop
 
         runner = uvloop.run
-    runner(serve(args.host, args.port, raw=args.raw, http=args.http))
+    runner(serve(args.host, args.port, raw=args.raw, http=args.http, job=args.job))
 
 
 if __name__ == "__main__":
