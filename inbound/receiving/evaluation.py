@@ -62,9 +62,9 @@ class Evaluator:
         return Verdicts(auth, spam, virus, forced.marks())
 
     async def _authenticate(self, message: AuthInput) -> AuthResult:
-        """In a thread when the authenticator waits for the network (a resolver source), so
-        the event loop goes on serving other mail meanwhile."""
-        if self.authenticator.blocking:
+        """In a thread when the authenticator says so (it waits for the network, or its work
+        lets go of the GIL), so the event loop goes on serving other mail meanwhile."""
+        if self.authenticator.threaded(message):
             return await asyncio.to_thread(self.authenticator.evaluate, message)
         return self.authenticator.evaluate(message)
 

@@ -81,8 +81,9 @@ class ContentScanner(Protocol):
 
 
 class Authenticator(Protocol):
-    # whether `evaluate` waits for the network: evaluation.py then runs it in a thread
-    blocking: bool
+    def threaded(self, message: AuthInput) -> bool:
+        """Whether evaluation.py runs `evaluate` for this message in a thread."""
+        ...
 
     def evaluate(self, message: AuthInput) -> AuthResult: ...
 
@@ -175,7 +176,9 @@ class NoDnsAuthenticator:
     """Reports what is true when no DNS evaluation is configured (see module docstring)."""
 
     EXPLANATION = "SPF evaluation requires DNS, which is not configured"
-    blocking = False
+
+    def threaded(self, message: AuthInput) -> bool:
+        return False
 
     def evaluate(self, message: AuthInput) -> AuthResult:
         dkim = UNVERIFIED_DKIM.evaluate(message)

@@ -3,9 +3,11 @@
 
 Each check is a module: `spf.py` (pyspf), `dkim.py` (dkimpy, every signature),
 `dmarc.py` (RFC 7489 with the Public Suffix List), which reads only DKIM's passing `d=`
-domains. With a zone source every
-lookup is a dict access, so a message is evaluated on the event loop; with a resolver,
-`blocking` tells the message view to evaluate in a thread (receiving/message.py).
+domains. A message is evaluated in a thread (receiving/evaluation.py) when a lookup waits for
+the network (a resolver source) or when it carries a DKIM signature: OpenSSL's RSA check and
+hashlib's hash of the body let go of the GIL, so the event loop goes on serving SMTP while they
+run on another core. An unsigned message with a zone source (every lookup a dict access) is
+evaluated on the event loop: a thread would cost it more than it saves.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 
 from inbound.dns import DnsSource
 from inbound.receiving.authentication import dmarc, spf
-from inbound.receiving.authentication.dkim import DkimVerifier
+from inbound.receiving.authentication.dkim import DkimVerifier, signed
 from inbound.receiving.verdicts import AuthInput, AuthResult, Status
 
 SPF_CACHE = 4096  # (IP, MAIL FROM, HELO) results kept with a zone source
@@ -24,12 +26,15 @@ class DnsAuthenticator:
     def __init__(self, source: DnsSource) -> None:
         self.source = source
         self.dkim = DkimVerifier(source)
-        self.blocking = source.blocking
+        self._blocking = source.blocking
         dmarc.suffix_list()  # parsed now, not while the first message waits
         # With fixed answers (a zone) SPF's result depends on (IP, MAIL FROM, HELO) alone: a
         # sender's repeated mail costs one evaluation (pyspf: ~100 µs each).
         check = functools.partial(spf.evaluate, source)
         self._spf = functools.lru_cache(maxsize=SPF_CACHE)(check) if source.fixed else check
+
+    def threaded(self, message: AuthInput) -> bool:
+        return self._blocking or signed(message.message)
 
     def evaluate(self, message: AuthInput) -> AuthResult:
         checked = self._spf(message.client_ip, message.mail_from, message.helo)

@@ -5,15 +5,13 @@ resolver's changed answer counts from the next message."""
 
 from __future__ import annotations
 
-import pytest
-
 from inbound.config import Address
 from inbound.dns.resolver import ResolverSource
 from inbound.dns.zone import Zone, ZoneSource
 from inbound.headers import SplitMessage
 from inbound.receiving.authentication import DnsAuthenticator
 from inbound.receiving.verdicts import AuthInput, AuthResult, Status
-from tests.api.test_identities import FakeDns
+from tests.api.test_identities import FakeDns  # the fake_dns fixture's (conftest.py)
 from tests.receiving.authentication.signing import DOMAIN, Keys, message, public_rsa, txt
 
 SPF_PASS = f'{DOMAIN}. TXT "v=spf1 ip4:127.0.0.1 -all"'
@@ -50,13 +48,6 @@ def test_a_zone_loaded_again_with_changed_records_changes_every_verdict(keys: Ke
     after = DnsAuthenticator(zone(other_key, SPF_FAIL, QUARANTINE))
     assert verdicts(evaluate(after, signed)) == (Status.FAIL,) * 3 + ("quarantine",)
     assert verdicts(evaluate(before, signed)) == (Status.PASS,) * 3 + (None,)  # kept apart
-
-
-@pytest.fixture
-def fake_dns():
-    server = FakeDns()
-    yield server
-    server.close()
 
 
 def test_a_resolvers_changed_answer_counts_from_the_next_message(fake_dns: FakeDns) -> None:
