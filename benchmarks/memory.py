@@ -259,6 +259,7 @@ async def submission(workdir: Path, count: int, size: int) -> Figures:
 def _shipped(workdir: Path) -> servers.Server:
     """The engine as `inbound serve` runs with the shipped config files (a copy of config/),
     on free ports, without the SMTP interface (its default port may be taken)."""
+    servers.byte_compile(servers.ROOT)
     shutil.copytree(servers.ROOT / "config", workdir / "config")
     (workdir / "data").mkdir()
     smtp, http = servers.free_port(), servers.free_port()

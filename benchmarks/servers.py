@@ -10,9 +10,12 @@ descendants (those that ended: their parent's cutime+cstime), the sum of their V
 from __future__ import annotations
 
 import asyncio
+import compileall
+import functools
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -157,6 +160,16 @@ TMPFS = Path("/dev/shm") / f"inbound-bench-{os.getpid()}"
 ENGINE_DIR = ROOT
 
 
+@functools.cache
+def byte_compile(engine_dir: Path) -> None:
+    """Compile the engine's modules to `__pycache__` before it starts, as an installed package
+    is (pip and the Docker image compile them): with PYTHONDONTWRITEBYTECODE set, as on the
+    machine these figures come from, every start compiled ~210 modules from source, which
+    cost time and about 1 MB of RSS that an installed engine does not hold (benchmarks/
+    RESULTS.md, "Memory: issue 15 item 4"). `defaults/` links to config/, which ships as is."""
+    compileall.compile_dir(engine_dir / "inbound", quiet=1, rx=re.compile(r"[/\\]defaults[/\\]"))
+
+
 def snapshot_engine(dest: Path, rev: str | None = None) -> Path:
     """Copy the ``inbound`` package (from the working tree, or as of git revision ``rev``) to
     ``dest``/inbound and run the engine from there. As of a revision, ``config/`` comes too:
@@ -259,6 +272,7 @@ class Server:
         not evaluated); ``volatile``: its data dir on tmpfs (``TMPFS``); ``store_url``: its
         ``[store] url`` (a PostgreSQL database; empty: the SQLite file of its data dir);
         ``workers``: that many worker processes (docs/workers.md)."""
+        byte_compile(ENGINE_DIR)
         submission = free_port() if sending else None
         key, secret = ACCESS_KEY
         extra = SENDING.format(key=key, secret=secret, port=submission) if sending else None
