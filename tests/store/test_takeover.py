@@ -31,7 +31,7 @@ def test_a_running_engine_finishes_a_killed_engine_s_mail_once_its_lease_runs_ou
     tmp_path: Path, postgres_url: str
 ) -> None:
     (tmp_path / "handler.py").write_text(HANDLER)  # the first invocation blocks
-    config = _config(tmp_path, postgres_url, s3("b", "mail/"), lambda_("RequestResponse"), sns())
+    config = _config(tmp_path, postgres_url, s3("b", "mail/"), sns(), lambda_("RequestResponse"))
     survivor, _, survivor_url = _start(config, tmp_path / "survivor")
     try:
         doomed, doomed_smtp, _ = _start(config, tmp_path / "doomed")
@@ -55,8 +55,9 @@ def test_a_running_engine_finishes_a_killed_engine_s_mail_once_its_lease_runs_ou
             assert time.monotonic() - killed < LEASE * 1.5 + 5, "never taken over"
             time.sleep(0.05)
         steps = [t["action"] for t in detail["trace"] if t["kind"] == "action"]
-        assert steps == ["S3", "Lambda", "SNS"]  # S3 was done before the kill: not repeated
+        assert steps == ["S3", "SNS", "Lambda"]
         assert [o["key"] for o in _get(f"{survivor_url}/api/s3")] == [f"mail/{message_id}"]
+        # published before the kill, and recorded: not published again
         assert len(_get(f"{survivor_url}/api/notifications")) == 1
         invocations = _get(f"{survivor_url}/api/lambda")
         assert len(invocations) == 2  # the killed engine's never answered; the survivor's did
