@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from inbound.errors import (
 from inbound.records import SentMessage
 from inbound.sending import configuration as rules
 from inbound.sending.contact_lists import CONTACT_LISTS
-from inbound.store import StorageError, Store
+from inbound.store import Store
 from inbound.store.sent import SentBody
 
 _MISSING: dict[str, Callable[[str], SesError]] = {
@@ -57,7 +58,8 @@ class SendingConfiguration:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = asyncio.Lock()
-        self._statistics: dict[str, Mapping[str, Any] | None] = {}  # by Region, as counted
+        # by Region: the statistics parsed, and the store's text they were parsed from
+        self._statistics: dict[str, tuple[str | None, Mapping[str, Any] | None]] = {}
 
     # ── named resources: configuration sets, templates, verification templates ───────────────
     def in_region(self, kind: str, region: str) -> dict[str, Any]:
@@ -120,12 +122,14 @@ class SendingConfiguration:
             await self._store.put_document(rules.ACCOUNT, region, {"SendingEnabled": enabled})
 
     def statistics(self, region: str) -> Mapping[str, Any] | None:
-        """The statistics document, read for every message sent: kept parsed, per Region (the
-        store's copy is its text, up to two weeks of buckets), and changed only by `_counted`
-        (`configuration.add_counts` makes a new one: never change it in place)."""
-        if region not in self._statistics:
-            self._statistics[region] = self._store.document(rules.STATISTICS, region)
-        return self._statistics[region]
+        """The statistics document, read for every message sent: parsed again only when the
+        store's copy of its text changed (up to two weeks of buckets), by a count of this
+        engine (at once) or of another engine sharing the store (docs/cluster.md)."""
+        text = self._store.document_text(rules.STATISTICS, region)
+        parsed = self._statistics.get(region)
+        if parsed is None or parsed[0] is not text:
+            parsed = self._statistics[region] = (text, None if text is None else json.loads(text))
+        return parsed[1]
 
     def store_sent(
         self, region: str, message: SentMessage, body: SentBody, attempts: int
@@ -134,41 +138,23 @@ class SendingConfiguration:
         as one durable transaction, so a kill never keeps the message and loses its count;
         awaiting the result waits for the fsync. The count is made and the write queued without
         an await, so the Sender's quota check before it and this are one step on the event
-        loop (concurrent sends never pass the last unit of the quota), and the statistics
-        stored with a message count exactly the messages queued before it. Concurrent sends
-        share an fsync (profiled: under a lock held across it, sends were one fsync each)."""
-        moment = rules.now()
-        updated = self._counted(region, moment, {"DeliveryAttempts": attempts})
-        stored = self._store.add_sent(message, body, document=(rules.STATISTICS, region, updated))
-        return self._uncounted_if_lost(stored, region, moment, attempts)
+        loop (concurrent sends never pass the last unit of the quota). The count is added to
+        the statistics as committed (`Store.count_document`), so engines sending at once add
+        up. Concurrent sends share an fsync (profiled: under a lock held across it, sends were
+        one fsync each)."""
+        counted = (rules.STATISTICS, region, _adding(rules.now(), {"DeliveryAttempts": attempts}))
+        return self._store.add_sent(message, body, counted=counted)
 
-    async def _uncounted_if_lost(
-        self, stored: Awaitable[None], region: str, moment: datetime, attempts: int
-    ) -> None:
-        """The message was not stored (a full disk): the statistics queued after it count it
-        all the same, so its count is taken back out here at once, and in the store with this
-        write or, if the disk is still full, with the next one."""
-        try:
-            await stored
-        except Exception:
-            with contextlib.suppress(StorageError):
-                await self.record_sending(region, {"DeliveryAttempts": -attempts}, moment=moment)
-            raise
-
-    async def record_sending(
-        self, region: str, counts: Mapping[str, int], *, moment: datetime | None = None
-    ) -> None:
+    async def record_sending(self, region: str, counts: Mapping[str, int]) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
-        15-minute bucket of `moment` (now): what GetSendQuota and GetSendStatistics report."""
-        updated = self._counted(region, moment or rules.now(), counts)
-        await self._store.put_document(rules.STATISTICS, region, updated)
+        current 15-minute bucket: what GetSendQuota and GetSendStatistics report."""
+        adding = _adding(rules.now(), counts)
+        await self._store.count_document(rules.STATISTICS, region, adding)
 
-    def _counted(
-        self, region: str, moment: datetime, counts: Mapping[str, int]
-    ) -> Mapping[str, Any]:
-        """The statistics with `counts` added, kept as the current ones; the caller queues
-        their write before it awaits anything, so writes reach the store in the order of the
-        counts."""
-        updated = rules.add_counts(self.statistics(region), moment, **counts)
-        self._statistics[region] = updated
-        return updated
+
+def _adding(
+    moment: datetime, counts: Mapping[str, int]
+) -> Callable[[Mapping[str, Any] | None], Mapping[str, Any]]:
+    """What adds `counts` to statistics (`configuration.add_counts` makes a new document:
+    the one it is given may be the store's copy)."""
+    return lambda statistics: rules.add_counts(statistics, moment, **counts)

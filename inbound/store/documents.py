@@ -33,6 +33,20 @@ def put(c: Connection, kind: str, key: str, text: str) -> None:
     c.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso()))
 
 
+def count(c: Connection, kind: str, key: str, change: Callable[[Any | None], Any]) -> str:
+    """Store `change(the document as committed)` in the transaction of `c`, its row locked
+    first (on PostgreSQL, another engine counting into it waits for this commit, then reads
+    what it committed), so that engines counting at once add up; returns the text stored."""
+    c.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, 'null', ?)", (kind, key, now_iso()))
+    found = c.execute(
+        "UPDATE documents SET updated = updated WHERE kind = ? AND key = ? RETURNING body",
+        (kind, key),
+    ).fetchone()
+    text = text_of(change(json.loads(found[0])))
+    put(c, kind, key, text)
+    return text
+
+
 class Documents(Database):
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         super().__init__(data_dir, engine)
@@ -52,6 +66,35 @@ class Documents(Database):
         sent)."""
         text = text_of(body)
         return self._written(kind, key, text, self._queue_write(lambda c: put(c, kind, key, text)))
+
+    def count_document(
+        self,
+        kind: str,
+        key: str,
+        change: Callable[[Any | None], Any],
+        first: Callable[[Connection], None] | None = None,
+    ) -> asyncio.Future[str]:
+        """Store `change(the document)`, applied in the writer's transaction to what is
+        committed (`count`: counts of several engines add up), after `first` (another write
+        of the same transaction). Reads return `change(this engine's copy)` from now, and
+        what was committed once it is (with the counts of other engines)."""
+        expected = text_of(change(self.document(kind, key)))
+
+        def write(c: Connection) -> str:
+            if first is not None:
+                first(c)
+            return count(c, kind, key, change)
+
+        done = self._queue_write(write)
+
+        def committed(write: asyncio.Future[str]) -> None:
+            if write.cancelled() or write.exception() is not None:
+                return
+            if self._texts.get((kind, key)) == expected:  # no later write of it queued since
+                self._copy(kind, key, write.result())
+
+        done.add_done_callback(committed)
+        return self._written(kind, key, expected, done)
 
     def delete_document(self, kind: str, key: str) -> asyncio.Future[None]:
         return self._written(kind, key, None, self._queue_write(lambda c: delete(c, kind, key)))
@@ -87,6 +130,16 @@ class Documents(Database):
         """`write`, queued, stores `text` as `kind`/`key` (None: deletes it): reads return it
         from now. Shielded: a caller that stops waiting does not stop the write, and its
         outcome still decides the copy."""
+        self._copy(kind, key, text)
+
+        def failed(done: asyncio.Future[T]) -> None:
+            if done.exception() is not None:
+                self._forget(kind, key)
+
+        write.add_done_callback(failed)
+        return asyncio.shield(write)
+
+    def _copy(self, kind: str, key: str, text: str | None) -> None:
         self._texts[kind, key] = text
         self._records.pop(kind, None)
         listing = self._listings.get(kind)
@@ -96,19 +149,18 @@ class Documents(Database):
             else:
                 listing[key] = text
 
-        def failed(done: asyncio.Future[T]) -> None:
-            if done.exception() is not None:
-                self._forget(kind, key)
-
-        write.add_done_callback(failed)
-        return asyncio.shield(write)
-
     def document(self, kind: str, key: str) -> Any | None:
+        text = self.document_text(kind, key)
+        return None if text is None else json.loads(text)
+
+    def document_text(self, kind: str, key: str) -> str | None:
+        """The document's stored text (None: no such document): the same object until the
+        copy changes, for a reader that keeps what it parsed (the sending statistics)."""
         text = self._texts.get((kind, key), _UNREAD)
         if text is _UNREAD:
             found = self._read("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key))
             text = self._texts[kind, key] = found[0]["body"] if found else None
-        return None if text is None else json.loads(text)  # type: ignore[arg-type]
+        return text  # type: ignore[return-value]
 
     def documents(self, kind: str) -> dict[str, Any]:
         """Every document of `kind`, by key, in key order: read once, with the writes queued

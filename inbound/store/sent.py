@@ -23,7 +23,7 @@ from typing import Any
 
 from inbound.datadir import under
 from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
-from inbound.store import bodies, documents, rows
+from inbound.store import bodies, rows
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
 from inbound.store.writer import Connection, Row
@@ -65,14 +65,14 @@ class Sent(Documents):
         message: SentMessage,
         body: SentBody,
         *,
-        document: tuple[str, str, Any] | None = None,
-    ) -> asyncio.Future[None]:
+        counted: tuple[str, str, Callable[[Any | None], Any]] | None = None,
+    ) -> asyncio.Future[Any]:
         """Store a sent message durably (fsynced): queued at once, in call order; the future
         is done once it is on disk, and the caller answers the Send* request with its MessageId
-        only then, as receiving answers `250` only after the spool. `document` (kind, key,
-        body) is stored in the same transaction: the sending statistics that count the
-        message, so no kill keeps the one without the other. A row that cannot be stored takes
-        its body file with it."""
+        only then, as receiving answers `250` only after the spool. `counted` (kind, key,
+        change) is counted in the same transaction (`count_document`): the sending statistics
+        that count the message, so no kill keeps the one without the other. A row that cannot
+        be stored takes its body file with it."""
         params = (
             message.id,
             message.operation,
@@ -87,19 +87,18 @@ class Sent(Documents):
             message.size,
             json.dumps(message.trace),
         )
-        stored = None if document is None else (*document[:2], documents.text_of(document[2]))
 
         def insert(c: Connection) -> None:
             c.execute("INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
             if body.raw is not None:
                 c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (message.id, body.raw))
             c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
-            if stored is not None:
-                documents.put(c, *stored)
 
-        write = self._queue_write(insert)
+        write: asyncio.Future[Any] = (
+            self._queue_write(insert) if counted is None else self.count_document(*counted, insert)
+        )
 
-        def committed(done: asyncio.Future[None]) -> None:
+        def committed(done: asyncio.Future[Any]) -> None:
             if done.cancelled():  # the caller went away; the writer goes on (and posts nothing)
                 return
             if done.exception() is None:
@@ -108,7 +107,7 @@ class Sent(Documents):
                 body.discard()
 
         write.add_done_callback(committed)
-        return write if stored is None else self._written(*stored, write)
+        return write
 
     def _sent_body_path(self, message_id: str) -> Path:
         return under(self.data_dir, SENT_BODIES, message_id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from inbound.config import StoreSettings
+from inbound.config import SendingSettings, StoreSettings
 from inbound.testing import RunningInbound
 from tests.rulesets import message
 
@@ -69,3 +70,28 @@ def test_an_identity_verified_on_one_engine_is_verified_on_another(
     assert b.ses().list_identities()["Identities"] == ["example.com"]  # B's copy is made
     a.ses().verify_email_identity(EmailAddress="new@example.org")
     assert sorted(b.ses().list_identities()["Identities"]) == ["example.com", "new@example.org"]
+
+
+def test_engines_sending_at_once_count_every_message_on_each(
+    postgres_url: str, inbound_factory: Callable[..., RunningInbound], tmp_path: Path
+) -> None:
+    """The sending statistics are counted into what the database holds: two engines sending
+    at once lose none of each other's counts, and each reports them all."""
+    store = StoreSettings(url=postgres_url)
+    fast = SendingSettings(max_send_rate=1000.0, max_24_hour_send=10000.0, smtp=None)
+    a, b = (inbound_factory(store=store, sending=fast, data_dir=tmp_path / name) for name in "ab")
+
+    def send(engine: RunningInbound) -> None:
+        for n in range(20):
+            engine.ses().send_email(
+                Source="sender@example.com",
+                Destination={"ToAddresses": [f"to{n}@example.com"]},
+                Message={"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "hi"}}},
+            )
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(send, (a, b)))
+    for engine in (a, b):
+        points = engine.ses().get_send_statistics()["SendDataPoints"]
+        assert sum(p["DeliveryAttempts"] for p in points) == 40
+        assert engine.ses().get_send_quota()["SentLast24Hours"] == 40

@@ -1,10 +1,15 @@
 """A sent message and the statistics document that counts it are one transaction: the write
-that fails stores neither, so a kill between the two cannot keep one without the other."""
+that fails stores neither, so a kill between the two cannot keep one without the other. The
+count is added to the document as committed: engines sharing a store, counting at once, add
+up (docs/cluster.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +20,7 @@ from inbound.store.sent import SentBody
 BODY = SentBody(b"body")
 
 STATISTICS = ("sending.statistics", "us-east-1")
+ROUNDS = 100
 
 
 def message(message_id: str) -> SentMessage:
@@ -33,24 +39,52 @@ def message(message_id: str) -> SentMessage:
     )
 
 
+def _plus(n: int) -> Callable[[Any], dict[str, int]]:
+    return lambda counted: {"count": (counted or {}).get("count", 0) + n}
+
+
 def test_the_message_and_its_document_commit_together(tmp_path) -> None:
     async def run() -> None:
         store = Store(tmp_path)
         store.open()
         try:
-            await store.add_sent(message("a"), BODY, document=(*STATISTICS, {"count": 1}))
+            await store.add_sent(message("a"), BODY, counted=(*STATISTICS, _plus(1)))
             assert store.sent_pending_ids() == ["a"]
             assert store.document(*STATISTICS) == {"count": 1}
-            # The same id again: the row cannot be inserted, so the document is not written.
+            # The same id again: the row cannot be inserted, so the count is not written.
             with pytest.raises(sqlite3.IntegrityError):
-                await store.add_sent(message("a"), BODY, document=(*STATISTICS, {"count": 2}))
+                await store.add_sent(message("a"), BODY, counted=(*STATISTICS, _plus(2)))
             assert store.document(*STATISTICS) == {"count": 1}
             # A document that cannot be stored: the message is not stored either.
             with pytest.raises(TypeError):
-                await store.add_sent(message("b"), BODY, document=(*STATISTICS, object()))
+                await store.add_sent(message("b"), BODY, counted=(*STATISTICS, lambda d: object()))
             assert store.sent_pending_ids() == ["a"]
             assert store.sent_raw("b") is None
         finally:
             store.close()
 
     asyncio.run(run())
+
+
+def test_engines_counting_at_once_add_up(tmp_path: Path, postgres_url: str) -> None:
+    """Two engines on one database count into the same document at once: no count is lost
+    (each adds to what the other committed, its row locked), and each engine's copy ends
+    with both engines' counts."""
+    from inbound.store.postgresql import PostgresStore
+
+    engines = [PostgresStore(tmp_path / name, postgres_url) for name in ("a", "b")]
+    for store in engines:
+        store.open()
+    try:
+
+        async def count() -> None:
+            for _ in range(ROUNDS):  # each round, both engines commit a count at once
+                await asyncio.gather(*(s.count_document(*STATISTICS, _plus(1)) for s in engines))
+            for store in engines:
+                store.sync()  # what the other engine committed meanwhile
+
+        asyncio.run(count())
+        assert [store.document(*STATISTICS) for store in engines] == [{"count": 2 * ROUNDS}] * 2
+    finally:
+        for store in engines:
+            store.close()

@@ -76,9 +76,9 @@ class PostgresStore(Claims):
             self.elsewhere.append(None)
         self.catch_up()
 
-    def document(self, kind: str, key: str) -> Any | None:
+    def document_text(self, kind: str, key: str) -> str | None:
         self.catch_up()
-        return super().document(kind, key)
+        return super().document_text(kind, key)
 
     def documents(self, kind: str) -> dict[str, Any]:
         self.catch_up()
