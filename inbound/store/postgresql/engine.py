@@ -42,19 +42,52 @@ class SchemaTooNew(StorageError):
 
 class Translating:
     """The writer's connection as a write's function uses it (store/engine.py `Connection`):
-    each statement translated from the query modules' SQL (dialect.py)."""
+    each statement translated from the query modules' SQL (dialect.py), sent in the
+    transaction's pipeline without waiting for its result (`Result`)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], dialect: Dialect) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], dialect: Dialect, pipeline: psycopg.Pipeline
+    ) -> None:
         self._conn = conn
         self._dialect = dialect
+        self._pipeline = pipeline
 
-    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
-        return self._conn.execute(self._dialect(sql), parameters)
+    def execute(self, sql: str, parameters: Any = (), /) -> Result:
+        return Result(self._conn.execute(self._dialect(sql), parameters), self._pipeline)
 
-    def executemany(self, sql: str, parameters: Any, /) -> psycopg.Cursor[Any]:
+    def executemany(self, sql: str, parameters: Any, /) -> Result:
         cursor = self._conn.cursor()
         cursor.executemany(self._dialect(sql), parameters)
-        return cursor
+        return Result(cursor, self._pipeline)
+
+
+class Result:
+    """A statement's cursor in a pipeline: its result is waited for only when a write reads
+    it. psycopg's fetch methods wait by themselves; `rowcount` would read -1 before the
+    result has come, so it waits for the results sent so far (`Pipeline.sync`: inside the
+    transaction's BEGIN, a sync commits nothing)."""
+
+    __slots__ = ("_cursor", "_pipeline")
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        self._pipeline.sync()
+        return self._cursor.description
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
 
 
 class PostgresEngine:
@@ -92,6 +125,19 @@ class PostgresEngine:
             raise StorageError(f"PostgreSQL: {exc}".strip()) from exc
         return conn
 
+    def _connect_writer(self) -> psycopg.Connection[Any]:
+        """The writer's connection. Values too large for a row's page (bodies, notifications
+        with their content) are compressed with lz4 rather than PostgreSQL's default pglz
+        where the server has it (14 and later, built with lz4): measured with 10 KB messages
+        (benchmarks/pgscale.py), pglz was two thirds of the server's CPU per message
+        (0.85 -> 0.57 ms with lz4)."""
+        conn = self._connect(rows=tuple_row)
+        try:
+            conn.execute("SET default_toast_compression = lz4")
+        except (psycopg.errors.InvalidParameterValue, psycopg.errors.UndefinedObject):
+            pass  # the server's default, pglz
+        return conn
+
     def exists(self) -> bool:
         conn = self._connect(read_only=True)
         try:
@@ -103,7 +149,7 @@ class PostgresEngine:
     def open(self, *, read_only: bool) -> None:
         self._read_only = read_only
         if not read_only:
-            writer = self._connect(rows=tuple_row)
+            writer = self._connect_writer()
             try:
                 _migrate(writer)
                 writer.execute(
@@ -165,14 +211,20 @@ class PostgresEngine:
         conn = self._writer
         assert conn is not None, "store is not open for writing"
         if conn.broken:  # the server restarted or the network dropped: a new connection
-            conn = self._writer = self._connect(rows=tuple_row)
-        conn.execute("BEGIN")
+            conn = self._writer = self._connect_writer()
         try:
-            if not durable:
-                conn.execute("SET LOCAL synchronous_commit = off")
-            translating = Translating(conn, self._dialect)
-            results = [job(translating) for job in jobs]
-            conn.execute("COMMIT")
+            # One round trip for the whole transaction, not one per statement: the writer's
+            # statements are sent as they come and their results read at the end (or when a
+            # write reads one: `Result`). Measured with 10 KB messages (benchmarks/pgscale.py):
+            # ~9 statements a message, each waiting for the server, kept the writer thread
+            # waiting for 85% of its time and bounded one engine's throughput.
+            with conn.pipeline() as pipeline:
+                conn.execute("BEGIN")
+                if not durable:
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                translating = Translating(conn, self._dialect, pipeline)
+                results = [job(translating) for job in jobs]
+                conn.execute("COMMIT")
         except BaseException:
             if not conn.broken:
                 conn.execute("ROLLBACK")
