@@ -42,7 +42,7 @@ def synced(services: Services) -> list[Middleware]:
     async def middleware(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        store.sync()
+        await store.synced()
         return await handler(request)
 
     return [middleware]

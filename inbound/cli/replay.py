@@ -75,7 +75,7 @@ async def _replay(
     try:
         engine = server.engine
         assert engine is not None
-        replies = {r: str(engine.check_rcpt(args.ip, r, args.tls)) for r in args.rcpt}
+        replies = {r: str(await engine.check_rcpt(args.ip, r, args.tls)) for r in args.rcpt}
         accepted = [r for r, reply in replies.items() if reply.startswith("250")]
         report: dict[str, object] = {"rcpt": replies}
         if not accepted:

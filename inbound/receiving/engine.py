@@ -112,10 +112,10 @@ class Engine:
         return self._compile(snapshot_id)[0]
 
     # ── SMTP decisions ──────────────────────────────────────────────────────────────────────
-    def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
+    async def check_rcpt(self, client_ip: str, address: str, tls: bool) -> SmtpReply:
         """Per recipient, in SES's order: IP filters, a matching rule, its TLS policy (§2, §1.5,
         §7). Any enabled matching rule that requires TLS rejects a plain-text session."""
-        plan, filters = self._compile(self.keeper.deciding().id)
+        plan, filters = self._compile((await self.keeper.deciding()).id)
         if filters.verdict(client_ip) is FilterVerdict.BLOCKED:
             return replies.S550_IP_BLACKLISTED
         positions = plan.index.match(address)

@@ -188,12 +188,12 @@ class StateKeeper:
         assert self._active is not None, "no receipt state loaded"
         return self._active
 
-    def deciding(self) -> Snapshot:
+    async def deciding(self) -> Snapshot:
         """`active`, for a decision on mail (RCPT): on a store shared with other engines,
         after every edit they committed before now (a rule changed through any engine's API
         applies to the very next RCPT on every engine)."""
         if self.store.shared:
-            self.store.sync()
+            await self.store.synced()
         return self.active
 
     def _take_in(self) -> None:

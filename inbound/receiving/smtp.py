@@ -75,7 +75,7 @@ class SesHandler(OkReplies):
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        reply = self.engine.check_rcpt(_peer_ip(session), address, session.ssl is not None)
+        reply = await self.engine.check_rcpt(_peer_ip(session), address, session.ssl is not None)
         if reply.code == 250:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(options)

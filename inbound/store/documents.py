@@ -191,7 +191,7 @@ class Documents(Database):
             found = decoded[decode] = {k: decode(k, v) for k, v in self.documents(kind).items()}
         return found
 
-    def sync(self) -> None:
+    async def synced(self) -> None:
         """Take in what other engines committed before now (a shared store: PostgreSQL's)."""
         self.catch_up()
 

@@ -33,6 +33,7 @@ from inbound.store.claims import Claims
 from inbound.store.engine import LEASE
 from inbound.store.errors import StorageError
 from inbound.store.postgresql.engine import PostgresEngine, log
+from inbound.store.postgresql.reads import VersionReads
 from inbound.store.sent import SentBody
 
 R = TypeVar("R")
@@ -49,6 +50,7 @@ class PostgresStore(Claims):
         self._worker = worker
         super().__init__(data_dir, self._pg)
         self.elsewhere = self._pg.elsewhere
+        self._versions = VersionReads(self._pg.document_version)
 
     def open(self, *, read_only: bool = False) -> None:
         self._pg.engine_id = f"read-only-{new_uuid()}" if read_only else self._engine_id()
@@ -67,11 +69,16 @@ class PostgresStore(Claims):
         return engine_id if self._worker is None else f"{engine_id}-{self._worker}"
 
     # ── documents other engines change ──────────────────────────────────────────────────
-    def sync(self) -> None:
+    async def synced(self) -> None:
         """Take in every change of a document committed before now, by any engine: the
-        version read now, then the announcements up to it (usually heard already). An engine
-        that does not hear them in time drops every copy: it reads the store again."""
-        if not self._pg.hear(self._pg.document_version(), SYNC_TIMEOUT):
+        version read after now (`VersionReads`), then the announcements up to it (usually
+        heard already). An engine that does not hear them in time drops every copy: it reads
+        the store again."""
+        version = await self._versions.after_now()
+        heard = self._pg.hear(version, 0) or await asyncio.to_thread(
+            self._pg.hear, version, SYNC_TIMEOUT
+        )
+        if not heard:
             log.warning("other engines' changes not heard in time: reading every document again")
             self.elsewhere.append(None)
         self.catch_up()
