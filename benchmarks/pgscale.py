@@ -58,6 +58,7 @@ class Measurement:
     engines_ms: float  # CPU per message of the engine processes, all threads
     loop_ms: float  # of which their main threads' (the event loops)
     postgres_ms: float  # of the PostgreSQL server's processes
+    client_ms: float  # of the load generator (this process)
     background_pct: float  # other processes' CPU during the measurement, % of one CPU
     notes: list[str]
 
@@ -144,7 +145,8 @@ async def measure(
         loop = sum(e.cpu_seconds(main_thread=True) for e in engines) - loop0
         pg = (postgres.seconds() - pg0) if postgres else 0.0
         wall = time.perf_counter() - t0
-        ours = cpu + pg + time.process_time() - client0
+        client = time.process_time() - client0
+        ours = cpu + pg + client
         background = max(0.0, system_busy_seconds() - busy0 - ours) / wall * 100
     finally:
         for engine in engines:
@@ -162,6 +164,7 @@ async def measure(
         engines_ms=cpu / n * 1e3,
         loop_ms=loop / n * 1e3,
         postgres_ms=pg / n * 1e3,
+        client_ms=client / n * 1e3,
         background_pct=background,
         notes=notes,
     )
@@ -210,20 +213,30 @@ def report(
         + (busy if background > 10 else "."),
         "",
         "| target | msgs/s accepted | msgs/s drained | x PostgreSQL 1 (accepted / drained)"
-        " | engines' CPU ms/msg (event loops) | PostgreSQL CPU ms/msg | total ms/msg |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        " | engines' CPU ms/msg (event loops) | PostgreSQL CPU ms/msg | engines + PostgreSQL"
+        " | load generator | CPU allows msgs/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cores = os.cpu_count() or 1
     for label in labels:
         if not any(label in r for r in runs):
-            lines.append(f"| {label} | failed | | | | | |")
+            lines.append(f"| {label} | failed | | | | | | | |")
             continue
         engines, pg = med(of(label, "engines_ms")), med(of(label, "postgres_ms"))
+        client = med(of(label, "client_ms"))
         lines.append(
             f"| {label} | {med(of(label, 'rate')):.0f} | {med(of(label, 'drained')):.0f}"
             f" | {ratio(label, one, 'rate'):.2f}x / {ratio(label, one, 'drained'):.2f}x"
             f" | {engines:.2f} ({med(of(label, 'loop_ms')):.2f})"
-            f" | {pg:.2f} | {engines + pg:.2f} |"
+            f" | {pg:.2f} | {engines + pg:.2f} | {client:.2f}"
+            f" | {cores / (engines + pg + client) * 1e3:.0f} |"
         )
+    lines += [
+        "",
+        f"*CPU allows*: {cores} cores / (engines + PostgreSQL + load generator CPU per message):"
+        " what the machine could do if every core went to this and nothing waited, the ceiling"
+        " of the drained rate on a quiet machine, and the steadier figure on a busy one.",
+    ]
     two = pg_label(2)
     if any(two in r and one in r for r in runs):
         got = ratio(two, one, "drained")
