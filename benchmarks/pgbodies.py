@@ -41,9 +41,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.apiscale import _answering, write_section
+from benchmarks.apiscale import _answering
 from benchmarks.loadgen import make_message
-from benchmarks.pgscale import PostgresCpu, create_database, postgres
+from benchmarks.pgscale import (
+    PostgresCpu,
+    command_line,
+    create_database,
+    postgres,
+    record,
+    scratch_and_output,
+)
 from benchmarks.report import machine
 from benchmarks.servers import ROOT, Server, free_port
 
@@ -248,11 +255,7 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
     finally:
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)
-    text = report(found, args.runs, command, shape)
-    print(text)
-    if args.output is not None:
-        write_section(args.output, text)
-        print(f"wrote its section of {args.output}", file=sys.stderr)
+    record(report(found, args.runs, command, shape), args.output)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -261,16 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs (default 3)")
     ap.add_argument("--count-10k", type=int, default=500, help="10 KB bodies (default 500)")
     ap.add_argument("--count-1m", type=int, default=40, help="1 MB bodies (default 40)")
-    ap.add_argument("--work", type=Path, default=WORK, help=f"scratch folder (default {WORK})")
-    ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md",
-                    help="where its section goes (default benchmarks/RESULTS.md)")  # fmt: skip
+    scratch_and_output(ap, WORK)
     args = ap.parse_args(argv)
-    from tests.postgres import why_not
-
-    if (reason := why_not()) is not None:
-        sys.exit(f"benchmarks.pgbodies: no PostgreSQL server can run here: {reason}")
-    command = " ".join(["python -m benchmarks.pgbodies", *(argv or sys.argv[1:])])
-    asyncio.run(main_async(args, command))
+    asyncio.run(main_async(args, command_line("benchmarks.pgbodies", argv)))
 
 
 if __name__ == "__main__":

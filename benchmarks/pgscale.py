@@ -291,11 +291,32 @@ async def main_async(args: argparse.Namespace, command: str) -> None:
                       f" bg {m.background_pct:3.0f}% {'; '.join(m.notes)}",
                       file=sys.stderr)  # fmt: skip
             runs.append(measured)
-    text = report(runs, [label for label, _ in targets], load, command, revision)
+    record(report(runs, [label for label, _ in targets], load, command, revision), args.output)
+
+
+def record(text: str, output: Path | None) -> None:
+    """Print a command's section of RESULTS.md and write it into `output`."""
     print(text)
-    if args.output is not None:
-        write_section(args.output, text)
-        print(f"wrote its section of {args.output}", file=sys.stderr)
+    if output is not None:
+        write_section(output, text)
+        print(f"wrote its section of {output}", file=sys.stderr)
+
+
+def scratch_and_output(ap: argparse.ArgumentParser, work: Path) -> None:
+    """The arguments of where a PostgreSQL benchmark works and writes its section."""
+    ap.add_argument("--work", type=Path, default=work, help=f"scratch folder (default {work})")
+    ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md",
+                    help="where its section goes (default benchmarks/RESULTS.md)")  # fmt: skip
+
+
+def command_line(prog: str, argv: list[str] | None) -> str:
+    """`prog` and its arguments, for RESULTS.md; exits saying why when no PostgreSQL server can
+    run here."""
+    from tests.postgres import why_not
+
+    if (reason := why_not()) is not None:
+        sys.exit(f"{prog}: no PostgreSQL server can run here: {reason}")
+    return " ".join(["python -m " + prog, *(argv or sys.argv[1:])])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -315,16 +336,9 @@ def main(argv: list[str] | None = None) -> None:
         help="wait up to S seconds for other processes to go quiet (default 5)",
     )
     ap.add_argument("--engine-rev", metavar="REV", help="the engine as of this git revision")
-    ap.add_argument("--work", type=Path, default=WORK, help=f"scratch folder (default {WORK})")
-    ap.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "RESULTS.md",
-                    help="where its section goes (default benchmarks/RESULTS.md)")  # fmt: skip
+    scratch_and_output(ap, WORK)
     args = ap.parse_args(argv)
-    from tests.postgres import why_not
-
-    if (reason := why_not()) is not None:
-        sys.exit(f"benchmarks.pgscale: no PostgreSQL server can run here: {reason}")
-    command = " ".join(["python -m benchmarks.pgscale", *(argv or sys.argv[1:])])
-    new_event_loop_run(main_async(args, command))
+    new_event_loop_run(main_async(args, command_line("benchmarks.pgscale", argv)))
 
 
 if __name__ == "__main__":
