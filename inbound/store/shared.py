@@ -3,7 +3,7 @@ server (`[server] workers`, docs/workers.md), each process an engine as on Postg
 (docs/cluster.md): the same claims (store/claims.py) and the same live state.
 
 Live state: each worker keeps copies of the documents it reads (`Documents`). Before a
-decision (each RCPT, each HTTP request: `sync()`), a worker asks SQLite whether any other
+decision (each RCPT, each HTTP request: `synced()`), a worker asks SQLite whether any other
 connection committed since it last looked (`PRAGMA data_version`, no I/O when nothing did);
 when one did, it reads the documents changed since (`document_changes`, written by every
 worker's triggers, store/sqlite.py) and drops its copies of those another worker changed. A
@@ -25,7 +25,7 @@ class SharedSqliteStore(Claims):
         self._sqlite = SqliteEngine(data_dir, f"worker-{worker}", lease)
         self.lease = lease
         super().__init__(data_dir, self._sqlite)
-        self._data_version = -1  # `PRAGMA data_version` at the last `sync`
+        self._data_version = -1  # `PRAGMA data_version` at the last `synced`
         self._seen = 0  # the last `document_changes` version taken in
 
     def open(self, *, read_only: bool = False) -> None:
@@ -35,7 +35,7 @@ class SharedSqliteStore(Claims):
             "v"
         ]
 
-    def sync(self) -> None:
+    async def synced(self) -> None:
         """Take in every change of a document another worker committed before now."""
         version = self._sqlite.data_version()
         if version != self._data_version:
