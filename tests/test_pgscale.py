@@ -4,6 +4,7 @@ of RESULTS.md written in place. The full run's figures are in benchmarks/RESULTS
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -49,5 +50,9 @@ def test_the_servers_cpu_counts_its_backends_live_and_gone() -> None:
         with psycopg.connect(url.format(database="postgres")) as conn:
             conn.execute(work)
             live = cpu.seconds()
+            backend = conn.info.backend_pid
+        deadline = time.monotonic() + 10
+        while pgscale._stat(backend) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)  # exiting: until the postmaster has reaped it
         gone = cpu.seconds()
     assert live - before >= 0.05 and gone >= live, (before, live, gone)

@@ -1,7 +1,7 @@
 """The SQLite file shared by worker processes (store/shared.py, docs/workers.md): the work a
 worker inserts is its own, a worker restarted in its slot takes back what it left at once, a
 lapsed worker's work goes to the next claim of another, workers claiming at once take disjoint
-rows, and a document changed by one is read again by the others at their next `sync()`."""
+rows, and a document changed by one is read again by the others at their next `synced()`."""
 
 from __future__ import annotations
 
@@ -126,12 +126,12 @@ def test_a_document_another_worker_changed_is_read_again_at_the_next_sync(
         assert two.document("filters", "f") == {"v": 1}
         asyncio.run(_put(one, {"v": 2}))
         assert two.document("filters", "f") == {"v": 1}  # its copy, until it syncs
-        two.sync()
+        asyncio.run(two.synced())
         assert two.document("filters", "f") == {"v": 2}
         asyncio.run(_put(two, {"v": 3}))
-        one.sync()
+        asyncio.run(one.synced())
         assert one.document("filters", "f") == {"v": 3}
-        two.sync()  # its own change: its copy stays
+        asyncio.run(two.synced())  # its own change: its copy stays
         assert two.outside_changes == 2  # the other's two changes, not its own
     finally:
         one.close()
