@@ -81,7 +81,7 @@ def test_engines_counting_at_once_add_up(tmp_path: Path, postgres_url: str) -> N
             for _ in range(ROUNDS):  # each round, both engines commit a count at once
                 await asyncio.gather(*(s.count_document(*STATISTICS, _plus(1)) for s in engines))
             for store in engines:
-                store.sync()  # what the other engine committed meanwhile
+                await store.synced()  # what the other engine committed meanwhile
 
         asyncio.run(count())
         assert [store.document(*STATISTICS) for store in engines] == [{"count": 2 * ROUNDS}] * 2
