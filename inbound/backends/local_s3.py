@@ -160,10 +160,10 @@ class LocalObjectStore:
 
     async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
         """SES's setup object (the ObjectStore protocol): the bucket checked, then the write
-        queued in the store's writer without waiting for it, so the rule's own commit, queued
-        next, goes in the same hand-off to the writer (one wait per CreateReceiptRule, not
-        two: benchmarks/RESULTS.md, "API scaling"). What could refuse it is checked before it
-        is queued: the bucket's name, a bucket a strict server does not have."""
+        queued in the store's writer without waiting for it; the rule's own commit, queued
+        after it, is the one wait of a CreateReceiptRule (it was two: benchmarks/RESULTS.md,
+        "API scaling"). What could refuse it is checked before it is queued: the bucket's
+        name, a bucket a strict server does not have."""
         await self._writable(bucket)
         created, etag = now_iso(), hashlib.md5(body, usedforsecurity=False).hexdigest()
 

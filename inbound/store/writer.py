@@ -56,9 +56,6 @@ class Database:
         self.data_dir = data_dir
         self._engine: Engine = engine or SqliteEngine(data_dir)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        # Records submitted during the event loop's current turn, handed to the writer together
-        # (`_hand_over`): at the end of the turn, or ahead of a write someone waits for.
-        self._held: list[_Job] = []
         self._thread: threading.Thread | None = None
         # The engine's reader once open: bound here, so a read costs no extra call.
         self._read: Reader = _not_open
@@ -91,7 +88,6 @@ class Database:
 
     def close(self) -> None:
         if self._thread is not None:
-            self._hand_over()
             self._queue.put(None)
             self._thread.join()
             self._thread = None
@@ -164,36 +160,15 @@ class Database:
         assert self._thread is not None, "store is not open for writing"
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._hand_over()
         self._queue.put(_Job(fn, loop, future, durable))
         return future
 
     def _submit(self, fn: Callable[[Connection], Any]) -> None:
         """Queue `fn` without waiting. Writes commit in submission order, so a record submitted
         after another is never durable before it; waking the event loop for every one of them
-        cost more CPU than the rest of the engine (profiled).
-
-        Held until the event loop's turn ends, or until a write someone waits for is queued
-        in it: the writer is woken once for them all. An API edit that submits SES's setup
-        notification and then waits for its own commit is one hand-off, not two; each wake-up
-        of the writer while the event loop runs made the two threads take turns at the GIL
-        (benchmarks/RESULTS.md, "API scaling")."""
+        cost more CPU than the rest of the engine (profiled)."""
         assert self._thread is not None, "store is not open for writing"
-        job = _Job(fn)
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not on the event loop's thread: nothing to wait for
-            self._queue.put(job)
-            return
-        if not self._held:
-            loop.call_soon(self._hand_over)
-        self._held.append(job)
-
-    def _hand_over(self) -> None:
-        """The held records to the writer, in submission order."""
-        held, self._held = self._held, []
-        for job in held:
-            self._queue.put(job)
+        self._queue.put(_Job(fn))
 
     async def flush(self, *, durable: bool = True) -> None:
         """Wait until everything submitted so far is committed (and fsynced if `durable`)."""

@@ -1,7 +1,7 @@
 """A receipt-rule edit is answered once it is committed, with what SES writes when the rule is
 saved: the setup object in the rule's bucket and the setup notification to its topic are
-handed to the store's writer with the rule's own commit (one hand-off per edit, issue 15 item
-8), never after it."""
+queued in the store's writer ahead of the rule's own commit, which is the one write the reply
+waits for (issue 15 item 8)."""
 
 from __future__ import annotations
 
