@@ -19,6 +19,7 @@ from inbound import config
 from inbound.errors import ConfigError
 from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus
 from inbound.store import StorageError
+from inbound.store.claims import Claims
 from inbound.store.postgresql import PostgresStore
 from inbound.store.postgresql.schema import MIGRATIONS
 from inbound.store.sent import SentBody
@@ -60,6 +61,16 @@ def test_engines_starting_together_create_the_schema_once_and_a_newer_one_is_ref
         conn.execute("UPDATE schema_version SET version = version + 1")
     with pytest.raises(StorageError, match="newer than this release"):
         PostgresStore(tmp_path / "old-release", postgres_url).open()
+
+
+def assert_takes_the_lapsed_work(store: Claims, killed_at: float) -> None:
+    """Once the killed engine's lease (1 s) runs out, `store` claims its message "m1" and
+    its outbox entry "01"."""
+    while not (taken := store.claim_unfinished()):
+        assert time.monotonic() - killed_at < 10, "the lease never ran out"
+        time.sleep(0.1)
+    assert [m.id for m in taken] == ["m1"]
+    assert [o.id for o in store.outbox_due("9", 10)] == ["01"]
 
 
 def _outbox(outbox_id: str) -> OutboxMessage:
@@ -104,6 +115,7 @@ def test_an_engine_s_work_is_its_own_until_it_stops(tmp_path: Path, postgres_url
 KILLED = """
 import asyncio, sys, time
 from pathlib import Path
+from inbound.store.claims import Claims
 from inbound.store.postgresql import PostgresStore
 from tests.store.test_engines import STATE, record
 from tests.store.test_sent import message as sent_message
@@ -139,11 +151,7 @@ def test_a_killed_engine_s_work_is_taken_over_once_its_lease_runs_out(
     survivor.open()
     try:
         assert survivor.claim_unfinished() == []  # the lease (1 s) still runs
-        while not (taken := survivor.claim_unfinished()):
-            assert time.monotonic() - killed_at < 10, "the lease never ran out"
-            time.sleep(0.1)
-        assert [m.id for m in taken] == ["m1"]
-        assert [o.id for o in survivor.outbox_due("9", 10)] == ["01"]
+        assert_takes_the_lapsed_work(survivor, killed_at)
     finally:
         survivor.close()
 
