@@ -23,6 +23,7 @@ from inbound.records import (
 )
 from inbound.store import rows
 from inbound.store.engine import Engine
+from inbound.store.names import PLAIN, Names
 from inbound.store.writer import Connection, Database, Row
 
 T = TypeVar("T")
@@ -40,6 +41,9 @@ _EVENT_TABLES: dict[EventService, str] = {
 
 
 class Embedded(Database):
+    # S3 names as this store's text columns hold them (store/names.py: PostgreSQL's escaped)
+    _names: Names = PLAIN
+
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         super().__init__(data_dir, engine)
         self._buckets: dict[str, Bucket] = {}  # `bucket()`'s finds
@@ -63,7 +67,8 @@ class Embedded(Database):
 
         A new key (every message id is one) costs one statement: the object a key replaces is
         looked up only when the insert finds the key taken."""
-        return await self._write(_object_writer(write_file, remove_file), durable=durable)
+        writer = _object_writer(write_file, remove_file, self._names)
+        return await self._write(writer, durable=durable)
 
     def submit_object(
         self,
@@ -72,39 +77,48 @@ class Embedded(Database):
     ) -> None:
         """`add_object` without waiting for it: committed in submission order, ahead of any
         write queued after it (a failure is logged by the writer)."""
-        self._submit(_object_writer(write_file, remove_file))
+        self._submit(_object_writer(write_file, remove_file, self._names))
 
     async def delete_object(
         self, bucket: str, key: str, remove_file: Callable[[StoredObject], None]
     ) -> None:
         """Forget the object and run `remove_file` on it, in one transaction of the writer."""
+        names = self._names
+        stored = (names.stored(bucket), names.stored(key))
 
         def delete(c: Connection) -> None:
-            found = _object_in(c, bucket, key)
+            found = _object_in(c, stored, names)
             if found is not None:
                 remove_file(found)
-                c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
+                c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", stored)
 
         await self._write(delete)
 
     def objects(self, limit: int = 1000, offset: int = 0) -> Listing[StoredObject]:
-        return self._listing("s3_objects", _object, limit, offset)
+        return self._listing("s3_objects", lambda r: _object(r, self._names), limit, offset)
 
     def stored_object(self, bucket: str, key: str) -> StoredObject | None:
-        found = self._read("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
-        return _object(found[0]) if found else None
+        names = self._names
+        found = self._read(
+            "SELECT * FROM s3_objects WHERE bucket = ? AND key = ?",
+            (names.stored(bucket), names.stored(key)),
+        )
+        return _object(found[0], names) if found else None
 
     def objects_after(self, bucket: str, prefix: str, after: str, limit: int) -> list[StoredObject]:
         """Up to `limit` objects of `bucket` whose key starts with `prefix` and sorts after
         `after`, in key order: UTF-8 binary order, S3's listing order (SQLite's BINARY
         collation compares the UTF-8 bytes). The prefix is compared as bytes: SQLite's text
-        functions stop at a NUL, which S3 keys may hold."""
+        functions stop at a NUL, which S3 keys may hold (PostgreSQL's keys have none: they are
+        escaped, store/names.py, in an escape that keeps the order and the prefixes)."""
+        names = self._names
+        after, prefix = names.stored(after), names.stored(prefix)
         found = self._read(
             "SELECT * FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? "
             "AND substr(CAST(key AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY key LIMIT ?",
-            (bucket, after, prefix, len(prefix.encode()), prefix, limit),
+            (names.stored(bucket), after, prefix, len(prefix.encode()), prefix, limit),
         )
-        return [_object(row) for row in found]
+        return [_object(row, names) for row in found]
 
     async def add_bucket(self, bucket: Bucket) -> bool:
         """Whether the bucket is new (False: one of that name exists, left as it was)."""
@@ -112,14 +126,15 @@ class Embedded(Database):
         def add(c: Connection) -> bool:
             cursor = c.execute(
                 "INSERT OR IGNORE INTO s3_buckets VALUES (?, ?, ?)",
-                (bucket.name, bucket.region, bucket.created),
+                (self._names.stored(bucket.name), bucket.region, bucket.created),
             )
             return cursor.rowcount == 1
 
         return await self._write(add)
 
     async def delete_bucket(self, name: str) -> None:
-        await self._write(lambda c: c.execute("DELETE FROM s3_buckets WHERE name = ?", (name,)))
+        stored = (self._names.stored(name),)
+        await self._write(lambda c: c.execute("DELETE FROM s3_buckets WHERE name = ?", stored))
         self._buckets.pop(name, None)  # after the commit: a read meanwhile still found it
 
     def bucket(self, name: str) -> Bucket | None:
@@ -127,14 +142,17 @@ class Embedded(Database):
         profiled, 4% of receiving's event loop); `delete_bucket` forgets them."""
         found = self._buckets.get(name)
         if found is None:
-            read = self._read("SELECT * FROM s3_buckets WHERE name = ?", (name,))
+            read = self._read(
+                "SELECT * FROM s3_buckets WHERE name = ?", (self._names.stored(name),)
+            )
             if read:
-                found = self._buckets[name] = rows.record(Bucket, read[0])
+                found = self._buckets[name] = rows.record(Bucket, read[0], name=name)
         return found
 
     def buckets(self) -> list[Bucket]:
         found = self._read("SELECT * FROM s3_buckets ORDER BY name")
-        return [rows.record(Bucket, row) for row in found]
+        read = self._names.read
+        return [rows.record(Bucket, row, name=read(row["name"])) for row in found]
 
     # ── SNS ───────────────────────────────────────────────────────────────────────────────
     def add_notification(self, record: Notification) -> None:
@@ -324,15 +342,17 @@ def _json_object(value: dict[str, str]) -> str:
 
 
 def _object_writer(
-    write_file: Callable[[], StoredObject], remove_file: Callable[[StoredObject], None]
+    write_file: Callable[[], StoredObject],
+    remove_file: Callable[[StoredObject], None],
+    names: Names,
 ) -> Callable[[Connection], StoredObject]:
     """The writer's job of `Embedded.add_object`."""
 
     def write(c: Connection) -> StoredObject:
         stored = write_file()
+        address = (names.stored(stored.bucket), names.stored(stored.key))
         values = (
-            stored.bucket,
-            stored.key,
+            *address,
             stored.size,
             _json_object(stored.metadata),
             stored.message_id,
@@ -343,7 +363,7 @@ def _object_writer(
         )
         if c.execute(_ADD_OBJECT, values).rowcount == 1:
             return stored
-        previous = _object_in(c, stored.bucket, stored.key)
+        previous = _object_in(c, address, names)
         if previous is not None and previous.hashed != stored.hashed:
             remove_file(previous)
         c.execute(_REPLACE_OBJECT, values)
@@ -352,20 +372,23 @@ def _object_writer(
     return write
 
 
-def _object_in(c: Connection, bucket: str, key: str) -> StoredObject | None:
-    """The object as the writer's transaction sees it."""
-    cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key))
+def _object_in(c: Connection, address: tuple[str, str], names: Names) -> StoredObject | None:
+    """The object at (bucket, key) as stored (`names.stored`) as the writer's transaction
+    sees it."""
+    cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", address)
     found = cursor.fetchone()
     if found is None:
         return None
-    return _object(dict(zip((d[0] for d in cursor.description), found, strict=True)))
+    return _object(dict(zip((d[0] for d in cursor.description), found, strict=True)), names)
 
 
-def _object(row: Row) -> StoredObject:
+def _object(row: Row, names: Names) -> StoredObject:
     columns = row.keys()  # a data dir opened read-only is not migrated: the columns may lack
     return rows.record(
         StoredObject,
         row,
+        bucket=names.read(row["bucket"]),
+        key=names.read(row["key"]),
         metadata=json.loads(row["metadata"]),
         headers=json.loads(row["headers"]) if "headers" in columns else {},
         hashed=bool(row["hashed"]) if "hashed" in columns else False,

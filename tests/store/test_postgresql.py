@@ -21,7 +21,7 @@ from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus
 from inbound.store import StorageError
 from inbound.store.claims import Claims
 from inbound.store.postgresql import PostgresStore
-from inbound.store.postgresql.schema import MIGRATIONS
+from inbound.store.postgresql.schema import MIGRATIONS, VERSION_TABLE
 from inbound.store.sent import SentBody
 from inbound.testing import DEFAULT_RULES
 from tests.store.test_engines import STATE, record
@@ -61,6 +61,36 @@ def test_engines_starting_together_create_the_schema_once_and_a_newer_one_is_ref
         conn.execute("UPDATE schema_version SET version = version + 1")
     with pytest.raises(StorageError, match="newer than this release"):
         PostgresStore(tmp_path / "old-release", postgres_url).open()
+
+
+def test_keys_stored_before_the_escape_read_back_as_they_were(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Version 3 escapes the S3 keys stored before it (store/names.py), even where a key's
+    escape is another key as it was stored ("a\x01" -> "a\x01\x02")."""
+    keys = ["a\x01", "a\x01\x02", "a\x01\x01", "plain"]
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(VERSION_TABLE)
+        for migration in MIGRATIONS[:2]:
+            conn.execute(migration)
+        conn.execute("INSERT INTO schema_version VALUES (2)")
+        for key in keys:
+            conn.execute(
+                "INSERT INTO s3_objects (bucket, key, size, metadata, created)"
+                " VALUES ('b', %s, %s, '{}', '2026-12-05T00:00:00Z')",
+                (key, len(key)),
+            )
+    store = PostgresStore(tmp_path / "engine", postgres_url)
+    store.open()
+    try:
+        for key in keys:
+            found = store.stored_object("b", key)
+            assert found is not None and (found.key, found.size) == (key, len(key))
+        listed = [o.key for o in store.objects_after("b", "a\x01", "", 10)]
+        assert listed == sorted(keys[:3])
+    finally:
+        store.close()
+    assert _version(postgres_url) == [(len(MIGRATIONS),)]
 
 
 def assert_takes_the_lapsed_work(store: Claims, killed_at: float) -> None:

@@ -15,6 +15,8 @@ only what differs:
 - Documents other engines change: their copies are dropped before the next read, as the
   engine's listener learns of the change (`Documents.catch_up`, docs/cluster.md "Live state").
 - Search of the web UI: every term as a substring of a digest (ILIKE), where SQLite has FTS5.
+- S3 names: PostgreSQL's text cannot hold the NUL that S3 keys may have: they are kept
+  escaped (store/names.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from inbound.store.browse import search_terms
 from inbound.store.claims import Claims
 from inbound.store.engine import LEASE
 from inbound.store.errors import StorageError
+from inbound.store.names import ESCAPED
 from inbound.store.postgresql.engine import PostgresEngine, log
 from inbound.store.postgresql.reads import VersionReads
 from inbound.store.sent import SentBody
@@ -42,6 +45,8 @@ ENGINE_ID = "engine-id"
 
 
 class PostgresStore(Claims):
+    _names = ESCAPED
+
     def __init__(
         self, data_dir: Path, url: str, *, lease: float = LEASE, worker: int | None = None
     ) -> None:

@@ -147,5 +147,21 @@ CREATE TRIGGER documents_changed AFTER INSERT OR UPDATE OR DELETE ON documents
     FOR EACH ROW EXECUTE FUNCTION inbound_document_changed();
 """
 
+# Version 3: S3 keys are kept escaped (store/names.py: PostgreSQL's text cannot hold the NUL
+# that S3 keys may have); a key stored before with U+0001 is escaped as it would be now. The
+# rows are taken out and put back escaped: an UPDATE (or a DELETE and an INSERT in one
+# statement) checks the primary key row by row, and "a\x01" escaped is "a\x01\x02", which
+# may be another key as it was stored. (Bucket names never have a U+0001: S3's naming rules
+# are checked wherever a bucket is made.)
+_V3 = """
+CREATE TEMPORARY TABLE s3_unescaped ON COMMIT DROP AS
+    SELECT * FROM s3_objects WHERE strpos(key, chr(1)) > 0;
+DELETE FROM s3_objects WHERE strpos(key, chr(1)) > 0;
+INSERT INTO s3_objects (bucket, key, size, metadata, message_id, created, headers, etag, hashed,
+    rowid)
+SELECT bucket, replace(key, chr(1), chr(1) || chr(2)), size, metadata, message_id, created,
+    headers, etag, hashed, rowid FROM s3_unescaped;
+"""
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

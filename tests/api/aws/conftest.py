@@ -10,6 +10,7 @@ import pytest
 from botocore.config import Config
 
 from inbound.testing import RunningInbound
+from tests.postgres import postgres_server, postgres_url, store_url  # noqa: F401  fixtures
 from tests.webhook import webhook  # noqa: F401 (the fixture)
 
 REGION = "us-east-1"  # the tests' rules name topics of us-east-1 (tests/rulesets.py)
