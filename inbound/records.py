@@ -67,7 +67,7 @@ class OutboxStatus(StrEnum):
 
 class SentStatus(StrEnum):
     """A message accepted by a Send* operation: `accepted` → `done` once delivery
-    (inbound/sending/delivery.py: the mailbox simulator, loopback into receiving, the outbox)
+    (inbound/sending/message_delivery.py: the mailbox simulator, loopback into receiving, the outbox)
     has dealt with every recipient and published its events; each recipient's result is a
     row of the message's trace. A rendering failure stays `renderingFailure`."""
 
@@ -247,7 +247,7 @@ class Contact:
 class ReturnedMail:
     """Mail that came back to a sent message's envelope sender (its VERP address): a DSN from a
     Bounce action or SendBounce on the copy received here. `done` once delivery has published
-    what it causes (inbound/sending/delivery.py)."""
+    what it causes (inbound/sending/returned.py)."""
 
     id: str
     sent_id: str

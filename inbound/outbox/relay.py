@@ -178,7 +178,7 @@ class Relay:
         self.settings = settings
         self.helo = settings.helo or helo
         # Told after each attempt's outcome is on record: delivery publishes the sent mail's
-        # events from it (sending/delivery.py).
+        # events from it (sending/relay_events.py).
         self.on_result: Callable[[], None] | None = None
         self._context = client_context(settings)
         self._worker = DueWorker(

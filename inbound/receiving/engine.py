@@ -129,7 +129,7 @@ class Engine:
 
     def receives_for(self, address: str) -> bool:
         """Whether an enabled rule of the active rule set matches `address`: where sending
-        delivers mail through this engine (inbound/sending/delivery.py). IP filters and TLS
+        delivers mail through this engine (inbound/sending/routes.py). IP filters and TLS
         policies are not asked: that mail comes from the engine itself."""
         return bool(self._plan(self.keeper.active.id).index.match(address))
 

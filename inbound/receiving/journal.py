@@ -4,7 +4,9 @@ Processing can be cut off (a kill, a crash); the next start walks the rules agai
 with the message's journal. An action already on record is not run again, and its recorded
 outcome steers the walk as it did the first time; a rule already recorded as matched is not
 recorded twice; new rows are numbered after the last one. A retry walks the same way, to
-re-run one failed action on the message as that action saw it.
+re-run one failed action on the message as that action saw it. The walk keeps its actions
+through the journal both pipelines share (inbound/journal.py); this is its read-back of a
+received message's trace.
 """
 
 from __future__ import annotations

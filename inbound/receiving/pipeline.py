@@ -22,6 +22,7 @@ from inbound.actions import ActionContext, Executor, Result, Site
 from inbound.actions.fields import action_fields
 from inbound.actions.sns import SUBJECT
 from inbound.backends import Backends
+from inbound.journal import Steps
 from inbound.model import ReceiptState, RuleSet
 from inbound.receiving.journal import Journal, Recorder
 from inbound.receiving.matching import RecipientIndex
@@ -59,23 +60,25 @@ class Pipeline:
         recorder: Recorder,
     ) -> None:
         """Walk the rules, skipping what `journal` has; every new step goes to `recorder`."""
-        done = journal.actions
         seq = journal.next_seq
 
-        def on_verdicts(detail: dict[str, object]) -> None:
+        def record(row: TraceRow) -> TraceRow:
             nonlocal seq
+            recorder.record(row)
+            seq += 1
+            return row
+
+        actions = Steps(journal.actions, lambda _, row: record(row))
+
+        def on_verdicts(detail: dict[str, object]) -> None:
             if journal.verdicts is None:
-                recorder.record(
-                    TraceRow(seq=seq, kind=TraceKind.VERDICTS, rule=None, detail=detail)
-                )
-                seq += 1
+                record(TraceRow(seq=seq, kind=TraceKind.VERDICTS, rule=None, detail=detail))
 
         def on_rule(
             position: int, name: str, recipients: tuple[str, ...], reasons: Mapping[str, object]
         ) -> None:
-            nonlocal seq
             if position not in journal.rules:
-                recorder.record(
+                record(
                     TraceRow(
                         seq=seq,
                         kind=TraceKind.RULE,
@@ -85,20 +88,20 @@ class Pipeline:
                         detail={"recipients": list(recipients), "why": reasons},
                     )
                 )
-                seq += 1
 
         async def on_action(ctx: ActionContext, position: int, index: int) -> Outcome | None:
-            nonlocal seq
-            prior = done.get((position, index))
-            if not ctx.action.REAPPLIED:
-                if prior is not None:
-                    return _steering(prior)
+            if ctx.action.REAPPLIED:  # it edits the message: made on every run, recorded once
+                row = await self._step(ctx, position, index, seq)
+                actions.keep((position, index), row)
+                return _steering(row)
+
+            async def act() -> TraceRow:
                 await recorder.checkpoint()
-            row = await self._step(ctx, position, index, seq)
-            if prior is None:
-                recorder.record(row)
-                seq += 1
-            return _steering(row)
+                return await self._step(ctx, position, index, seq)
+
+            done = await actions.once((position, index), act)
+            assert done is not None
+            return _steering(done)
 
         await self._walk(view, plan, journal, on_action, on_rule, on_verdicts)
 

@@ -5,7 +5,7 @@ delivery is delayed, and a Bounce when it fails for good ("Contents of event dat
 SES publishes to Amazon SNS", docs.aws.amazon.com/ses/latest/dg/
 event-publishing-retrieving-sns-contents.html). Here the receiving server is the `[relay]`
 smarthost: its reply is the `smtpResponse` of the Delivery and the `diagnosticCode` of the
-DeliveryDelay and the Bounce. Pure: delivery.py publishes what these build.
+DeliveryDelay and the Bounce. Pure: relay_events.py publishes what these build.
 docs/behaviour.md "Delivery of sent mail" has the decisions.
 """
 

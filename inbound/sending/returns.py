@@ -6,8 +6,8 @@ Bounce and forwards the DSN ("Amazon SES ... forwards bounce and complaint notif
 Here that mail is made by this engine itself, when a message it sent was received here: a
 Bounce action or SendBounce answers it at its envelope sender. `Returns` is the Mailer those
 use: a recipient that is the envelope sender of a stored sent message is kept with it
-(`Store.add_sent_return`) for the delivery worker (sending/delivery.py); others go on to the
-outbox.
+(`Store.add_sent_return`) for the delivery worker (sending/delivery.py, which publishes it
+through sending/returned.py); others go on to the outbox.
 """
 
 from __future__ import annotations

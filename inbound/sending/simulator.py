@@ -19,7 +19,7 @@ a date is left out. The delivery step calls, per recipient of a sent message::
 
 ``facts`` carries SES's notification values; ``outcomes(facts, ...)`` turns them into the
 events.py outcomes that the ``bounce`` / ``complaint`` / ``delivery`` JSON objects are built
-from (inbound/sending/delivery.py publishes them); the messages are what SES forwards by
+from (inbound/sending/answers.py publishes them); the messages are what SES forwards by
 email when feedback forwarding is on, addressed to ``feedback_to`` (the ``ReturnPath`` given to
 the Send call, else the ``Source``). Real SES gets them at its VERP ``MAIL FROM`` first and
 forwards them; that hop is collapsed here. Evidence for each value is cited where it is used;
