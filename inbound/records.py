@@ -67,9 +67,9 @@ class OutboxStatus(StrEnum):
 
 class SentStatus(StrEnum):
     """A message accepted by a Send* operation: `accepted` → `done` once delivery
-    (inbound/sending/message_delivery.py: the mailbox simulator, loopback into receiving, the outbox)
-    has dealt with every recipient and published its events; each recipient's result is a
-    row of the message's trace. A rendering failure stays `renderingFailure`."""
+    (inbound/sending/message_delivery.py: the mailbox simulator, loopback into receiving,
+    the outbox) has dealt with every recipient and published its events; each recipient's
+    result is a row of the message's trace. A rendering failure stays `renderingFailure`."""
 
     ACCEPTED = "accepted"  # checked, built and stored; not delivered yet
     DONE = "done"  # every recipient delivered, bounced or queued (see the trace)
