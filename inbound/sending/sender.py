@@ -210,9 +210,10 @@ class Sender:
 
         The quota checks and the queueing of the message's write are one step on the event
         loop, and a message and its count are one transaction (`SendingConfiguration.
-        store_sent`): concurrent requests cannot both pass the last unit of a quota, none sees
-        a message counted twice or not at all, a kill keeps both or neither, and concurrent
-        sends share an fsync (the group commit)."""
+        store_sent`): concurrent requests cannot both pass the last unit of a quota (nor can
+        engines sharing the store: the 24-hour quota is checked again in that transaction),
+        none sees a message counted twice or not at all, a kill keeps both or neither, and
+        concurrent sends share an fsync (the group commit)."""
         chosen = self.configuration_set_of(region, submission)
         submission = dataclasses.replace(submission, configuration_set=chosen)
         mail_from_domain = self.check(region, submission)
@@ -238,7 +239,8 @@ class Sender:
             )
             self._rate.take(region, len(submission.recipients))
             if attempts:
-                stored = self._sending.store_sent(region, record, body, attempts)
+                maximum = self.settings.max_24_hour_send
+                stored = self._sending.store_sent(region, record, body, attempts, maximum=maximum)
             else:
                 stored = self._store.add_sent(record, body)
         except BaseException:

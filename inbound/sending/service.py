@@ -27,6 +27,7 @@ from inbound.errors import (
 )
 from inbound.records import SentMessage
 from inbound.sending import configuration as rules
+from inbound.sending import quota
 from inbound.sending.contact_lists import CONTACT_LISTS
 from inbound.store import Store
 from inbound.store.sent import SentBody
@@ -132,7 +133,7 @@ class SendingConfiguration:
         return parsed[1]
 
     def store_sent(
-        self, region: str, message: SentMessage, body: SentBody, attempts: int
+        self, region: str, message: SentMessage, body: SentBody, attempts: int, *, maximum: float
     ) -> Awaitable[None]:
         """Queue a sent message and its `attempts` (DeliveryAttempts) counted in the statistics
         as one durable transaction, so a kill never keeps the message and loses its count;
@@ -140,10 +141,17 @@ class SendingConfiguration:
         an await, so the Sender's quota check before it and this are one step on the event
         loop (concurrent sends never pass the last unit of the quota). The count is added to
         the statistics as committed (`Store.count_document`), so engines sending at once add
-        up. Concurrent sends share an fsync (profiled: under a lock held across it, sends were
-        one fsync each)."""
+        up, and the 24-hour quota (`maximum`) is checked again there, their row locked: of
+        engines sending at once, one takes the last unit and the others' sends fail with the
+        Sender's Throttling, storing nothing. Concurrent sends share an fsync (profiled: under
+        a lock held across it, sends were one fsync each)."""
         counted = (rules.STATISTICS, region, _adding(rules.now(), {"DeliveryAttempts": attempts}))
-        return self._store.add_sent(message, body, counted=counted)
+
+        def check(committed: Mapping[str, Any] | None) -> None:
+            sent = rules.sent_last_24_hours(committed, rules.now())
+            quota.check_daily(sent, attempts, maximum)
+
+        return self._store.add_sent(message, body, counted=counted, check=check)
 
     async def record_sending(self, region: str, counts: Mapping[str, int]) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the

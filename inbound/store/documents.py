@@ -33,16 +33,27 @@ def put(c: Connection, kind: str, key: str, text: str) -> None:
     c.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso()))
 
 
-def count(c: Connection, kind: str, key: str, change: Callable[[Any | None], Any]) -> str:
+def count(
+    c: Connection,
+    kind: str,
+    key: str,
+    change: Callable[[Any | None], Any],
+    check: Callable[[Any | None], None] | None = None,
+) -> str:
     """Store `change(the document as committed)` in the transaction of `c`, its row locked
     first (on PostgreSQL, another engine counting into it waits for this commit, then reads
-    what it committed), so that engines counting at once add up; returns the text stored."""
+    what it committed), so that engines counting at once add up; returns the text stored.
+    `check(the same document)` comes first and may raise, refusing the count and the
+    transaction: a limit that engines counting at once cannot pass together."""
     c.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, 'null', ?)", (kind, key, now_iso()))
     found = c.execute(
         "UPDATE documents SET updated = updated WHERE kind = ? AND key = ? RETURNING body",
         (kind, key),
     ).fetchone()
-    text = text_of(change(json.loads(found[0])))
+    committed = json.loads(found[0])
+    if check is not None:
+        check(committed)
+    text = text_of(change(committed))
     put(c, kind, key, text)
     return text
 
@@ -73,17 +84,21 @@ class Documents(Database):
         key: str,
         change: Callable[[Any | None], Any],
         first: Callable[[Connection], None] | None = None,
+        *,
+        check: Callable[[Any | None], None] | None = None,
     ) -> asyncio.Future[str]:
         """Store `change(the document)`, applied in the writer's transaction to what is
         committed (`count`: counts of several engines add up), after `first` (another write
-        of the same transaction). Reads return `change(this engine's copy)` from now, and
-        what was committed once it is (with the counts of other engines)."""
+        of the same transaction), unless `check(what is committed)` raises: then nothing of
+        the transaction is stored and the future has the error. Reads return `change(this
+        engine's copy)` from now, and what was committed once it is (with the counts of
+        other engines)."""
         expected = text_of(change(self.document(kind, key)))
 
         def write(c: Connection) -> str:
             if first is not None:
                 first(c)
-            return count(c, kind, key, change)
+            return count(c, kind, key, change, check)
 
         done = self._queue_write(write)
 

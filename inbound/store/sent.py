@@ -66,13 +66,15 @@ class Sent(Documents):
         body: SentBody,
         *,
         counted: tuple[str, str, Callable[[Any | None], Any]] | None = None,
+        check: Callable[[Any | None], None] | None = None,
     ) -> asyncio.Future[Any]:
         """Store a sent message durably (fsynced): queued at once, in call order; the future
         is done once it is on disk, and the caller answers the Send* request with its MessageId
         only then, as receiving answers `250` only after the spool. `counted` (kind, key,
         change) is counted in the same transaction (`count_document`): the sending statistics
-        that count the message, so no kill keeps the one without the other. A row that cannot
-        be stored takes its body file with it."""
+        that count the message, so no kill keeps the one without the other; `check` may refuse
+        the count, and the message with it (`count_document`). A row that cannot be stored
+        takes its body file with it."""
         params = (
             message.id,
             message.operation,
@@ -95,7 +97,9 @@ class Sent(Documents):
             c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
 
         write: asyncio.Future[Any] = (
-            self._queue_write(insert) if counted is None else self.count_document(*counted, insert)
+            self._queue_write(insert)
+            if counted is None
+            else self.count_document(*counted, insert, check=check)
         )
 
         def committed(done: asyncio.Future[Any]) -> None:

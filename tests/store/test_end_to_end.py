@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
-from inbound.config import StoreSettings
+from inbound.config import SendingSettings, StoreSettings
 from inbound.testing import RunningInbound
 from tests.rulesets import message, rule, rules, s3
 
@@ -65,3 +67,38 @@ def test_api_edits_survive_a_restart_and_are_every_engine_s(
         assert "edited" in [s["Name"] for s in sets]
         with pytest.raises(smtplib.SMTPRecipientsRefused):  # the filter: 127.0.0.1 blocked
             engine.send(SENDER, [RECIPIENT], message())
+
+
+def test_engines_sharing_the_store_never_pass_the_daily_quota_together(
+    postgres_url: str, inbound_factory: Callable[..., RunningInbound], tmp_path: Path
+) -> None:
+    """Thirty sends at once, spread over two engines on one database, against a quota of
+    five: exactly five are accepted and counted, each engine then reports five sent; the
+    others get SES's Throttling "Daily message quota exceeded."."""
+    sending = SendingSettings(max_send_rate=1000.0, max_24_hour_send=5.0)
+    engines = [
+        inbound_factory(
+            store=StoreSettings(url=postgres_url), sending=sending, data_dir=tmp_path / name
+        )
+        for name in ("a", "b")
+    ]
+
+    def send(i: int) -> str:
+        ses = engines[i % 2].client("ses")
+        try:
+            ses.send_email(
+                Source="sender@example.com",
+                Destination={"ToAddresses": [f"u{i}@example.com"]},
+                Message={"Subject": {"Data": "Hi"}, "Body": {"Text": {"Data": "Hello"}}},
+            )
+        except ClientError as caught:
+            return f"{caught.response['Error']['Code']}: {caught.response['Error']['Message']}"
+        return "ok"
+
+    with ThreadPoolExecutor(30) as pool:
+        outcomes = list(pool.map(send, range(30)))
+    assert outcomes.count("ok") == 5, outcomes
+    assert outcomes.count("Throttling: Daily message quota exceeded.") == 25
+    assert sum(len(engine.sent()) for engine in engines) in (5, 10)  # each lists all, or its own
+    for engine in engines:
+        assert engine.client("ses").get_send_quota()["SentLast24Hours"] == 5.0

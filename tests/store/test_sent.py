@@ -1,7 +1,7 @@
 """A sent message and the statistics document that counts it are one transaction: the write
 that fails stores neither, so a kill between the two cannot keep one without the other. The
 count is added to the document as committed: engines sharing a store, counting at once, add
-up (docs/cluster.md)."""
+up, and cannot both pass the last unit of the 24-hour quota (docs/cluster.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from inbound.errors import Throttling
 from inbound.records import SentMessage, SentStatus
+from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 from inbound.store.sent import SentBody
 
@@ -85,6 +87,49 @@ def test_engines_counting_at_once_add_up(tmp_path: Path, postgres_url: str) -> N
 
         asyncio.run(count())
         assert [store.document(*STATISTICS) for store in engines] == [{"count": 2 * ROUNDS}] * 2
+    finally:
+        for store in engines:
+            store.close()
+
+
+def test_engines_sending_at_once_never_pass_the_last_unit_of_the_quota(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two engines on one database, each with `n` sent and a quota of `n + 1`, store a
+    message at once: in every round exactly one is stored and counted, the other is refused
+    with SES's Throttling "Daily message quota exceeded." and stores nothing (the quota is
+    checked again on the statistics as committed, their row locked, in the write's
+    transaction)."""
+    from inbound.store.postgresql import PostgresStore
+
+    engines = [PostgresStore(tmp_path / name, postgres_url) for name in ("a", "b")]
+    for store in engines:
+        store.open()
+    try:
+
+        async def race() -> None:
+            sending = [SendingConfiguration(store) for store in engines]
+            for n in range(ROUNDS // 2):
+                sends = [
+                    s.store_sent("us-east-1", message(f"{n}-{i}"), BODY, 1, maximum=n + 1)
+                    for i, s in enumerate(sending)
+                ]
+                outcomes = await asyncio.gather(*sends, return_exceptions=True)
+                refused = [o for o in outcomes if isinstance(o, Throttling)]
+                assert len(refused) == 1, (n, outcomes)
+                assert (refused[0].code, refused[0].message) == (
+                    "Throttling",
+                    "Daily message quota exceeded.",
+                )
+            for store in engines:
+                await store.synced()
+
+        asyncio.run(race())
+        assert sum(len(store.sent_pending_ids()) for store in engines) == ROUNDS // 2  # its own
+        for store in engines:
+            statistics = store.document(*STATISTICS)
+            [bucket] = statistics["buckets"].values()
+            assert bucket["DeliveryAttempts"] == ROUNDS // 2
     finally:
         for store in engines:
             store.close()
