@@ -13,6 +13,7 @@ translated is overridden method by method in `PostgresStore`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 # A row by column name (`row["id"]`, `dict(row)`, `row.keys()`): an `sqlite3.Row`, or a dict
@@ -45,6 +46,18 @@ class Connection(Protocol):
 
 
 Job: TypeAlias = Callable[[Connection], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """What a write returns when its result needs what its statements found, without waiting
+    for it in the middle of the transaction: `settle()` runs in the writer thread once the
+    transaction has committed, and what it returns (or raises: the write's records are
+    committed all the same) is the write's. PostgreSQL's writer sends a transaction's
+    statements in one pipeline and reads their results at the commit: a result read before
+    is a round trip that holds the writer (store/postgresql/engine.py)."""
+
+    settle: Callable[[], Any]
 
 
 class Reader(Protocol):

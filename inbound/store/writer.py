@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inbound.store.changes import Changes
-from inbound.store.engine import Connection, Engine, Reader, Row
+from inbound.store.engine import Connection, Engine, Later, Reader, Row
 from inbound.store.errors import StorageError
 from inbound.store.schema import RESET_TABLES
 from inbound.store.sqlite import SqliteEngine
@@ -134,6 +134,7 @@ class Database:
                     outcomes.append((True, engine.transaction([job.fn], durable)[0]))
                 except Exception as exc:  # handed to the caller
                     outcomes.append((False, engine.storage_error(exc)))
+        outcomes = [_settled(outcome) for outcome in outcomes]
         # One wake-up of each waiting event loop per batch, not one per job: every wake-up is
         # a write to the loop's self-pipe and a turn of its selector (profiled).
         waiting: dict[Any, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
@@ -198,6 +199,17 @@ class Database:
 
 def _not_open(sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
     raise AssertionError("store is not open")
+
+
+def _settled(outcome: tuple[bool, Any]) -> tuple[bool, Any]:
+    """A job's outcome, its `Later` settled now that its transaction has committed."""
+    ok, value = outcome
+    if not ok or not isinstance(value, Later):
+        return outcome
+    try:
+        return True, value.settle()
+    except Exception as exc:  # handed to the caller
+        return False, exc
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from inbound import config
 from inbound.errors import ConfigError
-from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus
+from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus, StoredObject
 from inbound.store import StorageError
 from inbound.store.claims import Claims
 from inbound.store.postgresql import PostgresStore
@@ -275,6 +275,36 @@ def test_engines_claiming_at_once_share_the_work_without_overlap(
     everything = [o for batch in taken for o in batch]
     assert sorted(everything) == [f"{n:02d}" for n in range(60)]  # each once
     assert [len(batch) for batch in taken] == [20, 20, 20]
+
+
+def test_an_object_s_record_is_written_without_a_round_trip_in_its_transaction(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer sends a transaction's statements in one pipeline: whether an object's record
+    replaced one whose file is elsewhere is read once the transaction has committed (`Later`),
+    not by waiting for the results sent so far (`Pipeline.sync`) in the middle of it."""
+    syncs: list[object] = []
+    sync = psycopg.Pipeline.sync
+    monkeypatch.setattr(psycopg.Pipeline, "sync", lambda p: (syncs.append(p), sync(p))[1])
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    removed: list[StoredObject] = []
+
+    async def write() -> None:
+        for size, hashed in ((1, False), (2, True), (3, True)):
+            made = StoredObject("b", "k", size, {}, None, "t", etag="e", hashed=hashed)
+            assert await store.add_object(lambda made=made: made, removed.append) == made
+
+    try:
+        asyncio.run(write())
+        assert syncs == []
+        # the second replaced a record whose file was elsewhere; the third, one like its own
+        assert removed == [StoredObject("b", "k", 1, {}, None, "t", etag="e")]
+        assert store.stored_object("b", "k") == StoredObject(
+            "b", "k", 3, {}, None, "t", etag="e", hashed=True
+        )
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize(

@@ -28,11 +28,12 @@ from typing import Any, TypeVar
 
 from inbound.datadir import under
 from inbound.ids import new_uuid
-from inbound.records import MessageRecord
+from inbound.records import MessageRecord, StoredObject
 from inbound.store.bodies import SpooledBody
 from inbound.store.browse import search_terms
 from inbound.store.claims import Claims
-from inbound.store.engine import LEASE
+from inbound.store.embedded import pipelined_object_writer
+from inbound.store.engine import LEASE, Connection, Later
 from inbound.store.errors import StorageError
 from inbound.store.names import ESCAPED
 from inbound.store.postgresql.engine import PostgresEngine, log
@@ -115,6 +116,13 @@ class PostgresStore(Claims):
 
     async def sent_body(self, message_id: str, raw: bytes | None) -> SentBody:
         return SentBody(raw)
+
+    def _object_job(
+        self,
+        write_file: Callable[[], StoredObject],
+        remove_file: Callable[[StoredObject], None],
+    ) -> Callable[[Connection], Later]:
+        return pipelined_object_writer(write_file, remove_file, self._names)
 
     # ── claims ──────────────────────────────────────────────────────────────────────────
     def _claim(

@@ -66,7 +66,8 @@ class Result:
     """A statement's cursor in a pipeline: its result is waited for only when a write reads
     it. psycopg's fetch methods wait by themselves; `rowcount` would read -1 before the
     result has come, so it waits for the results sent so far (`Pipeline.sync`: inside the
-    transaction's BEGIN, a sync commits nothing)."""
+    transaction's BEGIN, a sync commits nothing). After the transaction (a `Later`'s
+    `settle`), every result is in."""
 
     __slots__ = ("_cursor", "_pipeline")
 
@@ -76,13 +77,17 @@ class Result:
 
     @property
     def rowcount(self) -> int:
-        self._pipeline.sync()
+        self._results()
         return self._cursor.rowcount
 
     @property
     def description(self) -> Any:
-        self._pipeline.sync()
+        self._results()
         return self._cursor.description
+
+    def _results(self) -> None:
+        if self._pipeline.status != psycopg.pq.PipelineStatus.OFF:
+            self._pipeline.sync()
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
