@@ -13,7 +13,6 @@ from inbound.api import (
     access,
     aws,
     inspect,
-    openapi,
     readiness,
     rules,
     sent,
@@ -21,7 +20,6 @@ from inbound.api import (
     unsubscribe,
     verdicts,
 )
-from inbound.api.aws import sns
 from inbound.api.query import routes as ses_routes
 from inbound.api.query.operations import Handler, identities
 from inbound.api.services import Services
@@ -29,6 +27,15 @@ from inbound.api.v2 import routes as v2_routes
 from inbound.web import routes as web_routes
 
 MAX_BODY = 64 * 1024 * 1024  # SES SendRawEmail-sized bodies (query-api.md §10 item 11)
+OPENAPI_PATH = "/api/openapi.json"  # described in openapi.py's table too (tests/api/test_json_api)
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """The JSON API's description, built (`openapi.py` imported) with the first request for it:
+    a server keeps none of it otherwise (docs/aws-endpoints.md, "Memory")."""
+    from inbound.api import openapi
+
+    return web.json_response(openapi.document())
 
 
 def synced(services: Services) -> list[Middleware]:
@@ -74,9 +81,9 @@ def make_app(
     unsubscribe.add_routes(app, services)
     rules.add_routes(app, services)
     verdicts.add_routes(app, services)
-    openapi.add_routes(app)
+    app.router.add_get(OPENAPI_PATH, openapi_document)
     identities.add_routes(app, services.identities, services.sender.dkim)
     v2_routes.add_routes(app, services, v2_operations)
     web_routes.add_routes(app, services)  # before the Query API: it takes browser visits to /
-    ses_routes.add_routes(app, services, operations, others=[sns.claim(services)])
+    ses_routes.add_routes(app, services, operations, others=[aws.sns_claim(services)])
     return app

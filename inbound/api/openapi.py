@@ -1,5 +1,6 @@
-"""The JSON API's OpenAPI 3.1 description: served at `GET /api/openapi.json`, and the source of
-the reference in docs/json-api.md (written by `openapi_doc.py`).
+"""The JSON API's OpenAPI 3.1 description: served at `GET /api/openapi.json` (`api/__init__.py`,
+which imports this module with the first request for it), and the source of the reference in
+docs/json-api.md (written by `openapi_doc.py`).
 
 Built here from the routes' table and the records the routes answer with: the embedded
 backends' records and identities are listed as their dataclass fields (`pages.camel`), so
@@ -20,15 +21,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from aiohttp import web
-
 from inbound import records
 from inbound.api.pages import MAX_LIMIT, camel
 from inbound.identities.rules import Identity
 from inbound.receiving.forced import SOURCES
 
 Schema = dict[str, Any]
-PATH = "/api/openapi.json"
 
 _STRING: Schema = {"type": "string"}
 _NULLABLE_STRING: Schema = {"type": ["string", "null"]}
@@ -381,7 +379,7 @@ ROUTES = (
         "DkimRecord",
         errors=(404,),
     ),
-    Route("GET", PATH, "This description (OpenAPI 3.1).", None),
+    Route("GET", "/api/openapi.json", "This description (OpenAPI 3.1).", None),
 )
 
 _PAGES = (
@@ -452,10 +450,3 @@ def document() -> Schema:
             },
         },
     }
-
-
-def add_routes(app: web.Application) -> None:
-    async def serve(request: web.Request) -> web.Response:
-        return web.json_response(document())
-
-    app.router.add_get(PATH, serve)

@@ -4,12 +4,17 @@
 (embedded, in the data dir) unless configured `aws`; the mailer, the WorkMail mailbox and
 Pinpoint are always local (moto has no Pinpoint PutEvents to test one against). Making
 backends creates nothing: the SNS signing key they use is made when the server starts
-(`inbound.app.seed_keys`).
+(`inbound.app.seed_keys`). The embedded Lambda (`local_lambda.py` and its runtime) is made
+with the first invocation or check of a function: most servers never invoke one, and its
+modules are memory a running server keeps (docs/aws-endpoints.md, "Memory").
 """
 
 from __future__ import annotations
 
-from inbound.backends import Backends
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from inbound.backends import Backends, Invocation
 from inbound.backends.local import (
     LocalBus,
     LocalMailbox,
@@ -19,13 +24,16 @@ from inbound.backends.local import (
     LocalStreams,
 )
 from inbound.backends.local_kms import LocalKms
-from inbound.backends.local_lambda import LocalFunctions, engine_environment
 from inbound.backends.local_s3 import LocalObjectStore
 from inbound.backends.local_sns import LocalSns
 from inbound.backends.sns_envelope import SnsSigner, signing_paths
 from inbound.config import BACKEND_SERVICES, Settings
 from inbound.datadir import under
+from inbound.model import InvocationType
 from inbound.store import Store
+
+if TYPE_CHECKING:
+    from inbound.backends.local_lambda import LocalFunctions
 
 
 def make_backends(store: Store, settings: Settings, http_url: str) -> Backends:
@@ -69,14 +77,7 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
             settings.sns_retry_delay_scale,
             settings.strict,
         ),
-        functions=LocalFunctions(
-            settings.lambda_handlers,
-            store,
-            settings.lambda_timeout,
-            region=settings.region,
-            concurrency=settings.lambda_concurrency,
-            engine_env=engine_environment(settings, http_url),
-        ),
+        functions=FunctionsOnFirstUse(lambda: local_functions(store, settings, http_url)),
         mailer=LocalMailer(store),
         mailbox=LocalMailbox(under(data, "workmail"), store),
         metrics=LocalMetrics(store),
@@ -85,6 +86,48 @@ def local_backends(store: Store, settings: Settings, http_url: str) -> Backends:
         pinpoint=LocalPinpoint(store),
         kms=LocalKms(under(data, "kms")),
     )
+
+
+def local_functions(store: Store, settings: Settings, http_url: str) -> LocalFunctions:
+    from inbound.backends.local_lambda import LocalFunctions, engine_environment
+
+    return LocalFunctions(
+        settings.lambda_handlers,
+        store,
+        settings.lambda_timeout,
+        region=settings.region,
+        concurrency=settings.lambda_concurrency,
+        engine_env=engine_environment(settings, http_url),
+    )
+
+
+class FunctionsOnFirstUse:
+    """The embedded Lambda `make` returns, made when a function is first checked or invoked."""
+
+    def __init__(self, make: Callable[[], LocalFunctions]) -> None:
+        self._make = make
+        self._made: LocalFunctions | None = None
+
+    def _functions(self) -> LocalFunctions:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    async def exists(self, function_arn: str) -> bool:
+        return await self._functions().exists(function_arn)
+
+    async def invoke(
+        self,
+        function_arn: str,
+        event: Mapping[str, Any],
+        invocation_type: InvocationType,
+        message_id: str,
+    ) -> Invocation:
+        return await self._functions().invoke(function_arn, event, invocation_type, message_id)
+
+    async def close(self) -> None:
+        if self._made is not None:
+            await self._made.close()
 
 
 def local_objects(store: Store, settings: Settings) -> LocalObjectStore:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inbound.api import openapi, openapi_doc
+from inbound.api import OPENAPI_PATH, openapi, openapi_doc
 from inbound.backends import BackendError, BusEntry, MetricDatum
 from inbound.backends.factory import local_backends
 from inbound.testing import RunningInbound
@@ -160,7 +160,7 @@ def test_every_api_route_is_described_and_every_description_is_a_route(busy) -> 
 def test_the_description_is_served_and_is_valid_openapi_3_1(busy) -> None:
     from openapi_spec_validator import validate
 
-    served = busy.get(openapi.PATH)
+    served = busy.get(OPENAPI_PATH)
     assert served == json.loads(json.dumps(openapi.document()))
     validate(served)
 
@@ -208,6 +208,6 @@ def test_every_json_api_answer_is_camel_case(busy: RunningInbound) -> None:
     offending = {
         route: snake_keys(body)
         for route, body in answers.items()
-        if route not in ("/api/rules", openapi.PATH) and snake_keys(body)
+        if route not in ("/api/rules", OPENAPI_PATH) and snake_keys(body)
     }
     assert offending == {}

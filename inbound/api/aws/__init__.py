@@ -3,43 +3,62 @@ AWS reaches them with nothing but `endpoint_url` (docs/aws-endpoints.md): SNS (Q
 claimed on `/` through the Query route), S3 (REST-XML, `s3/`) and KMS (JSON, `kms.py`).
 
 S3 and KMS requests are handed over by a middleware before any route (an S3 path can be any
-path): a request is theirs by the service its SigV4 credential scope names (`Credential=
-<key>/<date>/<region>/s3/aws4_request`, or a presigned URL's `X-Amz-Credential`), or, for
-KMS, by its `X-Amz-Target: TrentService.*`. SES requests name `ses` or `email`, so every path
-(`/`, `/v2/...`, a bucket called `api`) stays unambiguous.
+path); which service a request is for is `routing.py`'s to tell.
+
+Each endpoint's modules load with the first request for its service (`lazy`), not at start: a
+server nobody asks for S3, KMS or SNS holds none of them (issue 16: the default server keeps its
+idle memory; docs/aws-endpoints.md, "Memory"; tests/test_idle_imports.py).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from inbound.api import auth
-from inbound.api.aws import kms
-from inbound.api.aws.s3 import routes as s3_routes
+from inbound.api.aws.routing import signing_service, sns_claims
+from inbound.api.query.routes import Claim
 from inbound.api.services import Services
 
-_QUERY_SCOPE_SERVICE = re.compile(r"^[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request$")
+R = TypeVar("R", bound=web.StreamResponse)
+Endpoint = Callable[[web.Request], Awaitable[R]]
 
 
-def signing_service(request: web.Request) -> str | None:
-    """The AWS service a request is for, when it says; None for unsigned ones."""
-    service = auth.signing_service(request.headers)
-    if service is not None:
-        return service
-    match = _QUERY_SCOPE_SERVICE.match(request.query.get("X-Amz-Credential", ""))
-    if match is not None:
-        return match.group(1)
-    if request.headers.get("X-Amz-Target", "").startswith(kms.TARGET_PREFIX):
-        return "kms"
-    return None
+def lazy(make: Callable[[], Endpoint[R]]) -> Endpoint[R]:
+    """The endpoint `make` returns, made (its modules imported) with the first request."""
+    made: list[Endpoint[R]] = []
+
+    async def handle(request: web.Request) -> R:
+        if not made:
+            made.append(make())
+        return await made[0](request)
+
+    return handle
+
+
+def _s3(services: Services) -> Endpoint[web.StreamResponse]:
+    from inbound.api.aws.s3 import routes
+
+    return routes.handler(services)
+
+
+def _kms(services: Services) -> Endpoint[web.StreamResponse]:
+    from inbound.api.aws import kms
+
+    return kms.handler(services)
+
+
+def _sns(services: Services) -> Endpoint[web.Response]:
+    from inbound.api.aws import sns
+
+    return sns.handler(services)
 
 
 def dispatch(services: Services) -> Middleware:
     """The middleware that hands S3 and KMS requests to their endpoints, before the routes."""
-    endpoints = {"s3": s3_routes.handler(services), "kms": kms.handler(services)}
+    endpoints = {"s3": lazy(lambda: _s3(services)), "kms": lazy(lambda: _kms(services))}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -47,3 +66,8 @@ def dispatch(services: Services) -> Middleware:
         return await (endpoint or handler)(request)
 
     return middleware
+
+
+def sns_claim(services: Services) -> Claim:
+    """The SNS Query API's claim on `/` (api/query/routes.py)."""
+    return sns_claims, lazy(lambda: _sns(services))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from inbound.api import faults
+from inbound.api.aws.routing import KMS_TARGET_PREFIX
 from inbound.api.endpoint import caller, read_body
 from inbound.backends.local_kms import InvalidCiphertext, KeyNotFound, LocalKms
 from inbound.errors import SesClientError, SesError
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("inbound.api")
 
-TARGET_PREFIX = "TrentService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 ALGORITHM = "SYMMETRIC_DEFAULT"
 KEY_SPECS = {"AES_256": 32, "AES_128": 16}
@@ -76,8 +76,8 @@ async def _serve(request: web.Request, services: Services) -> Params:
     body = await read_body(request)  # over the port's 64 MiB: 413 RequestEntityTooLarge
     who = caller(services, request, body, ("kms",))
     target = request.headers.get("X-Amz-Target", "")
-    operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX))
-    if request.method != "POST" or not target.startswith(TARGET_PREFIX) or operation is None:
+    operation = OPERATIONS.get(target.removeprefix(KMS_TARGET_PREFIX))
+    if request.method != "POST" or not target.startswith(KMS_TARGET_PREFIX) or operation is None:
         raise KmsError("UnknownOperationException")
     try:
         params = json.loads(body or b"{}")

@@ -11,17 +11,19 @@ operation answers 501 saying so.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from inbound.api import auth
+from inbound.api.aws.routing import SNS_UNSIGNED
 from inbound.api.aws.sns_operations import OPERATIONS, SnsContext
 from inbound.api.endpoint import caller, decoded, endpoint, read_body
 from inbound.api.faults import MethodNotAllowed, NotImplementedOperation
 from inbound.api.query import codec as query
 from inbound.api.query import xml
-from inbound.api.query.routes import FORM, Claim, xml_response
+from inbound.api.query.routes import FORM, xml_response
 from inbound.backends.local_sns import LocalSns
 from inbound.errors import SesError
 
@@ -30,21 +32,15 @@ if TYPE_CHECKING:
 
 MODEL = "sns"
 SIGNING_NAMES = ("sns",)
-UNSIGNED = ("ConfirmSubscription", "Unsubscribe")  # what SNS's own links do
 
 
-def claims(request: web.Request) -> bool:
-    service = auth.signing_service(request.headers)
-    if service is not None:
-        return service == MODEL
-    return request.query.get("Action") in UNSIGNED
+def handler(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """What answers the requests `api.aws.sns_claims` takes."""
 
-
-def claim(services: Services) -> Claim:
     async def serve(request: web.Request, request_id: str) -> web.Response:
         return await _serve(request, request_id, services)
 
-    return claims, endpoint(serve, error_response, "SNS Query")
+    return endpoint(serve, error_response, "SNS Query")
 
 
 async def _serve(request: web.Request, request_id: str, services: Services) -> web.Response:
@@ -57,7 +53,7 @@ async def _serve(request: web.Request, request_id: str, services: Services) -> w
     params = query.form_params(request.rel_url.raw_query_string, body, body_is_form=body_is_form)
     signed = "Authorization" in request.headers
     who = auth.Caller()
-    if signed or params.get("Action") not in UNSIGNED:
+    if signed or params.get("Action") not in SNS_UNSIGNED:
         who = caller(services, request, body, SIGNING_NAMES)
     operation = query.operation_for(params, MODEL)
     handler = OPERATIONS.get(operation.name)
