@@ -144,6 +144,7 @@ class InboundServer:
         self._services: Services | None = None  # what the HTTP side sees, `ready` included
         self._claim: Claim | None = None  # the data dir's server.lock, while serving
         self._takeover: Takeover | None = None  # a shared store's sweep (inbound/takeover.py)
+        self._authenticator: Authenticator | None = None  # closed after the engine
 
     async def start(self, *, listen: bool = True) -> None:
         """Open the store, resume unfinished work, and (with `listen`) serve SMTP and HTTP.
@@ -257,6 +258,7 @@ class InboundServer:
             from inbound.receiving.authentication import DnsAuthenticator
 
             authenticator = DnsAuthenticator(self.dns)
+        self._authenticator = authenticator
         self.engine = services.engine = Engine(
             self.store,
             pipeline,
@@ -380,6 +382,8 @@ class InboundServer:
             await self.deliveries.stop()
         if self.engine is not None:
             await self.engine.close()
+        if self._authenticator is not None:  # after the engine: its last messages use it
+            await self._authenticator.close()
         if self._services is not None:  # what the API would use now is closing: 503
             self._services.ready = False
         if self.relay is not None:

@@ -19,7 +19,6 @@ from inbound.receiving.forced import UNASKED, Forced, OverrideBook, senders
 from inbound.receiving.verdicts import (
     Authenticator,
     AuthInput,
-    AuthResult,
     ContentScanner,
     Status,
     Verdicts,
@@ -57,16 +56,9 @@ class Evaluator:
             )
         else:
             spam = virus = Status.DISABLED
-        auth = UNASKED if forced.all_auth else await self._authenticate(message)
+        auth = UNASKED if forced.all_auth else await self.authenticator.authenticate(message)
         auth = forced.apply(auth, header_from_domain(message.headers))
         return Verdicts(auth, spam, virus, forced.marks())
-
-    async def _authenticate(self, message: AuthInput) -> AuthResult:
-        """In a thread when the authenticator says so (it waits for the network, or its work
-        lets go of the GIL), so the event loop goes on serving other mail meanwhile."""
-        if self.authenticator.threaded(message):
-            return await asyncio.to_thread(self.authenticator.evaluate, message)
-        return self.authenticator.evaluate(message)
 
     @staticmethod
     async def _scan(

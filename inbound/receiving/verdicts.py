@@ -81,11 +81,12 @@ class ContentScanner(Protocol):
 
 
 class Authenticator(Protocol):
-    def threaded(self, message: AuthInput) -> bool:
-        """Whether evaluation.py runs `evaluate` for this message in a thread."""
+    async def authenticate(self, message: AuthInput) -> AuthResult:
+        """The message's SPF, DKIM and DMARC: on the event loop, in a thread or in another
+        process, as each authenticator's costs make best."""
         ...
 
-    def evaluate(self, message: AuthInput) -> AuthResult: ...
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,8 @@ class NoDnsAuthenticator:
 
     EXPLANATION = "SPF evaluation requires DNS, which is not configured"
 
-    def threaded(self, message: AuthInput) -> bool:
-        return False
+    async def authenticate(self, message: AuthInput) -> AuthResult:
+        return self.evaluate(message)
 
     def evaluate(self, message: AuthInput) -> AuthResult:
         dkim = UNVERIFIED_DKIM.evaluate(message)
@@ -191,6 +192,9 @@ class NoDnsAuthenticator:
             dmarc=Status.PROCESSING_FAILED,
             dmarc_result="temperror",
         )
+
+    async def close(self) -> None:
+        pass
 
 
 def _tag(signature: str, tag: str) -> str:

@@ -29,7 +29,9 @@ Field = tuple[bytes, bytes]  # (name, value as received: folding kept, the line'
 HashNew = Callable[[bytes], "hashlib._Hash"]  # hashlib.sha256 and the like
 
 _LINE_END = re.compile(rb"\r?\n")
-_FIELD_NAME = re.compile(rb"([\x21-\x7e]+?):")  # dkimpy's rfc822_parse
+# A field name's bytes: dkimpy's rfc822_parse matches `([\x21-\x7e]+?):`, i.e. a line whose
+# text before its first colon is one or more of these.
+_VISIBLE = bytes(range(0x21, 0x7F))
 _WSP_RUN = re.compile(rb"[\t ]+")
 _WSP_EOL = re.compile(rb"[\t ]+\r\n")
 # dkimpy's RE_BTAG, `([;\s]b FWS =)(?: FWS [a-zA-Z0-9+/=])*(?:\r?\n\Z)?` with its FWS
@@ -37,11 +39,10 @@ _WSP_EOL = re.compile(rb"[\t ]+\r\n")
 # the same language and, greedy as both are, the same match at each position; taking the
 # value's characters a run at a time instead of one by one makes it ~10x faster.
 _B_TAG = re.compile(rb"([;\s]b\s*=)(?:\s*[a-zA-Z0-9+/=]+)*(?:\r?\n\Z)?")
-_H_SPLIT = re.compile(rb"\s*:\s*")
 # dkimpy's validate_signature_fields
 _MANDATORY = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
 _BASE64_TAG = re.compile(rb"[\s0-9A-Za-z+/]+[\s=]*$")
-_WSP_ALL = re.compile(rb"\s+")
+_WSP = b" \t\n\r\x0b\x0c"  # what `\s` is in a bytes pattern, and what bytes.strip() strips
 _DOMAIN_SPECIAL = re.compile(rb"[\(\)<>\[\]:;@\\,]")
 _LENGTH = re.compile(rb"\d{,76}$")
 _DIGITS = re.compile(rb"\d+$")
@@ -64,9 +65,9 @@ def header_fields(head: bytes) -> list[Field]:
             name, value = fields[-1]
             fields[-1] = (name, value + line + b"\r\n")
             continue
-        match = _FIELD_NAME.match(line)
-        if match is not None:
-            fields.append((match.group(1), line[match.end() :] + b"\r\n"))
+        colon = line.find(b":", 1)  # the name is one byte at least, a colon too
+        if colon > 0 and not line[:colon].translate(None, _VISIBLE):
+            fields.append((line[:colon], line[colon + 1 :] + b"\r\n"))
         elif not line.startswith(b"From "):
             raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {line!r}")
     return fields
@@ -101,7 +102,8 @@ def signature_tags(value: bytes) -> tuple[dict[bytes, bytes], list[bytes]]:
     except dkim.util.InvalidTagValueList as error:
         raise dkim.MessageFormatError(error) from None
     validate(tags)
-    return tags, [name.lower() for name in _H_SPLIT.split(tags[b"h"])]
+    # = re.split(rb"\s*:\s*", h): the value is stripped, so only blanks beside a colon go
+    return tags, [name.strip().lower() for name in tags[b"h"].split(b":")]
 
 
 def validate(sig: dict[bytes, bytes]) -> None:
@@ -116,9 +118,9 @@ def validate(sig: dict[bytes, bytes]) -> None:
         raise dkim.ValidationError(f"unknown signature algorithm: {sig[b'a']!r}")
     b, bh, d = sig[b"b"], sig[b"bh"], sig[b"d"]
     # dkimpy checks the characters of b= (for bh= too, a slip kept here) and both lengths
-    if _BASE64_TAG.match(b) is None or len(_WSP_ALL.sub(b"", b)) % 4:
+    if _BASE64_TAG.match(b) is None or len(b.translate(None, _WSP)) % 4:
         raise dkim.ValidationError(f"b= value is not valid base64 ({b!r})")
-    if len(_WSP_ALL.sub(b"", bh)) % 4:
+    if len(bh.translate(None, _WSP)) % 4:
         raise dkim.ValidationError(f"bh= value is not valid base64 ({bh!r})")
     if b"cv" in sig and sig[b"cv"] not in (dkim.CV_Pass, dkim.CV_Fail, dkim.CV_None):
         raise dkim.ValidationError(f"cv= value is not valid ({sig[b'cv']!r})")

@@ -24,58 +24,12 @@ authentication.md, "DKIM").
 
 from __future__ import annotations
 
-import binascii
-import enum
-import functools
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
 
 from inbound.dns import DnsSource
 from inbound.headers import Header, SplitMessage, body_start, unfolded
+from inbound.receiving.authentication.results import Result, SignatureResult, TxtLookup
 from inbound.receiving.verdicts import AuthInput, DkimOutcome, Status
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    from inbound.receiving.authentication import canonical
-
-MIN_RSA_BITS = 1024  # RFC 8301 §3.2: smaller keys "MUST NOT" be considered valid
-KEY_CACHE = 1024  # key records kept parsed
-_HASHES = {b"rsa-sha1": hashlib.sha1, b"rsa-sha256": hashlib.sha256,
-           b"ed25519-sha256": hashlib.sha256}  # fmt: skip
-
-
-# The TXT records at a name, each one's strings joined (RFC 6376 §3.6.2.2); empty when the
-# name or its TXT records do not exist; None when DNS could not answer now (a timeout,
-# SERVFAIL): the DNS source's `lookup(name, "TXT")` (inbound/dns).
-TxtLookup = Callable[[str], Sequence[str] | None]
-
-
-class Result(enum.StrEnum):
-    """The RFC 8601 §2.7.1 result words this verifier writes."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    POLICY = "policy"
-    TEMPERROR = "temperror"
-    PERMERROR = "permerror"
-
-
-@dataclass(frozen=True)
-class SignatureResult:
-    """One DKIM-Signature's outcome, in the order the signatures appear in the message."""
-
-    result: Result
-    domain: str  # the signature's d= ("" when it has none)
-    selector: str  # s=
-    reason: str  # why, in words; SES's header carries only the result and the domain
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        """(RFC 8601 result, signing domain): what `Authentication-Results` writes."""
-        return (self.result.value, self.domain)
 
 
 class DkimVerifier:
@@ -116,28 +70,28 @@ def signed(raw: bytes) -> bool:
 def verify(raw: bytes, lookup: TxtLookup) -> tuple[SignatureResult, ...]:
     """Every DKIM-Signature of `raw` (the message as received, before SES's headers) checked
     against the keys `lookup` finds; () when the message carries none."""
-    if not signed(raw):
-        return ()  # unsigned: no parse, no cost (most mail a test sends)
     start = body_start(raw)
-    head, body = raw[:start], raw[start:]
-    # dkimpy, PyNaCl and cryptography (~8 MB of a server's memory) load with the first signed
-    # message, here and in the functions below.
+    if b"dkim-signature" not in raw[:start].lower():
+        return ()  # unsigned: no parse, no cost (most mail a test sends)
     import dkim
 
-    from inbound.receiving.authentication import canonical
+    from inbound.receiving.authentication import canonical, signature  # dkimpy: see there
 
+    head, body = raw[:start], raw[start:]
     try:
         fields = canonical.header_fields(head)
-    except dkim.DKIMException as error:  # a header line DKIM cannot read: none can be checked
+    except dkim.DKIMException as error:  # a line DKIM cannot read: none is checked
         return tuple(
             SignatureResult(Result.PERMERROR, *_signer(value), f"unreadable message: {error}")
             for value in _signatures(SplitMessage.parse(raw).headers)
         )
-    return tuple(
-        _check(fields, body, field, lookup)
-        for field in fields
-        if field[0].lower() == b"dkim-signature"
-    )
+    results = []
+    for field in fields:
+        if field[0].lower() == b"dkim-signature":
+            domain, selector = _signer(field[1].decode("utf-8", "replace"))
+            word, reason = signature.check(fields, body, field, lookup, domain, selector)
+            results.append(SignatureResult(word, domain, selector, reason))
+    return tuple(results)
 
 
 def _signatures(headers: Iterable[Header]) -> list[str]:
@@ -156,106 +110,3 @@ def _signer(signature: str) -> tuple[str, str]:
             if len(tags) == 2:
                 break  # b=, usually after them, is the longest value: not read
     return tags.get("d", ""), tags.get("s", "")
-
-
-def _check(
-    fields: list[canonical.Field], body: bytes, field: canonical.Field, lookup: TxtLookup
-) -> SignatureResult:
-    import dkim
-
-    from inbound.receiving.authentication import canonical
-
-    domain, selector = _signer(field[1].decode("utf-8", "replace"))
-
-    def result(word: Result, reason: object) -> SignatureResult:
-        return SignatureResult(word, domain, selector, str(reason))
-
-    try:
-        signature, include = canonical.signature_tags(field[1])
-    except dkim.ValidationError as error:
-        expired = str(error).startswith("x= value is past")
-        return result(Result.POLICY if expired else Result.PERMERROR, error)
-    except dkim.DKIMException as error:
-        return result(Result.PERMERROR, error)
-    name = f"{selector}._domainkey.{domain}"
-    records = lookup(name)
-    if records is None:
-        return result(Result.TEMPERROR, f"the key at {name} could not be looked up")
-    if not records:
-        return result(Result.PERMERROR, f"no key for signature at {name}")
-    try:
-        key = _public_key(records[0])
-    except (dkim.DKIMException, binascii.Error, ValueError, TypeError) as error:
-        return result(Result.PERMERROR, f"bad key record at {name}: {error}")
-    try:
-        word, why = _verify(fields, body, signature, include, field, key)
-    except dkim.InvalidCanonicalizationPolicyError as error:
-        return result(Result.PERMERROR, f"invalid c= value: {error}")
-    return result(word, why)
-
-
-@dataclass(frozen=True)
-class _Key:
-    public: rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-    bits: int
-
-
-@functools.lru_cache(maxsize=KEY_CACHE)
-def _public_key(record: str) -> _Key:
-    """A key record read by dkimpy (tags, version, `k=`, `s=`, the key's ASN.1), as an
-    OpenSSL key: dkimpy's own RSA is pure Python, ~300 µs per 2048-bit signature, a fifth of
-    what receiving a 10 KB message costs; OpenSSL's check is ~20 µs. Records repeat (one per
-    sender's selector), so they are read once."""
-    import dkim
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    pk, bits, ktag, _ = dkim.evaluate_pk("", record.encode("utf-8", "replace"))
-    if ktag == b"ed25519":
-        return _Key(ed25519.Ed25519PublicKey.from_public_bytes(bytes(pk)), bits)
-    return _Key(rsa.RSAPublicNumbers(pk["publicExponent"], pk["modulus"]).public_key(), bits)
-
-
-def _verify(
-    fields: list[canonical.Field],
-    body: bytes,
-    sig: dict[bytes, bytes],
-    include: list[bytes],
-    field: canonical.Field,
-    key: _Key,
-) -> tuple[Result, str]:
-    """dkimpy's `verify_sig_process` (canonicalization, `l=`, body hash, the signed header
-    fields with the signature's own, b= removed), with the signature checked by OpenSSL."""
-    import dkim
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-
-    from inbound.receiving.authentication import canonical
-
-    policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
-    algorithm = sig[b"a"]
-    relaxed = policy.body_algorithm.name == b"relaxed"
-    length = int(sig[b"l"]) if b"l" in sig else None
-    if canonical.body_hash(body, relaxed, length, _HASHES[algorithm]) != canonical.tag_base64(
-        sig[b"bh"]
-    ):
-        return Result.FAIL, "body hash mismatch"
-    if b"from" in include:  # as dkimpy: a From added above the signed one breaks it
-        include.append(b"from")
-    relaxed = policy.header_algorithm.name == b"relaxed"
-    hashed = _HASHES[algorithm](canonical.headers_hashed(fields, include, field, relaxed))
-    signature = canonical.tag_base64(sig[b"b"])
-    try:
-        if isinstance(key.public, ed25519.Ed25519PublicKey):
-            key.public.verify(signature, hashed.digest())  # RFC 8463 §3: the SHA-256 digest
-        else:
-            prehashed = Prehashed(hashes.SHA1() if algorithm == b"rsa-sha1" else hashes.SHA256())
-            key.public.verify(signature, hashed.digest(), padding.PKCS1v15(), prehashed)
-    except InvalidSignature:
-        return Result.FAIL, "signature does not verify"
-    if isinstance(key.public, rsa.RSAPublicKey) and key.bits < MIN_RSA_BITS:
-        return Result.POLICY, f"public key too small: {key.bits} bits"
-    if algorithm == b"rsa-sha1":
-        return Result.POLICY, "rsa-sha1 is not accepted (RFC 8301)"
-    return Result.PASS, "verified"
