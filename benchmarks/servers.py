@@ -1,10 +1,10 @@
 """Start, probe and stop the servers under test: the bare sink, the engine and Haraka.
 
 Each measurement gets a fresh server process, so its CPU time and peak RSS (VmHWM) belong to
-that measurement alone. CPU time is utime+stime of the server process from /proc/<pid>/stat
-(threads included); peak RSS is VmHWM from /proc/<pid>/status. A server of several processes
-(the engine's `--workers`, Haraka's `nodes`) counts all of them: the CPU of the process and its
-descendants (those that ended: their parent's cutime+cstime), the sum of their VmHWM.
+that measurement alone. CPU time is utime+stime from /proc/<pid>/stat (threads included); peak
+RSS is VmHWM from /proc/<pid>/status. Both count the server process and its descendants (the
+engine's `--workers` and its authentication child, Haraka's `nodes`): the CPU of all of them
+(those that ended: their parent's cutime+cstime), the sum of their VmHWM.
 """
 
 from __future__ import annotations
@@ -356,11 +356,6 @@ class Server:
             return False
         return len(self.tree()) >= self.processes
 
-    def measured(self) -> list[int]:
-        """The processes measured: the server's own, or with its descendants when it runs
-        several (a server of one process is measured as it always was)."""
-        return self.tree() if self.processes > 1 else [self.pid]
-
     def tree(self) -> list[int]:
         """The server process and its descendants."""
         children: dict[int, list[int]] = {}
@@ -380,17 +375,17 @@ class Server:
 
     def cpu_seconds(self, *, main_thread: bool = False) -> float:
         """utime+stime of the server's processes (all their threads, or their main threads
-        alone: the event loop of the engine, the sink and Haraka), in seconds; of a server of
-        several, with the cutime+cstime of those that ended."""
+        alone: the event loop of the engine, the sink and Haraka), in seconds, with the
+        cutime+cstime of those that ended."""
         total = 0
-        for pid in self.measured():
+        for pid in self.tree():
             try:
                 if main_thread:
                     fields = _stat(Path(f"/proc/{pid}/task/{pid}/stat"))
                     total += sum(int(f) for f in fields[11:13])
                 else:
                     fields = _stat(Path(f"/proc/{pid}/stat"))
-                    total += sum(int(f) for f in fields[11 : 15 if self.processes > 1 else 13])
+                    total += sum(int(f) for f in fields[11:15])
             except OSError:  # ended meanwhile: in its parent's cutime next time
                 continue
         return total / CLK_TCK
@@ -398,7 +393,7 @@ class Server:
     def status_kb(self, key: str) -> int:
         """``key`` of /proc/<pid>/status, summed over the server's processes."""
         total = 0
-        for pid in self.measured():
+        for pid in self.tree():
             try:
                 lines = Path(f"/proc/{pid}/status").read_text().splitlines()
             except OSError:

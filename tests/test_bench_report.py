@@ -13,6 +13,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from benchmarks import report, servers
 from benchmarks.run import Measurement, Scenario, scenarios
 
@@ -143,11 +145,14 @@ def test_the_workers_scenarios_compare_two_workers_with_the_sink_and_a_haraka_cl
     assert "nodes=2" in files["smtp.ini"].splitlines()  # a master and two cluster workers
 
 
-def test_a_server_of_several_processes_is_measured_whole(tmp_path: Path) -> None:
-    """The engine's supervisor and workers, Haraka's master and nodes: CPU and RSS of all."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_server_of_several_processes_is_measured_whole(tmp_path: Path, processes: int) -> None:
+    """The engine's supervisor and workers, Haraka's master and nodes, and a server's child
+    it starts itself (the engine's authentication child, processes=1): CPU and RSS of all."""
     busy = "import time; sum(range(3 * 10**7)); time.sleep(60)"  # a child that burns CPU first
     parent = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {busy!r}]); time.sleep(60)"  # noqa: E501
-    server = servers.Server([sys.executable, "-c", parent], 0, tmp_path / "log", processes=2)
+    argv = [sys.executable, "-c", parent]
+    server = servers.Server(argv, 0, tmp_path / "log", processes=processes)
     server.proc = subprocess.Popen(server.argv)
     try:
         deadline = time.monotonic() + 30
