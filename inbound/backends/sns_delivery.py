@@ -210,7 +210,7 @@ def redacted(url: str) -> str:
     """`url` with the password of its user info replaced by `****`. SNS's HTTP(S) subscriptions
     take Basic credentials in the URL (`https://user:password@host/...`, "Fanout Amazon SNS
     notifications to HTTP/S endpoints"); the delivery log, the JSON API and the SNS API's
-    listings show the URL without the password, like every other secret (config.py,
+    listings show the URL without the password, like every other secret (inbound/config/,
     `repr=False`)."""
     parts = urlsplit(url)
     if parts.password is None:
