@@ -307,6 +307,26 @@ def test_an_object_s_record_is_written_without_a_round_trip_in_its_transaction(
         store.close()
 
 
+def test_the_change_count_is_read_on_each_event_loop_that_asks(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The count before each decision is read with an asyncio connection (engine.py
+    `document_version`): one made on the event loop that asks, so a store used from one loop
+    and then another (a test, a command) reads on each."""
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    try:
+        before = asyncio.run(store._pg.document_version())
+
+        async def change_and_read() -> int:
+            await store.put_document("k", "a", {"v": 1})
+            return await store._pg.document_version()
+
+        assert asyncio.run(change_and_read()) == before + 1
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("url", "error"),
     [

@@ -1,7 +1,7 @@
 """`VersionReads` (store/postgresql/reads.py): each decision waits for a read of the change
 count that started after it asked, and the decisions asking while a read is in flight share
-the next one. The read is a blocking function held open by the test, so the order of events
-is fixed, not timed."""
+the next one. The read is a blocking function held open by the test (run in a thread), so
+the order of events is fixed, not timed."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def _began(reads: HeldReads) -> None:
 def test_callers_during_a_read_share_the_next_one_and_never_an_earlier_one() -> None:
     async def scenario() -> None:
         held = HeldReads()
-        versions = VersionReads(held)
+        versions = VersionReads(lambda: asyncio.to_thread(held))
         first = asyncio.create_task(versions.after_now())
         await _began(held)  # read 1 is in flight: it started before the next callers asked
         later = [asyncio.create_task(versions.after_now()) for _ in range(5)]
@@ -58,7 +58,7 @@ def test_callers_during_a_read_share_the_next_one_and_never_an_earlier_one() -> 
 def test_a_failed_read_fails_its_callers_and_the_next_caller_reads_again() -> None:
     calls = 0
 
-    def read() -> int:
+    async def read() -> int:
         nonlocal calls
         calls += 1
         if calls == 1:
