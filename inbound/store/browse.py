@@ -30,7 +30,7 @@ from inbound.records import (
 from inbound.store import rows
 from inbound.store.outbox import outbox_message
 from inbound.store.sent import _sent
-from inbound.store.writer import Connection, Database
+from inbound.store.writer import Connection, Database, Row
 
 FAILED = "failed"  # the received list's third status: an action failed and is not delivered
 _SOURCE_TABLE = {Direction.RECEIVED: "messages", Direction.SENT: "sent"}
@@ -48,8 +48,9 @@ _FAILED_SQL = f"""(
 
 
 def search_terms(text: str) -> list[str]:
-    """The whitespace-separated terms of `text` that have a word character."""
-    return [t for t in text.split() if _WORD.search(t)]
+    """The terms of `text` that have a word character, separated by whitespace or a NUL (as
+    FTS5 separates the words it keeps, and its query syntax cannot hold a NUL)."""
+    return [t for t in text.replace("\0", " ").split() if _WORD.search(t)]
 
 
 def match_expression(text: str) -> str | None:
@@ -79,19 +80,22 @@ class Browse(Database):
         leaves none behind, whose rowids would hold back the digests of the messages after it
         (`undigested` goes on from the highest)."""
         table = _SOURCE_TABLE[direction]
+        kept = self._names.stored  # mail's text may have a NUL
 
         def write(c: Connection) -> None:
             for d in digests:
+                subject = kept(d.subject)
                 cursor = c.execute(
                     "INSERT OR IGNORE INTO digests (kind, message_id, source_rowid, subject)"
                     f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {table} WHERE id = ?)",
-                    (direction, d.message_id, d.source_rowid, d.subject, d.message_id),
+                    (direction, d.message_id, d.source_rowid, subject, d.message_id),
                 )
                 if cursor.rowcount:  # its text under the digest's rowid (either engine has one)
+                    text = (kept(d.sender), kept(d.recipients), subject, kept(d.body))
                     c.execute(
                         "INSERT INTO digest_text (rowid, sender, recipients, subject, body)"
                         " SELECT rowid, ?, ?, ?, ? FROM digests WHERE kind = ? AND message_id = ?",
-                        (d.sender, d.recipients, d.subject, d.body, direction, d.message_id),
+                        (*text, direction, d.message_id),
                     )
 
         await self._write(write, durable=False)  # made again from the messages if lost
@@ -133,7 +137,7 @@ class Browse(Database):
             (
                 Summary(
                     rows.message(r),
-                    r["digest_subject"],
+                    self._subject(r),
                     tuple(json.loads(r["matched"])),
                     bool(r["failed"]),
                 )
@@ -158,7 +162,12 @@ class Browse(Database):
             + (" WHERE " + " AND ".join(where) if where else "")
         )
         found, total = self._page(sql, "m.created DESC, m.rowid DESC", tuple(params), limit, offset)
-        return Listing((Summary(_sent(r), r["digest_subject"]) for r in found), total)
+        return Listing((Summary(_sent(r), self._subject(r)) for r in found), total)
+
+    def _subject(self, row: Row) -> str | None:
+        """The subject of a listed message's digest (None: not digested yet)."""
+        subject: str | None = row["digest_subject"]
+        return None if subject is None else self._names.read(subject)
 
     @staticmethod
     def _searching(direction: Direction, text: str, where: list[str], params: list[Any]) -> bool:

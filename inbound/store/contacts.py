@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from inbound.records import Contact
 from inbound.store import documents
 from inbound.store.documents import Documents
+from inbound.store.names import Names
 from inbound.store.writer import Connection, Row
 
 _COLUMNS = (
@@ -20,12 +21,13 @@ _COLUMNS = (
 _VALUES = f"({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def _params(contact: Contact) -> tuple[object, ...]:
+def _params(contact: Contact, names: Names) -> tuple[object, ...]:
+    """The row of `contact`, its address as `names` keeps it (SES's checks let a NUL by)."""
     return (
         contact.region,
         contact.contact_list,
-        contact.key,
-        contact.email_address,
+        names.stored(contact.key),
+        names.stored(contact.email_address),
         json.dumps(contact.topic_preferences),
         int(contact.unsubscribe_all),
         contact.attributes_data,
@@ -34,11 +36,11 @@ def _params(contact: Contact) -> tuple[object, ...]:
     )
 
 
-def _contact(row: Row) -> Contact:
+def _contact(row: Row, names: Names) -> Contact:
     return Contact(
         region=row["region"],
         contact_list=row["contact_list"],
-        email_address=row["email_address"],
+        email_address=names.read(row["email_address"]),
         topic_preferences=json.loads(row["topic_preferences"]),
         unsubscribe_all=bool(row["unsubscribe_all"]),
         attributes_data=row["attributes_data"],
@@ -56,7 +58,7 @@ class Contacts(Documents):
             return [
                 c.execute(
                     f"INSERT OR IGNORE INTO contacts {_VALUES}",
-                    _params(contact),
+                    _params(contact, self._names),
                 ).rowcount
                 == 1
                 for contact in contacts
@@ -69,18 +71,19 @@ class Contacts(Documents):
         await self._write(
             lambda c: c.execute(
                 f"INSERT OR REPLACE INTO contacts {_VALUES}",
-                _params(contact),
+                _params(contact, self._names),
             )
         )
 
     async def delete_contact(self, region: str, contact_list: str, address: str) -> bool:
         """Whether there was such a contact."""
+        key = self._names.stored(address.lower())
 
         def delete(c: Connection) -> bool:
             return (
                 c.execute(
                     "DELETE FROM contacts WHERE region = ? AND contact_list = ? AND key = ?",
-                    (region, contact_list, address.lower()),
+                    (region, contact_list, key),
                 ).rowcount
                 == 1
             )
@@ -105,9 +108,9 @@ class Contacts(Documents):
     def contact(self, region: str, contact_list: str, address: str) -> Contact | None:
         found = self._read(
             f"SELECT {_COLUMNS} FROM contacts WHERE region = ? AND contact_list = ? AND key = ?",
-            (region, contact_list, address.lower()),
+            (region, contact_list, self._names.stored(address.lower())),
         )
-        return _contact(found[0]) if found else None
+        return _contact(found[0], self._names) if found else None
 
     def contacts(
         self, region: str, contact_list: str, start: str = "", limit: int = 1000
@@ -117,6 +120,6 @@ class Contacts(Documents):
         found = self._read(
             f"SELECT {_COLUMNS} FROM contacts WHERE region = ? AND contact_list = ? AND key >= ?"
             " ORDER BY key LIMIT ?",
-            (region, contact_list, start, limit),
+            (region, contact_list, self._names.stored(start), limit),
         )
-        return [_contact(r) for r in found]
+        return [_contact(r, self._names) for r in found]

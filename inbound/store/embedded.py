@@ -23,7 +23,7 @@ from inbound.records import (
 )
 from inbound.store import rows
 from inbound.store.engine import Engine, Later
-from inbound.store.names import PLAIN, Names
+from inbound.store.names import Names
 from inbound.store.writer import Connection, Database, Row
 
 T = TypeVar("T")
@@ -51,9 +51,6 @@ _EVENT_TABLES: dict[EventService, str] = {
 
 
 class Embedded(Database):
-    # S3 names as this store's text columns hold them (store/names.py: PostgreSQL's escaped)
-    _names: Names = PLAIN
-
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         super().__init__(data_dir, engine)
         self._buckets: dict[str, Bucket] = {}  # `bucket()`'s finds

@@ -1,13 +1,15 @@
-"""S3 bucket names and object keys as a store's text columns can hold them.
+"""Text that users name things with, or send, as a store's text columns can hold it: S3
+bucket names and object keys, contacts' addresses, the web UI's digests of mail.
 
 S3 takes any UTF-8 in a key, NUL included (S3 User Guide, "Naming Amazon S3 objects": "You
 can use any UTF-8 character in an object key name"; ASCII 00-1F are among the characters
-that "might require special handling"). SQLite's text holds a NUL; PostgreSQL's cannot. So
-`PostgresStore` keeps names escaped (`ESCAPED`): U+0001 as U+0001 U+0002, then U+0000 as
-U+0001 U+0001. The escape keeps what listings and lookups need of a key: equal keys stay
-equal and different ones different, the order stays UTF-8 binary order (U+0001 U+0001 <
-U+0001 U+0002 < any other character), and a prefix's escape is a prefix of a key's escape
-exactly when the prefix is one of the key. SQLite keeps names as they are (`PLAIN`).
+that "might require special handling"), and mail may hold one anywhere. SQLite's text holds
+a NUL; PostgreSQL's cannot. So `PostgresStore` keeps such text escaped (`ESCAPED`): U+0001 as
+U+0001 U+0002, then U+0000 as U+0001 U+0001. The escape keeps what listings and lookups need
+of a key: equal keys stay equal and different ones different, the order stays UTF-8 binary
+order (U+0001 U+0001 < U+0001 U+0002 < any other character), a prefix's escape is a prefix of
+a key's escape exactly when the prefix is one of the key, and a substring's escape is found
+in the escape of text that has it. SQLite keeps text as it is (`PLAIN`).
 """
 
 from __future__ import annotations

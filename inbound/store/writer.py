@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from inbound.store.changes import Changes
 from inbound.store.engine import Connection, Engine, Later, Reader, Row
 from inbound.store.errors import StorageError
+from inbound.store.names import PLAIN, Names
 from inbound.store.schema import RESET_TABLES
 from inbound.store.sqlite import SqliteEngine
 
@@ -51,6 +52,8 @@ class Database:
     # A condition on a work row `w` that this engine may claim (store/claims.py), for what
     # is due later: a worker waits for its own work only, not for another's to be done.
     _mine = ""
+    # Users' text as this store's text columns hold it (store/names.py: PostgreSQL's escaped)
+    _names: Names = PLAIN
 
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         self.data_dir = data_dir

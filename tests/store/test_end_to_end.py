@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from inbound.config import SendingSettings, StoreSettings
 from inbound.testing import RunningInbound
 from tests.rulesets import message, rule, rules, s3
+from tests.web.conftest import fetch
 
 SENDER, RECIPIENT = "sender@sender.test", "user@example.com"
 LARGE_BODY = ("y" * 998 + "\r\n") * 3000  # 3 MB: written to a file as it arrives
@@ -102,3 +103,35 @@ def test_engines_sharing_the_store_never_pass_the_daily_quota_together(
     assert sum(len(engine.sent()) for engine in engines) in (5, 10)  # each lists all, or its own
     for engine in engines:
         assert engine.client("ses").get_send_quota()["SentLast24Hours"] == 5.0
+
+
+def test_text_with_a_nul_is_kept_and_looked_up_as_on_sqlite(
+    store_url: str, inbound_factory: Callable[..., RunningInbound]
+) -> None:
+    """PostgreSQL's text cannot hold a NUL (store/names.py): mail with one is digested and
+    searched in the web UI, a contact's address with one is kept, and an id, filter or
+    address with one in a request finds nothing, on both stores alike."""
+    server = inbound_factory(store=StoreSettings(url=store_url))
+    mail = message(subject="hi\0there", body="a NUL\0in the body\r\n")
+    assert server.send(SENDER, [RECIPIENT], mail) == {}
+    server.wait_idle()
+    [received] = server.messages()
+    searched = fetch(server.api_url + "/ui/received?q=there")
+    assert (searched.status, received["messageId"] in searched.text) == (200, True)
+    assert "hi\0there" in fetch(server.api_url + "/ui/received").text  # the digest's subject
+    for path in ("/api/messages/a%00b", "/ui/received/a%00b", "/ui/sent/a%00b"):
+        assert fetch(server.api_url + path).status == 404, path
+    both = fetch(server.api_url + "/ui/received?q=hi%00there")  # two words, as FTS5 splits them
+    assert received["messageId"] in both.text
+    for path in ("/ui/received?q=a%00b", "/ui/received?status=a%00b&rule=a%00b"):
+        assert fetch(server.api_url + path).status == 200, path
+
+    v2 = server.client("sesv2")
+    v2.create_contact_list(ContactListName="list")
+    address = "c\0\x01@example.com"
+    v2.create_contact(ContactListName="list", EmailAddress=address)
+    assert v2.get_contact(ContactListName="list", EmailAddress=address)["EmailAddress"] == address
+    listed = v2.list_contacts(ContactListName="list")["Contacts"]
+    assert [c["EmailAddress"] for c in listed] == [address]
+    with pytest.raises(ClientError, match="NotFoundException"):
+        v2.get_suppressed_destination(EmailAddress="x\0y@example.com")

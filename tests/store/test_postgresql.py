@@ -63,11 +63,12 @@ def test_engines_starting_together_create_the_schema_once_and_a_newer_one_is_ref
         PostgresStore(tmp_path / "old-release", postgres_url).open()
 
 
-def test_keys_stored_before_the_escape_read_back_as_they_were(
+def test_text_stored_before_the_escape_reads_back_as_it_was(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    """Version 3 escapes the S3 keys stored before it (store/names.py), even where a key's
-    escape is another key as it was stored ("a\x01" -> "a\x01\x02")."""
+    """Versions 3 and 4 escape the S3 keys, contacts' addresses and digests stored before
+    (store/names.py), even where a key's escape is another key as it was stored ("a\x01"
+    -> "a\x01\x02")."""
     keys = ["a\x01", "a\x01\x02", "a\x01\x01", "plain"]
     with psycopg.connect(postgres_url) as conn:
         conn.execute(VERSION_TABLE)
@@ -80,17 +81,31 @@ def test_keys_stored_before_the_escape_read_back_as_they_were(
                 " VALUES ('b', %s, %s, '{}', '2026-12-05T00:00:00Z')",
                 (key, len(key)),
             )
+            conn.execute(
+                "INSERT INTO contacts VALUES ('us-east-1', 'l', %s, %s, '[]', 0, NULL, 't', 't')",
+                (key, key),
+            )
+        conn.execute("INSERT INTO digests VALUES ('received', 'm', 1, 'a\x01\x01', 1)")
+        conn.execute("INSERT INTO digest_text VALUES (1, 'a\x01', 'b', 'a\x01\x01', 'c')")
     store = PostgresStore(tmp_path / "engine", postgres_url)
     store.open()
     try:
         for key in keys:
             found = store.stored_object("b", key)
             assert found is not None and (found.key, found.size) == (key, len(key))
+            contact = store.contact("us-east-1", "l", key)
+            assert contact is not None and contact.email_address == key
         listed = [o.key for o in store.objects_after("b", "a\x01", "", 10)]
         assert listed == sorted(keys[:3])
+        assert [c.email_address for c in store.contacts("us-east-1", "l")] == sorted(keys)
     finally:
         store.close()
     assert _version(postgres_url) == [(len(MIGRATIONS),)]
+    with psycopg.connect(postgres_url) as conn:
+        text = conn.execute("SELECT d.subject, t.* FROM digests d JOIN digest_text t USING (rowid)")
+        assert text.fetchall() == [
+            ("a\x01\x02\x01\x02", 1, "a\x01\x02", "b", "a\x01\x02\x01\x02", "c")
+        ]
 
 
 def assert_takes_the_lapsed_work(store: Claims, killed_at: float) -> None:

@@ -32,6 +32,7 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 
 from inbound.store.engine import Job, Row
 from inbound.store.errors import StorageError
+from inbound.store.names import escape
 from inbound.store.postgresql.dialect import Dialect, Table
 from inbound.store.postgresql.schema import CHANNEL, LOCK, MIGRATIONS, VERSION_TABLE
 
@@ -212,7 +213,13 @@ class PostgresEngine:
         return self.native(self._dialect(sql), params)
 
     def native(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """A statement in PostgreSQL's own SQL (claims: `PostgresStore`), committed alone."""
+        """A statement in PostgreSQL's own SQL (claims: `PostgresStore`), committed alone.
+
+        A value with a NUL (an id, a filter or a search term a request gave) is compared as
+        the store keeps text with a NUL (escaped, store/names.py), which PostgreSQL's text
+        cannot hold: it finds what SQLite would, nothing but text stored with that NUL."""
+        if any(isinstance(p, str) and "\0" in p for p in params):
+            params = [escape(p) if isinstance(p, str) else p for p in params]
         reader = self._reader
         assert reader is not None, "store is not open"
         if reader.broken:

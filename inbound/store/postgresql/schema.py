@@ -163,5 +163,23 @@ SELECT bucket, replace(key, chr(1), chr(1) || chr(2)), size, metadata, message_i
     headers, etag, hashed, rowid FROM s3_unescaped;
 """
 
+# Version 4: contacts' addresses and the digests' text are kept escaped too (store/names.py);
+# what was stored before with U+0001 is escaped as it would be now (contacts as S3 keys in
+# version 3: the address is in the primary key).
+_ESCAPED = "replace({0}, chr(1), chr(1) || chr(2))"
+_V4 = f"""
+CREATE TEMPORARY TABLE contacts_unescaped ON COMMIT DROP AS
+    SELECT * FROM contacts WHERE strpos(key || email_address, chr(1)) > 0;
+DELETE FROM contacts WHERE strpos(key || email_address, chr(1)) > 0;
+INSERT INTO contacts SELECT region, contact_list, {_ESCAPED.format("key")},
+    {_ESCAPED.format("email_address")}, topic_preferences, unsubscribe_all, attributes_data,
+    created, updated FROM contacts_unescaped;
+UPDATE digests SET subject = {_ESCAPED.format("subject")} WHERE strpos(subject, chr(1)) > 0;
+UPDATE digest_text SET sender = {_ESCAPED.format("sender")},
+    recipients = {_ESCAPED.format("recipients")}, subject = {_ESCAPED.format("subject")},
+    body = {_ESCAPED.format("body")}
+    WHERE strpos(sender || recipients || subject || body, chr(1)) > 0;
+"""
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
