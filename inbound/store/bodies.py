@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from inbound.datadir import UnsafePath, under
 from inbound.ids import new_uuid
 from inbound.store.writer import StorageError
 
@@ -123,10 +124,21 @@ def kept_only_if_recorded(path: Path | None) -> Iterator[None]:
         raise
 
 
-def read(path: Path) -> bytes | None:
+def read(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
     try:
         return path.read_bytes()
     except FileNotFoundError:
+        return None
+
+
+def named(folder: Path, message_id: str) -> Path | None:
+    """Where the body of `message_id` would be kept in `folder`; None for an id no message
+    has, because it cannot be a file name there (a request's, with a NUL or a `..`)."""
+    try:
+        return under(folder, message_id)
+    except UnsafePath:
         return None
 
 

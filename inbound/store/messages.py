@@ -88,19 +88,22 @@ class Messages(Documents):
 
     def raw(self, message_id: str) -> bytes | None:
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
-        return bytes(found[0]["raw"]) if found else bodies.read(self._body_path(message_id))
+        return bytes(found[0]["raw"]) if found else bodies.read(self._body_named(message_id))
+
+    def _body_named(self, message_id: str) -> Path | None:
+        return bodies.named(under(self.data_dir, bodies.SPOOL), message_id)
 
     def body_file(self, message_id: str) -> Path | None:
         """The file of a body kept as one, for a reader that streams it; None otherwise."""
-        path = self._body_path(message_id)
-        return path if path.is_file() else None
+        path = self._body_named(message_id)
+        return path if path is not None and path.is_file() else None
 
     async def read_raw(self, message_id: str) -> bytes | None:
         """`raw()`, reading a body file in a thread: the event loop does not wait on the disk."""
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
         if found:
             return bytes(found[0]["raw"])
-        return await asyncio.to_thread(bodies.read, self._body_path(message_id))
+        return await asyncio.to_thread(bodies.read, self._body_named(message_id))
 
     def discard_orphan_bodies(self) -> int:
         """Delete the body files a killed server left without a committed message: partial

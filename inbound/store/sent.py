@@ -208,12 +208,15 @@ class Sent(Documents):
     def sent_raw(self, message_id: str) -> bytes | None:
         """The message's bytes, from its blob or its file; None for a rendering failure."""
         found = self._read("SELECT raw FROM sent_raw WHERE id = ?", (message_id,))
-        return bytes(found[0]["raw"]) if found else bodies.read(self._sent_body_path(message_id))
+        return bytes(found[0]["raw"]) if found else bodies.read(self._sent_body_named(message_id))
+
+    def _sent_body_named(self, message_id: str) -> Path | None:
+        return bodies.named(under(self.data_dir, SENT_BODIES), message_id)
 
     def sent_body_file(self, message_id: str) -> Path | None:
         """The file of a message's bytes kept as one, for a reader that streams it."""
-        path = self._sent_body_path(message_id)
-        return path if path.is_file() else None
+        path = self._sent_body_named(message_id)
+        return path if path is not None and path.is_file() else None
 
     def discard_orphan_sent_bodies(self) -> int:
         """Delete the files of messages whose row never committed (a kill between the file
