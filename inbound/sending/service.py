@@ -5,7 +5,7 @@ State lives in store documents of kinds `sending.*` keyed `<region>/<name>` (SES
 per Region: "Lists the email templates present in your Amazon SES account in the current Amazon
 Web Services Region"), so everything survives a restart. Read-modify-write runs under one lock,
 so concurrent requests cannot both pass an "already exists" or limit check. The rules are in
-`configuration.py`; the SES operations (`api/query/operations/sending.py`) call this.
+`configuration.py`; the SES operations (`api/query/operations/sending/`) call this.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Configuration sets: Create, Get, List and Delete on the stored sets v1's operations use, so a
 set made through one API is described, listed and sent with by the other.
 
-The stored set is v1's document (`api/query/operations/sending.py`); v2's members map onto it:
+The stored set is v1's document (`api/query/operations/sending/configuration_sets.py`); v2's
+members map onto it:
 `SendingOptions.SendingEnabled` is v1's `ReputationOptions.SendingEnabled`, `TlsPolicy`
 REQUIRE/OPTIONAL is v1's Require/Optional, and `TrackingOptions` is checked as v1 checks it.
 v2's members v1 has no place for (Tags, SuppressionOptions, VdmOptions, ArchivingOptions,
@@ -14,8 +15,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.query.operations.sending import configuration_sets as v1
 from inbound.api.v2.errors import BadRequest
 from inbound.api.v2.operations import dedicated
 from inbound.sending import configuration as state

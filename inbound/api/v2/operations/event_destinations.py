@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.query.operations.sending import event_destinations as v1
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]

@@ -1,4 +1,5 @@
-"""Email templates: the v1 template operations (`api/query/operations/sending.py`) with v2's
+"""Email templates: the v1 template operations (`api/query/operations/sending/templates.py`) with
+v2's
 shapes, on the same stored templates, so a template made through one API is used by the other.
 
 v2's `TemplateContent` {Subject, Text, Html} is v1's `Template` {SubjectPart, TextPart,
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.query.operations.sending import templates as v1
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]

@@ -1,15 +1,16 @@
 """Custom verification email templates and SendCustomVerificationEmail: v1's operations
-(`api/query/operations/sending.py`, `send.py`) on the same templates, with v2's differences:
-`Tags` kept with the template, `PageSize` for v1's MaxResults, and Delete of a template that
-does not exist is `NotFoundException` (v2 lists it; v1's delete succeeds)."""
+(`api/query/operations/sending/verification_templates.py`, `send.py`) on the same templates,
+with v2's differences: `Tags` kept with the template, `PageSize` for v1's MaxResults, and
+Delete of a template that does not exist is `NotFoundException` (v2 lists it; v1's delete
+succeeds)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from inbound.api.query.operations import send as v1_send
-from inbound.api.query.operations import sending as v1
 from inbound.api.query.operations.context import OperationContext
+from inbound.api.query.operations.sending import verification_templates as v1
 from inbound.sending import configuration as state
 
 Params = dict[str, Any]
