@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -26,8 +27,8 @@ from inbound.actions.registry import with_overrides
 from inbound.api import make_app
 from inbound.api.guard import guard
 from inbound.api.query.operations import OPERATIONS, Handler
+from inbound.api.registry import Registry
 from inbound.api.services import Services
-from inbound.api.v2.operations import V2_OPERATIONS
 from inbound.backends import Backends
 from inbound.backends.factory import (
     embedded_s3_and_kms,
@@ -43,7 +44,6 @@ from inbound.dns import DnsSource
 from inbound.dns.factory import open_source
 from inbound.errors import ConfigError
 from inbound.identities.book import IdentityBook, dns_checker
-from inbound.outbox.relay import Relay
 from inbound.receiving import smtp
 from inbound.receiving.engine import Engine
 from inbound.receiving.evaluation import Evaluator
@@ -67,6 +67,9 @@ from inbound.store.claim import Claim
 from inbound.takeover import Takeover
 from inbound.tls import ensure_self_signed, generated_paths, server_context
 
+if TYPE_CHECKING:
+    from inbound.outbox.relay import Relay
+
 log = logging.getLogger("inbound")
 __all__ = ["InboundServer", "check_executors", "local_backends", "make_backends", "seed_keys"]
 
@@ -89,6 +92,12 @@ def check_executors(settings: Settings, executors: Mapping[str, Executor]) -> No
                         f"{rule_set.name}.{rule.name}.{action.WIRE}",
                         f"no executor is registered for {action.WIRE}",
                     )
+
+
+def _v2_operations() -> Mapping[str, Handler]:
+    from inbound.api.v2.operations import V2_OPERATIONS
+
+    return V2_OPERATIONS
 
 
 def discard_unfinished(store: Store, settings: Settings) -> None:
@@ -116,7 +125,8 @@ class InboundServer:
         self.worker = worker
         self.executors = with_overrides(executors)
         self.operations: dict[str, Handler] = dict(OPERATIONS)  # per server: tests may extend it
-        self.v2_operations: dict[str, Handler] = dict(V2_OPERATIONS)  # the same, for SES v2
+        # the same, for SES v2, imported with the first SES v2 request (api/registry.py)
+        self.v2_operations: MutableMapping[str, Handler] = Registry(_v2_operations)
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
         self.store = make_store(
@@ -230,6 +240,8 @@ class InboundServer:
         services.unsubscriber = Unsubscriber(self.store, self.sending, sent_events)
         relaying = None
         if listen and settings.relay is not None:  # `replay` leaves the outbox to `serve`
+            from inbound.outbox.relay import Relay  # and smtplib, loaded only to relay
+
             self.relay = services.relay = Relay(
                 self.store, settings.relay, helo=settings.smtp_hostname
             )
