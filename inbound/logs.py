@@ -4,9 +4,12 @@ warnings up unless `-v`, and the HTTP port's access log at `-v`."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import sys
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 import orjson
@@ -23,7 +26,12 @@ def setup(*, verbose: bool, form: str, worker: int | None = None) -> None:
     """Log to stderr: with `verbose` every module's decisions and the access log, otherwise
     warnings and the per-message lines. Logging that is configured already (a program that
     calls `cli.main`, pytest) is left as it is, as `logging.basicConfig` leaves it. A worker
-    process of `[server] workers` names itself in each line (`worker 2`, `"worker": 2`)."""
+    process of `[server] workers` names itself in each line (`worker 2`, `"worker": 2`).
+
+    Lines are formatted and written by a thread of their own (the logging cookbook's
+    QueueHandler and QueueListener): the event loop only queues each record. Writing to stderr
+    lets go of the GIL, and the loop then waited for the store's writer thread to hand it back
+    (py-spy: the per-message line's write was ~4.5% of the loop's busy time)."""
     root = logging.getLogger()
     if root.handlers:
         return
@@ -34,9 +42,21 @@ def setup(*, verbose: bool, form: str, worker: int | None = None) -> None:
         if form == "json"
         else logging.Formatter(f"%(asctime)s %(levelname)s{who} %(name)s: %(message)s")
     )
-    root.addHandler(handler)
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    writer = QueueListener(lines, handler)
+    writer.start()
+    atexit.register(writer.stop)  # what is queued is written before the process ends
+    root.addHandler(_HandOver(lines))
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     activity.log.setLevel(logging.INFO)
+
+
+class _HandOver(QueueHandler):
+    """Queues the record as it is: formatting it is the writing thread's work. (QueueHandler
+    formats and copies each record first, for listeners in other processes.)"""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
 
 
 class JsonFormatter(logging.Formatter):

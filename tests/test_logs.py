@@ -9,6 +9,7 @@ import logging
 import re
 import smtplib
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -121,3 +122,16 @@ def test_the_default_level_shows_message_lines_and_no_access_log(tmp_path: Path)
     assert not [line for line in lines if "inbound.access" in line]
     [sent] = [line for line in lines if "inbound.mail: sent" in line]
     assert "SendEmail done  bounce@simulator.amazonses.com: Bounce  " in sent
+
+
+def test_every_line_is_written_in_order_before_the_process_ends() -> None:
+    """Lines are written by a thread of their own (logs.setup): none is lost at exit."""
+    script = (
+        "import logging; from inbound import logs; logs.setup(verbose=False, form='text'); "
+        "[logging.getLogger('inbound.x').warning('line %d', n) for n in range(2000)]"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    numbers = [int(line.rpartition(" ")[2]) for line in done.stderr.splitlines()]
+    assert numbers == list(range(2000))
