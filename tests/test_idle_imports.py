@@ -2,8 +2,9 @@
 those need (issue 15 item 4: idle RSS; benchmarks/RESULTS.md, "Memory"): each is megabytes a
 running process would keep. Nor the engine's own modules for what a server may never be asked:
 the S3, KMS and SNS APIs, the embedded Lambda, the OpenAPI description, SES v2's operations,
-the outbox's relay (issue 16: the default server keeps its memory; docs/aws-endpoints.md,
-"Memory"). With a zone, unsigned mail does not load what DKIM needs either.
+the outbox's relay, the UI's pages (issue 16: the default server keeps its memory;
+docs/aws-endpoints.md, "Memory"). With a zone, unsigned mail does not load what DKIM needs
+either.
 Checked in a fresh interpreter, since this one has loaded them all.
 """
 
@@ -39,6 +40,7 @@ LAZY = {
     "inbound.api.openapi": "the first GET /api/openapi.json",
     "inbound.api.v2.operations": "the first SES v2 request",
     "inbound.outbox.relay": "a [relay] smarthost",
+    "inbound.web.pages": "the web UI's first page",
 }
 
 SCRIPT = """

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from inbound.store import Store
 from inbound.store.changes import Change
@@ -22,7 +24,8 @@ KEEPALIVE_SECONDS = 15.0
 MAX_STREAMS = 64
 
 
-def add_routes(app: web.Application, store: Store) -> None:
+def handler(store: Store) -> tuple[Handler, Callable[[], None]]:
+    """`GET /ui/events`'s handler, and what ends its streams (the server shutting down)."""
     closing = asyncio.Event()
     streams: set[web.StreamResponse] = set()
 
@@ -54,11 +57,7 @@ def add_routes(app: web.Application, store: Store) -> None:
             streams.discard(response)
         return response
 
-    async def shutdown(app: web.Application) -> None:
-        closing.set()
-
-    app.router.add_get("/ui/events", events)
-    app.on_shutdown.append(shutdown)
+    return events, closing.set
 
 
 async def _next(queue: asyncio.Queue[Change], closing: asyncio.Event) -> Change | None:

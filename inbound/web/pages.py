@@ -13,12 +13,12 @@ import asyncio
 import dataclasses
 import functools
 import json
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from inbound import model
 from inbound.records import (
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 50
 RAW_SHOWN = 512 * 1024  # bytes of the raw source shown on the page (all of it: /api/.../raw)
-STATIC = Path(__file__).parent / "static"
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -115,14 +114,11 @@ def _wanted(request: web.Request) -> MessageFilter:
     )
 
 
-def add_routes(app: web.Application, services: Services) -> None:
+def handlers(services: Services) -> tuple[dict[str, Handler], Callable[[], Awaitable[None]]]:
+    """Each page's handler, by its name in `routes.ROUTES`, and what stops them (the digests
+    under way)."""
     store = services.store
     digester = Digester(store)
-
-    async def stop_digesting(app: web.Application) -> None:
-        await digester.stop()
-
-    app.on_shutdown.append(stop_digesting)
 
     async def home(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/ui/received")
@@ -273,18 +269,16 @@ def add_routes(app: web.Application, services: Services) -> None:
     def message_link(r: Any) -> dict[str, str]:
         return {"message_id": f"/ui/received/{quote(r.message_id)}"} if r.message_id else {}
 
-    app.router.add_get("/ui", home)
-    app.router.add_get("/ui/", home)
-    app.router.add_get("/ui/received", received)
-    app.router.add_get("/ui/sent", sent)
-    app.router.add_get("/ui/received/{id}", received_message)
-    app.router.add_get("/ui/sent/{id}", sent_message)
-    app.router.add_get("/ui/{direction:received|sent}/{id}/html", html_part)
-    app.router.add_get("/ui/{direction:received|sent}/{id}/parts/{index:[0-9]{1,6}}", download)
-    app.router.add_get("/ui/rules", rules)
-    app.router.add_get(
-        "/ui/s3",
-        records(
+    pages: dict[str, Handler] = {
+        "home": home,
+        "received": received,
+        "sent": sent,
+        "received_message": received_message,
+        "sent_message": sent_message,
+        "html_part": html_part,
+        "download": download,
+        "rules": rules,
+        "s3": records(
             "S3 objects",
             "/ui/s3",
             store.objects,
@@ -293,29 +287,22 @@ def add_routes(app: web.Application, services: Services) -> None:
                 "key": f"/api/s3/{quote(r.bucket, safe='')}/{quote(r.key)}",
             },
         ),
-    )
-    app.router.add_get(
-        "/ui/notifications",
-        records("SNS notifications", "/ui/notifications", store.notifications, message_link),
-    )
-    app.router.add_get(
-        "/ui/lambda", records("Lambda invocations", "/ui/lambda", store.invocations, message_link)
-    )
-    app.router.add_get(
-        "/ui/outbox",
-        records(
+        "notifications": records(
+            "SNS notifications", "/ui/notifications", store.notifications, message_link
+        ),
+        "lambda": records("Lambda invocations", "/ui/lambda", store.invocations, message_link),
+        "outbox": records(
             "Outbox",
             "/ui/outbox",
             store.outbox,
             lambda r: {**message_link(r), "id": f"/api/outbox/{quote(r.id)}/raw"},
             relay_note,
         ),
-    )
-    app.router.add_get(
-        "/ui/workmail",
-        records("WorkMail mailboxes", "/ui/workmail", store.mailbox_deliveries, message_link),
-    )
-    app.router.add_static("/ui/static", STATIC, append_version=False)
+        "workmail": records(
+            "WorkMail mailboxes", "/ui/workmail", store.mailbox_deliveries, message_link
+        ),
+    }
+    return pages, digester.stop
 
 
 def _list(
