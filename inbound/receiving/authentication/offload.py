@@ -122,14 +122,19 @@ class AuthProcess:
                     sys.executable, "-m", __package__ or "",
                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 )  # fmt: skip
-                assert process.stdin is not None and process.stdout is not None
-                process.stdin.write(frame(self._records))
-                await process.stdin.drain()
-            except (OSError, ConnectionError) as exc:
+            except OSError as exc:
                 log.warning("authentication: the child process did not start: %s", exc)
                 return None
+            assert process.stdin is not None and process.stdout is not None
             self._process = process
             self._reader = asyncio.create_task(self._read(process.stdout))
+            try:
+                process.stdin.write(frame(self._records))
+                await process.stdin.drain()
+            except (OSError, ConnectionError) as exc:  # it exited at once: stopped, not kept
+                log.warning("authentication: the child process took no zone: %s", exc)
+                await self._stop()
+                return None
             return process
 
     async def _read(self, stdout: asyncio.StreamReader) -> None:

@@ -142,3 +142,23 @@ async def _silent(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
         assert len(children(os.getpid())) == 1
     finally:
         await authenticator.close()
+
+
+@pytest.mark.parametrize("executable", ["/nonexistent/python", "/bin/false"])
+def test_a_child_that_cannot_start_or_exits_at_once_costs_no_verdict(
+    keys: Keys, monkeypatch: pytest.MonkeyPatch, executable: str
+) -> None:
+    monkeypatch.setattr(offload.sys, "executable", executable)  # no such file; exits with 1
+    monkeypatch.setattr(offload, "RESTART_SECONDS", 0.0)
+    authenticator = DnsAuthenticator(zone(keys.records["rsa"], SPF_PASS, REJECT))
+    given = auth_input(keys.sign(message(sender=f"bob@{DOMAIN}")))
+
+    async def check() -> None:
+        try:
+            for _ in range(3):  # each a new attempt at a child, each answered in a thread
+                assert await authenticator.authenticate(given) == authenticator.evaluate(given)
+        finally:
+            await authenticator.close()
+
+    asyncio.run(check())
+    assert children(os.getpid()) == []
