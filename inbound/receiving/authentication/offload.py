@@ -48,22 +48,27 @@ def frame(value: object) -> bytes:
     return _LENGTH.pack(len(body)) + body
 
 
+def _length(head: bytes) -> int:
+    """The length a frame's head announces, within MAX_FRAME (ValueError past it)."""
+    (length,) = _LENGTH.unpack(head)
+    if length > MAX_FRAME:
+        raise ValueError(f"a frame of {length} bytes")
+    return int(length)
+
+
 def read_frame(stream: IO[bytes]) -> Any:
     """The child's side of `frame`; None at the end of its input (the server is stopping)."""
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
         return None
-    (length,) = _LENGTH.unpack(head)
-    if length > MAX_FRAME:
-        raise ValueError(f"a frame of {length} bytes")
-    return pickle.loads(stream.read(length))
+    return pickle.loads(stream.read(_length(head)))
 
 
 class AuthProcess:
     """The server's side: one child, its requests in flight, and their futures."""
 
     def __init__(self, records: Records) -> None:
-        self._records = dict(records)
+        self._records = records  # copied (a dict, to pickle) only when a child starts
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
@@ -129,7 +134,7 @@ class AuthProcess:
             self._process = process
             self._reader = asyncio.create_task(self._read(process.stdout))
             try:
-                process.stdin.write(frame(self._records))
+                process.stdin.write(frame(dict(self._records)))
                 await process.stdin.drain()
             except (OSError, ConnectionError) as exc:  # it exited at once: stopped, not kept
                 log.warning("authentication: the child process took no zone: %s", exc)
@@ -141,9 +146,7 @@ class AuthProcess:
         """Verdicts to the futures waiting for them, until the child's output ends."""
         try:
             while True:
-                (length,) = _LENGTH.unpack(await stdout.readexactly(_LENGTH.size))
-                if length > MAX_FRAME:
-                    raise ValueError(f"a frame of {length} bytes")
+                length = _length(await stdout.readexactly(_LENGTH.size))
                 ident, result = pickle.loads(await stdout.readexactly(length))
                 future = self._pending.get(ident)
                 if future is not None and not future.done():
