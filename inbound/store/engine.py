@@ -46,6 +46,21 @@ class Connection(Protocol):
 
 
 Job: TypeAlias = Callable[[Connection], Any]
+Statement: TypeAlias = tuple[str, Sequence[Any]]  # SQL and its parameters
+
+
+def execute_together(c: Connection, statements: Sequence[Statement]) -> None:
+    """Run `statements`: parts of one write whose results nobody reads, each changing rows
+    that no other one reads or changes. PostgreSQL's connection sends them as one statement
+    (`Translating.execute_together`): its writer thread and its server pay one statement's
+    fixed cost instead of one each (about 20 us of the writer's and 5 us of the server's per
+    statement saved, benchmarks/pgscale.py). SQLite's connection runs them in turn."""
+    together = getattr(c, "execute_together", None)
+    if together is not None and statements:
+        together(statements)
+        return
+    for sql, params in statements:
+        c.execute(sql, params)
 
 
 @dataclass(frozen=True, slots=True)

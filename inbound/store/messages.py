@@ -18,8 +18,15 @@ from inbound.store import bodies, rows
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
+from inbound.store.engine import execute_together
 from inbound.store.writer import Connection, StorageError
 from inbound.timestamps import now_iso
+
+_SPOOL = "INSERT INTO spool (id, raw) VALUES (?, ?)"
+_MESSAGE = (
+    "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo, tls,"
+    " state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class Messages(Documents):
@@ -63,24 +70,21 @@ class Messages(Documents):
             except OSError as exc:
                 raise StorageError(str(exc)) from exc
 
+        body = [] if isinstance(raw, SpooledBody) else [(_SPOOL, (record.id, raw))]
+        values = (
+            record.id,
+            record.received_at,
+            record.mail_from,
+            json.dumps(record.recipients),
+            record.client_ip,
+            record.helo,
+            int(record.tls),
+            record.state_id,
+            record.size,
+        )
+
         def insert(c: Connection) -> None:
-            if not isinstance(raw, SpooledBody):
-                c.execute("INSERT INTO spool (id, raw) VALUES (?, ?)", (record.id, raw))
-            c.execute(
-                "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo,"
-                " tls, state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.received_at,
-                    record.mail_from,
-                    json.dumps(record.recipients),
-                    record.client_ip,
-                    record.helo,
-                    int(record.tls),
-                    record.state_id,
-                    record.size,
-                ),
-            )
+            execute_together(c, [*body, (_MESSAGE, values)])
 
         with bodies.kept_only_if_recorded(path):
             await self._write(insert)
@@ -156,18 +160,16 @@ class Messages(Documents):
         the previous one exists: a killed process then never repeats a completed action."""
         statements = rows.trace_inserts(message_id, steps)
         entries = tuple(retries)  # the caller reuses its list
-        done_at = now_iso() if finished else None
+        if finished:
+            done = (MessageStatus.DONE, now_iso(), message_id)
+            statements.append(
+                ("UPDATE messages SET status = ?, finished_at = ? WHERE id = ?", done)
+            )
 
         def write(c: Connection) -> None:
-            for sql, params in statements:
-                c.execute(sql, params)
+            execute_together(c, statements)
             if entries:
                 rows.insert_retries(c, entries)
-            if done_at is not None:
-                c.execute(
-                    "UPDATE messages SET status = ?, finished_at = ? WHERE id = ?",
-                    (MessageStatus.DONE, done_at, message_id),
-                )
 
         await self._write(write, durable=False)
         self.changes.post(ChangeKind.RECEIVED, message_id)

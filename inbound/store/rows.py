@@ -19,6 +19,7 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
+from inbound.store.engine import Statement
 from inbound.store.writer import Connection, Row
 from inbound.timestamps import now_iso
 
@@ -45,10 +46,10 @@ def message(row: Row) -> MessageRecord:
     )
 
 
-def trace_inserts(message_id: str, rows: Sequence[TraceRow]) -> list[tuple[str, list[Any]]]:
+def trace_inserts(message_id: str, rows: Sequence[TraceRow]) -> list[Statement]:
     """Multi-row INSERTs: the writer thread hands the GIL back and forth once per statement
     step, which cost more than the rows themselves (profiled)."""
-    statements = []
+    statements: list[Statement] = []
     for start in range(0, len(rows), _TRACE_CHUNK):
         chunk = rows[start : start + _TRACE_CHUNK]
         params = [value for row in chunk for value in trace_values(message_id, row)]

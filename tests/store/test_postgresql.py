@@ -12,12 +12,22 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from inbound import config
 from inbound.errors import ConfigError
-from inbound.records import OutboxMessage, OutboxStatus, RetryEntry, RetryStatus, StoredObject
+from inbound.records import (
+    MessageStatus,
+    OutboxMessage,
+    OutboxStatus,
+    RetryEntry,
+    RetryStatus,
+    StoredObject,
+    TraceKind,
+    TraceRow,
+)
 from inbound.store import StorageError
 from inbound.store.claims import Claims
 from inbound.store.postgresql import PostgresStore
@@ -318,6 +328,47 @@ def test_an_object_s_record_is_written_without_a_round_trip_in_its_transaction(
         assert store.stored_object("b", "k") == StoredObject(
             "b", "k", 3, {}, None, "t", etag="e", hashed=True
         )
+    finally:
+        store.close()
+
+
+def test_a_message_s_row_and_body_go_as_one_statement_and_so_do_its_last_step_and_done(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statements of one write that change different rows go to the server as one
+    (`execute_together`): the spool's body and the message's row; the last trace rows and the
+    done mark. Each statement saved is the writer's and the server's fixed cost of one."""
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def sending(conn: psycopg.Connection[Any], query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return execute(conn, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", sending)
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    step = TraceRow(seq=0, kind=TraceKind.RULE, rule="r", rule_position=0, detail={"a": 1})
+
+    async def write() -> None:
+        await store.save_state(STATE, "{}")
+        await store.spool(record("m1", 4), b"body")
+        sent.clear()
+        await store.spool(record("m2", 4), b"body")
+        await store.add_trace("m2", [step], finished=True)
+
+    try:
+        asyncio.run(write())
+        statements = [q for q in sent if "INSERT" in q or "UPDATE" in q]
+        assert len(statements) == 2, statements
+        assert "INSERT INTO spool" in statements[0] and "INSERT INTO messages" in statements[0]
+        assert "INSERT INTO trace" in statements[1] and "UPDATE messages" in statements[1]
+        assert store.raw("m2") == b"body"
+        found = store.message("m2")
+        assert found is not None and found.status is MessageStatus.DONE and found.finished_at
+        assert store.trace("m2") == [step]
+        first = store.message("m1")
+        assert first is not None and first.status is MessageStatus.PENDING
     finally:
         store.close()
 

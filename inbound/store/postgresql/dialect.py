@@ -8,6 +8,10 @@ translated once per statement text and kept.
 - `CAST(x AS BLOB)` (UTF-8 bytes) becomes `convert_to(x, 'UTF8')`;
 - `json_group_array(x)` becomes the JSON text of `json_agg(x)` (`[]` for no row).
 
+Statements of one write that change different rows can go as one (`together`): each but the
+last a data-modifying query of the last one's WITH, which PostgreSQL runs to completion on
+one snapshot.
+
 `rowid` is a real column of the tables whose order or links use it (store/postgresql/
 schema.py). What does not translate (full-text search) is overridden in `PostgresStore`.
 """
@@ -33,11 +37,22 @@ class Dialect:
     def __init__(self, tables: Mapping[str, Table]) -> None:
         self._tables = tables
         self._translated: dict[str, str] = {}
+        self._together: dict[tuple[str, ...], str] = {}
 
     def __call__(self, sql: str) -> str:
         found = self._translated.get(sql)
         if found is None:
             found = self._translated[sql] = self._translate(sql)
+        return found
+
+    def together(self, statements: tuple[str, ...]) -> str:
+        """`statements` (SQLite's SQL, at least one) as one statement of PostgreSQL's whose
+        parameters are theirs, in order."""
+        found = self._together.get(statements)
+        if found is None:
+            *first, last = (self(sql) for sql in statements)
+            parts = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first))
+            found = self._together[statements] = f"WITH {parts} {last}" if first else last
         return found
 
     def _translate(self, sql: str) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import RowFactory, dict_row, tuple_row
 
-from inbound.store.engine import Job, Row
+from inbound.store.engine import Job, Row, Statement
 from inbound.store.errors import StorageError
 from inbound.store.names import escape
 from inbound.store.postgresql.dialect import Dialect, Table
@@ -57,6 +57,12 @@ class Translating:
 
     def execute(self, sql: str, parameters: Any = (), /) -> Result:
         return Result(self._conn.execute(self._dialect(sql), parameters), self._pipeline)
+
+    def execute_together(self, statements: Sequence[Statement]) -> Result:
+        """`store.engine.execute_together`: one statement (`Dialect.together`)."""
+        sql = self._dialect.together(tuple(sql for sql, _ in statements))
+        parameters = [value for _, values in statements for value in values]
+        return Result(self._conn.execute(sql, parameters), self._pipeline)
 
     def executemany(self, sql: str, parameters: Any, /) -> Result:
         cursor = self._conn.cursor()
