@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -371,6 +372,33 @@ def test_a_message_s_row_and_body_go_as_one_statement_and_so_do_its_last_step_an
         assert first is not None and first.status is MessageStatus.PENDING
     finally:
         store.close()
+
+
+def test_a_10_kb_message_stays_compressed_in_its_row(tmp_path: Path, postgres_url: str) -> None:
+    """Schema version 5: a body that fits in a page once compressed is not moved to the TOAST
+    table (two more rows and index entries for 10 KB at PostgreSQL's default)."""
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    words = random.Random(10).choices(["lorem", "ipsum", "dolor", "sit", "amet", "elit"], k=1700)
+    body = " ".join(words).encode()  # 10 KB, about 4 KB with lz4: compressible as mail is
+
+    async def write() -> None:
+        await store.save_state(STATE, "{}")
+        await store.spool(record("m1", len(body)), body)
+
+    try:
+        asyncio.run(write())
+        assert store.raw("m1") == body
+    finally:
+        store.close()
+    with psycopg.connect(postgres_url) as conn:
+        toast = conn.execute(
+            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'spool'"
+        ).fetchone()
+        assert toast is not None
+        assert conn.execute(f"SELECT count(*) FROM {toast[0]}").fetchone() == (0,)
+        size = conn.execute("SELECT pg_column_size(raw) FROM spool").fetchone()
+        assert size is not None and size[0] < len(body) / 2
 
 
 def test_the_change_count_is_read_on_each_event_loop_that_asks(

@@ -181,5 +181,16 @@ UPDATE digest_text SET sender = {_ESCAPED.format("sender")},
     WHERE strpos(sender || recipients || subject || body, chr(1)) > 0;
 """
 
+# Version 5: a received message's body and an SNS notification (which holds the message) stay
+# in their row, compressed, when they fit in a page once compressed, rather than going to the
+# TOAST table from 2 KB on (PostgreSQL's default target): a 10 KB message (about 4 KB with lz4)
+# was two more rows and two more index entries in each of the two tables. Measured on the
+# receive path's writes alone (2,000 messages of 10 KB, 6 interleaved pairs): the server's CPU
+# per message 295 -> 283 us, and less WAL.
+_V5 = """
+ALTER TABLE spool SET (toast_tuple_target = 8160);
+ALTER TABLE notifications SET (toast_tuple_target = 8160);
+"""
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
