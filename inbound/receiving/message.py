@@ -37,6 +37,10 @@ class MessageView:
         self.record = record
         self.split = SplitMessage.parse(raw)
         self.added: list[Header] = []  # AddHeader only appends (pipeline order)
+        # `prepended` as bytes, and the whole message, for the (scan, added headers) state
+        # they were made in: a size check, the S3 and the SNS actions share them.
+        self._top_key: tuple[bool, int] | None = None
+        self._top = b""
         self._content_key: tuple[bool, int] | None = None
         self._content = b""
         self.hostname = hostname
@@ -124,17 +128,25 @@ class MessageView:
     def headers(self, scan: bool) -> list[Header]:
         return [*self.prepended(scan), *self.split.headers]
 
+    def _prepended_lines(self, scan: bool) -> bytes:
+        """`prepended(scan)` as the header lines above the original message."""
+        key = (scan, len(self.added))
+        if self._top_key != key:
+            self._top = header_lines(self.prepended(scan))
+            self._top_key = key
+        return self._top
+
     def content(self, scan: bool) -> bytes:
         """The whole message as a rule sees it; built once per (scan, added headers) state."""
         key = (scan, len(self.added))
         if self._content_key != key:
-            self._content = self.split.with_headers(self.prepended(scan))
+            self._content = self._prepended_lines(scan) + self.split.raw
             self._content_key = key
         return self._content
 
     def content_size(self, scan: bool) -> int:
         """`len(content(scan))`, without building it (a size limit is checked so)."""
-        return len(header_lines(self.prepended(scan))) + len(self.split.raw)
+        return len(self._prepended_lines(scan)) + len(self.split.raw)
 
     def head(self, scan: bool) -> bytes:
         """`content(scan)` up to its body: what a bounce returns (dsn.ses_receipt_bounce)."""
