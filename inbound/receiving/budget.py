@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 
 class MemoryBudget:
@@ -22,25 +21,27 @@ class MemoryBudget:
         self._free = total
         self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
 
-    @asynccontextmanager
-    async def hold(self, amount: int) -> AsyncIterator[None]:
-        """Hold `amount` bytes of the budget (at most all of it) for the block's duration."""
-        amount = min(amount, self.total)
+    def hold(self, amount: int) -> _Hold:
+        """Hold `amount` bytes of the budget (at most all of it) for an `async with` block."""
+        return _Hold(self, min(amount, self.total))
+
+    def _take_now(self, amount: int) -> bool:
+        """Take `amount` if it is free and nobody waits before it; whether it was taken."""
         if self._waiting or amount > self._free:
-            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiting.append((amount, granted))
-            try:
-                await granted
-            except asyncio.CancelledError:
-                if granted.done() and not granted.cancelled():  # granted as it was cancelled
-                    self._release(amount)
-                raise
-        else:
-            self._free -= amount
+            return False
+        self._free -= amount
+        return True
+
+    async def _wait_for(self, amount: int) -> None:
+        """Take `amount` in its turn, once it is free."""
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((amount, granted))
         try:
-            yield
-        finally:
-            self._release(amount)
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():  # granted as it was cancelled
+                self._release(amount)
+            raise
 
     def _release(self, amount: int) -> None:
         self._free += amount
@@ -54,3 +55,22 @@ class MemoryBudget:
             self._waiting.popleft()
             self._free -= wanted
             granted.set_result(None)
+
+
+class _Hold:
+    """`MemoryBudget.hold`'s block: a class rather than an `asynccontextmanager`, whose
+    generator cost the event loop a microsecond more per message."""
+
+    __slots__ = ("_amount", "_budget")
+
+    def __init__(self, budget: MemoryBudget, amount: int) -> None:
+        self._budget, self._amount = budget, amount
+
+    async def __aenter__(self) -> None:
+        if not self._budget._take_now(self._amount):
+            await self._budget._wait_for(self._amount)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._budget._release(self._amount)

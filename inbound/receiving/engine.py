@@ -169,30 +169,52 @@ class Engine:
             status=MessageStatus.PENDING,
             finished_at=None,
         )
-        # Shielded: a client that hangs up right after CRLF.CRLF cancels the SMTP handler, but a
-        # message that reaches the spool must still be processed now, not at the next start.
-        await asyncio.shield(self._track(self._spool(record, raw)))
+        # A client that hangs up right after CRLF.CRLF cancels the SMTP handler, and with it
+        # this wait, but not the task: a message that reaches the spool is processed now, not
+        # at the next start.
+        spooled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._track(self._receive(record, raw, spooled))
+        await spooled
         return record.id
 
-    async def _spool(self, record: MessageRecord, raw: bytes | SpooledBody) -> None:
-        await self.store.spool(record, raw)
+    async def _receive(
+        self, record: MessageRecord, raw: bytes | SpooledBody, spooled: asyncio.Future[None]
+    ) -> None:
+        """Spool the message, tell `accept` through `spooled`, then process it: one task per
+        message, not one to spool and one to process (each costs the event loop microseconds)."""
+        try:
+            await self.store.spool(record, raw)
+        except BaseException as exc:
+            if spooled.done():  # `accept` is no longer waiting
+                pass
+            elif isinstance(exc, Exception):
+                spooled.set_exception(exc)
+            else:  # this task was cancelled
+                spooled.cancel()
+            raise
+        if not spooled.done():
+            spooled.set_result(None)
         # A spooled body is read back from its file when its turn comes.
-        self._schedule(record, None if isinstance(raw, SpooledBody) else raw, resumed=False)
+        body, held = self._admit(None if isinstance(raw, SpooledBody) else raw)
+        del raw  # a message that waits without its body keeps no reference to it (_admit)
+        await self._process(record, body, held, resumed=False)
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes | None, *, resumed: bool) -> None:
-        """Decided here, before any coroutine takes `raw` as an argument: a waiting message past
-        BACKLOG_MEMORY keeps no reference to its body at all (its coroutine frames would hold it
-        however the body is dropped further down)."""
+        """Process a message accepted earlier (a resumed or taken-over one) in a task."""
+        body, held = self._admit(raw)
+        self._track(self._process(record, body, held, resumed))
+
+    def _admit(self, raw: bytes | None) -> tuple[bytes | None, int]:
+        """Count a message as waiting to be processed; the body it keeps while it waits and its
+        size. Decided before a coroutine takes the body as an argument: a waiting message past
+        BACKLOG_MEMORY keeps no reference to its body at all (its coroutine frames would hold
+        it however the body is dropped further down)."""
         self._unprocessed += 1
-        held = 0  # bytes of body this message holds while it waits for a slot and its memory
-        if raw is not None:
-            if self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
-                raw = None
-            else:
-                held = len(raw)
-                self._backlog_bytes += held
-        self._track(self._process(record, raw, held, resumed))
+        if raw is None or self._backlog_bytes + len(raw) > BACKLOG_MEMORY:
+            return None, 0
+        self._backlog_bytes += len(raw)
+        return raw, len(raw)
 
     def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as a task that `drain()` waits for."""

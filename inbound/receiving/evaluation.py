@@ -57,7 +57,8 @@ class Evaluator:
         else:
             spam = virus = Status.DISABLED
         auth = UNASKED if forced.all_auth else await self.authenticator.authenticate(message)
-        auth = forced.apply(auth, header_from_domain(message.headers))
+        if overrides:  # else nothing is forced: `auth` stands as it is
+            auth = forced.apply(auth, header_from_domain(message.headers))
         return Verdicts(auth, spam, virus, forced.marks())
 
     @staticmethod
