@@ -268,10 +268,12 @@ class LocalSns:
     # ── publication ────────────────────────────────────────────────────────────────────────
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         """What receipt actions and sending events publish: a topic nobody made is made,
-        unless strict."""
-        if not await self.prepare_topic(topic_arn):
-            raise BackendError(f"SNS Publish {topic_arn}: NotFound: Topic does not exist")
-        topic = self.existing_topic(topic_arn)
+        unless strict. The topic is looked up once (per message, on the event loop)."""
+        topic = self.topic(topic_arn)
+        if topic is None:
+            if self.strict:
+                raise BackendError(f"SNS Publish {topic_arn}: NotFound: Topic does not exist")
+            topic = await self.create_topic(topic_arn, {})
         return self.publish_to(topic, subject, {"default": message}, message_id, {})
 
     def publish_to(
