@@ -12,42 +12,51 @@ fields: the JSON one gets them from the record's `fields` attribute.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from inbound.records import MessageRecord, SentMessage, TraceKind, TraceRow
 
 log = logging.getLogger("inbound.mail")
+Fields = dict[str, Any]
 
 
 def received(record: MessageRecord, rows: Sequence[TraceRow], ms: float) -> None:
     """`rows`: the steps of this run (a resumed message's run does the rest of them)."""
-    if not log.isEnabledFor(logging.INFO):
-        return
+    if log.isEnabledFor(logging.INFO):
+        _emit(functools.partial(_received_fields, record, tuple(rows), ms))
+
+
+def _received_fields(record: MessageRecord, rows: Sequence[TraceRow], ms: float) -> Fields:
     actions = [
         {"rule": row.rule, "action": row.action, "ok": row.error is None}
         for row in rows
         if row.kind is TraceKind.ACTION
     ]
     rules = [row.rule for row in rows if row.kind is TraceKind.RULE]
-    _emit("received", record.id, record.mail_from, record.recipients, record.size, ms, rules=rules,
-          actions=actions)  # fmt: skip
+    return _fields("received", record.id, record.mail_from, record.recipients, record.size, ms,
+                   rules=rules, actions=actions)  # fmt: skip
 
 
 def sent(record: SentMessage, status: str, step: Mapping[str, Any], ms: float) -> None:
     """`step`: delivery's last step, whose `recipients` says where each one went."""
-    if not log.isEnabledFor(logging.INFO):
-        return
+    if log.isEnabledFor(logging.INFO):
+        fields = _sent_fields(record, status, step, ms)  # `step` is read now: it may change
+        _emit(lambda: fields)
+
+
+def _sent_fields(record: SentMessage, status: str, step: Mapping[str, Any], ms: float) -> Fields:
     outcomes = [
         {"recipient": r["recipient"], "route": r["route"], "events": r["events"]}
         for r in step.get("recipients", ())
     ]
-    _emit("sent", record.id, record.source, record.recipients, record.size, ms,
-          operation=record.operation, status=status, delivery=outcomes)  # fmt: skip
+    return _fields("sent", record.id, record.source, record.recipients, record.size, ms,
+                   operation=record.operation, status=status, delivery=outcomes)  # fmt: skip
 
 
-def _emit(
+def _fields(
     event: str,
     message_id: str,
     sender: str,
@@ -55,15 +64,47 @@ def _emit(
     size: int,
     ms: float,
     **more: Any,
-) -> None:
-    fields: dict[str, Any] = {"event": event, "messageId": message_id, "from": sender}
+) -> Fields:
+    fields: Fields = {"event": event, "messageId": message_id, "from": sender}
     fields["to"] = list(to)
     fields |= {"size": size, **more, "ms": round(ms, 1)}
+    return fields
+
+
+def _emit(make: Callable[[], Fields]) -> None:
+    """Hand the line to the handlers with its fields made by `make` when first read: by the
+    thread that writes the log (logs.py), not on the event loop. `make` reads only what does
+    not change (a frozen record, its steps)."""
+    fields = _LazyFields(make)
     # `log.info` less its search of the stack for the caller's file and line, which no
     # format of ours shows: a third of the line's cost, once per message.
     record = log.makeRecord(log.name, logging.INFO, "", 0, "%s", (_Line(fields),), None)
     record.fields = fields
     log.handle(record)
+
+
+class _LazyFields(Mapping[str, Any]):
+    """A line's fields, made by `make` when first read (by a formatter, or `record.fields`)."""
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(self, make: Callable[[], Fields]) -> None:
+        self._make = make
+        self._made: Fields | None = None
+
+    def _fields(self) -> Fields:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fields()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(self._fields())
 
 
 class _Line:

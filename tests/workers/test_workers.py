@@ -240,6 +240,8 @@ def test_a_worker_killed_mid_load_is_restarted_and_its_mail_processed_once(
         assert any(
             "worker 2" in line.get("message", "") and "SIGKILL" in line["message"] for line in lines
         )
+        # a message's line is written once it is done, by the logs' thread (logs.py)
+        server.wait_for(lambda: len(server.received()) >= total, "a line per message")
         received = Counter(line["messageId"] for line in server.received())
         assert len(received) == total and set(received.values()) == {1}  # each once
         assert {line["worker"] for line in server.received()} == {1, 2}
