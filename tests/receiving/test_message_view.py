@@ -6,9 +6,10 @@ gives, however AddHeader and the scan setting interleave."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Iterator
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inbound.headers import SplitMessage
@@ -34,28 +35,28 @@ _RAW = st.builds(
 _STEPS = st.lists(st.one_of(_FIELD, st.booleans()), max_size=12)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evaluator]:
+    store = Store(tmp_path_factory.mktemp("view"))
+    store.open()
+    yield Evaluator(GTUBE_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator(), OverrideBook(store))
+    store.close()
+
+
+@settings(deadline=None)
 @given(raw=_RAW, steps=_STEPS)
 def test_each_view_of_the_message_is_its_general_form(
-    tmp_path: Path, raw: bytes, steps: list[tuple[str, str] | bool]
+    evaluator: Evaluator, raw: bytes, steps: list[tuple[str, str] | bool]
 ) -> None:
-    store = Store(tmp_path)
-    store.open()
-    try:
-        evaluator = Evaluator(
-            GTUBE_SCANNER, GTUBE_SCANNER, NoDnsAuthenticator(), OverrideBook(store)
-        )
-        view = MessageView(RECORD, raw, hostname="inbound.test", evaluator=evaluator)
-        asyncio.run(view.evaluate("s", True, None))
-        split = SplitMessage.parse(raw)
-        for step in [*steps, False, True]:
-            if isinstance(step, tuple):
-                view.added.append(step)
-                continue
-            whole = split.with_headers(view.prepended(step))
-            assert view.content_size(step) == len(whole)
-            assert view.content(step) == whole
-            assert view.head(step) == split.head_with(view.prepended(step))
-            assert view.content_size(step) == len(whole)  # asked again, from what is kept
-    finally:
-        store.close()
+    view = MessageView(RECORD, raw, hostname="inbound.test", evaluator=evaluator)
+    asyncio.run(view.evaluate("s", True, None))
+    split = SplitMessage.parse(raw)
+    for step in [*steps, False, True]:
+        if isinstance(step, tuple):
+            view.added.append(step)
+            continue
+        whole = split.with_headers(view.prepended(step))
+        assert view.content_size(step) == len(whole)
+        assert view.content(step) == whole
+        assert view.head(step) == split.head_with(view.prepended(step))
+        assert view.content_size(step) == len(whole)  # asked again, from what is kept
