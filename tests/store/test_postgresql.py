@@ -340,13 +340,13 @@ def test_a_message_s_row_and_body_go_as_one_statement_and_so_do_its_last_step_an
     (`execute_together`): the spool's body and the message's row; the last trace rows and the
     done mark. Each statement saved is the writer's and the server's fixed cost of one."""
     sent: list[str] = []
-    execute = psycopg.Connection.execute
+    execute = psycopg.Cursor.execute
 
-    def sending(conn: psycopg.Connection[Any], query: str, *args: Any, **kwargs: Any) -> Any:
+    def sending(cursor: psycopg.Cursor[Any], query: str, *args: Any, **kwargs: Any) -> Any:
         sent.append(query)
-        return execute(conn, query, *args, **kwargs)
+        return execute(cursor, query, *args, **kwargs)
 
-    monkeypatch.setattr(psycopg.Connection, "execute", sending)
+    monkeypatch.setattr(psycopg.Cursor, "execute", sending)
     store = PostgresStore(tmp_path, postgres_url)
     store.open()
     step = TraceRow(seq=0, kind=TraceKind.RULE, rule="r", rule_position=0, detail={"a": 1})
