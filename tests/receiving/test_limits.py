@@ -121,6 +121,24 @@ def test_a_silent_client_is_timed_out_with_ses_s_451(
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
+def test_the_command_timeout_counts_from_the_last_command(
+    serve: Callable[..., RunningInbound], listener: str
+) -> None:
+    """Each command moves the deadline (the timer made before it goes off early and waits
+    again): a client that keeps sending commands is never cut off; once silent, it is after the
+    timeout counted from its last command."""
+    server = serve(command_timeout=1)
+    raw = ready(server, listener)
+    for _ in range(8):  # 2.4 s in all, more than twice the timeout
+        time.sleep(0.3)
+        assert raw.command(b"NOOP") == b"250 Ok"
+    last = time.monotonic()
+    assert raw.reply() == TIMEOUT
+    assert 0.9 < time.monotonic() - last < 3
+    assert closed(raw)
+
+
+@pytest.mark.parametrize("listener", LISTENERS)
 def test_a_half_sent_command_line_is_timed_out(
     serve: Callable[..., RunningInbound], listener: str
 ) -> None:
