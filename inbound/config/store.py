@@ -30,6 +30,15 @@ def _lease(value: float, at: Key) -> float:
     return float(value)
 
 
+WRITERS = ("process", "thread")
+
+
+def _writer(value: str, at: Key) -> str:
+    if value not in WRITERS:
+        raise at.error('must be "process" or "thread"')
+    return value
+
+
 @dataclass(frozen=True)
 class StoreSettings(Section):
     """`[store]`: where the engine keeps its state (docs/cluster.md)."""
@@ -40,3 +49,7 @@ class StoreSettings(Section):
     # engines sharing the store (PostgreSQL, [server] workers): how long an engine's claims
     # outlive its last heartbeat; a killed engine's work is taken over within 1.5 times this
     lease_seconds: float = field(default=LEASE, metadata=toml((int, float), _lease))
+    # where the SQLite file's writes run (docs/architecture.md, "The store's writer"): a
+    # process of their own, beside the event loop's, or a thread (no process to start: the
+    # pytest plugin's); PostgreSQL and the worker processes of `[server] workers` use a thread
+    writer: str = field(default="process", metadata=toml(str, _writer))

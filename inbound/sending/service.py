@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
@@ -146,11 +147,7 @@ class SendingConfiguration:
         Sender's Throttling, storing nothing. Concurrent sends share an fsync (profiled: under
         a lock held across it, sends were one fsync each)."""
         counted = (rules.STATISTICS, region, _adding(rules.now(), {"DeliveryAttempts": attempts}))
-
-        def check(committed: Mapping[str, Any] | None) -> None:
-            sent = rules.sent_last_24_hours(committed, rules.now())
-            quota.check_daily(sent, attempts, maximum)
-
+        check = functools.partial(_check_daily, attempts, maximum)
         return self._store.add_sent(message, body, counted=counted, check=check)
 
     async def record_sending(self, region: str, counts: Mapping[str, int]) -> None:
@@ -164,5 +161,17 @@ def _adding(
     moment: datetime, counts: Mapping[str, int]
 ) -> Callable[[Mapping[str, Any] | None], Mapping[str, Any]]:
     """What adds `counts` to statistics (`configuration.add_counts` makes a new document:
-    the one it is given may be the store's copy)."""
-    return lambda statistics: rules.add_counts(statistics, moment, **counts)
+    the one it is given may be the store's copy). A `partial` of module-level functions: it
+    runs in the store's writer, which may be a process (store/writer_process.py)."""
+    return functools.partial(_add_counts, moment, dict(counts))
+
+
+def _add_counts(
+    moment: datetime, counts: Mapping[str, int], statistics: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    return rules.add_counts(statistics, moment, **counts)
+
+
+def _check_daily(attempts: int, maximum: float, committed: Mapping[str, Any] | None) -> None:
+    """The 24-hour quota, checked again on the statistics as committed."""
+    quota.check_daily(rules.sent_last_24_hours(committed, rules.now()), attempts, maximum)

@@ -30,7 +30,7 @@ from inbound.records import (
 from inbound.store import rows
 from inbound.store.outbox import outbox_message
 from inbound.store.sent import _sent
-from inbound.store.writer import Connection, Database, Row
+from inbound.store.writer import Connection, Database, Row, Write
 
 FAILED = "failed"  # the received list's third status: an action failed and is not delivered
 _SOURCE_TABLE = {Direction.RECEIVED: "messages", Direction.SENT: "sent"}
@@ -81,23 +81,11 @@ class Browse(Database):
         (`undigested` goes on from the highest)."""
         table = _SOURCE_TABLE[direction]
         kept = self._names.stored  # mail's text may have a NUL
-
-        def write(c: Connection) -> None:
-            for d in digests:
-                subject = kept(d.subject)
-                cursor = c.execute(
-                    "INSERT OR IGNORE INTO digests (kind, message_id, source_rowid, subject)"
-                    f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {table} WHERE id = ?)",
-                    (direction, d.message_id, d.source_rowid, subject, d.message_id),
-                )
-                if cursor.rowcount:  # its text under the digest's rowid (either engine has one)
-                    text = (kept(d.sender), kept(d.recipients), subject, kept(d.body))
-                    c.execute(
-                        "INSERT INTO digest_text (rowid, sender, recipients, subject, body)"
-                        " SELECT rowid, ?, ?, ?, ? FROM digests WHERE kind = ? AND message_id = ?",
-                        (*text, direction, d.message_id),
-                    )
-
+        kept_digests = [
+            (d.message_id, d.source_rowid, *map(kept, (d.subject, d.sender, d.recipients, d.body)))
+            for d in digests
+        ]
+        write = Write(_add_digests, direction, table, kept_digests)
         await self._write(write, durable=False)  # made again from the messages if lost
 
     # ── lists ───────────────────────────────────────────────────────────────────────────────
@@ -194,3 +182,20 @@ class Browse(Database):
     def outbox_message(self, outbox_id: str) -> OutboxMessage | None:
         found = self._read("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
         return outbox_message(found[0]) if found else None
+
+
+def _add_digests(
+    c: Connection, direction: Direction, table: str, digests: list[tuple[Any, ...]]
+) -> None:
+    for message_id, source_rowid, subject, sender, recipients, body in digests:
+        cursor = c.execute(
+            "INSERT OR IGNORE INTO digests (kind, message_id, source_rowid, subject)"
+            f" SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM {table} WHERE id = ?)",
+            (direction, message_id, source_rowid, subject, message_id),
+        )
+        if cursor.rowcount:  # its text under the digest's rowid (either engine has one)
+            c.execute(
+                "INSERT INTO digest_text (rowid, sender, recipients, subject, body)"
+                " SELECT rowid, ?, ?, ?, ? FROM digests WHERE kind = ? AND message_id = ?",
+                (sender, recipients, subject, body, direction, message_id),
+            )

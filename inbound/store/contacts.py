@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from inbound.records import Contact
 from inbound.store import documents
 from inbound.store.documents import Documents
 from inbound.store.names import Names
-from inbound.store.writer import Connection, Row
+from inbound.store.writer import Connection, Row, Write, execute
 
 _COLUMNS = (
     "region, contact_list, key, email_address, topic_preferences, unsubscribe_all,"
@@ -53,56 +54,26 @@ class Contacts(Documents):
     async def add_contacts(self, contacts: Sequence[Contact]) -> list[bool]:
         """Store the contacts that are new, durably; per contact, whether it was added (False:
         the list already had that address, which is left as it was)."""
-
-        def insert(c: Connection) -> list[bool]:
-            return [
-                c.execute(
-                    f"INSERT OR IGNORE INTO contacts {_VALUES}",
-                    _params(contact, self._names),
-                ).rowcount
-                == 1
-                for contact in contacts
-            ]
-
-        return await self._write(insert)
+        params = [_params(contact, self._names) for contact in contacts]
+        return await self._write(Write(_insert_new, params))
 
     async def put_contact(self, contact: Contact) -> None:
         """Store `contact` in place of the one with its address, durably."""
-        await self._write(
-            lambda c: c.execute(
-                f"INSERT OR REPLACE INTO contacts {_VALUES}",
-                _params(contact, self._names),
-            )
-        )
+        sql = f"INSERT OR REPLACE INTO contacts {_VALUES}"
+        await self._write(Write(execute, sql, _params(contact, self._names)))
 
     async def delete_contact(self, region: str, contact_list: str, address: str) -> bool:
         """Whether there was such a contact."""
         key = self._names.stored(address.lower())
-
-        def delete(c: Connection) -> bool:
-            return (
-                c.execute(
-                    "DELETE FROM contacts WHERE region = ? AND contact_list = ? AND key = ?",
-                    (region, contact_list, key),
-                ).rowcount
-                == 1
-            )
-
-        return await self._write(delete)
+        sql = "DELETE FROM contacts WHERE region = ? AND contact_list = ? AND key = ?"
+        return await self._write(Write(execute, sql, (region, contact_list, key))) == 1
 
     async def delete_contact_list(self, region: str, contact_list: str, document: str) -> None:
         """The list's document (kind `document`, key `<region>/<name>`) and its contacts, in
         one transaction."""
 
         key = f"{region}/{contact_list}"
-
-        def delete(c: Connection) -> None:
-            documents.delete(c, document, key)
-            c.execute(
-                "DELETE FROM contacts WHERE region = ? AND contact_list = ?",
-                (region, contact_list),
-            )
-
+        delete = Write(_delete_list, document, key, (region, contact_list))
         await self._written(document, key, None, self._queue_write(delete))
 
     def contact(self, region: str, contact_list: str, address: str) -> Contact | None:
@@ -123,3 +94,13 @@ class Contacts(Documents):
             (region, contact_list, self._names.stored(start), limit),
         )
         return [_contact(r, self._names) for r in found]
+
+
+def _insert_new(c: Connection, params: list[tuple[Any, ...]]) -> list[bool]:
+    sql = f"INSERT OR IGNORE INTO contacts {_VALUES}"
+    return [c.execute(sql, values).rowcount == 1 for values in params]
+
+
+def _delete_list(c: Connection, document: str, key: str, address: tuple[str, str]) -> None:
+    documents.delete(c, document, key)
+    c.execute("DELETE FROM contacts WHERE region = ? AND contact_list = ?", address)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inbound.store.engine import Engine
-from inbound.store.writer import Connection, Database
+from inbound.store.writer import Connection, Database, Write
 from inbound.timestamps import now_iso
 
 T = TypeVar("T")
@@ -76,14 +76,14 @@ class Documents(Database):
         is done once it is on disk (API changes must survive a restart once the response is
         sent)."""
         text = text_of(body)
-        return self._written(kind, key, text, self._queue_write(lambda c: put(c, kind, key, text)))
+        return self._written(kind, key, text, self._queue_write(Write(put, kind, key, text)))
 
     def count_document(
         self,
         kind: str,
         key: str,
         change: Callable[[Any | None], Any],
-        first: Callable[[Connection], None] | None = None,
+        first: Write[Any] | None = None,
         *,
         check: Callable[[Any | None], None] | None = None,
     ) -> asyncio.Future[str]:
@@ -94,13 +94,7 @@ class Documents(Database):
         engine's copy)` from now, and what was committed once it is (with the counts of
         other engines)."""
         expected = text_of(change(self.document(kind, key)))
-
-        def write(c: Connection) -> str:
-            if first is not None:
-                first(c)
-            return count(c, kind, key, change, check)
-
-        done = self._queue_write(write)
+        done = self._queue_write(Write(_count_after, first, kind, key, change, check))
 
         def committed(write: asyncio.Future[str]) -> None:
             if write.cancelled() or write.exception() is not None:
@@ -112,29 +106,20 @@ class Documents(Database):
         return self._written(kind, key, expected, done)
 
     def delete_document(self, kind: str, key: str) -> asyncio.Future[None]:
-        return self._written(kind, key, None, self._queue_write(lambda c: delete(c, kind, key)))
+        return self._written(kind, key, None, self._queue_write(Write(delete, kind, key)))
 
     async def write_documents(self, written: Sequence[tuple[str, str, Any]]) -> None:
         """Each (kind, key, body) stored, or deleted when body is None, in one commit."""
-        await self._with_documents(lambda c: None, written)
+        await self._with_documents(None, written)
 
     def _with_documents(
-        self, fn: Callable[[Connection], None], written: Sequence[tuple[str, str, Any]]
+        self, fn: Write[Any] | None, written: Sequence[tuple[str, str, Any]]
     ) -> asyncio.Future[None]:
         """`fn` and the documents `written` (as `write_documents`) in one transaction."""
         texts = [
             (kind, key, None if body is None else text_of(body)) for kind, key, body in written
         ]
-
-        def write(c: Connection) -> None:
-            fn(c)
-            for kind, key, text in texts:
-                if text is None:
-                    delete(c, kind, key)
-                else:
-                    put(c, kind, key, text)
-
-        done = self._queue_write(write)
+        done = self._queue_write(Write(_documents_after, fn, texts))
         for kind, key, text in texts:
             self._written(kind, key, text, done)
         return asyncio.shield(done)
@@ -230,3 +215,28 @@ class Documents(Database):
 
 def delete(c: Connection, kind: str, key: str) -> None:
     c.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
+
+
+def _count_after(
+    c: Connection,
+    first: Write[Any] | None,
+    kind: str,
+    key: str,
+    change: Callable[[Any | None], Any],
+    check: Callable[[Any | None], None] | None,
+) -> str:
+    if first is not None:
+        first(c)
+    return count(c, kind, key, change, check)
+
+
+def _documents_after(
+    c: Connection, first: Write[Any] | None, texts: list[tuple[str, str, str | None]]
+) -> None:
+    if first is not None:
+        first(c)
+    for kind, key, text in texts:
+        if text is None:
+            delete(c, kind, key)
+        else:
+            put(c, kind, key, text)

@@ -24,7 +24,7 @@ from inbound.records import (
 from inbound.store import rows
 from inbound.store.engine import Engine, Later
 from inbound.store.names import Names
-from inbound.store.writer import Connection, Database, Row
+from inbound.store.writer import Connection, Database, Row, Write, execute, execute_each
 
 T = TypeVar("T")
 EventService = Literal["eventbridge", "pinpoint"]
@@ -89,9 +89,9 @@ class Embedded(Database):
         self,
         write_file: Callable[[], StoredObject],
         remove_file: Callable[[StoredObject], None],
-    ) -> Callable[[Connection], Any]:
+    ) -> Write[Any]:
         """The writer's job of `add_object` (PostgreSQL's: `pipelined_object_writer`)."""
-        return _object_writer(write_file, remove_file, self._names)
+        return Write(_write_object, write_file, remove_file, self._names)
 
     async def delete_object(
         self, bucket: str, key: str, remove_file: Callable[[StoredObject], None]
@@ -99,14 +99,7 @@ class Embedded(Database):
         """Forget the object and run `remove_file` on it, in one transaction of the writer."""
         names = self._names
         stored = (names.stored(bucket), names.stored(key))
-
-        def delete(c: Connection) -> None:
-            found = _object_in(c, stored, names)
-            if found is not None:
-                remove_file(found)
-                c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", stored)
-
-        await self._write(delete)
+        await self._write(Write(_delete_object, stored, names, remove_file))
 
     def objects(self, limit: int = 1000, offset: int = 0) -> Listing[StoredObject]:
         return self._listing("s3_objects", lambda r: _object(r, self._names), limit, offset)
@@ -136,19 +129,13 @@ class Embedded(Database):
 
     async def add_bucket(self, bucket: Bucket) -> bool:
         """Whether the bucket is new (False: one of that name exists, left as it was)."""
-
-        def add(c: Connection) -> bool:
-            cursor = c.execute(
-                "INSERT OR IGNORE INTO s3_buckets VALUES (?, ?, ?)",
-                (self._names.stored(bucket.name), bucket.region, bucket.created),
-            )
-            return cursor.rowcount == 1
-
-        return await self._write(add)
+        sql = "INSERT OR IGNORE INTO s3_buckets VALUES (?, ?, ?)"
+        values = (self._names.stored(bucket.name), bucket.region, bucket.created)
+        return await self._write(Write(execute, sql, values)) == 1
 
     async def delete_bucket(self, name: str) -> None:
         stored = (self._names.stored(name),)
-        await self._write(lambda c: c.execute("DELETE FROM s3_buckets WHERE name = ?", stored))
+        await self._write(Write(execute, "DELETE FROM s3_buckets WHERE name = ?", stored))
         self._buckets.pop(name, None)  # after the commit: a read meanwhile still found it
 
     def bucket(self, name: str) -> Bucket | None:
@@ -182,16 +169,14 @@ class Embedded(Database):
         # Each publication has an id of its own (local_sns.py): a plain INSERT, where an upsert
         # cost PostgreSQL's server 10 us per message more (benchmarks/pgscale.py's load).
         self._submit(
-            lambda c: c.execute("INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)", params)
+            Write(execute, "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)", params)
         )
 
     def notification_delivered(self, sns_id: str, deliveries: list[dict[str, Any]]) -> None:
         """What each HTTP subscriber answered."""
         text = json.dumps(deliveries)
         self._submit(
-            lambda c: c.execute(
-                "UPDATE notifications SET deliveries = ? WHERE id = ?", (text, sns_id)
-            )
+            Write(execute, "UPDATE notifications SET deliveries = ? WHERE id = ?", (text, sns_id))
         )
 
     def notifications(self, limit: int = 1000, offset: int = 0) -> Listing[Notification]:
@@ -213,7 +198,8 @@ class Embedded(Database):
             record.created,
         )
         self._submit(
-            lambda c: c.execute(
+            Write(
+                execute,
                 "INSERT OR REPLACE INTO invocations"
                 " (id, function_arn, invocation_type, payload, message_id, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -224,16 +210,12 @@ class Embedded(Database):
     def invocation_returned(self, request_id: str, response: Any) -> None:
         text = json.dumps(response)
         self._submit(
-            lambda c: c.execute(
-                "UPDATE invocations SET response = ? WHERE id = ?", (text, request_id)
-            )
+            Write(execute, "UPDATE invocations SET response = ? WHERE id = ?", (text, request_id))
         )
 
     def invocation_failed(self, request_id: str, error: str) -> None:
         self._submit(
-            lambda c: c.execute(
-                "UPDATE invocations SET error = ? WHERE id = ?", (error, request_id)
-            )
+            Write(execute, "UPDATE invocations SET error = ? WHERE id = ?", (error, request_id))
         )
 
     def invocations(self, limit: int = 1000, offset: int = 0) -> Listing[LambdaInvocation]:
@@ -250,7 +232,7 @@ class Embedded(Database):
             record.created,
         )
         self._submit(
-            lambda c: c.execute("INSERT OR REPLACE INTO mailbox VALUES (?, ?, ?, ?, ?, ?)", params)
+            Write(execute, "INSERT OR REPLACE INTO mailbox VALUES (?, ?, ?, ?, ?, ?)", params)
         )
 
     def mailbox_deliveries(self, limit: int = 1000, offset: int = 0) -> Listing[MailboxDelivery]:
@@ -280,8 +262,10 @@ class Embedded(Database):
             for p in points
         ]
         self._submit(
-            lambda c: c.executemany(
-                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", params
+            Write(
+                execute_each,
+                "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
             )
         )
 
@@ -297,9 +281,7 @@ class Embedded(Database):
     def add_stream_record(self, record: StreamRecord) -> None:
         params = (record.id, record.stream_arn, record.data, record.message_id, record.created)
         self._submit(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO stream_records VALUES (?, ?, ?, ?, ?)", params
-            )
+            Write(execute, "INSERT OR REPLACE INTO stream_records VALUES (?, ?, ?, ?, ?)", params)
         )
 
     def stream_records(self, limit: int = 1000, offset: int = 0) -> Listing[StreamRecord]:
@@ -318,7 +300,7 @@ class Embedded(Database):
             record.created,
         )
         self._submit(
-            lambda c: c.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", params)
+            Write(execute, f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", params)
         )
 
     def recorded_events(
@@ -355,55 +337,69 @@ def _json_object(value: dict[str, str]) -> str:
     return json.dumps(value) if value else "{}"
 
 
-def _object_writer(
+def _write_object(
+    c: Connection,
     write_file: Callable[[], StoredObject],
     remove_file: Callable[[StoredObject], None],
     names: Names,
-) -> Callable[[Connection], StoredObject]:
+) -> StoredObject:
     """The writer's job of `Embedded.add_object`."""
-
-    def write(c: Connection) -> StoredObject:
-        stored = write_file()
-        values = _object_values(stored, names)
-        if c.execute(_ADD_OBJECT, values).rowcount == 1:
-            return stored
-        previous = _object_in(c, values[:2], names)
-        if previous is not None and previous.hashed != stored.hashed:
-            remove_file(previous)
-        c.execute(_REPLACE_OBJECT, values)
+    stored = write_file()
+    values = _object_values(stored, names)
+    if c.execute(_ADD_OBJECT, values).rowcount == 1:
         return stored
-
-    return write
+    previous = _object_in(c, values[:2], names)
+    if previous is not None and previous.hashed != stored.hashed:
+        remove_file(previous)
+    c.execute(_REPLACE_OBJECT, values)
+    return stored
 
 
 def pipelined_object_writer(
     write_file: Callable[[], StoredObject],
     remove_file: Callable[[StoredObject], None],
     names: Names,
-) -> Callable[[Connection], Later]:
-    """`_object_writer` for PostgreSQL's writer, which sends a transaction's statements in
+) -> Write[Later]:
+    """`_write_object` for PostgreSQL's writer, which sends a transaction's statements in
     one pipeline: one statement, and what it found is looked at once the transaction has
-    committed (`Later`), not in the middle of it. `_object_writer`'s `rowcount` there was a
+    committed (`Later`), not in the middle of it. `_write_object`'s `rowcount` there was a
     round trip in the middle of every transaction that held an object: a quarter of the
     writer thread's time (py-spy, 2 engines of benchmarks/pgscale.py), the writer being busy
     90% of it. The file the replaced record names goes after the commit (or not, if the
     transaction fails), once the new record no longer names it."""
+    return Write(_write_object_pipelined, write_file, remove_file, names)
 
-    def write(c: Connection) -> Later:
-        stored = write_file()
-        values = _object_values(stored, names)
-        previous = c.execute(_WRITE_OBJECT_RETURNING_PREVIOUS, (*values[:2], values[-1], *values))
 
-        def settle() -> StoredObject:
-            found = previous.fetchone()
-            if found is not None:
-                row = dict(zip((d[0] for d in previous.description), found, strict=True))
-                remove_file(_object(row, names))
-            return stored
+def _write_object_pipelined(
+    c: Connection,
+    write_file: Callable[[], StoredObject],
+    remove_file: Callable[[StoredObject], None],
+    names: Names,
+) -> Later:
+    stored = write_file()
+    values = _object_values(stored, names)
+    previous = c.execute(_WRITE_OBJECT_RETURNING_PREVIOUS, (*values[:2], values[-1], *values))
 
-        return Later(settle)
+    def settle() -> StoredObject:
+        found = previous.fetchone()
+        if found is not None:
+            row = dict(zip((d[0] for d in previous.description), found, strict=True))
+            remove_file(_object(row, names))
+        return stored
 
-    return write
+    return Later(settle)
+
+
+def _delete_object(
+    c: Connection,
+    address: tuple[str, str],
+    names: Names,
+    remove_file: Callable[[StoredObject], None],
+) -> None:
+    found = _object_in(c, address, names)
+    if found is not None:
+        remove_file(found)
+        c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", address)
 
 
 def _object_values(stored: StoredObject, names: Names) -> tuple[Any, ...]:

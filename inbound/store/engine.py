@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from functools import partial
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 # A row by column name (`row["id"]`, `dict(row)`, `row.keys()`): an `sqlite3.Row`, or a dict
 # from PostgreSQL.
 Row: TypeAlias = Any
+T = TypeVar("T")
 
 LEASE = 30.0  # seconds a shared store's engine keeps its claims after its last heartbeat
 
@@ -61,6 +64,45 @@ def execute_together(c: Connection, statements: Sequence[Statement]) -> None:
         return
     for sql, params in statements:
         c.execute(sql, params)
+
+
+class Write(Generic[T]):
+    """A write as the writer runs it, `fn(connection, *args)`: a module-level function and its
+    arguments, never a closure, so that it pickles. SQLite's writer is a process of its own
+    (store/writer_process.py): a thread's Python made the event loop wait for the GIL.
+    Functions among the arguments are module-level too (or `Write`s), checked here: a
+    closure would fail only when the write is sent, far from where it was made."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        for part in (fn, *args):
+            if callable(part) and not _portable(part):
+                raise TypeError(f"a store write cannot carry {part!r}: not module-level")
+        self.fn, self.args = fn, args
+
+    def __call__(self, c: Connection) -> T:
+        return self.fn(c, *self.args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Write, (self.fn, *self.args))
+
+    def __repr__(self) -> str:
+        return f"Write({self.fn.__qualname__})"
+
+
+def _portable(part: Callable[..., Any]) -> bool:
+    """Whether a callable pickles as a reference: a module-level function or class, an object
+    of a module-level class, or a `partial` of these; not a lambda, a nested function or a
+    bound method (which drags its object along)."""
+    if isinstance(part, partial):
+        return all(_portable(p) for p in (part.func, *part.args) if callable(p))
+    if isinstance(part, MethodType):
+        return False
+    if isinstance(part, FunctionType | BuiltinFunctionType | type):
+        owner = getattr(part, "__self__", None)  # a builtin method's object
+        return "<" not in part.__qualname__ and (owner is None or isinstance(owner, ModuleType))
+    return "<" not in type(part).__qualname__
 
 
 @dataclass(frozen=True, slots=True)

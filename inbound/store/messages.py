@@ -18,8 +18,8 @@ from inbound.store import bodies, rows
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
-from inbound.store.engine import execute_together
-from inbound.store.writer import Connection, StorageError
+from inbound.store.engine import Statement, execute_together
+from inbound.store.writer import Connection, StorageError, Write, execute_each
 from inbound.timestamps import now_iso
 
 _SPOOL = "INSERT INTO spool (id, raw) VALUES (?, ?)"
@@ -42,10 +42,7 @@ class Messages(Documents):
         naming the state, an identity whose verification it holds), in one transaction: an
         API edit is one commit. Texts are content-addressed, so each is kept once."""
         texts = [*(parts or {}).items(), (state_id, body)]
-
-        def write(c: Connection) -> None:
-            c.executemany("INSERT OR IGNORE INTO states (id, body) VALUES (?, ?)", texts)
-
+        write = Write(execute_each, "INSERT OR IGNORE INTO states (id, body) VALUES (?, ?)", texts)
         await self._with_documents(write, with_documents)
 
     def load_state(self, state_id: str) -> str:
@@ -82,12 +79,8 @@ class Messages(Documents):
             record.state_id,
             record.size,
         )
-
-        def insert(c: Connection) -> None:
-            execute_together(c, [*body, (_MESSAGE, values)])
-
         with bodies.kept_only_if_recorded(path):
-            await self._write(insert)
+            await self._write(Write(execute_together, [*body, (_MESSAGE, values)]))
         self.changes.post(ChangeKind.RECEIVED, record.id)
 
     def raw(self, message_id: str) -> bytes | None:
@@ -165,15 +158,18 @@ class Messages(Documents):
             statements.append(
                 ("UPDATE messages SET status = ?, finished_at = ? WHERE id = ?", done)
             )
-
-        def write(c: Connection) -> None:
-            execute_together(c, statements)
-            if entries:
-                rows.insert_retries(c, entries)
-
+        write = Write(_trace_and_retries, statements, entries)
         await self._write(write, durable=False)
         self.changes.post(ChangeKind.RECEIVED, message_id)
 
     def trace(self, message_id: str) -> list[TraceRow]:
         found = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))
         return [rows.trace_row(r) for r in found]
+
+
+def _trace_and_retries(
+    c: Connection, statements: Sequence[Statement], retries: Sequence[RetryEntry]
+) -> None:
+    execute_together(c, statements)
+    if retries:
+        rows.insert_retries(c, retries)

@@ -25,6 +25,11 @@ class Names:
     stored: Callable[[str], str]
     read: Callable[[str], str]
 
+    def __reduce__(self) -> str:
+        """Pickled as the module's constant it is (a write sent to the store's writer process
+        carries one): a reference, not its fields."""
+        return "PLAIN" if self.stored is _same else "ESCAPED"
+
 
 def _same(name: str) -> str:
     return name

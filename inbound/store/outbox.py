@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from inbound.records import Listing, OutboxMessage, OutboxStatus, RelayOutcome
 from inbound.store import rows
-from inbound.store.writer import Connection, Database, Row
+from inbound.store.writer import Connection, Database, Row, Write, execute
 
 # Every column but the bytes (`outbox_raw` reads those).
 COLUMNS = (
@@ -27,14 +28,12 @@ class Outbox(Database):
             message.status,
             message.created,
         )
-        self._submit(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO outbox"
-                " (id, mail_from, recipients, raw, message_id, status, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                params,
-            )
+        sql = (
+            "INSERT OR REPLACE INTO outbox"
+            " (id, mail_from, recipients, raw, message_id, status, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
+        self._submit(Write(execute, sql, params))
 
     def outbox(self, limit: int = 1000, offset: int = 0) -> Listing[OutboxMessage]:
         found, total = self._page(
@@ -67,13 +66,11 @@ class Outbox(Database):
 
     async def outbox_sending(self, outbox_id: str, now: str) -> None:
         """Durably mark an attempt as started before the first SMTP byte goes out."""
-        await self._write(
-            lambda c: c.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1,"
-                " last_attempt = ?, next_attempt = NULL WHERE id = ?",
-                (OutboxStatus.SENDING, now, outbox_id),
-            )
+        sql = (
+            "UPDATE outbox SET status = ?, attempts = attempts + 1,"
+            " last_attempt = ?, next_attempt = NULL WHERE id = ?"
         )
+        await self._write(Write(execute, sql, (OutboxStatus.SENDING, now, outbox_id)))
 
     async def outbox_result(
         self,
@@ -89,21 +86,8 @@ class Outbox(Database):
         transaction: a restart between the two cannot lose it."""
         assert status in _ENDED, status
 
-        def record(c: Connection) -> None:
-            c.execute(
-                "UPDATE outbox SET status = ?, last_error = ?, remote_reply = ?, next_attempt = ?"
-                " WHERE id = ?",
-                (status, last_error, remote_reply, next_attempt, outbox_id),
-            )
-            c.execute(
-                "INSERT OR IGNORE INTO relay_outcomes"
-                " (outbox_id, attempt, sent_id, status, queued, remote_reply, last_error)"
-                " SELECT id, attempts, message_id, status, created, remote_reply, last_error"
-                " FROM outbox WHERE id = ? AND message_id IN (SELECT id FROM sent)",
-                (outbox_id,),
-            )
-
-        await self._write(record)
+        values = (status, last_error, remote_reply, next_attempt, outbox_id)
+        await self._write(Write(_record_result, values))
 
     def relay_outcomes_due(self, limit: int) -> list[RelayOutcome]:
         """Relay outcomes of sent mail whose events are not published yet, oldest first."""
@@ -111,34 +95,44 @@ class Outbox(Database):
         return [relay_outcome(r) for r in found]
 
     async def relay_outcome_published(self, outcome: RelayOutcome) -> None:
-        await self._write(
-            lambda c: c.execute(
-                "DELETE FROM relay_outcomes WHERE outbox_id = ? AND attempt = ?",
-                (outcome.outbox_id, outcome.attempt),
-            ),
-            durable=False,
-        )
+        sql = "DELETE FROM relay_outcomes WHERE outbox_id = ? AND attempt = ?"
+        await self._write(Write(execute, sql, (outcome.outbox_id, outcome.attempt)), durable=False)
 
     async def outbox_retry(self, outbox_id: str) -> OutboxStatus | None:
         """Queue a deferred or failed message again; returns its status before, None if absent
         (the status is unchanged unless it was deferred or failed)."""
-
-        def retry(c: Connection) -> OutboxStatus | None:
-            row = c.execute("SELECT status FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
-            if row is None:
-                return None
-            before = OutboxStatus(row[0])
-            if before in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
-                c.execute(
-                    "UPDATE outbox SET status = ?, next_attempt = NULL WHERE id = ?",
-                    (OutboxStatus.QUEUED, outbox_id),
-                )
-            return before
-
-        return await self._write(retry)
+        return await self._write(Write(_retry, outbox_id))
 
 
 _ENDED = (OutboxStatus.SENT, OutboxStatus.DEFERRED, OutboxStatus.FAILED)  # an attempt's ends
+
+
+def _record_result(c: Connection, values: tuple[Any, ...]) -> None:
+    c.execute(
+        "UPDATE outbox SET status = ?, last_error = ?, remote_reply = ?, next_attempt = ?"
+        " WHERE id = ?",
+        values,
+    )
+    c.execute(
+        "INSERT OR IGNORE INTO relay_outcomes"
+        " (outbox_id, attempt, sent_id, status, queued, remote_reply, last_error)"
+        " SELECT id, attempts, message_id, status, created, remote_reply, last_error"
+        " FROM outbox WHERE id = ? AND message_id IN (SELECT id FROM sent)",
+        (values[-1],),
+    )
+
+
+def _retry(c: Connection, outbox_id: str) -> OutboxStatus | None:
+    row = c.execute("SELECT status FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+    if row is None:
+        return None
+    before = OutboxStatus(row[0])
+    if before in (OutboxStatus.DEFERRED, OutboxStatus.FAILED):
+        c.execute(
+            "UPDATE outbox SET status = ?, next_attempt = NULL WHERE id = ?",
+            (OutboxStatus.QUEUED, outbox_id),
+        )
+    return before
 
 
 def outbox_message(row: Row) -> OutboxMessage:

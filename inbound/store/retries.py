@@ -6,10 +6,12 @@ A message's entries are worked on only once the message is `done`: its trace is 
 
 from __future__ import annotations
 
+from typing import Any
+
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
 from inbound.store import rows
 from inbound.store.changes import ChangeKind
-from inbound.store.writer import Connection, Database
+from inbound.store.writer import Connection, Database, Write, execute
 
 _WORK = "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE m.status = ?"
 
@@ -78,36 +80,25 @@ class Retries(Database):
         """Store an attempt's outcome (`entry` as it is now) and its trace row, numbered after
         the message's last one, in one transaction."""
         values = rows.trace_values(entry.message_id, row)[2:]
-
-        def write(c: Connection) -> None:
-            seq = c.execute(
-                "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
-                (entry.message_id,),
-            ).fetchone()[0]
-            c.execute(
-                f"INSERT INTO trace VALUES {rows.TRACE_ROW}", (entry.message_id, seq, *values)
-            )
-            rows.insert_retries(c, [entry])
-
-        await self._write(write)
+        await self._write(Write(_trace_and_retry, entry, values))
         self.changes.post(ChangeKind.RECEIVED, entry.message_id)
 
     async def retry_now(self, message_id: str, now: str) -> int:
         """Make the message's pending and expired entries due at `now`; returns how many."""
 
-        def write(c: Connection) -> int:
-            cursor = c.execute(
-                "UPDATE retries SET status = ?, next_attempt = ?, updated = ?"
-                " WHERE message_id = ? AND status IN (?, ?)",
-                (
-                    RetryStatus.PENDING,
-                    now,
-                    now,
-                    message_id,
-                    RetryStatus.PENDING,
-                    RetryStatus.EXPIRED,
-                ),
-            )
-            return cursor.rowcount
+        sql = (
+            "UPDATE retries SET status = ?, next_attempt = ?, updated = ?"
+            " WHERE message_id = ? AND status IN (?, ?)"
+        )
+        params = (now, now, message_id, RetryStatus.PENDING, RetryStatus.EXPIRED)
+        return await self._write(Write(execute, sql, (RetryStatus.PENDING, *params)))
 
-        return await self._write(write)
+
+def _trace_and_retry(c: Connection, entry: RetryEntry, values: tuple[Any, ...]) -> None:
+    """A failed action's trace row, after the message's last one, and its retry entry."""
+    seq = c.execute(
+        "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
+        (entry.message_id,),
+    ).fetchone()[0]
+    c.execute(f"INSERT INTO trace VALUES {rows.TRACE_ROW}", (entry.message_id, seq, *values))
+    rows.insert_retries(c, [entry])

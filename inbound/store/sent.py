@@ -26,7 +26,7 @@ from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
 from inbound.store import bodies, rows
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
-from inbound.store.writer import Connection, Row
+from inbound.store.writer import Connection, Row, Write, execute
 
 log = logging.getLogger("inbound.store")
 SENT_BODIES = "sent"
@@ -90,12 +90,7 @@ class Sent(Documents):
             json.dumps(message.trace),
         )
 
-        def insert(c: Connection) -> None:
-            c.execute("INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
-            if body.raw is not None:
-                c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (message.id, body.raw))
-            c.execute("INSERT INTO sent_pending (id) VALUES (?)", (message.id,))
-
+        insert = Write(_insert_sent, params, body.raw)
         write: asyncio.Future[Any] = (
             self._queue_write(insert)
             if counted is None
@@ -129,7 +124,7 @@ class Sent(Documents):
     ) -> None:
         """Append `steps` to the message's trace, committed before returning (not fsynced: a
         killed process loses none of it); with `returned`, that returned mail is marked done."""
-        await self._write(_append_steps(message_id, steps, None, returned), durable=False)
+        await self._write(Write(_append_steps, message_id, steps, None, returned), durable=False)
         self.changes.post(ChangeKind.SENT, message_id)
 
     def record_sent_steps(
@@ -143,7 +138,7 @@ class Sent(Documents):
         once, as for the step in flight). With `finished`, the message takes that status and
         leaves the pending list in the same transaction. Announced once committed when
         someone listens (store/changes.py)."""
-        append = _append_steps(message_id, steps, finished, None)
+        append = Write(_append_steps, message_id, steps, finished, None)
         if not self.changes.listening:
             self._submit(append)
             return
@@ -164,11 +159,8 @@ class Sent(Documents):
         """Keep mail addressed to a sent message's envelope sender, durably (fsynced): the
         caller (a Bounce action, SendBounce) counts it as sent once this returns."""
         params = (returned.id, returned.sent_id, raw, returned.created)
-        await self._write(
-            lambda c: c.execute(
-                "INSERT INTO sent_returns (id, sent_id, raw, created) VALUES (?, ?, ?, ?)", params
-            )
-        )
+        sql = "INSERT INTO sent_returns (id, sent_id, raw, created) VALUES (?, ?, ?, ?)"
+        await self._write(Write(execute, sql, params))
 
     def sent_returns_due(self, limit: int) -> list[tuple[ReturnedMail, bytes]]:
         """Returned mail whose consequences are not published yet, oldest first."""
@@ -232,25 +224,32 @@ class Sent(Documents):
         await asyncio.to_thread(shutil.rmtree, under(self.data_dir, SENT_BODIES), True)
 
 
+def _insert_sent(c: Connection, params: tuple[Any, ...], raw: bytes | None) -> None:
+    """A sent message's rows: the message, its body unless in a file (`raw` None), and its
+    place on the pending list."""
+    c.execute("INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params)
+    if raw is not None:
+        c.execute("INSERT INTO sent_raw (id, raw) VALUES (?, ?)", (params[0], raw))
+    c.execute("INSERT INTO sent_pending (id) VALUES (?)", (params[0],))
+
+
 def _append_steps(
+    c: Connection,
     message_id: str,
     steps: list[dict[str, Any]],
     finished: SentStatus | None,
     returned: str | None,
-) -> Callable[[Connection], None]:
-    def append(c: Connection) -> None:
-        row = c.execute("SELECT trace FROM sent WHERE id = ?", (message_id,)).fetchone()
-        if row is None:  # reset through the API meanwhile
-            return
-        trace = json.dumps([*json.loads(row[0]), *steps])
-        c.execute("UPDATE sent SET trace = ? WHERE id = ?", (trace, message_id))
-        if finished is not None:
-            c.execute("UPDATE sent SET status = ? WHERE id = ?", (finished, message_id))
-            c.execute("DELETE FROM sent_pending WHERE id = ?", (message_id,))
-        if returned is not None:
-            c.execute("UPDATE sent_returns SET done = 1 WHERE id = ?", (returned,))
-
-    return append
+) -> None:
+    row = c.execute("SELECT trace FROM sent WHERE id = ?", (message_id,)).fetchone()
+    if row is None:  # reset through the API meanwhile
+        return
+    trace = json.dumps([*json.loads(row[0]), *steps])
+    c.execute("UPDATE sent SET trace = ? WHERE id = ?", (trace, message_id))
+    if finished is not None:
+        c.execute("UPDATE sent SET status = ? WHERE id = ?", (finished, message_id))
+        c.execute("DELETE FROM sent_pending WHERE id = ?", (message_id,))
+    if returned is not None:
+        c.execute("UPDATE sent_returns SET done = 1 WHERE id = ?", (returned,))
 
 
 def _sent(row: Row) -> SentMessage:

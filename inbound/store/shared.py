@@ -28,7 +28,8 @@ class SharedSqliteStore(Claims):
         self._data_version = -1  # `PRAGMA data_version` at the last `synced`
         self._seen = 0  # the last `document_changes` version taken in
 
-    def open(self, *, read_only: bool = False) -> None:
+    def open(self, *, read_only: bool = False, process: bool = False) -> None:
+        """A writer thread, whatever `process` asks (store/writer.py: `ThreadWriter`)."""
         super().open(read_only=read_only)
         self.shared = not read_only
         self._seen = self._read("SELECT COALESCE(MAX(version), 0) AS v FROM document_changes")[0][

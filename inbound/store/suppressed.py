@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from inbound.records import SuppressedDestination, SuppressionReason
-from inbound.store.writer import Connection, Database, Row
+from inbound.store.writer import Database, Row, Write, execute_each
 
 _UPSERT = "INSERT OR REPLACE INTO suppressed VALUES (?, ?, ?, ?, ?, ?)"
 
@@ -19,21 +19,13 @@ class Suppressed(Database):
         rows = [
             (region, e.address, e.reason, e.updated, e.message_id, e.feedback_id) for e in entries
         ]
-
-        def put(c: Connection) -> None:
-            c.executemany(_UPSERT, rows)
-
-        await self._write(put)
+        await self._write(Write(execute_each, _UPSERT, rows))
 
     async def delete_suppressed(self, region: str, addresses: Collection[str]) -> int:
         """Remove `addresses` in one transaction; returns how many were on the list."""
         rows = [(region, a) for a in addresses]
-
-        def delete(c: Connection) -> int:
-            sql = "DELETE FROM suppressed WHERE region = ? AND address = ?"
-            return sum(c.execute(sql, row).rowcount for row in rows)
-
-        return await self._write(delete)
+        sql = "DELETE FROM suppressed WHERE region = ? AND address = ?"
+        return await self._write(Write(execute_each, sql, rows))
 
     def suppressed(
         self, region: str, addresses: Collection[str]

@@ -7,12 +7,14 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from functools import partial
 
 import pytest
 
 from inbound.records import MetricPoint, StoredObject
 from inbound.testing import RunningInbound
 from tests.rulesets import message
+from tests.store.conftest import Removed, made
 
 
 @pytest.mark.parametrize(
@@ -33,9 +35,7 @@ def test_an_s3_key_that_leaves_the_data_dir_is_refused(
         message_id=None,
         created="2026-01-01T00:00:00.000Z",
     )
-    inbound_server.call(
-        inbound_server.server.store.add_object(lambda: record, lambda replaced: None)
-    )
+    inbound_server.call(inbound_server.server.store.add_object(partial(made, record), Removed()))
     with pytest.raises(urllib.error.HTTPError) as refused:
         inbound_server.get(f"/api/s3/b/{key}")
     assert refused.value.code == 400

@@ -6,6 +6,7 @@ and a reset empties what it empties."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 from inbound.records import (
@@ -21,6 +22,7 @@ from inbound.records import (
     TraceRow,
 )
 from inbound.store import Store, make_store
+from tests.store.conftest import Removed, made
 
 STATE = "state-1"
 LARGE = b"x" * (3 * 1024 * 1024)
@@ -89,7 +91,7 @@ def test_upserts_keep_sqlite_s_semantics(tmp_path: Path, store_url: str) -> None
         topic_preferences={}, unsubscribe_all=False, attributes_data=None,
         created="2026-12-04T15:00:00.000Z", updated="2026-12-04T15:00:00.000Z",
     )  # fmt: skip
-    removed: list[StoredObject] = []
+    removed = Removed()
 
     async def work() -> None:
         await store.put_document("k", "a", {"v": 1})
@@ -99,15 +101,12 @@ def test_upserts_keep_sqlite_s_semantics(tmp_path: Path, store_url: str) -> None
         assert await store.add_contacts([contact, contact]) == [True, False]
         for key in ("b/é", "b/z", "a", "b/Z", "b/a"):
             obj = StoredObject("b", key, 1, {}, None, "t", etag="e")
-            await store.add_object(lambda obj=obj: obj, removed.append)
+            await store.add_object(partial(made, obj), removed)
         # replacing an object whose file is elsewhere (hashed the other way) removes that file
-        await store.add_object(
-            lambda: StoredObject("b", "a", 9, {"m": "1"}, "m1", "t2", etag="e", hashed=True),
-            removed.append,
-        )
-        await store.add_object(  # the same way: the new file replaced the old one
-            lambda: StoredObject("b", "b/z", 2, {}, None, "t3", etag="f"), removed.append
-        )
+        replacing = StoredObject("b", "a", 9, {"m": "1"}, "m1", "t2", etag="e", hashed=True)
+        await store.add_object(partial(made, replacing), removed)
+        same_way = StoredObject("b", "b/z", 2, {}, None, "t3", etag="f")
+        await store.add_object(partial(made, same_way), removed)  # the new file replaced it
 
     run(store, work())
     store.open(read_only=True)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from inbound.store.postgresql import PostgresStore
 from inbound.store.postgresql.schema import MIGRATIONS, VERSION_TABLE
 from inbound.store.sent import SentBody
 from inbound.testing import DEFAULT_RULES
+from tests.store.conftest import Removed, made
 from tests.store.test_engines import STATE, record
 from tests.store.test_sent import message as sent_message
 
@@ -314,12 +316,12 @@ def test_an_object_s_record_is_written_without_a_round_trip_in_its_transaction(
     monkeypatch.setattr(psycopg.Pipeline, "sync", lambda p: (syncs.append(p), sync(p))[1])
     store = PostgresStore(tmp_path, postgres_url)
     store.open()
-    removed: list[StoredObject] = []
+    removed = Removed()
 
     async def write() -> None:
         for size, hashed in ((1, False), (2, True), (3, True)):
-            made = StoredObject("b", "k", size, {}, None, "t", etag="e", hashed=hashed)
-            assert await store.add_object(lambda made=made: made, removed.append) == made
+            record = StoredObject("b", "k", size, {}, None, "t", etag="e", hashed=hashed)
+            assert await store.add_object(partial(made, record), removed) == record
 
     try:
         asyncio.run(write())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,15 @@ def message(message_id: str) -> SentMessage:
 
 
 def _plus(n: int) -> Callable[[Any], dict[str, int]]:
-    return lambda counted: {"count": (counted or {}).get("count", 0) + n}
+    return partial(_add, n)
+
+
+def _add(n: int, counted: Any) -> dict[str, int]:
+    return {"count": (counted or {}).get("count", 0) + n}
+
+
+def _unstorable(document: Any) -> object:
+    return object()
 
 
 def test_the_message_and_its_document_commit_together(tmp_path) -> None:
@@ -59,7 +68,7 @@ def test_the_message_and_its_document_commit_together(tmp_path) -> None:
             assert store.document(*STATISTICS) == {"count": 1}
             # A document that cannot be stored: the message is not stored either.
             with pytest.raises(TypeError):
-                await store.add_sent(message("b"), BODY, counted=(*STATISTICS, lambda d: object()))
+                await store.add_sent(message("b"), BODY, counted=(*STATISTICS, _unstorable))
             assert store.sent_pending_ids() == ["a"]
             assert store.sent_raw("b") is None
         finally:

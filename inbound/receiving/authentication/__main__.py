@@ -11,8 +11,9 @@ import sys
 from types import MappingProxyType
 
 from inbound.dns.zone import Zone, ZoneSource
+from inbound.frames import frame, read_frame
 from inbound.receiving.authentication import DnsAuthenticator
-from inbound.receiving.authentication.offload import frame, read_frame
+from inbound.receiving.authentication.offload import MAX_FRAME
 from inbound.receiving.verdicts import AuthResult
 
 
@@ -22,8 +23,10 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
     source = sys.stdin.buffer
-    authenticator = DnsAuthenticator(ZoneSource(Zone(MappingProxyType(read_frame(source)))))
-    while (request := read_frame(source)) is not None:
+    authenticator = DnsAuthenticator(
+        ZoneSource(Zone(MappingProxyType(read_frame(source, MAX_FRAME))))
+    )
+    while (request := read_frame(source, MAX_FRAME)) is not None:
         ident, message = request
         try:
             result: AuthResult | None = authenticator.evaluate(message)

@@ -11,8 +11,7 @@ message it is given. It gets the zone's records first (a zone's answers never ch
 server runs: `DnsSource.fixed`), then evaluates one message at a time with `DnsAuthenticator`,
 as the server would. Frames both ways are a 4-byte big-endian length and a pickle: to the
 child, (request id, `AuthInput`); back, (request id, `AuthResult`), or (request id, None) when
-evaluating raised, which the child writes to its stderr. Pickle is safe here: the only peer is
-the server's own child, on pipes only the two of them hold.
+evaluating raised, which the child writes to its stderr (inbound/frames.py).
 
 Whatever goes wrong with the child (it cannot start, it exits, a message takes longer than
 `TIMEOUT`) costs no verdict: `evaluate` answers None and the caller evaluates in-process, as
@@ -30,38 +29,16 @@ import struct
 import sys
 import time
 from collections.abc import Mapping
-from typing import IO, Any
 
+from inbound.frames import frame, read_frame_async
 from inbound.receiving.verdicts import AuthInput, AuthResult
 
 log = logging.getLogger("inbound.auth")
 
-_LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024  # a frame's bound: far over any message the child is given
 TIMEOUT = 30.0  # seconds a message may wait for the child (queue included)
 RESTART_SECONDS = 5.0  # the least time between two starts of the child
 Records = Mapping[tuple[str, str], tuple[str, ...]]  # a zone's (name, type) → values
-
-
-def frame(value: object) -> bytes:
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(body)) + body
-
-
-def _length(head: bytes) -> int:
-    """The length a frame's head announces, within MAX_FRAME (ValueError past it)."""
-    (length,) = _LENGTH.unpack(head)
-    if length > MAX_FRAME:
-        raise ValueError(f"a frame of {length} bytes")
-    return int(length)
-
-
-def read_frame(stream: IO[bytes]) -> Any:
-    """The child's side of `frame`; None at the end of its input (the server is stopping)."""
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    return pickle.loads(stream.read(_length(head)))
 
 
 class AuthProcess:
@@ -146,8 +123,7 @@ class AuthProcess:
         """Verdicts to the futures waiting for them, until the child's output ends."""
         try:
             while True:
-                length = _length(await stdout.readexactly(_LENGTH.size))
-                ident, result = pickle.loads(await stdout.readexactly(length))
+                ident, result = await read_frame_async(stdout, MAX_FRAME)
                 future = self._pending.get(ident)
                 if future is not None and not future.done():
                     future.set_result(result)

@@ -33,7 +33,7 @@ from inbound.store.bodies import SpooledBody
 from inbound.store.browse import search_terms
 from inbound.store.claims import Claims
 from inbound.store.embedded import pipelined_object_writer
-from inbound.store.engine import LEASE, Connection, Later
+from inbound.store.engine import LEASE, Later, Write
 from inbound.store.errors import StorageError
 from inbound.store.names import ESCAPED
 from inbound.store.postgresql.engine import PostgresEngine, log
@@ -58,7 +58,8 @@ class PostgresStore(Claims):
         self.elsewhere = self._pg.elsewhere
         self._versions = VersionReads(self._pg.document_version)
 
-    def open(self, *, read_only: bool = False) -> None:
+    def open(self, *, read_only: bool = False, process: bool = False) -> None:
+        """A writer thread, whatever `process` asks (store/writer.py: `ThreadWriter`)."""
         self._pg.engine_id = f"read-only-{new_uuid()}" if read_only else self._engine_id()
         super().open(read_only=read_only)
         self.shared = not read_only  # a listener runs (engine.py)
@@ -121,7 +122,7 @@ class PostgresStore(Claims):
         self,
         write_file: Callable[[], StoredObject],
         remove_file: Callable[[StoredObject], None],
-    ) -> Callable[[Connection], Later]:
+    ) -> Write[Later]:
         return pipelined_object_writer(write_file, remove_file, self._names)
 
     # ── claims ──────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,113 @@
+"""Frames between the server and the child processes it starts (the authentication child,
+the store's writer): a pickle, and the buffers it left out of band. Pickle is safe here: the
+only peers are the server and its own children, on pipes only they hold.
+
+A frame is a head (the pickle's length, how many buffers follow), the pickle, then each
+buffer as its length and its bytes. A large body is passed as a `pickle.PickleBuffer` (the
+store's S3 objects: `backends/local_s3.py`): its bytes go from the sender's memory to the
+pipe without a copy, and the reader gets them as a view of what it read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import struct
+from typing import IO, Any
+
+_HEAD = struct.Struct(">II")  # the pickle's length, how many out-of-band buffers follow
+_BUFFER = struct.Struct(">Q")  # a buffer's length
+Part = bytes | memoryview
+
+
+def frame_parts(value: object) -> list[Part]:
+    """`value`'s frame, in the parts to write in order (`os.writev`): no buffer is copied."""
+    buffers: list[pickle.PickleBuffer] = []
+    body = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    parts: list[Part] = [_HEAD.pack(len(body), len(buffers)), body]
+    for buffer in buffers:
+        view = buffer.raw()
+        parts += [_BUFFER.pack(view.nbytes), view]
+    return parts
+
+
+def frame(value: object) -> bytes:
+    return b"".join(frame_parts(value))
+
+
+def _checked(size: int, bound: int) -> int:
+    if size > bound:
+        raise ValueError(f"a frame of {size} bytes")
+    return size
+
+
+def read_frame(stream: IO[bytes], bound: int) -> Any:
+    """A child's blocking read of one frame; None at the end of its input (the server is
+    stopping). `bound`: the most bytes a frame's pickle or buffer may announce."""
+    head = stream.read(_HEAD.size)
+    if len(head) < _HEAD.size:
+        return None
+    size, count = _HEAD.unpack(head)
+    body = stream.read(_checked(size, bound))
+    buffers = [
+        stream.read(_checked(_BUFFER.unpack(stream.read(_BUFFER.size))[0], bound))
+        for _ in range(count)
+    ]
+    return pickle.loads(body, buffers=buffers)
+
+
+async def read_frame_async(stream: asyncio.StreamReader, bound: int) -> Any:
+    """`read_frame` on an event loop (asyncio.IncompleteReadError at the end of the input)."""
+    size, count = _HEAD.unpack(await stream.readexactly(_HEAD.size))
+    body = await stream.readexactly(_checked(size, bound))
+    buffers = []
+    for _ in range(count):
+        (length,) = _BUFFER.unpack(await stream.readexactly(_BUFFER.size))
+        buffers.append(await stream.readexactly(_checked(length, bound)))
+    return pickle.loads(body, buffers=buffers)
+
+
+class Unframer:
+    """The frames in a stream read in pieces of any size, as they complete."""
+
+    def __init__(self, bound: int) -> None:
+        self._bound = bound
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Any]:
+        buffer = self._buffer
+        buffer += data
+        found: list[Any] = []
+        start = 0
+        while (end := self._end(buffer, start)) is not None:
+            found.append(self._value(buffer, start))
+            start = end
+        del buffer[:start]
+        return found
+
+    def _end(self, buffer: bytearray, start: int) -> int | None:
+        """Where the frame at `start` ends, if it is all in `buffer`."""
+        if len(buffer) - start < _HEAD.size:
+            return None
+        size, count = _HEAD.unpack_from(buffer, start)
+        at = start + _HEAD.size + _checked(size, self._bound)
+        for _ in range(count):
+            if len(buffer) < at + _BUFFER.size:
+                return None
+            (length,) = _BUFFER.unpack_from(buffer, at)
+            at += _BUFFER.size + _checked(length, self._bound)
+        return at if len(buffer) >= at else None
+
+    def _value(self, buffer: bytearray, start: int) -> Any:
+        size, count = _HEAD.unpack_from(buffer, start)
+        at = start + _HEAD.size
+        with memoryview(buffer) as view:  # released before the buffer is cut
+            body = bytes(view[at : at + size])
+            at += size
+            buffers = []
+            for _ in range(count):
+                (length,) = _BUFFER.unpack_from(buffer, at)
+                at += _BUFFER.size
+                buffers.append(bytes(view[at : at + length]))
+                at += length
+        return pickle.loads(body, buffers=buffers)

@@ -1,0 +1,322 @@
+"""The SQLite store's writer as a process of its own (`[store] writer = "process"`, the
+default of `inbound serve`; docs/architecture.md, "The store's writer").
+
+Why: as a thread, the writer ran its statements' Python under the event loop's GIL. Measured
+in the server at 10 KB, c=10 (catch-all AddHeader + S3 + SNS), the writer thread was busy 3.9
+s of a 4 s run for 1.35 s of CPU: most of the rest it waited for the GIL, one wait per
+statement, and every `250` waited behind it (benchmarks/RESULTS.md, "Issue 15"). A process
+has a GIL of its own.
+
+The server side (`ProcessWriter`) pickles each `Write` as it is queued and sends what one
+turn of the event loop queued in one write to the child's stdin; the child (`python -m
+inbound.store.writer_process DATA_DIR`) commits whatever has arrived in one transaction
+(group commit, as the thread did, with the same `commit`), then answers the batch's waited
+jobs in one frame: (id, ok, result or error). Frames: inbound/frames.py.
+
+Durability is the child's commit, as it was the thread's: a future is done only once its
+transaction is committed (fsynced when durable). If the server is killed, the child commits
+what it has read and exits when its input ends. If the child dies, the writes in flight fail
+with `StorageError` (the SMTP session answers `451`: the client sends again), and the next
+write starts a new child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+from collections import deque
+from itertools import islice
+from pathlib import Path
+from typing import Any, TypeVar
+
+from inbound.frames import Part, Unframer, frame, frame_parts
+from inbound.store.batch import BATCH, commit, log_unwaited
+from inbound.store.engine import Write
+from inbound.store.errors import StorageError
+from inbound.store.sqlite import SqliteEngine
+
+T = TypeVar("T")
+log = logging.getLogger("inbound.store")
+
+MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
+PIPE_SIZE = 1 << 20  # a 10 KB message's jobs fit many times over: fewer wake-ups
+READ_SIZE = 1 << 20
+IOV_MAX = 1024  # buffers one writev takes (Linux)
+START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
+UNWAITED = -1  # the id of a job nobody waits for (`submit`)
+
+
+class ProcessWriter:
+    """The server's side: one child, the jobs not yet sent, and the futures of those sent."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._child: subprocess.Popen[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queued: list[tuple[int, Write[Any], bool]] = []  # this turn of the loop's jobs
+        self._unsent: deque[memoryview] = deque()  # what the pipe did not take yet
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._next = 0
+        self._replies = Unframer(MAX_FRAME)
+        self._start()
+
+    # ── the child ──────────────────────────────────────────────────────────────────────────
+    def _start(self) -> None:
+        """Start the child and wait until it has the database open: a child that cannot open
+        it fails here, where the server starts, not with the first message."""
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(self._data_dir)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise StorageError(f"the store's writer process did not start: {exc}") from exc
+        assert child.stdin is not None and child.stdout is not None
+        for pipe in (child.stdin, child.stdout):
+            with contextlib.suppress(OSError):  # a smaller pipe works, with more wake-ups
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        ready, _, _ = select.select([child.stdout], [], [], START_TIMEOUT)
+        if not ready or os.read(child.stdout.fileno(), 1) != b"+":
+            child.kill()
+            child.wait()
+            raise StorageError("the store's writer process could not open the database")
+        os.set_blocking(child.stdin.fileno(), False)
+        os.set_blocking(child.stdout.fileno(), False)
+        self._child = child
+        self._loop = None  # attached to the loop of the first write
+
+    def _attached(self) -> asyncio.AbstractEventLoop:
+        """The event loop the child's answers are read on: the running one, from the first
+        write on (a child restarted after a failure is attached again)."""
+        if self._child is None:
+            self._start()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+            assert self._child is not None and self._child.stdout is not None
+            loop.add_reader(self._child.stdout.fileno(), self._read)
+        return loop
+
+    # ── sending ────────────────────────────────────────────────────────────────────────────
+    def write(self, job: Write[T], durable: bool) -> asyncio.Future[T]:
+        loop = self._attached()
+        ident = self._next
+        self._next += 1
+        self._queue(loop, (ident, job, durable))
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending[ident] = future
+        return future
+
+    def submit(self, job: Write[Any]) -> None:
+        self._queue(self._attached(), (UNWAITED, job, False))
+
+    def _queue(self, loop: asyncio.AbstractEventLoop, job: tuple[int, Write[Any], bool]) -> None:
+        """One frame and one write to the pipe per turn of the event loop, for the jobs the
+        turn queued: a pickle per job cost the loop more than the jobs' own Python."""
+        if not self._queued:
+            loop.call_soon(self._send)
+        self._queued.append(job)
+
+    def _send(self) -> None:
+        parts = self._framed(self._queued)
+        self._queued = []
+        child = self._child
+        if child is None or child.stdin is None:
+            return  # gone: its futures have failed (`_lost`)
+        waiting = bool(self._unsent)
+        self._unsent.extend(memoryview(part) for part in parts)
+        if not waiting and not self._write_some():
+            assert self._loop is not None
+            self._loop.add_writer(child.stdin.fileno(), self._send_rest)
+
+    def _framed(self, jobs: list[tuple[int, Write[Any], bool]]) -> list[Part]:
+        """`jobs` in one frame; a job that does not pickle is left out, and fails (a `Write`
+        checks its parts when it is made, so this is a value among its arguments)."""
+        try:
+            return frame_parts(jobs)
+        except Exception:
+            portable = []
+            for job in jobs:
+                try:
+                    frame_parts(job)
+                except Exception as exc:
+                    self._fail(job[0], exc)
+                else:
+                    portable.append(job)
+            return frame_parts(portable)
+
+    def _fail(self, ident: int, exc: Exception) -> None:
+        future = self._pending.pop(ident, None)
+        if future is None:
+            log.error("store write failed: %s", exc)
+        elif not future.done():
+            future.set_exception(exc)
+
+    def _write_some(self) -> bool:
+        """Write what the pipe takes of `_unsent`; whether all of it went."""
+        child, unsent = self._child, self._unsent
+        assert child is not None and child.stdin is not None
+        while unsent:
+            try:
+                written = os.writev(child.stdin.fileno(), list(islice(unsent, IOV_MAX)))
+            except BlockingIOError:
+                return False
+            except OSError:
+                unsent.clear()  # gone: its output's end fails its futures (`_read`)
+                return True
+            while written:
+                if len(unsent[0]) <= written:
+                    written -= len(unsent.popleft())
+                else:
+                    unsent[0] = unsent[0][written:]
+                    written = 0
+        return True
+
+    def _send_rest(self) -> None:
+        child = self._child
+        assert child is not None and child.stdin is not None and self._loop is not None
+        if self._write_some():
+            self._loop.remove_writer(child.stdin.fileno())
+
+    # ── answers ──────────────────────────────────────────────────────────────────────────
+    def _read(self) -> None:
+        child = self._child
+        assert child is not None and child.stdout is not None
+        try:
+            data = os.read(child.stdout.fileno(), READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lost()
+            return
+        for batch in self._replies.feed(data):
+            self._settle(batch)
+
+    def _settle(self, batch: list[tuple[int, bool, Any]]) -> None:
+        for ident, ok, value in batch:
+            future = self._pending.pop(ident, None)
+            if future is None or future.cancelled():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _lost(self) -> None:
+        """The child exited: its writes in flight fail, the next write starts another."""
+        child, loop = self._child, self._loop
+        assert child is not None and child.stdin is not None and child.stdout is not None
+        self._child, self._loop = None, None
+        if loop is not None:
+            loop.remove_reader(child.stdout.fileno())
+            if self._unsent:
+                loop.remove_writer(child.stdin.fileno())
+        self._unsent.clear()
+        self._replies = Unframer(MAX_FRAME)
+        try:
+            code = child.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:  # its output ended but it goes on: stopped
+            child.kill()
+            code = child.wait()
+        child.stdin.close()
+        child.stdout.close()
+        log.error("the store's writer process exited (status %s); it is started again", code)
+        self._fail_pending()
+
+    def close(self) -> None:
+        """Everything queued is sent and committed, the child's answers to it settled, then
+        the child exits (its input ends)."""
+        child, loop = self._child, self._loop
+        if child is None:
+            return
+        assert child.stdin is not None and child.stdout is not None
+        if loop is not None:
+            loop.remove_reader(child.stdout.fileno())
+            if self._unsent:
+                loop.remove_writer(child.stdin.fileno())
+        rest = b"".join([*self._unsent, *(self._framed(self._queued) if self._queued else ())])
+        self._unsent.clear()
+        self._queued = []
+        os.set_blocking(child.stdin.fileno(), True)
+        os.set_blocking(child.stdout.fileno(), True)
+        with contextlib.suppress(OSError, ValueError):
+            answers, _ = child.communicate(rest)  # writes and reads at once: no deadlock
+            for batch in self._replies.feed(answers):
+                self._settle(batch)
+        child.wait()
+        self._child = None
+        self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(StorageError("the store's writer process exited"))
+
+
+# ── the child ────────────────────────────────────────────────────────────────────────────────
+def main(data_dir: Path) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
+    engine = SqliteEngine(data_dir)
+    engine.open(read_only=False)
+    out.write(b"+")
+    source = sys.stdin.fileno()
+    jobs = Unframer(MAX_FRAME)
+    arrived: list[tuple[int, Write[Any], bool]] = []
+    ended = False
+    while True:
+        # Block for the first job, then take whatever else has arrived, up to BATCH.
+        while not ended and (
+            not arrived or (len(arrived) < BATCH and select.select([source], [], [], 0)[0])
+        ):
+            data = os.read(source, READ_SIZE)
+            if not data:
+                ended = True
+            for frame_jobs in jobs.feed(data):
+                arrived += frame_jobs
+        if not arrived:
+            break
+        batch, arrived = arrived[:BATCH], arrived[BATCH:]
+        outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
+        answers = []
+        for (ident, _, _), (ok, value) in zip(batch, outcomes, strict=True):
+            if ident == UNWAITED:
+                log_unwaited(ok, value)
+            else:
+                answers.append((ident, ok, value))
+        if answers:
+            try:
+                out.write(frame(answers))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                out.write(frame([_portable_answer(*answer) for answer in answers]))
+    engine.close_writer()
+    engine.close()
+
+
+def _portable_answer(ident: int, ok: bool, value: Any) -> tuple[int, bool, Any]:
+    """An answer that pickles: what does not is answered as an error naming its type."""
+    try:
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        what = "error" if not ok else "result"
+        return ident, False, StorageError(f"a write's {what} does not pickle: {value!r}")
+    return ident, ok, value
+
+
+if __name__ == "__main__":
+    logging.basicConfig(format="inbound store writer: %(levelname)s %(message)s")
+    main(Path(sys.argv[1]))
