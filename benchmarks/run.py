@@ -132,12 +132,13 @@ class Measurement:
     cpu_ms: float  # server CPU per transaction, load start to drained
     loop_cpu_ms: float  # of which the main thread's (the event loop)
     peak_rss_mb: float  # VmHWM
-    idle_rss_mb: float  # VmRSS after warm-up, before the load
+    idle_rss_mb: float  # VmRSS after warm-up, before the load (all the server's processes)
     background_pct: float  # CPU used by other processes during the measurement, % of one CPU
     p50_ms: float
     p99_ms: float
     client_cpu_us: float
     codes: dict[str, int]
+    idle_rss_process_mb: float = 0.0  # the same, of the largest of the server's processes
     notes: list[str] = field(default_factory=list)
     waited: float = 0.0  # seconds spent waiting for the machine to go quiet before it
 
@@ -345,6 +346,7 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         await server.drained(baseline, sent=sent)
         baseline = (server.stats() or {}).get(counter, 0)
         idle_rss = server.status_kb("VmRSS") / 1024
+        idle_rss_process = server.status_kb("VmRSS", largest=True) / 1024
         busy0, cpu0, client0 = system_busy_seconds(), server.cpu_seconds(), time.process_time()
         loop0 = server.cpu_seconds(main_thread=True)
         t0 = time.perf_counter()
@@ -383,6 +385,7 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         p99_ms=result.percentile(99) * 1e3,
         client_cpu_us=client_cpu / max(n, 1) * 1e6,
         codes=dict(result.codes),
+        idle_rss_process_mb=idle_rss_process,
         notes=notes,
     )
 

@@ -30,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The engine's helper processes, by what their command line runs: no event loop of theirs
+HELPERS = (b"\0inbound.store\0", b"\0inbound.receiving.authentication\0")
 # The module run as the engine (``python -m <module> serve ...``): another build can stand in.
 ENGINE_MODULE = os.environ.get("INBOUND_BENCH_ENGINE", "inbound")
 
@@ -374,13 +376,16 @@ class Server:
         return found
 
     def cpu_seconds(self, *, main_thread: bool = False) -> float:
-        """utime+stime of the server's processes (all their threads, or their main threads
-        alone: the event loop of the engine, the sink and Haraka), in seconds, with the
-        cutime+cstime of those that ended."""
+        """utime+stime of the server's processes (all their threads, or the main threads of
+        those that run an event loop: the engine's and its workers', the sink's, Haraka's;
+        not the engine's helper processes, `HELPERS`), in seconds, with the cutime+cstime of
+        those that ended."""
         total = 0
         for pid in self.tree():
             try:
                 if main_thread:
+                    if any(h in Path(f"/proc/{pid}/cmdline").read_bytes() for h in HELPERS):
+                        continue
                     fields = _stat(Path(f"/proc/{pid}/task/{pid}/stat"))
                     total += sum(int(f) for f in fields[11:13])
                 else:
@@ -390,16 +395,17 @@ class Server:
                 continue
         return total / CLK_TCK
 
-    def status_kb(self, key: str) -> int:
-        """``key`` of /proc/<pid>/status, summed over the server's processes."""
-        total = 0
+    def status_kb(self, key: str, *, largest: bool = False) -> int:
+        """``key`` of /proc/<pid>/status, summed over the server's processes (or the largest
+        process's: issue 15's memory targets are per process)."""
+        found = []
         for pid in self.tree():
             try:
                 lines = Path(f"/proc/{pid}/status").read_text().splitlines()
             except OSError:
                 continue
-            total += sum(int(line.split()[1]) for line in lines if line.startswith(key + ":"))
-        return total
+            found.append(sum(int(ln.split()[1]) for ln in lines if ln.startswith(key + ":")))
+        return max(found, default=0) if largest else sum(found)
 
     def stats(self) -> dict[str, int] | None:
         """The engine's ``GET /api/stats``; None for the sink or when it does not answer."""

@@ -277,6 +277,9 @@ def make_settings(
         http=config.Address("127.0.0.1", 0),
         data_dir=data_dir,
         verified=identities,
+        # a writer thread: no child process to start for every test's server (docs/
+        # pytest-plugin.md); `serve`'s writer process is for throughput
+        store=config.StoreSettings(writer="thread"),
     ).clone(**changes)
     # validated as the API validates, for the Region the server receives in
     rules = dict(rules if rules is not None else DEFAULT_RULES)

@@ -9,7 +9,7 @@ has a GIL of its own.
 
 The server side (`ProcessWriter`) pickles each `Write` as it is queued and sends what one
 turn of the event loop queued in one write to the child's stdin; the child (`python -m
-inbound.store.writer_process DATA_DIR`) commits whatever has arrived in one transaction
+inbound.store DATA_DIR`) commits whatever has arrived in one transaction
 (group commit, as the thread did, with the same `commit`), then answers the batch's waited
 jobs in one frame: (id, ok, result or error). Frames: inbound/frames.py.
 
@@ -52,6 +52,7 @@ READ_SIZE = 1 << 20
 IOV_MAX = 1024  # buffers one writev takes (Linux)
 START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
 UNWAITED = -1  # the id of a job nobody waits for (`submit`)
+CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR` runs `serve` (store/__main__.py)
 
 
 class ProcessWriter:
@@ -74,7 +75,7 @@ class ProcessWriter:
         it fails here, where the server starts, not with the first message."""
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(self._data_dir)],
+                [sys.executable, "-m", CHILD, str(self._data_dir)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
@@ -266,7 +267,8 @@ class ProcessWriter:
 
 
 # ── the child ────────────────────────────────────────────────────────────────────────────────
-def main(data_dir: Path) -> None:
+def serve(data_dir: Path) -> None:
+    """The child: commit what arrives on stdin, answer on stdout, until stdin ends."""
     # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -315,8 +317,3 @@ def _portable_answer(ident: int, ok: bool, value: Any) -> tuple[int, bool, Any]:
         what = "error" if not ok else "result"
         return ident, False, StorageError(f"a write's {what} does not pickle: {value!r}")
     return ident, ok, value
-
-
-if __name__ == "__main__":
-    logging.basicConfig(format="inbound store writer: %(levelname)s %(message)s")
-    main(Path(sys.argv[1]))

@@ -48,6 +48,16 @@ def _until_done(http_url: str, message_id: str) -> dict:
     raise AssertionError(f"not delivered: {sent}")
 
 
+def _until_received(http_url: str) -> None:
+    """Every received message processed: a delivery to receiving is done once the receiving
+    side accepted the message, before its actions ran."""
+    for _ in range(400):
+        if _get(f"{http_url}/api/stats")["pending"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("received mail still pending")
+
+
 def test_sent_message_is_delivered_once_after_a_kill_after_the_reply(tmp_path: Path) -> None:
     config = tmp_path / "inbound.toml"
     config.write_text('[identities]\nverified = ["example.com"]\n[sending]\nproduction = true\n')
@@ -79,6 +89,7 @@ def test_sent_message_is_delivered_once_after_a_kill_after_the_reply(tmp_path: P
     process, _, http_url = _start(config, data)
     try:
         sent = _until_done(http_url, message_id)
+        _until_received(http_url)
         with urllib.request.urlopen(f"{http_url}/api/sent/{message_id}/raw", timeout=10) as got:
             message = message_from_bytes(got.read(), policy=policy.default)
         assert message["Subject"] == "durable"

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from inbound.config import StoreSettings
 from inbound.records import Bucket, StoredObject
 from inbound.store import StorageError, Store
 from inbound.store.engine import Write
 from inbound.store.writer import execute
+from tests import rulesets
 from tests.store.conftest import Removed, made
 
 
@@ -32,10 +34,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _writer_of(store: Store) -> int:
+def _writer() -> int:
     """The pid of the store's writer process (this test process's only child of that name)."""
     for pid in _children(os.getpid()):
-        if b"inbound.store.writer_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if b"\0inbound.store\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return pid
     raise AssertionError("no writer process")
 
@@ -109,13 +111,13 @@ def test_a_dead_child_fails_the_writes_in_flight_and_the_next_write_starts_anoth
 
     async def work() -> None:
         assert await store._write(Write(execute, sql, ("a", "r", "t"))) == 1
-        child = _writer_of(store)
+        child = _writer()
         os.kill(child, signal.SIGKILL)
         with pytest.raises(StorageError, match="writer process exited"):
             await store._write(Write(execute, "SELECT 1"))  # sent to the dead child
         # the next write starts a new child, which finds what the first committed
         assert await store._write(Write(execute, sql, ("b", "r", "t"))) == 1
-        assert _writer_of(store) != child
+        assert _writer() != child
 
     try:
         asyncio.run(work())
@@ -131,7 +133,7 @@ def test_close_commits_what_is_queued_and_the_child_exits(tmp_path: Path) -> Non
     async def work() -> int:
         for name in "abc":
             store._submit(Write(execute, sql, (name, "r", "t")))  # nobody waits
-        return _writer_of(store)
+        return _writer()
 
     child = asyncio.run(work())
     store.close()
@@ -188,3 +190,23 @@ def test_a_killed_server_s_writer_commits_what_it_read_and_exits(tmp_path: Path)
         assert [b.name for b in store.buckets()] == ["a"]
     finally:
         store.close()
+
+
+def test_a_server_s_store_writes_in_its_own_process_by_default(inbound_factory) -> None:
+    """`[store] writer` defaults to the process (the plugin's servers choose the thread): a
+    message goes through every action's records there, and reads back through the API."""
+    assert StoreSettings().writer == "process"
+    server = inbound_factory(
+        rulesets.rules(rulesets.rule("all", rulesets.add_header("X-A", "1"), rulesets.s3("b"))),
+        store=StoreSettings(),
+    )
+    assert any(
+        b"\0inbound.store\0" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in _children(os.getpid())
+    )
+    server.send("sender@sender.test", ["user@example.com"], rulesets.message())
+    server.wait_idle()
+    [received] = server.listing("/api/messages")
+    assert received["status"] == "done"
+    [stored] = server.listing("/api/s3")
+    assert server.s3_object("b", stored["key"]).startswith(b"X-A: 1\r\n")
