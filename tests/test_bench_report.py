@@ -42,7 +42,8 @@ def verdicts(scenario: Scenario, runs: list[report.Run]) -> dict[str, str]:
 def test_targets_compare_the_engine_with_the_sink_and_haraka_on_medians_of_per_run_ratios() -> None:
     runs: list[report.Run] = [
         {"sink": measurement("sink", rate=1000), "engine": measurement("engine", rate=rate,
-         p99_ms=p99, idle_rss_mb=30), "Haraka": measurement("Haraka", rate=1050)}
+         p99_ms=p99, idle_rss_mb=60, idle_rss_process_mb=30), "Haraka": measurement("Haraka",
+         rate=1050)}
         for rate, p99 in ((1100, 14.0), (1040, 16.0), (900, 20.0))
     ]  # fmt: skip
     got = verdicts(scenario("10k-c10"), runs)
@@ -50,7 +51,8 @@ def test_targets_compare_the_engine_with_the_sink_and_haraka_on_medians_of_per_r
     assert got["10 KB, c=10: engine accepts >= 100% of sink throughput"] == "PASS"  # 1.04x
     assert got["10 KB, c=10: engine accepts >= Haraka's throughput"] == "FAIL"  # 0.99x
     assert got["10 KB, c=10: engine latency p99 <= 1.5x the sink's"] == "FAIL"  # 1.6x
-    assert got["Idle RSS (after warm-up, 10 KB c=10) <= 35 MB"] == "PASS"
+    # per process, as issue 15 asks: the engine's two processes hold 60 MB, the largest 30
+    assert got["Idle RSS per process (the largest, after warm-up, 10 KB c=10) <= 35 MB"] == "PASS"
 
 
 def test_peak_rss_targets_are_a_difference_and_a_ceiling() -> None:

@@ -224,6 +224,7 @@ class ProcessWriter:
             if self._unsent:
                 loop.remove_writer(child.stdin.fileno())
         self._unsent.clear()
+        self._queued = []  # their futures fail below: none may run in the next child
         self._replies = Unframer(MAX_FRAME)
         try:
             code = child.wait(timeout=5.0)
