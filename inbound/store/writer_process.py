@@ -48,7 +48,6 @@ log = logging.getLogger("inbound.store")
 
 MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
 PIPE_SIZE = 1 << 20  # a 10 KB message's jobs fit many times over: fewer wake-ups
-READ_SIZE = 1 << 20
 IOV_MAX = 1024  # buffers one writev takes (Linux)
 START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
 UNWAITED = -1  # the id of a job nobody waits for (`submit`)
@@ -193,15 +192,15 @@ class ProcessWriter:
         child = self._child
         assert child is not None and child.stdout is not None
         try:
-            data = os.read(child.stdout.fileno(), READ_SIZE)
+            answers = self._replies.read(child.stdout.fileno())
         except BlockingIOError:
             return
         except OSError:
-            data = b""
-        if not data:
+            answers = None
+        if answers is None:
             self._lost()
             return
-        for batch in self._replies.feed(data):
+        for batch in answers:
             self._settle(batch)
 
     def _settle(self, batch: list[tuple[int, bool, Any]]) -> None:
@@ -286,10 +285,10 @@ def serve(data_dir: Path) -> None:
         while not ended and (
             not arrived or (len(arrived) < BATCH and select.select([source], [], [], 0)[0])
         ):
-            data = os.read(source, READ_SIZE)
-            if not data:
+            found = jobs.read(source)
+            if found is None:
                 ended = True
-            for frame_jobs in jobs.feed(data):
+            for frame_jobs in found or ():
                 arrived += frame_jobs
         if not arrived:
             break
