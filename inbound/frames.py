@@ -5,16 +5,15 @@ only peers are the server and its own children, on pipes only they hold.
 A frame is a head (the pickle's length, how many buffers follow), the pickle, then each
 buffer as its length and its bytes. A large body is passed as a `pickle.PickleBuffer` (the
 store's S3 objects: `backends/local_s3.py`): its bytes go from the sender's memory to the
-pipe without a copy, and the reader gets them as a view of what it read.
+pipe without a copy; the reader gets them as bytes of their own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pickle
 import struct
-from typing import IO, Any
+from typing import Any
 
 _HEAD = struct.Struct(">II")  # the pickle's length, how many out-of-band buffers follow
 _BUFFER = struct.Struct(">Q")  # a buffer's length
@@ -42,34 +41,9 @@ def _checked(size: int, bound: int) -> int:
     return size
 
 
-def read_frame(stream: IO[bytes], bound: int) -> Any:
-    """A child's blocking read of one frame; None at the end of its input (the server is
-    stopping). `bound`: the most bytes a frame's pickle or buffer may announce."""
-    head = stream.read(_HEAD.size)
-    if len(head) < _HEAD.size:
-        return None
-    size, count = _HEAD.unpack(head)
-    body = stream.read(_checked(size, bound))
-    buffers = [
-        stream.read(_checked(_BUFFER.unpack(stream.read(_BUFFER.size))[0], bound))
-        for _ in range(count)
-    ]
-    return pickle.loads(body, buffers=buffers)
-
-
-async def read_frame_async(stream: asyncio.StreamReader, bound: int) -> Any:
-    """`read_frame` on an event loop (asyncio.IncompleteReadError at the end of the input)."""
-    size, count = _HEAD.unpack(await stream.readexactly(_HEAD.size))
-    body = await stream.readexactly(_checked(size, bound))
-    buffers = []
-    for _ in range(count):
-        (length,) = _BUFFER.unpack(await stream.readexactly(_BUFFER.size))
-        buffers.append(await stream.readexactly(_checked(length, bound)))
-    return pickle.loads(body, buffers=buffers)
-
-
 class Unframer:
-    """The frames in a stream read in pieces of any size, as they complete."""
+    """The frames in a stream read in pieces of any size, as they complete: what every reader
+    of frames uses, blocking or on an event loop."""
 
     def __init__(self, bound: int, chunk: int = 1 << 20) -> None:
         self._bound = bound

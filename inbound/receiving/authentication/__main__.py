@@ -8,10 +8,12 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from types import MappingProxyType
+from typing import Any
 
 from inbound.dns.zone import Zone, ZoneSource
-from inbound.frames import frame, read_frame
+from inbound.frames import Unframer, frame
 from inbound.receiving.authentication import DnsAuthenticator
 from inbound.receiving.authentication.offload import MAX_FRAME
 from inbound.receiving.verdicts import AuthResult
@@ -22,12 +24,12 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
-    source = sys.stdin.buffer
-    authenticator = DnsAuthenticator(
-        ZoneSource(Zone(MappingProxyType(read_frame(source, MAX_FRAME))))
-    )
-    while (request := read_frame(source, MAX_FRAME)) is not None:
-        ident, message = request
+    requests = _frames(sys.stdin.fileno())
+    records = next(requests, None)
+    if records is None:  # the server stopped before it sent the zone
+        return
+    authenticator = DnsAuthenticator(ZoneSource(Zone(MappingProxyType(records))))
+    for ident, message in requests:
         try:
             result: AuthResult | None = authenticator.evaluate(message)
         except Exception:
@@ -35,6 +37,13 @@ def main() -> None:
             result = None
         out.write(frame((ident, result)))
         out.flush()
+
+
+def _frames(fd: int) -> Iterator[Any]:
+    """What the server sends, frame by frame, until its input ends."""
+    frames = Unframer(MAX_FRAME)
+    while (found := frames.read(fd)) is not None:
+        yield from found
 
 
 if __name__ == "__main__":

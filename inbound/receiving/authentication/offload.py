@@ -25,17 +25,17 @@ import asyncio
 import contextlib
 import logging
 import pickle
-import struct
 import sys
 import time
 from collections.abc import Mapping
 
-from inbound.frames import frame, read_frame_async
+from inbound.frames import Unframer, frame
 from inbound.receiving.verdicts import AuthInput, AuthResult
 
 log = logging.getLogger("inbound.auth")
 
 MAX_FRAME = 64 * 1024 * 1024  # a frame's bound: far over any message the child is given
+READ_SIZE = 1 << 16  # what one read of the child's answers takes at most
 TIMEOUT = 30.0  # seconds a message may wait for the child (queue included)
 RESTART_SECONDS = 5.0  # the least time between two starts of the child
 Records = Mapping[tuple[str, str], tuple[str, ...]]  # a zone's (name, type) → values
@@ -121,15 +121,14 @@ class AuthProcess:
 
     async def _read(self, stdout: asyncio.StreamReader) -> None:
         """Verdicts to the futures waiting for them, until the child's output ends."""
+        frames = Unframer(MAX_FRAME, chunk=0)  # fed, never `read`: no buffer of its own
         try:
-            while True:
-                ident, result = await read_frame_async(stdout, MAX_FRAME)
-                future = self._pending.get(ident)
-                if future is not None and not future.done():
-                    future.set_result(result)
-        except asyncio.IncompleteReadError:
-            pass  # the child exited
-        except (ValueError, pickle.UnpicklingError, struct.error) as exc:
+            while chunk := await stdout.read(READ_SIZE):  # empty: the child exited
+                for ident, result in frames.feed(chunk):
+                    future = self._pending.get(ident)
+                    if future is not None and not future.done():
+                        future.set_result(result)
+        except (ValueError, pickle.UnpicklingError) as exc:
             log.warning("authentication: the child process's answer is unreadable: %s", exc)
         finally:
             for future in self._pending.values():
