@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from asyncio import Future
 from typing import Any
 
 from inbound.store.engine import Engine, Later, Write
@@ -53,3 +54,13 @@ def _settled(outcome: tuple[bool, Any]) -> tuple[bool, Any]:
         return True, value.settle()
     except Exception as exc:  # handed to the caller
         return False, exc
+
+
+def settle(future: Future[Any], ok: bool, value: Any) -> None:
+    """A waited write's future, with its outcome (unless its caller stopped waiting)."""
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from inbound.store.batch import BATCH, commit, log_unwaited
+from inbound.store.batch import BATCH, commit, log_unwaited, settle
 from inbound.store.changes import Changes
 from inbound.store.engine import Connection, Engine, Reader, Row, Write
 from inbound.store.errors import StorageError
@@ -142,7 +142,6 @@ class Database:
 
     async def reset(self) -> None:
         """Empty every table but the receipt states and the API's documents."""
-
         await self._write(Write(_wipe))
         self.generation += 1
 
@@ -238,10 +237,5 @@ class ThreadWriter:
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in settled:
-        if future.cancelled():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+    for outcome in settled:
+        settle(*outcome)

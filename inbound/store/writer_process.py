@@ -7,8 +7,8 @@ s of a 4 s run for 1.35 s of CPU: most of the rest it waited for the GIL, one wa
 statement, and every `250` waited behind it (benchmarks/RESULTS.md, "Issue 15"). A process
 has a GIL of its own.
 
-The server side (`ProcessWriter`) pickles each `Write` as it is queued and sends what one
-turn of the event loop queued in one write to the child's stdin; the child (`python -m
+The server side (`ProcessWriter`) pickles what one turn of the event loop queued in one frame
+and sends it to the child's stdin in one write; the child (`python -m
 inbound.store DATA_DIR`) commits whatever has arrived in one transaction
 (group commit, as the thread did, with the same `commit`), then answers the batch's waited
 jobs in one frame: (id, ok, result or error). Frames: inbound/frames.py.
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inbound.frames import Part, Unframer, frame, frame_parts
-from inbound.store.batch import BATCH, commit, log_unwaited
+from inbound.store.batch import BATCH, commit, log_unwaited, settle
 from inbound.store.engine import Write
 from inbound.store.errors import StorageError
 from inbound.store.sqlite import SqliteEngine
@@ -157,9 +157,9 @@ class ProcessWriter:
     def _fail(self, ident: int, exc: Exception) -> None:
         future = self._pending.pop(ident, None)
         if future is None:
-            log.error("store write failed: %s", exc)
-        elif not future.done():
-            future.set_exception(exc)
+            log_unwaited(False, exc)
+        else:
+            settle(future, False, exc)
 
     def _write_some(self) -> bool:
         """Write what the pipe takes of `_unsent`; whether all of it went."""
@@ -206,23 +206,13 @@ class ProcessWriter:
     def _settle(self, batch: list[tuple[int, bool, Any]]) -> None:
         for ident, ok, value in batch:
             future = self._pending.pop(ident, None)
-            if future is None or future.cancelled():
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            if future is not None:
+                settle(future, ok, value)
 
     def _lost(self) -> None:
         """The child exited: its writes in flight fail, the next write starts another."""
-        child, loop = self._child, self._loop
-        assert child is not None and child.stdin is not None and child.stdout is not None
-        self._child, self._loop = None, None
-        if loop is not None:
-            loop.remove_reader(child.stdout.fileno())
-            if self._unsent:
-                loop.remove_writer(child.stdin.fileno())
-        self._unsent.clear()
+        child = self._detach()
+        assert child.stdin is not None and child.stdout is not None
         self._queued = []  # their futures fail below: none may run in the next child
         self._replies = Unframer(MAX_FRAME)
         try:
@@ -238,17 +228,12 @@ class ProcessWriter:
     def close(self) -> None:
         """Everything queued is sent and committed, the child's answers to it settled, then
         the child exits (its input ends)."""
-        child, loop = self._child, self._loop
-        if child is None:
+        if self._child is None:
             return
-        assert child.stdin is not None and child.stdout is not None
-        if loop is not None:
-            loop.remove_reader(child.stdout.fileno())
-            if self._unsent:
-                loop.remove_writer(child.stdin.fileno())
         rest = b"".join([*self._unsent, *(self._framed(self._queued) if self._queued else ())])
-        self._unsent.clear()
         self._queued = []
+        child = self._detach()
+        assert child.stdin is not None and child.stdout is not None
         os.set_blocking(child.stdin.fileno(), True)
         os.set_blocking(child.stdout.fileno(), True)
         with contextlib.suppress(OSError, ValueError):
@@ -256,14 +241,24 @@ class ProcessWriter:
             for batch in self._replies.feed(answers):
                 self._settle(batch)
         child.wait()
-        self._child = None
         self._fail_pending()
+
+    def _detach(self) -> subprocess.Popen[bytes]:
+        """The child, its pipes taken off the event loop and what was not sent dropped."""
+        child, loop = self._child, self._loop
+        assert child is not None and child.stdin is not None and child.stdout is not None
+        self._child, self._loop = None, None
+        if loop is not None:
+            loop.remove_reader(child.stdout.fileno())
+            if self._unsent:
+                loop.remove_writer(child.stdin.fileno())
+        self._unsent.clear()
+        return child
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
         for future in pending.values():
-            if not future.done():
-                future.set_exception(StorageError("the store's writer process exited"))
+            settle(future, False, StorageError("the store's writer process exited"))
 
 
 # ── the child ────────────────────────────────────────────────────────────────────────────────
