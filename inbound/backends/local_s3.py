@@ -91,8 +91,8 @@ class ObjectFile:
     """An object's file, written by the store's writer (a process, or a thread: it pickles)
     before it inserts the record this returns, in the same transaction: the event loop does
     not wait on the file system (profiled: a fifth of its work per message). The record
-    gets the ETag unless it has one (an MD5 of every received message was 5% of the event
-    loop's work) and says whether the file is under the key's hash.
+    gets its ETag there (an MD5 of every received message was 5% of the event loop's work)
+    and says whether the file is under the key's hash.
 
     A natural key's path is joined as text to its bucket's folder (`folder`, made by
     `under()`): `_natural` refuses every segment `under()` would (`..`, a NUL, a leading `/`)
@@ -102,7 +102,7 @@ class ObjectFile:
     folder: str
     keyed: str
     partial: str
-    record: StoredObject
+    record: StoredObject  # its ETag and `hashed` are the call's
     body: bytes
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -112,25 +112,30 @@ class ObjectFile:
         r = self.record
         record = (r.bucket, r.key, r.size, r.metadata, r.message_id, r.created, r.headers)
         body = pickle.PickleBuffer(self.body) if len(self.body) > IN_BAND else self.body
-        return (_object_file, (self.folder, self.keyed, self.partial, body, *record, r.etag))
+        return (_object_file, (self.folder, self.keyed, self.partial, body, *record))
 
     def __call__(self) -> StoredObject:
-        record, body = self.record, self.body
-        hashed = False
-        if _natural(record.key):
-            try:
-                _write_atomically(f"{self.folder}/{record.key}", body, self.partial)
-            except OSError as exc:
-                if not _is_path_clash(exc):
-                    raise
-                hashed = True
-        else:
-            hashed = True
+        record = self.record
+        hashed = not self._written_naturally()
         if hashed:
             path = _hashed_path(Path(self.keyed), record.bucket, record.key)
-            _write_atomically(str(path), body, self.partial)
-        etag = record.etag or hashlib.md5(body, usedforsecurity=False).hexdigest()
+            _write_atomically(str(path), self.body, self.partial)
+        etag = hashlib.md5(self.body, usedforsecurity=False).hexdigest()
         return replace(record, etag=etag, hashed=hashed)
+
+    def _written_naturally(self) -> bool:
+        """Whether the file went to the key's own path (not when the key cannot name one, or
+        a folder or a file is in its way)."""
+        key = self.record.key
+        if not _natural(key):
+            return False
+        try:
+            _write_atomically(f"{self.folder}/{key}", self.body, self.partial)
+        except OSError as exc:
+            if not _is_path_clash(exc):
+                raise
+            return False
+        return True
 
 
 def _object_file(folder: str, keyed: str, partial: str, body: bytes, *record: Any) -> ObjectFile:
@@ -234,7 +239,7 @@ class LocalObjectStore:
         "API scaling"). What could refuse it is checked before it is queued: the bucket's
         name, a bucket a strict server does not have."""
         await self._writable(bucket)
-        record = StoredObject(bucket, key, len(body), {}, message_id, now_iso(), {}, "", False)
+        record = StoredObject(bucket, key, len(body), {}, message_id, now_iso())
         self.store.submit_object(self._file(record, body), self._remove_file)
 
     async def write_object(
@@ -259,8 +264,6 @@ class LocalObjectStore:
             message_id=message_id,
             created=now_iso(),
             headers=dict(headers or {}),
-            etag="",
-            hashed=False,
         )
         file = self._file(record, body)
         return await self.store.add_object(file, self._remove_file, durable=durable)
