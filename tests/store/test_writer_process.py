@@ -13,8 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +44,18 @@ def _writer() -> int:
     raise AssertionError("no writer process")
 
 
+BUCKET = "INSERT INTO s3_buckets VALUES (?, ?, ?)"  # a write to make and to count
+
+
+def _buckets_after(store: Store, work: Coroutine[Any, Any, None]) -> list[str]:
+    """The buckets the store holds once `work` has run; the store closed."""
+    try:
+        asyncio.run(work)
+        return [b.name for b in store.buckets()]
+    finally:
+        store.close()
+
+
 def _in_process(tmp_path: Path) -> Store:
     store = Store(tmp_path)
     store.open(process=True)
@@ -58,10 +72,9 @@ def test_writes_commit_in_the_child_and_answer_as_the_thread_did(tmp_path: Path)
         assert await store.add_bucket(Bucket("b", "eu-west-1", "t")) is False
         assert await store.add_object(partial(made, first), removed) == first  # a record
         await store.put_document("k", "a", {"v": 1})
-        sql = "INSERT INTO s3_buckets VALUES (?, ?, ?)"
         with pytest.raises(sqlite3.IntegrityError):  # an error, of its own type
-            await store._write(Write(execute, sql, ("b", "us-east-1", "t")))
-        assert await store._write(Write(execute, sql, ("c", "us-east-1", "t"))) == 1
+            await store._write(Write(execute, BUCKET, ("b", "us-east-1", "t")))
+        assert await store._write(Write(execute, BUCKET, ("c", "us-east-1", "t"))) == 1
 
     try:
         asyncio.run(work())
@@ -78,25 +91,20 @@ def test_a_write_that_cannot_be_sent_fails_alone(tmp_path: Path) -> None:
     """A value among a write's arguments that does not pickle (here a socket) fails that
     write; the others queued in the same turn of the loop commit."""
     store = _in_process(tmp_path)
-    sql = "INSERT INTO s3_buckets VALUES (?, ?, ?)"
 
     async def work() -> None:
         with socket.socket() as unsendable:
-            good = store._queue_write(Write(execute, sql, ("a", "r", "t")))
-            bad = store._queue_write(Write(execute, sql, ("b", unsendable, "t")))
-            also_good = store._queue_write(Write(execute, sql, ("c", "r", "t")))
+            good = store._queue_write(Write(execute, BUCKET, ("a", "r", "t")))
+            bad = store._queue_write(Write(execute, BUCKET, ("b", unsendable, "t")))
+            also_good = store._queue_write(Write(execute, BUCKET, ("c", "r", "t")))
             assert await good == 1 and await also_good == 1
             with pytest.raises(TypeError):
                 await bad
 
-    try:
-        asyncio.run(work())
-        assert [b.name for b in store.buckets()] == ["a", "c"]
-    finally:
-        store.close()
+    assert _buckets_after(store, work()) == ["a", "c"]
 
 
-def test_a_closure_is_refused_where_the_write_is_made(tmp_path: Path) -> None:
+def test_a_closure_is_refused_where_the_write_is_made() -> None:
     with pytest.raises(TypeError, match="not module-level"):
         Write(lambda c: None)
     with pytest.raises(TypeError, match="not module-level"):
@@ -107,32 +115,26 @@ def test_a_dead_child_fails_the_writes_in_flight_and_the_next_write_starts_anoth
     tmp_path: Path,
 ) -> None:
     store = _in_process(tmp_path)
-    sql = "INSERT INTO s3_buckets VALUES (?, ?, ?)"
 
     async def work() -> None:
-        assert await store._write(Write(execute, sql, ("a", "r", "t"))) == 1
+        assert await store._write(Write(execute, BUCKET, ("a", "r", "t"))) == 1
         child = _writer()
         os.kill(child, signal.SIGKILL)
         with pytest.raises(StorageError, match="writer process exited"):
             await store._write(Write(execute, "SELECT 1"))  # sent to the dead child
         # the next write starts a new child, which finds what the first committed
-        assert await store._write(Write(execute, sql, ("b", "r", "t"))) == 1
+        assert await store._write(Write(execute, BUCKET, ("b", "r", "t"))) == 1
         assert _writer() != child
 
-    try:
-        asyncio.run(work())
-        assert [b.name for b in store.buckets()] == ["a", "b"]
-    finally:
-        store.close()
+    assert _buckets_after(store, work()) == ["a", "b"]
 
 
 def test_close_commits_what_is_queued_and_the_child_exits(tmp_path: Path) -> None:
     store = _in_process(tmp_path)
-    sql = "INSERT INTO s3_buckets VALUES (?, ?, ?)"
 
     async def work() -> int:
         for name in "abc":
-            store._submit(Write(execute, sql, (name, "r", "t")))  # nobody waits
+            store._submit(Write(execute, BUCKET, (name, "r", "t")))  # nobody waits
         return _writer()
 
     child = asyncio.run(work())
@@ -163,8 +165,7 @@ def test_a_killed_server_s_writer_commits_what_it_read_and_exits(tmp_path: Path)
         "from inbound.store.writer import execute\n"
         "store = Store(Path(sys.argv[1])); store.open(process=True)\n"
         "async def main():\n"
-        "    await store._write(Write(execute, 'INSERT INTO s3_buckets VALUES (?, ?, ?)',"
-        " ('a', 'r', 't')))\n"
+        f"    await store._write(Write(execute, {BUCKET!r}, ('a', 'r', 't')))\n"
         "    print('committed', flush=True)\n"
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
