@@ -1,11 +1,7 @@
 """Frames between the server and the child processes it starts (the authentication child,
-the store's writer): a pickle, and the buffers it left out of band. Pickle is safe here: the
-only peers are the server and its own children, on pipes only they hold.
-
-A frame is a head (the pickle's length, how many buffers follow), the pickle, then each
-buffer as its length and its bytes. A large body is passed as a `pickle.PickleBuffer` (the
-store's S3 objects: `backends/local_s3.py`): its bytes go from the sender's memory to the
-pipe without a copy; the reader gets them as bytes of their own.
+the store's writer): a pickle, after its length. Pickle is safe here: the only peers are the
+server and its own children, on pipes only they hold. No large body goes through a frame: the
+store's writer gets a large S3 object as a file the server wrote (backends/s3_files.py).
 """
 
 from __future__ import annotations
@@ -15,20 +11,14 @@ import pickle
 import struct
 from typing import Any
 
-_HEAD = struct.Struct(">II")  # the pickle's length, how many out-of-band buffers follow
-_BUFFER = struct.Struct(">Q")  # a buffer's length
+_HEAD = struct.Struct(">I")  # the pickle's length
 Part = bytes | memoryview
 
 
 def frame_parts(value: object) -> list[Part]:
-    """`value`'s frame, in the parts to write in order (`os.writev`): no buffer is copied."""
-    buffers: list[pickle.PickleBuffer] = []
-    body = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-    parts: list[Part] = [_HEAD.pack(len(body), len(buffers)), body]
-    for buffer in buffers:
-        view = buffer.raw()
-        parts += [_BUFFER.pack(view.nbytes), view]
-    return parts
+    """`value`'s frame, in the parts to write in order (`os.writev`): the pickle not copied."""
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return [_HEAD.pack(len(body)), body]
 
 
 def frame(value: object) -> bytes:
@@ -75,25 +65,12 @@ class Unframer:
         """Where the frame at `start` ends, if it is all in `buffer`."""
         if len(buffer) - start < _HEAD.size:
             return None
-        size, count = _HEAD.unpack_from(buffer, start)
+        (size,) = _HEAD.unpack_from(buffer, start)
         at = start + _HEAD.size + _checked(size, self._bound)
-        for _ in range(count):
-            if len(buffer) < at + _BUFFER.size:
-                return None
-            (length,) = _BUFFER.unpack_from(buffer, at)
-            at += _BUFFER.size + _checked(length, self._bound)
         return at if len(buffer) >= at else None
 
     def _value(self, buffer: bytearray, start: int) -> Any:
-        size, count = _HEAD.unpack_from(buffer, start)
+        (size,) = _HEAD.unpack_from(buffer, start)
         at = start + _HEAD.size
         with memoryview(buffer) as view:  # released before the buffer is cut
-            body = bytes(view[at : at + size])
-            at += size
-            buffers = []
-            for _ in range(count):
-                (length,) = _BUFFER.unpack_from(buffer, at)
-                at += _BUFFER.size
-                buffers.append(bytes(view[at : at + length]))
-                at += length
-        return pickle.loads(body, buffers=buffers)
+            return pickle.loads(view[at : at + size])

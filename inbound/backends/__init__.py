@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inbound.backends.errors import BackendError as BackendError  # re-exported
-from inbound.model import InvocationType
+
+if TYPE_CHECKING:  # the store's writer process loads `s3_files`, and this with it
+    from inbound.model import InvocationType
 
 
 class ObjectStore(Protocol):

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inbound.backends import BackendError, BusEntry, MetricDatum
-from inbound.datadir import UnsafePath, under
+from inbound.backends import BusEntry, MetricDatum
+from inbound.backends.errors import checked_under
+from inbound.datadir import under
 from inbound.ids import new_uuid
 from inbound.records import (
     MailboxDelivery,
@@ -32,14 +33,6 @@ from inbound.records import (
 )
 from inbound.store import Store
 from inbound.timestamps import now_iso, to_wire
-
-
-def checked_under(root: Path, *parts: str) -> Path:
-    """An unsafe path from a rule or a client fails the action, as any backend error does."""
-    try:
-        return under(root, *parts)
-    except UnsafePath as exc:
-        raise BackendError(str(exc)) from None
 
 
 @dataclass

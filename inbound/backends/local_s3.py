@@ -13,26 +13,25 @@ to a bucket nobody made, as S3 does.
 
 from __future__ import annotations
 
-import errno
+import asyncio
 import functools
-import hashlib
 import os
-import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from inbound.backends.errors import BackendError
-from inbound.backends.local import checked_under
-from inbound.datadir import under
-from inbound.ids import new_uuid
+from inbound.backends.errors import BackendError, checked_under
+from inbound.backends.s3_files import (
+    IN_BAND,
+    ObjectFile,
+    file_of,
+    remove_file,
+    stage,
+)
 from inbound.records import Bucket, StoredObject
 from inbound.store import Store
 from inbound.timestamps import now_iso
 
-NAME_MAX = 255  # bytes in one path segment (Linux, macOS)
-IN_BAND = 64 * 1024  # a larger object's bytes are pickled out of band (`ObjectFile`)
 # The bucket of SES's own "location that it manages" for export jobs (api/v2/operations/
 # export_jobs.py): SES's, so it exists even when the server is strict.
 EXPORT_BUCKET = "ses-export-jobs"
@@ -48,121 +47,6 @@ class NoSuchKey(BackendError):
     def __init__(self, bucket: str, key: str, where: Path) -> None:
         super().__init__(f"NoSuchKey: s3://{bucket}/{key} (in {where})")
         self.bucket, self.key = bucket, key
-
-
-def _natural(key: str) -> bool:
-    """Whether `DATA/s3/<bucket>/<key>` can stand for the key, as far as the key alone tells."""
-    return all(
-        part not in ("", ".", "..") and "\0" not in part and len(part.encode()) <= NAME_MAX
-        for part in key.split("/")
-    )
-
-
-def _write_atomically(path: str, body: bytes, partial: str) -> None:
-    """Readers never see a partial file: write it in `partial` (same file system), then
-    rename it over `path`. Folders are made only when missing (a stat per object was a
-    measurable cost)."""
-    try:
-        _replace_with(path, body, partial)
-    except FileNotFoundError:
-        os.makedirs(partial, exist_ok=True)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        _replace_with(path, body, partial)
-
-
-def _replace_with(path: str, body: bytes, partial: str) -> None:
-    tmp = f"{partial}/{new_uuid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)  # a full disk, a missing folder: nothing half-written stays behind
-        raise
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectFile:
-    """An object's file, written by the store's writer (a process, or a thread: it pickles)
-    before it inserts the record this returns, in the same transaction: the event loop does
-    not wait on the file system (profiled: a fifth of its work per message). The record
-    gets its ETag there (an MD5 of every received message was 5% of the event loop's work)
-    and says whether the file is under the key's hash.
-
-    A natural key's path is joined as text to its bucket's folder (`folder`, made by
-    `under()`): `_natural` refuses every segment `under()` would (`..`, a NUL, a leading `/`)
-    and the ones that would not name the key's own file; pathlib's parsing cost more than
-    the rest of the write's Python."""
-
-    folder: str
-    keyed: str
-    partial: str
-    record: StoredObject  # its ETag and `hashed` are the call's
-    body: bytes
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Flat, as text and bytes: dataclasses' and paths' own pickling cost the event loop
-        four times as much. A large body goes out of band (inbound/frames.py): from the
-        message's own bytes to the pipe, no copy of it held meanwhile."""
-        r = self.record
-        record = (r.bucket, r.key, r.size, r.metadata, r.message_id, r.created, r.headers)
-        body = pickle.PickleBuffer(self.body) if len(self.body) > IN_BAND else self.body
-        return (_object_file, (self.folder, self.keyed, self.partial, body, *record))
-
-    def __call__(self) -> StoredObject:
-        record = self.record
-        hashed = not self._written_naturally()
-        if hashed:
-            path = _hashed_path(Path(self.keyed), record.bucket, record.key)
-            _write_atomically(str(path), self.body, self.partial)
-        etag = hashlib.md5(self.body, usedforsecurity=False).hexdigest()
-        return replace(record, etag=etag, hashed=hashed)
-
-    def _written_naturally(self) -> bool:
-        """Whether the file went to the key's own path (not when the key cannot name one, or
-        a folder or a file is in its way)."""
-        key = self.record.key
-        if not _natural(key):
-            return False
-        try:
-            _write_atomically(f"{self.folder}/{key}", self.body, self.partial)
-        except OSError as exc:
-            if not _is_path_clash(exc):
-                raise
-            return False
-        return True
-
-
-def _object_file(folder: str, keyed: str, partial: str, body: bytes, *record: Any) -> ObjectFile:
-    return ObjectFile(folder, keyed, partial, StoredObject(*record), body)
-
-
-def file_of(root: Path, keyed: Path, record: StoredObject) -> Path:
-    if record.hashed:
-        return _hashed_path(keyed, record.bucket, record.key)
-    return checked_under(root, record.bucket, record.key)
-
-
-def remove_file(root: str, keyed: str, record: StoredObject) -> None:
-    """What removes an object's file: module-level, with text paths, so that the store's
-    writer (a process) is sent it cheaply."""
-    file_of(Path(root), Path(keyed), record).unlink(missing_ok=True)
-
-
-def _hashed_path(keyed: Path, bucket: str, key: str) -> Path:
-    return under(keyed, bucket, hashlib.sha256(key.encode()).hexdigest())
-
-
-def _is_path_clash(exc: OSError) -> bool:
-    """The key's path is taken by a folder, or one of its folders by a file, or too long."""
-    return isinstance(exc, IsADirectoryError | NotADirectoryError | FileExistsError) or (
-        exc.errno == errno.ENAMETOOLONG
-    )
 
 
 @dataclass
@@ -265,12 +149,22 @@ class LocalObjectStore:
             created=now_iso(),
             headers=dict(headers or {}),
         )
-        file = self._file(record, body)
-        return await self.store.add_object(file, self._remove_file, durable=durable)
+        if len(body) <= IN_BAND:
+            return await self.store.add_object(
+                self._file(record, body), self._remove_file, durable=durable
+            )
+        # Staged in a thread, so that the writer only renames it (s3_files.stage); removed
+        # once written: the object's file is a link of its own by then.
+        staged, etag = await asyncio.to_thread(stage, str(self.partial), body)
+        file = self._file(replace(record, etag=etag), b"", staged)
+        try:
+            return await self.store.add_object(file, self._remove_file, durable=durable)
+        finally:
+            os.unlink(staged)
 
-    def _file(self, record: StoredObject, body: bytes) -> ObjectFile:
+    def _file(self, record: StoredObject, body: bytes, staged: str = "") -> ObjectFile:
         return ObjectFile(
-            self._folder(record.bucket), str(self.keyed), str(self.partial), record, body
+            self._folder(record.bucket), str(self.keyed), str(self.partial), record, body, staged
         )
 
     def _folder(self, bucket: str) -> str:

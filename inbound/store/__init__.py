@@ -12,10 +12,13 @@ module per domain the queries.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from inbound.store.engine import LEASE
 from inbound.store.errors import StorageError
-from inbound.store.store import Store
+
+if TYPE_CHECKING:
+    from inbound.store.store import Store
 
 __all__ = ["StorageError", "Store", "make_store"]
 
@@ -36,4 +39,17 @@ def make_store(
         from inbound.store.shared import SharedSqliteStore
 
         return SharedSqliteStore(data_dir, worker, lease=lease)
+    from inbound.store.store import Store
+
     return Store(data_dir)
+
+
+def __getattr__(name: str) -> Any:
+    """`Store`, imported with its first use, not with the package: the store's writer
+    process imports modules of this package, and must not load all of them
+    (store/writer_child.py)."""
+    if name == "Store":
+        from inbound.store.store import Store
+
+        return Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import logging
-from asyncio import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inbound.store.engine import Engine, Later, Write
 from inbound.store.errors import StorageError
+
+if TYPE_CHECKING:  # the writer process runs `commit` without asyncio (store/writer_child.py)
+    from asyncio import Future
 
 log = logging.getLogger("inbound.store")
 

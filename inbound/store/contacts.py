@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from inbound.records import Contact
-from inbound.store import documents
+from inbound.store import document_writes
 from inbound.store.documents import Documents
+from inbound.store.engine import execute
 from inbound.store.names import Names
-from inbound.store.writer import Connection, Row, Write, execute
+from inbound.store.writer import Connection, Row, Write
 
 _COLUMNS = (
     "region, contact_list, key, email_address, topic_preferences, unsubscribe_all,"
@@ -102,5 +103,5 @@ def _insert_new(c: Connection, params: list[tuple[Any, ...]]) -> list[bool]:
 
 
 def _delete_list(c: Connection, document: str, key: str, address: tuple[str, str]) -> None:
-    documents.delete(c, document, key)
+    document_writes.delete(c, document, key)
     c.execute("DELETE FROM contacts WHERE region = ? AND contact_list = ?", address)

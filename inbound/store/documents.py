@@ -15,47 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from inbound.store.document_writes import count_after, delete, documents_after, put, text_of
 from inbound.store.engine import Engine
-from inbound.store.writer import Connection, Database, Write
-from inbound.timestamps import now_iso
+from inbound.store.writer import Database, Write
 
 T = TypeVar("T")
 R = TypeVar("R")
 _UNREAD = object()
-
-
-def text_of(body: Any) -> str:
-    return json.dumps(body, sort_keys=True)
-
-
-def put(c: Connection, kind: str, key: str, text: str) -> None:
-    """Store the document `kind`/`key` (`text_of` its body) in the transaction of `c`."""
-    c.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso()))
-
-
-def count(
-    c: Connection,
-    kind: str,
-    key: str,
-    change: Callable[[Any | None], Any],
-    check: Callable[[Any | None], None] | None = None,
-) -> str:
-    """Store `change(the document as committed)` in the transaction of `c`, its row locked
-    first (on PostgreSQL, another engine counting into it waits for this commit, then reads
-    what it committed), so that engines counting at once add up; returns the text stored.
-    `check(the same document)` comes first and may raise, refusing the count and the
-    transaction: a limit that engines counting at once cannot pass together."""
-    c.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, 'null', ?)", (kind, key, now_iso()))
-    found = c.execute(
-        "UPDATE documents SET updated = updated WHERE kind = ? AND key = ? RETURNING body",
-        (kind, key),
-    ).fetchone()
-    committed = json.loads(found[0])
-    if check is not None:
-        check(committed)
-    text = text_of(change(committed))
-    put(c, kind, key, text)
-    return text
 
 
 class Documents(Database):
@@ -94,7 +60,7 @@ class Documents(Database):
         engine's copy)` from now, and what was committed once it is (with the counts of
         other engines)."""
         expected = text_of(change(self.document(kind, key)))
-        done = self._queue_write(Write(_count_after, first, kind, key, change, check))
+        done = self._queue_write(Write(count_after, first, kind, key, change, check))
 
         def committed(write: asyncio.Future[str]) -> None:
             if write.cancelled() or write.exception() is not None:
@@ -119,7 +85,7 @@ class Documents(Database):
         texts = [
             (kind, key, None if body is None else text_of(body)) for kind, key, body in written
         ]
-        done = self._queue_write(Write(_documents_after, fn, texts))
+        done = self._queue_write(Write(documents_after, fn, texts))
         for kind, key, text in texts:
             self._written(kind, key, text, done)
         return asyncio.shield(done)
@@ -211,32 +177,3 @@ class Documents(Database):
         self._texts.pop((kind, key), None)
         self._listings.pop(kind, None)
         self._records.pop(kind, None)
-
-
-def delete(c: Connection, kind: str, key: str) -> None:
-    c.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
-
-
-def _count_after(
-    c: Connection,
-    first: Write[Any] | None,
-    kind: str,
-    key: str,
-    change: Callable[[Any | None], Any],
-    check: Callable[[Any | None], None] | None,
-) -> str:
-    if first is not None:
-        first(c)
-    return count(c, kind, key, change, check)
-
-
-def _documents_after(
-    c: Connection, first: Write[Any] | None, texts: list[tuple[str, str, str | None]]
-) -> None:
-    if first is not None:
-        first(c)
-    for kind, key, text in texts:
-        if text is None:
-            delete(c, kind, key)
-        else:
-            put(c, kind, key, text)

@@ -21,29 +21,12 @@ from inbound.records import (
     StoredObject,
     StreamRecord,
 )
-from inbound.store import rows
-from inbound.store.engine import Engine, Later
-from inbound.store.names import Names
-from inbound.store.writer import Connection, Database, Row, Write, execute, execute_each
+from inbound.store import rows, s3_objects
+from inbound.store.engine import Engine, execute, execute_each
+from inbound.store.writer import Database, Row, Write
 
 T = TypeVar("T")
 EventService = Literal["eventbridge", "pinpoint"]
-_OBJECT_COLUMNS = ("size", "metadata", "message_id", "created", "headers", "etag", "hashed")
-_OBJECT_ROW = (
-    f" INTO s3_objects (bucket, key, {', '.join(_OBJECT_COLUMNS)})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_ADD_OBJECT = "INSERT OR IGNORE" + _OBJECT_ROW
-_REPLACE_OBJECT = "INSERT OR REPLACE" + _OBJECT_ROW
-# PostgreSQL's (`pipelined_object_writer`): the record written as `_REPLACE_OBJECT` writes it
-# (a new rowid, as SQLite's delete-and-insert), and the record it replaces returned when its
-# file is elsewhere (hashed the other way), in one statement whose result nobody waits for.
-_WRITE_OBJECT_RETURNING_PREVIOUS = (
-    "WITH previous AS (SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND hashed <> ?),"
-    f" written AS (INSERT{_OBJECT_ROW} ON CONFLICT (bucket, key) DO UPDATE SET"
-    f" {', '.join(f'{c} = EXCLUDED.{c}' for c in _OBJECT_COLUMNS)}, rowid = DEFAULT)"
-    " SELECT * FROM previous"
-)
 _EVENT_TABLES: dict[EventService, str] = {
     "eventbridge": "eventbridge_events",
     "pinpoint": "pinpoint_events",
@@ -91,7 +74,7 @@ class Embedded(Database):
         remove_file: Callable[[StoredObject], None],
     ) -> Write[Any]:
         """The writer's job of `add_object` (PostgreSQL's: `pipelined_object_writer`)."""
-        return Write(_write_object, write_file, remove_file, self._names)
+        return Write(s3_objects.write_object, write_file, remove_file, self._names)
 
     async def delete_object(
         self, bucket: str, key: str, remove_file: Callable[[StoredObject], None]
@@ -99,10 +82,12 @@ class Embedded(Database):
         """Forget the object and run `remove_file` on it, in one transaction of the writer."""
         names = self._names
         stored = (names.stored(bucket), names.stored(key))
-        await self._write(Write(_delete_object, stored, names, remove_file))
+        await self._write(Write(s3_objects.delete_object, stored, names, remove_file))
 
     def objects(self, limit: int = 1000, offset: int = 0) -> Listing[StoredObject]:
-        return self._listing("s3_objects", lambda r: _object(r, self._names), limit, offset)
+        return self._listing(
+            "s3_objects", lambda r: s3_objects.stored_object(r, self._names), limit, offset
+        )
 
     def stored_object(self, bucket: str, key: str) -> StoredObject | None:
         names = self._names
@@ -110,7 +95,7 @@ class Embedded(Database):
             "SELECT * FROM s3_objects WHERE bucket = ? AND key = ?",
             (names.stored(bucket), names.stored(key)),
         )
-        return _object(found[0], names) if found else None
+        return s3_objects.stored_object(found[0], names) if found else None
 
     def objects_after(self, bucket: str, prefix: str, after: str, limit: int) -> list[StoredObject]:
         """Up to `limit` objects of `bucket` whose key starts with `prefix` and sorts after
@@ -125,7 +110,7 @@ class Embedded(Database):
             "AND substr(CAST(key AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY key LIMIT ?",
             (names.stored(bucket), after, prefix, len(prefix.encode()), prefix, limit),
         )
-        return [_object(row, names) for row in found]
+        return [s3_objects.stored_object(row, names) for row in found]
 
     async def add_bucket(self, bucket: Bucket) -> bool:
         """Whether the bucket is new (False: one of that name exists, left as it was)."""
@@ -328,113 +313,4 @@ def _invocation(row: Row) -> LambdaInvocation:
         row,
         payload=json.loads(row["payload"]),
         response=None if row["response"] is None else json.loads(row["response"]),
-    )
-
-
-def _json_object(value: dict[str, str]) -> str:
-    """`json.dumps(value)`, without its cost for the empty metadata of every received
-    message's object."""
-    return json.dumps(value) if value else "{}"
-
-
-def _write_object(
-    c: Connection,
-    write_file: Callable[[], StoredObject],
-    remove_file: Callable[[StoredObject], None],
-    names: Names,
-) -> StoredObject:
-    """The writer's job of `Embedded.add_object`."""
-    stored = write_file()
-    values = _object_values(stored, names)
-    if c.execute(_ADD_OBJECT, values).rowcount == 1:
-        return stored
-    previous = _object_in(c, values[:2], names)
-    if previous is not None and previous.hashed != stored.hashed:
-        remove_file(previous)
-    c.execute(_REPLACE_OBJECT, values)
-    return stored
-
-
-def pipelined_object_writer(
-    write_file: Callable[[], StoredObject],
-    remove_file: Callable[[StoredObject], None],
-    names: Names,
-) -> Write[Later]:
-    """`_write_object` for PostgreSQL's writer, which sends a transaction's statements in
-    one pipeline: one statement, and what it found is looked at once the transaction has
-    committed (`Later`), not in the middle of it. `_write_object`'s `rowcount` there was a
-    round trip in the middle of every transaction that held an object: a quarter of the
-    writer thread's time (py-spy, 2 engines of benchmarks/pgscale.py), the writer being busy
-    90% of it. The file the replaced record names goes after the commit (or not, if the
-    transaction fails), once the new record no longer names it."""
-    return Write(_write_object_pipelined, write_file, remove_file, names)
-
-
-def _write_object_pipelined(
-    c: Connection,
-    write_file: Callable[[], StoredObject],
-    remove_file: Callable[[StoredObject], None],
-    names: Names,
-) -> Later:
-    stored = write_file()
-    values = _object_values(stored, names)
-    previous = c.execute(_WRITE_OBJECT_RETURNING_PREVIOUS, (*values[:2], values[-1], *values))
-
-    def settle() -> StoredObject:
-        found = previous.fetchone()
-        if found is not None:
-            row = dict(zip((d[0] for d in previous.description), found, strict=True))
-            remove_file(_object(row, names))
-        return stored
-
-    return Later(settle)
-
-
-def _delete_object(
-    c: Connection,
-    address: tuple[str, str],
-    names: Names,
-    remove_file: Callable[[StoredObject], None],
-) -> None:
-    found = _object_in(c, address, names)
-    if found is not None:
-        remove_file(found)
-        c.execute("DELETE FROM s3_objects WHERE bucket = ? AND key = ?", address)
-
-
-def _object_values(stored: StoredObject, names: Names) -> tuple[Any, ...]:
-    """The record's values, in `_OBJECT_ROW`'s order, its names as stored."""
-    return (
-        names.stored(stored.bucket),
-        names.stored(stored.key),
-        stored.size,
-        _json_object(stored.metadata),
-        stored.message_id,
-        stored.created,
-        _json_object(stored.headers),
-        stored.etag,
-        int(stored.hashed),
-    )
-
-
-def _object_in(c: Connection, address: tuple[str, str], names: Names) -> StoredObject | None:
-    """The object at (bucket, key) as stored (`names.stored`) as the writer's transaction
-    sees it."""
-    cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", address)
-    found = cursor.fetchone()
-    if found is None:
-        return None
-    return _object(dict(zip((d[0] for d in cursor.description), found, strict=True)), names)
-
-
-def _object(row: Row, names: Names) -> StoredObject:
-    columns = row.keys()  # a data dir opened read-only is not migrated: the columns may lack
-    return rows.record(
-        StoredObject,
-        row,
-        bucket=names.read(row["bucket"]),
-        key=names.read(row["key"]),
-        metadata=json.loads(row["metadata"]),
-        headers=json.loads(row["headers"]) if "headers" in columns else {},
-        hashed=bool(row["hashed"]) if "hashed" in columns else False,
     )

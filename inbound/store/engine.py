@@ -12,7 +12,7 @@ translated is overridden method by method in `PostgresStore`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
@@ -64,6 +64,21 @@ def execute_together(c: Connection, statements: Sequence[Statement]) -> None:
         return
     for sql, params in statements:
         c.execute(sql, params)
+
+
+def execute(c: Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    """The write of one statement: how many rows it changed."""
+    rowcount: int = c.execute(sql, params).rowcount
+    return rowcount
+
+
+def execute_each(c: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+    """The write of one statement for each of `rows`: how many rows they changed in all."""
+    return sum(c.execute(sql, row).rowcount for row in rows)
+
+
+def nothing(c: Connection) -> None:
+    """The write `Database.flush` waits for: committed after everything queued before it."""
 
 
 class Write(Generic[T]):

@@ -18,8 +18,8 @@ from inbound.store import bodies, rows
 from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
-from inbound.store.engine import Statement, execute_together
-from inbound.store.writer import Connection, StorageError, Write, execute_each
+from inbound.store.engine import execute_each, execute_together
+from inbound.store.writer import StorageError, Write
 from inbound.timestamps import now_iso
 
 _SPOOL = "INSERT INTO spool (id, raw) VALUES (?, ?)"
@@ -158,18 +158,10 @@ class Messages(Documents):
             statements.append(
                 ("UPDATE messages SET status = ?, finished_at = ? WHERE id = ?", done)
             )
-        write = Write(_trace_and_retries, statements, entries)
+        write = Write(rows.trace_and_retries, statements, entries)
         await self._write(write, durable=False)
         self.changes.post(ChangeKind.RECEIVED, message_id)
 
     def trace(self, message_id: str) -> list[TraceRow]:
         found = self._read("SELECT * FROM trace WHERE message_id = ? ORDER BY seq", (message_id,))
         return [rows.trace_row(r) for r in found]
-
-
-def _trace_and_retries(
-    c: Connection, statements: Sequence[Statement], retries: Sequence[RetryEntry]
-) -> None:
-    execute_together(c, statements)
-    if retries:
-        rows.insert_retries(c, retries)

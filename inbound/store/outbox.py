@@ -7,7 +7,8 @@ from typing import Any
 
 from inbound.records import Listing, OutboxMessage, OutboxStatus, RelayOutcome
 from inbound.store import rows
-from inbound.store.writer import Connection, Database, Row, Write, execute
+from inbound.store.engine import execute
+from inbound.store.writer import Connection, Database, Row, Write
 
 # Every column but the bytes (`outbox_raw` reads those).
 COLUMNS = (

@@ -11,7 +11,8 @@ from typing import Any
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
 from inbound.store import rows
 from inbound.store.changes import ChangeKind
-from inbound.store.writer import Connection, Database, Write, execute
+from inbound.store.engine import execute
+from inbound.store.writer import Connection, Database, Write
 
 _WORK = "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE m.status = ?"
 

@@ -19,8 +19,7 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
-from inbound.store.engine import Statement
-from inbound.store.writer import Connection, Row
+from inbound.store.engine import Connection, Row, Statement, execute_together
 from inbound.timestamps import now_iso
 
 R = TypeVar("R")
@@ -111,6 +110,16 @@ def insert_retries(c: Connection, entries: Sequence[RetryEntry]) -> None:
             for e in entries
         ],
     )  # fmt: skip
+
+
+def trace_and_retries(
+    c: Connection, statements: Sequence[Statement], retries: Sequence[RetryEntry]
+) -> None:
+    """The write of `Messages.add_trace`: here, beside the rows it writes, since the store's
+    writer process loads the module of each write it runs (store/writer_child.py)."""
+    execute_together(c, statements)
+    if retries:
+        insert_retries(c, retries)
 
 
 def retry_entry(row: Row) -> RetryEntry:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from inbound.store.engine import Connection
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -163,3 +165,9 @@ RESET_TABLES = (
     "digest_text",
     "digests",
 )
+
+
+def wipe(c: Connection) -> None:
+    """The write of `Database.reset`: every table of `RESET_TABLES` emptied."""
+    for table in RESET_TABLES:
+        c.execute(f"DELETE FROM {table}")

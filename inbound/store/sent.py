@@ -26,7 +26,8 @@ from inbound.records import Listing, ReturnedMail, SentMessage, SentStatus
 from inbound.store import bodies, rows
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
-from inbound.store.writer import Connection, Row, Write, execute
+from inbound.store.engine import execute
+from inbound.store.writer import Connection, Row, Write
 
 log = logging.getLogger("inbound.store")
 SENT_BODIES = "sent"

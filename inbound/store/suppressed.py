@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from inbound.records import SuppressedDestination, SuppressionReason
-from inbound.store.writer import Database, Row, Write, execute_each
+from inbound.store.engine import execute_each
+from inbound.store.writer import Database, Row, Write
 
 _UPSERT = "INSERT OR REPLACE INTO suppressed VALUES (?, ?, ?, ?, ?, ?)"
 

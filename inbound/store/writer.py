@@ -18,16 +18,15 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from inbound.store.batch import BATCH, commit, log_unwaited, settle
 from inbound.store.changes import Changes
-from inbound.store.engine import Connection, Engine, Reader, Row, Write
+from inbound.store.engine import Connection, Engine, Reader, Row, Write, nothing
 from inbound.store.errors import StorageError
 from inbound.store.names import PLAIN, Names
-from inbound.store.schema import RESET_TABLES
+from inbound.store.schema import wipe
 from inbound.store.sqlite import SqliteEngine
 from inbound.store.writer_process import ProcessWriter
 
@@ -127,7 +126,7 @@ class Database:
 
     async def flush(self, *, durable: bool = True) -> None:
         """Wait until everything submitted so far is committed (and fsynced if `durable`)."""
-        await self._write(Write(_nothing), durable=durable)
+        await self._write(Write(nothing), durable=durable)
 
     def _page(
         self, sql: str, order: str, params: tuple[Any, ...], limit: int, offset: int
@@ -142,32 +141,12 @@ class Database:
 
     async def reset(self) -> None:
         """Empty every table but the receipt states and the API's documents."""
-        await self._write(Write(_wipe))
+        await self._write(Write(wipe))
         self.generation += 1
 
 
 def _not_open(sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
     raise AssertionError("store is not open")
-
-
-def execute(c: Connection, sql: str, params: Sequence[Any] = ()) -> int:
-    """The write of one statement: how many rows it changed."""
-    rowcount: int = c.execute(sql, params).rowcount
-    return rowcount
-
-
-def execute_each(c: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-    """The write of one statement for each of `rows`: how many rows they changed in all."""
-    return sum(c.execute(sql, row).rowcount for row in rows)
-
-
-def _nothing(c: Connection) -> None:
-    """The write `flush` waits for: committed after everything queued before it."""
-
-
-def _wipe(c: Connection) -> None:
-    for table in RESET_TABLES:
-        c.execute(f"DELETE FROM {table}")
 
 
 class _Job:

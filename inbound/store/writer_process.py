@@ -27,9 +27,7 @@ import contextlib
 import fcntl
 import logging
 import os
-import pickle
 import select
-import signal
 import subprocess
 import sys
 from collections import deque
@@ -37,21 +35,19 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from inbound.frames import Part, Unframer, frame, frame_parts
-from inbound.store.batch import BATCH, commit, log_unwaited, settle
+from inbound.frames import Part, Unframer, frame_parts
+from inbound.store.batch import log_unwaited, settle
 from inbound.store.engine import Write
 from inbound.store.errors import StorageError
-from inbound.store.sqlite import SqliteEngine
+from inbound.store.writer_child import MAX_FRAME, UNWAITED
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
 
-MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
 PIPE_SIZE = 1 << 20  # a 10 KB message's jobs fit many times over: fewer wake-ups
 IOV_MAX = 1024  # buffers one writev takes (Linux)
 START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
-UNWAITED = -1  # the id of a job nobody waits for (`submit`)
-CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR` runs `serve` (store/__main__.py)
+CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR`: store/writer_child.py
 
 
 class ProcessWriter:
@@ -259,56 +255,3 @@ class ProcessWriter:
         pending, self._pending = self._pending, {}
         for future in pending.values():
             settle(future, False, StorageError("the store's writer process exited"))
-
-
-# ── the child ────────────────────────────────────────────────────────────────────────────────
-def serve(data_dir: Path) -> None:
-    """The child: commit what arrives on stdin, answer on stdout, until stdin ends."""
-    # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
-    engine = SqliteEngine(data_dir)
-    engine.open(read_only=False)
-    out.write(b"+")
-    source = sys.stdin.fileno()
-    jobs = Unframer(MAX_FRAME)
-    arrived: list[tuple[int, Write[Any], bool]] = []
-    ended = False
-    while True:
-        # Block for the first job, then take whatever else has arrived, up to BATCH.
-        while not ended and (
-            not arrived or (len(arrived) < BATCH and select.select([source], [], [], 0)[0])
-        ):
-            found = jobs.read(source)
-            if found is None:
-                ended = True
-            for frame_jobs in found or ():
-                arrived += frame_jobs
-        if not arrived:
-            break
-        batch, arrived = arrived[:BATCH], arrived[BATCH:]
-        outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
-        answers = []
-        for (ident, _, _), (ok, value) in zip(batch, outcomes, strict=True):
-            if ident == UNWAITED:
-                log_unwaited(ok, value)
-            else:
-                answers.append((ident, ok, value))
-        if answers:
-            try:
-                out.write(frame(answers))
-            except (pickle.PicklingError, TypeError, AttributeError):
-                out.write(frame([_portable_answer(*answer) for answer in answers]))
-    engine.close_writer()
-    engine.close()
-
-
-def _portable_answer(ident: int, ok: bool, value: Any) -> tuple[int, bool, Any]:
-    """An answer that pickles: what does not is answered as an error naming its type."""
-    try:
-        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        what = "error" if not ok else "result"
-        return ident, False, StorageError(f"a write's {what} does not pickle: {value!r}")
-    return ident, ok, value

@@ -23,8 +23,7 @@ import pytest
 from inbound.config import StoreSettings
 from inbound.records import Bucket, StoredObject
 from inbound.store import StorageError, Store
-from inbound.store.engine import Write
-from inbound.store.writer import execute
+from inbound.store.engine import Write, execute
 from tests import rulesets
 from tests.store.conftest import Removed, made
 
@@ -161,8 +160,7 @@ def test_a_killed_server_s_writer_commits_what_it_read_and_exits(tmp_path: Path)
         "import asyncio, sys\n"
         "from pathlib import Path\n"
         "from inbound.store import Store\n"
-        "from inbound.store.engine import Write\n"
-        "from inbound.store.writer import execute\n"
+        "from inbound.store.engine import Write, execute\n"
         "store = Store(Path(sys.argv[1])); store.open(process=True)\n"
         "async def main():\n"
         f"    await store._write(Write(execute, {BUCKET!r}, ('a', 'r', 't')))\n"

@@ -32,12 +32,12 @@ from inbound.records import MessageRecord, StoredObject
 from inbound.store.bodies import SpooledBody
 from inbound.store.browse import search_terms
 from inbound.store.claims import Claims
-from inbound.store.embedded import pipelined_object_writer
 from inbound.store.engine import LEASE, Later, Write
 from inbound.store.errors import StorageError
 from inbound.store.names import ESCAPED
 from inbound.store.postgresql.engine import PostgresEngine, log
 from inbound.store.postgresql.reads import VersionReads
+from inbound.store.s3_objects import pipelined_object_writer
 from inbound.store.sent import SentBody
 
 R = TypeVar("R")

@@ -1,0 +1,82 @@
+"""The store's writer process itself (store/writer_process.py has the server's side):
+`python -m inbound.store DATA_DIR` runs `serve`.
+
+It imports no more than its work needs: no asyncio, nor the store's query modules, nor the
+rest of the server. A module it loads stays in its memory for its life, and its memory adds
+to the server's: the child of the whole `inbound.store` package held 27-29 MB idle
+(benchmarks/RESULTS.md, "Issue 15"). Each write names its function's module, which the child
+imports when the write arrives (pickle): so the functions of the writes live in modules
+without asyncio (store/engine.py, rows.py, s3_objects.py, backends/s3_files.py);
+tests/store/test_writer_child.py checks what a server's child has loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from inbound.frames import Unframer, frame
+from inbound.store.batch import BATCH, commit, log_unwaited
+from inbound.store.engine import Write
+from inbound.store.errors import StorageError
+from inbound.store.sqlite import SqliteEngine
+
+MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
+UNWAITED = -1  # the id of a job nobody waits for (`submit`)
+
+
+def serve(data_dir: Path) -> None:
+    """The child: commit what arrives on stdin, answer on stdout, until stdin ends."""
+    # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
+    engine = SqliteEngine(data_dir)
+    engine.open(read_only=False)
+    out.write(b"+")
+    source = sys.stdin.fileno()
+    jobs = Unframer(MAX_FRAME)
+    arrived: list[tuple[int, Write[Any], bool]] = []
+    ended = False
+    while True:
+        # Block for the first job, then take whatever else has arrived, up to BATCH.
+        while not ended and (
+            not arrived or (len(arrived) < BATCH and select.select([source], [], [], 0)[0])
+        ):
+            found = jobs.read(source)
+            if found is None:
+                ended = True
+            for frame_jobs in found or ():
+                arrived += frame_jobs
+        if not arrived:
+            break
+        batch, arrived = arrived[:BATCH], arrived[BATCH:]
+        outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
+        answers = []
+        for (ident, _, _), (ok, value) in zip(batch, outcomes, strict=True):
+            if ident == UNWAITED:
+                log_unwaited(ok, value)
+            else:
+                answers.append((ident, ok, value))
+        if answers:
+            try:
+                out.write(frame(answers))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                out.write(frame([_portable_answer(*answer) for answer in answers]))
+    engine.close_writer()
+    engine.close()
+
+
+def _portable_answer(ident: int, ok: bool, value: Any) -> tuple[int, bool, Any]:
+    """An answer that pickles: what does not is answered as an error naming its type."""
+    try:
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        what = "error" if not ok else "result"
+        return ident, False, StorageError(f"a write's {what} does not pickle: {value!r}")
+    return ident, ok, value
