@@ -39,7 +39,13 @@ from inbound.timestamps import now_iso
 
 log = logging.getLogger("inbound.engine")
 
-MAX_CONCURRENT_PROCESSING = 16
+# Messages processed at once. Each waits for the store's writer several times (a checkpoint
+# of its trace before each action with effects, the S3 object, the last rows), so a slot is
+# mostly waiting: at 16, 10 KB mail at 50 connections filled the backlog (MAX_UNPROCESSED)
+# and the replies to DATA waited for room (docs/cpu.md, "Third round"). More at once also
+# makes the writer's batches larger, fewer commits per message. Memory stays bounded by
+# PROCESSING_MEMORY.
+MAX_CONCURRENT_PROCESSING = 64
 # Backpressure: with this many messages accepted but not yet processed, the reply to the next
 # DATA waits for one to finish (clients wait minutes for it, RFC 5321 §4.5.3.2.6), so a burst
 # cannot grow the backlog, or memory, without bound.

@@ -10,21 +10,26 @@ import time
 from pathlib import Path
 
 from inbound import cli
+from inbound.cli import startup
 
 
 def test_serve_freezes_what_start_up_made(tmp_path: Path) -> None:
     """Once listening, the objects start-up made are out of the collector's generations, so
-    a full collection no longer walks them (docs/cpu.md, "Pauses")."""
+    a full collection no longer walks them (docs/cpu.md, "Pauses"), and the youngest
+    generation is collected less often (docs/cpu.md, "Third round")."""
     (tmp_path / "rules.json").write_text('{"RuleSets": []}')
     config = tmp_path / "inbound.toml"
     config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n')
     frozen: list[int] = []
+    thresholds: list[tuple[int, int, int]] = []
+    default = gc.get_threshold()
 
     def stop_once_frozen() -> None:
         deadline = time.monotonic() + 60
         while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         frozen.append(gc.get_freeze_count())
+        thresholds.append(gc.get_threshold())
         os.kill(os.getpid(), signal.SIGTERM)  # serve's own handler stops it
 
     watcher = threading.Thread(target=stop_once_frozen)
@@ -35,4 +40,6 @@ def test_serve_freezes_what_start_up_made(tmp_path: Path) -> None:
     finally:
         watcher.join()
         gc.unfreeze()
+        gc.set_threshold(*default)
     assert frozen[0] > 1000
+    assert thresholds[0] == (startup.YOUNG_THRESHOLD, *default[1:])
