@@ -117,10 +117,12 @@ class InboundServer:
         executors: Mapping[str, Executor] | None = None,
         backends: Callable[[Store, Settings, str], Backends] | None = None,
         worker: int | None = None,
+        writer: Path | None = None,
     ) -> None:
         """`worker`: this server is that slot's worker process of `[server] workers`
         (docs/workers.md): the supervisor holds the data dir and prepared it, the listeners
-        share their ports with the other workers', the store is shared with them."""
+        share their ports with the other workers', the store is shared with them; `writer`:
+        the socket of the store's writer the supervisor shares among them, if it runs one."""
         self.settings = settings
         self.worker = worker
         self.executors = with_overrides(executors)
@@ -130,7 +132,11 @@ class InboundServer:
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
         self.store = make_store(
-            settings.data_dir, settings.store.url, worker=worker, lease=settings.store.lease_seconds
+            settings.data_dir,
+            settings.store.url,
+            worker=worker,
+            lease=settings.store.lease_seconds,
+            writer=writer,
         )
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None

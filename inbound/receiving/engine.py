@@ -341,12 +341,18 @@ class Engine:
 class _Steps:
     """The `Recorder` of one message's run: its new steps go to the store in one write per
     checkpoint, and the last ones with `finish()`. A failed action's retry entry commits with
-    the row that reports the failure."""
+    the row that reports the failure.
+
+    What an action submitted without waiting (an S3 object's record) commits before the step
+    that says it is done, unless the store's writer was lost in between (a process that died:
+    `writer_losses`); then no step is recorded and the run fails, to go on from the steps
+    recorded before (the action runs again)."""
 
     def __init__(self, record: MessageRecord, store: Store, retries: Retries) -> None:
         self._record = record
         self._store = store
         self._retries = retries
+        self._losses = store.writer_losses
         self._rows: list[TraceRow] = []
         self._entries: list[RetryEntry] = []
         self.failures = 0
@@ -365,12 +371,17 @@ class _Steps:
         # One write per side effect, before it: steps without one (a rule match, an AddHeader)
         # wait for it, and the last step goes with `finish()`.
         if self._rows:
-            await self._store.add_trace(self._record.id, self._rows, retries=self._entries)
+            await self._add(finished=False)
             self._rows.clear()
             self._entries.clear()
 
     async def finish(self) -> None:
         """Record the remaining steps and mark the message done, in one write."""
+        await self._add(finished=True)
+
+    async def _add(self, *, finished: bool) -> None:
+        if self._store.writer_losses != self._losses:
+            raise StorageError("the store's writer was lost while the message was processed")
         await self._store.add_trace(
-            self._record.id, self._rows, finished=True, retries=self._entries
+            self._record.id, self._rows, finished=finished, retries=self._entries
         )

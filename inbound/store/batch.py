@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from inbound.store.engine import Engine, Later, Write
+from inbound.store.engine import Engine, Job, Later
 from inbound.store.errors import StorageError
 
 if TYPE_CHECKING:  # the writer process runs `commit` without asyncio (store/writer_child.py)
@@ -17,7 +18,7 @@ log = logging.getLogger("inbound.store")
 BATCH = 512  # writes in one transaction at most
 
 
-def commit(engine: Engine, jobs: list[Write[Any]], durable: list[bool]) -> list[tuple[bool, Any]]:
+def commit(engine: Engine, jobs: Sequence[Job], durable: list[bool]) -> list[tuple[bool, Any]]:
     """One transaction for a batch of jobs, and each job's outcome: (True, its result) or
     (False, its error). It is made durable (fsynced) only when a job needs it: the spool
     before `250`, API changes before their response (the engine's `transaction`).

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import queue
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -28,7 +29,7 @@ from inbound.store.errors import StorageError
 from inbound.store.names import PLAIN, Names
 from inbound.store.schema import wipe
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.writer_process import ProcessWriter
+from inbound.store.writer_process import ChildLink, ProcessWriter
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
@@ -51,6 +52,12 @@ class Writer(Protocol):
 
     def close(self) -> None:
         """Commit what is queued, then stop."""
+        ...
+
+    @property
+    def losses(self) -> int:
+        """How many times writes nobody waited for may have been lost with the writer (a
+        process that died) while later writes commit."""
         ...
 
 
@@ -91,13 +98,14 @@ class Database:
                 raise StorageError(str(exc)) from exc
         self._engine.open(read_only=read_only)
         self._read = self._engine.read
-        if read_only:
-            return
+        if not read_only:
+            self._writer = self._new_writer(process)
+
+    def _new_writer(self, process: bool) -> Writer:
         if process and isinstance(self._engine, SqliteEngine) and not self._engine.engine_id:
             self._engine.close_writer()  # the schema is made: the child writes from here
-            self._writer = ProcessWriter(self.data_dir)
-        else:
-            self._writer = ThreadWriter(self._engine)
+            return ProcessWriter(partial(ChildLink, self.data_dir))
+        return ThreadWriter(self._engine)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -105,6 +113,13 @@ class Database:
             self._writer = None
         self._engine.close()
         self._read = _not_open
+
+    @property
+    def writer_losses(self) -> int:
+        """Changes when the writer lost writes nobody waited for (`_submit`): a process
+        writer that died. Whoever relies on submitted records (a message's actions) checks it
+        around its work and does the work again from what was committed."""
+        return 0 if self._writer is None else self._writer.losses
 
     async def _write(self, fn: Write[T], *, durable: bool = True) -> T:
         """Run `fn` in the writer's next transaction; returns once it is committed (and, when
@@ -160,8 +175,10 @@ class _Job:
 
 class ThreadWriter:
     """The writer as a thread of this process: PostgreSQL's (its statements wait on the
-    network, not on the GIL), the worker processes' of one SQLite file, and `[store] writer =
-    "thread"` (the pytest plugin's: no process to start per test)."""
+    network, not on the GIL), the worker processes' of one SQLite file with `[store] writer =
+    "thread"`, and that setting's (the pytest plugin's: no process to start per test)."""
+
+    losses = 0  # it dies with the process
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

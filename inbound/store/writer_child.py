@@ -57,19 +57,27 @@ def serve(data_dir: Path) -> None:
             break
         batch, arrived = arrived[:BATCH], arrived[BATCH:]
         outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
-        answers = []
-        for (ident, _, _), (ok, value) in zip(batch, outcomes, strict=True):
-            if ident == UNWAITED:
-                log_unwaited(ok, value)
-            else:
-                answers.append((ident, ok, value))
-        if answers:
-            try:
-                out.write(frame(answers))
-            except (pickle.PicklingError, TypeError, AttributeError):
-                out.write(frame([_portable_answer(*answer) for answer in answers]))
+        if answers := answer(batch, outcomes):
+            out.write(answers)
     engine.close_writer()
     engine.close()
+
+
+def answer(jobs: list[tuple[int, Write[Any], bool]], outcomes: list[tuple[bool, Any]]) -> bytes:
+    """The frame answering the waited ones of `jobs` (b"" when none is), the failures of the
+    others logged."""
+    answers = []
+    for (ident, _, _), (ok, value) in zip(jobs, outcomes, strict=True):
+        if ident == UNWAITED:
+            log_unwaited(ok, value)
+        else:
+            answers.append((ident, ok, value))
+    if not answers:
+        return b""
+    try:
+        return frame(answers)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return frame([_portable_answer(*answer) for answer in answers])
 
 
 def _portable_answer(ident: int, ok: bool, value: Any) -> tuple[int, bool, Any]:

@@ -31,9 +31,10 @@ import select
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from inbound.frames import Part, Unframer, frame_parts
 from inbound.store.batch import log_unwaited, settle
@@ -50,27 +51,33 @@ START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
 CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR`: store/writer_child.py
 
 
-class ProcessWriter:
-    """The server's side: one child, the jobs not yet sent, and the futures of those sent."""
+class Link(Protocol):
+    """The writer as its server sees it: where the jobs' frames go, where the answers' frames
+    come from. A child of this server (`ChildLink`), or the writer its supervisor shares among
+    the worker processes (store/shared_writer.py)."""
+
+    send: int  # a descriptor the jobs are written to
+    receive: int  # a descriptor the answers are read from
+
+    def finish(self, rest: bytes) -> bytes:
+        """`rest` sent and the jobs' stream ended; every answer until the writer is done with
+        this server; then the link is gone (its descriptors closed)."""
+        ...
+
+    def end(self) -> str:
+        """After the answers ended unasked: the link gone, and what happened, for the log."""
+        ...
+
+
+class ChildLink:
+    """The writer as a child of this server: its stdin and its stdout."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._data_dir = data_dir
-        self._child: subprocess.Popen[bytes] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queued: list[tuple[int, Write[Any], bool]] = []  # this turn of the loop's jobs
-        self._unsent: deque[memoryview] = deque()  # what the pipe did not take yet
-        self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._next = 0
-        self._replies = Unframer(MAX_FRAME)
-        self._start()
-
-    # ── the child ──────────────────────────────────────────────────────────────────────────
-    def _start(self) -> None:
         """Start the child and wait until it has the database open: a child that cannot open
         it fails here, where the server starts, not with the first message."""
         try:
             child = subprocess.Popen(
-                [sys.executable, "-m", CHILD, str(self._data_dir)],
+                [sys.executable, "-m", CHILD, str(data_dir)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
@@ -80,26 +87,78 @@ class ProcessWriter:
         for pipe in (child.stdin, child.stdout):
             with contextlib.suppress(OSError):  # a smaller pipe works, with more wake-ups
                 fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-        ready, _, _ = select.select([child.stdout], [], [], START_TIMEOUT)
-        if not ready or os.read(child.stdout.fileno(), 1) != b"+":
+        if not ready(child.stdout.fileno()):
             child.kill()
             child.wait()
             raise StorageError("the store's writer process could not open the database")
-        os.set_blocking(child.stdin.fileno(), False)
-        os.set_blocking(child.stdout.fileno(), False)
         self._child = child
+        self.send, self.receive = child.stdin.fileno(), child.stdout.fileno()
+
+    def finish(self, rest: bytes) -> bytes:
+        os.set_blocking(self.send, True)
+        os.set_blocking(self.receive, True)
+        answers = b""
+        with contextlib.suppress(OSError, ValueError):
+            answers, _ = self._child.communicate(rest)  # writes and reads at once: no deadlock
+        self._child.wait()
+        return answers
+
+    def end(self) -> str:
+        child = self._child
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            code = child.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:  # its output ended but it goes on: stopped
+            child.kill()
+            code = child.wait()
+        child.stdin.close()
+        child.stdout.close()
+        return f"the store's writer process exited (status {code}); it is started again"
+
+
+def ready(fd: int) -> bool:
+    """Whether the writer said, on `fd`, that it has the database open (`+`), in time."""
+    found, _, _ = select.select([fd], [], [], START_TIMEOUT)
+    return bool(found) and os.read(fd, 1) == b"+"
+
+
+class ProcessWriter:
+    """The server's side: one link to the writer, the jobs not yet sent, and the futures of
+    those sent."""
+
+    def __init__(self, connect: Callable[[], Link]) -> None:
+        """`connect`: a new link to the writer, at the start and after one is lost."""
+        self._connect = connect
+        self._link: Link | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queued: list[tuple[int, Write[Any], bool]] = []  # this turn of the loop's jobs
+        self._unsent: deque[memoryview] = deque()  # what the link did not take yet
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._next = 0
+        self._replies = Unframer(MAX_FRAME)
+        # Links lost: the writes nobody waited for that were in flight then may be lost with
+        # them, while the next writes commit in the next link (`Database.writer_losses`).
+        self.losses = 0
+        self._start()
+
+    # ── the link ───────────────────────────────────────────────────────────────────────────
+    def _start(self) -> None:
+        link = self._connect()
+        os.set_blocking(link.send, False)
+        os.set_blocking(link.receive, False)
+        self._link = link
         self._loop = None  # attached to the loop of the first write
 
     def _attached(self) -> asyncio.AbstractEventLoop:
-        """The event loop the child's answers are read on: the running one, from the first
-        write on (a child restarted after a failure is attached again)."""
-        if self._child is None:
+        """The event loop the writer's answers are read on: the running one, from the first
+        write on (a link made again after a failure is attached again)."""
+        if self._link is None:
             self._start()
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-            assert self._child is not None and self._child.stdout is not None
-            loop.add_reader(self._child.stdout.fileno(), self._read)
+            assert self._link is not None
+            loop.add_reader(self._link.receive, self._read)
         return loop
 
     # ── sending ────────────────────────────────────────────────────────────────────────────
@@ -125,14 +184,14 @@ class ProcessWriter:
     def _send(self) -> None:
         parts = self._framed(self._queued)
         self._queued = []
-        child = self._child
-        if child is None or child.stdin is None:
+        link = self._link
+        if link is None:
             return  # gone: its futures have failed (`_lost`)
         waiting = bool(self._unsent)
         self._unsent.extend(memoryview(part) for part in parts)
         if not waiting and not self._write_some():
             assert self._loop is not None
-            self._loop.add_writer(child.stdin.fileno(), self._send_rest)
+            self._loop.add_writer(link.send, self._send_rest)
 
     def _framed(self, jobs: list[tuple[int, Write[Any], bool]]) -> list[Part]:
         """`jobs` in one frame; a job that does not pickle is left out, and fails (a `Write`
@@ -159,11 +218,11 @@ class ProcessWriter:
 
     def _write_some(self) -> bool:
         """Write what the pipe takes of `_unsent`; whether all of it went."""
-        child, unsent = self._child, self._unsent
-        assert child is not None and child.stdin is not None
+        link, unsent = self._link, self._unsent
+        assert link is not None
         while unsent:
             try:
-                written = os.writev(child.stdin.fileno(), list(islice(unsent, IOV_MAX)))
+                written = os.writev(link.send, list(islice(unsent, IOV_MAX)))
             except BlockingIOError:
                 return False
             except OSError:
@@ -178,17 +237,17 @@ class ProcessWriter:
         return True
 
     def _send_rest(self) -> None:
-        child = self._child
-        assert child is not None and child.stdin is not None and self._loop is not None
+        link = self._link
+        assert link is not None and self._loop is not None
         if self._write_some():
-            self._loop.remove_writer(child.stdin.fileno())
+            self._loop.remove_writer(link.send)
 
     # ── answers ──────────────────────────────────────────────────────────────────────────
     def _read(self) -> None:
-        child = self._child
-        assert child is not None and child.stdout is not None
+        link = self._link
+        assert link is not None
         try:
-            answers = self._replies.read(child.stdout.fileno())
+            answers = self._replies.read(link.receive)
         except BlockingIOError:
             return
         except OSError:
@@ -206,50 +265,36 @@ class ProcessWriter:
                 settle(future, ok, value)
 
     def _lost(self) -> None:
-        """The child exited: its writes in flight fail, the next write starts another."""
-        child = self._detach()
-        assert child.stdin is not None and child.stdout is not None
-        self._queued = []  # their futures fail below: none may run in the next child
+        """The writer is gone: its writes in flight fail, the next write makes another link."""
+        link = self._detach()
+        self._queued = []  # their futures fail below: none may run in the next writer
         self._replies = Unframer(MAX_FRAME)
-        try:
-            code = child.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:  # its output ended but it goes on: stopped
-            child.kill()
-            code = child.wait()
-        child.stdin.close()
-        child.stdout.close()
-        log.error("the store's writer process exited (status %s); it is started again", code)
+        self.losses += 1
+        log.error("%s", link.end())
         self._fail_pending()
 
     def close(self) -> None:
-        """Everything queued is sent and committed, the child's answers to it settled, then
-        the child exits (its input ends)."""
-        if self._child is None:
+        """Everything queued is sent and committed, the writer's answers to it settled, then
+        the link ends (a child exits)."""
+        if self._link is None:
             return
         rest = b"".join([*self._unsent, *(self._framed(self._queued) if self._queued else ())])
         self._queued = []
-        child = self._detach()
-        assert child.stdin is not None and child.stdout is not None
-        os.set_blocking(child.stdin.fileno(), True)
-        os.set_blocking(child.stdout.fileno(), True)
-        with contextlib.suppress(OSError, ValueError):
-            answers, _ = child.communicate(rest)  # writes and reads at once: no deadlock
-            for batch in self._replies.feed(answers):
-                self._settle(batch)
-        child.wait()
+        for batch in self._replies.feed(self._detach().finish(rest)):
+            self._settle(batch)
         self._fail_pending()
 
-    def _detach(self) -> subprocess.Popen[bytes]:
-        """The child, its pipes taken off the event loop and what was not sent dropped."""
-        child, loop = self._child, self._loop
-        assert child is not None and child.stdin is not None and child.stdout is not None
-        self._child, self._loop = None, None
+    def _detach(self) -> Link:
+        """The link, taken off the event loop, and what was not sent dropped."""
+        link, loop = self._link, self._loop
+        assert link is not None
+        self._link, self._loop = None, None
         if loop is not None:
-            loop.remove_reader(child.stdout.fileno())
+            loop.remove_reader(link.receive)
             if self._unsent:
-                loop.remove_writer(child.stdin.fileno())
+                loop.remove_writer(link.send)
         self._unsent.clear()
-        return child
+        return link
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
