@@ -50,6 +50,7 @@ class StoreSettings(Section):
     # outlive its last heartbeat; a killed engine's work is taken over within 1.5 times this
     lease_seconds: float = field(default=LEASE, metadata=toml((int, float), _lease))
     # where the SQLite file's writes run (docs/architecture.md, "The store's writer"): a
-    # process of their own, beside the event loop's, or a thread (no process to start: the
-    # pytest plugin's); PostgreSQL and the worker processes of `[server] workers` use a thread
+    # process of their own, beside the event loop's (with `[server] workers`, one that the
+    # workers share), or a thread (no process to start: the pytest plugin's); PostgreSQL's
+    # writer is a thread
     writer: str = field(default="process", metadata=toml(str, _writer))
