@@ -21,10 +21,9 @@ import pytest
 
 from inbound.frames import frame
 from inbound.store import StorageError, make_store
-from inbound.store.engine import Write
+from inbound.store.engine import Write, execute
 from inbound.store.shared_writer import SharedWriter
 from inbound.store.store import Store
-from inbound.store.writer import execute
 
 RETURN = "INSERT INTO sent_returns (id, sent_id, raw, created) VALUES (?, 's', x'', 't')"
 
