@@ -22,7 +22,7 @@ from inbound.records import (
     StreamRecord,
 )
 from inbound.store import rows, s3_objects
-from inbound.store.engine import Engine, execute, execute_each
+from inbound.store.engine import Engine, execute, execute_each, execute_unread
 from inbound.store.writer import Database, Row, Write
 
 T = TypeVar("T")
@@ -154,14 +154,18 @@ class Embedded(Database):
         # Each publication has an id of its own (local_sns.py): a plain INSERT, where an upsert
         # cost PostgreSQL's server 10 us per message more (benchmarks/pgscale.py's load).
         self._submit(
-            Write(execute, "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)", params)
+            Write(execute_unread, "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)", params)
         )
 
     def notification_delivered(self, sns_id: str, deliveries: list[dict[str, Any]]) -> None:
         """What each HTTP subscriber answered."""
         text = json.dumps(deliveries)
         self._submit(
-            Write(execute, "UPDATE notifications SET deliveries = ? WHERE id = ?", (text, sns_id))
+            Write(
+                execute_unread,
+                "UPDATE notifications SET deliveries = ? WHERE id = ?",
+                (text, sns_id),
+            )
         )
 
     def notifications(self, limit: int = 1000, offset: int = 0) -> Listing[Notification]:
@@ -184,7 +188,7 @@ class Embedded(Database):
         )
         self._submit(
             Write(
-                execute,
+                execute_unread,
                 "INSERT OR REPLACE INTO invocations"
                 " (id, function_arn, invocation_type, payload, message_id, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -195,12 +199,18 @@ class Embedded(Database):
     def invocation_returned(self, request_id: str, response: Any) -> None:
         text = json.dumps(response)
         self._submit(
-            Write(execute, "UPDATE invocations SET response = ? WHERE id = ?", (text, request_id))
+            Write(
+                execute_unread,
+                "UPDATE invocations SET response = ? WHERE id = ?",
+                (text, request_id),
+            )
         )
 
     def invocation_failed(self, request_id: str, error: str) -> None:
         self._submit(
-            Write(execute, "UPDATE invocations SET error = ? WHERE id = ?", (error, request_id))
+            Write(
+                execute_unread, "UPDATE invocations SET error = ? WHERE id = ?", (error, request_id)
+            )
         )
 
     def invocations(self, limit: int = 1000, offset: int = 0) -> Listing[LambdaInvocation]:
@@ -217,7 +227,9 @@ class Embedded(Database):
             record.created,
         )
         self._submit(
-            Write(execute, "INSERT OR REPLACE INTO mailbox VALUES (?, ?, ?, ?, ?, ?)", params)
+            Write(
+                execute_unread, "INSERT OR REPLACE INTO mailbox VALUES (?, ?, ?, ?, ?, ?)", params
+            )
         )
 
     def mailbox_deliveries(self, limit: int = 1000, offset: int = 0) -> Listing[MailboxDelivery]:
@@ -266,7 +278,11 @@ class Embedded(Database):
     def add_stream_record(self, record: StreamRecord) -> None:
         params = (record.id, record.stream_arn, record.data, record.message_id, record.created)
         self._submit(
-            Write(execute, "INSERT OR REPLACE INTO stream_records VALUES (?, ?, ?, ?, ?)", params)
+            Write(
+                execute_unread,
+                "INSERT OR REPLACE INTO stream_records VALUES (?, ?, ?, ?, ?)",
+                params,
+            )
         )
 
     def stream_records(self, limit: int = 1000, offset: int = 0) -> Listing[StreamRecord]:
@@ -285,7 +301,7 @@ class Embedded(Database):
             record.created,
         )
         self._submit(
-            Write(execute, f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", params)
+            Write(execute_unread, f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", params)
         )
 
     def recorded_events(

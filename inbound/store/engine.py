@@ -72,6 +72,15 @@ def execute(c: Connection, sql: str, params: Sequence[Any] = ()) -> int:
     return rowcount
 
 
+def execute_unread(c: Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    """The write of one statement whose count nobody reads: a record submitted without waiting
+    (`Database._submit`). On PostgreSQL `execute`'s count waits for the server in the middle
+    of the writer's transaction (store/postgresql/engine.py, `Result.rowcount`): one round
+    trip per SNS notification, 12-16% of the writer thread's time under benchmarks/pgscale.py's
+    load (py-spy), and every message committed with it waited for those too."""
+    execute_together(c, [(sql, params)])
+
+
 def execute_each(c: Connection, sql: str, rows: Iterable[Sequence[Any]]) -> int:
     """The write of one statement for each of `rows`: how many rows they changed in all."""
     return sum(c.execute(sql, row).rowcount for row in rows)

@@ -7,7 +7,7 @@ from typing import Any
 
 from inbound.records import Listing, OutboxMessage, OutboxStatus, RelayOutcome
 from inbound.store import rows
-from inbound.store.engine import execute
+from inbound.store.engine import execute, execute_unread
 from inbound.store.writer import Connection, Database, Row, Write
 
 # Every column but the bytes (`outbox_raw` reads those).
@@ -34,7 +34,7 @@ class Outbox(Database):
             " (id, mail_from, recipients, raw, message_id, status, created)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        self._submit(Write(execute, sql, params))
+        self._submit(Write(execute_unread, sql, params))
 
     def outbox(self, limit: int = 1000, offset: int = 0) -> Listing[OutboxMessage]:
         found, total = self._page(

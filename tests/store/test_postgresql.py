@@ -21,12 +21,17 @@ import pytest
 from inbound import config
 from inbound.errors import ConfigError
 from inbound.records import (
+    LambdaInvocation,
+    MailboxDelivery,
     MessageStatus,
+    Notification,
     OutboxMessage,
     OutboxStatus,
+    RecordedEvent,
     RetryEntry,
     RetryStatus,
     StoredObject,
+    StreamRecord,
     TraceKind,
     TraceRow,
 )
@@ -331,6 +336,43 @@ def test_an_object_s_record_is_written_without_a_round_trip_in_its_transaction(
         assert store.stored_object("b", "k") == StoredObject(
             "b", "k", 3, {}, None, "t", etag="e", hashed=True
         )
+    finally:
+        store.close()
+
+
+def test_records_nobody_waits_for_are_written_without_a_round_trip_in_their_transaction(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the engine submits without waiting (an SNS publication and what its subscribers
+    answered, a Lambda invocation and its response, a WorkMail delivery, a Firehose record, an
+    EventBridge event, an outbox entry) has no count to read: its statement's result is not
+    waited for in the middle of the writer's transaction (`Pipeline.sync`), which every
+    message committed with it waited for too. Each is stored all the same."""
+    syncs: list[object] = []
+    sync = psycopg.Pipeline.sync
+    monkeypatch.setattr(psycopg.Pipeline, "sync", lambda p: (syncs.append(p), sync(p))[1])
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    t = "2026-12-05T08:00:00.000Z"
+    try:
+        store.add_notification(Notification("n1", "arn:aws:sns:us-east-1:1:t", "s", "m", "m1", t))
+        store.notification_delivered("n1", [{"status": 200}])
+        store.add_invocation(LambdaInvocation("i1", "arn:f", "Event", {"a": 1}, created=t))
+        store.invocation_returned("i1", {"ok": True})
+        store.add_mailbox_delivery(
+            MailboxDelivery("d1", "arn:o", ("to@example.com",), "p", None, t)
+        )
+        store.add_stream_record(StreamRecord("r1", "arn:s", "data", None, t))
+        store.add_recorded_event("eventbridge", RecordedEvent("e1", "arn:b", {"x": 1}, None, t))
+        store.queue_outbox(_outbox("01"), b"raw")
+        asyncio.run(store.flush())
+        assert syncs == []
+        assert [(n.id, n.deliveries) for n in store.notifications()] == [("n1", [{"status": 200}])]
+        assert [(i.id, i.response) for i in store.invocations()] == [("i1", {"ok": True})]
+        assert [d.id for d in store.mailbox_deliveries()] == ["d1"]
+        assert [r.id for r in store.stream_records()] == ["r1"]
+        assert [e.event for e in store.recorded_events("eventbridge")] == [{"x": 1}]
+        assert [o.id for o in store.outbox()] == ["01"]
     finally:
         store.close()
 
