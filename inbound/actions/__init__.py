@@ -58,6 +58,9 @@ class ActionContext:
     def content(self) -> bytes:
         return self.view.content(self.rule.scan_enabled)
 
+    def content_parts(self) -> tuple[bytes, bytes]:
+        return self.view.content_parts(self.rule.scan_enabled)
+
     def content_size(self) -> int:
         return self.view.content_size(self.rule.scan_enabled)
 

@@ -29,16 +29,16 @@ async def execute(ctx: ActionContext) -> Result:
     failed = await over_limit(ctx, fields, ctx.content_size(), MAX_MESSAGE, "S3 action's 40 MB")
     if failed is not None:
         return failed
-    content = ctx.content()
-    metadata: dict[str, str] = {}
+    objects = ctx.backends.objects
     if action.kms_key_arn:
         context = ses_context(ctx.message_id, ctx.rule.name, ctx.site.account_id)
         content, metadata = await encrypt_with_kms(
-            ctx.backends.kms, action.kms_key_arn, context, content
+            ctx.backends.kms, action.kms_key_arn, context, ctx.content()
         )
-    await ctx.backends.objects.put_object(
-        action.bucket_name, key, content, metadata, ctx.message_id
-    )
+        await objects.put_object(action.bucket_name, key, content, metadata, ctx.message_id)
+    else:
+        prefix, message = ctx.content_parts()  # not joined: no copy of the message
+        await objects.put_object(action.bucket_name, key, message, {}, ctx.message_id, prefix)
     detail = {"action": fields, "bucket": action.bucket_name, "key": key}
     if action.kms_key_arn:
         detail["kmsKeyArn"] = action.kms_key_arn

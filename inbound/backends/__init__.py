@@ -23,8 +23,18 @@ if TYPE_CHECKING:  # the store's writer process loads `s3_files`, and this with 
 
 class ObjectStore(Protocol):
     async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
-    ) -> None: ...
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        message_id: str,
+        prefix: bytes = b"",
+    ) -> None:
+        """The object `prefix + body`: the S3 action passes the headers SES prepends apart
+        from the message, so that an embedded store writes both without copying the message
+        (benchmarks/RESULTS.md, "Issue 15")."""
+        ...
 
     async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
         """SES's setup object, written when a rule naming the bucket is saved; BackendError

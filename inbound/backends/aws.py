@@ -104,13 +104,20 @@ class AwsObjectStore:
         self.client = services.client("s3")
 
     async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        message_id: str,
+        prefix: bytes = b"",
     ) -> None:
         # Raises on a missing or refusing bucket: that is how CreateReceiptRule's setup write
         # turns into InvalidS3Configuration (spec §8).
+        whole = prefix + body if prefix else body  # one body for boto3
         try:
             await self.services.run(
-                self.client.put_object, Bucket=bucket, Key=key, Body=body, Metadata=dict(metadata)
+                self.client.put_object, Bucket=bucket, Key=key, Body=whole, Metadata=dict(metadata)
             )
         except _FAILURES as exc:
             raise _error(f"S3 PutObject s3://{bucket}/{key}", exc) from None

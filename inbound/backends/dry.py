@@ -29,9 +29,15 @@ class DryRun:
         return ref
 
     async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        message_id: str,
+        prefix: bytes = b"",
     ) -> None:
-        self._note("s3.put_object", bucket=bucket, key=key, size=len(body))
+        self._note("s3.put_object", bucket=bucket, key=key, size=len(prefix) + len(body))
 
     async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
         await self.put_object(bucket, key, body, {}, message_id)

@@ -111,10 +111,16 @@ class LocalObjectStore:
 
     # ── objects ──────────────────────────────────────────────────────────────────────────────
     async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        message_id: str,
+        prefix: bytes = b"",
     ) -> None:
         """What the actions write (the ObjectStore protocol)."""
-        await self.write_object(bucket, key, body, metadata, message_id)
+        await self.write_object(bucket, key, body, metadata, message_id, prefix=prefix)
 
     async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
         """SES's setup object (the ObjectStore protocol): the bucket checked, then the write
@@ -136,26 +142,29 @@ class LocalObjectStore:
         headers: Mapping[str, str] | None = None,
         *,
         durable: bool = False,
+        prefix: bytes = b"",
     ) -> StoredObject:
-        """`headers`: the system metadata to answer with (Content-Type...); `durable` when an
-        API call's success must mean the object is on disk."""
+        """The object `prefix + body` (`ObjectStore.put_object`). `headers`: the system
+        metadata to answer with (Content-Type...); `durable` when an API call's success must
+        mean the object is on disk."""
         await self._writable(bucket)
+        size = len(prefix) + len(body)
         record = StoredObject(
             bucket=bucket,
             key=key,
-            size=len(body),
+            size=size,
             metadata=dict(metadata),
             message_id=message_id,
             created=now_iso(),
             headers=dict(headers or {}),
         )
-        if len(body) <= IN_BAND:
+        if size <= IN_BAND:
             return await self.store.add_object(
-                self._file(record, body), self._remove_file, durable=durable
+                self._file(record, prefix + body), self._remove_file, durable=durable
             )
         # Staged in a thread, so that the writer only renames it (s3_files.stage); removed
         # once written: the object's file is a link of its own by then.
-        staged, etag = await asyncio.to_thread(stage, str(self.partial), body)
+        staged, etag = await asyncio.to_thread(stage, str(self.partial), prefix, body)
         file = self._file(replace(record, etag=etag), b"", staged)
         try:
             return await self.store.add_object(file, self._remove_file, durable=durable)

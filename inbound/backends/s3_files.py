@@ -34,18 +34,22 @@ def _natural(key: str) -> bool:
     )
 
 
-def stage(partial: str, body: bytes) -> tuple[str, str]:
-    """`body` as a new file of `partial`, and its ETag (an MD5): a large object's, written by
-    the server (in a thread) before its `ObjectFile` goes to the store's writer, which then
-    only renames it. The body goes to the disk once, and never through the writer's pipe: a
-    1 MB body had been held by both processes, several times (benchmarks/RESULTS.md)."""
+def stage(partial: str, *parts: bytes) -> tuple[str, str]:
+    """The object that `parts` make as a new file of `partial`, and its ETag (an MD5): a large
+    object's, written by the server (in a thread) before its `ObjectFile` goes to the store's
+    writer, which then only links it into place. The body goes to the disk once, never joined
+    (the S3 action's headers, then the message) nor through the writer's pipe: a 1 MB body had
+    been held by both processes, several times (benchmarks/RESULTS.md, "Issue 15")."""
     tmp = f"{partial}/{new_uuid()}"
     try:
-        _write_new(tmp, body)
+        _write_new(tmp, *parts)
     except FileNotFoundError:
         os.makedirs(partial, exist_ok=True)
-        _write_new(tmp, body)
-    return tmp, hashlib.md5(body, usedforsecurity=False).hexdigest()
+        _write_new(tmp, *parts)
+    etag = hashlib.md5(usedforsecurity=False)
+    for part in parts:
+        etag.update(part)
+    return tmp, etag.hexdigest()
 
 
 def _put(path: str, body: bytes | str, partial: str) -> None:
@@ -78,14 +82,15 @@ def _replace_with(path: str, body: bytes | str, partial: str) -> None:
             os.unlink(tmp)
 
 
-def _write_new(path: str, body: bytes) -> None:
-    """`body` as the new file `path`; none left if it fails (a full disk)."""
+def _write_new(path: str, *parts: bytes) -> None:
+    """`parts` in turn as the new file `path`; none left if it fails (a full disk)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
     except BaseException:

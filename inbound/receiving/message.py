@@ -144,6 +144,11 @@ class MessageView:
             self._content_key = key
         return self._content
 
+    def content_parts(self, scan: bool) -> tuple[bytes, bytes]:
+        """`content(scan)` as what it prepends and the message as received, not joined: a
+        writer that takes both holds no copy of the message (the S3 action's)."""
+        return self._prepended_lines(scan), self.split.raw
+
     def content_size(self, scan: bool) -> int:
         """`len(content(scan))`, without building it (a size limit is checked so)."""
         return len(self._prepended_lines(scan)) + len(self.split.raw)

@@ -48,13 +48,19 @@ class FlakyObjects:
         return dataclasses.replace(backends, objects=self)
 
     async def put_object(
-        self, bucket: str, key: str, body: bytes, metadata: Mapping[str, str], message_id: str
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        message_id: str,
+        prefix: bytes = b"",
     ) -> None:
         self.calls += 1
         if self.failures is None or self.calls <= self.failures:
             raise BackendError(f"NoSuchBucket: {bucket} (call {self.calls})")
-        self.stored.append((bucket, key, body))
-        await self.inner.put_object(bucket, key, body, metadata, message_id)
+        self.stored.append((bucket, key, prefix + body))
+        await self.inner.put_object(bucket, key, body, metadata, message_id, prefix)
 
     async def put_setup_object(self, bucket: str, key: str, body: bytes, message_id: str) -> None:
         """A rule saved through the API writes here too, counted as any write."""
