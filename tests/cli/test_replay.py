@@ -63,6 +63,15 @@ def test_dry_run_performs_no_side_effects(setup) -> None:
     assert not data.exists()
 
 
+def test_a_dry_run_s_object_counts_the_headers_ses_prepends(setup) -> None:
+    """The S3 action passes the prepended headers apart from the message (no copy of it):
+    the object a dry run reports is both."""
+    config, eml, data = setup
+    code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--dry-run")
+    assert code == 0
+    [put] = [c for c in report["wouldHave"] if c["call"] == "s3.put_object"]
+    assert put["size"] > len(message()) + len(b"Received: ")
+
 def test_replay_applies_ip_filters(setup) -> None:
     config, eml, data = setup
     code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--ip", "10.1.2.3")
