@@ -21,7 +21,7 @@ from inbound.frames import Unframer
 from inbound.store.batch import BATCH, commit
 from inbound.store.engine import Connection, Write
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.writer_child import MAX_FRAME, answer
+from inbound.store.writer_child import JOBS_READ, MAX_FRAME, answer
 
 BUFFER = 1 << 20  # socket buffers: a batch of 10 KB messages' jobs in one write
 
@@ -38,7 +38,7 @@ class _Worker:
     """A worker's connection, as the writer sees it."""
 
     sock: socket.socket
-    frames: Unframer = field(default_factory=lambda: Unframer(MAX_FRAME))
+    frames: Unframer = field(default_factory=lambda: Unframer(MAX_FRAME, JOBS_READ))
     engine_id: str | None = None  # its first frame
     ended: bool = False
 

@@ -47,6 +47,7 @@ log = logging.getLogger("inbound.store")
 
 PIPE_SIZE = 1 << 20  # a 10 KB message's jobs fit many times over: fewer wake-ups
 IOV_MAX = 1024  # buffers one writev takes (Linux)
+ANSWERS_READ = 64 * 1024  # the child's answers are ids and records: a larger buffer is RSS
 START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
 CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR`: store/writer_child.py
 
@@ -135,7 +136,7 @@ class ProcessWriter:
         self._unsent: deque[memoryview] = deque()  # what the link did not take yet
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next = 0
-        self._replies = Unframer(MAX_FRAME)
+        self._replies = Unframer(MAX_FRAME, ANSWERS_READ)
         # Links lost: the writes nobody waited for that were in flight then may be lost with
         # them, while the next writes commit in the next link (`Database.writer_losses`).
         self.losses = 0
@@ -268,7 +269,7 @@ class ProcessWriter:
         """The writer is gone: its writes in flight fail, the next write makes another link."""
         link = self._detach()
         self._queued = []  # their futures fail below: none may run in the next writer
-        self._replies = Unframer(MAX_FRAME)
+        self._replies = Unframer(MAX_FRAME, ANSWERS_READ)
         self.losses += 1
         log.error("%s", link.end())
         self._fail_pending()
