@@ -72,6 +72,7 @@ def test_a_dry_run_s_object_counts_the_headers_ses_prepends(setup) -> None:
     [put] = [c for c in report["wouldHave"] if c["call"] == "s3.put_object"]
     assert put["size"] > len(message()) + len(b"Received: ")
 
+
 def test_replay_applies_ip_filters(setup) -> None:
     config, eml, data = setup
     code, report = replay(config, eml, data, "--rcpt", "user@example.com", "--ip", "10.1.2.3")
