@@ -465,6 +465,34 @@ def test_the_change_count_is_read_on_each_event_loop_that_asks(
         store.close()
 
 
+def test_a_lost_change_count_connection_fails_one_read_and_the_next_connects_again(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The count's connection (counting.py) reads with libpq's own calls: a server that ends
+    it fails the read in flight with a StorageError, and the next read
+    opens another connection, with the count as committed."""
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+
+    async def reads() -> None:
+        before = await store._pg.document_version()
+        counting = store._pg._counting
+        assert counting is not None
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (counting._pgconn.backend_pid,))
+        with pytest.raises(StorageError, match="PostgreSQL"):
+            await store._pg.document_version()
+        assert counting.closed
+        await store.put_document("k", "a", {"v": 1})
+        assert await store._pg.document_version() == before + 1
+        assert store._pg._counting is not counting
+
+    try:
+        asyncio.run(reads())
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("url", "error"),
     [

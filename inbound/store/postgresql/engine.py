@@ -33,6 +33,7 @@ from psycopg.rows import RowFactory, dict_row, tuple_row
 from inbound.store.engine import Job, Row, Statement
 from inbound.store.errors import StorageError
 from inbound.store.names import escape
+from inbound.store.postgresql.counting import CountReads
 from inbound.store.postgresql.dialect import Dialect, Table
 from inbound.store.postgresql.schema import CHANNEL, LOCK, MIGRATIONS, VERSION_TABLE
 
@@ -119,8 +120,7 @@ class PostgresEngine:
         self.lease = lease  # seconds a heartbeat keeps this engine's claims
         self._writer: psycopg.Connection[Any] | None = None
         self._reader: psycopg.Connection[Any] | None = None
-        # `document_version`'s, on the event loop it was opened on
-        self._counting: tuple[psycopg.AsyncConnection[Any], asyncio.AbstractEventLoop] | None = None
+        self._counting: CountReads | None = None  # `document_version`'s
         self._read_only = False
         self._dialect = Dialect({})
         self._heartbeat: threading.Thread | None = None
@@ -215,11 +215,8 @@ class PostgresEngine:
         self._close_counting()
 
     def _close_counting(self) -> None:
-        """`document_version`'s connection, closed from outside its event loop (which may be
-        gone): libpq's own close of the socket, which is all there is to it (no read is in
-        flight: its caller has returned)."""
         if self._counting is not None:
-            self._counting[0].pgconn.finish()
+            self._counting.close()
             self._counting = None
 
     # ── reads and claims ────────────────────────────────────────────────────────────────
@@ -329,23 +326,16 @@ class PostgresEngine:
 
     async def document_version(self) -> int:
         """How many changes of documents have committed (`VersionReads`): read on the event
-        loop without blocking it, with psycopg's asyncio connection, on a connection of its
-        own. Each RCPT waits for one such read (shared, reads.py): in a thread, each read
-        also waited for the thread pool and for the GIL, 2.6 ms per RCPT with one engine and
-        4-4.8 ms with two (benchmarks/pgscale.py, busy machine), a fifth of each message's
-        time on the SMTP connection."""
+        loop without blocking it, on a connection of its own (counting.py). Each RCPT waits for
+        one such read (shared, reads.py): in a thread, each read also waited for the thread
+        pool and for the GIL, 2.6 ms per RCPT with one engine and 4-4.8 ms with two
+        (benchmarks/pgscale.py, busy machine), a fifth of each message's time on the SMTP
+        connection."""
         loop = asyncio.get_running_loop()
-        try:
-            if self._counting is None or self._counting[0].broken or self._counting[1] is not loop:
-                self._close_counting()
-                conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-                self._counting = (conn, loop)
-            cursor = await self._counting[0].execute(_DOCUMENT_VERSION)
-            found = await cursor.fetchone()
-        except psycopg.OperationalError as exc:
-            raise StorageError(f"PostgreSQL: {exc}") from exc
-        assert found is not None
-        return int(found[0])
+        if self._counting is None or self._counting.closed or self._counting.loop is not loop:
+            self._close_counting()
+            self._counting = await CountReads.connect(self._url, _DOCUMENT_VERSION)
+        return await self._counting.read()
 
     def hear(self, version: int, timeout: float) -> bool:
         """Wait until the changes up to `version` are announced; False after `timeout`."""
