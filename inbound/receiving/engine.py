@@ -175,19 +175,31 @@ class Engine:
             status=MessageStatus.PENDING,
             finished_at=None,
         )
-        # A client that hangs up right after CRLF.CRLF cancels the SMTP handler, and with it
-        # this wait, but not the task: a message that reaches the spool is processed now, not
-        # at the next start.
-        spooled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._track(self._receive(record, raw, spooled))
-        await spooled
+        if isinstance(raw, SpooledBody):  # its file is moved into place first, in a thread
+            # A client that hangs up right after CRLF.CRLF cancels the SMTP handler, and with
+            # it this wait, but not the task: a message that reaches the spool is processed
+            # now, not at the next start.
+            spooled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._track(self._receive(record, raw, spooled))
+            await spooled
+            return record.id
+        # The commit wakes this wait itself, ahead of the processing it resumes: the `250`
+        # goes out in the next turn of the event loop (docs/cpu.md, "Third round").
+        written = self.store.queue_spool(record, raw)
+        try:
+            await written
+        except asyncio.CancelledError:  # the client hung up: the write goes on without it
+            self._track(self._receive_unwaited(record, raw))
+            raise
+        self._schedule(record, raw, resumed=False)
         return record.id
 
     async def _receive(
-        self, record: MessageRecord, raw: bytes | SpooledBody, spooled: asyncio.Future[None]
+        self, record: MessageRecord, raw: SpooledBody, spooled: asyncio.Future[None]
     ) -> None:
-        """Spool the message, tell `accept` through `spooled`, then process it: one task per
-        message, not one to spool and one to process (each costs the event loop microseconds)."""
+        """Spool a message written to a file as it arrived, tell `accept` through `spooled`,
+        then process it: one task per message, not one to spool and one to process (each
+        costs the event loop microseconds)."""
         try:
             await self.store.spool(record, raw)
         except BaseException as exc:
@@ -200,14 +212,22 @@ class Engine:
             raise
         if not spooled.done():
             spooled.set_result(None)
-        # A spooled body is read back from its file when its turn comes.
-        body, held = self._admit(None if isinstance(raw, SpooledBody) else raw)
-        del raw  # a message that waits without its body keeps no reference to it (_admit)
-        await self._process(record, body, held, resumed=False)
+        _, held = self._admit(None)  # its body is read back from its file when its turn comes
+        await self._process(record, None, held, resumed=False)
+
+    async def _receive_unwaited(self, record: MessageRecord, raw: bytes) -> None:
+        """Process a message whose spool nobody waited for, once its write is committed:
+        what is queued after it commits after it."""
+        await self.store.flush(durable=False)
+        if self.store.message(record.id) is not None:
+            body, held = self._admit(raw)
+            del raw  # one waiting past BACKLOG_MEMORY keeps no reference to its body (_admit)
+            await self._process(record, body, held, resumed=False)
 
     # ── processing ──────────────────────────────────────────────────────────────────────────
     def _schedule(self, record: MessageRecord, raw: bytes | None, *, resumed: bool) -> None:
-        """Process a message accepted earlier (a resumed or taken-over one) in a task."""
+        """Process a message in a task: one just spooled, or one accepted earlier (resumed,
+        taken over)."""
         body, held = self._admit(raw)
         self._track(self._process(record, body, held, resumed))
 

@@ -6,6 +6,7 @@ arrived (a large one), in the file `spool/<message id>` (store/bodies.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,21 @@ _MESSAGE = (
     "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo, tls,"
     " state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _message_values(record: MessageRecord) -> tuple[Any, ...]:
+    """`_MESSAGE`'s parameters."""
+    return (
+        record.id,
+        record.received_at,
+        record.mail_from,
+        json.dumps(record.recipients),
+        record.client_ip,
+        record.helo,
+        int(record.tls),
+        record.state_id,
+        record.size,
+    )
 
 
 class Messages(Documents):
@@ -59,29 +75,31 @@ class Messages(Documents):
     async def spool(self, record: MessageRecord, raw: bytes | SpooledBody) -> None:
         """Keep the message and its body durably (fsynced) before returning: the caller
         answers `250` then. A `SpooledBody` becomes the message's file first."""
-        path = None
-        if isinstance(raw, SpooledBody):
-            path = self._body_path(record.id)
-            try:
-                await asyncio.to_thread(bodies.adopt, raw, path)
-            except OSError as exc:
-                raise StorageError(str(exc)) from exc
-
-        body = [] if isinstance(raw, SpooledBody) else [(_SPOOL, (record.id, raw))]
-        values = (
-            record.id,
-            record.received_at,
-            record.mail_from,
-            json.dumps(record.recipients),
-            record.client_ip,
-            record.helo,
-            int(record.tls),
-            record.state_id,
-            record.size,
-        )
+        if not isinstance(raw, SpooledBody):
+            await self.queue_spool(record, raw)
+            return
+        path = self._body_path(record.id)
+        try:
+            await asyncio.to_thread(bodies.adopt, raw, path)
+        except OSError as exc:
+            raise StorageError(str(exc)) from exc
         with bodies.kept_only_if_recorded(path):
-            await self._write(Write(execute_together, [*body, (_MESSAGE, values)]))
+            await self._write(Write(execute_together, [(_MESSAGE, _message_values(record))]))
         self.changes.post(ChangeKind.RECEIVED, record.id)
+
+    def queue_spool(self, record: MessageRecord, raw: bytes) -> asyncio.Future[None]:
+        """`spool()` of a body held in memory, queued now: the future is done once the
+        message is durable. Awaited by the one who answers `250`, the commit wakes that
+        answer itself, not a task that would wake it a turn of the event loop later
+        (docs/cpu.md, "Third round")."""
+        statements = [(_SPOOL, (record.id, raw)), (_MESSAGE, _message_values(record))]
+        written = self._queue_write(Write(execute_together, statements))
+        written.add_done_callback(functools.partial(self._announce_received, record.id))
+        return written
+
+    def _announce_received(self, message_id: str, written: asyncio.Future[None]) -> None:
+        if not written.cancelled() and written.exception() is None:
+            self.changes.post(ChangeKind.RECEIVED, message_id)
 
     def raw(self, message_id: str) -> bytes | None:
         found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from inbound.store.batch import BATCH, commit, log_unwaited, settle
+from inbound.store.batch import BATCH, commit, log_unwaited, settle_durable_first
 from inbound.store.changes import Changes
 from inbound.store.engine import Connection, Engine, Reader, Row, Write, nothing
 from inbound.store.errors import StorageError
@@ -222,16 +222,11 @@ class ThreadWriter:
         outcomes = commit(self._engine, [job.fn for job in batch], [job.durable for job in batch])
         # One wake-up of each waiting event loop per batch, not one per job: every wake-up is
         # a write to the loop's self-pipe and a turn of its selector (profiled).
-        waiting: dict[Any, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        waiting: dict[Any, list[tuple[asyncio.Future[Any], bool, Any, bool]]] = {}
         for job, (ok, value) in zip(batch, outcomes, strict=True):
             if job.future is not None:
-                waiting.setdefault(job.loop, []).append((job.future, ok, value))
+                waiting.setdefault(job.loop, []).append((job.future, ok, value, job.durable))
             else:
                 log_unwaited(ok, value)
         for loop, settled in waiting.items():
-            loop.call_soon_threadsafe(_settle, settled)
-
-
-def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for outcome in settled:
-        settle(*outcome)
+            loop.call_soon_threadsafe(settle_durable_first, settled)

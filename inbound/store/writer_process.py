@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from inbound.frames import Part, Unframer, frame_parts
-from inbound.store.batch import log_unwaited, settle
+from inbound.store.batch import log_unwaited, settle, settle_durable_first
 from inbound.store.engine import Write
 from inbound.store.errors import StorageError
 from inbound.store.writer_child import MAX_FRAME, UNWAITED
@@ -134,7 +134,7 @@ class ProcessWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queued: list[tuple[int, Write[Any], bool]] = []  # this turn of the loop's jobs
         self._unsent: deque[memoryview] = deque()  # what the link did not take yet
-        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._pending: dict[int, tuple[asyncio.Future[Any], bool]] = {}  # and if durable
         self._next = 0
         self._replies = Unframer(MAX_FRAME, ANSWERS_READ)
         # Links lost: the writes nobody waited for that were in flight then may be lost with
@@ -169,7 +169,7 @@ class ProcessWriter:
         self._next += 1
         self._queue(loop, (ident, job, durable))
         future: asyncio.Future[T] = loop.create_future()
-        self._pending[ident] = future
+        self._pending[ident] = future, durable
         return future
 
     def submit(self, job: Write[Any]) -> None:
@@ -211,11 +211,11 @@ class ProcessWriter:
             return frame_parts(portable)
 
     def _fail(self, ident: int, exc: Exception) -> None:
-        future = self._pending.pop(ident, None)
-        if future is None:
+        waiting = self._pending.pop(ident, None)
+        if waiting is None:
             log_unwaited(False, exc)
         else:
-            settle(future, False, exc)
+            settle(waiting[0], False, exc)
 
     def _write_some(self) -> bool:
         """Write what the pipe takes of `_unsent`; whether all of it went."""
@@ -257,13 +257,19 @@ class ProcessWriter:
             self._lost()
             return
         for batch in answers:
-            self._settle(batch)
+            settle_durable_first(self._outcomes(batch))
 
-    def _settle(self, batch: list[tuple[int, bool, Any]]) -> None:
+    def _outcomes(
+        self, batch: list[tuple[int, bool, Any]]
+    ) -> list[tuple[asyncio.Future[Any], bool, Any, bool]]:
+        """The futures a batch's answers settle: (future, ok, value, durable)."""
+        found = []
         for ident, ok, value in batch:
-            future = self._pending.pop(ident, None)
-            if future is not None:
-                settle(future, ok, value)
+            waiting = self._pending.pop(ident, None)
+            if waiting is not None:
+                future, durable = waiting
+                found.append((future, ok, value, durable))
+        return found
 
     def _lost(self) -> None:
         """The writer is gone: its writes in flight fail, the next write makes another link."""
@@ -282,7 +288,7 @@ class ProcessWriter:
         rest = b"".join([*self._unsent, *(self._framed(self._queued) if self._queued else ())])
         self._queued = []
         for batch in self._replies.feed(self._detach().finish(rest)):
-            self._settle(batch)
+            settle_durable_first(self._outcomes(batch))
         self._fail_pending()
 
     def _detach(self) -> Link:
@@ -299,5 +305,5 @@ class ProcessWriter:
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
-        for future in pending.values():
+        for future, _ in pending.values():
             settle(future, False, StorageError("the store's writer process exited"))

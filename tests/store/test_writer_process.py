@@ -12,8 +12,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ import pytest
 from inbound.config import StoreSettings
 from inbound.records import Bucket, StoredObject
 from inbound.store import StorageError, Store
-from inbound.store.engine import Write, execute
+from inbound.store.engine import Job, Write, execute
+from inbound.store.sqlite import SqliteEngine
 from tests import rulesets
 from tests.store.conftest import Removed, made
 
@@ -101,6 +103,48 @@ def test_a_write_that_cannot_be_sent_fails_alone(tmp_path: Path) -> None:
                 await bad
 
     assert _buckets_after(store, work()) == ["a", "c"]
+
+
+class GatedEngine(SqliteEngine):
+    """SQLite whose transactions wait for `gate`: what is queued while the first waits is the
+    writer thread's next batch."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def transaction(self, jobs: Sequence[Job], durable: bool) -> list[Any]:
+        self.entered.set()
+        self.gate.wait(30)
+        return super().transaction(jobs, durable)
+
+
+@pytest.mark.parametrize("writer", ["process", "thread"])
+def test_a_commit_wakes_what_waits_for_durability_first(tmp_path: Path, writer: str) -> None:
+    """A durable write (the spool before `250`, an API edit) and a plain one (processing's
+    records) committed together: the durable one's waiter runs first, although it was queued
+    second (docs/cpu.md, "Third round")."""
+    engine = GatedEngine(tmp_path) if writer == "thread" else None
+    store = Store(tmp_path, engine)
+    store.open(process=writer == "process")
+    woken: list[str] = []
+
+    async def work() -> None:
+        first = None
+        if engine is not None:  # the thread takes the next two in one batch
+            first = store._queue_write(Write(execute, BUCKET, ("a", "r", "t")), durable=False)
+            await asyncio.to_thread(engine.entered.wait, 30)
+        plain = store._queue_write(Write(execute, BUCKET, ("b", "r", "t")), durable=False)
+        durable = store._queue_write(Write(execute, BUCKET, ("c", "r", "t")), durable=True)
+        plain.add_done_callback(lambda _: woken.append("plain"))
+        durable.add_done_callback(lambda _: woken.append("durable"))
+        if engine is not None:
+            engine.gate.set()
+        await asyncio.gather(*([first] if first else []), plain, durable)
+
+    assert _buckets_after(store, work())[-2:] == ["b", "c"]
+    assert woken == ["durable", "plain"]
 
 
 def test_a_closure_is_refused_where_the_write_is_made() -> None:
