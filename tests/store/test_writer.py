@@ -1,11 +1,14 @@
 """SES's setup object, written when a rule naming an embedded bucket is saved, is queued in the
 store's writer without waiting, ahead of the rule's own commit: the save waits for one commit,
-and the object is committed by then (issue 15 item 8). Observed on the real SQLite engine, its
-transactions counted."""
+and the object is committed by then (issue 15 item 8). And the writer thread's gathering (what
+PostgreSQL's writer does, `GATHER`): a batch nobody waits on durably waits for more, until a
+durable write comes or the time is up. Observed on the real SQLite engine, its transactions
+counted."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,8 +16,9 @@ from typing import Any
 from inbound.api.query.operations.receipt_rules import SETUP_KEY, SETUP_MESSAGE
 from inbound.backends.local_s3 import LocalObjectStore
 from inbound.store import Store
-from inbound.store.engine import Job
+from inbound.store.engine import Job, Write, nothing
 from inbound.store.sqlite import SqliteEngine
+from inbound.store.writer import ThreadWriter
 
 KEY = f"in/{SETUP_KEY}"
 
@@ -52,3 +56,43 @@ def test_a_setup_object_is_committed_ahead_of_the_rule_saved_after_it(tmp_path: 
     assert sum(jobs for jobs, _ in engine.transactions) == 2
     assert engine.transactions[-1][1]  # the rule's commit is fsynced, the object's with it
     assert (tmp_path / "s3" / "b" / KEY).read_bytes() == SETUP_MESSAGE
+
+
+def _gathering(engine: CountingEngine, gather: float, work: Any) -> None:
+    engine.open(read_only=False)
+    writer = ThreadWriter(engine, gather=gather)
+    try:
+        asyncio.run(work(writer))
+    finally:
+        writer.close()
+        engine.close()
+
+
+def test_writes_nobody_waits_on_durably_gather_until_a_durable_one_comes(tmp_path: Path) -> None:
+    engine = CountingEngine(tmp_path)
+
+    async def work(writer: ThreadWriter) -> None:
+        started = time.monotonic()
+        step = writer.write(Write(nothing), False)  # a message's step: waited, not durable
+        writer.submit(Write(nothing))  # a record
+        await asyncio.sleep(0.05)
+        later = writer.write(Write(nothing), False)
+        await asyncio.sleep(0.05)
+        assert not step.done() and not later.done()  # gathering
+        await asyncio.gather(step, later, writer.write(Write(nothing), True))  # a 250's
+        assert time.monotonic() - started < 10  # not the gathering's 30 s
+
+    _gathering(engine, 30.0, work)
+    assert engine.transactions == [(4, True)]
+
+
+def test_a_gathered_batch_commits_when_its_time_is_up(tmp_path: Path) -> None:
+    engine = CountingEngine(tmp_path)
+
+    async def work(writer: ThreadWriter) -> None:
+        started = time.monotonic()
+        await writer.write(Write(nothing), False)
+        assert 0.2 <= time.monotonic() - started < 10
+
+    _gathering(engine, 0.2, work)
+    assert engine.transactions == [(1, False)]
