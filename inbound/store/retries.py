@@ -6,13 +6,11 @@ A message's entries are worked on only once the message is `done`: its trace is 
 
 from __future__ import annotations
 
-from typing import Any
-
 from inbound.records import Listing, MessageRecord, MessageStatus, RetryEntry, RetryStatus, TraceRow
 from inbound.store import rows
 from inbound.store.changes import ChangeKind
 from inbound.store.engine import execute
-from inbound.store.writer import Connection, Database, Write
+from inbound.store.writer import Database, Write
 
 _WORK = "SELECT r.* FROM retries r JOIN messages m ON m.id = r.message_id WHERE m.status = ?"
 
@@ -81,7 +79,7 @@ class Retries(Database):
         """Store an attempt's outcome (`entry` as it is now) and its trace row, numbered after
         the message's last one, in one transaction."""
         values = rows.trace_values(entry.message_id, row)[2:]
-        await self._write(Write(_trace_and_retry, entry, values))
+        await self._write(Write(rows.trace_and_retry, entry, values))
         self.changes.post(ChangeKind.RECEIVED, entry.message_id)
 
     async def retry_now(self, message_id: str, now: str) -> int:
@@ -93,13 +91,3 @@ class Retries(Database):
         )
         params = (now, now, message_id, RetryStatus.PENDING, RetryStatus.EXPIRED)
         return await self._write(Write(execute, sql, (RetryStatus.PENDING, *params)))
-
-
-def _trace_and_retry(c: Connection, entry: RetryEntry, values: tuple[Any, ...]) -> None:
-    """A failed action's trace row, after the message's last one, and its retry entry."""
-    seq = c.execute(
-        "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
-        (entry.message_id,),
-    ).fetchone()[0]
-    c.execute(f"INSERT INTO trace VALUES {rows.TRACE_ROW}", (entry.message_id, seq, *values))
-    rows.insert_retries(c, [entry])

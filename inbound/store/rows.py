@@ -122,5 +122,15 @@ def trace_and_retries(
         insert_retries(c, retries)
 
 
+def trace_and_retry(c: Connection, entry: RetryEntry, values: tuple[Any, ...]) -> None:
+    """A failed action's trace row, after the message's last one, and its retry entry."""
+    seq = c.execute(
+        "SELECT COALESCE(MAX(seq), -1) + 1 FROM trace WHERE message_id = ?",
+        (entry.message_id,),
+    ).fetchone()[0]
+    c.execute(f"INSERT INTO trace VALUES {TRACE_ROW}", (entry.message_id, seq, *values))
+    insert_retries(c, [entry])
+
+
 def retry_entry(row: Row) -> RetryEntry:
     return record(RetryEntry, row, status=RetryStatus(row["status"]))
