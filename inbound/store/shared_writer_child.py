@@ -84,6 +84,10 @@ def serve_shared(data_dir: Path, listener: socket.socket) -> None:
             worker.sock.close()
     engine.close_writer()
     engine.close()
+    with contextlib.suppress(OSError):  # the supervisor's to remove, unless it was killed
+        path = listener.getsockname()
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
 
 
 def _accept(listener: socket.socket, selector: selectors.BaseSelector) -> _Worker:

@@ -12,6 +12,8 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -162,3 +164,30 @@ def test_the_writer_exits_once_the_supervisor_is_done_and_the_workers_gone(
     assert _gone(pid) and not closing.is_alive()
     assert not folder.exists()
     assert _rows(tmp_path, "SELECT id FROM sent_returns") == [("late",)]
+
+
+def test_a_killed_supervisor_s_writer_exits_and_removes_its_socket(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        address = Path(holder.stdout.readline().strip())
+        assert address.exists()
+        holder.kill()
+    finally:
+        holder.kill()
+        holder.wait()
+    deadline = time.monotonic() + 10
+    while address.parent.exists():  # its input ended and no worker was connected: it exits
+        assert time.monotonic() < deadline, "the writer outlived its supervisor"
+        time.sleep(0.02)
+
+
+SUPERVISOR = """
+import sys, time
+from pathlib import Path
+from inbound.store.shared_writer import SharedWriter
+print(SharedWriter(Path(sys.argv[1])).address, flush=True)
+time.sleep(60)
+"""
