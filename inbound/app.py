@@ -170,7 +170,7 @@ class InboundServer:
         settings = self.settings
         if listen and self.worker is None:  # one server per data dir; `rules apply` and
             self._claim = Claim.take(settings.data_dir)  # `replay` look for it
-        self.store.open(process=settings.store.writer == "process")
+        self.store.open(process=settings.store.writer != "thread")
         if listen and self.worker is None:  # a worker's supervisor did (cli/workers.py)
             discard_unfinished(self.store, settings)
         self.keeper = StateKeeper(self.store, settings.state, settings.region)

@@ -130,6 +130,12 @@ CASES = [
         where=("store.lease_seconds",),
     ),
     Case(
+        "toml/store-writer-unknown",
+        toml='[store]\nwriter = "threads"\n',
+        file="inbound.toml",
+        where=('store.writer: must be "process", "thread" or "shared"',),
+    ),
+    Case(
         "toml/backends-strict-not-boolean",
         toml='[backends]\nstrict = "yes"\n',
         file="inbound.toml",

@@ -103,8 +103,8 @@ def supervise(settings: Settings, args: argparse.Namespace) -> int:
 
 def _shared_writer(settings: Settings) -> SharedWriter | None:
     """The store's writer for all the workers (store/shared_writer.py): on the SQLite file
-    with `[store] writer = "process"`; otherwise each worker has a writer thread."""
-    if settings.store.url or settings.store.writer != "process":
+    with `[store] writer = "shared"`; otherwise each worker has a writer thread."""
+    if settings.store.url or settings.store.writer != "shared":
         return None
     return SharedWriter(settings.data_dir)
 

@@ -30,12 +30,12 @@ def _lease(value: float, at: Key) -> float:
     return float(value)
 
 
-WRITERS = ("process", "thread")
+WRITERS = ("process", "thread", "shared")
 
 
 def _writer(value: str, at: Key) -> str:
     if value not in WRITERS:
-        raise at.error('must be "process" or "thread"')
+        raise at.error('must be "process", "thread" or "shared"')
     return value
 
 
@@ -50,7 +50,7 @@ class StoreSettings(Section):
     # outlive its last heartbeat; a killed engine's work is taken over within 1.5 times this
     lease_seconds: float = field(default=LEASE, metadata=toml((int, float), _lease))
     # where the SQLite file's writes run (docs/architecture.md, "The store's writer"): a
-    # process of their own, beside the event loop's (with `[server] workers`, one that the
-    # workers share), or a thread (no process to start: the pytest plugin's); PostgreSQL's
-    # writer is a thread
+    # process of their own, beside the event loop's, or a thread (no process to start: the
+    # pytest plugin's; and each worker's of `[server] workers`, unless "shared": one process
+    # that the workers share, docs/workers.md); PostgreSQL's writer is a thread
     writer: str = field(default="process", metadata=toml(str, _writer))

@@ -37,7 +37,8 @@ class SharedSqliteStore(Claims):
         self._seen = 0  # the last `document_changes` version taken in
 
     def open(self, *, read_only: bool = False, process: bool = False) -> None:
-        """`process`: the writes go to the workers' shared writer; else a writer thread."""
+        """`process`: the writes go to the workers' shared writer, when the supervisor runs
+        one (`writer`, `[store] writer = "shared"`); otherwise to a writer thread."""
         super().open(read_only=read_only, process=process)
         self.shared = not read_only
         self._seen = self._read("SELECT COALESCE(MAX(version), 0) AS v FROM document_changes")[0][

@@ -1,26 +1,27 @@
-"""The SQLite store's writer shared by the worker processes of `[server] workers` (docs/workers.md,
-"The store"): one process, started by the supervisor, that every worker's `ProcessWriter`
-(store/writer_process.py) talks to over a Unix socket.
+"""The SQLite store's writer shared by the worker processes of `[server] workers` with `[store]
+writer = "shared"` (docs/workers.md, "The store"): one process, started by the supervisor,
+that every worker's `ProcessWriter` (store/writer_process.py) talks to over a Unix socket.
 
-Why one writer for all: with a writer thread in each worker, the two workers' writers took
-turns on SQLite's lock, each holding it while its statements waited for its own event loop's
-GIL, and each committing only its own worker's writes (one fsync per worker's batch). Measured
-at 10 KB, c=10 on 2 workers (benchmarks/RESULTS.md, "Issue 15: the workers' shared writer"):
-each writer waited a third of the run for the other's lock. One writer process commits
-what all the workers queued in one transaction, with no lock to wait for and no GIL shared.
+Why: with a writer thread in each worker (the default), the workers' writers take turns on
+SQLite's lock, each holding it while its statements wait for its own event loop's GIL, and
+each commits only its own worker's writes. One writer process commits what all the workers
+queued in one transaction, with no lock to wait for and no GIL shared; but each worker's
+event loop pays for pickling its writes and the socket, which on a busy machine cost more
+than the lock waits saved (benchmarks/RESULTS.md, "Issue 15: one writer for the workers"):
+so it is not the default.
 
 The supervisor (`SharedWriter`) binds the socket in a directory of its own (mode 0700: only
 this user's processes may connect; the frames are pickles), starts the writer (`python -m
 inbound.store DATA_DIR --listen FD`: store/shared_writer_child.py; the listening socket
-inherited) and starts it again when
-it dies. The listening socket stays the supervisor's, so a worker that connects meanwhile
-waits in its backlog. A worker (`SocketLink`) connects, names its engine (`worker-<slot>`) in
-its first frame, then sends its jobs as to a child of its own; the writer marks each job as its
-worker's while it runs (`writing_engine()`, which the triggers that set `claimed_by` and log
-document changes ask: store/sqlite.py) and answers each worker its own jobs. A worker killed
-mid-load: the writer commits the jobs it had read and drops the connection, as a writer child
-does when its server dies. The writer killed: every worker's writes in flight fail with
-`StorageError` (an SMTP session answers `451`), and each worker's next write connects again.
+inherited) and starts it again when it dies. The listening socket stays the supervisor's, so a
+worker that connects meanwhile waits in its backlog. A worker (`SocketLink`) connects, names
+its engine (`worker-<slot>`) in its first frame, then sends its jobs as to a child of its own;
+the writer marks each job as its worker's while it runs (`writing_engine()`, which the triggers
+that set `claimed_by` and log document changes ask: store/sqlite.py) and answers each worker
+its own jobs. A worker killed mid-load: the writer commits the jobs it had read and drops the
+connection, as a writer child does when its server dies. The writer killed: every worker's
+writes in flight fail with `StorageError` (an SMTP session answers `451`), and each worker's
+next write connects again.
 """
 
 from __future__ import annotations

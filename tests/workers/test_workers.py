@@ -267,10 +267,11 @@ def _writers(pid: int) -> list[str]:
 def test_the_shared_writer_killed_mid_load_is_restarted_and_no_mail_is_lost(
     tmp_path: Path,
 ) -> None:
-    """SQLite: one writer process of the supervisor's for both workers (none of their own);
-    killed with kill -9 under load, it is started again, the writes in flight fail (their
-    sessions answer 451) and every message accepted is processed once."""
-    server = Workers(tmp_path, "", "-v")
+    """SQLite with `[store] writer = "shared"`: one writer process of the supervisor's for
+    both workers (none of their own); killed with kill -9 under load, it is started again,
+    the writes in flight fail (their sessions answer 451) and every message accepted is
+    processed once."""
+    server = Workers(tmp_path, "", "-v", more='writer = "shared"\n')
     try:
         (shared,) = _writers(server.process.pid)
         assert "--listen" in shared
