@@ -10,7 +10,7 @@ from typing import Any
 
 from inbound.records import StoredObject
 from inbound.store import rows
-from inbound.store.engine import Connection, Later, Row, Write
+from inbound.store.engine import Connection, Cursor, Later, Row, Write
 from inbound.store.names import Names
 
 _OBJECT_COLUMNS = ("size", "metadata", "message_id", "created", "headers", "etag", "hashed")
@@ -81,9 +81,8 @@ def _write_object_pipelined(
     previous = c.execute(_WRITE_OBJECT_RETURNING_PREVIOUS, (*values[:2], values[-1], *values))
 
     def settle() -> StoredObject:
-        found = previous.fetchone()
-        if found is not None:
-            row = dict(zip((d[0] for d in previous.description), found, strict=True))
+        row = _next_row(previous)
+        if row is not None:
             remove_file(stored_object(row, names))
         return stored
 
@@ -120,11 +119,17 @@ def object_values(stored: StoredObject, names: Names) -> tuple[Any, ...]:
 def object_in(c: Connection, address: tuple[str, str], names: Names) -> StoredObject | None:
     """The object at (bucket, key) as stored (`names.stored`) as the writer's transaction
     sees it."""
-    cursor = c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", address)
+    row = _next_row(c.execute("SELECT * FROM s3_objects WHERE bucket = ? AND key = ?", address))
+    return None if row is None else stored_object(row, names)
+
+
+def _next_row(cursor: Cursor) -> dict[str, Any] | None:
+    """The cursor's next row by column name, with either engine's cursor (the writer's
+    connection has no row factory), or None at its end."""
     found = cursor.fetchone()
     if found is None:
         return None
-    return stored_object(dict(zip((d[0] for d in cursor.description), found, strict=True)), names)
+    return dict(zip((d[0] for d in cursor.description), found, strict=True))
 
 
 def stored_object(row: Row, names: Names) -> StoredObject:
