@@ -55,22 +55,14 @@ class Unframer:
         buffer += data
         found: list[Any] = []
         start = 0
-        while (end := self._end(buffer, start)) is not None:
-            found.append(self._value(buffer, start))
+        while len(buffer) - start >= _HEAD.size:
+            (size,) = _HEAD.unpack_from(buffer, start)
+            at = start + _HEAD.size
+            end = at + _checked(size, self._bound)
+            if len(buffer) < end:
+                break
+            with memoryview(buffer) as view:  # released before the buffer is cut
+                found.append(pickle.loads(view[at:end]))
             start = end
         del buffer[:start]
         return found
-
-    def _end(self, buffer: bytearray, start: int) -> int | None:
-        """Where the frame at `start` ends, if it is all in `buffer`."""
-        if len(buffer) - start < _HEAD.size:
-            return None
-        (size,) = _HEAD.unpack_from(buffer, start)
-        at = start + _HEAD.size + _checked(size, self._bound)
-        return at if len(buffer) >= at else None
-
-    def _value(self, buffer: bytearray, start: int) -> Any:
-        (size,) = _HEAD.unpack_from(buffer, start)
-        at = start + _HEAD.size
-        with memoryview(buffer) as view:  # released before the buffer is cut
-            return pickle.loads(view[at : at + size])
