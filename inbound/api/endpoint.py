@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,6 +17,7 @@ from aiohttp import web
 from inbound.api import auth
 from inbound.api.faults import InternalFailure, RequestEntityTooLarge, ServiceUnavailable
 from inbound.errors import SesError
+from inbound.ids import new_uuid
 from inbound.sending.origin import LOCAL, Origin
 from inbound.store import StorageError
 
@@ -36,7 +36,7 @@ def endpoint(
     serve: Serve, error_response: ErrorResponse, what: str
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_uuid()  # unique, not secret: no os.urandom per request (ids.py)
         try:
             return await serve(request, request_id)
         except SesError as error:

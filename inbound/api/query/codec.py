@@ -18,7 +18,6 @@ Rules from query-api.md §3 (deserializer) and §10:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import math
 import re
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from inbound import blobs
 from inbound.api.faults import InvalidAction, MissingAction, ValidationErrors
 from inbound.api.query import service
 from inbound.errors import InvalidParameterValue
@@ -242,7 +242,7 @@ class _Decoder:
             # A raw client may leave `+` unencoded (it arrives as a space); base64 has no spaces.
             compact = text.replace(" ", "+").replace("\r", "").replace("\n", "")
             try:
-                return base64.b64decode(compact, validate=True)
+                return blobs.decoded(compact)
             except (binascii.Error, ValueError):
                 raise _invalid(text[:64], key, "base64") from None
         return text

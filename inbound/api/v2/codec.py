@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from inbound import blobs
 from inbound.api.v2 import service
 from inbound.api.v2.errors import BadRequest, UnknownOperation
 
@@ -308,7 +309,7 @@ class _Decoder:
 
     def blob(self, text: str, path: str) -> Any:
         try:
-            return base64.b64decode(text, validate=True)
+            return blobs.decoded(text)
         except (binascii.Error, ValueError):
             return self.violate(text[:64], path, "Member must be base64-encoded")
 
