@@ -37,9 +37,12 @@ from inbound.records import (
 )
 from inbound.store import StorageError
 from inbound.store.claims import Claims
+from inbound.store.engine import Connection, execute, execute_unread
 from inbound.store.postgresql import PostgresStore
 from inbound.store.postgresql.schema import MIGRATIONS, VERSION_TABLE
+from inbound.store.postgresql.unread import Unread
 from inbound.store.sent import SentBody
+from inbound.store.writer import Write
 from inbound.testing import DEFAULT_RULES
 from tests.store.conftest import Removed, made
 from tests.store.test_engines import STATE, record
@@ -179,6 +182,7 @@ KILLED = """
 import asyncio, sys, time
 from pathlib import Path
 from inbound.store.claims import Claims
+from inbound.store.engine import Connection, execute, execute_unread
 from inbound.store.postgresql import PostgresStore
 from tests.store.test_engines import STATE, record
 from tests.store.test_sent import message as sent_message
@@ -382,15 +386,21 @@ def test_a_message_s_row_and_body_go_as_one_statement_and_so_do_its_last_step_an
 ) -> None:
     """Statements of one write that change different rows go to the server as one
     (`execute_together`): the spool's body and the message's row; the last trace rows and the
-    done mark. Each statement saved is the writer's and the server's fixed cost of one."""
+    done mark. Each statement saved is the writer's and the server's fixed cost of one. (The
+    statements are seen where they are sent: a cursor's, or libpq's for those nobody reads.)"""
     sent: list[str] = []
-    execute = psycopg.Cursor.execute
+    execute, send = psycopg.Cursor.execute, Unread.send
 
     def sending(cursor: psycopg.Cursor[Any], query: str, *args: Any, **kwargs: Any) -> Any:
         sent.append(query)
         return execute(cursor, query, *args, **kwargs)
 
+    def sending_unread(unread: Unread, pipeline: psycopg.Pipeline, sql: str, *args: Any) -> None:
+        sent.append(sql)
+        send(unread, pipeline, sql, *args)
+
     monkeypatch.setattr(psycopg.Cursor, "execute", sending)
+    monkeypatch.setattr(Unread, "send", sending_unread)
     store = PostgresStore(tmp_path, postgres_url)
     store.open()
     step = TraceRow(seq=0, kind=TraceKind.RULE, rule="r", rule_position=0, detail={"a": 1})
@@ -414,6 +424,44 @@ def test_a_message_s_row_and_body_go_as_one_statement_and_so_do_its_last_step_an
         assert store.trace("m2") == [step]
         first = store.message("m1")
         assert first is not None and first.status is MessageStatus.PENDING
+    finally:
+        store.close()
+
+
+def _bucket_counted(c: Connection, name: str) -> int:
+    """A write whose count is read: a statement of psycopg's cursor."""
+    return execute(c, "INSERT INTO s3_buckets VALUES (?, 'r', 't')", (name,))
+
+
+def _bucket_unread(c: Connection, name: str) -> None:
+    """A write nobody reads: a statement prepared by the writer itself (unread.py)."""
+    execute_unread(c, "INSERT INTO s3_buckets VALUES (?, 'r', 't')", (name,))
+
+
+def test_statements_nobody_reads_still_go_after_a_transaction_fails(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The writer prepares the statements nobody reads once per connection (unread.py). A
+    failed transaction (a duplicate key) fails its write alone, and the writes after it
+    commit: after its ROLLBACK psycopg deallocates every prepared statement, its own and the
+    writer's (it has prepared its own once a statement ran 5 times), and the writer prepares
+    its statements again."""
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+
+    async def write() -> None:
+        for n in range(8):
+            assert await store._write(Write(_bucket_counted, f"counted-{n}")) == 1
+        await store._write(Write(_bucket_unread, "unread-0"))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await store._write(Write(_bucket_unread, "unread-0"))
+        for n in range(1, 4):
+            await store._write(Write(_bucket_unread, f"unread-{n}"))
+
+    try:
+        asyncio.run(write())
+        names = {row["name"] for row in store._pg.read("SELECT name FROM s3_buckets")}
+        assert names == {*(f"counted-{n}" for n in range(8)), *(f"unread-{n}" for n in range(4))}
     finally:
         store.close()
 

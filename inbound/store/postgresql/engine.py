@@ -36,6 +36,7 @@ from inbound.store.names import escape
 from inbound.store.postgresql.counting import CountReads
 from inbound.store.postgresql.dialect import Dialect, Table
 from inbound.store.postgresql.schema import CHANNEL, LOCK, MIGRATIONS, VERSION_TABLE
+from inbound.store.postgresql.unread import Unread
 
 log = logging.getLogger("inbound.store")
 
@@ -54,24 +55,22 @@ class Translating:
         conn: psycopg.Connection[Any],
         dialect: Dialect,
         pipeline: psycopg.Pipeline,
-        unread: psycopg.Cursor[Any],
+        unread: Unread,
     ) -> None:
         self._conn = conn
         self._dialect = dialect
         self._pipeline = pipeline
-        self._unread = unread  # the transaction's cursor for results nobody reads
+        self._unread = unread  # the statements whose results nobody reads
 
     def execute(self, sql: str, parameters: Any = (), /) -> Result:
         return Result(self._conn.execute(self._dialect(sql), parameters), self._pipeline)
 
     def execute_together(self, statements: Sequence[Statement]) -> None:
-        """`store.engine.execute_together`: one statement (`Dialect.together`), on the
-        transaction's cursor for results nobody reads (a failure still fails the
-        transaction): a cursor per statement cost the writer thread 60 us per message in all
-        (`Connection.execute`'s; the receive path's writes, 6 interleaved pairs)."""
+        """`store.engine.execute_together`: one statement (`Dialect.together`), its result
+        unread (a failure still fails the transaction: unread.py)."""
         sql = self._dialect.together(tuple(sql for sql, _ in statements))
         parameters = [value for _, values in statements for value in values]
-        self._unread.execute(sql, parameters)
+        self._unread.send(self._pipeline, sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> Result:
         cursor = self._conn.cursor()
@@ -119,6 +118,7 @@ class PostgresEngine:
         self.engine_id = engine_id
         self.lease = lease  # seconds a heartbeat keeps this engine's claims
         self._writer: psycopg.Connection[Any] | None = None
+        self._unread: Unread | None = None  # the writer's (unread.py)
         self._reader: psycopg.Connection[Any] | None = None
         self._counting: CountReads | None = None  # `document_version`'s
         self._read_only = False
@@ -247,6 +247,10 @@ class PostgresEngine:
         assert conn is not None, "store is not open for writing"
         if conn.broken:  # the server restarted or the network dropped: a new connection
             conn = self._writer = self._connect_writer()
+        unread = self._unread
+        if unread is None or unread.conn is not conn:
+            unread = self._unread = Unread(conn)
+        unread.check()
         try:
             # One round trip for the whole transaction, not one per statement: the writer's
             # statements are sent as they come and their results read at the end (or when a
@@ -254,17 +258,18 @@ class PostgresEngine:
             # ~9 statements a message, each waiting for the server, kept the writer thread
             # waiting for 85% of its time and bounded one engine's throughput.
             with conn.pipeline() as pipeline:
-                unread = conn.cursor()  # the statements whose results nobody reads
-                unread.execute("BEGIN")
+                unread.send(pipeline, "BEGIN")
                 if not durable:
-                    unread.execute("SET LOCAL synchronous_commit = off")
+                    unread.send(pipeline, "SET LOCAL synchronous_commit = off")
                 translating = Translating(conn, self._dialect, pipeline, unread)
                 results = [job(translating) for job in jobs]
-                unread.execute("COMMIT")
+                unread.send(pipeline, "COMMIT")
         except BaseException:
+            unread.failed()
             if not conn.broken:
                 conn.execute("ROLLBACK")
             raise
+        unread.committed()
         return results
 
     def storage_error(self, exc: Exception) -> Exception:
