@@ -117,12 +117,10 @@ class InboundServer:
         executors: Mapping[str, Executor] | None = None,
         backends: Callable[[Store, Settings, str], Backends] | None = None,
         worker: int | None = None,
-        writer: Path | None = None,
     ) -> None:
         """`worker`: this server is that slot's worker process of `[server] workers`
         (docs/workers.md): the supervisor holds the data dir and prepared it, the listeners
-        share their ports with the other workers', the store is shared with them; `writer`:
-        the socket of the store's writer the supervisor shares among them, if it runs one."""
+        share their ports with the other workers', the store is shared with them."""
         self.settings = settings
         self.worker = worker
         self.executors = with_overrides(executors)
@@ -132,11 +130,7 @@ class InboundServer:
         check_executors(settings, self.executors)
         self._make_backends = backends or make_backends
         self.store = make_store(
-            settings.data_dir,
-            settings.store.url,
-            worker=worker,
-            lease=settings.store.lease_seconds,
-            writer=writer,
+            settings.data_dir, settings.store.url, worker=worker, lease=settings.store.lease_seconds
         )
         self.engine: Engine | None = None
         self.keeper: StateKeeper | None = None
@@ -170,7 +164,7 @@ class InboundServer:
         settings = self.settings
         if listen and self.worker is None:  # one server per data dir; `rules apply` and
             self._claim = Claim.take(settings.data_dir)  # `replay` look for it
-        self.store.open(process=settings.store.writer != "thread")
+        self.store.open(process=settings.store.writer == "process")
         if listen and self.worker is None:  # a worker's supervisor did (cli/workers.py)
             discard_unfinished(self.store, settings)
         self.keeper = StateKeeper(self.store, settings.state, settings.region)

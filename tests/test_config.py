@@ -133,7 +133,13 @@ CASES = [
         "toml/store-writer-unknown",
         toml='[store]\nwriter = "threads"\n',
         file="inbound.toml",
-        where=('store.writer: must be "process", "thread" or "shared"',),
+        where=('store.writer: must be "process" or "thread", not "threads"',),
+    ),
+    Case(
+        "toml/store-writer-shared-removed",
+        toml='[store]\nwriter = "shared"\n',
+        file="inbound.toml",
+        where=('store.writer: must be "process" or "thread", not "shared"',),
     ),
     Case(
         "toml/backends-strict-not-boolean",

@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
 from inbound import config, eventloop, logs
 from inbound.app import InboundServer, discard_unfinished, seed_keys
@@ -38,7 +37,6 @@ from inbound.cli.startup import Bound, announce, freeze_start_up, overrides
 from inbound.config import Address, Settings
 from inbound.store import StorageError, make_store
 from inbound.store.claim import Claim
-from inbound.store.shared_writer import SharedWriter
 
 log = logging.getLogger("inbound.workers")
 START_TIMEOUT = 120.0  # seconds a worker may take to listen, on a busy machine
@@ -86,27 +84,11 @@ def supervise(settings: Settings, args: argparse.Namespace) -> int:
                 f"cannot listen on SMTP {settings.smtp} / HTTP {settings.http} / "
                 f"the SMTP interface: {exc}"
             )
-        try:
-            writer = _shared_writer(settings)
-        except (StorageError, OSError) as exc:
-            return _cannot(f"cannot write to the data dir {settings.data_dir}: {exc}")
-        try:
-            return _Supervisor(settings, args, ports, writer).run(claim)
-        finally:
-            if writer is not None:
-                writer.close()
+        return _Supervisor(settings, args, ports).run(claim)
     finally:
         for sock in held:
             sock.close()
         claim.release()
-
-
-def _shared_writer(settings: Settings) -> SharedWriter | None:
-    """The store's writer for all the workers (store/shared_writer.py): on the SQLite file
-    with `[store] writer = "shared"`; otherwise each worker has a writer thread."""
-    if settings.store.url or settings.store.writer != "shared":
-        return None
-    return SharedWriter(settings.data_dir)
 
 
 def prepare(settings: Settings) -> None:
@@ -163,18 +145,10 @@ def _cannot(message: str) -> int:
 
 
 class _Supervisor:
-    def __init__(
-        self,
-        settings: Settings,
-        args: argparse.Namespace,
-        ports: Ports,
-        writer: SharedWriter | None,
-    ) -> None:
+    def __init__(self, settings: Settings, args: argparse.Namespace, ports: Ports) -> None:
         self.settings = settings
         self.args = args
         self.ports = ports
-        self.writer = writer
-        self.writer_started = time.monotonic()
         self.context = multiprocessing.get_context("spawn")
         self.workers: dict[int, _Worker] = {}
         self.stopping = False
@@ -216,7 +190,7 @@ class _Supervisor:
         mine, theirs = self.context.Pipe()
         process = self.context.Process(
             target=work,
-            args=(self.args, self.ports, slot, theirs, self.writer and self.writer.address),
+            args=(self.args, self.ports, slot, theirs),
             name=f"inbound-worker-{slot}",
         )
         process.start()
@@ -243,17 +217,13 @@ class _Supervisor:
         return bound
 
     def _watch(self, wakeup: socket.socket) -> None:
-        """Wait for a worker or the shared writer to end, or a signal; start again what
-        ended."""
+        """Wait for a worker to end or a signal; start again the workers that ended."""
         sentinels = {w.process.sentinel: w for w in self.workers.values()}
-        writer = [self.writer.sentinel] if self.writer is not None else []
-        ready: Sequence[object] = wait([*sentinels, *writer, wakeup])
+        ready: Sequence[object] = wait([*sentinels, wakeup])
         if wakeup in ready:
             wakeup.recv(512)
         if self.stopping:
             return
-        if writer and writer[0] in ready:
-            self._restart_writer()
         for sentinel in ready:
             worker = sentinels.get(sentinel)  # type: ignore[call-overload]
             if worker is None:
@@ -269,26 +239,6 @@ class _Supervisor:
             if time.monotonic() - worker.started < RESTART_DELAY:  # not in a tight loop
                 time.sleep(RESTART_DELAY)
             self._start(worker.slot)
-
-    def _restart_writer(self) -> None:
-        """The shared writer ended: the workers' writes in flight failed (each worker's next
-        write connects again and waits in the socket's backlog); start it again."""
-        assert self.writer is not None
-        pid = self.writer.pid
-        log.warning(
-            "the store's shared writer (pid %d) %s: starting it again",
-            pid,
-            _ending(self.writer.ended()),
-        )
-        while not self.stopping:
-            if time.monotonic() - self.writer_started < RESTART_DELAY:  # not in a tight loop
-                time.sleep(RESTART_DELAY)
-            self.writer_started = time.monotonic()
-            try:
-                self.writer.start()
-                return
-            except StorageError as exc:
-                log.error("%s", exc)
 
     def _stop_all(self) -> None:
         """SIGTERM to every worker, then wait for each to finish as one server does."""
@@ -309,20 +259,18 @@ def _ending(code: int | None) -> str:
 
 
 # ── the worker process ─────────────────────────────────────────────────────────────────
-def work(
-    args: argparse.Namespace, ports: Ports, slot: int, conn: Connection, writer: Path | None
-) -> None:
+def work(args: argparse.Namespace, ports: Ports, slot: int, conn: Connection) -> None:
     """A worker's process: the settings read as the supervisor read them (the same file,
     environment and options), on the reserved ports; one server until SIGTERM, or until the
-    supervisor is gone (its end of `conn` closes). `writer`: the shared writer's socket."""
+    supervisor is gone (its end of `conn` closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
     settings = ports.apply(overrides(config.load(args.config, os.environ), args))
     logs.setup(verbose=args.verbose, form=args.log_format or settings.log_format, worker=slot)
-    sys.exit(eventloop.run(_serve(settings, slot, conn, writer)))
+    sys.exit(eventloop.run(_serve(settings, slot, conn)))
 
 
-async def _serve(settings: Settings, slot: int, conn: Connection, writer: Path | None) -> int:
-    server = InboundServer(settings, worker=slot, writer=writer)
+async def _serve(settings: Settings, slot: int, conn: Connection) -> int:
+    server = InboundServer(settings, worker=slot)
     try:
         await server.start()
     except (StorageError, OSError) as exc:

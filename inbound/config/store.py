@@ -30,12 +30,12 @@ def _lease(value: float, at: Key) -> float:
     return float(value)
 
 
-WRITERS = ("process", "thread", "shared")
+WRITERS = ("process", "thread")
 
 
 def _writer(value: str, at: Key) -> str:
     if value not in WRITERS:
-        raise at.error('must be "process", "thread" or "shared"')
+        raise at.error(f'must be "process" or "thread", not "{value}"')
     return value
 
 
@@ -51,6 +51,6 @@ class StoreSettings(Section):
     lease_seconds: float = field(default=LEASE, metadata=toml((int, float), _lease))
     # where the SQLite file's writes run (docs/architecture.md, "The store's writer"): a
     # process of their own, beside the event loop's, or a thread (no process to start: the
-    # pytest plugin's; and each worker's of `[server] workers`, unless "shared": one process
-    # that the workers share, docs/workers.md); PostgreSQL's writer is a thread
+    # pytest plugin's; and each worker's of `[server] workers`, docs/workers.md); PostgreSQL's
+    # writer is a thread
     writer: str = field(default="process", metadata=toml(str, _writer))

@@ -24,19 +24,13 @@ __all__ = ["StorageError", "Store", "make_store"]
 
 
 def make_store(
-    data_dir: Path,
-    url: str = "",
-    *,
-    worker: int | None = None,
-    lease: float = LEASE,
-    writer: Path | None = None,
+    data_dir: Path, url: str = "", *, worker: int | None = None, lease: float = LEASE
 ) -> Store:
     """The store `[store] url` names: empty, the SQLite file in `data_dir`; a
     `postgresql://` URL, that database, with `data_dir` for what stays per engine. `worker`:
     the slot of a worker process of `[server] workers` (docs/workers.md), one engine of
     several on the store. `lease`: how long such an engine's claims outlive its last
-    heartbeat. `writer`: the socket of the workers' shared writer (store/shared_writer.py), on
-    SQLite."""
+    heartbeat."""
     if url:
         from inbound.store.postgresql import PostgresStore
 
@@ -44,7 +38,7 @@ def make_store(
     if worker is not None:
         from inbound.store.shared import SharedSqliteStore
 
-        return SharedSqliteStore(data_dir, worker, lease=lease, writer=writer)
+        return SharedSqliteStore(data_dir, worker, lease=lease)
     from inbound.store.store import Store
 
     return Store(data_dir)

@@ -12,44 +12,29 @@ change committed through any worker so applies to the very next decision on ever
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from inbound.store.claims import Claims
 from inbound.store.engine import LEASE, Row
-from inbound.store.shared_writer import SocketLink
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.writer import ThreadWriter, Writer
-from inbound.store.writer_process import ProcessWriter
 
 
 class SharedSqliteStore(Claims):
-    def __init__(
-        self, data_dir: Path, worker: int, *, lease: float = LEASE, writer: Path | None = None
-    ) -> None:
-        """`writer`: the socket of the workers' shared writer (store/shared_writer.py)."""
+    def __init__(self, data_dir: Path, worker: int, *, lease: float = LEASE) -> None:
         self._sqlite = SqliteEngine(data_dir, f"worker-{worker}", lease)
         self.lease = lease
-        self._shared_writer = writer
         super().__init__(data_dir, self._sqlite)
         self._data_version = -1  # `PRAGMA data_version` at the last `synced`
         self._seen = 0  # the last `document_changes` version taken in
 
     def open(self, *, read_only: bool = False, process: bool = False) -> None:
-        """`process`: the writes go to the workers' shared writer, when the supervisor runs
-        one (`writer`, `[store] writer = "shared"`); otherwise to a writer thread."""
-        super().open(read_only=read_only, process=process)
+        """A writer thread, whatever `process` asks (store/writer.py: `ThreadWriter`)."""
+        super().open(read_only=read_only)
         self.shared = not read_only
         self._seen = self._read("SELECT COALESCE(MAX(version), 0) AS v FROM document_changes")[0][
             "v"
         ]
-
-    def _new_writer(self, process: bool) -> Writer:
-        if not (process and self._shared_writer):
-            return ThreadWriter(self._sqlite)
-        self._sqlite.close_writer()  # the schema is made: the shared writer writes from here
-        return ProcessWriter(partial(SocketLink, self._shared_writer, self._sqlite.engine_id))
 
     async def synced(self) -> None:
         """Take in every change of a document another worker committed before now."""

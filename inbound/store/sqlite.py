@@ -37,12 +37,7 @@ log = logging.getLogger("inbound.store")
 
 
 class SqliteEngine:
-    def __init__(
-        self, data_dir: Path, engine_id: str = "", lease: float = 0.0, *, shared: bool = False
-    ) -> None:
-        """`engine_id`: one worker's engine (a reader, a heartbeat, a writer thread); `shared`:
-        the workers' shared writer (store/shared_writer.py), whose every job is one worker's
-        (`writing`)."""
+    def __init__(self, data_dir: Path, engine_id: str = "", lease: float = 0.0) -> None:
         self._path = under(data_dir, "inbound.sqlite3")
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -51,9 +46,7 @@ class SqliteEngine:
         self._lease = lease
         self._heartbeat: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.shared = shared
-        self.writing = ""  # the engine whose job the shared writer runs
-        self._turns = under(data_dir, "writers.lock") if engine_id or shared else None
+        self._turns = under(data_dir, "writers.lock") if engine_id else None
         # its descriptors while open, the writer's and the claims' (the reader's): a flock
         # belongs to an open file, so each connection that writes opens it on its own
         self._turn: int | None = None
@@ -74,11 +67,8 @@ class SqliteEngine:
             writer.executescript(SCHEMA)
             migrate(writer)
             if self.engine_id:
-                writer.executescript(_own_triggers("'" + self.engine_id.replace("'", "''") + "'"))
+                writer.executescript(_own_triggers(self.engine_id))
                 self._renew(writer, self._lease)
-            elif self.shared:
-                writer.create_function("writing_engine", 0, lambda: self.writing)
-                writer.executescript(_own_triggers("writing_engine()"))
             else:  # the only process on the file (store/claim.py): the workers' past is past
                 writer.execute("DELETE FROM document_changes")
                 writer.execute("DELETE FROM engines")
@@ -242,10 +232,10 @@ def _turn(conn: sqlite3.Connection, lock: int | None) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _own_triggers(engine: str) -> str:
-    """The writer's TEMP triggers: the work rows it inserts are its engine's (`engine`, an SQL
-    expression), and each change of a document is logged with its engine (store/shared.py
-    reads the log)."""
+def _own_triggers(engine_id: str) -> str:
+    """The writer's TEMP triggers: the work rows it inserts are its engine's, and each
+    change of a document is logged with its engine (store/shared.py reads the log)."""
+    engine = "'" + engine_id.replace("'", "''") + "'"
     claims = "".join(
         f"CREATE TEMP TRIGGER IF NOT EXISTS claim_{table} AFTER INSERT ON main.{table}"
         f" WHEN NEW.claimed_by IS NULL BEGIN UPDATE {table} SET claimed_by = {engine}"

@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -30,7 +29,7 @@ from inbound.store.errors import StorageError
 from inbound.store.names import PLAIN, Names
 from inbound.store.schema import wipe
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.writer_process import ChildLink, ProcessWriter
+from inbound.store.writer_process import ProcessWriter
 
 T = TypeVar("T")
 log = logging.getLogger("inbound.store")
@@ -99,14 +98,13 @@ class Database:
                 raise StorageError(str(exc)) from exc
         self._engine.open(read_only=read_only)
         self._read = self._engine.read
-        if not read_only:
-            self._writer = self._new_writer(process)
-
-    def _new_writer(self, process: bool) -> Writer:
+        if read_only:
+            return
         if process and isinstance(self._engine, SqliteEngine) and not self._engine.engine_id:
             self._engine.close_writer()  # the schema is made: the child writes from here
-            return ProcessWriter(partial(ChildLink, self.data_dir))
-        return ThreadWriter(self._engine)
+            self._writer = ProcessWriter(self.data_dir)
+        else:
+            self._writer = ThreadWriter(self._engine)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -176,8 +174,8 @@ class _Job:
 
 class ThreadWriter:
     """The writer as a thread of this process: PostgreSQL's (its statements wait on the
-    network, not on the GIL), the worker processes' of one SQLite file with `[store] writer =
-    "thread"`, and that setting's (the pytest plugin's: no process to start per test)."""
+    network, not on the GIL), the worker processes' of one SQLite file, and `[store] writer =
+    "thread"` (the pytest plugin's: no process to start per test)."""
 
     losses = 0  # it dies with the process
 

@@ -31,10 +31,9 @@ import select
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from inbound.frames import Part, Unframer, frame_parts
 from inbound.store.batch import log_unwaited, settle, settle_durable_first
@@ -50,24 +49,6 @@ IOV_MAX = 1024  # buffers one writev takes (Linux)
 ANSWERS_READ = 64 * 1024  # the child's answers are ids and records: a larger buffer is RSS
 START_TIMEOUT = 30.0  # seconds for the child to open the database and say so
 CHILD = "inbound.store"  # `python -m inbound.store DATA_DIR`: store/writer_child.py
-
-
-class Link(Protocol):
-    """The writer as its server sees it: where the jobs' frames go, where the answers' frames
-    come from. A child of this server (`ChildLink`), or the writer its supervisor shares among
-    the worker processes (store/shared_writer.py)."""
-
-    send: int  # a descriptor the jobs are written to
-    receive: int  # a descriptor the answers are read from
-
-    def finish(self, rest: bytes) -> bytes:
-        """`rest` sent and the jobs' stream ended; every answer until the writer is done with
-        this server; then the link is gone (its descriptors closed)."""
-        ...
-
-    def end(self) -> str:
-        """After the answers ended unasked: the link gone, and what happened, for the log."""
-        ...
 
 
 class ChildLink:
@@ -96,6 +77,7 @@ class ChildLink:
         self.send, self.receive = child.stdin.fileno(), child.stdout.fileno()
 
     def finish(self, rest: bytes) -> bytes:
+        """`rest` sent and the child's input ended; every answer until it exits."""
         os.set_blocking(self.send, True)
         os.set_blocking(self.receive, True)
         answers = b""
@@ -105,6 +87,7 @@ class ChildLink:
         return answers
 
     def end(self) -> str:
+        """After its answers ended unasked: the child gone, and how, for the log."""
         child = self._child
         assert child.stdin is not None and child.stdout is not None
         try:
@@ -124,13 +107,12 @@ def ready(fd: int) -> bool:
 
 
 class ProcessWriter:
-    """The server's side: one link to the writer, the jobs not yet sent, and the futures of
-    those sent."""
+    """The server's side: one link to the writer child, the jobs not yet sent, and the
+    futures of those sent."""
 
-    def __init__(self, connect: Callable[[], Link]) -> None:
-        """`connect`: a new link to the writer, at the start and after one is lost."""
-        self._connect = connect
-        self._link: Link | None = None
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._link: ChildLink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queued: list[tuple[int, Write[Any], bool]] = []  # this turn of the loop's jobs
         self._unsent: deque[memoryview] = deque()  # what the link did not take yet
@@ -144,7 +126,7 @@ class ProcessWriter:
 
     # ── the link ───────────────────────────────────────────────────────────────────────────
     def _start(self) -> None:
-        link = self._connect()
+        link = ChildLink(self._data_dir)
         os.set_blocking(link.send, False)
         os.set_blocking(link.receive, False)
         self._link = link
@@ -291,7 +273,7 @@ class ProcessWriter:
             settle_durable_first(self._outcomes(batch))
         self._fail_pending()
 
-    def _detach(self) -> Link:
+    def _detach(self) -> ChildLink:
         """The link, taken off the event loop, and what was not sent dropped."""
         link, loop = self._link, self._loop
         assert link is not None

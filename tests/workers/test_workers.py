@@ -253,69 +253,6 @@ def test_a_worker_killed_mid_load_is_restarted_and_its_mail_processed_once(
         server.kill()
 
 
-def _writers(pid: int) -> list[str]:
-    """The command lines of `pid`'s children that are the store's writer."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            line = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"\0inbound.store\0" in line:
-                found.append(line.decode().replace("\0", " ").strip())
-    return found
-
-
-def test_the_shared_writer_killed_mid_load_is_restarted_and_no_mail_is_lost(
-    tmp_path: Path,
-) -> None:
-    """SQLite with `[store] writer = "shared"`: one writer process of the supervisor's for
-    both workers (none of their own); killed with kill -9 under load, it is started again,
-    the writes in flight fail (their sessions answer 451) and every message accepted is
-    processed once."""
-    server = Workers(tmp_path, "", "-v", more='writer = "shared"\n')
-    try:
-        (shared,) = _writers(server.process.pid)
-        assert "--listen" in shared
-        assert not any(_writers(pid) for pid in server.pids.values())
-        accepted: list[bool] = []
-
-        def load() -> None:
-            accepted.extend(_send(server.smtp_port) for _ in range(30))
-
-        senders = [threading.Thread(target=load) for _ in range(4)]
-        for sender in senders:
-            sender.start()
-        server.wait_for(lambda: len(accepted) >= 20, "mail sent before the kill")
-        writer = next(
-            int(c)
-            for task in Path(f"/proc/{server.process.pid}/task").iterdir()
-            for c in (task / "children").read_text().split()
-            if b"\0inbound.store\0" in Path(f"/proc/{c}/cmdline").read_bytes()
-        )
-        os.kill(writer, signal.SIGKILL)
-        for sender in senders:
-            sender.join()
-        server.wait_for(lambda: len(_writers(server.process.pid)) == 1, "a new writer")
-        assert accepted.count(True) >= 100  # only those in flight at the kill may have failed
-        assert _send(server.smtp_port)  # and mail is taken after it
-        total = accepted.count(True) + 1
-        server.wait_for(lambda: server.get("/api/stats")["pending"] == 0, "all processed", 120)
-        assert server.get("/api/stats")["messages"] >= total
-        assert any(
-            "shared writer" in line.get("message", "") and "SIGKILL" in line["message"]
-            for line in server.log_lines()
-        )
-        server.wait_for(lambda: len(server.received()) >= total, "a line per message")
-        received = Counter(line["messageId"] for line in server.received())
-        assert set(received.values()) == {1}  # each once
-        # every action done: those whose records were in flight at the kill ran again
-        assert len(server.get(f"/api/s3?limit={2 * len(received)}")) == len(received)
-        notified = server.get(f"/api/notifications?limit={3 * len(received)}")
-        assert {n["messageId"] for n in notified} == set(received)
-        assert server.stop() == 0
-    finally:
-        server.kill()
-
-
 @pytest.mark.parametrize(
     ("value", "error"),
     [
