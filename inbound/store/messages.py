@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,7 +35,7 @@ def _message_values(record: MessageRecord) -> tuple[Any, ...]:
         record.id,
         record.received_at,
         record.mail_from,
-        json.dumps(record.recipients),
+        rows.json_text(record.recipients),
         record.client_ip,
         record.helo,
         int(record.tls),
