@@ -128,7 +128,7 @@ class Engine:
         if not positions:
             return replies.S550_MAILBOX_UNAVAILABLE
         if not tls:
-            rules = plan.state.active_rule_set.rules  # type: ignore[union-attr]
+            rules = plan.rule_set.rules  # type: ignore[union-attr]
             if any(rules[p].tls_policy is TlsPolicy.REQUIRE for p in positions):
                 return replies.S550_TLS_REQUIRED
         return replies.S250_OK

@@ -36,14 +36,14 @@ class Plan:
 
     state: ReceiptState
     index: RecipientIndex
+    rule_set: RuleSet | None  # the state's active one, found once (by name) for every message
 
     @classmethod
     def compile(cls, state: ReceiptState, previous: Plan | None = None) -> Plan:
         """`previous`: the plan of an earlier state, whose index the new one is derived from."""
-        index = RecipientIndex(
-            state.active_rule_set, state.verified, previous.index if previous else None
-        )
-        return cls(state, index)
+        rule_set = state.active_rule_set
+        index = RecipientIndex(rule_set, state.verified, previous.index if previous else None)
+        return cls(state, index, rule_set)
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Pipeline:
     async def evaluate(self, view: MessageView, plan: Plan, journal: Journal) -> None:
         """Evaluate the message's verdicts, as a run does before its first rule: for a step
         outside the walk that shows the message (a retry's DSN)."""
-        rule_set = plan.state.active_rule_set
+        rule_set = plan.rule_set
         if rule_set is not None:
             positions = {p for r in view.record.recipients for p in plan.index.explain(r)}
             await _evaluate(view, rule_set, positions, journal)
@@ -155,7 +155,7 @@ class Pipeline:
     ) -> None:
         """The message's verdicts, then every matching rule in order, its actions in order;
         `on_action` says how the flow goes on (None: stop here)."""
-        rule_set = plan.state.active_rule_set
+        rule_set = plan.rule_set
         if rule_set is None:
             return
         matches = {r: plan.index.explain(r) for r in view.record.recipients}

@@ -263,7 +263,7 @@ class Retries:
     def _context(self, entry: RetryEntry, view: MessageView, plan: Plan) -> ActionContext:
         """The DSN's context: the failed action, and every envelope recipient (one DSN for
         the message, however many of its actions expired)."""
-        rule_set = plan.state.active_rule_set
+        rule_set = plan.rule_set
         assert rule_set is not None
         rule = rule_set.rules[entry.rule_position]
         return ActionContext(
