@@ -133,19 +133,21 @@ def _refusing_controls(method: Command, reply: replies.SmtpReply) -> Command:
     """aiosmtpd's command `method`, answering `reply` to an argument with a control character
     or (MAIL, RCPT) a path the parser cannot read."""
 
+    command = method.__name__.removeprefix("smtp_")
+
     @functools.wraps(method)  # keeps the @syntax attributes that HELP reads
     async def checked(protocol: SMTP, arg: str | None) -> None:
         assert protocol.session is not None
-        peer, command = _peer_ip(protocol.session), method.__name__.removeprefix("smtp_")
         if arg and _CONTROL.search(arg):
-            log.info("refused %s from %s: control character in %r", command, peer, arg)
-            await protocol.push(str(reply))
-            return
-        try:
-            await method(protocol, arg)
-        except UnparsablePath:
-            log.info("refused %s from %s: unparsable path in %r", command, peer, arg)
-            await protocol.push(str(reply))
+            why = "control character"
+        else:
+            try:
+                await method(protocol, arg)
+                return
+            except UnparsablePath:
+                why = "unparsable path"
+        log.info("refused %s from %s: %s in %r", command, _peer_ip(protocol.session), why, arg)
+        await protocol.push(str(reply))
 
     return checked
 
