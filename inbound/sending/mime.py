@@ -22,10 +22,10 @@ from email import policy
 from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesHeaderParser, BytesParser
-from email.utils import format_datetime
 
 from inbound.errors import InvalidParameterValue
 from inbound.ids import new_uuid, random_bytes
+from inbound.receiving.receipt import smtp_date
 
 MESSAGE_ID_HOST = "email.amazonses.com"
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
@@ -165,7 +165,7 @@ def simple(
             del alternative["MIME-Version"]  # the message has one; its parts do not
             message.attach(alternative)
     message["Message-ID"] = message_id_header(message_id)
-    message["Date"] = format_datetime(when)
+    message["Date"] = smtp_date(when)
     return message.as_bytes()
 
 
@@ -344,7 +344,7 @@ def prepare_raw(raw: bytes, message_id: str, when: datetime) -> bytes:
     fields, eol, body = _split(raw)
     ours = {
         "message-id": f"Message-ID: {message_id_header(message_id)}".encode(),
-        "date": f"Date: {format_datetime(when)}".encode(),
+        "date": f"Date: {smtp_date(when)}".encode(),
     }
     kept: list[bytes] = []
     for field in fields:

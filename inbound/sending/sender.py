@@ -196,9 +196,13 @@ class Sender:
 
     def _sign(self, raw: bytes, trace: list[dict[str, Any]]) -> bytes:
         """The built message with its DKIM signature (Easy DKIM's key, or the user's BYODKIM
-        key) when its From identity has one (sending/easy_dkim.py); unchanged otherwise."""
+        key) when its From identity has one (sending/easy_dkim.py); unchanged otherwise. With
+        no DKIM setup among the identities nothing signs, and the From field is not read."""
+        identities = self._identities.all()
+        if not any(identity.dkim_tokens for identity in identities.values()):
+            return raw
         address = easy_dkim.from_address(raw)
-        signer = None if address is None else easy_dkim.signer(address, self._identities.all())
+        signer = None if address is None else easy_dkim.signer(address, identities)
         if signer is None:
             return raw
         signed = easy_dkim.sign(raw, signer, self.dkim.private_key(signer.domain, signer.external))
@@ -215,7 +219,8 @@ class Sender:
         none sees a message counted twice or not at all, a kill keeps both or neither, and
         concurrent sends share an fsync (the group commit)."""
         chosen = self.configuration_set_of(region, submission)
-        submission = dataclasses.replace(submission, configuration_set=chosen)
+        if chosen != submission.configuration_set:  # an identity's default set
+            submission = dataclasses.replace(submission, configuration_set=chosen)
         mail_from_domain = self.check(region, submission)
         new_contacts: tuple[Contact, ...] = ()
         if submission.list_management is not None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import quoprimime
 from email.header import Header
-from email.utils import format_datetime
 from typing import Any
 
 from inbound.errors import InvalidParameterValue
+from inbound.receiving.receipt import smtp_date
 
 MAX_TEMPLATE_BYTES = 500 * 1024  # "Each template can be up to 500 KB in size, including
 # both the text and HTML parts."
@@ -405,7 +405,7 @@ def render_mime(parts: TemplateParts, data: Mapping[str, Any], when: datetime) -
         if compiled is not None
     ]
     head = [
-        f"Date: {format_datetime(when)}",
+        f"Date: {smtp_date(when)}",
         f"Subject: {_header_text(subject)}",
         "MIME-Version: 1.0",
     ]
