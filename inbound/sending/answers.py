@@ -39,7 +39,7 @@ def outcomes(
     now = datetime.now(UTC)
     return simulator.outcomes(
         facts,
-        accepted=message.mail.timestamp,
+        accepted=message.accepted,
         now=now,
         feedback_id=mime.new_message_id(now),
         outgoing_ip=OUTBOUND_IP,

@@ -21,7 +21,7 @@ for the message's trace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -75,14 +75,22 @@ class Feedback:
         self._pinpoint = backends.pinpoint
 
     async def event(
-        self, region: str, mail: SentMail, outcome: Outcome, recipient: str | None = None
+        self,
+        region: str,
+        configuration_set: str | None,
+        mail: Callable[[], SentMail],
+        outcome: Outcome,
+        recipient: str | None = None,
     ) -> dict[str, Any]:
-        """Publish the event of `outcome` to the message's configuration set, if it has one,
-        and return its trace step: the event's facts (the outcome's JSON and when it was
-        recorded) with what each destination did. The step is kept whether or not anything was
-        published: VDM's insights and metrics read it (`insights.py`)."""
-        name = mail.configuration_set
-        done = [] if name is None else await self.publish_event(region, name, Event(mail, outcome))
+        """Publish the event of `outcome` to the message's configuration set, if it has one
+        (`mail()` makes the message's facts then), and return its trace step: the event's facts
+        (the outcome's JSON and when it was recorded) with what each destination did. The step
+        is kept whether or not anything was published: VDM's insights and metrics read it
+        (`insights.py`)."""
+        done = []
+        if configuration_set is not None:
+            event = Event(mail(), outcome)
+            done = await self.publish_event(region, configuration_set, event)
         step: dict[str, Any] = {
             "step": "event",
             "eventType": str(outcome.TYPE),
@@ -142,16 +150,18 @@ class Feedback:
         return await _attempt(done, put_data)
 
     async def notify_identity(
-        self, identity: Identity, mail: SentMail, outcome: NotificationOutcome
+        self, identity: Identity, mail: Callable[[], SentMail], outcome: NotificationOutcome
     ) -> Publication | None:
-        """Publish `outcome` to `identity`'s topic for its type; None when it has none."""
+        """Publish `outcome` to `identity`'s topic for its type (`mail()` makes the message's
+        facts then); None when it has none."""
         kind = str(outcome.TYPE)
         topic = identity.topics.get(kind)
         if not topic:
             return None
-        body = identity_notification(mail, outcome, with_headers=kind in identity.headers)
+        facts = mail()
+        body = identity_notification(facts, outcome, with_headers=kind in identity.headers)
         text = orjson.dumps(body).decode()
-        sent = self._publisher.publish(topic, NO_SUBJECT, text, mail.message_id)
+        sent = self._publisher.publish(topic, NO_SUBJECT, text, facts.message_id)
         return await _attempt(Publication(kind, "SNSDestination", topic), sent)
 
 

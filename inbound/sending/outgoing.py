@@ -4,6 +4,9 @@ and the identity it was sent as (notification topics, feedback forwarding)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
+from datetime import datetime
 
 from inbound.identities.book import IdentityBook
 from inbound.identities.rules import Identity
@@ -11,6 +14,7 @@ from inbound.records import SentMessage
 from inbound.sending import checks, simulator
 from inbound.sending.events import SentMail
 from inbound.sending.sent_mail import region_of, sent_mail
+from inbound.timestamps import from_wire
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +23,20 @@ class Outgoing:
 
     record: SentMessage
     region: str
-    mail: SentMail
     identity: Identity | None
+    facts: Callable[[], SentMail]  # what makes `mail`
+
+    @functools.cached_property
+    def mail(self) -> SentMail:
+        """The `mail` object's facts, made when an event or a notification first needs them:
+        a message without a configuration set or identity topics is delivered without
+        splitting its header fields (profiled: a twentieth of a SendRawEmail call's CPU)."""
+        return self.facts()
+
+    @property
+    def accepted(self) -> datetime:
+        """When SES accepted the message: the `mail` object's timestamp."""
+        return from_wire(self.record.created)
 
     @property
     def forwarding(self) -> bool:
@@ -37,7 +53,7 @@ class Outgoing:
             record.mail_from,
             record.return_path,
             recipient,
-            self.mail.timestamp,
+            self.accepted,
             self.region,
         )
 
@@ -54,6 +70,8 @@ class Outgoings:
     def of(self, record: SentMessage, raw: bytes | None) -> Outgoing:
         region = region_of(record, self.region)
         identities = self.identities.all()
-        mail = sent_mail(record, raw, identities, account_id=self.account_id, region=region)
         identity = checks.sending_identity(record.source, identities)
-        return Outgoing(record, region, mail, identity)
+        facts = functools.partial(
+            sent_mail, record, raw, identities, account_id=self.account_id, region=region
+        )
+        return Outgoing(record, region, identity, facts)

@@ -53,7 +53,10 @@ class Reporter:
     async def publish(
         self, message: Outgoing, outcome: Outcome, recipient: str | None = None
     ) -> Step:
-        return await self.feedback.event(message.region, message.mail, outcome, recipient)
+        configuration_set = message.record.configuration_set
+        return await self.feedback.event(
+            message.region, configuration_set, lambda: message.mail, outcome, recipient
+        )
 
     async def _suppress(self, message: Outgoing, outcome: Bounce | Complaint) -> Step | None:
         region, record = message.region, message.record
@@ -66,7 +69,7 @@ class Reporter:
     ) -> Step | None:
         if message.identity is None:
             return None
-        done = await self.feedback.notify_identity(message.identity, message.mail, outcome)
+        done = await self.feedback.notify_identity(message.identity, lambda: message.mail, outcome)
         if done is None:
             return None
         return {

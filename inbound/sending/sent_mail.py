@@ -81,12 +81,11 @@ class SentEvents:
         """Published to the message's configuration set when it has one, and kept in its trace
         either way, as delivery keeps its events (VDM's insights read them: `insights.py`)."""
         region = region_of(record, self._region)
-        mail = sent_mail(
-            record,
-            self._store.sent_raw(record.id),
-            self._identities.all(),
-            account_id=self._account_id,
-            region=region,
-        )
-        step = await self._feedback.event(region, mail, outcome)
+
+        def mail() -> SentMail:
+            raw = self._store.sent_raw(record.id)
+            identities = self._identities.all()
+            return sent_mail(record, raw, identities, account_id=self._account_id, region=region)
+
+        step = await self._feedback.event(region, record.configuration_set, mail, outcome)
         await self._store.add_sent_steps(record.id, [step])

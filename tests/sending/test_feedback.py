@@ -250,9 +250,10 @@ def test_identity_notifications_go_to_the_identity_topic_with_headers_when_on(in
     identity = identities.get("sender@example.com")
     bounce = next(o for o, key, _ in OUTCOMES if key == "bounce")
     complaint = next(o for o, key, _ in OUTCOMES if key == "complaint")
-    delivered = server.call(feedback.notify_identity(identity, MAIL, DELIVERY))
-    bounced = server.call(feedback.notify_identity(identity, MAIL, bounce))
-    assert server.call(feedback.notify_identity(identity, MAIL, complaint)) is None  # no topic
+    delivered = server.call(feedback.notify_identity(identity, lambda: MAIL, DELIVERY))
+    bounced = server.call(feedback.notify_identity(identity, lambda: MAIL, bounce))
+    # no topic for complaints
+    assert server.call(feedback.notify_identity(identity, lambda: MAIL, complaint)) is None
     first, second = server.notifications()
     assert [first["id"], second["id"]] == [delivered.ref, bounced.ref]
     assert {first["topicArn"], second["topicArn"]} == {TOPIC}
