@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 
 _random = random.Random()  # seeded from os.urandom once
 
@@ -14,9 +13,22 @@ def random_bytes(n: int) -> bytes:
     return _random.randbytes(n)
 
 
+# The bits a version-4 UUID fixes (RFC 4122 4.4): the version (0100) and the variant (10).
+_UUID4_KEPT = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def new_uuid() -> str:
-    """A version-4 UUID string, as SNS and Lambda request ids look."""
-    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+    """A version-4 UUID string, as SNS and Lambda request ids look: formatted here rather than
+    through `uuid.UUID` (1.8 -> 1.3 us; three or four per sent message: its MessageId, the
+    request's id, the outbox entry's). A property test checks it against `uuid.UUID`."""
+    return uuid4_text(_random.getrandbits(128))
+
+
+def uuid4_text(bits: int) -> str:
+    """`str(uuid.UUID(int=bits, version=4))`."""
+    h = f"{bits & _UUID4_KEPT | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 # Base32hex in lower case is the digits of base 32: two of them per 10 bits, from a table.

@@ -119,6 +119,12 @@ class AccessLogger(AbstractAccessLogger):
     """`GET /api/messages 200 1234 B 1.2 ms 127.0.0.1`: aiohttp calls it per answered request
     while `inbound.access` is enabled for INFO (`-v`), and not at all otherwise."""
 
+    @property
+    def enabled(self) -> bool:
+        """Read by aiohttp once per connection: `log` is not called while this is False (the
+        base class says True, and every request made its fields for a line never written)."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         fields = {
             "event": "http",
