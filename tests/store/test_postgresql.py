@@ -466,6 +466,28 @@ def test_statements_nobody_reads_still_go_after_a_transaction_fails(
         store.close()
 
 
+def test_spooling_a_message_does_not_lock_its_receipt_state(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Schema version 6: a message's state is not checked by a foreign key, which locked the
+    state's row (FOR KEY SHARE) in every transaction that spooled a message, one row for
+    every engine. A transaction holding that row locked does not hold up the spool."""
+    store = PostgresStore(tmp_path, postgres_url)
+    store.open()
+    try:
+        asyncio.run(store.save_state(STATE, "{}"))
+        with psycopg.connect(postgres_url) as other:  # a transaction, open until the end
+            other.execute("SELECT 1 FROM states WHERE id = %s FOR UPDATE", (STATE,))
+
+            async def spool() -> None:
+                await asyncio.wait_for(store.spool(record("m1", 4), b"body"), 5)
+
+            asyncio.run(spool())
+        assert store.raw("m1") == b"body"
+    finally:
+        store.close()
+
+
 def test_a_10_kb_message_stays_compressed_in_its_row(tmp_path: Path, postgres_url: str) -> None:
     """Schema version 5: a body that fits in a page once compressed is not moved to the TOAST
     table (two more rows and index entries for 10 KB at PostgreSQL's default)."""

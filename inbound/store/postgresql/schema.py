@@ -192,5 +192,12 @@ ALTER TABLE spool SET (toast_tuple_target = 8160);
 ALTER TABLE notifications SET (toast_tuple_target = 8160);
 """
 
+# Version 6: a message's receipt state is not checked against `states` by a foreign key, as
+# SQLite never checked it (its `foreign_keys` is off): the state is committed before any
+# message names it (`Messages.save_state`, awaited before the state applies) and never deleted.
+# The check locked the state's row (FOR KEY SHARE) in every transaction that spooled a
+# message, one row shared by every engine: with two engines a new MultiXact nearly each time.
+_V6 = "ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_state_id_fkey;"
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
