@@ -51,8 +51,11 @@ MAX_CONCURRENT_PROCESSING = 64
 # cannot grow the backlog, or memory, without bound.
 MAX_UNPROCESSED = 256
 # Bodies of messages waiting for a processing slot stay in memory up to this total; past it a
-# waiting message keeps only its id and its body is read back from the spool when its turn comes.
-BACKLOG_MEMORY = 2 * 1024 * 1024
+# waiting message keeps only its id and its body is read back from the spool when its turn comes
+# (a read of the database on the event loop). At 10 KB and 50 connections the backlog holds
+# ~230 messages (MAX_UNPROCESSED less the slots, and the accepts that all go on once room is
+# made): at 2 MiB, 234-241 of 3,000 were read back (docs/cpu.md, "Fourth round").
+BACKLOG_MEMORY = 4 * 1024 * 1024
 # The memory budget of the messages being processed at once (receiving/budget.py): each holds
 # BODY_COPIES times its size (its body, the message as a rule sees it, what a backend writes).
 PROCESSING_MEMORY = 64 * 1024 * 1024

@@ -85,19 +85,20 @@ def trace_inserts(message_id: str, rows: Sequence[TraceRow]) -> list[Statement]:
 
 
 def trace_values(message_id: str, row: TraceRow) -> tuple[Any, ...]:
-    """The row's columns. The statuses as plain text: an enum member pickles (to the store's
-    writer) through a Python `__reduce_ex__`, and loads through its class's call, 3 us of the
-    event loop per trace write (timeit) and as much in the writer."""
+    """The row's columns. The statuses as plain text (`_value_`: `value` is a Python
+    property): an enum member pickles (to the store's writer) through a Python
+    `__reduce_ex__`, and loads through its class's call, 3 us of the event loop per trace
+    write (timeit) and as much in the writer."""
     outcome = row.outcome
     return (
         message_id,
         row.seq,
-        row.kind.value,
+        row.kind._value_,
         row.rule,
         row.rule_position,
         row.action_index,
         row.action,
-        None if outcome is None else outcome.value,
+        None if outcome is None else outcome._value_,
         row.ms,
         json_text(row.detail),
         row.error,
