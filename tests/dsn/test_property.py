@@ -102,3 +102,31 @@ def test_parsers_agree_with_what_was_generated(report, subject, original_subject
     else:  # 8-bit: quoted-printable header only
         inner = email.message_from_bytes(third.get_payload(decode=True), policy=policy.default)
     assert inner["Subject"] == original_subject
+
+
+header_line = st.binary(max_size=120).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(header_line, min_size=1, max_size=6),
+    recipients=st.lists(address, min_size=1, max_size=3, unique=True),
+    text=st.lists(WORDS, min_size=1, max_size=40).map(" ".join),
+)
+def test_a_bounce_sent_unparsed_is_what_its_parsed_message_writes(lines, recipients, text):
+    """`as_bytes` of a report not parsed yet is its text (dsn/build.py, `_Built`): the same
+    bytes as the message parsed from it writes, whatever the returned header holds."""
+    built = dsn.ses_receipt_bounce(
+        b"\r\n".join(lines) + b"\r\n\r\nbody\r\n",
+        sender="postmaster@example.com",
+        envelope_sender="a@example.com",
+        recipients=recipients,
+        smtp_reply_code="552",
+        status_code="5.3.4",
+        message=text,
+        region="us-east-1",
+    )
+    sent = dsn.as_bytes(built)
+    assert built["To"] == "a@example.com"  # its first use parses it
+    assert dsn.as_bytes(built) == sent
+    assert dsn.parse_dsn(sent).recipients[0].final_recipient == recipients[0]
