@@ -23,7 +23,7 @@ from inbound.errors import (
     InvalidParameterValue,
     InvalidSNSDestination,
 )
-from inbound.timestamps import from_wire, to_wire
+from inbound.timestamps import to_wire
 
 # ── store documents: kind → key "<region>/<name>" (SES resources are per Region) ─────────────
 CONFIGURATION_SETS = "sending.configuration-sets"
@@ -34,7 +34,6 @@ TENANTS = "sending.tenants"  # API v2 only: sending/tenants.py
 MULTI_REGION_ENDPOINTS = "sending.multi-region-endpoints"  # API v2 only: v2/operations/endpoints.py
 EXPORT_JOBS = "sending.export-jobs"  # API v2 only: GetExportJob's members
 ACCOUNT = "sending.account"  # key: region → {"SendingEnabled": bool}
-STATISTICS = "sending.statistics"  # key: region → {"buckets": {iso: SendDataPoint counters}}
 
 # ── limits ──────────────────────────────────────────────────────────────────────────────────
 MAX_CONFIGURATION_SETS = 10_000  # SES quotas: "Configuration sets per account: 10,000"
@@ -258,7 +257,9 @@ def _check_cloudwatch(dimensions: Sequence[Mapping[str, str]], fields: dict[str,
 
 
 # ── statistics ──────────────────────────────────────────────────────────────────────────────
-COUNTERS = ("DeliveryAttempts", "Bounces", "Complaints", "Rejects")
+# A bucket is named by its start's wire timestamp (`bucket`), which compare as text: the store
+# keeps a row per bucket (store/statistics.py).
+BUCKET = timedelta(minutes=15)
 
 
 def bucket_start(moment: datetime) -> datetime:
@@ -266,37 +267,25 @@ def bucket_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=minute, second=0, microsecond=0)
 
 
-def add_counts(
-    document: Mapping[str, Any] | None, moment: datetime, **counts: int
-) -> dict[str, Any]:
-    """The statistics document with `counts` added to `moment`'s 15-minute bucket; buckets
-    older than two weeks are dropped."""
-    buckets = dict((document or {}).get("buckets", {}))
+def bucket(moment: datetime) -> str:
+    """The 15-minute bucket `moment` counts in."""
+    return to_wire(bucket_start(moment))
+
+
+def first_kept(moment: datetime) -> str:
+    """The first bucket of the two weeks before `moment`: the first that starts at or after
+    `moment - STATISTICS_WINDOW` (the buckets GetSendStatistics lists, and those kept)."""
     oldest = moment - STATISTICS_WINDOW
-    buckets = {k: v for k, v in buckets.items() if from_wire(k) >= oldest}
-    slot = to_wire(bucket_start(moment))
-    current = dict(buckets.get(slot, dict.fromkeys(COUNTERS, 0)))
-    for name, count in counts.items():
-        current[name] = current.get(name, 0) + count
-    buckets[slot] = current
-    return {"buckets": buckets}
+    start = bucket_start(oldest)
+    return to_wire(start if start >= oldest else start + BUCKET)
 
 
-def data_points(document: Mapping[str, Any] | None, moment: datetime) -> list[dict[str, Any]]:
-    oldest = moment - STATISTICS_WINDOW
-    points = []
-    for slot, counts in sorted((document or {}).get("buckets", {}).items()):
-        if from_wire(slot) >= oldest:
-            points.append({"Timestamp": slot, **{c: int(counts.get(c, 0)) for c in COUNTERS}})
-    return points
+def first_of_day(moment: datetime) -> str:
+    """The first bucket of the last 24 hours (the one that holds `moment - 24 hours`): what
+    SentLast24Hours and the 24-hour quota count from."""
+    return bucket(moment - timedelta(hours=24))
 
 
-def sent_last_24_hours(document: Mapping[str, Any] | None, moment: datetime) -> float:
-    oldest = bucket_start(moment - timedelta(hours=24))
-    return float(
-        sum(
-            counts.get("DeliveryAttempts", 0)
-            for slot, counts in (document or {}).get("buckets", {}).items()
-            if from_wire(slot) >= oldest
-        )
-    )
+def data_points(buckets: Sequence[tuple[str, Mapping[str, int]]]) -> list[dict[str, Any]]:
+    """GetSendStatistics' SendDataPoints: one per bucket, each its start and its counts."""
+    return [{"Timestamp": start, **counts} for start, counts in buckets]

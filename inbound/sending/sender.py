@@ -89,11 +89,8 @@ class Sender:
         return {
             "Max24HourSend": self.settings.max_24_hour_send,
             "MaxSendRate": self.settings.max_send_rate,
-            "SentLast24Hours": self._sent_last_24_hours(region),
+            "SentLast24Hours": self._sending.sent_last_24_hours(region),
         }
-
-    def _sent_last_24_hours(self, region: str) -> float:
-        return state.sent_last_24_hours(self._sending.statistics(region), state.now())
 
     def configuration_set_of(self, region: str, submission: Submission) -> str | None:
         """The set a send uses: the one it names (the API member, or X-SES-CONFIGURATION-SET),
@@ -240,7 +237,9 @@ class Sender:
         body = await self._store.sent_body(record.id, raw)
         try:  # no await from the quota checks to the write queued: one step on the event loop
             quota.check_daily(
-                self._sent_last_24_hours(region), counted, self.settings.max_24_hour_send
+                self._sending.queued_last_24_hours(region),
+                counted,
+                self.settings.max_24_hour_send,
             )
             self._rate.take(region, len(submission.recipients))
             if attempts:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -30,8 +29,10 @@ from inbound.records import SentMessage
 from inbound.sending import configuration as rules
 from inbound.sending import quota
 from inbound.sending.contact_lists import CONTACT_LISTS
+from inbound.sending.daily import DailyCounts
 from inbound.store import Store
 from inbound.store.sent import SentBody
+from inbound.store.statistics_writes import COUNTERS, Count
 
 _MISSING: dict[str, Callable[[str], SesError]] = {
     rules.CONFIGURATION_SETS: lambda name: ConfigurationSetDoesNotExist(
@@ -60,8 +61,8 @@ class SendingConfiguration:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = asyncio.Lock()
-        # by Region: the statistics parsed, and the store's text they were parsed from
-        self._statistics: dict[str, tuple[str | None, Mapping[str, Any] | None]] = {}
+        self._days: dict[str, DailyCounts] = {}  # by Region: `queued_last_24_hours`'s
+        self._buckets: dict[str, str] = {}  # by Region: the bucket this engine last counted in
 
     # ── named resources: configuration sets, templates, verification templates ───────────────
     def in_region(self, kind: str, region: str) -> dict[str, Any]:
@@ -123,15 +124,27 @@ class SendingConfiguration:
         async with self._lock:
             await self._store.put_document(rules.ACCOUNT, region, {"SendingEnabled": enabled})
 
-    def statistics(self, region: str) -> Mapping[str, Any] | None:
-        """The statistics document, read for every message sent: parsed again only when the
-        store's copy of its text changed (up to two weeks of buckets), by a count of this
-        engine (at once) or of another engine sharing the store (docs/cluster.md)."""
-        text = self._store.document_text(rules.STATISTICS, region)
-        parsed = self._statistics.get(region)
-        if parsed is None or parsed[0] is not text:
-            parsed = self._statistics[region] = (text, None if text is None else json.loads(text))
-        return parsed[1]
+    def data_points(self, region: str) -> list[dict[str, Any]]:
+        """GetSendStatistics: the buckets of the last two weeks, as committed (every engine's)."""
+        moment = rules.now()
+        return rules.data_points(self._store.send_statistics(region, rules.first_kept(moment)))
+
+    def sent_last_24_hours(self, region: str) -> float:
+        """GetSendQuota's SentLast24Hours, as committed (every engine's)."""
+        buckets = self._store.send_statistics(region, rules.first_of_day(rules.now()))
+        return float(sum(counts["DeliveryAttempts"] for _, counts in buckets))
+
+    def queued_last_24_hours(self, region: str) -> float:
+        """What a send's quota check reads: this engine's running count (sending/daily.py)."""
+        return float(self._daily(region).since(rules.first_of_day(rules.now())))
+
+    def _daily(self, region: str) -> DailyCounts:
+        found = self._days.get(region)
+        if found is None:
+            buckets = self._store.send_statistics(region, rules.first_of_day(rules.now()))
+            committed = ((start, counts["DeliveryAttempts"]) for start, counts in buckets)
+            found = self._days[region] = DailyCounts(committed)
+        return found
 
     def store_sent(
         self, region: str, message: SentMessage, body: SentBody, attempts: int, *, maximum: float
@@ -141,37 +154,46 @@ class SendingConfiguration:
         awaiting the result waits for the fsync. The count is made and the write queued without
         an await, so the Sender's quota check before it and this are one step on the event
         loop (concurrent sends never pass the last unit of the quota). The count is added to
-        the statistics as committed (`Store.count_document`), so engines sending at once add
-        up, and the 24-hour quota (`maximum`) is checked again there, their row locked: of
-        engines sending at once, one takes the last unit and the others' sends fail with the
-        Sender's Throttling, storing nothing. Concurrent sends share an fsync (profiled: under
-        a lock held across it, sends were one fsync each)."""
-        counted = (rules.STATISTICS, region, _adding(rules.now(), {"DeliveryAttempts": attempts}))
-        check = functools.partial(_check_daily, attempts, maximum)
-        return self._store.add_sent(message, body, counted=counted, check=check)
+        its bucket's row as committed (store/statistics_writes.py), so engines sending at once
+        add up, and the 24-hour quota (`maximum`) is checked again there, the Region's lock
+        row held: of engines sending at once, one takes the last unit and the others' sends
+        fail with the Sender's Throttling, storing nothing. Concurrent sends share an fsync
+        (profiled: under a lock held across it, sends were one fsync each)."""
+        moment = rules.now()
+        check = functools.partial(quota.check_daily, recipients=attempts, maximum=maximum)
+        counted = self._count(region, moment, {"DeliveryAttempts": attempts}, check)
+        stored = self._store.add_sent(message, body, counted=counted)
+        daily = self._daily(region)
+        write = daily.queue(counted.bucket, attempts, counted.day)
+        stored.add_done_callback(functools.partial(_told, daily, write))
+        return stored
 
     async def record_sending(self, region: str, counts: Mapping[str, int]) -> None:
         """Count sending activity (DeliveryAttempts, Bounces, Complaints, Rejects) in the
         current 15-minute bucket: what GetSendQuota and GetSendStatistics report."""
-        adding = _adding(rules.now(), counts)
-        await self._store.count_document(rules.STATISTICS, region, adding)
+        await self._store.count_sending(self._count(region, rules.now(), counts))
+
+    def _count(
+        self,
+        region: str,
+        moment: datetime,
+        counts: Mapping[str, int],
+        check: Callable[[float], None] | None = None,
+    ) -> Count:
+        """`counts` in `moment`'s bucket; the first count of this engine in a bucket also
+        deletes those older than two weeks (as the document dropped them)."""
+        bucket = rules.bucket(moment)
+        oldest = None if self._buckets.get(region) == bucket else rules.first_kept(moment)
+        self._buckets[region] = bucket
+        values = tuple(int(counts.get(name, 0)) for name in COUNTERS)
+        day = rules.first_of_day(moment)
+        return Count(region, bucket, values, oldest, day, check)
 
 
-def _adding(
-    moment: datetime, counts: Mapping[str, int]
-) -> Callable[[Mapping[str, Any] | None], Mapping[str, Any]]:
-    """What adds `counts` to statistics (`configuration.add_counts` makes a new document:
-    the one it is given may be the store's copy). A `partial` of module-level functions: it
-    runs in the store's writer, which may be a process (store/writer_process.py)."""
-    return functools.partial(_add_counts, moment, dict(counts))
-
-
-def _add_counts(
-    moment: datetime, counts: Mapping[str, int], statistics: Mapping[str, Any] | None
-) -> Mapping[str, Any]:
-    return rules.add_counts(statistics, moment, **counts)
-
-
-def _check_daily(attempts: int, maximum: float, committed: Mapping[str, Any] | None) -> None:
-    """The 24-hour quota, checked again on the statistics as committed."""
-    quota.check_daily(rules.sent_last_24_hours(committed, rules.now()), attempts, maximum)
+def _told(daily: DailyCounts, write: int, stored: asyncio.Future[Any]) -> None:
+    """A send's count, committed or refused, told to the running count of its Region (a send
+    whose caller went away is not: the next send's commit settles it)."""
+    if stored.cancelled():
+        return
+    ok = stored.exception() is None
+    daily.done(write, ok, stored.result() if ok else None)

@@ -5,7 +5,6 @@ the module of each write it runs (store/writer_child.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from inbound.store.engine import Connection, Write
@@ -21,46 +20,8 @@ def put(c: Connection, kind: str, key: str, text: str) -> None:
     c.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", (kind, key, text, now_iso()))
 
 
-def count(
-    c: Connection,
-    kind: str,
-    key: str,
-    change: Callable[[Any | None], Any],
-    check: Callable[[Any | None], None] | None = None,
-) -> str:
-    """Store `change(the document as committed)` in the transaction of `c`, its row locked
-    first (on PostgreSQL, another engine counting into it waits for this commit, then reads
-    what it committed), so that engines counting at once add up; returns the text stored.
-    `check(the same document)` comes first and may raise, refusing the count and the
-    transaction: a limit that engines counting at once cannot pass together."""
-    c.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, 'null', ?)", (kind, key, now_iso()))
-    found = c.execute(
-        "UPDATE documents SET updated = updated WHERE kind = ? AND key = ? RETURNING body",
-        (kind, key),
-    ).fetchone()
-    committed = json.loads(found[0])
-    if check is not None:
-        check(committed)
-    text = text_of(change(committed))
-    put(c, kind, key, text)
-    return text
-
-
 def delete(c: Connection, kind: str, key: str) -> None:
     c.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
-
-
-def count_after(
-    c: Connection,
-    first: Write[Any] | None,
-    kind: str,
-    key: str,
-    change: Callable[[Any | None], Any],
-    check: Callable[[Any | None], None] | None,
-) -> str:
-    if first is not None:
-        first(c)
-    return count(c, kind, key, change, check)
 
 
 def documents_after(

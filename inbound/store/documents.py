@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from inbound.store.document_writes import count_after, delete, documents_after, put, text_of
+from inbound.store.document_writes import delete, documents_after, put, text_of
 from inbound.store.engine import Engine
 from inbound.store.writer import Database, Write
 
@@ -43,33 +43,6 @@ class Documents(Database):
         sent)."""
         text = text_of(body)
         return self._written(kind, key, text, self._queue_write(Write(put, kind, key, text)))
-
-    def count_document(
-        self,
-        kind: str,
-        key: str,
-        change: Callable[[Any | None], Any],
-        first: Write[Any] | None = None,
-        *,
-        check: Callable[[Any | None], None] | None = None,
-    ) -> asyncio.Future[str]:
-        """Store `change(the document)`, applied in the writer's transaction to what is
-        committed (`count`: counts of several engines add up), after `first` (another write
-        of the same transaction), unless `check(what is committed)` raises: then nothing of
-        the transaction is stored and the future has the error. Reads return `change(this
-        engine's copy)` from now, and what was committed once it is (with the counts of
-        other engines)."""
-        expected = text_of(change(self.document(kind, key)))
-        done = self._queue_write(Write(count_after, first, kind, key, change, check))
-
-        def committed(write: asyncio.Future[str]) -> None:
-            if write.cancelled() or write.exception() is not None:
-                return
-            if self._texts.get((kind, key)) == expected:  # no later write of it queued since
-                self._copy(kind, key, write.result())
-
-        done.add_done_callback(committed)
-        return self._written(kind, key, expected, done)
 
     def delete_document(self, kind: str, key: str) -> asyncio.Future[None]:
         return self._written(kind, key, None, self._queue_write(Write(delete, kind, key)))
@@ -120,8 +93,7 @@ class Documents(Database):
         return None if text is None else json.loads(text)
 
     def document_text(self, kind: str, key: str) -> str | None:
-        """The document's stored text (None: no such document): the same object until the
-        copy changes, for a reader that keeps what it parsed (the sending statistics)."""
+        """The document's stored text (None: no such document)."""
         text = self._texts.get((kind, key), _UNREAD)
         if text is _UNREAD:
             found = self._read("SELECT body FROM documents WHERE kind = ? AND key = ?", (kind, key))

@@ -110,6 +110,11 @@ CREATE TABLE IF NOT EXISTS engines (
 CREATE TABLE IF NOT EXISTS document_changes (
     version INTEGER PRIMARY KEY AUTOINCREMENT, engine TEXT NOT NULL, kind TEXT NOT NULL,
     key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS send_statistics (
+    region TEXT NOT NULL, bucket TEXT NOT NULL, delivery_attempts INTEGER NOT NULL,
+    bounces INTEGER NOT NULL, complaints INTEGER NOT NULL, rejects INTEGER NOT NULL,
+    PRIMARY KEY (region, bucket));
+CREATE TABLE IF NOT EXISTS send_quota_locks (region TEXT PRIMARY KEY);
 CREATE VIRTUAL TABLE IF NOT EXISTS digest_text USING fts5(
     sender, recipients, subject, body, tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -140,6 +145,28 @@ def migrate(conn: sqlite3.Connection) -> None:
             "INSERT INTO s3_buckets SELECT bucket, 'us-east-1', MIN(created) FROM s3_objects "
             "GROUP BY bucket"
         )
+    conn.executescript(STATISTICS_TO_ROWS)
+
+
+# The sending statistics were one document per Region, `{"buckets": {start: counts}}`, before
+# `send_statistics` (a row per bucket): its buckets become rows, and the document goes, in one
+# transaction (processes opening the file at once move them once). An earlier release run on
+# the data dir since made a new document of its own counts: they are added.
+STATISTICS_TO_ROWS = """
+BEGIN IMMEDIATE;
+INSERT INTO send_statistics
+SELECT d.key, b.key, COALESCE(json_extract(b.value, '$.DeliveryAttempts'), 0),
+    COALESCE(json_extract(b.value, '$.Bounces'), 0),
+    COALESCE(json_extract(b.value, '$.Complaints'), 0),
+    COALESCE(json_extract(b.value, '$.Rejects'), 0)
+FROM documents AS d, json_each(d.body, '$.buckets') AS b WHERE d.kind = 'sending.statistics'
+ON CONFLICT (region, bucket) DO UPDATE SET
+    delivery_attempts = delivery_attempts + excluded.delivery_attempts,
+    bounces = bounces + excluded.bounces, complaints = complaints + excluded.complaints,
+    rejects = rejects + excluded.rejects;
+DELETE FROM documents WHERE kind = 'sending.statistics';
+COMMIT;
+"""
 
 
 # Tables that `reset()` empties (DELETE /api/messages), in dependency order.

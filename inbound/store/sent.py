@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ from inbound.store import bodies, rows
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
 from inbound.store.engine import execute
+from inbound.store.statistics import Statistics
+from inbound.store.statistics_writes import Count
 from inbound.store.writer import Connection, Row, Write
 
 log = logging.getLogger("inbound.store")
@@ -50,7 +51,7 @@ class SentBody:
             self.path.unlink(missing_ok=True)
 
 
-class Sent(Documents):
+class Sent(Statistics, Documents):
     async def sent_body(self, message_id: str, raw: bytes | None) -> SentBody:
         """`raw` (None: nothing was built) as `add_sent` takes it; above FILE_ABOVE written to
         its file first, durably and off the event loop, so that `add_sent` queues the row
@@ -66,16 +67,14 @@ class Sent(Documents):
         message: SentMessage,
         body: SentBody,
         *,
-        counted: tuple[str, str, Callable[[Any | None], Any]] | None = None,
-        check: Callable[[Any | None], None] | None = None,
+        counted: Count | None = None,
     ) -> asyncio.Future[Any]:
         """Store a sent message durably (fsynced): queued at once, in call order; the future
         is done once it is on disk, and the caller answers the Send* request with its MessageId
-        only then, as receiving answers `250` only after the spool. `counted` (kind, key,
-        change) is counted in the same transaction (`count_document`): the sending statistics
-        that count the message, so no kill keeps the one without the other; `check` may refuse
-        the count, and the message with it (`count_document`). A row that cannot be stored
-        takes its body file with it."""
+        only then, as receiving answers `250` only after the spool. `counted` is counted in the
+        same transaction (`count_sending`): the sending statistics that count the message, so
+        no kill keeps the one without the other; its check may refuse the count, and the
+        message with it. A row that cannot be stored takes its body file with it."""
         params = (
             message.id,
             message.operation,
@@ -93,9 +92,7 @@ class Sent(Documents):
 
         insert = Write(_insert_sent, params, body.raw)
         write: asyncio.Future[Any] = (
-            self._queue_write(insert)
-            if counted is None
-            else self.count_document(*counted, insert, check=check)
+            self._queue_write(insert) if counted is None else self.count_sending(counted, insert)
         )
 
         def committed(done: asyncio.Future[Any]) -> None:

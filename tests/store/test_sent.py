@@ -1,16 +1,14 @@
-"""A sent message and the statistics document that counts it are one transaction: the write
-that fails stores neither, so a kill between the two cannot keep one without the other. The
-count is added to the document as committed: engines sharing a store, counting at once, add
-up, and cannot both pass the last unit of the 24-hour quota (docs/cluster.md)."""
+"""A sent message and the statistics that count it are one transaction: the write that fails
+stores neither, so a kill between the two cannot keep one without the other. The count is added
+to its bucket's row as committed: engines sharing a store, counting at once, add up, and cannot
+both pass the last unit of the 24-hour quota (docs/cluster.md). A count's statements do not
+grow with the buckets kept (docs/cpu.md, "Sending")."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,10 +17,12 @@ from inbound.records import SentMessage, SentStatus
 from inbound.sending.service import SendingConfiguration
 from inbound.store import Store
 from inbound.store.sent import SentBody
+from inbound.store.statistics_writes import Count
 
 BODY = SentBody(b"body")
 
-STATISTICS = ("sending.statistics", "us-east-1")
+REGION = "us-east-1"
+BUCKET = "2026-12-04T15:00:00.000Z"
 ROUNDS = 100
 
 
@@ -42,35 +42,37 @@ def message(message_id: str) -> SentMessage:
     )
 
 
-def _plus(n: int) -> Callable[[Any], dict[str, int]]:
-    return partial(_add, n)
+def attempts(n: int, **fields: object) -> Count:
+    return Count(REGION, BUCKET, (n, 0, 0, 0), **fields)  # type: ignore[arg-type]
 
 
-def _add(n: int, counted: Any) -> dict[str, int]:
-    return {"count": (counted or {}).get("count", 0) + n}
+def counted(store: Store) -> list[int]:
+    """The DeliveryAttempts of the bucket, as committed (none: no row)."""
+    return [c["DeliveryAttempts"] for _, c in store.send_statistics(REGION, BUCKET)]
 
 
-def _unstorable(document: Any) -> object:
-    return object()
+def _refuse(sent: float) -> None:
+    raise Throttling("Daily message quota exceeded.")
 
 
-def test_the_message_and_its_document_commit_together(tmp_path) -> None:
+def test_the_message_and_its_count_commit_together(tmp_path) -> None:
     async def run() -> None:
         store = Store(tmp_path)
         store.open()
         try:
-            await store.add_sent(message("a"), BODY, counted=(*STATISTICS, _plus(1)))
+            await store.add_sent(message("a"), BODY, counted=attempts(1))
             assert store.sent_pending_ids() == ["a"]
-            assert store.document(*STATISTICS) == {"count": 1}
+            assert counted(store) == [1]
             # The same id again: the row cannot be inserted, so the count is not written.
             with pytest.raises(sqlite3.IntegrityError):
-                await store.add_sent(message("a"), BODY, counted=(*STATISTICS, _plus(2)))
-            assert store.document(*STATISTICS) == {"count": 1}
-            # A document that cannot be stored: the message is not stored either.
-            with pytest.raises(TypeError):
-                await store.add_sent(message("b"), BODY, counted=(*STATISTICS, _unstorable))
+                await store.add_sent(message("a"), BODY, counted=attempts(2))
+            assert counted(store) == [1]
+            # A count its check refuses: the message is not stored either.
+            with pytest.raises(Throttling):
+                await store.add_sent(message("b"), BODY, counted=attempts(1, check=_refuse))
             assert store.sent_pending_ids() == ["a"]
             assert store.sent_raw("b") is None
+            assert counted(store) == [1]
         finally:
             store.close()
 
@@ -78,9 +80,8 @@ def test_the_message_and_its_document_commit_together(tmp_path) -> None:
 
 
 def test_engines_counting_at_once_add_up(tmp_path: Path, postgres_url: str) -> None:
-    """Two engines on one database count into the same document at once: no count is lost
-    (each adds to what the other committed, its row locked), and each engine's copy ends
-    with both engines' counts."""
+    """Two engines on one database count into the same bucket at once: no count is lost (each
+    adds to what the other committed), and each reads both engines' counts."""
     from inbound.store.postgresql import PostgresStore
 
     engines = [PostgresStore(tmp_path / name, postgres_url) for name in ("a", "b")]
@@ -90,12 +91,10 @@ def test_engines_counting_at_once_add_up(tmp_path: Path, postgres_url: str) -> N
 
         async def count() -> None:
             for _ in range(ROUNDS):  # each round, both engines commit a count at once
-                await asyncio.gather(*(s.count_document(*STATISTICS, _plus(1)) for s in engines))
-            for store in engines:
-                await store.synced()  # what the other engine committed meanwhile
+                await asyncio.gather(*(s.count_sending(attempts(1)) for s in engines))
 
         asyncio.run(count())
-        assert [store.document(*STATISTICS) for store in engines] == [{"count": 2 * ROUNDS}] * 2
+        assert [counted(store) for store in engines] == [[2 * ROUNDS]] * 2
     finally:
         for store in engines:
             store.close()
@@ -136,8 +135,7 @@ def test_engines_sending_at_once_never_pass_the_last_unit_of_the_quota(
         asyncio.run(race())
         assert sum(len(store.sent_pending_ids()) for store in engines) == ROUNDS // 2  # its own
         for store in engines:
-            statistics = store.document(*STATISTICS)
-            [bucket] = statistics["buckets"].values()
+            [(_, bucket)] = store.send_statistics(REGION, "")
             assert bucket["DeliveryAttempts"] == ROUNDS // 2
     finally:
         for store in engines:

@@ -199,5 +199,24 @@ ALTER TABLE notifications SET (toast_tuple_target = 8160);
 # message, one row shared by every engine: with two engines a new MultiXact nearly each time.
 _V6 = "ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_state_id_fkey;"
 
+# Version 7: the sending statistics are a row per Region and 15-minute bucket, each count added
+# to its row, rather than one document per Region that every send read and wrote whole (two
+# weeks of buckets: docs/cpu.md, "Sending"); the documents' buckets become rows. A Region's
+# `send_quota_locks` row is what engines checking the 24-hour quota at once take turns on.
+_V7 = f"""
+CREATE TABLE send_statistics (
+    region {T} NOT NULL, bucket {T} NOT NULL, delivery_attempts BIGINT NOT NULL,
+    bounces BIGINT NOT NULL, complaints BIGINT NOT NULL, rejects BIGINT NOT NULL,
+    PRIMARY KEY (region, bucket));
+CREATE TABLE send_quota_locks (region {T} PRIMARY KEY);
+INSERT INTO send_statistics
+SELECT d.key, b.key, COALESCE((b.value ->> 'DeliveryAttempts')::bigint, 0),
+    COALESCE((b.value ->> 'Bounces')::bigint, 0), COALESCE((b.value ->> 'Complaints')::bigint, 0),
+    COALESCE((b.value ->> 'Rejects')::bigint, 0)
+FROM documents AS d, jsonb_each(d.body::jsonb -> 'buckets') AS b
+WHERE d.kind = 'sending.statistics';
+DELETE FROM documents WHERE kind = 'sending.statistics';
+"""
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)

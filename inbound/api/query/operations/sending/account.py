@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from inbound.api.query.operations.context import OperationContext
-from inbound.sending import configuration as state
 
 Params = dict[str, Any]
 
@@ -33,8 +32,7 @@ async def get_send_statistics(ctx: OperationContext, p: Params) -> Params:
     activity. Each data point in the list contains statistics for a 15-minute period": one per
     bucket with activity: DeliveryAttempts counts the recipients of the sent messages (not
     the mailbox simulator's)."""
-    found = ctx.sending.statistics(ctx.region)
-    return {"SendDataPoints": state.data_points(found, state.now())}
+    return {"SendDataPoints": ctx.sending.data_points(ctx.region)}
 
 
 OPERATIONS: dict[str, Callable[[OperationContext, Params], Awaitable[Params | None]]] = {
