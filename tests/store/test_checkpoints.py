@@ -17,6 +17,7 @@ from inbound.frames import frame
 from inbound.store.checkpoints import Checkpoints
 from inbound.store.engine import Write, execute
 from inbound.store.sqlite import SqliteEngine
+from inbound.store.synced import SyncedAnswers
 from inbound.store.writer_child import UNWAITED, run
 
 LIMIT, HARD = 64 << 10, 512 << 10
@@ -36,8 +37,10 @@ class Child:
         self.sizes: list[int] = []  # the WAL's
         self.database: list[int] = []  # the database file's
         self._done = threading.Event()
+        self._wal = os.open(self.engine.wal, os.O_RDONLY)
+        answers = SyncedAnswers(self._wal, lambda _: None)
         self._thread = threading.Thread(
-            target=run, args=(self.engine, self.source, lambda _: None, self.checkpoints)
+            target=run, args=(self.engine, self.source, answers, self.checkpoints)
         )
         self._sampler = threading.Thread(target=self._sample)
         self._thread.start()
@@ -65,6 +68,7 @@ class Child:
         self._done.set()
         self._sampler.join()
         os.close(self.source)
+        os.close(self._wal)
         self.engine.close()
         with closing(sqlite3.connect(self.engine.wal.with_name("inbound.sqlite3"))) as conn:
             count: int = conn.execute("SELECT COUNT(*) FROM s3_buckets").fetchone()[0]

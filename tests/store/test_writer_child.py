@@ -53,6 +53,7 @@ CHILD_MODULES = {
     "inbound.store.s3_objects",
     "inbound.store.schema",
     "inbound.store.sqlite",
+    "inbound.store.synced",
     "inbound.store.writer_child",
     "inbound.timestamps",
 }
