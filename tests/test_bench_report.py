@@ -110,6 +110,30 @@ def test_where_the_cpu_goes_is_the_median_of_per_run_differences() -> None:
     assert rows["the store's writer"] == ["0.350", "- / 0.350"]
 
 
+def test_the_tail_of_each_part_is_its_p99_over_the_sink_s_per_run() -> None:
+    """`costs-c10` shows each target's p50 and p99, its p99 over the bare sink's (median of
+    per-run ratios), and what a durable accept adds to the p99 (issue 15 item 5)."""
+    s = scenario("costs-c10")
+    p99 = {"sink": 8.0, "sink on uvloop": 7.0, "sink doing the job": 14.0, "engine": 16.0,
+           "no fsync": 10.0, "no actions": 9.0, "AddHeader": 9.5, "S3": 12.0,
+           "SNS": 12.5}  # fmt: skip
+    runs: list[report.Run] = [
+        {label: measurement(label, p99_ms=ms * k, p50_ms=ms * k / 4) for label, ms in p99.items()}
+        for k in (0.9, 1.0, 1.5)
+    ]
+    table = report.cost_table(s, runs, None)
+    rows = {
+        row.split(" | ")[0].lstrip("| "): row.rstrip(" |").split(" | ")[1:]
+        for row in table
+        if row.startswith("| ")
+    }
+
+    assert rows["engine"][1:] == ["4.0", "16.0", "2.00x"]
+    assert rows["sink doing the job"][1:] == ["3.5", "14.0", "1.75x"]
+    assert rows["no fsync"][1:] == ["2.5", "10.0", "1.25x"]
+    assert any("adds 6.0 ms to its p99" in line and "adds 7.0 ms" in line for line in table)
+
+
 def test_haraka_runs_one_process_with_the_local_plugin_alone(tmp_path: Path) -> None:
     files = servers.haraka_config(2599, tmp_path / "store", tmp_path / "n.jsonl")
     smtp = configparser.ConfigParser()
