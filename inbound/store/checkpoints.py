@@ -16,9 +16,10 @@ checkpoint itself, on its own connection, the next time no job waits for it: it 
 what was committed during that pass, and syncs. Past `HARD` it does so even with jobs
 waiting. The next commit then starts the WAL over, and `journal_size_limit` cuts a file
 that grew past `LIMIT` back to it. That finish is the one checkpoint the commits wait for,
-once per `LIMIT` of WAL (a 10 KB message writes about 64 KB of it: about one per thousand
-messages); the thread's passes are spaced by `PAUSE`, as each syncs the WAL and the
-database file on the disk the WAL's own syncs go to.
+once per `LIMIT` of WAL (a 10 KB message with the catch-all rule writes about 50 KB of it:
+one per ~2,500 messages, 8-71 ms each on a busy machine; at 64 MB two or three per 3,000
+messages, enough to be in a p99 at c=10); the thread's passes are spaced by `PAUSE`, as
+each syncs the WAL and the database file on the disk the WAL's own syncs go to.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from inbound.store.sqlite import SqliteEngine
 
 log = logging.getLogger("inbound.store")
 
-LIMIT = 64 << 20  # bytes of WAL past which the writer finishes a checkpoint when idle
-HARD = 256 << 20  # ... and past which it does so even with jobs waiting
+LIMIT = 128 << 20  # bytes of WAL past which the writer finishes a checkpoint when idle
+HARD = 512 << 20  # ... and past which it does so even with jobs waiting
 PAUSE = 0.2  # seconds between two passes of the thread
 
 
