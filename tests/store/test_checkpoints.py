@@ -15,7 +15,7 @@ from pathlib import Path
 
 from inbound.frames import frame
 from inbound.store.checkpoints import Checkpoints
-from inbound.store.engine import Write, execute
+from inbound.store.engine import Write, execute, nothing
 from inbound.store.sqlite import SqliteEngine
 from inbound.store.synced import SyncedAnswers
 from inbound.store.writer_child import UNWAITED, run
@@ -37,8 +37,9 @@ class Child:
         self.sizes: list[int] = []  # the WAL's
         self.database: list[int] = []  # the database file's
         self._done = threading.Event()
+        self._answered = threading.Event()  # the one waited job's, at the end
         self._wal = os.open(self.engine.wal, os.O_RDONLY)
-        answers = SyncedAnswers(self._wal, lambda _: None)
+        answers = SyncedAnswers(self._wal, lambda _: self._answered.set())
         self._thread = threading.Thread(
             target=run, args=(self.engine, self.source, answers, self.checkpoints)
         )
@@ -62,11 +63,15 @@ class Child:
             self.database.append(self.engine.wal.with_name("inbound.sqlite3").stat().st_size)
 
     def end(self) -> int:
-        """How many rows the database holds once the child has committed everything."""
-        os.close(self.sink)
-        self._thread.join()
+        """How many rows the database holds once the child has committed everything. The
+        sampling ends before the writer's connection closes: closing it may checkpoint (when
+        SQLite finds no other connection using the WAL)."""
+        os.write(self.sink, frame([(0, Write(nothing), True)]))
+        assert self._answered.wait(30)
         self._done.set()
         self._sampler.join()
+        os.close(self.sink)
+        self._thread.join()
         os.close(self.source)
         os.close(self._wal)
         self.engine.close()
