@@ -160,6 +160,8 @@ def test_mail_sent_through_any_worker_is_delivered_once(tmp_path: Path, store_ur
             ),
             "every message sent and received",
         )
+        # a message's log line is written by a thread of the worker's own, after its records
+        server.wait_for(lambda: len(server.received()) >= count, "every message's log line")
         sent = server.get(f"/api/sent?limit={2 * count}")
         steps = Counter(step["step"] for message in sent for step in message["trace"])
         assert (len(sent), steps["received"], steps["done"]) == (count, count, count)
