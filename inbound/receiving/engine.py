@@ -44,8 +44,9 @@ log = logging.getLogger("inbound.engine")
 # mostly waiting: at 16, 10 KB mail at 50 connections filled the backlog (MAX_UNPROCESSED)
 # and the replies to DATA waited for room (docs/cpu.md, "Third round"). More at once also
 # makes the writer's batches larger, fewer commits per message. Memory stays bounded by
-# PROCESSING_MEMORY.
-MAX_CONCURRENT_PROCESSING = 64
+# PROCESSING_MEMORY. 128 rather than 64: at c=50 the slots still waited on the writer with the
+# event loop partly idle; ahead in 6 of 8 interleaved pairs (docs/cpu.md, "Fourth round").
+MAX_CONCURRENT_PROCESSING = 128
 # Backpressure: with this many messages accepted but not yet processed, the reply to the next
 # DATA waits for one to finish (clients wait minutes for it, RFC 5321 §4.5.3.2.6), so a burst
 # cannot grow the backlog, or memory, without bound.
