@@ -1,9 +1,8 @@
 """The embedded engine: `inbound.sqlite3` under the data dir (the default store).
 
 Durability: the spool *is* the `spool` table (WAL, synchronous=FULL), so a message is on disk
-once its transaction commits; the writer child commits without the sync and makes it itself
-before it answers (store/synced.py). Reads use a second connection on the event-loop thread;
-WAL lets them run beside the writer.
+once its transaction commits. Reads use a second connection on the event-loop thread; WAL lets
+them run beside the writer.
 
 Shared by the worker processes of one server (`[server] workers`, docs/workers.md), the
 engine has an id (`engine_id`): each process's writer marks the work rows it inserts as its
@@ -38,17 +37,11 @@ log = logging.getLogger("inbound.store")
 
 
 class SqliteEngine:
-    def __init__(
-        self, data_dir: Path, engine_id: str = "", lease: float = 0.0, *, sync_apart: bool = False
-    ) -> None:
-        """`engine_id`: one worker's engine (a reader, a heartbeat, a writer thread);
-        `sync_apart`: a durable commit does not sync the WAL, its caller does (the writer
-        child: store/synced.py)."""
+    def __init__(self, data_dir: Path, engine_id: str = "", lease: float = 0.0) -> None:
         self._path = under(data_dir, "inbound.sqlite3")
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._synchronous = "FULL"  # the writer connection's current setting (_connect)
-        self._sync_apart = sync_apart
         self.engine_id = engine_id  # shared with other processes when set
         self._lease = lease
         self._heartbeat: threading.Thread | None = None
@@ -216,13 +209,13 @@ class SqliteEngine:
         return cursor.fetchall()
 
     def transaction(self, jobs: Sequence[Job], durable: bool) -> list[Any]:
-        """Fsynced (synchronous=FULL) only when `durable` (and not `sync_apart`); other records
-        commit without one (NORMAL): a killed process loses none of them, an OS crash only the
-        latest. The WAL is one append-only file, so a later fsync also makes every earlier
-        commit durable, in order."""
+        """Fsynced (synchronous=FULL) only when `durable`; other records commit without one
+        (NORMAL): a killed process loses none of them, an OS crash only the latest. The WAL
+        is one append-only file, so a later fsync also makes every earlier commit durable,
+        in order."""
         conn = self._writer
         assert conn is not None, "store is not open for writing"
-        synchronous = "FULL" if durable and not self._sync_apart else "NORMAL"
+        synchronous = "FULL" if durable else "NORMAL"
         if synchronous != self._synchronous:
             conn.execute(f"PRAGMA synchronous={synchronous}")
             self._synchronous = synchronous

@@ -17,6 +17,7 @@ import pickle
 import select
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ from inbound.store.checkpoints import Checkpoints
 from inbound.store.engine import Write
 from inbound.store.errors import StorageError
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.synced import SyncedAnswers
 
 MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
 UNWAITED = -1  # the id of a job nobody waits for (`submit`)
@@ -41,21 +41,19 @@ def serve(data_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
-    engine = SqliteEngine(data_dir, sync_apart=True)
+    engine = SqliteEngine(data_dir)
     engine.open(read_only=False)
     checkpoints = Checkpoints(engine)  # none in the commits a `250` waits for
-    wal = os.open(engine.wal, os.O_RDONLY)  # the connections keep the file
     out.write(b"+")
-    run(engine, sys.stdin.fileno(), SyncedAnswers(wal, out.write), checkpoints)
-    os.close(wal)
+    run(engine, sys.stdin.fileno(), out.write, checkpoints)
     engine.close()
 
 
 def run(
-    engine: SqliteEngine, source: int, answers: SyncedAnswers, checkpoints: Checkpoints
+    engine: SqliteEngine, source: int, send: Callable[[bytes], object], checkpoints: Checkpoints
 ) -> None:
-    """Commit the jobs' frames that arrive on `source` and hand their `answers` on, until
-    `source` ends; then the writing connection is closed, once every answer is sent."""
+    """Commit the jobs' frames that arrive on `source` and `send` their answers, until
+    `source` ends; then the writing connection is closed."""
     jobs = Unframer(MAX_FRAME, JOBS_READ)
     arrived: list[tuple[int, Write[Any], bool]] = []
     ended = False
@@ -74,12 +72,11 @@ def run(
         if not arrived:
             break
         batch, arrived = arrived[:BATCH], arrived[BATCH:]
-        durable = [durable for *_, durable in batch]
-        outcomes = commit(engine, [job for _, job, _ in batch], durable)
-        answers.put(answer(batch, outcomes), any(durable))
+        outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
+        if answers := answer(batch, outcomes):
+            send(answers)
         checkpoints.committed()
     checkpoints.close()
-    answers.close()
     engine.close_writer()
 
 

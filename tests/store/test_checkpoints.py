@@ -17,7 +17,6 @@ from inbound.frames import frame
 from inbound.store.checkpoints import Checkpoints
 from inbound.store.engine import Write, execute, nothing
 from inbound.store.sqlite import SqliteEngine
-from inbound.store.synced import SyncedAnswers
 from inbound.store.writer_child import UNWAITED, run
 
 LIMIT, HARD = 64 << 10, 512 << 10
@@ -38,10 +37,9 @@ class Child:
         self.database: list[int] = []  # the database file's
         self._done = threading.Event()
         self._answered = threading.Event()  # the one waited job's, at the end
-        self._wal = os.open(self.engine.wal, os.O_RDONLY)
-        answers = SyncedAnswers(self._wal, lambda _: self._answered.set())
         self._thread = threading.Thread(
-            target=run, args=(self.engine, self.source, answers, self.checkpoints)
+            target=run,
+            args=(self.engine, self.source, lambda _: self._answered.set(), self.checkpoints),
         )
         self._sampler = threading.Thread(target=self._sample)
         self._thread.start()
@@ -73,7 +71,6 @@ class Child:
         os.close(self.sink)
         self._thread.join()
         os.close(self.source)
-        os.close(self._wal)
         self.engine.close()
         with closing(sqlite3.connect(self.engine.wal.with_name("inbound.sqlite3"))) as conn:
             count: int = conn.execute("SELECT COUNT(*) FROM s3_buckets").fetchone()[0]

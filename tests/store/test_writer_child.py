@@ -53,7 +53,6 @@ CHILD_MODULES = {
     "inbound.store.s3_objects",
     "inbound.store.schema",
     "inbound.store.sqlite",
-    "inbound.store.synced",
     "inbound.store.writer_child",
     "inbound.timestamps",
 }
