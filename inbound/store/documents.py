@@ -69,16 +69,6 @@ class Documents(Database):
         """`write`, queued, stores `text` as `kind`/`key` (None: deletes it): reads return it
         from now. Shielded: a caller that stops waiting does not stop the write, and its
         outcome still decides the copy."""
-        self._copy(kind, key, text)
-
-        def failed(done: asyncio.Future[T]) -> None:
-            if done.exception() is not None:
-                self._forget(kind, key)
-
-        write.add_done_callback(failed)
-        return asyncio.shield(write)
-
-    def _copy(self, kind: str, key: str, text: str | None) -> None:
         self._texts[kind, key] = text
         self._records.pop(kind, None)
         listing = self._listings.get(kind)
@@ -87,6 +77,13 @@ class Documents(Database):
                 listing.pop(key, None)
             else:
                 listing[key] = text
+
+        def failed(done: asyncio.Future[T]) -> None:
+            if done.exception() is not None:
+                self._forget(kind, key)
+
+        write.add_done_callback(failed)
+        return asyncio.shield(write)
 
     def document(self, kind: str, key: str) -> Any | None:
         text = self.document_text(kind, key)

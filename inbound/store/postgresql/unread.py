@@ -75,8 +75,7 @@ class Unread:
         psycopg deallocates every prepared statement after a ROLLBACK once it has prepared
         one of its own. Which ones the server still has is read before the next transaction
         (`check`)."""
-        self._prepared.update(self._preparing)
-        self._preparing.clear()
+        self.committed()
         self._unsure = True
 
     def check(self) -> None:
