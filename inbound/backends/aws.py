@@ -15,7 +15,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import boto3
 import botocore.config
@@ -98,10 +98,21 @@ def _error(operation: str, exc: Exception) -> BackendError:
     return BackendError(f"{operation}: {type(exc).__name__}: {exc}")
 
 
-class AwsObjectStore:
+class _AwsClient:
+    """A backend through the client of one service (`SERVICE`) that `services` made."""
+
+    SERVICE: ClassVar[str]
+
     def __init__(self, services: AwsServices) -> None:
         self.services = services
-        self.client = services.client("s3")
+        self.client = services.client(self.SERVICE)
+
+    async def close(self) -> None:
+        self.services.close()
+
+
+class AwsObjectStore(_AwsClient):
+    SERVICE = "s3"
 
     async def put_object(
         self,
@@ -135,14 +146,9 @@ class AwsObjectStore:
         except _FAILURES as exc:
             raise _error(f"S3 GetObject s3://{bucket}/{key}", exc) from None
 
-    async def close(self) -> None:
-        self.services.close()
 
-
-class AwsPublisher:
-    def __init__(self, services: AwsServices) -> None:
-        self.services = services
-        self.client = services.client("sns")
+class AwsPublisher(_AwsClient):
+    SERVICE = "sns"
 
     async def publish(self, topic_arn: str, subject: str, message: str, message_id: str) -> str:
         subject_arg = {"Subject": subject} if subject else {}  # SNS refuses an empty one
@@ -162,14 +168,12 @@ class AwsPublisher:
             return False
         return True
 
-    async def close(self) -> None:
-        self.services.close()
 
+class AwsFunctions(_AwsClient):
+    SERVICE = "lambda"
 
-class AwsFunctions:
     def __init__(self, services: AwsServices, timeout: float) -> None:
-        self.services = services
-        self.client = services.client("lambda")
+        super().__init__(services)
         self.timeout = timeout  # SES waits at most 30 s for RequestResponse (spec §3.5)
 
     async def exists(self, function_arn: str) -> bool:
@@ -217,19 +221,14 @@ class AwsFunctions:
         response["Payload"] = stream.read() if stream is not None else b""
         return response
 
-    async def close(self) -> None:
-        self.services.close()
 
-
-class AwsMetrics:
+class AwsMetrics(_AwsClient):
     """`cloudwatch.put_metric_data`. CloudWatch refuses namespaces that begin with `AWS/` from
     anyone but AWS ("Namespaces that begin with "AWS/" are reserved", PutMetricData), so SES's
     `AWS/SES` only goes through to moto or LocalStack; real CloudWatch's refusal is a
     BackendError like any other (docs/aws.md)."""
 
-    def __init__(self, services: AwsServices) -> None:
-        self.services = services
-        self.client = services.client("cloudwatch")
+    SERVICE = "cloudwatch"
 
     async def put_metric_data(
         self, namespace: str, data: Sequence[MetricDatum], message_id: str
@@ -251,16 +250,11 @@ class AwsMetrics:
         except _FAILURES as exc:
             raise _error(f"CloudWatch PutMetricData {namespace}", exc) from None
 
-    async def close(self) -> None:
-        self.services.close()
 
-
-class AwsStreams:
+class AwsStreams(_AwsClient):
     """`firehose.put_record`, to the stream the destination's ARN names."""
 
-    def __init__(self, services: AwsServices) -> None:
-        self.services = services
-        self.client = services.client("firehose")
+    SERVICE = "firehose"
 
     async def put_record(self, stream_arn: str, data: bytes, message_id: str) -> str:
         name = stream_arn.rpartition(":deliverystream/")[2]
@@ -272,16 +266,11 @@ class AwsStreams:
             raise _error(f"Firehose PutRecord {stream_arn}", exc) from None
         return str(response["RecordId"])
 
-    async def close(self) -> None:
-        self.services.close()
 
-
-class AwsBus:
+class AwsBus(_AwsClient):
     """`events.put_events`, one entry, to the bus the destination's ARN names."""
 
-    def __init__(self, services: AwsServices) -> None:
-        self.services = services
-        self.client = services.client("eventbridge")
+    SERVICE = "eventbridge"
 
     async def put_bus_event(self, bus_arn: str, entry: BusEntry, message_id: str) -> str:
         request = {
@@ -304,14 +293,9 @@ class AwsBus:
             )
         return str(result["EventId"])
 
-    async def close(self) -> None:
-        self.services.close()
 
-
-class AwsKms:
-    def __init__(self, services: AwsServices) -> None:
-        self.services = services
-        self.client = services.client("kms")
+class AwsKms(_AwsClient):
+    SERVICE = "kms"
 
     async def generate_data_key(
         self, key_id: str, context: Mapping[str, str]
@@ -335,6 +319,3 @@ class AwsKms:
         except _FAILURES as exc:
             raise _error("KMS Decrypt", exc) from None
         return bytes(response["Plaintext"])
-
-    async def close(self) -> None:
-        self.services.close()
