@@ -34,25 +34,14 @@ log = logging.getLogger("inbound.smtp")
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every line at INFO
 
 
-class OkReplies:
-    """NOOP and RSET as SES answers them on both its SMTP endpoints: `250 Ok` (aiosmtpd's own
-    hooks say `250 OK`)."""
+class SesReplies:
+    """EHLO, NOOP and RSET as SES answers them on both its SMTP endpoints. EHLO: its
+    `hostname`, 8BITMIME, STARTTLS while it can still be used, then `extensions` (the SMTP
+    interface's AUTH) and `250 Ok`; NOOP and RSET: `250 Ok` (aiosmtpd's own hooks say `250
+    OK`)."""
 
-    async def handle_NOOP(
-        self, server: SMTP, session: Session, envelope: Envelope, arg: str
-    ) -> str:
-        return str(replies.S250_OK)
-
-    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return str(replies.S250_OK)
-
-
-class SesHandler(OkReplies):
-    """aiosmtpd handler hooks: each asks the engine and returns its reply line."""
-
-    def __init__(self, engine: Engine, hostname: str) -> None:
-        self.engine = engine
-        self.hostname = hostname
+    hostname: str
+    extensions: tuple[str, ...] = ()
 
     async def handle_EHLO(
         self,
@@ -63,7 +52,26 @@ class SesHandler(OkReplies):
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
-        return ehlo_lines(server, session, self.hostname)
+        advertised = [f"250-{self.hostname}", "250-8BITMIME"]
+        if server.tls_context is not None and session.ssl is None:
+            advertised.append("250-STARTTLS")
+        return [*advertised, *(f"250-{extension}" for extension in self.extensions), "250 Ok"]
+
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        return str(replies.S250_OK)
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return str(replies.S250_OK)
+
+
+class SesHandler(SesReplies):
+    """aiosmtpd handler hooks: each asks the engine and returns its reply line."""
+
+    def __init__(self, engine: Engine, hostname: str) -> None:
+        self.engine = engine
+        self.hostname = hostname
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -110,15 +118,6 @@ class SesHandler(OkReplies):
         if envelope.spooled is not None:  # not accepted: its file goes
             envelope.spooled.path.unlink(missing_ok=True)
         return str(replies.S451_LOCAL_ERROR)
-
-
-def ehlo_lines(server: SMTP, session: Session, hostname: str, *extensions: str) -> list[str]:
-    """SES's EHLO answer: its host name, 8BITMIME, STARTTLS while it can still be used, then
-    `extensions` (the SMTP interface's AUTH) and `250 Ok`."""
-    advertised = [f"250-{hostname}", "250-8BITMIME"]
-    if server.tls_context is not None and session.ssl is None:
-        advertised.append("250-STARTTLS")
-    return [*advertised, *(f"250-{extension}" for extension in extensions), "250 Ok"]
 
 
 # C0 controls but TAB (whitespace between parameters, as aiosmtpd reads them), and DEL: never

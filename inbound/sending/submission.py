@@ -31,7 +31,7 @@ from inbound.config import LimitSettings
 from inbound.errors import InvalidParameterValue, SesError
 from inbound.ids import random_bytes
 from inbound.receiving.connections import Connections
-from inbound.receiving.smtp import OkReplies, SesEnvelope, Sessions, SesSMTP, ehlo_lines
+from inbound.receiving.smtp import SesEnvelope, SesReplies, Sessions, SesSMTP
 from inbound.sending import checks, credentials
 from inbound.sending import smtp_replies as replies
 from inbound.sending.origin import LOCAL, Origin
@@ -84,9 +84,12 @@ class SubmissionSMTP(SesSMTP):
         return True
 
 
-class SubmissionHandler(OkReplies):
+class SubmissionHandler(SesReplies):
     """aiosmtpd handler hooks: AUTH against the SMTP credentials, the envelope checked for
     syntax, the message through SendRawEmail's path."""
+
+    hostname = replies.HOSTNAME
+    extensions = ("AUTH PLAIN LOGIN",)
 
     def __init__(self, sender: Sender, region: str, keys: Mapping[str, str]) -> None:
         self.sender = sender
@@ -112,17 +115,6 @@ class SubmissionHandler(OkReplies):
             return AuthResult(success=True, auth_data=user, message=replies.S235_AUTHENTICATED)
         log.info("AUTH %s refused for %r from %s", mechanism, user, session.peer)
         return AuthResult(success=False, handled=False, message=replies.S535_CREDENTIALS_INVALID)
-
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        session.host_name = hostname
-        return ehlo_lines(server, session, replies.HOSTNAME, "AUTH PLAIN LOGIN")
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
