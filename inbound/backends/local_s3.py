@@ -29,7 +29,7 @@ from inbound.backends.s3_files import (
     stage,
 )
 from inbound.records import Bucket, StoredObject
-from inbound.store import Store
+from inbound.store import Store, bodies
 from inbound.timestamps import now_iso
 
 # The bucket of SES's own "location that it manages" for export jobs (api/v2/operations/
@@ -72,13 +72,7 @@ class LocalObjectStore:
     def discard_partial(self) -> int:
         """Delete the writes a killed server left unfinished; how many there were. Only `serve`
         calls it: one server per data dir, whose writes cannot be in progress yet."""
-        try:
-            leftovers = list(self.partial.iterdir())
-        except FileNotFoundError:
-            return 0
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
-        return len(leftovers)
+        return bodies.discard_partial(self.partial)
 
     def path(self, bucket: str, key: str) -> Path:
         """The natural file of `key` (`DATA/s3/<bucket>/<key>`)."""
