@@ -60,11 +60,16 @@ class LoadResult:
 
     def percentile(self, p: float) -> float:
         """Latency percentile in seconds (nearest rank); NaN if nothing was measured."""
-        if not self.latencies:
-            return float("nan")
-        data = sorted(self.latencies)
-        k = min(len(data) - 1, max(0, round(p / 100 * len(data) + 0.5) - 1))
-        return data[k]
+        return percentile(self.latencies, p)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank percentile `p` of `values`; NaN if there are none."""
+    if not values:
+        return float("nan")
+    data = sorted(values)
+    k = min(len(data) - 1, max(0, round(p / 100 * len(data) + 0.5) - 1))
+    return data[k]
 
 
 class SMTPError(Exception):

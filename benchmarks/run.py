@@ -31,6 +31,7 @@ from benchmarks.loadgen import (
     loop_name,
     make_message,
     new_event_loop_run,
+    percentile,
     run_load,
 )
 from benchmarks.report import Run, engine_revision, write_report
@@ -141,6 +142,30 @@ class Measurement:
     idle_rss_process_mb: float = 0.0  # the same, of the largest of the server's processes
     notes: list[str] = field(default_factory=list)
     waited: float = 0.0  # seconds spent waiting for the machine to go quiet before it
+    syncs: Syncs | None = None  # the group-commit job's fdatasyncs during the load
+
+
+@dataclass(frozen=True)
+class Syncs:
+    """The fdatasyncs a server timed itself (`sink.py --group-commit`) that began during the
+    load: what one durable write's wait for this disk is made of."""
+
+    n: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def read(cls, path: Path, start: float, end: float) -> Syncs | None:
+        """Those of `path` (lines of start and duration, seconds) that began in [start, end]."""
+        if not path.exists():
+            return None
+        timed = [tuple(map(float, line.split())) for line in path.read_text().splitlines()]
+        took = [seconds for began, seconds in timed if start <= began <= end]
+        if not took:
+            return None
+        return cls(len(took), percentile(took, 50) * 1e3, percentile(took, 99) * 1e3,
+                   max(took) * 1e3)  # fmt: skip
 
 
 _messages: dict[tuple[int, str, bool], bytes] = {}
@@ -159,12 +184,24 @@ def message(size: int, sender: str = "loadgen@sender.test", signed: bool = False
     return _messages[size, sender, signed]
 
 
-def sink_target(label: str = "sink", uvloop: bool = False, job: bool = False) -> Target:
+def sink_target(
+    label: str = "sink", uvloop: bool = False, job: bool = False, group_commit: bool = False
+) -> Target:
     what = "bare aiosmtpd: SMTP commands, DATA read line by line, nothing kept"
     if job:
         what = "aiosmtpd doing Haraka's plugin's job in plain Python (benchmarks/sink.py --job)"
+    if group_commit:
+        what = (
+            "the same job with group commit: the messages appended to one file, one thread"
+            " fdatasyncing all written so far (benchmarks/sink.py --job --group-commit)"
+        )
     what += ", on uvloop" if uvloop else ""
-    return Target(label, lambda d: Server.sink(d, uvloop=uvloop, job=job), kind="sink", what=what)
+    return Target(
+        label,
+        lambda d: Server.sink(d, uvloop=uvloop, job=job, group_commit=group_commit),
+        kind="sink",
+        what=what,
+    )
 
 
 def engine_target(
@@ -211,6 +248,7 @@ def cost_targets() -> tuple[Target, ...]:
         sink_target(),
         sink_target("sink on uvloop", uvloop=True),
         sink_target("sink doing the job", uvloop=True, job=True),
+        sink_target("group commit", uvloop=True, job=True, group_commit=True),
         engine_target("engine", everything, what="the catch-all rule: AddHeader + S3 + SNS"),
         engine_target("no fsync", everything, volatile=True,
                       what="the same with its data dir on tmpfs, where fsync returns at once"),
@@ -349,8 +387,9 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         idle_rss_process = server.status_kb("VmRSS", largest=True) / 1024
         busy0, cpu0, client0 = system_busy_seconds(), server.cpu_seconds(), time.process_time()
         loop0 = server.cpu_seconds(main_thread=True)
-        t0 = time.perf_counter()
+        t0, load_start = time.perf_counter(), time.monotonic()
         result = await run_load_checked(target, load, notes)
+        load_end = time.monotonic()
         client_cpu = time.process_time() - client0
         t_drained, note = await server.drained(baseline + result.accepted, sent=sent)
         cpu = server.cpu_seconds() - cpu0
@@ -387,6 +426,7 @@ async def measure(scenario: Scenario, target: Target, workdir: Path, quick: bool
         codes=dict(result.codes),
         idle_rss_process_mb=idle_rss_process,
         notes=notes,
+        syncs=Syncs.read(workdir / "store" / "syncs", load_start, load_end),
     )
 
 

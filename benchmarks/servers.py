@@ -242,11 +242,12 @@ class Server:
         http: bool = False,
         uvloop: bool = False,
         job: bool = False,
+        group_commit: bool = False,
     ) -> Server:
         """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp; with
         `uvloop`, on the loop the engine runs on (inbound/eventloop.py) instead of asyncio's;
         with `job`, doing the catch-all rule's job as Haraka's plugin does (files in
-        `workdir`/store)."""
+        `workdir`/store), with `group_commit` its messages in one file synced together."""
         port, http_port = free_port(), free_port() if http else None
         argv = [sys.executable, "-m", "benchmarks.sink", "--port", str(port)]
         argv += ["--raw"] if raw else []
@@ -254,6 +255,7 @@ class Server:
         if job:
             (workdir / "store").mkdir()
             argv += ["--job", str(workdir / "store")]
+            argv += ["--group-commit"] if group_commit else []
         argv += ["--http", str(http_port)] if http_port else []
         return cls(argv, port, workdir / "server.log", http_port=http_port)
 

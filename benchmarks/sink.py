@@ -12,6 +12,13 @@ its own file under DIR and fsynced (in a thread) before the ``250``, one JSON no
 appended to ``DIR/notifications.jsonl``. No SES behaviour: the least CPU any single aiosmtpd
 process doing that job spends, the floor for issue 15's "at least 100% of the sink".
 
+``--job DIR --group-commit`` does the same job with group commit: every message appended to
+one file, ``DIR/messages``, and one thread fdatasyncing all written so far; a message's
+``250`` goes once a sync that began after its write has returned. Its one wait for the disk
+is one fdatasync, shared by the messages that came during the one before: the least latency
+any durable-accept aiosmtpd server can have on this disk, the floor for issue 15's item 5.
+Each sync's start (``time.monotonic``) and duration go to ``DIR/syncs`` when it stops.
+
 ``--http PORT`` also serves ``GET /api/stats`` (the engine's counters: messages, pending 0) with
 aiohttp on the same event loop: the least any engine with aiosmtpd and aiohttp's HTTP server
 holds in memory (benchmarks/memory.py, ``floor``).
@@ -23,6 +30,7 @@ import argparse
 import asyncio
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -55,10 +63,72 @@ class JobHandler(SinkHandler):
         assert isinstance(envelope.original_content, bytes)
         raw = b"X-Inbound: bench\r\n" + envelope.original_content
         name = uuid.uuid4().hex
-        await asyncio.to_thread(_stored, self.store / name, raw)
+        await self.stored(name, raw)
         self.notifications.write(orjson.dumps(_notification(envelope, raw, name, received)) + b"\n")
         self.messages += 1
         return "250 Ok"
+
+    async def stored(self, name: str, raw: bytes) -> None:
+        await asyncio.to_thread(_stored, self.store / name, raw)
+
+    def close(self) -> None:
+        self.notifications.close()
+
+
+class GroupJobHandler(JobHandler):
+    """The same job, the messages group-committed to one file (`GroupCommit`)."""
+
+    def __init__(self, store: Path) -> None:
+        super().__init__(store)
+        self.log = GroupCommit(store / "messages")
+
+    async def stored(self, name: str, raw: bytes) -> None:
+        await self.log.append(raw)
+
+    def close(self) -> None:
+        super().close()
+        self.log.syncs_to(self.store / "syncs")
+
+
+class GroupCommit:
+    """An append-only file whose writes one thread makes durable together: each fdatasync
+    covers every write made before it began, and settles their waiters."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.loop = asyncio.get_running_loop()
+        self.waiting: list[asyncio.Future[None]] = []
+        self.due = threading.Condition()
+        self.syncs: list[tuple[float, float]] = []  # (start, seconds) of each fdatasync
+        threading.Thread(target=self._sync, name="group-commit", daemon=True).start()
+
+    async def append(self, raw: bytes) -> None:
+        os.write(self.fd, raw)
+        done = self.loop.create_future()
+        with self.due:
+            self.waiting.append(done)
+            self.due.notify()
+        await done
+
+    def syncs_to(self, path: Path) -> None:
+        path.write_text("".join(f"{start:.6f} {took:.6f}\n" for start, took in self.syncs[:]))
+
+    def _sync(self) -> None:
+        while True:
+            with self.due:
+                while not self.waiting:
+                    self.due.wait()
+                written, self.waiting = self.waiting, []
+            start = time.monotonic()
+            os.fdatasync(self.fd)
+            self.syncs.append((start, time.monotonic() - start))
+            self.loop.call_soon_threadsafe(_settle, written)
+
+
+def _settle(written: list[asyncio.Future[None]]) -> None:
+    for done in written:
+        if not done.done():  # its client may have gone
+            done.set_result(None)
 
 
 def _stored(path: Path, raw: bytes) -> None:
@@ -171,10 +241,18 @@ async def serve_stats(handler: SinkHandler, host: str, port: int) -> None:
 
 
 async def serve(
-    host: str, port: int, *, raw: bool = False, http: int | None = None, job: Path | None = None
+    host: str,
+    port: int,
+    *,
+    raw: bool = False,
+    http: int | None = None,
+    job: Path | None = None,
+    group_commit: bool = False,
 ) -> None:
     loop = asyncio.get_running_loop()
-    handler = SinkHandler() if job is None else JobHandler(job)
+    handler = SinkHandler()
+    if job is not None:
+        handler = GroupJobHandler(job) if group_commit else JobHandler(job)
     if http is not None:
         await serve_stats(handler, host, http)
 
@@ -192,6 +270,8 @@ async def serve(
     await stop.wait()
     server.close()
     await server.wait_closed()
+    if isinstance(handler, JobHandler):
+        handler.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -202,13 +282,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--raw", action="store_true", help="protocol-only responder, no aiosmtpd")
     ap.add_argument("--http", type=int, default=None, help="serve GET /api/stats on this port")
     ap.add_argument("--job", type=Path, default=None, help="do the catch-all job, files in DIR")
+    ap.add_argument(
+        "--group-commit", action="store_true", help="with --job: one file, syncs shared"
+    )
     args = ap.parse_args(argv)
     runner: Any = asyncio.run
     if args.uvloop:
         import uvloop
 
         runner = uvloop.run
-    runner(serve(args.host, args.port, raw=args.raw, http=args.http, job=args.job))
+    runner(
+        serve(
+            args.host,
+            args.port,
+            raw=args.raw,
+            http=args.http,
+            job=args.job,
+            group_commit=args.group_commit,
+        )
+    )
 
 
 if __name__ == "__main__":
