@@ -44,7 +44,6 @@ CHILD_MODULES = {
     "inbound.records",
     "inbound.store",
     "inbound.store.batch",
-    "inbound.store.checkpoints",
     "inbound.store.document_writes",
     "inbound.store.engine",
     "inbound.store.errors",
