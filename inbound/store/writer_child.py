@@ -12,6 +12,7 @@ tests/store/test_writer_child.py checks what a server's child has loaded.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import select
@@ -26,6 +27,8 @@ from inbound.store.engine import Write
 from inbound.store.errors import StorageError
 from inbound.store.sqlite import SqliteEngine
 
+log = logging.getLogger("inbound.store")
+
 MAX_FRAME = 2**32 - 1  # the server's own jobs: bounded by what the server takes in
 UNWAITED = -1  # the id of a job nobody waits for (`submit`)
 # What one read of the jobs takes: no body over 64 KB is among them (backends/s3_files.py),
@@ -34,7 +37,8 @@ JOBS_READ = 256 * 1024
 
 
 def serve(data_dir: Path) -> None:
-    """The child: commit what arrives on stdin, answer on stdout, until stdin ends."""
+    """The child: commit what arrives on stdin, answer on stdout, until stdin ends or the
+    answers cannot go."""
     # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -61,7 +65,13 @@ def serve(data_dir: Path) -> None:
         batch, arrived = arrived[:BATCH], arrived[BATCH:]
         outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
         if answers := answer(batch, outcomes):
-            out.write(answers)
+            try:
+                out.write(answers)
+            except BrokenPipeError:
+                # The server was killed: what it had not seen committed, it resumes when it
+                # starts again (its recovery), as if this process had been killed with it.
+                log.warning("the server is gone; the store's writer stops")
+                break
     engine.close_writer()
     engine.close()
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from inbound.backends.s3_files import IN_BAND, ObjectFile, stage
 from inbound.config import StoreSettings
+from inbound.frames import frame
 from inbound.records import StoredObject
+from inbound.store.engine import Write, nothing
 from tests import rulesets
 
 # Run by every Python process the test's server starts: the writer child (`python -m
@@ -124,3 +128,23 @@ def test_a_staged_object_file_whose_key_is_no_path_goes_under_its_hash(tmp_path:
     stored = ObjectFile(folder, str(keyed), str(partial), record, b"", staged)()
     assert stored.hashed
     assert (keyed / "b" / hashlib.sha256(b"a//b").hexdigest()).read_bytes() == body
+
+
+def test_the_writer_stops_quietly_when_its_server_is_gone(tmp_path: Path) -> None:
+    """A server killed with -9 leaves its child answers nobody reads: the child stops with a
+    line in the log, not a traceback (which the soak run counts as a failure)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "inbound.store", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    assert child.stdout.read(1) == b"+"
+    child.stdout.close()
+    child.stdin.write(frame([(1, Write(nothing), True)]))
+    child.stdin.close()
+    assert child.wait(timeout=30) == 0
+    log = child.stderr.read().decode()
+    assert "Traceback" not in log
+    assert "the server is gone; the store's writer stops" in log
