@@ -12,7 +12,9 @@ heartbeat thread renews its lease in `engines`; its reader knows `current_settin
 `now()`, which the claims' conditions ask (store/claims.py), and claims rows in one write
 transaction. The writers and the claims take turns on a lock file (`writers.lock`) before
 SQLite's own lock: a writer waiting on SQLite's sleeps in steps of up to 100 ms (its busy
-handler), one waiting on `flock` wakes when the other's commit ends.
+handler), one waiting on `flock` wakes when the other's commit ends. A worker's durable commit
+syncs the WAL once the lock is given up, not inside it (`_synced`): the other worker commits
+meanwhile, and one fdatasync of the WAL covers both commits.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,14 @@ log = logging.getLogger("inbound.store")
 
 
 class SqliteEngine:
-    def __init__(self, data_dir: Path, engine_id: str = "", lease: float = 0.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        engine_id: str = "",
+        lease: float = 0.0,
+        *,
+        sync: Callable[[int], None] = os.fdatasync,
+    ) -> None:
         self._path = under(data_dir, "inbound.sqlite3")
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -51,6 +60,8 @@ class SqliteEngine:
         # belongs to an open file, so each connection that writes opens it on its own
         self._turn: int | None = None
         self._claim_turn: int | None = None
+        self._wal: int | None = None  # the WAL, which a worker's writer syncs itself
+        self._sync: Callable[[int], None] = sync
 
     def exists(self) -> bool:
         return self._path.exists()
@@ -79,6 +90,7 @@ class SqliteEngine:
         if self._turns is not None:
             self._turn = os.open(self._turns, os.O_RDWR | os.O_CREAT, 0o644)
             self._claim_turn = os.open(self._turns, os.O_RDWR)
+            self._wal = os.open(self.wal, os.O_RDONLY)  # the connections keep the file
         if self.engine_id:
             self._stopping.clear()
             self._heartbeat = threading.Thread(
@@ -90,9 +102,10 @@ class SqliteEngine:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if self._turn is not None:
-            os.close(self._turn)
-            self._turn = None
+        for fd in (self._turn, self._wal):
+            if fd is not None:
+                os.close(fd)
+        self._turn = self._wal = None
 
     def close(self) -> None:
         self._stopping.set()
@@ -105,6 +118,11 @@ class SqliteEngine:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    @property
+    def wal(self) -> Path:
+        """The database's write-ahead log."""
+        return self._path.with_name(self._path.name + "-wal")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -188,19 +206,35 @@ class SqliteEngine:
         return cursor.fetchall()
 
     def transaction(self, jobs: Sequence[Job], durable: bool) -> list[Any]:
-        """Fsynced (synchronous=FULL) only when `durable`; other records commit without one
-        (NORMAL): a killed process loses none of them, an OS crash only the latest. The WAL
-        is one append-only file, so a later fsync also makes every earlier commit durable,
-        in order."""
+        """Fsynced only when `durable` (synchronous=FULL, or a worker's `_synced`); other
+        records commit without one (NORMAL): a killed process loses none of them, an OS crash
+        only the latest. The WAL is one append-only file, so a later fsync also makes every
+        earlier commit durable, in order."""
         conn = self._writer
         assert conn is not None, "store is not open for writing"
-        synchronous = "FULL" if durable else "NORMAL"
+        synchronous = "FULL" if durable and self._wal is None else "NORMAL"
         if synchronous != self._synchronous:
             conn.execute(f"PRAGMA synchronous={synchronous}")
             self._synchronous = synchronous
         with _turn(conn, self._turn):
             results = [job(conn) for job in jobs]
+        if durable and self._wal is not None:
+            self._synced(self._wal)
         return results
+
+    def _synced(self, wal: int) -> None:
+        """A worker's durable commit on disk, synced after its turn on `writers.lock`: the
+        frames of a commit are in the WAL file when its COMMIT returns, so a sync that begins
+        after it covers it, and every commit of the other workers before it (what SQLite's
+        FULL does inside the commit, docs/reliability.md). The WAL starts over from its
+        beginning only after a checkpoint has copied all of it into the database and synced
+        that. If the sync fails, the process ends with the commit unanswered: the supervisor
+        starts the worker again, its SMTP clients got no `250` (docs/workers.md)."""
+        try:
+            self._sync(wal)
+        except OSError as exc:
+            log.critical("the WAL could not be synced: %s", exc)
+            os._exit(1)
 
     def storage_error(self, exc: Exception) -> Exception:
         """SQLite's "database or disk is full", "disk I/O error", "attempt to write a readonly
