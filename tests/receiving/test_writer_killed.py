@@ -32,7 +32,7 @@ def _writers() -> list[int]:
     line reads empty)."""
     found = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # a thread or a child that just ended
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread or child ended
             for child in (task / "children").read_text().split():
                 if b"\0inbound.store\0" in Path(f"/proc/{child}/cmdline").read_bytes():
                     found.append(int(child))
