@@ -98,13 +98,15 @@ class Database:
                 raise StorageError(str(exc)) from exc
         self._engine.open(read_only=read_only)
         self._read = self._engine.read
-        if read_only:
-            return
+        if not read_only:
+            self._writer = self._new_writer(process)
+
+    def _new_writer(self, process: bool) -> Writer:
+        """The writer `open` starts: a store with its own (PostgreSQL's) overrides this."""
         if process and isinstance(self._engine, SqliteEngine) and not self._engine.engine_id:
             self._engine.close_writer()  # the schema is made: the child writes from here
-            self._writer = ProcessWriter(self.data_dir)
-        else:
-            self._writer = ThreadWriter(self._engine)
+            return ProcessWriter(self.data_dir)
+        return ThreadWriter(self._engine)
 
     def close(self) -> None:
         if self._writer is not None:

@@ -35,9 +35,9 @@ from inbound.records import (
     TraceKind,
     TraceRow,
 )
-from inbound.store import StorageError
+from inbound.store import StorageError, postgresql
 from inbound.store.claims import Claims
-from inbound.store.engine import Connection, execute, execute_unread
+from inbound.store.engine import Connection, execute, execute_unread, nothing
 from inbound.store.postgresql import PostgresStore
 from inbound.store.postgresql.schema import MIGRATIONS, VERSION_TABLE
 from inbound.store.postgresql.unread import Unread
@@ -182,7 +182,8 @@ KILLED = """
 import asyncio, sys, time
 from pathlib import Path
 from inbound.store.claims import Claims
-from inbound.store.engine import Connection, execute, execute_unread
+from inbound.store import postgresql
+from inbound.store.engine import Connection, execute, execute_unread, nothing
 from inbound.store.postgresql import PostgresStore
 from tests.store.test_engines import STATE, record
 from tests.store.test_sent import message as sent_message
@@ -578,3 +579,27 @@ def test_a_store_url_that_is_not_postgresql_stops_start_up(
     path.write_text(f'[store]\nurl = "{url}"\n')
     with pytest.raises(ConfigError, match=error):
         config.load(path)
+
+
+def test_writes_nobody_waits_on_durably_gather_on_postgresql(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's writer gathers (`GATHER`): a write nobody waits on durably waits for more,
+    until a durable one comes; fewer commits per message with several engines (issue 17)."""
+    monkeypatch.setattr(postgresql, "GATHER", 30.0)
+    store = PostgresStore(tmp_path / "engine", postgres_url)
+    store.open()
+
+    async def work() -> None:
+        step = asyncio.ensure_future(store._write(Write(nothing), durable=False))
+        await asyncio.sleep(0.2)
+        assert not step.done()  # gathering, for up to the patched 30 s
+        started = time.monotonic()
+        await store._write(Write(nothing))
+        await step
+        assert time.monotonic() - started < 10
+
+    try:
+        asyncio.run(work())
+    finally:
+        store.close()
