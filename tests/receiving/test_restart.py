@@ -23,7 +23,10 @@ MARKER = pathlib.Path(__file__).with_name("started")
 
 def handle(event, context):
     if not MARKER.exists():
-        MARKER.write_text(event["Records"][0]["ses"]["mail"]["messageId"])
+        # renamed into place: the test reads the marker as soon as it exists
+        written = MARKER.with_name("started.tmp")
+        written.write_text(event["Records"][0]["ses"]["mail"]["messageId"])
+        written.rename(MARKER)
         time.sleep(60)  # killed here, mid-action
     return {"disposition": "CONTINUE"}
 """
