@@ -124,6 +124,22 @@ class SqliteEngine:
         """The database's write-ahead log."""
         return self._path.with_name(self._path.name + "-wal")
 
+    def checkpoint_apart(self, limit: int) -> sqlite3.Connection:
+        """The writer's commits no longer checkpoint the WAL (the writer child's checkpoints
+        do: store/checkpoints.py), a WAL that grew past `limit` bytes is cut back to it when
+        it starts over; a connection of its own for the checkpoints."""
+        assert self._writer is not None, "store is not open for writing"
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")
+        self._writer.execute(f"PRAGMA journal_size_limit={int(limit)}")
+        return self._connect()
+
+    def checkpoint(self, conn: sqlite3.Connection | None = None) -> None:
+        """Copy what the WAL holds into the database file as far as no reader needs it
+        (PASSIVE: it waits for nobody), on `conn` or the writer's connection."""
+        conn = conn or self._writer
+        assert conn is not None, "store is not open for writing"
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")

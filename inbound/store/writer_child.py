@@ -18,11 +18,13 @@ import pickle
 import select
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from inbound.frames import Unframer, frame
 from inbound.store.batch import BATCH, commit, log_unwaited
+from inbound.store.checkpoints import Checkpoints
 from inbound.store.engine import Write
 from inbound.store.errors import StorageError
 from inbound.store.sqlite import SqliteEngine
@@ -45,8 +47,17 @@ def serve(data_dir: Path) -> None:
     os.dup2(2, 1)  # a stray print goes to stderr, not into the frames
     engine = SqliteEngine(data_dir)
     engine.open(read_only=False)
+    checkpoints = Checkpoints(engine)  # none in the commits a `250` waits for
     out.write(b"+")
-    source = sys.stdin.fileno()
+    run(engine, sys.stdin.fileno(), out.write, checkpoints)
+    engine.close()
+
+
+def run(
+    engine: SqliteEngine, source: int, send: Callable[[bytes], object], checkpoints: Checkpoints
+) -> None:
+    """Commit the jobs' frames that arrive on `source` and `send` their answers, until
+    `source` ends; then the writing connection is closed."""
     jobs = Unframer(MAX_FRAME, JOBS_READ)
     arrived: list[tuple[int, Write[Any], bool]] = []
     ended = False
@@ -55,6 +66,8 @@ def serve(data_dir: Path) -> None:
         while not ended and (
             not arrived or (len(arrived) < BATCH and select.select([source], [], [], 0)[0])
         ):
+            if not arrived:
+                checkpoints.idle(source)
             found = jobs.read(source)
             if found is None:
                 ended = True
@@ -66,14 +79,15 @@ def serve(data_dir: Path) -> None:
         outcomes = commit(engine, [job for _, job, _ in batch], [durable for *_, durable in batch])
         if answers := answer(batch, outcomes):
             try:
-                out.write(answers)
+                send(answers)
             except BrokenPipeError:
                 # The server was killed: what it had not seen committed, it resumes when it
                 # starts again (its recovery), as if this process had been killed with it.
                 log.warning("the server is gone; the store's writer stops")
                 break
+        checkpoints.committed()
+    checkpoints.close()
     engine.close_writer()
-    engine.close()
 
 
 def answer(jobs: list[tuple[int, Write[Any], bool]], outcomes: list[tuple[bool, Any]]) -> bytes:

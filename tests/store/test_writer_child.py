@@ -48,6 +48,7 @@ CHILD_MODULES = {
     "inbound.records",
     "inbound.store",
     "inbound.store.batch",
+    "inbound.store.checkpoints",
     "inbound.store.document_writes",
     "inbound.store.engine",
     "inbound.store.errors",
