@@ -40,7 +40,8 @@ PAUSE = 0.02  # seconds between two passes of the thread
 
 
 class Checkpoints:
-    """The checkpoints of the writer child's engine, from `start` to `close`."""
+    """The checkpoints of the writer child's engine, from its making (the thread starts) to
+    `close`."""
 
     def __init__(
         self, engine: SqliteEngine, *, limit: int = LIMIT, hard: int = HARD, pause: float = PAUSE

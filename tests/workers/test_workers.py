@@ -197,7 +197,7 @@ def test_an_api_edit_applies_to_the_next_rcpt_on_every_worker(
             assert _rcpt(server.smtp_port)[0] == 250
             lines = server.log_lines()
             refusing = {x["worker"] for x in lines if "rejected RCPT" in x.get("message", "")}
-            answering = {line["worker"] for line in lines if line.get("event") == "http"}
+            answering = {x["worker"] for x in lines if x.get("event") == "http"}
             if refusing == answering == {1, 2}:
                 break
         assert refusing == answering == {1, 2}
