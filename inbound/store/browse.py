@@ -28,6 +28,7 @@ from inbound.records import (
     TraceKind,
 )
 from inbound.store import rows
+from inbound.store.embedded import notification
 from inbound.store.outbox import outbox_message
 from inbound.store.sent import _sent
 from inbound.store.writer import Connection, Database, Row, Write
@@ -175,9 +176,7 @@ class Browse(Database):
     # ── what a trace points at ──────────────────────────────────────────────────────────────
     def notification(self, sns_id: str) -> Notification | None:
         found = self._read("SELECT * FROM notifications WHERE id = ?", (sns_id,))
-        if not found:
-            return None
-        return rows.record(Notification, found[0], deliveries=json.loads(found[0]["deliveries"]))
+        return notification(found[0]) if found else None
 
     def outbox_message(self, outbox_id: str) -> OutboxMessage | None:
         found = self._read("SELECT * FROM outbox WHERE id = ?", (outbox_id,))

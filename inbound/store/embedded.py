@@ -23,6 +23,7 @@ from inbound.records import (
 )
 from inbound.store import rows, s3_objects
 from inbound.store.engine import Engine, execute, execute_each, execute_unread
+from inbound.store.packing import Large, execute_packed, unpacked_text
 from inbound.store.writer import Database, Row, Write
 
 T = TypeVar("T")
@@ -146,16 +147,14 @@ class Embedded(Database):
             record.id,
             record.topic_arn,
             record.subject,
-            record.message,
             record.message_id,
             record.created,
             json.dumps(record.deliveries),
+            Large(record.message, self._packs),
         )
         # Each publication has an id of its own (local_sns.py): a plain INSERT, where an upsert
         # cost PostgreSQL's server 10 us per message more (benchmarks/pgscale.py's load).
-        self._submit(
-            Write(execute_unread, "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)", params)
-        )
+        self._submit(Write(execute_packed, [(_NOTIFICATION, params)]))
 
     def notification_delivered(self, sns_id: str, deliveries: list[dict[str, Any]]) -> None:
         """What each HTTP subscriber answered."""
@@ -169,12 +168,7 @@ class Embedded(Database):
         )
 
     def notifications(self, limit: int = 1000, offset: int = 0) -> Listing[Notification]:
-        return self._listing(
-            "notifications",
-            lambda r: rows.record(Notification, r, deliveries=json.loads(r["deliveries"])),
-            limit,
-            offset,
-        )
+        return self._listing("notifications", notification, limit, offset)
 
     # ── Lambda ────────────────────────────────────────────────────────────────────────────
     def add_invocation(self, record: LambdaInvocation) -> None:
@@ -321,6 +315,22 @@ class Embedded(Database):
         input)."""
         found, total = self._page(f"SELECT * FROM {table}", "created, rowid", (), limit, offset)
         return Listing((build(r) for r in found), total)
+
+
+_NOTIFICATION = (
+    "INSERT INTO notifications (id, topic_arn, subject, message_id, created, deliveries,"
+    " message, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)  # the message: a `Large`
+
+
+def notification(row: Row) -> Notification:
+    """A notification's row as its record, its message unpacked."""
+    return rows.record(
+        Notification,
+        row,
+        message=unpacked_text(row["message"], row["codec"]),
+        deliveries=json.loads(row["deliveries"]),
+    )
 
 
 def _invocation(row: Row) -> LambdaInvocation:

@@ -19,14 +19,22 @@ from inbound.store.bodies import BodyWriter, SpooledBody
 from inbound.store.changes import ChangeKind
 from inbound.store.documents import Documents
 from inbound.store.engine import execute_each, execute_together
-from inbound.store.writer import StorageError, Write
+from inbound.store.packing import Large, execute_packed, unpacked_bytes
+from inbound.store.writer import Row, StorageError, Write
 from inbound.timestamps import now_iso
 
-_SPOOL = "INSERT INTO spool (id, raw) VALUES (?, ?)"
+_SPOOL = "INSERT INTO spool (id, raw, codec) VALUES (?, ?, ?)"  # raw: a `Large`
 _MESSAGE = (
     "INSERT INTO messages (id, received_at, mail_from, recipients, client_ip, helo, tls,"
     " state_id, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+_RAW = "SELECT raw, codec FROM spool WHERE id = ?"
+
+
+def _body(row: Row) -> bytes:
+    return unpacked_bytes(row["raw"], row["codec"])
 
 
 def _message_values(record: MessageRecord) -> tuple[Any, ...]:
@@ -91,8 +99,9 @@ class Messages(Documents):
         message is durable. Awaited by the one who answers `250`, the commit wakes that
         answer itself, not a task that would wake it a turn of the event loop later
         (docs/cpu.md, "Third round")."""
-        statements = [(_SPOOL, (record.id, raw)), (_MESSAGE, _message_values(record))]
-        written = self._queue_write(Write(execute_together, statements))
+        body = Large(raw, self._packs)
+        statements = [(_SPOOL, (record.id, body)), (_MESSAGE, _message_values(record))]
+        written = self._queue_write(Write(execute_packed, statements))
         written.add_done_callback(functools.partial(self._announce_received, record.id))
         return written
 
@@ -101,8 +110,8 @@ class Messages(Documents):
             self.changes.post(ChangeKind.RECEIVED, message_id)
 
     def raw(self, message_id: str) -> bytes | None:
-        found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
-        return bytes(found[0]["raw"]) if found else bodies.read(self._body_named(message_id))
+        found = self._read(_RAW, (message_id,))
+        return _body(found[0]) if found else bodies.read(self._body_named(message_id))
 
     def _body_named(self, message_id: str) -> Path | None:
         return bodies.named(under(self.data_dir, bodies.SPOOL), message_id)
@@ -114,9 +123,9 @@ class Messages(Documents):
 
     async def read_raw(self, message_id: str) -> bytes | None:
         """`raw()`, reading a body file in a thread: the event loop does not wait on the disk."""
-        found = self._read("SELECT raw FROM spool WHERE id = ?", (message_id,))
+        found = self._read(_RAW, (message_id,))
         if found:
-            return bytes(found[0]["raw"])
+            return _body(found[0])
         return await asyncio.to_thread(bodies.read, self._body_named(message_id))
 
     def discard_orphan_bodies(self) -> int:

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS messages (
     status TEXT NOT NULL DEFAULT 'pending', finished_at TEXT);
 CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
 CREATE INDEX IF NOT EXISTS messages_received ON messages(received_at);
-CREATE TABLE IF NOT EXISTS spool (id TEXT PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS spool (id TEXT PRIMARY KEY, raw BLOB NOT NULL, codec TEXT);
 CREATE TABLE IF NOT EXISTS trace (
     message_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, rule TEXT,
     rule_position INTEGER, action_index INTEGER, action TEXT, outcome TEXT, ms REAL,
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS s3_buckets (
 CREATE INDEX IF NOT EXISTS s3_objects_created ON s3_objects(created);
 CREATE TABLE IF NOT EXISTS notifications (
     id TEXT PRIMARY KEY, topic_arn TEXT NOT NULL, subject TEXT NOT NULL, message TEXT NOT NULL,
-    message_id TEXT, created TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '[]');
+    message_id TEXT, created TEXT NOT NULL, deliveries TEXT NOT NULL DEFAULT '[]', codec TEXT);
 CREATE INDEX IF NOT EXISTS notifications_created ON notifications(created);
 CREATE TABLE IF NOT EXISTS invocations (
     id TEXT PRIMARY KEY, function_arn TEXT NOT NULL, invocation_type TEXT NOT NULL,
@@ -130,6 +130,8 @@ ADDED_COLUMNS = (
     ("s3_objects", "etag", "TEXT"),
     ("s3_objects", "hashed", "INTEGER NOT NULL DEFAULT 0"),
     *((table, "claimed_by", "TEXT") for table in CLAIMED_TABLES),
+    ("spool", "codec", "TEXT"),  # how `raw` is kept (store/packing.py)
+    ("notifications", "codec", "TEXT"),  # how `message` is kept
 )
 
 

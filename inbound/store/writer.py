@@ -69,6 +69,8 @@ class Database:
     _mine = ""
     # Users' text as this store's text columns hold it (store/names.py: PostgreSQL's escaped)
     _names: Names = PLAIN
+    # Whether a message's body and a notification are kept compressed (store/packing.py)
+    _packs = True
 
     def __init__(self, data_dir: Path, engine: Engine | None = None) -> None:
         self.data_dir = data_dir

@@ -53,6 +53,7 @@ CHILD_MODULES = {
     "inbound.store.engine",
     "inbound.store.errors",
     "inbound.store.names",
+    "inbound.store.packing",
     "inbound.store.rows",
     "inbound.store.s3_objects",
     "inbound.store.schema",
@@ -81,7 +82,8 @@ def test_the_writer_process_loads_only_what_its_writes_need(
     server.stop()  # the child exits when its input ends
 
     loaded = set(json.loads(written.read_text()))
-    assert {"inbound.store.s3_objects", "inbound.store.rows"} <= loaded  # it ran the writes
+    ran = {"inbound.store.s3_objects", "inbound.store.rows", "inbound.store.packing"}
+    assert ran <= loaded  # it ran the writes, and packed the body and the notification
     assert {m for m in loaded if m.split(".")[0] == "inbound"} - CHILD_MODULES == set()
     assert {"asyncio", "ssl", "subprocess"} & loaded == set()
 

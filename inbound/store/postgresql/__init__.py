@@ -54,6 +54,7 @@ ENGINE_ID = "engine-id"
 
 class PostgresStore(Claims):
     _names = ESCAPED
+    _packs = False  # TOAST compresses them (schema.py, version 5)
 
     def __init__(
         self, data_dir: Path, url: str, *, lease: float = LEASE, worker: int | None = None

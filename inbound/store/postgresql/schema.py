@@ -218,5 +218,12 @@ WHERE d.kind = 'sending.statistics';
 DELETE FROM documents WHERE kind = 'sending.statistics';
 """
 
+# Version 8: the `codec` of a received body and of a notification, which SQLite's rows need
+# (store/packing.py); always NULL here, where TOAST compresses the two columns (version 5).
+_V8 = f"""
+ALTER TABLE spool ADD COLUMN codec {T};
+ALTER TABLE notifications ADD COLUMN codec {T};
+"""
+
 # MIGRATIONS[n] takes a database from version n to n + 1; a new release appends, never edits.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
