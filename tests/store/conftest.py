@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbound.records import StoredObject
+from inbound.records import MessageRecord, MessageStatus, StoredObject
 from tests.postgres import postgres_server, postgres_url, store_url  # noqa: F401  fixtures
 
 
@@ -17,3 +17,20 @@ class Removed(list[StoredObject]):
 def made(record: StoredObject) -> StoredObject:
     """A `write_file` that writes nothing: `functools.partial(made, record)`."""
     return record
+
+
+def pending(message_id: str, size: int = 3) -> MessageRecord:
+    """A message just accepted, under the receipt state "s", for `Store.spool`."""
+    return MessageRecord(
+        id=message_id,
+        received_at="2026-12-04T10:00:00.000Z",
+        mail_from="a@sender.test",
+        recipients=("u@example.com",),
+        client_ip="127.0.0.1",
+        helo="h",
+        tls=False,
+        state_id="s",
+        size=size,
+        status=MessageStatus.PENDING,
+        finished_at=None,
+    )

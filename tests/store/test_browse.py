@@ -15,10 +15,9 @@ from inbound.records import (
     Digest,
     Direction,
     MessageFilter,
-    MessageRecord,
-    MessageStatus,
 )
 from inbound.store import Store
+from tests.store.conftest import pending
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +27,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     asyncio.run(opened.save_state("s", "{}"))
     yield opened
     opened.close()
-
-
-def _record(message_id: str) -> MessageRecord:
-    return MessageRecord(
-        id=message_id,
-        received_at="2026-12-04T10:00:00.000Z",
-        mail_from="a@sender.test",
-        recipients=("u@example.com",),
-        client_ip="127.0.0.1",
-        helo="h",
-        tls=False,
-        state_id="s",
-        size=3,
-        status=MessageStatus.PENDING,
-        finished_at=None,
-    )
 
 
 def _digest(message_id: str, rowid: int, body: str = "") -> Digest:
@@ -60,7 +43,7 @@ def test_any_search_text_runs_as_literal_words(store: Store, text: str) -> None:
 
 def test_search_finds_what_was_typed_even_fts5_syntax(store: Store) -> None:
     async def fill() -> None:
-        await store.spool(_record("q1"), b"x")
+        await store.spool(pending("q1"), b"x")
         await store.add_digests(Direction.RECEIVED, [_digest("q1", 1, 'say "NEAR(a b)" OR not')])
 
     asyncio.run(fill())
@@ -81,11 +64,11 @@ def test_digests_made_across_a_reset_do_not_hold_back_the_next_messages(
     async def scenario() -> list[tuple[str, int]]:
         await store.save_state("s", "{}")
         for n in range(5):
-            await store.spool(_record(f"old{n}"), b"x")
+            await store.spool(pending(f"old{n}"), b"x")
         due = store.undigested(Direction.RECEIVED, 10)
         await store.reset()  # while the UI digests `due`
         await store.add_digests(Direction.RECEIVED, [_digest(m, r) for m, r in due])
-        await store.spool(_record("new"), b"x")
+        await store.spool(pending("new"), b"x")
         return store.undigested(Direction.RECEIVED, 10)
 
     try:
