@@ -10,7 +10,7 @@ KB, c=10 a message wrote 16-19 pages of WAL, 7 of them these two rows (the 10 KB
 the 14.6 KB notification); the tail of the `250`'s wait followed the commits slowed by the
 disk (docs/cpu.md, "The rows that hold a message"). PostgreSQL compresses the same two
 columns itself (TOAST with lz4, store/postgresql/schema.py, version 5), so `PostgresStore`
-keeps them as they are. LZ4 rather than zstd: the same tail at half the writer's CPU
+keeps them as they are. LZ4 rather than zstd: no worse a tail at half the writer's CPU
 (12-16 us for a 10-15 KB value), and it is what PostgreSQL uses for them.
 
 The writer packs (`execute_packed`, in the writer process), off the event loop; readers
@@ -38,7 +38,7 @@ class Large:
     codec; packed only when `packs` (the store's choice) and it is worth it."""
 
     value: bytes | str
-    packs: bool = True
+    packs: bool
 
 
 def packed(value: bytes | str) -> tuple[bytes | str, str | None]:
@@ -79,8 +79,10 @@ def unpacked_text(value: str | bytes, codec: str | None) -> str:
 
 
 def _decompressed(value: bytes | str, codec: str) -> bytes:
-    if codec != LZ4 or not isinstance(value, bytes):
+    if codec != LZ4:
         raise StorageError(f"a stored value has a codec this version does not read: {codec!r}")
+    if not isinstance(value, bytes):
+        raise StorageError("a stored value does not decompress: it is text, not an LZ4 frame")
     try:
         data: bytes = lz4.frame.decompress(value)
     except RuntimeError as exc:  # lz4's error for a frame it cannot read

@@ -106,6 +106,10 @@ def test_a_value_that_does_not_unpack_fails_as_the_store_fails(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "inbound.sqlite3") as db:
         db.execute("INSERT INTO spool VALUES ('broken', x'00010203', 'lz4')")
         db.execute("INSERT INTO spool VALUES ('later', x'00', 'zstd')")  # a newer release's
+        db.execute(
+            "INSERT INTO notifications (id, topic_arn, subject, message, created, codec)"
+            " VALUES ('text', 't', 's', 'not a frame', 't', 'lz4')"
+        )
     store = Store(tmp_path)
     store.open()
     try:
@@ -113,6 +117,8 @@ def test_a_value_that_does_not_unpack_fails_as_the_store_fails(tmp_path: Path) -
             store.raw("broken")
         with pytest.raises(StorageError, match="codec this version does not read: 'zstd'"):
             store.raw("later")
+        with pytest.raises(StorageError, match="it is text, not an LZ4 frame"):
+            store.notification("text")
     finally:
         store.close()
 
