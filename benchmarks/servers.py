@@ -243,11 +243,13 @@ class Server:
         uvloop: bool = False,
         job: bool = False,
         group_commit: bool = False,
+        processes: int = 1,
     ) -> Server:
         """The bare sink; with `http`, also answering `GET /api/stats` with aiohttp; with
         `uvloop`, on the loop the engine runs on (inbound/eventloop.py) instead of asyncio's;
         with `job`, doing the catch-all rule's job as Haraka's plugin does (files in
-        `workdir`/store), with `group_commit` its messages in one file synced together."""
+        `workdir`/store), with `group_commit` its messages in one file synced together;
+        `processes`: that many on the port (SO_REUSEPORT), each with its own files."""
         port, http_port = free_port(), free_port() if http else None
         argv = [sys.executable, "-m", "benchmarks.sink", "--port", str(port)]
         argv += ["--raw"] if raw else []
@@ -257,6 +259,10 @@ class Server:
             argv += ["--job", str(workdir / "store")]
             argv += ["--group-commit"] if group_commit else []
         argv += ["--http", str(http_port)] if http_port else []
+        if processes > 1:
+            argv += ["--processes", str(processes)]
+            return cls(argv, port, workdir / "server.log", processes=processes,
+                       ready=f"sink: {processes} processes listening")  # fmt: skip
         return cls(argv, port, workdir / "server.log", http_port=http_port)
 
     @classmethod

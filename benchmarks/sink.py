@@ -19,6 +19,11 @@ is one fdatasync, shared by the messages that came during the one before: the le
 any durable-accept aiosmtpd server can have on this disk, the floor for issue 15's item 5.
 Each sync's start (``time.monotonic``) and duration go to ``DIR/syncs`` when it stops.
 
+``--processes N`` runs N such servers on the port (SO_REUSEPORT: the kernel spreads the
+connections), each with its own subdirectory of DIR (``p0``, ``p1``, ...) and its own group
+commit: the floor of issue 15's item 3 (N workers, "at least 125% of the sink"). The first
+prints ``sink: N processes listening`` once all of them are.
+
 ``--http PORT`` also serves ``GET /api/stats`` (the engine's counters: messages, pending 0) with
 aiohttp on the same event loop: the least any engine with aiosmtpd and aiohttp's HTTP server
 holds in memory (benchmarks/memory.py, ``floor``).
@@ -248,7 +253,11 @@ async def serve(
     http: int | None = None,
     job: Path | None = None,
     group_commit: bool = False,
+    reuse_port: bool = False,
+    bound: int | None = None,
 ) -> None:
+    """Serve until SIGTERM or SIGINT; `bound`: a pipe to write a byte to once listening (a
+    process of `--processes` telling the first)."""
     loop = asyncio.get_running_loop()
     handler = SinkHandler()
     if job is not None:
@@ -262,11 +271,14 @@ async def serve(
         # An explicit hostname: the default calls socket.getfqdn() for every connection.
         return SMTP(handler, hostname="sink.local", ident="bench sink")
 
-    server = await loop.create_server(factory, host, port)
+    server = await loop.create_server(factory, host, port, reuse_port=reuse_port)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"sink listening on smtp://{host}:{port}", flush=True)
+    if bound is not None:
+        os.write(bound, b"+")
+    else:
+        print(f"sink listening on smtp://{host}:{port}", flush=True)
     await stop.wait()
     server.close()
     await server.wait_closed()
@@ -285,7 +297,40 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--group-commit", action="store_true", help="with --job: one file, syncs shared"
     )
+    ap.add_argument("--processes", type=int, default=1, help="N servers on the port (SO_REUSEPORT)")
     args = ap.parse_args(argv)
+    if args.processes == 1:
+        _run(args, args.job)
+        return
+    ready_r, ready_w = os.pipe()
+    others = []
+    for slot in range(1, args.processes):
+        pid = os.fork()
+        if pid == 0:  # a server of its own, told to stop by the first
+            os.close(ready_r)
+            _run(args, _slot_dir(args.job, slot), bound=ready_w)
+            os._exit(0)
+        others.append(pid)
+    os.close(ready_w)
+    for _ in others:
+        os.read(ready_r, 1)
+    print(f"sink: {args.processes} processes listening", flush=True)
+    try:
+        _run(args, _slot_dir(args.job, 0))
+    finally:
+        for pid in others:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+
+
+def _slot_dir(job: Path | None, slot: int) -> Path | None:
+    if job is None:
+        return None
+    (job / f"p{slot}").mkdir(exist_ok=True)
+    return job / f"p{slot}"
+
+
+def _run(args: argparse.Namespace, job: Path | None, bound: int | None = None) -> None:
     runner: Any = asyncio.run
     if args.uvloop:
         import uvloop
@@ -297,8 +342,10 @@ def main(argv: list[str] | None = None) -> None:
             args.port,
             raw=args.raw,
             http=args.http,
-            job=args.job,
+            job=job,
             group_commit=args.group_commit,
+            reuse_port=args.processes > 1,
+            bound=bound,
         )
     )
 

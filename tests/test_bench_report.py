@@ -173,6 +173,37 @@ def test_the_group_commit_job_answers_once_its_messages_are_synced(tmp_path: Pat
     assert 1 <= len(syncs) <= 3 and all(float(took) >= 0 for _, took in syncs)
 
 
+def test_the_group_commit_job_runs_as_several_processes_on_one_port(tmp_path: Path) -> None:
+    """`sink.py --processes 2`: both serve the port, each keeps its own file, and SIGTERM to
+    the first stops them all (item 3's floor in the workers scenarios)."""
+    port = servers.free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.sink", "--port", str(port), "--job", str(tmp_path),
+         "--group-commit", "--processes", "2"],
+        cwd=servers.ROOT, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert (
+            sink.stdout is not None and sink.stdout.readline() == b"sink: 2 processes listening\n"
+        )
+        others = [
+            int(p) for p in Path(f"/proc/{sink.pid}/task/{sink.pid}/children").read_text().split()
+        ]
+        for n in range(20):  # a connection each: the kernel spreads them over the two
+            with smtplib.SMTP("127.0.0.1", port) as client:
+                client.sendmail("a@sender.test", ["b@example.com"], f"Subject: {n}\r\n\r\nbody\r\n")
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=30)
+
+    assert len(others) == 1 and not Path(f"/proc/{others[0]}").exists()
+    counts = [
+        (tmp_path / p / "messages").read_bytes().count(b"X-Inbound: bench\r\n")
+        for p in ("p0", "p1")
+    ]
+    assert sum(counts) == 20
+
+
 def test_haraka_runs_one_process_with_the_local_plugin_alone(tmp_path: Path) -> None:
     files = servers.haraka_config(2599, tmp_path / "store", tmp_path / "n.jsonl")
     smtp = configparser.ConfigParser()
@@ -197,7 +228,12 @@ def test_the_workers_scenarios_compare_two_workers_with_the_sink_and_a_haraka_cl
     ]  # fmt: skip
     got = verdicts(s, runs)
 
-    assert [t.label for t in s.targets] == ["sink", "engine, 2 workers", "Haraka, 2 nodes"]
+    assert [t.label for t in s.targets] == [
+        "sink", "engine, 2 workers", "group commit, 2 processes", "Haraka, 2 nodes"
+    ]  # fmt: skip
+    assert [t.label for t in scenario("workers-1m-c10").targets] == [
+        "sink", "engine, 2 workers", "Haraka, 2 nodes"
+    ]  # fmt: skip
     assert got["2 workers, 10 KB, c=10: engine accepts >= 125% of sink throughput"] == "PASS"
     assert got["2 workers, 10 KB, c=10: engine drained >= 125% of sink throughput"] == "FAIL"
     assert got["2 workers, 10 KB, c=10: engine accepts >= Haraka's with 2 nodes"] == "FAIL"
