@@ -249,7 +249,7 @@ def test_a_worker_killed_mid_load_is_restarted_and_its_mail_processed_once(
         lines = server.log_lines()
         assert any(
             "worker 2" in line.get("message", "") and "SIGKILL" in line["message"] for line in lines
-        )
+        ), server.log.read_text()[-6000:]  # it failed once under `make test`: say what was logged
         # a message's line is written once it is done, by the logs' thread (logs.py)
         server.wait_for(lambda: len(server.received()) >= total, "a line per message")
         received = Counter(line["messageId"] for line in server.received())
