@@ -259,11 +259,10 @@ class Server:
             argv += ["--job", str(workdir / "store")]
             argv += ["--group-commit"] if group_commit else []
         argv += ["--http", str(http_port)] if http_port else []
-        if processes > 1:
-            argv += ["--processes", str(processes)]
-            return cls(argv, port, workdir / "server.log", processes=processes,
-                       ready=f"sink: {processes} processes listening")  # fmt: skip
-        return cls(argv, port, workdir / "server.log", http_port=http_port)
+        argv += ["--processes", str(processes)] if processes > 1 else []
+        ready = f"sink: {processes} processes listening" if processes > 1 else ""
+        return cls(argv, port, workdir / "server.log", http_port=http_port, processes=processes,
+                   ready=ready)  # fmt: skip
 
     @classmethod
     def engine(

@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--processes", type=int, default=1, help="N servers on the port (SO_REUSEPORT)")
     args = ap.parse_args(argv)
+    if args.processes > 1 and args.http is not None:
+        ap.error("--http serves from one process: not with --processes")
     if args.processes == 1:
         _run(args, args.job)
         return
