@@ -43,8 +43,9 @@ class Routes:
     ) -> Step | None:
         """Received here as SES's outbound host delivers it: the envelope sender, the message
         as built, over TLS from the host SES's events name (`reportingMTA`). The received
-        message's id comes from the step's `key`, so a step redone after a restart finds the
-        message it spooled before instead of receiving it twice."""
+        message's id comes from the step's `key` and the time SES accepted the message, so a
+        step redone after a restart finds the message it spooled before instead of receiving
+        it twice."""
         if not recipients:
             return None
         received = await self.engine.accept(
@@ -54,7 +55,9 @@ class Routes:
             client_ip=OUTBOUND_IP,
             helo=simulator.outbound_host(message.region),
             tls=True,
-            message_id=message_id_for(message.record.id, key),
+            message_id=message_id_for(
+                int(message.accepted.timestamp() * 1000), message.record.id, key
+            ),
         )
         return {
             "step": "received",

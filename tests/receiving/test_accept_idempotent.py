@@ -15,7 +15,7 @@ from inbound.ids import message_id_for, new_message_id
 def test_accept_with_the_same_id_spools_once(inbound_factory: Callable[..., Any]) -> None:
     running = inbound_factory()
     engine = running.server.engine
-    message_id = message_id_for("sent-id", "received")
+    message_id = message_id_for(1_764_979_200_000, "sent-id", "received")
 
     def accept() -> str:
         return running.call(
@@ -36,9 +36,10 @@ def test_accept_with_the_same_id_spools_once(inbound_factory: Callable[..., Any]
     assert [m["messageId"] for m in running.messages()] == [message_id]
 
 
-@given(st.lists(st.text(), min_size=1, max_size=4))
-def test_named_ids_have_the_form_of_new_ones(parts: list[str]) -> None:
-    named = message_id_for(*parts)
-    assert named == message_id_for(*parts)
+@given(st.integers(0, (1 << 48) - 2), st.lists(st.text(), min_size=1, max_size=4))
+def test_named_ids_have_the_form_of_new_ones(milliseconds: int, parts: list[str]) -> None:
+    named = message_id_for(milliseconds, *parts)
+    assert named == message_id_for(milliseconds, *parts)
     assert len(named) == len(new_message_id()) and named.isalnum() and named == named.lower()
-    assert message_id_for(*parts, "x") != named
+    assert message_id_for(milliseconds, *parts, "x") != named
+    assert named < message_id_for(milliseconds + 1, *parts)  # by their time, as new ones
