@@ -37,6 +37,7 @@ _DIGITS = "0123456789abcdefghijklmnopqrstuv"
 _PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 _ID_SHIFTS = range(190, -10, -10)  # a 200-bit id, 10 bits at a time from the top
 _TIME_MASK = (1 << 48) - 1  # a message id's milliseconds: until the year 10889
+_REST_BITS = 152  # a message id's bits after its milliseconds: random, or a hash
 
 
 def _id_text(bits: int) -> str:
@@ -58,7 +59,7 @@ def message_id_at(milliseconds: int) -> str:
     end: a random id had a leaf page of its own in each, written to the WAL with every
     message, and read back cold by the other workers' writers (docs/cpu.md, "Message ids in
     the order of their making"). SES's ids show no order; the form is the same."""
-    return _id_text((milliseconds & _TIME_MASK) << 152 | _random.getrandbits(152))
+    return _timed_id(milliseconds, _random.getrandbits(_REST_BITS))
 
 
 def message_id_for(milliseconds: int, *parts: str) -> str:
@@ -66,5 +67,10 @@ def message_id_for(milliseconds: int, *parts: str) -> str:
     `parts`: what makes a step that spools a message idempotent across a restart. Its first
     48 bits are `milliseconds` (when the message was made: it sorts among the others as
     `message_id_at`'s do), the other 152 a hash of `parts`."""
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()[:19]
-    return _id_text((milliseconds & _TIME_MASK) << 152 | int.from_bytes(digest))
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()[: _REST_BITS // 8]
+    return _timed_id(milliseconds, int.from_bytes(digest))
+
+
+def _timed_id(milliseconds: int, rest: int) -> str:
+    """The id whose first 48 bits are `milliseconds` and whose other `_REST_BITS` are `rest`."""
+    return _id_text((milliseconds & _TIME_MASK) << _REST_BITS | rest)
