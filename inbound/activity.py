@@ -92,29 +92,29 @@ class _LazyFields(Mapping[str, Any]):
         self._make = make
         self._made: Fields | None = None
 
-    def _fields(self) -> Fields:
+    def made(self) -> Fields:
         if self._made is None:
             self._made = self._make()
         return self._made
 
     def __getitem__(self, key: str) -> Any:
-        return self._fields()[key]
+        return self.made()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._fields())
+        return iter(self.made())
 
     def __len__(self) -> int:
-        return len(self._fields())
+        return len(self.made())
 
 
 class _Line:
     """The text form, made only when a text handler formats the record."""
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
+    def __init__(self, fields: _LazyFields) -> None:
         self.fields = fields
 
     def __str__(self) -> str:
-        f = self.fields
+        f = self.fields.made()
         head = f"{f['event']} {f['messageId']} {f['from'] or '<>'} → {', '.join(f['to'])}"
         parts = [head, _size(f["size"])]
         if f["event"] == "received":

@@ -135,3 +135,24 @@ def test_every_line_is_written_in_order_before_the_process_ends() -> None:
     )
     numbers = [int(line.rpartition(" ")[2]) for line in done.stderr.splitlines()]
     assert numbers == list(range(2000))
+
+
+def test_a_line_that_cannot_be_formatted_does_not_take_the_others_with_it() -> None:
+    """The writing thread formats what has gathered and writes it at once (logs._HandOver):
+    a record whose arguments do not fit its format is reported as logging reports it, and the
+    lines queued before and after it are written."""
+    script = (
+        "import logging; from inbound import logs; logs.setup(verbose=False, form='text'); "
+        "w = logging.getLogger('inbound.x').warning; "
+        "w('before'); w('broken %d', 'x'); w('after')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stderr.splitlines()
+    assert [line.rpartition(": ")[2] for line in lines if "inbound.x:" in line] == [
+        "before",
+        "after",
+    ]
+    assert "--- Logging error ---" in done.stderr
+    assert "%d format: a real number is required, not str" in done.stderr
