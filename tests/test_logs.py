@@ -124,16 +124,23 @@ def test_the_default_level_shows_message_lines_and_no_access_log(tmp_path: Path)
     assert "SendEmail done  bounce@simulator.amazonses.com: Bounce  " in sent
 
 
-def test_every_line_is_written_in_order_before_the_process_ends() -> None:
-    """Lines are written by a thread of their own (logs.setup): none is lost at exit."""
+def _stderr_of_logging(statements: str) -> str:
+    """What a process set up as `inbound serve` logs (logs.setup, text) writes to stderr
+    while it runs `statements`, with `w` the warning method of the logger `inbound.x`."""
     script = (
         "import logging; from inbound import logs; logs.setup(verbose=False, form='text'); "
-        "[logging.getLogger('inbound.x').warning('line %d', n) for n in range(2000)]"
+        f"w = logging.getLogger('inbound.x').warning; {statements}"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
-    numbers = [int(line.rpartition(" ")[2]) for line in done.stderr.splitlines()]
+    return done.stderr
+
+
+def test_every_line_is_written_in_order_before_the_process_ends() -> None:
+    """Lines are written by a thread of their own (logs.setup): none is lost at exit."""
+    stderr = _stderr_of_logging("[w('line %d', n) for n in range(2000)]")
+    numbers = [int(line.rpartition(" ")[2]) for line in stderr.splitlines()]
     assert numbers == list(range(2000))
 
 
@@ -141,18 +148,11 @@ def test_a_line_that_cannot_be_formatted_does_not_take_the_others_with_it() -> N
     """The writing thread formats what has gathered and writes it at once (logs._HandOver):
     a record whose arguments do not fit its format is reported as logging reports it, and the
     lines queued before and after it are written."""
-    script = (
-        "import logging; from inbound import logs; logs.setup(verbose=False, form='text'); "
-        "w = logging.getLogger('inbound.x').warning; "
-        "w('before'); w('broken %d', 'x'); w('after')"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    lines = done.stderr.splitlines()
+    stderr = _stderr_of_logging("w('before'); w('broken %d', 'x'); w('after')")
+    lines = stderr.splitlines()
     assert [line.rpartition(": ")[2] for line in lines if "inbound.x:" in line] == [
         "before",
         "after",
     ]
-    assert "--- Logging error ---" in done.stderr
-    assert "%d format: a real number is required, not str" in done.stderr
+    assert "--- Logging error ---" in stderr
+    assert "%d format: a real number is required, not str" in stderr
